@@ -1,0 +1,87 @@
+/**
+ * Names and signatures of the fused kernels LLM Forge adds to TensorFlow.js.
+ *
+ * These are a contract between a backend (which may register fast implementations) and the
+ * ops in `@llm-forge/gpt` (which call them when registered and otherwise compose the same maths
+ * from tfjs-core ops). Every kernel is pure: it allocates its outputs and never mutates inputs.
+ *
+ * Legend: N = rows (B*T), C = channels, B = batch, T = time, H = heads, D = head size (C/H),
+ * V = vocabulary. All tensors are float32 unless marked int32.
+ */
+
+/**
+ * LayerNorm over the last axis with scale and shift, biased variance.
+ * inputs: x [N, C], gamma [C], beta [C]; attrs: {@link LayerNormAttrs}.
+ * outputs: [y [N, C], mean [N], rstd [N]] where rstd = 1 / sqrt(var + epsilon).
+ */
+export const ForgeLayerNorm = 'ForgeLayerNorm';
+/** Attributes of {@link ForgeLayerNorm}. */
+export interface LayerNormAttrs {
+  epsilon: number;
+}
+/**
+ * Gradient of {@link ForgeLayerNorm}.
+ * inputs: dy [N, C], x [N, C], gamma [C], mean [N], rstd [N].
+ * outputs: [dx [N, C], dgamma [C], dbeta [C]].
+ */
+export const ForgeLayerNormGrad = 'ForgeLayerNormGrad';
+
+/**
+ * GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+ * inputs: x [any shape]; outputs: [y, same shape].
+ */
+export const ForgeGelu = 'ForgeGelu';
+/** Gradient of {@link ForgeGelu}. inputs: dy, x (same shape); outputs: [dx]. */
+export const ForgeGeluGrad = 'ForgeGeluGrad';
+
+/**
+ * Causal multi-head self-attention core, from the fused projection to the merged heads.
+ * inputs: qkv [B, T, 3C] laid out as [q | k | v] along the last axis, head h owning
+ * columns h*D .. (h+1)*D of each part; attrs: {@link CausalAttentionAttrs}.
+ * outputs: [y [B, T, C], probs [B, H, T, T]] where
+ *   probs[b,h,i,:] = softmax_j<=i (q_i . k_j / sqrt(D)) (zero for j > i) and
+ *   y[b,i,h*D:(h+1)*D] = sum_j probs[b,h,i,j] v_j.
+ */
+export const ForgeCausalAttention = 'ForgeCausalAttention';
+/** Attributes of {@link ForgeCausalAttention}. */
+export interface CausalAttentionAttrs {
+  numHeads: number;
+}
+/**
+ * Gradient of {@link ForgeCausalAttention}.
+ * inputs: dy [B, T, C], qkv [B, T, 3C], probs [B, H, T, T]; attrs: {@link CausalAttentionAttrs}.
+ * outputs: [dqkv [B, T, 3C]].
+ */
+export const ForgeCausalAttentionGrad = 'ForgeCausalAttentionGrad';
+
+/**
+ * Row-wise softmax cross-entropy with integer labels.
+ * inputs: logits [N, V], labels int32 [N]; attrs: {@link SoftmaxCrossEntropyAttrs}.
+ * outputs: [losses [N], logsumexp [N]] where losses[n] = logsumexp[n] - logits[n, labels[n]],
+ * and losses[n] = 0 where labels[n] == ignoreIndex (logsumexp is still computed).
+ * A label outside [0, V) that is not ignoreIndex is an error.
+ */
+export const ForgeSoftmaxCrossEntropy = 'ForgeSoftmaxCrossEntropy';
+/** Attributes of {@link ForgeSoftmaxCrossEntropy} and its gradient. */
+export interface SoftmaxCrossEntropyAttrs {
+  ignoreIndex: number;
+}
+/**
+ * Gradient of {@link ForgeSoftmaxCrossEntropy}.
+ * inputs: dlosses [N], logits [N, V], labels int32 [N], logsumexp [N]; attrs as the forward.
+ * outputs: [dlogits [N, V]] = dlosses[n] * (softmax(logits[n]) - onehot(labels[n])), zero rows
+ * where labels[n] == ignoreIndex.
+ */
+export const ForgeSoftmaxCrossEntropyGrad = 'ForgeSoftmaxCrossEntropyGrad';
+
+/** Every fused kernel name, for registration loops and capability checks. */
+export const FUSED_KERNEL_NAMES = [
+  ForgeLayerNorm,
+  ForgeLayerNormGrad,
+  ForgeGelu,
+  ForgeGeluGrad,
+  ForgeCausalAttention,
+  ForgeCausalAttentionGrad,
+  ForgeSoftmaxCrossEntropy,
+  ForgeSoftmaxCrossEntropyGrad,
+] as const;
