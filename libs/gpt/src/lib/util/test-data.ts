@@ -24,7 +24,6 @@ export function describeIfShared(name: string, fn: () => void): void {
     describe(name, fn);
   } else {
     describe.skip(`${name} (skipped: ${SHARED_DIR} not found)`, fn);
-    // eslint-disable-next-line no-console
     console.warn(`skipping "${name}": reference data ${SHARED_DIR} not found`);
   }
 }
