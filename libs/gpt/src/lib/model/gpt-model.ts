@@ -1,0 +1,165 @@
+/**
+ * The GPT-2 model on tfjs-core ops. Read bottom-up: linear → block → forward.
+ * Legend: B batch, T time, C channels, V vocabulary, H heads.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { validateConfig, type GPTConfig } from './config';
+import { parameterLayout, type ParameterLayout } from './parameter-layout';
+import { initialParameters } from './initialize';
+import { KVCache } from './kv-cache';
+import { causalAttention, attendHeads, splitHeads } from '../ops/causal-attention';
+import { gelu } from '../ops/gelu';
+import { layerNorm } from '../ops/layer-norm';
+import { ConfigError } from '../errors/forge-error';
+
+/** Options of one forward pass. */
+export interface ForwardOptions {
+  /** Enables dropout. @defaultValue false */
+  training?: boolean;
+  /** Seed of this pass's dropout masks (each dropout site derives its own from it). */
+  dropoutSeed?: number;
+  /** Attend over and append to these cached keys/values (generation). */
+  cache?: KVCache;
+  /** Compute logits for the last position only ([B, 1, V]): all generation needs. */
+  lastPositionOnly?: boolean;
+}
+
+/** A GPT-2 model whose parameters are tfjs variables named as in Hugging Face checkpoints. */
+export class GPTModel {
+  readonly layout: ParameterLayout;
+  private readonly vars = new Map<string, tf.Variable>();
+
+  private constructor(
+    readonly config: GPTConfig,
+    params: Float32Array,
+  ) {
+    validateConfig(config);
+    this.layout = parameterLayout(config);
+    if (params.length !== this.layout.totalSize) {
+      throw new ConfigError('params.length', params.length, `${this.layout.totalSize} for this config`);
+    }
+    for (const spec of this.layout.specs) {
+      const values = params.slice(spec.offset, spec.offset + spec.size);
+      this.vars.set(spec.name, tf.variable(tf.tensor(values, spec.shape), true));
+    }
+  }
+
+  /** A freshly initialised model (GPT-2 initialisation, deterministic in `seed`). */
+  static random(config: GPTConfig, seed = 0): GPTModel {
+    return new GPTModel(config, initialParameters(validateConfig(config), seed));
+  }
+
+  /** A model with the given flat parameters (in `parameterLayout(config)` order). */
+  static fromParameters(config: GPTConfig, params: Float32Array): GPTModel {
+    return new GPTModel(config, params);
+  }
+
+  /** Number of parameters. */
+  get parameterCount(): number {
+    return this.layout.totalSize;
+  }
+
+  /** The variable holding parameter `name` (Hugging Face name). */
+  variable(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new ConfigError('parameter', name, `one of this model's parameters`);
+    return v;
+  }
+
+  /** Every parameter variable, in layout order. */
+  variables(): tf.Variable[] {
+    return this.layout.specs.map((s) => this.variable(s.name));
+  }
+
+  /** Copies every parameter into one flat buffer (layout order). */
+  readParameters(): Float32Array {
+    const flat = new Float32Array(this.layout.totalSize);
+    for (const spec of this.layout.specs) flat.set(this.variable(spec.name).dataSync(), spec.offset);
+    return flat;
+  }
+
+  /** Overwrites every parameter from one flat buffer (layout order). */
+  writeParameters(flat: Float32Array): void {
+    for (const spec of this.layout.specs) {
+      const values = flat.slice(spec.offset, spec.offset + spec.size);
+      tf.tidy(() => this.variable(spec.name).assign(tf.tensor(values, spec.shape)));
+    }
+  }
+
+  /** Frees the model's variables. */
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+
+  /** Logits [B, T, V] (or [B, 1, V] with `lastPositionOnly`) for int32 token ids [B, T]. */
+  forward(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    const { contextLength, nLayers, vocabSize } = this.config;
+    const [B, T] = ids.shape;
+    const offset = options.cache?.length ?? 0;
+    if (offset + T > contextLength) {
+      throw new ConfigError('sequence length', offset + T, `at most the context length ${contextLength}`);
+    }
+    let dropoutSite = 0;
+    const dropout = (x: tf.Tensor): tf.Tensor => {
+      const rate = options.training ? this.config.dropRate : 0;
+      return rate > 0 ? tf.dropout(x, rate, undefined, (options.dropoutSeed ?? 0) * 1000 + dropoutSite++) : x;
+    };
+    const logits = tf.tidy(() => {
+      const positions = tf.range(offset, offset + T, 1, 'int32');
+      const tokens = tf.gather(this.variable('wte.weight'), ids); // (B, T, C)
+      let x = dropout(tf.add(tokens, tf.gather(this.variable('wpe.weight'), positions)));
+      for (let i = 0; i < nLayers; i++) x = this.block(x as tf.Tensor3D, i, dropout, options);
+      if (options.lastPositionOnly && T > 1) x = x.slice([0, T - 1, 0], [B, 1, -1]);
+      x = this.layerNorm(x, 'ln_f');
+      const rows = x.shape[1] as number;
+      const head = this.variable(this.config.tiedHead ? 'wte.weight' : 'lm_head.weight'); // (V, C)
+      return tf.matMul(x.reshape([B * rows, -1]), head, false, true).reshape([B, rows, vocabSize]) as tf.Tensor3D;
+    });
+    if (options.cache) options.cache.length = offset + T;
+    return logits;
+  }
+
+  /** One pre-LayerNorm transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
+  private block(
+    x: tf.Tensor3D,
+    i: number,
+    dropout: (t: tf.Tensor) => tf.Tensor,
+    options: ForwardOptions,
+  ): tf.Tensor3D {
+    const [B, T, C] = x.shape;
+    const p = `h.${i}`;
+    const qkv = this.linear(this.layerNorm(x, `${p}.ln_1`).reshape([B * T, C]), `${p}.attn.c_attn`); // (B*T, 3C)
+    const attended = this.attention(qkv.reshape([B, T, 3 * C]), i, options); // (B, T, C)
+    const attnOut = dropout(this.linear(attended.reshape([B * T, C]), `${p}.attn.c_proj`));
+    const x1 = tf.add(x, attnOut.reshape([B, T, C]));
+    const hidden = gelu(this.linear(this.layerNorm(x1, `${p}.ln_2`).reshape([B * T, C]), `${p}.mlp.c_fc`)); // (B*T, 4C)
+    const mlpOut = dropout(this.linear(hidden as tf.Tensor2D, `${p}.mlp.c_proj`));
+    return tf.add(x1, mlpOut.reshape([B, T, C]));
+  }
+
+  private attention(qkv: tf.Tensor3D, layer: number, options: ForwardOptions): tf.Tensor3D {
+    const { nHeads, dropRate } = this.config;
+    const cache = options.cache;
+    if (!cache) {
+      const attnDrop = options.training ? dropRate : 0;
+      return causalAttention(qkv, nHeads, { dropRate: attnDrop, seed: (options.dropoutSeed ?? 0) * 1000 + 500 + layer });
+    }
+    const { q, k, v } = splitHeads(qkv, nHeads); // (B, H, T, D) each
+    const past = cache.append(layer, k, v); // (B, H, L, D)
+    return attendHeads(q, past.keys, past.values, cache.length);
+  }
+
+  /** x [N, in] @ W [in, out] + b, with W stored Conv1D-style as in GPT-2 checkpoints. */
+  private linear(x: tf.Tensor2D | tf.Tensor, prefix: string): tf.Tensor2D {
+    const weight = this.variable(`${prefix}.weight`) as tf.Tensor2D;
+    const bias = this.vars.get(`${prefix}.bias`);
+    return tf.fused.matMul({ a: x as tf.Tensor2D, b: weight, bias });
+  }
+
+  private layerNorm(x: tf.Tensor, prefix: string): tf.Tensor {
+    const gamma = this.variable(`${prefix}.weight`) as tf.Tensor1D;
+    const beta = this.variable(`${prefix}.bias`) as tf.Tensor1D;
+    return layerNorm(x, gamma, beta, this.config.layerNormEpsilon);
+  }
+}
