@@ -27,28 +27,41 @@ function argmax(x: Float32Array): number {
   return best;
 }
 
+/** Token ids worth drawing, most likely first: all of them, or those at or above the k-th logit. */
+function candidates(logits: Float32Array, topK?: number): number[] {
+  let ids = Array.from(logits.keys());
+  if (topK && topK < logits.length) {
+    // The book's top-k: keep logits >= the k-th largest (ties included). A typed sort is O(V log V) in C++.
+    const kth = Float32Array.from(logits).sort()[logits.length - topK];
+    ids = ids.filter((id) => logits[id] >= kth);
+  }
+  return ids;
+}
+
 /** Picks the next token id from `logits` [V] (greedy, temperature, top-k, top-p). */
 export function sampleToken(logits: Float32Array, options: SamplingOptions, rng: Rng): number {
   const temperature = options.temperature ?? 0;
   if (temperature === 0) return argmax(logits);
-  // Candidates sorted by logit, cut to top-k: only these can be drawn.
-  let order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
-  if (options.topK && options.topK < order.length) order = order.slice(0, options.topK);
-  const max = logits[order[0]];
-  const weights = order.map((id) => Math.exp((logits[id] - max) / temperature));
+  let ids = candidates(logits, options.topK);
+  const nucleus = options.topP !== undefined && options.topP < 1;
+  if (nucleus) ids.sort((a, b) => logits[b] - logits[a]);
+  let max = -Infinity;
+  for (const id of ids) max = Math.max(max, logits[id]);
+  const weights = ids.map((id) => Math.exp((logits[id] - max) / temperature));
   let total = weights.reduce((a, b) => a + b, 0);
-  if (options.topP !== undefined && options.topP < 1) {
+  if (nucleus) {
+    // Smallest most-likely prefix whose probability reaches top-p.
     let cumulative = 0;
     let keep = 0;
-    while (keep < weights.length && cumulative < options.topP * total) cumulative += weights[keep++];
-    order = order.slice(0, keep);
+    while (keep < weights.length && cumulative < (options.topP as number) * total) cumulative += weights[keep++];
+    ids = ids.slice(0, keep);
     weights.length = keep;
     total = cumulative;
   }
   let r = rng.nextFloat() * total;
-  for (let i = 0; i < order.length; i++) {
+  for (let i = 0; i < ids.length; i++) {
     r -= weights[i];
-    if (r < 0) return order[i];
+    if (r < 0) return ids[i];
   }
-  return order[order.length - 1];
+  return ids[ids.length - 1];
 }
