@@ -1,0 +1,75 @@
+/**
+ * Saving and loading a model folder in the Hugging Face GPT-2 layout: `config.json` and
+ * `model.safetensors` with HF tensor names, readable by `transformers` and loadable from any HF
+ * `gpt2` … `gpt2-xl` download.
+ */
+import * as path from 'path';
+import { ConfigError } from '../errors/forge-error';
+import { type GPTConfig, validateConfig } from '../model/config';
+import { parameterLayout } from '../model/parameter-layout';
+import { requireDir, writeDirAtomic, type WriteDirOptions, writeTextFileAtomic } from './atomic-write';
+import { gptConfigToHf, readHfConfig } from './hf-config';
+import { MODEL_FILE, openModelWeights, readParameters } from './model-weights';
+import { writeSafetensors } from './safetensors-writer';
+
+/** File name of the model config. */
+export const CONFIG_FILE = 'config.json';
+
+/** A model's config and its parameters, flat in `parameterLayout(config)` order. */
+export interface LoadedModel {
+  config: GPTConfig;
+  params: Float32Array;
+}
+
+/** Options of {@link saveModel}. */
+export type SaveModelOptions = WriteDirOptions;
+
+/** Checks the config and that params has `parameterLayout(config).totalSize` elements. */
+export function checkParams(config: GPTConfig, params: Float32Array, field = 'params'): void {
+  validateConfig(config);
+  const total = parameterLayout(config).totalSize;
+  if (!(params instanceof Float32Array) || params.length !== total) {
+    throw new ConfigError(`${field}.length`, params?.length, `${total}, the parameter count of the config`);
+  }
+}
+
+/**
+ * Writes `config.json` and `model.safetensors` (F32, `format: pt` metadata) into an existing
+ * folder; each file atomically. Used by {@link saveModel} and the training checkpoint writer.
+ */
+export function writeModelFiles(dir: string, config: GPTConfig, params: Float32Array): void {
+  checkParams(config, params);
+  writeTextFileAtomic(path.join(dir, CONFIG_FILE), `${JSON.stringify(gptConfigToHf(config), null, 2)}\n`);
+  const tensors = parameterLayout(config).specs.map((s) => ({
+    name: s.name,
+    dtype: 'F32' as const,
+    shape: s.shape,
+    data: params.subarray(s.offset, s.offset + s.size), // a view, not a copy
+  }));
+  writeSafetensors(path.join(dir, MODEL_FILE), tensors, { format: 'pt' });
+}
+
+/**
+ * Saves a model folder atomically (built as `<dir>.tmp-XXXX`, then renamed). An existing
+ * checkpoint at `dir` is replaced only with `{ overwrite: true }`.
+ */
+export function saveModel(dir: string, config: GPTConfig, params: Float32Array, options: SaveModelOptions = {}): void {
+  checkParams(config, params);
+  writeDirAtomic(dir, (tmp) => writeModelFiles(tmp, config, params), options);
+}
+
+/**
+ * Loads a model folder: ours, or a Hugging Face GPT-2 download (`config.json` plus
+ * `model.safetensors` or sharded safetensors; F32, F16 or BF16). Throws a CheckpointError naming
+ * the file for anything missing, corrupt or mismatched.
+ */
+export function loadModel(dir: string): LoadedModel {
+  requireDir(dir);
+  const config = readHfConfig(path.join(dir, CONFIG_FILE));
+  const files = openModelWeights(dir);
+  try {
+    return { config, params: readParameters(files, config) };
+  } finally {
+    files.forEach((f) => f.close());
+  }
+}
