@@ -1,0 +1,135 @@
+/** The forge CLI end to end, in process: real training, checkpoints, evaluation and errors. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { main } from './main';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown>;
+}
+
+async function forge(...args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    const code = await main(['node', 'forge', ...args]);
+    const lines = stdout.trim().split('\n');
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(lines[lines.length - 1]);
+    } catch {
+      // not a --json run
+    }
+    return { code, stdout, stderr, json };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const TEXT = (
+  'Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse, ' +
+  'and nothing particular to interest me on shore, I thought I would sail about a little and see the watery ' +
+  'part of the world. '
+).repeat(8);
+
+describe('forge CLI', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-cli-'));
+  const textFile = path.join(tmp, 'text.txt');
+  const ckpt = path.join(tmp, 'ckpt');
+  const small = ['--preset', 'tiny', '--context-length', '16', '--batch-size', '2', '--eval-batches', '2'];
+  beforeAll(() => fs.writeFileSync(textFile, TEXT));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('info reports parameter counts of presets', async () => {
+    const run = await forge('info', '--preset', 'gpt2-small', '--json');
+    expect(run.code).toBe(0);
+    expect(run.json.parameters).toBe(124_439_808);
+  });
+
+  it('train writes a checkpoint and a JSON summary', async () => {
+    const run = await forge('train', '--text', textFile, ...small, '--steps', '3', '--json', '--out', ckpt);
+    expect(run.code).toBe(0);
+    expect(run.json.step_losses).toHaveLength(3);
+    expect(run.json.final_train_loss).toEqual(expect.any(Number));
+    expect(run.json.tokens_per_second as number).toBeGreaterThan(0);
+    for (const f of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json']) {
+      expect(fs.existsSync(path.join(ckpt, f))).toBe(true);
+    }
+  });
+
+  it('refuses to overwrite a checkpoint unless asked', async () => {
+    const before = fs.readFileSync(path.join(ckpt, 'model.safetensors'));
+    const run = await forge('train', '--text', textFile, ...small, '--steps', '1', '--out', ckpt);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/already exists.*--overwrite/);
+    expect(fs.readFileSync(path.join(ckpt, 'model.safetensors')).equals(before)).toBe(true);
+  });
+
+  it('resumes a run from its checkpoint', async () => {
+    const run = await forge('train', '--text', textFile, '--init', ckpt, '--resume', '--steps', '5', '--json', '--out', path.join(tmp, 'resumed'));
+    expect(run.code).toBe(0);
+    expect(run.json.step_losses).toHaveLength(5);
+    expect(run.json.steps).toBe(5);
+  });
+
+  it('eval reports loss and perplexity', async () => {
+    const run = await forge('eval', '--model', ckpt, '--text', textFile, '--context-length', '16', '--json');
+    expect(run.code).toBe(0);
+    expect(run.json.perplexity as number).toBeCloseTo(Math.exp(run.json.loss as number), 6);
+    expect(run.json.batches as number).toBeGreaterThan(0);
+  });
+
+  it('generate continues the prompt', async () => {
+    const run = await forge('generate', '--model', ckpt, '--prompt', 'Call me', '--max-new-tokens', '5', '--temperature', '0.8', '--top-k', '20');
+    expect(run.code).toBe(0);
+    expect(run.stdout.startsWith('Call me')).toBe(true);
+    expect(run.stdout.length).toBeGreaterThan('Call me'.length);
+  });
+
+  it('logits gives the top next tokens, highest first, and logsumexp per position', async () => {
+    const run = await forge('logits', '--model', ckpt, '--prompt', 'Call me Ishmael.', '--top-k', '5', '--json');
+    expect(run.code).toBe(0);
+    const tokens = run.json.tokens as number[];
+    const top = run.json.top as Array<[number, number]>;
+    expect(tokens).toEqual([14134, 502, 1148, 21720, 417, 13]);
+    expect(top).toHaveLength(5);
+    for (let i = 1; i < top.length; i++) expect(top[i][1]).toBeLessThanOrEqual(top[i - 1][1]);
+    expect(run.json.logsumexp).toHaveLength(tokens.length);
+  });
+
+  it.each([
+    [['train', '--text', '/nonexistent/x.txt'], /text file not found: \/nonexistent\/x.txt/],
+    [['train', '--text', '__short__', '--preset', 'tiny'], /too short|tokens/],
+    [['train', '--lr', 'abc'], /--lr.*expected a number > 0/],
+    [['train', '--preset', 'huge'], /--preset.*Allowed choices/],
+    [['eval', '--model', '/nonexistent/ckpt', '--text', '__text__'], /\/nonexistent\/ckpt/],
+    [['generate', '--model', '__corrupt__', '--prompt', 'x'], /model\.safetensors/],
+    [['info'], /exactly one of --model <dir> or --preset <name>/],
+  ])('fails with one clear line: %j', async (args, message) => {
+    const corrupt = path.join(tmp, 'corrupt');
+    fs.mkdirSync(corrupt, { recursive: true });
+    fs.copyFileSync(path.join(ckpt, 'config.json'), path.join(corrupt, 'config.json'));
+    fs.writeFileSync(path.join(corrupt, 'model.safetensors'), Buffer.from('not a safetensors file at all'));
+    fs.writeFileSync(path.join(tmp, 'short.txt'), 'Too short.');
+    const resolved = args.map((a) => (a === '__short__' ? path.join(tmp, 'short.txt') : a === '__text__' ? textFile : a === '__corrupt__' ? corrupt : a));
+    const run = await forge(...resolved);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with')).length).toBe(1);
+  });
+
+  const bin = path.resolve(__dirname, '../bin/forge.js');
+  const built = fs.existsSync(path.resolve(__dirname, '../dist/main.js'));
+  (built ? it : it.skip)('runs as the installed `forge` binary', () => {
+    const r = spawnSync(process.execPath, [bin, 'info', '--preset', 'small', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop() as string).parameters).toBe(30_044_544);
+  });
+});
