@@ -83,7 +83,11 @@ function checkReplaceable(dir: string, overwrite: boolean): boolean {
     throw new CheckpointError(dir, 'exists and is not a directory', 'choose another --out');
   }
   if (!overwrite) {
-    throw new CheckpointError(dir, 'already exists', 'pass --overwrite to replace it, or choose another --out');
+    throw new CheckpointError(
+      dir,
+      'already exists',
+      'pass --overwrite to replace it, or choose another --out',
+    );
   }
   const entries = fs.readdirSync(dir);
   if (entries.length > 0 && !CHECKPOINT_MARKERS.some((m) => entries.includes(m))) {
@@ -102,7 +106,11 @@ function checkReplaceable(dir: string, overwrite: boolean): boolean {
  * the new one is complete (it is moved aside to `<dir>.old-XXXX` for the instant of the swap, then
  * deleted). Parent folders are created. On any error the temporary folder is removed.
  */
-export function writeDirAtomic(dir: string, build: (tmpDir: string) => void, options: WriteDirOptions = {}): void {
+export function writeDirAtomic(
+  dir: string,
+  build: (tmpDir: string) => void,
+  options: WriteDirOptions = {},
+): void {
   const target = path.resolve(dir);
   checkReplaceable(target, options.overwrite ?? false);
   const suffix = tempSuffix();
@@ -111,7 +119,11 @@ export function writeDirAtomic(dir: string, build: (tmpDir: string) => void, opt
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.mkdirSync(tmp);
   } catch (e) {
-    throw new CheckpointError(dir, `could not be created (${(e as Error).message})`, 'check the permissions or choose another --out');
+    throw new CheckpointError(
+      dir,
+      `could not be created (${(e as Error).message})`,
+      'check the permissions or choose another --out',
+    );
   }
   try {
     build(tmp);
@@ -126,7 +138,11 @@ export function writeDirAtomic(dir: string, build: (tmpDir: string) => void, opt
       fs.renameSync(tmp, target);
     } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
-      throw new CheckpointError(dir, `could not be created (${(e as Error).message})`, 'choose another --out');
+      throw new CheckpointError(
+        dir,
+        `could not be created (${(e as Error).message})`,
+        'choose another --out',
+      );
     }
   } else {
     const old = `${target}.old-${suffix}`;
@@ -155,10 +171,17 @@ export function requireDir(dir: string): void {
     stat = undefined;
   }
   if (stat?.isDirectory()) return;
-  if (stat) throw new CheckpointError(dir, 'is a file, not a model or checkpoint directory', 'pass the folder that holds config.json');
+  if (stat)
+    throw new CheckpointError(
+      dir,
+      'is a file, not a model or checkpoint directory',
+      'pass the folder that holds config.json',
+    );
   const parent = path.dirname(path.resolve(dir));
   const base = path.basename(path.resolve(dir));
-  const leftovers = fs.existsSync(parent) ? fs.readdirSync(parent).filter((f) => f.startsWith(`${base}.old-`)) : [];
+  const leftovers = fs.existsSync(parent)
+    ? fs.readdirSync(parent).filter((f) => f.startsWith(`${base}.old-`))
+    : [];
   throw new CheckpointError(
     dir,
     'does not exist',

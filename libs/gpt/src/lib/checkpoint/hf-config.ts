@@ -47,7 +47,8 @@ export function gptConfigFromHf(json: unknown, file: string): GPTConfig {
   const num = (key: string, fallback?: number): number => {
     const v = c[key];
     if (v === undefined && fallback !== undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(`${key} must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw fail(`${key} must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
   const bool = (key: string, fallback: boolean): boolean => {
@@ -66,10 +67,18 @@ export function gptConfigFromHf(json: unknown, file: string): GPTConfig {
   const embDim = num('n_embd');
   const nInner = c['n_inner'];
   if (nInner !== undefined && nInner !== null && nInner !== 4 * embDim) {
-    throw fail(`n_inner ${JSON.stringify(nInner)} is not supported; the MLP width must be 4 * n_embd = ${4 * embDim}`);
+    throw fail(
+      `n_inner ${JSON.stringify(nInner)} is not supported; the MLP width must be 4 * n_embd = ${4 * embDim}`,
+    );
   }
-  if (c['scale_attn_weights'] === false || c['scale_attn_by_inverse_layer_idx'] === true || c['reorder_and_upcast_attn'] === true) {
-    throw fail('non-default attention scaling (scale_attn_weights / scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn) is not supported');
+  if (
+    c['scale_attn_weights'] === false ||
+    c['scale_attn_by_inverse_layer_idx'] === true ||
+    c['reorder_and_upcast_attn'] === true
+  ) {
+    throw fail(
+      'non-default attention scaling (scale_attn_weights / scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn) is not supported',
+    );
   }
   const contextLength = c['n_positions'] !== undefined ? num('n_positions') : num('n_ctx');
   const config: GPTConfig = {
@@ -129,7 +138,11 @@ export function readHfConfig(file: string): GPTConfig {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`, 're-download or re-save it');
+    throw new CheckpointError(
+      file,
+      `is not valid JSON (${(e as Error).message})`,
+      're-download or re-save it',
+    );
   }
   return gptConfigFromHf(json, file);
 }

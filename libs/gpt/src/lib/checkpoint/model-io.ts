@@ -53,7 +53,12 @@ export function writeModelFiles(dir: string, config: GPTConfig, params: Float32A
  * Saves a model folder atomically (built as `<dir>.tmp-XXXX`, then renamed). An existing
  * checkpoint at `dir` is replaced only with `{ overwrite: true }`.
  */
-export function saveModel(dir: string, config: GPTConfig, params: Float32Array, options: SaveModelOptions = {}): void {
+export function saveModel(
+  dir: string,
+  config: GPTConfig,
+  params: Float32Array,
+  options: SaveModelOptions = {},
+): void {
   checkParams(config, params);
   writeDirAtomic(dir, (tmp) => writeModelFiles(tmp, config, params), options);
 }

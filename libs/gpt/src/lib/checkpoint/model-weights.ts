@@ -19,14 +19,19 @@ export const MODEL_INDEX_FILE = 'model.safetensors.index.json';
 
 const PREFIX = 'transformer.';
 const IGNORED = /^h\.\d+\.attn\.(bias|masked_bias)$/;
-const MISMATCH_HINT = 'config.json does not match the weights: check n_layer, n_embd, qkv_bias and tie_word_embeddings';
+const MISMATCH_HINT =
+  'config.json does not match the weights: check n_layer, n_embd, qkv_bias and tie_word_embeddings';
 
 function shardFiles(indexFile: string): string[] {
   let index: unknown;
   try {
     index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
   } catch (e) {
-    throw new CheckpointError(indexFile, `cannot be read as JSON (${(e as Error).message})`, 're-download it');
+    throw new CheckpointError(
+      indexFile,
+      `cannot be read as JSON (${(e as Error).message})`,
+      're-download it',
+    );
   }
   const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (map === null || typeof map !== 'object' || Array.isArray(map)) {
@@ -92,20 +97,34 @@ export function readParameters(files: readonly SafetensorsFile[], config: GPTCon
       }
       const previous = found.get(name);
       if (previous) {
-        throw new CheckpointError(file.path, `tensor "${name}" appears twice (as "${previous.rawName}" in ${previous.file.path} and "${rawName}")`);
+        throw new CheckpointError(
+          file.path,
+          `tensor "${name}" appears twice (as "${previous.rawName}" in ${previous.file.path} and "${rawName}")`,
+        );
       }
       found.set(name, { file, rawName });
     }
   }
-  const where = files.length === 1 ? files[0].path : `${files.length} weight shards (${files[0]?.path ?? 'none'} …)`;
+  const where =
+    files.length === 1 ? files[0].path : `${files.length} weight shards (${files[0]?.path ?? 'none'} …)`;
   const missing = layout.specs.filter((s) => !found.has(s.name)).map((s) => s.name);
   if (missing.length > 0) {
-    const list = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
-    throw new CheckpointError(where, `is missing tensor${missing.length > 1 ? 's' : ''} ${list}`, MISMATCH_HINT);
+    const list =
+      missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    throw new CheckpointError(
+      where,
+      `is missing tensor${missing.length > 1 ? 's' : ''} ${list}`,
+      MISMATCH_HINT,
+    );
   }
   if (unexpected.length > 0) {
-    const list = unexpected.slice(0, 5).join(', ') + (unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : '');
-    throw new CheckpointError(where, `has unexpected tensor${unexpected.length > 1 ? 's' : ''} ${list}`, MISMATCH_HINT);
+    const list =
+      unexpected.slice(0, 5).join(', ') + (unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : '');
+    throw new CheckpointError(
+      where,
+      `has unexpected tensor${unexpected.length > 1 ? 's' : ''} ${list}`,
+      MISMATCH_HINT,
+    );
   }
   for (const spec of layout.specs) {
     const { file, rawName } = found.get(spec.name) as Located;

@@ -43,7 +43,8 @@ function halfToFloatTable(): Float32Array {
       const sign = h & 0x8000 ? -1 : 1;
       const exp = (h >> 10) & 0x1f;
       const frac = h & 0x3ff;
-      if (exp === 0) halfTable[h] = sign * frac * 2 ** -24; // zero and subnormals
+      if (exp === 0)
+        halfTable[h] = sign * frac * 2 ** -24; // zero and subnormals
       else if (exp === 31) halfTable[h] = frac ? Number.NaN : sign * Infinity;
       else halfTable[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
     }
@@ -102,7 +103,12 @@ export function float32ToBfloat16(value: number): number {
  * Decodes little-endian elements of a float dtype from `bytes` into `out[outOffset ...]`.
  * `bytes.byteLength` must be a multiple of the element size.
  */
-export function decodeFloat32(dtype: SafetensorsDtype, bytes: Uint8Array, out: Float32Array, outOffset: number): void {
+export function decodeFloat32(
+  dtype: SafetensorsDtype,
+  bytes: Uint8Array,
+  out: Float32Array,
+  outOffset: number,
+): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.byteLength / DTYPE_SIZES[dtype];
   switch (dtype) {

@@ -10,7 +10,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { CheckpointError } from '../errors/forge-error';
-import { decodeFloat32, DTYPE_SIZES, FLOAT_DTYPES, isSafetensorsDtype, type SafetensorsDtype } from './safetensors-dtypes';
+import {
+  decodeFloat32,
+  DTYPE_SIZES,
+  FLOAT_DTYPES,
+  isSafetensorsDtype,
+  type SafetensorsDtype,
+} from './safetensors-dtypes';
 
 /** One tensor's entry in a safetensors header. */
 export interface TensorInfo {
@@ -35,7 +41,8 @@ export function shapeSize(shape: readonly number[]): number {
 function parseEntry(file: string, name: string, raw: unknown): TensorInfo {
   const bad = (what: string): CheckpointError =>
     new CheckpointError(file, `tensor "${name}" has ${what} in the header; the file is corrupt`, RESAVE);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('no {dtype, shape, data_offsets} entry');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw bad('no {dtype, shape, data_offsets} entry');
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (!isSafetensorsDtype(dtype)) {
     throw new CheckpointError(
@@ -57,7 +64,9 @@ function parseEntry(file: string, name: string, raw: unknown): TensorInfo {
   }
   const expectedBytes = shapeSize(shape) * DTYPE_SIZES[dtype];
   if (offsets[1] - offsets[0] !== expectedBytes) {
-    throw bad(`${offsets[1] - offsets[0]} bytes for shape [${shape.join(', ')}] of ${dtype} (needs ${expectedBytes})`);
+    throw bad(
+      `${offsets[1] - offsets[0]} bytes for shape [${shape.join(', ')}] of ${dtype} (needs ${expectedBytes})`,
+    );
   }
   return { name, dtype, shape: [...shape], dataOffsets: [offsets[0], offsets[1]] };
 }
@@ -65,7 +74,11 @@ function parseEntry(file: string, name: string, raw: unknown): TensorInfo {
 function parseMetadata(file: string, raw: unknown): Record<string, string> {
   if (raw === undefined) return {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new CheckpointError(file, '__metadata__ in the header is not an object of strings; the file is corrupt', RESAVE);
+    throw new CheckpointError(
+      file,
+      '__metadata__ in the header is not an object of strings; the file is corrupt',
+      RESAVE,
+    );
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -79,12 +92,15 @@ function parseMetadata(file: string, raw: unknown): Record<string, string> {
 
 /** Checks that the tensors tile the data buffer exactly: no gaps, no overlaps, nothing missing. */
 function checkLayout(file: string, tensors: TensorInfo[], bufferBytes: number): void {
-  const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  const sorted = [...tensors].sort(
+    (a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1],
+  );
   let end = 0;
   for (const t of sorted) {
     const [begin, stop] = t.dataOffsets;
     if (begin !== end) {
-      const what = begin < end ? 'overlaps the tensor before it' : `starts at byte ${begin}, leaving a gap after ${end}`;
+      const what =
+        begin < end ? 'overlaps the tensor before it' : `starts at byte ${begin}, leaving a gap after ${end}`;
       throw new CheckpointError(file, `tensor "${t.name}" ${what}; the file is corrupt`, RESAVE);
     }
     end = stop;
@@ -97,7 +113,11 @@ function checkLayout(file: string, tensors: TensorInfo[], bufferBytes: number): 
     );
   }
   if (end < bufferBytes) {
-    throw new CheckpointError(file, `${bufferBytes - end} bytes follow the last tensor; the file is corrupt`, RESAVE);
+    throw new CheckpointError(
+      file,
+      `${bufferBytes - end} bytes follow the last tensor; the file is corrupt`,
+      RESAVE,
+    );
   }
 }
 
@@ -132,7 +152,10 @@ export class SafetensorsFile {
       fd = fs.openSync(path, 'r');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new CheckpointError(path, code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code ?? String(e)})`);
+      throw new CheckpointError(
+        path,
+        code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code ?? String(e)})`,
+      );
     }
     try {
       return SafetensorsFile.parse(path, fd);
@@ -145,17 +168,29 @@ export class SafetensorsFile {
   private static parse(path: string, fd: number): SafetensorsFile {
     const fileBytes = fs.fstatSync(fd).size;
     if (fileBytes < 8) {
-      throw new CheckpointError(path, `is ${fileBytes} bytes, too short for a safetensors file; it looks truncated`, RESAVE);
+      throw new CheckpointError(
+        path,
+        `is ${fileBytes} bytes, too short for a safetensors file; it looks truncated`,
+        RESAVE,
+      );
     }
     const prefix = Buffer.alloc(8);
     fs.readSync(fd, prefix, 0, 8, 0);
     const headerBytes = prefix.readBigUInt64LE(0);
     if (headerBytes > BigInt(MAX_HEADER_BYTES) || headerBytes < 2n) {
-      throw new CheckpointError(path, `header length ${headerBytes} is impossible; this is not a safetensors file`, RESAVE);
+      throw new CheckpointError(
+        path,
+        `header length ${headerBytes} is impossible; this is not a safetensors file`,
+        RESAVE,
+      );
     }
     const n = Number(headerBytes);
     if (8 + n > fileBytes) {
-      throw new CheckpointError(path, `header length ${n} exceeds the file size ${fileBytes}; it looks truncated or corrupt`, RESAVE);
+      throw new CheckpointError(
+        path,
+        `header length ${n} exceeds the file size ${fileBytes}; it looks truncated or corrupt`,
+        RESAVE,
+      );
     }
     const headerBuf = Buffer.alloc(n);
     fs.readSync(fd, headerBuf, 0, n, 8);
@@ -163,10 +198,18 @@ export class SafetensorsFile {
     try {
       header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBuf));
     } catch (e) {
-      throw new CheckpointError(path, `header is not valid JSON (${(e as Error).message}); the file is corrupt or not safetensors`, RESAVE);
+      throw new CheckpointError(
+        path,
+        `header is not valid JSON (${(e as Error).message}); the file is corrupt or not safetensors`,
+        RESAVE,
+      );
     }
     if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-      throw new CheckpointError(path, 'header is not a JSON object; the file is corrupt or not safetensors', RESAVE);
+      throw new CheckpointError(
+        path,
+        'header is not a JSON object; the file is corrupt or not safetensors',
+        RESAVE,
+      );
     }
     const tensors = new Map<string, TensorInfo>();
     let metadata: Record<string, string> = {};
@@ -208,10 +251,16 @@ export class SafetensorsFile {
     const size = shapeSize(t.shape);
     const target = out ?? new Float32Array(size);
     if (target.length !== size) {
-      throw new CheckpointError(this.path, `tensor "${name}" has ${size} elements, the destination ${target.length}`);
+      throw new CheckpointError(
+        this.path,
+        `tensor "${name}" has ${size} elements, the destination ${target.length}`,
+      );
     }
     if (!FLOAT_DTYPES.includes(t.dtype)) {
-      throw new CheckpointError(this.path, `tensor "${name}" has dtype ${t.dtype}, not a float type (F32, F16, BF16, F64)`);
+      throw new CheckpointError(
+        this.path,
+        `tensor "${name}" has dtype ${t.dtype}, not a float type (F32, F16, BF16, F64)`,
+      );
     }
     if (t.dtype === 'F32' && os.endianness() === 'LE') {
       this.readInto(t, new Uint8Array(target.buffer, target.byteOffset, target.byteLength));
@@ -247,7 +296,10 @@ export class SafetensorsFile {
       }
       const v = view.getBigInt64(8 * i, true);
       if (v < -2147483648n || v > 2147483647n) {
-        throw new CheckpointError(this.path, `tensor "${name}" holds ${v} at index ${i}, outside the int32 range`);
+        throw new CheckpointError(
+          this.path,
+          `tensor "${name}" holds ${v} at index ${i}, outside the int32 range`,
+        );
       }
       out[i] = Number(v);
     }

@@ -19,7 +19,11 @@ export interface TensorToWrite {
  * given order; the header is padded with spaces to a multiple of 8 bytes, as Hugging Face does.
  * Throws a ForgeError naming the tensor when a size does not match its shape and dtype.
  */
-export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  file: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = {},
+): void {
   if (os.endianness() !== 'LE') throw new ForgeError('writing safetensors needs a little-endian machine');
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
@@ -29,7 +33,9 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
       throw new ForgeError(`cannot write ${file}: tensor name "${t.name}" is reserved or repeated`);
     }
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new ForgeError(`cannot write ${file}: tensor "${t.name}" has an invalid shape [${t.shape.join(', ')}]`);
+      throw new ForgeError(
+        `cannot write ${file}: tensor "${t.name}" has an invalid shape [${t.shape.join(', ')}]`,
+      );
     }
     const bytes = shapeSize(t.shape) * DTYPE_SIZES[t.dtype];
     if (t.data.byteLength !== bytes) {
@@ -53,6 +59,10 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
     });
   } catch (e) {
     if (e instanceof ForgeError) throw e;
-    throw new CheckpointError(file, `could not be written (${(e as Error).message})`, 'check the disk space and permissions');
+    throw new CheckpointError(
+      file,
+      `could not be written (${(e as Error).message})`,
+      'check the disk space and permissions',
+    );
   }
 }

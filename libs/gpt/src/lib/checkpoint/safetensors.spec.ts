@@ -89,7 +89,8 @@ describe('safetensors read/write', () => {
       expect(st.metadata).toEqual({ format: 'pt', note: 'hi' });
       expect([...st.tensors.keys()]).toEqual(['f32', 'f16', 'bf16', 'f64', 'i32', 'i64', 'scalar', 'empty']);
       expect(st.info('f32').shape).toEqual([2, 2]);
-      for (const name of ['f32', 'f16', 'bf16', 'f64']) expect(Array.from(st.readFloat32(name))).toEqual(values);
+      for (const name of ['f32', 'f16', 'bf16', 'f64'])
+        expect(Array.from(st.readFloat32(name))).toEqual(values);
       expect(Array.from(st.readInt32('i32'))).toEqual([1, -2, 3]);
       expect(Array.from(st.readInt32('i64'))).toEqual([1, -2, 3]);
       expect(Array.from(st.readFloat32('scalar'))).toEqual([7]);
@@ -104,9 +105,9 @@ describe('safetensors read/write', () => {
 
   it('refuses writes whose data does not match shape and dtype', () => {
     const file = path.join(dir, 'b.safetensors');
-    expect(() => writeSafetensors(file, [{ name: 'x', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(
-      /tensor "x" has 8 bytes.*needs 12/,
-    );
+    expect(() =>
+      writeSafetensors(file, [{ name: 'x', dtype: 'F32', shape: [3], data: new Float32Array(2) }]),
+    ).toThrow(/tensor "x" has 8 bytes.*needs 12/);
     expect(fs.existsSync(file)).toBe(false);
   });
 
@@ -117,7 +118,11 @@ describe('safetensors read/write', () => {
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 10));
     expectCheckpointError(() => SafetensorsFile.open(file), file, /looks truncated.*re-download or re-save/);
     fs.writeFileSync(file, bytes.subarray(0, 20));
-    expectCheckpointError(() => SafetensorsFile.open(file), file, /header length \d+ exceeds the file size 20/);
+    expectCheckpointError(
+      () => SafetensorsFile.open(file),
+      file,
+      /header length \d+ exceeds the file size 20/,
+    );
     fs.writeFileSync(file, bytes.subarray(0, 5));
     expectCheckpointError(() => SafetensorsFile.open(file), file, /5 bytes, too short/);
   });
@@ -133,7 +138,11 @@ describe('safetensors read/write', () => {
     writeRaw(file, '{"x": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 8]}}', 8);
     expectCheckpointError(() => SafetensorsFile.open(file), file, /unknown dtype "Q4"/);
     writeRaw(file, '{"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}', 8);
-    expectCheckpointError(() => SafetensorsFile.open(file), file, /8 bytes for shape \[3\] of F32 \(needs 12\)/);
+    expectCheckpointError(
+      () => SafetensorsFile.open(file),
+      file,
+      /8 bytes for shape \[3\] of F32 \(needs 12\)/,
+    );
     writeRaw(
       file,
       '{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}',
@@ -146,6 +155,10 @@ describe('safetensors read/write', () => {
     expectCheckpointError(() => SafetensorsFile.open(file), file, /leaving a gap/);
     writeRaw(file, '{"__metadata__": {"step": 3}}', 0);
     expectCheckpointError(() => SafetensorsFile.open(file), file, /__metadata__.step is not a string/);
-    expectCheckpointError(() => SafetensorsFile.open(path.join(dir, 'missing.safetensors')), path.join(dir, 'missing.safetensors'), /does not exist/);
+    expectCheckpointError(
+      () => SafetensorsFile.open(path.join(dir, 'missing.safetensors')),
+      path.join(dir, 'missing.safetensors'),
+      /does not exist/,
+    );
   });
 });

@@ -47,8 +47,18 @@ function optimizerTensors(config: GPTConfig, optimizer: OptimizerState): TensorT
   const tensors: TensorToWrite[] = [];
   for (const s of parameterLayout(config).specs) {
     const range = [s.offset, s.offset + s.size] as const;
-    tensors.push({ name: `${s.name}.exp_avg`, dtype: 'F32', shape: s.shape, data: optimizer.m.subarray(...range) });
-    tensors.push({ name: `${s.name}.exp_avg_sq`, dtype: 'F32', shape: s.shape, data: optimizer.v.subarray(...range) });
+    tensors.push({
+      name: `${s.name}.exp_avg`,
+      dtype: 'F32',
+      shape: s.shape,
+      data: optimizer.m.subarray(...range),
+    });
+    tensors.push({
+      name: `${s.name}.exp_avg_sq`,
+      dtype: 'F32',
+      shape: s.shape,
+      data: optimizer.v.subarray(...range),
+    });
   }
   return tensors;
 }
@@ -57,7 +67,11 @@ function optimizerTensors(config: GPTConfig, optimizer: OptimizerState): TensorT
  * Saves a training checkpoint folder atomically. Refuses to replace an existing one unless
  * `overwrite` is set; the old one stays intact until the new one is complete.
  */
-export function saveCheckpoint(dir: string, checkpoint: TrainingCheckpoint, options: SaveCheckpointOptions = {}): void {
+export function saveCheckpoint(
+  dir: string,
+  checkpoint: TrainingCheckpoint,
+  options: SaveCheckpointOptions = {},
+): void {
   const { config, params, optimizer, trainerState } = checkpoint;
   checkParams(config, params);
   if (optimizer) {
@@ -88,23 +102,41 @@ function readOptimizer(file: string, config: GPTConfig): OptimizerState {
   return withSafetensorsFile(file, (st) => {
     const stepText = st.metadata['step'];
     if (stepText === undefined || !/^\d+$/.test(stepText)) {
-      throw new CheckpointError(file, `has no valid "step" in its metadata (got ${JSON.stringify(stepText)}); it is not an LLM Forge optimizer state`);
+      throw new CheckpointError(
+        file,
+        `has no valid "step" in its metadata (got ${JSON.stringify(stepText)}); it is not an LLM Forge optimizer state`,
+      );
     }
     const layout = parameterLayout(config);
     const expected = new Set(layout.specs.flatMap((s) => [`${s.name}.exp_avg`, `${s.name}.exp_avg_sq`]));
     const extra = [...st.tensors.keys()].filter((n) => !expected.has(n));
     if (extra.length > 0) {
-      throw new CheckpointError(file, `has unexpected tensors ${extra.slice(0, 5).join(', ')}`, 'it belongs to a different model than config.json');
+      throw new CheckpointError(
+        file,
+        `has unexpected tensors ${extra.slice(0, 5).join(', ')}`,
+        'it belongs to a different model than config.json',
+      );
     }
     const m = new Float32Array(layout.totalSize);
     const v = new Float32Array(layout.totalSize);
     for (const s of layout.specs) {
-      for (const [suffix, into] of [['exp_avg', m], ['exp_avg_sq', v]] as const) {
+      for (const [suffix, into] of [
+        ['exp_avg', m],
+        ['exp_avg_sq', v],
+      ] as const) {
         const name = `${s.name}.${suffix}`;
         const info = st.tensors.get(name);
-        if (!info) throw new CheckpointError(file, `is missing tensor ${name}`, 'it belongs to a different model than config.json');
+        if (!info)
+          throw new CheckpointError(
+            file,
+            `is missing tensor ${name}`,
+            'it belongs to a different model than config.json',
+          );
         if (info.shape.length !== s.shape.length || info.shape.some((d, i) => d !== s.shape[i])) {
-          throw new CheckpointError(file, `tensor "${name}" has shape [${info.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+          throw new CheckpointError(
+            file,
+            `tensor "${name}" has shape [${info.shape.join(', ')}], expected [${s.shape.join(', ')}]`,
+          );
         }
         st.readFloat32(name, into.subarray(s.offset, s.offset + s.size));
       }
@@ -117,7 +149,11 @@ function readTrainerState(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new CheckpointError(file, `cannot be read as JSON (${(e as Error).message})`, 'the checkpoint is corrupt; use an earlier one');
+    throw new CheckpointError(
+      file,
+      `cannot be read as JSON (${(e as Error).message})`,
+      'the checkpoint is corrupt; use an earlier one',
+    );
   }
 }
 

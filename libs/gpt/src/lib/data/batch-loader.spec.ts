@@ -64,7 +64,9 @@ describe('BatchLoader', () => {
 
   it('rejects bad options and positions with clear errors', () => {
     expect(() => new BatchLoader(windows, { batchSize: 11 })).toThrow(DataError);
-    expect(() => new BatchLoader(windows, { batchSize: 11 })).toThrow(/10 windows.*batch of 11.*--batch-size \(at most 10\)/);
+    expect(() => new BatchLoader(windows, { batchSize: 11 })).toThrow(
+      /10 windows.*batch of 11.*--batch-size \(at most 10\)/,
+    );
     expect(() => new BatchLoader(windows, { batchSize: 0 })).toThrow(/batchSize/);
     const loader = new BatchLoader(windows, { batchSize: 3 });
     expect(() => loader.seek({ epoch: 0, batchIndex: 3 })).toThrow(/batchIndex.*\[0, 3\).*got 3/);

@@ -62,7 +62,10 @@ export class BatchLoader {
   ) {
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
-      throw new DataError(`batchSize must be a positive integer, got ${String(batchSize)}`, 'check --batch-size');
+      throw new DataError(
+        `batchSize must be a positive integer, got ${String(batchSize)}`,
+        'check --batch-size',
+      );
     }
     this.batchSize = batchSize;
     this.shuffle = options.shuffle ?? false;
@@ -137,7 +140,9 @@ export class BatchLoader {
   /** The batch at a position, without moving. */
   batchAt(epoch: number, batchIndex: number): Batch {
     if (!Number.isInteger(batchIndex) || batchIndex < 0 || batchIndex >= this.batchesPerEpoch) {
-      throw new DataError(`batchIndex must be an integer in [0, ${this.batchesPerEpoch}), got ${String(batchIndex)}`);
+      throw new DataError(
+        `batchIndex must be an integer in [0, ${this.batchesPerEpoch}), got ${String(batchIndex)}`,
+      );
     }
     const order = this.epochOrder(epoch);
     const T = this.windows.contextLength;

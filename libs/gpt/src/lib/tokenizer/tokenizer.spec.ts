@@ -8,8 +8,11 @@ describe('GPT-2 tokenizer', () => {
 
   it('encodes the book sample sentences to the book ids', () => {
     expect(tok.encode('Every effort moves you')).toEqual([6109, 3626, 6100, 345]);
-    expect(tok.encode('Hello, do you like tea? <|endoftext|> In the sunlit terracesof someunknownPlace.')).toEqual([
-      15496, 11, 466, 345, 588, 8887, 30, 220, 50256, 554, 262, 4252, 18250, 8812, 2114, 1659, 617, 34680, 27271, 13,
+    expect(
+      tok.encode('Hello, do you like tea? <|endoftext|> In the sunlit terracesof someunknownPlace.'),
+    ).toEqual([
+      15496, 11, 466, 345, 588, 8887, 30, 220, 50256, 554, 262, 4252, 18250, 8812, 2114, 1659, 617, 34680,
+      27271, 13,
     ]);
     expect(tok.vocabSize).toBe(50257);
     expect(tok.endOfTextId).toBe(END_OF_TEXT_ID);

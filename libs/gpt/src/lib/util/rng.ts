@@ -74,7 +74,11 @@ export class Rng {
       throw new RangeError(`rng state must have algorithm "xoshiro128**", got ${JSON.stringify(state)}`);
     }
     const s = state.s;
-    if (!Array.isArray(s) || s.length !== 4 || !s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
+    if (
+      !Array.isArray(s) ||
+      s.length !== 4 ||
+      !s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)
+    ) {
       throw new RangeError(`rng state.s must be four unsigned 32-bit integers, got ${JSON.stringify(s)}`);
     }
     if (s.every((w) => w === 0)) throw new RangeError('rng state.s must not be all zeros');
