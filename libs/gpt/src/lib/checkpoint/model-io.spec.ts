@@ -6,7 +6,7 @@ import type { GPTConfig } from '../model/config';
 import { parameterLayout } from '../model/parameter-layout';
 import { describeIfShared, sharedPath } from '../util/test-data';
 import { gptConfigFromHf, gptConfigToHf } from './hf-config';
-import { loadModel, saveModel } from './model-io';
+import { loadModel, loadModelConfig, saveModel } from './model-io';
 import {
   bfloat16ToFloat32,
   float16ToFloat32,
@@ -267,5 +267,12 @@ describe('saveModel / loadModel', () => {
       JSON.stringify({ weight_map: weightMap }),
     );
     expect(loadModel(tmp).params).toEqual(randomParams(TINY, 5));
+  });
+});
+
+describe('loadModelConfig', () => {
+  it('reads only the config', () => {
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(gptConfigToHf(TINY)));
+    expect(loadModelConfig(tmp)).toEqual(TINY);
   });
 });

@@ -63,14 +63,19 @@ export function saveModel(
   writeDirAtomic(dir, (tmp) => writeModelFiles(tmp, config, params), options);
 }
 
+/** Reads only the config of a model folder (cheap: no weights are touched). */
+export function loadModelConfig(dir: string): GPTConfig {
+  requireDir(dir);
+  return readHfConfig(path.join(dir, CONFIG_FILE));
+}
+
 /**
  * Loads a model folder: ours, or a Hugging Face GPT-2 download (`config.json` plus
  * `model.safetensors` or sharded safetensors; F32, F16 or BF16). Throws a CheckpointError naming
  * the file for anything missing, corrupt or mismatched.
  */
 export function loadModel(dir: string): LoadedModel {
-  requireDir(dir);
-  const config = readHfConfig(path.join(dir, CONFIG_FILE));
+  const config = loadModelConfig(dir);
   const files = openModelWeights(dir);
   try {
     return { config, params: readParameters(files, config) };
