@@ -3,6 +3,8 @@
  * training, evaluation and checkpoints in the Hugging Face GPT-2 layout.
  */
 export { ForgeError, ConfigError, CheckpointError } from './lib/errors/forge-error';
+export { DataError } from './lib/data/data-error';
+export { TokenizerError } from './lib/tokenizer/tokenizer-error';
 
 export { createTokenizer, END_OF_TEXT, END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from './lib/tokenizer/tokenizer';
 export type { Tokenizer, EncodeOptions } from './lib/tokenizer/tokenizer';
