@@ -1,0 +1,52 @@
+// forge_native: OpenBLAS GEMM and fused training kernels for the LLM Forge TensorFlow.js backend.
+// Module entry point: thread configuration and registration of every kernel family.
+#include <cblas.h>
+
+#include "common.h"
+#include "thread-pool.h"
+
+namespace forge {
+namespace {
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const int64_t n = IntArg(info, 0, "numThreads");
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "forge_native: numThreads must be at least 1");
+  SetNumThreads(static_cast<int>(n));
+  return Napi::Number::New(info.Env(), NumThreads());
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), NumThreads()); }
+
+Napi::Value BlasConfig(const Napi::CallbackInfo& info) {
+  const char* config = openblas_get_config();
+  return Napi::String::New(info.Env(), config ? config : "unknown");
+}
+
+Napi::Value BlasCoreName(const Napi::CallbackInfo& info) {
+  const char* name = openblas_get_corename();
+  return Napi::String::New(info.Env(), name ? name : "unknown");
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setNumThreads", Napi::Function::New(env, SetThreads, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetThreads, "getNumThreads"));
+  exports.Set("blasConfig", Napi::Function::New(env, BlasConfig, "blasConfig"));
+  exports.Set("blasCoreName", Napi::Function::New(env, BlasCoreName, "blasCoreName"));
+  InitGemm(env, exports);
+  InitLayerNorm(env, exports);
+  InitGelu(env, exports);
+  InitAttention(env, exports);
+  InitCrossEntropy(env, exports);
+  InitSoftmax(env, exports);
+  InitTranspose(env, exports);
+  InitSegmentSum(env, exports);
+  InitFlatMath(env, exports);
+  return exports;
+}
+
+}  // namespace
+}  // namespace forge
+
+static Napi::Object InitForgeNative(Napi::Env env, Napi::Object exports) { return forge::Init(env, exports); }
+
+NODE_API_MODULE(forge_native, InitForgeNative)
