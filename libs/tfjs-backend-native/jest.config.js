@@ -5,7 +5,7 @@ module.exports = {
   displayName: path.basename(__dirname),
   testEnvironment: 'node',
   roots: ['<rootDir>/src'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
   moduleNameMapper: {
     '^@llm-forge/gpt$': `${root}/libs/gpt/src/index.ts`,
     '^@llm-forge/tfjs-backend-native$': `${root}/libs/tfjs-backend-native/src/index.ts`,

@@ -4,6 +4,7 @@
  * these when it loads; otherwise the JavaScript versions here run. Both compute in the same
  * order so results agree to float32 rounding.
  */
+import { getNativeAddon } from './native/native-addon';
 
 /** Hyperparameters of one AdamW update (PyTorch semantics: decoupled weight decay). */
 export interface AdamWStep {
@@ -19,4 +20,108 @@ export interface AdamWStep {
   weightDecay: number;
   /** 1-based step count, used for bias correction. */
   step: number;
+}
+
+/** [offset, offset + length) checked against each array's length. */
+function checkRange(fn: string, offset: number, length: number, arrays: Array<[string, Float32Array]>): void {
+  if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0) {
+    throw new RangeError(`${fn}: offset and length must be non-negative integers, got ${offset} and ${length}`);
+  }
+  for (const [name, a] of arrays) {
+    if (offset + length > a.length) {
+      throw new RangeError(`${fn}: ${name} has ${a.length} elements, fewer than offset + length = ${offset + length}`);
+    }
+  }
+}
+
+/**
+ * One AdamW update in place over [offset, offset + length) of flat buffers, PyTorch semantics:
+ * p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+ * Element maths in float64, rounded to float32 on store (natively and in JavaScript alike).
+ *
+ * @param params - parameters, updated in place.
+ * @param grads - gradients (read only).
+ * @param m - first moments, updated in place.
+ * @param v - second moments, updated in place.
+ * @param hyper - learning rate, betas, eps, weight decay and the 1-based step.
+ * @param offset - first element to update. @defaultValue 0
+ * @param length - number of elements to update. @defaultValue params.length - offset
+ */
+export function adamwStep(
+  params: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  hyper: AdamWStep,
+  offset = 0,
+  length: number = params.length - offset,
+): void {
+  checkRange('adamwStep', offset, length, [['params', params], ['grads', grads], ['m', m], ['v', v]]);
+  const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
+  if (!(step >= 1)) throw new RangeError(`adamwStep: step must be >= 1 (1-based), got ${step}`);
+  const addon = getNativeAddon();
+  if (addon) {
+    addon.adamw(params, grads, m, v, offset, length, lr, beta1, beta2, eps, weightDecay, step);
+    return;
+  }
+  const decay = 1 - lr * weightDecay;
+  const stepSize = lr / (1 - Math.pow(beta1, step));
+  const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+  for (let i = offset, end = offset + length; i < end; i++) {
+    const g = grads[i];
+    m[i] = beta1 * m[i] + (1 - beta1) * g;
+    v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+    const p = Math.fround(params[i] * decay);
+    params[i] = p - (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+  }
+}
+
+/**
+ * Sum of squares of x[offset .. offset + length), accumulated in float64 (for gradient norms).
+ *
+ * @param offset - first element. @defaultValue 0
+ * @param length - number of elements. @defaultValue x.length - offset
+ */
+export function sumOfSquares(x: Float32Array, offset = 0, length: number = x.length - offset): number {
+  checkRange('sumOfSquares', offset, length, [['x', x]]);
+  const addon = getNativeAddon();
+  if (addon) return addon.sumOfSquares(x, offset, length);
+  let s = 0;
+  for (let i = offset, end = offset + length; i < end; i++) s += x[i] * x[i];
+  return s;
+}
+
+/**
+ * Multiplies x[offset .. offset + length) by s in place.
+ *
+ * @param offset - first element. @defaultValue 0
+ * @param length - number of elements. @defaultValue x.length - offset
+ */
+export function scale(x: Float32Array, s: number, offset = 0, length: number = x.length - offset): void {
+  checkRange('scale', offset, length, [['x', x]]);
+  const addon = getNativeAddon();
+  if (addon) {
+    addon.scale(x, s, offset, length);
+    return;
+  }
+  for (let i = offset, end = offset + length; i < end; i++) x[i] *= s;
+}
+
+/**
+ * dst += alpha * src over [offset, offset + length) (axpy), in place; e.g. accumulating the
+ * gradients of micro-batches.
+ *
+ * @param alpha - multiplier of src. @defaultValue 1
+ * @param offset - first element. @defaultValue 0
+ * @param length - number of elements. @defaultValue dst.length - offset
+ */
+export function addInto(dst: Float32Array, src: Float32Array, alpha = 1, offset = 0, length: number = dst.length - offset): void {
+  checkRange('addInto', offset, length, [['dst', dst], ['src', src]]);
+  const addon = getNativeAddon();
+  if (addon) {
+    addon.axpy(dst, src, alpha, offset, length);
+    return;
+  }
+  for (let i = offset, end = offset + length; i < end; i++) dst[i] += alpha * src[i];
 }

@@ -1,0 +1,19 @@
+import { attentionBackward, attentionForward } from './attention-js';
+import { crossEntropyBackward, crossEntropyForward } from './cross-entropy-js';
+import type { FusedMath } from './fused-math';
+import { geluBackward, geluForward } from './gelu-js';
+import { layerNormBackward, layerNormForward } from './layer-norm-js';
+import { segmentSum } from './segment-sum-js';
+
+/** The plain-JavaScript {@link FusedMath}, for the cpu and wasm backends (one thread). */
+export const jsFusedMath: FusedMath = {
+  layerNormForward,
+  layerNormBackward,
+  geluForward,
+  geluBackward,
+  attentionForward,
+  attentionBackward,
+  crossEntropyForward,
+  crossEntropyBackward,
+  segmentSum,
+};

@@ -1,0 +1,143 @@
+/**
+ * Choosing and starting the TensorFlow.js backend: FORGE_BACKEND = auto | tensorflow | native |
+ * wasm | cpu. `auto` takes the first that starts of tensorflow (tfjs-node-gpu, then tfjs-node, when
+ * installed), native (when the addon is built), wasm; cpu is the last resort.
+ */
+import * as os from 'os';
+import * as tf from '@tensorflow/tfjs-core';
+import { registerCpuKernels } from './backends/cpu-kernels';
+import { NATIVE_BACKEND, registerNativeBackend } from './backends/native-backend';
+import { prepareWasmBackend, WASM_BACKEND } from './backends/wasm-backend';
+import { BackendError } from './errors/backend-error';
+import { ForgeLayerNorm } from './kernel-names';
+import { getNativeAddon, nativeAddonStatus } from './native/native-addon';
+import { resolveThreadCount } from './native/thread-count';
+
+/** A backend initBackend can start. */
+export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
+
+/** What initBackend accepts: a backend, or `auto` for the fastest one available. */
+export type BackendChoice = 'auto' | BackendName;
+
+const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'];
+
+/** The backend initBackend started. */
+export interface BackendInfo {
+  /** The active tfjs backend. */
+  name: BackendName;
+  /** Whether the Forge fused kernels are registered for it (native: C++, wasm and cpu: JavaScript). */
+  fusedKernels: boolean;
+  /** Threads its kernels use (FORGE_NUM_THREADS for native; 1 for wasm and cpu in Node). */
+  numThreads: number;
+  /** Backends preferred to this one that were not used, and why (empty unless `auto` fell back). */
+  skipped: Array<{ name: BackendName; reason: string }>;
+  /** The OpenBLAS kernel family, e.g. "SkylakeX" (native only). */
+  blasCore?: string;
+}
+
+/** Why a backend cannot start, and what to do about it. */
+interface Unavailable {
+  reason: string;
+  hint?: string;
+}
+
+type Starter = () => Promise<Unavailable | undefined>;
+
+/** The first of @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node that resolves and loads. */
+async function startTensorflow(): Promise<Unavailable | undefined> {
+  const reasons: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    let resolved: string;
+    try {
+      resolved = require.resolve(pkg, { paths: [process.cwd(), __dirname] });
+    } catch {
+      reasons.push(`${pkg} is not installed`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(resolved);
+    } catch (error) {
+      reasons.push(`${pkg} failed to load: ${(error as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (tf.findBackendFactory('tensorflow') && (await tf.setBackend('tensorflow'))) return undefined;
+    reasons.push(`${pkg} loaded but its 'tensorflow' backend did not start`);
+  }
+  return { reason: reasons.join('; '), hint: 'npm install @tensorflow/tfjs-node (or -gpu) matching tfjs-core 4.22' };
+}
+
+async function startNative(): Promise<Unavailable | undefined> {
+  const addon = getNativeAddon();
+  if (!addon) {
+    // The status's error already says what to do.
+    return { reason: nativeAddonStatus().error ?? 'the native addon did not load' };
+  }
+  addon.setNumThreads(resolveThreadCount());
+  registerNativeBackend(addon);
+  if (await tf.setBackend(NATIVE_BACKEND)) return undefined;
+  return { reason: 'the native backend failed to start', hint: 'see the warning above' };
+}
+
+async function startWasm(): Promise<Unavailable | undefined> {
+  try {
+    await prepareWasmBackend();
+  } catch (error) {
+    return { reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message}`, hint: 'npm ci' };
+  }
+  if (await tf.setBackend(WASM_BACKEND)) return undefined;
+  return { reason: 'the wasm module failed to initialise', hint: 'see the warning above' };
+}
+
+async function startCpu(): Promise<Unavailable | undefined> {
+  registerCpuKernels();
+  return (await tf.setBackend('cpu')) ? undefined : { reason: 'the cpu backend failed to start', hint: 'npm ci' };
+}
+
+const STARTERS: Record<BackendName, Starter> = { tensorflow: startTensorflow, native: startNative, wasm: startWasm, cpu: startCpu };
+
+function describe(name: BackendName, skipped: BackendInfo['skipped']): BackendInfo {
+  const addon = name === 'native' ? getNativeAddon() : null;
+  return {
+    name,
+    fusedKernels: tf.getKernel(ForgeLayerNorm, name) !== undefined,
+    numThreads: addon ? addon.getNumThreads() : name === 'tensorflow' ? os.availableParallelism() : 1,
+    skipped,
+    ...(addon ? { blasCore: addon.blasCoreName() } : {}),
+  };
+}
+
+/**
+ * Starts a TensorFlow.js backend and makes it the active one.
+ *
+ * @param choice - `auto` (tensorflow, then native, then wasm, then cpu: the first that starts),
+ *   or a backend by name, which must start or this throws. Defaults to FORGE_BACKEND, else `auto`.
+ * @returns which backend runs, whether it has the fused kernels, its thread count and, for
+ *   `auto`, why faster backends were skipped.
+ * @throws BackendError for an unknown choice (naming FORGE_BACKEND), an invalid FORGE_NUM_THREADS,
+ *   or an explicitly chosen backend that cannot start (saying why and what to do).
+ */
+export async function initBackend(choice: string = process.env.FORGE_BACKEND ?? 'auto'): Promise<BackendInfo> {
+  const wanted = (choice.trim() || 'auto').toLowerCase() as BackendChoice;
+  if (!CHOICES.includes(wanted)) {
+    throw new BackendError(
+      `unknown backend ${JSON.stringify(choice)}: FORGE_BACKEND must be one of ${CHOICES.join(', ')}`,
+      'unset FORGE_BACKEND to pick the fastest available',
+    );
+  }
+  resolveThreadCount(); // a bad FORGE_NUM_THREADS is an error whatever the backend
+  if (wanted !== 'auto') {
+    const unavailable = await STARTERS[wanted]();
+    if (unavailable) throw new BackendError(`backend ${wanted} is unavailable: ${unavailable.reason}`, unavailable.hint);
+    return describe(wanted, []);
+  }
+  const skipped: BackendInfo['skipped'] = [];
+  for (const name of ['tensorflow', 'native', 'wasm'] as const) {
+    const unavailable = await STARTERS[name]();
+    if (!unavailable) return describe(name, skipped);
+    skipped.push({ name, reason: unavailable.reason });
+  }
+  const unavailable = await startCpu();
+  if (unavailable) throw new BackendError(`no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`, unavailable.hint);
+  return describe('cpu', skipped);
+}
