@@ -3,11 +3,15 @@
  * fused kernels), its wasm/cpu fallback with JavaScript kernels, backend selection, and flat
  * optimizer arithmetic.
  *
- * Importing this module registers the JavaScript Forge kernels and UnsortedSegmentSum for the
- * `cpu` backend; `initBackend` starts the chosen backend and registers the rest.
+ * Importing this module (1) registers tfjs-core's kernel gradients and chained ops when
+ * @tensorflow/tfjs has not (tfjs-core's Node bundle has neither), and (2) registers the JavaScript
+ * Forge kernels and UnsortedSegmentSum for the `cpu` backend; `initBackend` starts the chosen
+ * backend and registers the rest.
  */
 import { registerCpuKernels } from './lib/backends/cpu-kernels';
+import { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';
 
+completeTfjsCore();
 registerCpuKernels();
 
 export * from './lib/kernel-names';
@@ -15,3 +19,4 @@ export { adamwStep, addInto, scale, sumOfSquares, type AdamWStep } from './lib/f
 export { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './lib/select-backend';
 export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';
+export { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';

@@ -16,7 +16,7 @@ import {
 } from '../kernel-names';
 import type { FusedMath } from '../math/fused-math';
 import { expectShape, input, lastDim, numberAttr } from './kernel-checks';
-import { sizeOf, type KernelIOFactory } from './kernel-io';
+import { sizeOf, withOutputs, type KernelIOFactory } from './kernel-io';
 
 /** Kernel configs of every Forge kernel for `backendName`. */
 export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, math: FusedMath): KernelConfig[] {
@@ -118,8 +118,9 @@ export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, mat
     const { N, V } = crossEntropyDims(k, logits, labels);
     const t = io(backend);
     const outs = [t.alloc([N], 'float32'), t.alloc([N], 'float32')];
-    math.crossEntropyForward(t.readF32(logits), t.readI32(labels), t.writeF32(outs[0]), t.writeF32(outs[1]), N, V, ignoreIndex);
-    return outs;
+    return withOutputs(t, outs, () =>
+      math.crossEntropyForward(t.readF32(logits), t.readI32(labels), t.writeF32(outs[0]), t.writeF32(outs[1]), N, V, ignoreIndex),
+    );
   };
 
   const crossEntropyGrad: KernelFunc = ({ inputs, attrs, backend }) => {
@@ -132,8 +133,9 @@ export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, mat
     expectShape(k, 'logsumexp', logsumexp.shape, [N]);
     const t = io(backend);
     const dlogits = t.alloc([N, V], 'float32');
-    math.crossEntropyBackward(t.readF32(dlosses), t.readF32(logits), t.readI32(labels), t.readF32(logsumexp), t.writeF32(dlogits), N, V, ignoreIndex);
-    return dlogits;
+    return withOutputs(t, dlogits, () =>
+      math.crossEntropyBackward(t.readF32(dlosses), t.readF32(logits), t.readI32(labels), t.readF32(logsumexp), t.writeF32(dlogits), N, V, ignoreIndex),
+    );
   };
 
   const kernels: Array<[string, KernelFunc]> = [

@@ -24,6 +24,22 @@ export interface KernelIO {
   writeF32(t: TensorInfo): Float32Array;
   /** The writable int32 memory of an output from {@link KernelIO.alloc}. */
   writeI32(t: TensorInfo): Int32Array;
+  /** Frees outputs of a kernel call that failed before returning them. */
+  release(outputs: TensorInfo[]): void;
+}
+
+/**
+ * Runs `compute` on freshly allocated outputs and returns them; if it throws, frees them first
+ * (they are not yet tracked by the engine, so nothing else would).
+ */
+export function withOutputs<T extends TensorInfo | TensorInfo[]>(io: KernelIO, outputs: T, compute: () => void): T {
+  try {
+    compute();
+  } catch (error) {
+    io.release(Array.isArray(outputs) ? outputs : [outputs as TensorInfo]);
+    throw error;
+  }
+  return outputs;
 }
 
 /** Builds the {@link KernelIO} of the backend a kernel is called with. */
@@ -61,12 +77,14 @@ export function cpuIO(backend: unknown): KernelIO {
     },
     writeF32: (t) => values(t) as Float32Array,
     writeI32: (t) => values(t) as Int32Array,
+    release: (outputs) => outputs.forEach((t) => cpu.disposeIntermediateTensorInfo(t)),
   };
 }
 
 /** The part of the wasm backend (BackendWasm) the kernels use. */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
@@ -79,5 +97,6 @@ export function wasmIO(backend: unknown): KernelIO {
     alloc: (shape, dtype) => wasm.makeOutput(shape, dtype),
     writeF32: (t) => wasm.typedArrayFromHeap(t) as Float32Array,
     writeI32: (t) => wasm.typedArrayFromHeap(t) as Int32Array,
+    release: (outputs) => outputs.forEach((t) => wasm.disposeData(t.dataId, true)),
   };
 }
