@@ -39,10 +39,13 @@ function isSafeCut(text: string, p: number): boolean {
   return p > 0 && p < text.length && isSpaceCode(text.charCodeAt(p)) && !isSpaceCode(text.charCodeAt(p - 1));
 }
 
-/** Line breaks at the start of the whitespace run at p (looking at most 8 units ahead). */
+/** How far past a cut {@link findChunkCut} looks (to tell a paragraph break from a line break). */
+const LOOKAHEAD = 8;
+
+/** Line breaks at the start of the whitespace run at p (looking at most LOOKAHEAD units ahead). */
 function leadingNewlines(text: string, p: number): number {
   let n = 0;
-  for (let i = p; i < Math.min(text.length, p + 8) && isSpaceCode(text.charCodeAt(i)); i++) {
+  for (let i = p; i < Math.min(text.length, p + LOOKAHEAD) && isSpaceCode(text.charCodeAt(i)); i++) {
     if (text.charCodeAt(i) === 0x0a) n++;
   }
   return n;
@@ -97,20 +100,25 @@ export class TextChunker {
   /** Adds text; returns the chunks that no later text can change. */
   push(text: string): string[] {
     this.buffer += text;
+    // A cut looks a few characters past itself: cut only while those are buffered too.
+    return this.cut(this.maxChars + LOOKAHEAD);
+  }
+
+  /** The last chunks (none when the text was empty). */
+  end(): string[] {
+    const out = this.cut(this.maxChars);
+    if (this.buffer.length > 0) out.push(this.buffer);
+    this.buffer = '';
+    return out;
+  }
+
+  private cut(keep: number): string[] {
     const out: string[] = [];
-    // A cut needs the character after it, so cut only while more than maxChars are buffered.
-    while (this.buffer.length > this.maxChars) {
+    while (this.buffer.length > keep) {
       const cut = findChunkCut(this.buffer, this.maxChars);
       out.push(this.buffer.slice(0, cut));
       this.buffer = this.buffer.slice(cut);
     }
-    return out;
-  }
-
-  /** The last chunk (none when the text ended on a cut or was empty). */
-  end(): string[] {
-    const out = this.buffer.length > 0 ? [this.buffer] : [];
-    this.buffer = '';
     return out;
   }
 }
