@@ -29,8 +29,8 @@ export function logitsCommand(): Command {
       const tokens = tokenizer.encode(flags.prompt).slice(-model.config.contextLength);
       if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');
       const { top, logsumexp } = tf.tidy(() => {
-        const logits = model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32')).squeeze([0]) as tf.Tensor2D; // (T, V)
-        const last = logits.slice([tokens.length - 1, 0], [1, -1]).squeeze([0]);
+        const logits = tf.squeeze(model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32')), [0]) as tf.Tensor2D; // (T, V)
+        const last = tf.squeeze(tf.slice(logits, [tokens.length - 1, 0], [1, -1]), [0]);
         const { values, indices } = tf.topk(last, Math.min(flags.topK, model.config.vocabSize));
         const ids = Array.from(indices.dataSync());
         const vals = Array.from(values.dataSync());

@@ -110,11 +110,12 @@ export class GPTModel {
       const tokens = tf.gather(this.variable('wte.weight'), ids); // (B, T, C)
       let x = dropout(tf.add(tokens, tf.gather(this.variable('wpe.weight'), positions)));
       for (let i = 0; i < nLayers; i++) x = this.block(x as tf.Tensor3D, i, dropout, options);
-      if (options.lastPositionOnly && T > 1) x = x.slice([0, T - 1, 0], [B, 1, -1]);
+      if (options.lastPositionOnly && T > 1) x = tf.slice(x, [0, T - 1, 0], [B, 1, -1]);
       x = this.layerNorm(x, 'ln_f');
       const rows = x.shape[1] as number;
       const head = this.variable(this.config.tiedHead ? 'wte.weight' : 'lm_head.weight'); // (V, C)
-      return tf.matMul(x.reshape([B * rows, -1]), head, false, true).reshape([B, rows, vocabSize]) as tf.Tensor3D;
+      const flat = tf.matMul(tf.reshape(x, [B * rows, -1]), head, false, true); // (B*rows, V)
+      return tf.reshape(flat, [B, rows, vocabSize]) as tf.Tensor3D;
     });
     if (options.cache) options.cache.length = offset + T;
     return logits;
@@ -129,13 +130,13 @@ export class GPTModel {
   ): tf.Tensor3D {
     const [B, T, C] = x.shape;
     const p = `h.${i}`;
-    const qkv = this.linear(this.layerNorm(x, `${p}.ln_1`).reshape([B * T, C]), `${p}.attn.c_attn`); // (B*T, 3C)
-    const attended = this.attention(qkv.reshape([B, T, 3 * C]), i, options); // (B, T, C)
-    const attnOut = dropout(this.linear(attended.reshape([B * T, C]), `${p}.attn.c_proj`));
-    const x1 = tf.add(x, attnOut.reshape([B, T, C]));
-    const hidden = gelu(this.linear(this.layerNorm(x1, `${p}.ln_2`).reshape([B * T, C]), `${p}.mlp.c_fc`)); // (B*T, 4C)
+    const qkv = this.linear(tf.reshape(this.layerNorm(x, `${p}.ln_1`), [B * T, C]), `${p}.attn.c_attn`); // (B*T, 3C)
+    const attended = this.attention(tf.reshape(qkv, [B, T, 3 * C]), i, options); // (B, T, C)
+    const attnOut = dropout(this.linear(tf.reshape(attended, [B * T, C]), `${p}.attn.c_proj`));
+    const x1 = tf.add(x, tf.reshape(attnOut, [B, T, C]));
+    const hidden = gelu(this.linear(tf.reshape(this.layerNorm(x1, `${p}.ln_2`), [B * T, C]), `${p}.mlp.c_fc`)); // (B*T, 4C)
     const mlpOut = dropout(this.linear(hidden as tf.Tensor2D, `${p}.mlp.c_proj`));
-    return tf.add(x1, mlpOut.reshape([B, T, C]));
+    return tf.add(x1, tf.reshape(mlpOut, [B, T, C]));
   }
 
   private attention(qkv: tf.Tensor3D, layer: number, options: ForwardOptions): tf.Tensor3D {

@@ -20,8 +20,8 @@ export class KVCache {
   append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): { keys: tf.Tensor4D; values: tf.Tensor4D } {
     const oldK = this.keys[layer];
     const oldV = this.values[layer];
-    const keys = tf.keep(oldK ? (tf.concat([oldK, k], 2) as tf.Tensor4D) : k.clone()); // (B, H, L, D)
-    const values = tf.keep(oldV ? (tf.concat([oldV, v], 2) as tf.Tensor4D) : v.clone());
+    const keys = tf.keep(oldK ? (tf.concat([oldK, k], 2) as tf.Tensor4D) : tf.clone(k)); // (B, H, L, D)
+    const values = tf.keep(oldV ? (tf.concat([oldV, v], 2) as tf.Tensor4D) : tf.clone(v));
     oldK?.dispose();
     oldV?.dispose();
     this.keys[layer] = keys;

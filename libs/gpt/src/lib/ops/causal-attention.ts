@@ -35,7 +35,7 @@ export function splitHeads(qkv: tf.Tensor3D, numHeads: number): { q: tf.Tensor4D
   const [B, T, C3] = qkv.shape;
   const C = C3 / 3;
   const D = C / numHeads;
-  const toHeads = (t: tf.Tensor) => t.reshape([B, T, numHeads, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, D)
+  const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, numHeads, D]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, D)
   const [q, k, v] = tf.split(qkv, 3, 2);
   return { q: toHeads(q), k: toHeads(k), v: toHeads(v) };
 }
@@ -61,7 +61,7 @@ export function attendHeads(
     let probs = tf.softmax(scores, -1);
     if (dropRate > 0) probs = tf.dropout(probs, dropRate, undefined, seed);
     const y = tf.matMul(probs, v); // (B, H, T, D)
-    return y.transpose([0, 2, 1, 3]).reshape([B, T, H * D]) as tf.Tensor3D;
+    return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, H * D]) as tf.Tensor3D;
   });
 }
 

@@ -32,7 +32,7 @@ export function crossEntropyPerRowComposite(
     const keep = tf.notEqual(targets, ignoreIndex);
     const safeTargets = tf.where(keep, targets, tf.zerosLike(targets));
     const flatIndex = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), V), safeTargets);
-    const picked = tf.gather(logits.reshape([-1]), flatIndex); // (N)
+    const picked = tf.gather(tf.reshape(logits, [-1]), flatIndex); // (N)
     const losses = tf.sub(tf.logSumExp(logits, -1), picked);
     return tf.mul(losses, tf.cast(keep, 'float32')) as tf.Tensor1D;
   });
@@ -46,8 +46,8 @@ export function crossEntropyPerRowComposite(
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, ignoreIndex = IGNORE_INDEX): tf.Scalar {
   return tf.tidy(() => {
     const V = logits.shape[logits.rank - 1];
-    const flatTargets = targets.reshape([-1]) as tf.Tensor1D;
-    const losses = crossEntropyPerRow(logits.reshape([-1, V]) as tf.Tensor2D, flatTargets, ignoreIndex);
+    const flatTargets = tf.reshape(targets, [-1]) as tf.Tensor1D;
+    const losses = crossEntropyPerRow(tf.reshape(logits, [-1, V]) as tf.Tensor2D, flatTargets, ignoreIndex);
     const count = tf.sum(tf.cast(tf.notEqual(flatTargets, ignoreIndex), 'float32'));
     return tf.div(tf.sum(losses), count) as tf.Scalar;
   });

@@ -45,11 +45,10 @@ export function registerFusedGradients(): void {
     outputsToSave: [false, true, true],
     gradFunc: (dy, saved, attrs) => {
       const [x, gamma, mean, rstd] = saved;
-      const grads = () => runKernel(ForgeLayerNormGrad, { dy: asList(dy)[0], x, gamma, mean, rstd }, attrs);
-      // The three gradients come from one kernel call; run it once and hand out the parts.
-      let cache: tf.Tensor[] | undefined;
-      const part = (i: number) => () => (cache ??= grads())[i];
-      return { x: part(0), gamma: part(1), beta: part(2) };
+      // One kernel call gives all three gradients. It runs here, once, not inside the per-input
+      // closures: tfjs runs each closure in its own tidy, which would free the other two parts.
+      const [dx, dgamma, dbeta] = runKernel(ForgeLayerNormGrad, { dy: asList(dy)[0], x, gamma, mean, rstd }, attrs);
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
   tf.registerGradient({

@@ -8,8 +8,8 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
   const C = x.shape[x.rank - 1];
   if (hasFusedKernel(ForgeLayerNorm)) {
     registerFusedGradients();
-    const [y] = runKernel(ForgeLayerNorm, { x: x.reshape([-1, C]), gamma, beta }, { epsilon }); // (N, C)
-    return y.reshape(x.shape);
+    const [y] = runKernel(ForgeLayerNorm, { x: tf.reshape(x, [-1, C]), gamma, beta }, { epsilon }); // (N, C)
+    return tf.reshape(y, x.shape);
   }
   return layerNormComposite(x, gamma, beta, epsilon);
 }
