@@ -4,7 +4,7 @@ import * as path from 'path';
 import { CheckpointError } from '../errors/forge-error';
 import type { GPTConfig } from '../model/config';
 import { parameterLayout } from '../model/parameter-layout';
-import { describeIfShared, sharedPath } from '../util/test-data';
+import { describeIfShared, sharedPath } from '../test-utils/shared-data';
 import { gptConfigFromHf, gptConfigToHf } from './hf-config';
 import { loadModel, loadModelConfig, saveModel } from './model-io';
 import {

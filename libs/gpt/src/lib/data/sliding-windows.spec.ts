@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { createTokenizer } from '../tokenizer/tokenizer';
-import { describeIfShared, sharedPath } from '../util/test-data';
+import { describeIfShared, sharedPath } from '../test-utils/shared-data';
 import { DataError } from './data-error';
 import { slidingWindows, windowCount, windowInputs, windowTargets } from './sliding-windows';
 

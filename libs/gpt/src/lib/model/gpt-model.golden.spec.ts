@@ -11,7 +11,7 @@ import { BatchLoader, type Batch } from '../data/batch-loader';
 import { GPTModel } from './gpt-model';
 import { meanLoss } from '../training/evaluate';
 import { Trainer } from '../training/trainer';
-import { describeIfShared, sharedPath } from '../util/test-data';
+import { describeIfShared, sharedPath } from '../test-utils/shared-data';
 import { testBackends, useBackend } from '../test-utils/backends';
 
 interface Expected {

@@ -155,7 +155,7 @@ export class GPTModel {
   private linear(x: tf.Tensor2D | tf.Tensor, prefix: string): tf.Tensor2D {
     const weight = this.variable(`${prefix}.weight`) as tf.Tensor2D;
     const bias = this.vars.get(`${prefix}.bias`);
-    return tf.fused.matMul({ a: x as tf.Tensor2D, b: weight, bias });
+    return tf.fused.matMul({ a: x as tf.Tensor2D, b: weight, bias }) as tf.Tensor2D;
   }
 
   private layerNorm(x: tf.Tensor, prefix: string): tf.Tensor {

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { describeIfShared, sharedPath } from '../util/test-data';
+import { describeIfShared, sharedPath } from '../test-utils/shared-data';
 import { createTokenizer, END_OF_TEXT_ID } from './tokenizer';
 import { TokenizerError } from './tokenizer-error';
 
