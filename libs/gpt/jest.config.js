@@ -9,6 +9,7 @@ module.exports = {
   moduleNameMapper: {
     '^@llm-forge/gpt$': `${root}/libs/gpt/src/index.ts`,
     '^@llm-forge/tfjs-backend-native$': `${root}/libs/tfjs-backend-native/src/index.ts`,
+    '^@llm-forge/data-shards$': `${root}/libs/data-shards/src/index.ts`,
   },
   testTimeout: 120000,
 };

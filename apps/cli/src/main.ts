@@ -5,6 +5,7 @@ import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
 import { logitsCommand } from './commands/logits';
 import { infoCommand } from './commands/info';
+import { prepareCommand } from './commands/prepare';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -12,7 +13,7 @@ export function buildProgram(): Command {
     .description('LLM Forge: build, train and run GPT models in TypeScript')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [trainCommand(), evalCommand(), generateCommand(), logitsCommand(), infoCommand()]) {
+  for (const command of [trainCommand(), evalCommand(), generateCommand(), logitsCommand(), infoCommand(), prepareCommand()]) {
     program.addCommand(command.exitOverride());
   }
   return program;

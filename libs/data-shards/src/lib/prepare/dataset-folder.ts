@@ -54,7 +54,9 @@ export function openDatasetFolder(dir: string, fingerprint: RunFingerprint, veri
     throw new PrepareError(`${dir} exists and is not a folder`, 'choose another --out');
   }
   fs.mkdirSync(dir, { recursive: true });
-  const old = readState(dir);
+  const found = readState(dir);
+  // A run that wrote no shard left nothing worth keeping: its inputs may differ.
+  const old = found && (found.shards.length > 0 || found.complete) ? found : undefined;
   const entries = fs.readdirSync(dir);
   if (!old && entries.some((name) => !isOurs(name))) {
     throw new PrepareError(`${dir} is not empty and holds no forge dataset`, 'choose a new or empty --out');

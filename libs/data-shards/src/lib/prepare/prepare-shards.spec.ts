@@ -145,6 +145,9 @@ describe('prepareShards', () => {
     writeFiles(root, { 'blank/a.txt': '  \n\n', 'blank/b.txt': '' });
     await expect(prepareShards({ ...base('blank-out'), inputs: [path.join(root, 'blank')] })).rejects.toThrow(PrepareError);
     await expect(prepareShards({ ...base('blank-out'), inputs: [path.join(root, 'blank')] })).rejects.toThrow(/no text found in the inputs/);
+    expect(fs.existsSync(path.join(root, 'blank-out'))).toBe(false); // a run that wrote nothing leaves nothing
+    writeFiles(root, { 'blank-out/prepare-state.json': JSON.stringify({ format: 'llm-forge-prepare-state', version: 1, fingerprint: {}, shards: [], complete: false, documents: 0 }) });
+    await expect(prepareShards(base('blank-out'))).resolves.toMatchObject({ resumedShards: 0 }); // nor blocks another run
     await expect(prepareShards(base('x', { shardTokens: 0 }))).rejects.toThrow(/shardTokens must be an integer in \[1, 1000000000\], got 0 \(check --shard-tokens\)/);
     await expect(prepareShards(base('x', { valFraction: 1 }))).rejects.toThrow(/valFraction must be a number in \[0, 1\), got 1/);
     expect(fs.existsSync(path.join(root, 'x'))).toBe(false);

@@ -8,6 +8,7 @@
  * verified shards and continues at that cursor. Finally the stream is split (tail tokens) and the
  * manifest written.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '@llm-forge/gpt';
 import { PrepareError } from '../errors/prepare-error';
@@ -20,7 +21,7 @@ import { resolveInputs, type ResolvedSource, sourceFingerprint } from '../source
 import { createChunkEncoder } from '../tokenize/chunk-encoder';
 import { openDatasetFolder, shardFileName } from './dataset-folder';
 import { type PrepareOptions, resolvePrepareOptions, type ResolvedPrepareOptions } from './prepare-options';
-import { type PrepareState, type RunFingerprint, type TokenCursor, writeState } from './prepare-state';
+import { type PrepareState, type RunFingerprint, STATE_FILE, type TokenCursor, writeState } from './prepare-state';
 
 /** What a run did. */
 export interface PrepareSummary {
@@ -162,6 +163,12 @@ function manifestOf(state: PrepareState, o: ResolvedPrepareOptions): DatasetMani
   };
 }
 
+/** Undoes a run that wrote no shard: its state file, and the folder when the run created it. */
+function removeEmptyRun(dir: string, created: boolean): void {
+  fs.rmSync(path.join(dir, STATE_FILE), { force: true });
+  if (created && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+}
+
 /**
  * Tokenizes the inputs into shards in `outDir` and writes `manifest.json`; continues an interrupted
  * run with the same inputs and options. Throws a PrepareError for bad inputs or options, or when
@@ -177,9 +184,16 @@ export async function prepareShards(options: PrepareOptions): Promise<PrepareSum
     chunk_chars: o.chunkChars,
     sources: sources.map(sourceFingerprint),
   };
+  const created = !fs.existsSync(o.outDir);
   const { state, kept, dropped } = openDatasetFolder(o.outDir, fingerprint, o.verifyExisting);
   const tokenize = !state.complete;
-  const newTokens = tokenize ? await tokenizeRest(o, sources, state) : 0;
+  let newTokens = 0;
+  try {
+    if (tokenize) newTokens = await tokenizeRest(o, sources, state);
+  } catch (error) {
+    if (state.shards.length === 0) removeEmptyRun(o.outDir, created);
+    throw error;
+  }
   const manifest = manifestOf(state, o);
   writeManifest(o.outDir, manifest);
   const seconds = (performance.now() - started) / 1000;
