@@ -20,3 +20,5 @@ export { initBackend, type BackendChoice, type BackendInfo, type BackendName } f
 export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';
 export { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';
+// Types of the chained ops (x.reshape(...)) that completeTfjsCore adds at run time.
+export type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';

@@ -91,7 +91,10 @@ async function startWasm(): Promise<Unavailable | undefined> {
 
 async function startCpu(): Promise<Unavailable | undefined> {
   registerCpuKernels();
-  return (await tf.setBackend('cpu')) ? undefined : { reason: 'the cpu backend failed to start', hint: 'npm ci' };
+  if (!(await tf.setBackend('cpu'))) return { reason: 'the cpu backend failed to start', hint: 'npm ci' };
+  // MathBackendCPU advertises tfjs-node on first use; BackendInfo.skipped already says why not.
+  (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  return undefined;
 }
 
 const STARTERS: Record<BackendName, Starter> = { tensorflow: startTensorflow, native: startNative, wasm: startWasm, cpu: startCpu };

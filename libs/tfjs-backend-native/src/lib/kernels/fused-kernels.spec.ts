@@ -73,7 +73,7 @@ describe.each(testedBackends())('Forge kernels on %s', (backend) => {
     const ref = await valuesOn('cpu', () => {
       const q = tf.tensor3d(qkv, [B, T, 3 * C]);
       const [y, probs] = attentionRef(q, H);
-      return [y, probs, tf.grad((t: tf.Tensor3D) => attentionRef(t, H)[0])(q, tf.tensor3d(dy, [B, T, C]))];
+      return [y, probs, tf.grad((t: tf.Tensor) => attentionRef(t as tf.Tensor3D, H)[0])(q, tf.tensor3d(dy, [B, T, C]))];
     });
     const got = await valuesOn(backend, () => {
       const q = tf.tensor3d(qkv, [B, T, 3 * C]);
@@ -97,7 +97,7 @@ describe.each(testedBackends())('Forge kernels on %s', (backend) => {
     const dlosses = randn(N, 12);
     const ref = await valuesOn('cpu', () => {
       const [lt, lb] = [tf.tensor2d(logits, [N, V]), tf.tensor1d(labels, 'int32')];
-      const grad = tf.grad((t: tf.Tensor2D) => crossEntropyRef(t, lb, -100))(lt, tf.tensor1d(dlosses));
+      const grad = tf.grad((t: tf.Tensor) => crossEntropyRef(t as tf.Tensor2D, lb, -100))(lt, tf.tensor1d(dlosses));
       return [crossEntropyRef(lt, lb, -100), tf.logSumExp(lt, 1), grad];
     });
     const got = await valuesOn(backend, () => {

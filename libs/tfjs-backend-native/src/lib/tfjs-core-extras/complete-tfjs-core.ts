@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMulGradConfig } from './batch-mat-mul-grad';
 import { EsmFileLoader, tfjsCoreDistDir } from './esm-file-loader';
 
 let done = false;
@@ -17,8 +18,8 @@ function isGradConfig(value: unknown): value is tf.GradConfig {
 }
 
 /**
- * Registers tfjs-core's gradient configs for every kernel that has none, and its chained ops on
- * tf.Tensor when they are missing. Idempotent; a no-op where @tensorflow/tfjs already did it.
+ * Registers tfjs-core's gradient configs for every kernel that has none (with a broadcast-aware
+ * BatchMatMul gradient in place of tfjs's), and its chained ops on tf.Tensor when they are missing. Idempotent; a no-op where @tensorflow/tfjs already did it.
  *
  * @returns the number of gradients and chained ops added.
  */
@@ -38,6 +39,8 @@ export function completeTfjsCore(): { gradients: number; chainedOps: number } {
         }
       }
     }
+    tf.unregisterGradient(tf.BatchMatMul);
+    tf.registerGradient(batchMatMulGradConfig);
   }
   let chainedOps = 0;
   const proto = tf.Tensor.prototype as unknown as Record<string, unknown>;

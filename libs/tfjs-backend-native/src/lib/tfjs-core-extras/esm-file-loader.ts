@@ -69,7 +69,6 @@ export class EsmFileLoader {
         return `${kind} ${name}`;
       });
     const importer = (spec: string): ModuleObject => this.resolve(path.dirname(file), spec);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const run = new Function('__import', `${body}\nreturn { ${exported.join(', ')} };`) as (imp: typeof importer) => ModuleObject;
     Object.assign(exports, run(importer));
     return exports;

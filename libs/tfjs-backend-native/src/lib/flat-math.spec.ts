@@ -1,0 +1,106 @@
+/**
+ * Flat AdamW, sum of squares, scale and addInto, native (when built) and JavaScript, against
+ * direct formulas.
+ */
+import { nativeAvailable, randn } from './test-utils/backends';
+import type * as FlatMath from './flat-math';
+import type * as NativeAddonModule from './native/native-addon';
+
+/** The flat-math module with the native addon (as loaded) or forced off. */
+function flatMath(native: boolean): typeof FlatMath {
+  let mod: typeof FlatMath | undefined;
+  const saved = process.env.FORGE_NATIVE_ADDON;
+  if (!native) process.env.FORGE_NATIVE_ADDON = 'off';
+  let loaded = false;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require('./flat-math') as typeof FlatMath;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = (require('./native/native-addon') as typeof NativeAddonModule).nativeAddonStatus().loaded;
+  });
+  if (saved === undefined) delete process.env.FORGE_NATIVE_ADDON;
+  else process.env.FORGE_NATIVE_ADDON = saved;
+  expect(loaded).toBe(native);
+  return mod as typeof FlatMath;
+}
+
+const impls = nativeAvailable() ? ['native', 'javascript'] : ['javascript'];
+
+describe.each(impls)('flat math (%s)', (impl) => {
+  const math = flatMath(impl === 'native');
+
+  it('adamwStep follows PyTorch AdamW exactly, over a sub-range', () => {
+    const n = 20_011;
+    const [p0, g] = [randn(n, 31), randn(n, 32, 0.1)];
+    const [m0, v0] = [randn(n, 33, 0.01), randn(n, 34, 0.001).map(Math.abs)];
+    const hyper = { lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 7 };
+    const [p, m, v] = [p0.slice(), m0.slice(), v0.slice()];
+    const [offset, length] = [5, n - 10];
+    math.adamwStep(p, g, m, v, hyper, offset, length);
+    const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
+    const outside = [0, 1, 2, 3, 4, n - 5, n - 4, n - 3, n - 2, n - 1];
+    expect(outside.map((i) => [p[i], m[i], v[i]])).toEqual(outside.map((i) => [p0[i], m0[i], v0[i]]));
+    // Largest error relative to float32 resolution of each value, over the range.
+    let worst = 0;
+    const rel = (a: number, b: number) => Math.abs(a - b) / (Math.abs(b) * 2 ** -23 + 1e-30);
+    for (let i = offset; i < offset + length; i++) {
+      const mi = beta1 * m0[i] + (1 - beta1) * g[i];
+      const vi = beta2 * v0[i] + (1 - beta2) * g[i] * g[i];
+      let pi = p0[i] - lr * weightDecay * p0[i];
+      pi -= ((lr / (1 - beta1 ** step)) * mi) / (Math.sqrt(vi) / Math.sqrt(1 - beta2 ** step) + eps);
+      worst = Math.max(worst, rel(m[i], mi), rel(v[i], vi), rel(p[i], pi));
+    }
+    expect(worst).toBeLessThanOrEqual(2); // float32 rounding of m, v and p
+  });
+
+  it('sumOfSquares accumulates in float64', () => {
+    const x = randn(200_001, 35);
+    let s = 0;
+    for (const v of x) s += v * v;
+    expect(math.sumOfSquares(x)).toBeCloseTo(s, 6);
+    expect(math.sumOfSquares(x, 10, 20)).toBeCloseTo(x.subarray(10, 30).reduce((a, v) => a + v * v, 0), 9);
+    const big = new Float32Array(1 << 20).fill(1);
+    expect(math.sumOfSquares(big)).toBe(1 << 20);
+  });
+
+  it('scale and addInto work in place, over a range', () => {
+    const x = randn(70_000, 36);
+    const y = randn(70_000, 37);
+    const [x0, y0] = [x.slice(), y.slice()];
+    math.scale(x, 0.5);
+    expect(x.every((v, i) => v === Math.fround(x0[i] * 0.5))).toBe(true);
+    math.addInto(y, x0);
+    expect(y.every((v, i) => v === Math.fround(y0[i] + x0[i]))).toBe(true);
+    const z = new Float32Array(10);
+    math.addInto(z, new Float32Array(10).fill(2), 1.5, 2, 3);
+    expect(Array.from(z)).toEqual([0, 0, 3, 3, 3, 0, 0, 0, 0, 0]);
+  });
+
+  it('rejects ranges past the end and a step below 1', () => {
+    const a = new Float32Array(4);
+    expect(() => math.sumOfSquares(a, 2, 3)).toThrow(/x has 4 elements, fewer than offset \+ length = 5/);
+    expect(() => math.addInto(a, new Float32Array(3))).toThrow(/src has 3 elements/);
+    const hyper = { lr: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 0 };
+    expect(() => math.adamwStep(a, a, a, a, hyper)).toThrow(/step must be >= 1/);
+  });
+});
+
+if (nativeAvailable()) {
+  it('native and JavaScript AdamW agree to float32 rounding', () => {
+    const [native, js] = [flatMath(true), flatMath(false)];
+    const n = 50_000;
+    const g = randn(n, 41, 0.3);
+    const states = [0, 1].map(() => [randn(n, 42), new Float32Array(n), new Float32Array(n)]);
+    for (let step = 1; step <= 3; step++) {
+      const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step };
+      native.adamwStep(states[0][0], g, states[0][1], states[0][2], hyper);
+      js.adamwStep(states[1][0], g, states[1][1], states[1][2], hyper);
+    }
+    let maxUlps = 0;
+    for (let i = 0; i < n; i++) {
+      const [a, b] = [states[0][0][i], states[1][0][i]];
+      maxUlps = Math.max(maxUlps, Math.abs(a - b) / (Math.abs(b) * 2 ** -23 + 1e-30));
+    }
+    expect(maxUlps).toBeLessThanOrEqual(1);
+  });
+}

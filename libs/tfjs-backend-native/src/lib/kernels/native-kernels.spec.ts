@@ -1,0 +1,101 @@
+/**
+ * The native backend's overrides of tfjs kernels (BatchMatMul, _FusedMatMul, Softmax, Transpose)
+ * against the plain cpu backend. Skipped, with a message, when the addon is not built.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { expectClose, nativeAvailable, randn, useBackend, valuesOn } from '../test-utils/backends';
+import { expectNoLeak } from '../test-utils/run-kernel';
+
+const describeNative = nativeAvailable() ? describe : describe.skip;
+
+/** Runs fn on cpu and on native with the same inputs, and compares. */
+async function compare(fn: () => tf.Tensor | tf.Tensor[], tol = 1e-5): Promise<void> {
+  const ref = await valuesOn('cpu', fn);
+  const got = await valuesOn('native', fn);
+  got.forEach((values, i) => expectClose(values, ref[i], tol));
+}
+
+const t = (shape: number[], seed: number) => tf.tensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
+
+describeNative('native backend kernels', () => {
+  it.each([
+    [[13, 7], [7, 5], false, false],
+    [[7, 13], [7, 5], true, false],
+    [[13, 7], [5, 7], false, true],
+    [[7, 13], [5, 7], true, true],
+    [[4, 13, 7], [4, 7, 5], false, false], // batched 3-D
+    [[4, 7, 13], [4, 5, 7], true, true],
+    [[4, 13, 7], [7, 5], false, false], // batch folded into M
+    [[4, 13, 7], [1, 5, 7], false, true],
+    [[64, 130], [130, 90], false, false],
+  ] as Array<[number[], number[], boolean, boolean]>)('matMul %j x %j transposeA=%s transposeB=%s', async (aShape, bShape, ta, tb) => {
+    await compare(() => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb));
+  });
+
+  it.each([
+    [[2, 1, 13, 7], [3, 7, 5], false, false, [2, 3, 13, 7], [2, 3, 7, 5]], // [2, 1] x [3] -> [2, 3]
+    [[3, 7, 13], [2, 1, 7, 5], true, false, [2, 3, 7, 13], [2, 3, 7, 5]],
+  ])('matMul broadcasts batch dims %j x %j numpy-style', async (aShape, bShape, ta, tb, aFull, bFull) => {
+    // tfjs's cpu kernel mishandles [2, 1] x [3]; the reference broadcasts explicitly.
+    const ref = await valuesOn('cpu', () => tf.matMul(tf.broadcastTo(t(aShape, 1), aFull), tf.broadcastTo(t(bShape, 2), bFull), ta, tb));
+    const [got] = await valuesOn('native', () => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb));
+    expectClose(got, ref[0]);
+  });
+
+  it('fused matMul with bias and relu, and falls back for prelu', async () => {
+    await compare(() => [
+      tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), bias: t([4], 5), activation: 'relu' }),
+      tf.fused.matMul({ a: t([2, 9, 6], 3), b: t([2, 4, 6], 4), transposeB: true, bias: t([1, 4], 5), activation: 'linear' }),
+      tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), bias: t([9, 4], 6) }), // full bias: cpu fallback
+      tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), activation: 'prelu', preluActivationWeights: t([4], 7) }),
+      tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), bias: tf.scalar(0.5), activation: 'sigmoid' }),
+    ]);
+  });
+
+  it('matMul gradients through the native kernels, broadcast batch included', async () => {
+    await compare(() => {
+      const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y)));
+      const lossT = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, false, true)));
+      return [
+        ...tf.grads(loss)([t([3, 5, 4], 8), t([4, 6], 9)]),
+        ...tf.grads(lossT)([t([3, 5, 4], 8), t([6, 4], 9)]),
+        ...tf.grads(loss)([t([2, 5, 4], 8), t([2, 4, 6], 9)]),
+      ];
+    }, 1e-5);
+  });
+
+  it('softmax over the last axis', async () => {
+    await compare(() => [tf.softmax(tf.mul(t([3, 7, 50], 10), 10)), tf.softmax(t([5], 11))]);
+  });
+
+  it.each([
+    [[2, 3, 4], [0, 2, 1]],
+    [[2, 3, 4], [1, 0, 2]],
+    [[2, 3, 4], [2, 1, 0]],
+    [[2, 3, 4], [1, 2, 0]],
+    [[2, 3, 4], [2, 0, 1]],
+    [[3, 37, 5, 41], [0, 2, 1, 3]], // (B, T, H, D) -> (B, H, T, D)
+    [[3, 5, 37, 41], [0, 1, 3, 2]],
+    [[3, 5, 37, 41], [3, 2, 1, 0]],
+    [[3, 5, 37, 41], [0, 2, 3, 1]],
+    [[1, 5, 1, 3], [2, 3, 0, 1]],
+    [[70, 90], [1, 0]],
+  ])('transpose %j by %j, float32 and int32', async (shape, perm) => {
+    await compare(() => {
+      const x = t(shape, 12);
+      return [tf.transpose(x, perm), tf.cast(tf.transpose(tf.cast(tf.mul(x, 100), 'int32'), perm), 'float32')];
+    }, 0);
+  });
+
+  it('leaks no tensors in matMul, fused matMul, softmax and transpose', async () => {
+    await useBackend('native');
+    expectNoLeak(() => {
+      tf.tidy(() => {
+        tf.matMul(t([2, 3, 4], 1), t([4, 5], 2), false, false);
+        tf.fused.matMul({ a: t([3, 4], 1), b: t([4, 5], 2), bias: t([5], 3), activation: 'relu' });
+        tf.softmax(t([3, 4], 1));
+        tf.transpose(t([2, 3, 4], 1), [2, 0, 1]);
+      });
+    });
+  });
+});
