@@ -23,7 +23,14 @@ export type { WrittenShard } from './lib/format/shard-writer';
 export { ShardFile } from './lib/format/shard-file';
 export type { OpenShardOptions, ShardExpectation } from './lib/format/shard-file';
 
-export { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest, readManifest, writeManifest } from './lib/manifest/manifest';
+export {
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  parseManifest,
+  readManifest,
+  writeManifest,
+} from './lib/manifest/manifest';
 export type { DatasetManifest, ManifestShard, ManifestTokenizer } from './lib/manifest/manifest';
 export { splitTokenStream } from './lib/manifest/train-validation-split';
 export type { StreamSplit, TokenRange } from './lib/manifest/train-validation-split';

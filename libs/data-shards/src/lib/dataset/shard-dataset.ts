@@ -56,7 +56,11 @@ export class ShardDataset implements TokenStream {
       const file = path.join(dir, s.file);
       const shard = ShardFile.open(file, { expected: s, verifyChecksum: options.verifyChecksums ?? true });
       if (shard.header.vocabSize !== manifest.tokenizer.vocab_size) {
-        throw new ShardError(file, 'header', `vocabulary size ${shard.header.vocabSize}, the manifest says ${manifest.tokenizer.vocab_size}`);
+        throw new ShardError(
+          file,
+          'header',
+          `vocabulary size ${shard.header.vocabSize}, the manifest says ${manifest.tokenizer.vocab_size}`,
+        );
       }
       return shard;
     });

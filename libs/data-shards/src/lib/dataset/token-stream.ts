@@ -12,8 +12,20 @@ export interface TokenStream {
 }
 
 /** Checks a read range against a stream length; throws a RangeError naming the range. */
-export function checkRange(start: number, count: number, length: number, intoLength: number, offset: number): void {
-  if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > length) {
+export function checkRange(
+  start: number,
+  count: number,
+  length: number,
+  intoLength: number,
+  offset: number,
+): void {
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(count) ||
+    start < 0 ||
+    count < 0 ||
+    start + count > length
+  ) {
     throw new RangeError(`token range [${start}, ${start + count}) is outside a stream of ${length} tokens`);
   }
   if (!Number.isInteger(offset) || offset < 0 || offset + count > intoLength) {

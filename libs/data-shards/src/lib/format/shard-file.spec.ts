@@ -22,7 +22,12 @@ describe('ShardWriter and ShardFile', () => {
   it('round-trips tokens, with size, sha256 and header as recorded', () => {
     const shard = write('a.bin');
     const file = path.join(dir, 'a.bin');
-    expect(shard).toEqual({ file: 'a.bin', tokens: tokens.length, bytes: shardBytes(tokens.length), sha256: sha256File(file) });
+    expect(shard).toEqual({
+      file: 'a.bin',
+      tokens: tokens.length,
+      bytes: shardBytes(tokens.length),
+      sha256: sha256File(file),
+    });
     expect(fs.statSync(file).size).toBe(shard.bytes);
     expect(fs.existsSync(`${file}.tmp`)).toBe(false);
     const read = ShardFile.open(file, { expected: shard });
@@ -66,12 +71,16 @@ describe('ShardWriter and ShardFile', () => {
     const shard = write('d.bin', tokens.subarray(0, 1000));
     const file = path.join(dir, 'd.bin');
     fs.truncateSync(file, shard.bytes - 3);
-    expect(() => ShardFile.open(file, { expected: shard })).toThrow(/d\.bin: truncated: 3021 bytes, but its header says 1000 tokens \(3024 bytes\)/);
+    expect(() => ShardFile.open(file, { expected: shard })).toThrow(
+      /d\.bin: truncated: 3021 bytes, but its header says 1000 tokens \(3024 bytes\)/,
+    );
     expect(() => ShardFile.open(path.join(dir, 'none.bin'))).toThrow(/none\.bin: shard file not found/);
   });
 
   it('rejects a shard whose count differs from the manifest', () => {
     const shard = write('e.bin', tokens.subarray(0, 10));
-    expect(() => ShardFile.open(path.join(dir, 'e.bin'), { expected: { ...shard, tokens: 11 } })).toThrow(/holds 10 tokens, the manifest says 11/);
+    expect(() => ShardFile.open(path.join(dir, 'e.bin'), { expected: { ...shard, tokens: 11 } })).toThrow(
+      /holds 10 tokens, the manifest says 11/,
+    );
   });
 });

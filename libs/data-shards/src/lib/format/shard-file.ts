@@ -55,7 +55,11 @@ export class ShardFile {
     const header = decodeShardHeader(head, file, size);
     const expected = options.expected ?? {};
     if (expected.tokens !== undefined && expected.tokens !== header.tokens) {
-      throw new ShardError(file, 'size', `holds ${header.tokens} tokens, the manifest says ${expected.tokens}`);
+      throw new ShardError(
+        file,
+        'size',
+        `holds ${header.tokens} tokens, the manifest says ${expected.tokens}`,
+      );
     }
     if ((options.verifyChecksum ?? true) && expected.sha256 !== undefined) {
       const actual = sha256File(file);
@@ -81,8 +85,16 @@ export class ShardFile {
    * file has shrunk since it was opened.
    */
   read(start: number, count: number, into?: Uint16Array, offset = 0): Uint16Array {
-    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > this.tokens) {
-      throw new RangeError(`token range [${start}, ${start + count}) is outside ${this.file} (${this.tokens} tokens)`);
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(count) ||
+      start < 0 ||
+      count < 0 ||
+      start + count > this.tokens
+    ) {
+      throw new RangeError(
+        `token range [${start}, ${start + count}) is outside ${this.file} (${this.tokens} tokens)`,
+      );
     }
     const out = into ?? new Uint16Array(count);
     if (offset + count > out.length) {
@@ -93,7 +105,11 @@ export class ShardFile {
     try {
       const n = readFully(fd, bytes, SHARD_HEADER_BYTES + start * TOKEN_BYTES);
       if (n !== bytes.byteLength) {
-        throw new ShardError(this.file, 'size', `truncated since it was opened: short read at token ${start}`);
+        throw new ShardError(
+          this.file,
+          'size',
+          `truncated since it was opened: short read at token ${start}`,
+        );
       }
     } finally {
       fs.closeSync(fd);

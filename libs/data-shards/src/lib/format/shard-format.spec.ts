@@ -1,5 +1,11 @@
 import { ShardError } from '../errors/shard-error';
-import { decodeShardHeader, encodeShardHeader, SHARD_HEADER_BYTES, SHARD_MAGIC, shardBytes } from './shard-format';
+import {
+  decodeShardHeader,
+  encodeShardHeader,
+  SHARD_HEADER_BYTES,
+  SHARD_MAGIC,
+  shardBytes,
+} from './shard-format';
 
 describe('shard header', () => {
   it('is llm.c-compatible: 256 int32 words, magic 20240520, version 1, count, then our dtype/vocab/eot', () => {
@@ -31,8 +37,12 @@ describe('shard header', () => {
 
   it('rejects a file whose size is not header + 2·count', () => {
     const bytes = encodeShardHeader({ tokens: 10, vocabSize: 50257, endOfTextId: 50256 });
-    expect(() => decodeShardHeader(bytes, 'x.bin', shardBytes(10) - 1)).toThrow(/x\.bin: truncated: 1043 bytes, but its header says 10 tokens \(1044 bytes\)/);
+    expect(() => decodeShardHeader(bytes, 'x.bin', shardBytes(10) - 1)).toThrow(
+      /x\.bin: truncated: 1043 bytes, but its header says 10 tokens \(1044 bytes\)/,
+    );
     expect(() => decodeShardHeader(bytes, 'x.bin', shardBytes(10) + 2)).toThrow(/too long/);
-    expect(() => decodeShardHeader(bytes.subarray(0, 100), 'x.bin')).toThrow(/truncated: 100 bytes, shorter than the 1024-byte shard header/);
+    expect(() => decodeShardHeader(bytes.subarray(0, 100), 'x.bin')).toThrow(
+      /truncated: 100 bytes, shorter than the 1024-byte shard header/,
+    );
   });
 });

@@ -82,7 +82,11 @@ export function decodeShardHeader(bytes: Uint8Array, file: string, fileBytes?: n
     throw new ShardError(file, 'header', `unsupported shard version ${word(1)}, expected ${SHARD_VERSION}`);
   }
   if (word(3) !== TOKEN_BYTES) {
-    throw new ShardError(file, 'header', `unsupported dtype: ${word(3)} bytes per token, expected 2 (uint16)`);
+    throw new ShardError(
+      file,
+      'header',
+      `unsupported dtype: ${word(3)} bytes per token, expected 2 (uint16)`,
+    );
   }
   const tokens = word(2);
   if (tokens < 0) throw new ShardError(file, 'header', `negative token count ${tokens} in the header`);

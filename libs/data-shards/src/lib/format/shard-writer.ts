@@ -51,7 +51,7 @@ export class ShardWriter {
 
   /** Appends tokens (copied; the caller may reuse the array). */
   append(tokens: Uint16Array): void {
-    for (let done = 0; done < tokens.length; ) {
+    for (let done = 0; done < tokens.length;) {
       const n = Math.min(tokens.length - done, BLOCK_TOKENS - this.used);
       this.block.set(tokens.subarray(done, done + n), this.used);
       this.used += n;
@@ -65,7 +65,11 @@ export class ShardWriter {
   finish(): WrittenShard {
     const fd = this.open();
     this.flush();
-    writeAll(fd, encodeShardHeader({ tokens: this.count, vocabSize: this.vocabSize, endOfTextId: this.endOfTextId }), 0);
+    writeAll(
+      fd,
+      encodeShardHeader({ tokens: this.count, vocabSize: this.vocabSize, endOfTextId: this.endOfTextId }),
+      0,
+    );
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     this.fd = undefined;

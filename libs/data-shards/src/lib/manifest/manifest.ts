@@ -70,7 +70,11 @@ export interface DatasetManifest {
 type Json = Record<string, unknown>;
 
 function fail(file: string, field: string, expectation: string, value: unknown): never {
-  throw new ShardError(file, 'manifest', `field ${field} must be ${expectation}, got ${JSON.stringify(value)}`);
+  throw new ShardError(
+    file,
+    'manifest',
+    `field ${field} must be ${expectation}, got ${JSON.stringify(value)}`,
+  );
 }
 
 function count(file: string, o: Json, key: string, prefix = ''): number {
@@ -87,7 +91,10 @@ function object(file: string, o: Json, key: string): Json {
 
 function range(file: string, split: Json, key: string): TokenRange {
   const r = object(file, split, key);
-  const out = { start: count(file, r, 'start', `split.${key}.`), end: count(file, r, 'end', `split.${key}.`) };
+  const out = {
+    start: count(file, r, 'start', `split.${key}.`),
+    end: count(file, r, 'end', `split.${key}.`),
+  };
   if (out.end < out.start) fail(file, `split.${key}.end`, `>= start (${out.start})`, out.end);
   return { ...out, tokens: out.end - out.start };
 }
@@ -99,21 +106,31 @@ function shard(file: string, v: unknown, i: number): ManifestShard {
   if (typeof o.file !== 'string' || o.file !== path.basename(o.file) || o.file === '') {
     fail(file, `${at}file`, 'a file name in the dataset folder', o.file);
   }
-  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) fail(file, `${at}sha256`, 'a hex SHA-256', o.sha256);
+  if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256))
+    fail(file, `${at}sha256`, 'a hex SHA-256', o.sha256);
   const tokens = count(file, o, 'tokens', at);
   const bytes = count(file, o, 'bytes', at);
-  if (bytes !== shardBytes(tokens)) fail(file, `${at}bytes`, `${shardBytes(tokens)} for ${tokens} tokens`, bytes);
-  return { file: o.file as string, tokens, bytes, sha256: o.sha256 as string, start: count(file, o, 'start', at) };
+  if (bytes !== shardBytes(tokens))
+    fail(file, `${at}bytes`, `${shardBytes(tokens)} for ${tokens} tokens`, bytes);
+  return {
+    file: o.file as string,
+    tokens,
+    bytes,
+    sha256: o.sha256 as string,
+    start: count(file, o, 'start', at),
+  };
 }
 
 /** Checks parsed JSON against the schema; throws a ShardError naming the field and value. */
 export function parseManifest(json: unknown, file: string): DatasetManifest {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(file, '(root)', 'an object', json);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    fail(file, '(root)', 'an object', json);
   const o = json as Json;
   if (o.format !== MANIFEST_FORMAT) fail(file, 'format', JSON.stringify(MANIFEST_FORMAT), o.format);
   if (o.version !== MANIFEST_VERSION) fail(file, 'version', String(MANIFEST_VERSION), o.version);
   if (o.dtype !== 'uint16') fail(file, 'dtype', '"uint16"', o.dtype);
-  if (o.header_bytes !== SHARD_HEADER_BYTES) fail(file, 'header_bytes', String(SHARD_HEADER_BYTES), o.header_bytes);
+  if (o.header_bytes !== SHARD_HEADER_BYTES)
+    fail(file, 'header_bytes', String(SHARD_HEADER_BYTES), o.header_bytes);
   const tok = object(file, o, 'tokenizer');
   if (tok.name !== 'gpt2') fail(file, 'tokenizer.name', '"gpt2"', tok.name);
   const tokenizer: ManifestTokenizer = {
@@ -121,20 +138,23 @@ export function parseManifest(json: unknown, file: string): DatasetManifest {
     vocab_size: count(file, tok, 'vocab_size', 'tokenizer.'),
     eot_token: count(file, tok, 'eot_token', 'tokenizer.'),
   };
-  if (!Array.isArray(o.inputs) || !o.inputs.every((s) => typeof s === 'string')) fail(file, 'inputs', 'a list of strings', o.inputs);
+  if (!Array.isArray(o.inputs) || !o.inputs.every((s) => typeof s === 'string'))
+    fail(file, 'inputs', 'a list of strings', o.inputs);
   if (!Array.isArray(o.shards)) fail(file, 'shards', 'a list', o.shards);
   const shards = o.shards.map((s, i) => shard(file, s, i));
   const total = count(file, o, 'total_tokens');
   let start = 0;
   shards.forEach((s, i) => {
-    if (s.start !== start) fail(file, `shards[${i}].start`, `${start} (the tokens of the shards before it)`, s.start);
+    if (s.start !== start)
+      fail(file, `shards[${i}].start`, `${start} (the tokens of the shards before it)`, s.start);
     start += s.tokens;
   });
   if (start !== total) fail(file, 'total_tokens', `${start} (the sum of the shards' tokens)`, total);
   const sp = object(file, o, 'split');
   if (sp.method !== 'tail-tokens') fail(file, 'split.method', '"tail-tokens"', sp.method);
   const valFraction = sp.val_fraction;
-  if (typeof valFraction !== 'number' || valFraction < 0 || valFraction >= 1) fail(file, 'split.val_fraction', 'in [0, 1)', valFraction);
+  if (typeof valFraction !== 'number' || valFraction < 0 || valFraction >= 1)
+    fail(file, 'split.val_fraction', 'in [0, 1)', valFraction);
   const train = range(file, sp, 'train');
   const validation = range(file, sp, 'validation');
   if (train.start !== 0 || train.end !== validation.start || validation.end !== total) {
@@ -166,9 +186,19 @@ export function readManifest(dir: string, progressFile?: string): DatasetManifes
     text = fs.readFileSync(file, 'utf8');
   } catch {
     if (progressFile && fs.existsSync(path.join(dir, progressFile))) {
-      throw new ShardError(dir, 'incomplete', 'the dataset is unfinished (prepare was interrupted)', 're-run `forge prepare` with the same --input and --out to finish it');
+      throw new ShardError(
+        dir,
+        'incomplete',
+        'the dataset is unfinished (prepare was interrupted)',
+        're-run `forge prepare` with the same --input and --out to finish it',
+      );
     }
-    throw new ShardError(file, 'missing', 'no dataset manifest here', 'pass a folder written by `forge prepare`');
+    throw new ShardError(
+      file,
+      'missing',
+      'no dataset manifest here',
+      'pass a folder written by `forge prepare`',
+    );
   }
   let json: unknown;
   try {

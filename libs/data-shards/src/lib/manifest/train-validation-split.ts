@@ -33,7 +33,10 @@ export interface StreamSplit {
 /** Checks that a validation fraction is a number in [0, 1); names the flag otherwise. */
 export function checkValFraction(valFraction: number): void {
   if (!(typeof valFraction === 'number' && valFraction >= 0 && valFraction < 1)) {
-    throw new DataError(`valFraction must be a number in [0, 1), got ${String(valFraction)}`, 'check --val-fraction');
+    throw new DataError(
+      `valFraction must be a number in [0, 1), got ${String(valFraction)}`,
+      'check --val-fraction',
+    );
   }
 }
 

@@ -11,7 +11,15 @@ import { ShardError } from '../errors/shard-error';
 import { ShardFile } from '../format/shard-file';
 import { MANIFEST_FILE } from '../manifest/manifest';
 import { TEMP_SUFFIX } from '../util/atomic-file';
-import { emptyState, type PrepareState, readState, type RunFingerprint, sameFingerprint, STATE_FILE, writeState } from './prepare-state';
+import {
+  emptyState,
+  type PrepareState,
+  readState,
+  type RunFingerprint,
+  sameFingerprint,
+  STATE_FILE,
+  writeState,
+} from './prepare-state';
 
 const SHARD_FILE = /^shard_\d{6,}\.bin$/;
 
@@ -37,8 +45,10 @@ export interface FolderResume {
 
 function differences(old: RunFingerprint, now: RunFingerprint): string {
   if (old.shard_tokens !== now.shard_tokens) return `it was prepared with --shard-tokens ${old.shard_tokens}`;
-  if (old.chunk_chars !== now.chunk_chars) return `it was prepared with chunks of ${old.chunk_chars} characters`;
-  if (old.sources.length !== now.sources.length) return `it was prepared from ${old.sources.length} input files, now ${now.sources.length}`;
+  if (old.chunk_chars !== now.chunk_chars)
+    return `it was prepared with chunks of ${old.chunk_chars} characters`;
+  if (old.sources.length !== now.sources.length)
+    return `it was prepared from ${old.sources.length} input files, now ${now.sources.length}`;
   const i = old.sources.findIndex((s, k) => JSON.stringify(s) !== JSON.stringify(now.sources[k]));
   const name = (s: Record<string, string | number>) => String(s.path ?? s.name);
   return `input ${name(now.sources[i])} differs (${name(old.sources[i]) === name(now.sources[i]) ? 'changed since' : 'another file in'} the earlier run)`;
@@ -49,7 +59,11 @@ function differences(old: RunFingerprint, now: RunFingerprint): string {
  * from. Throws a PrepareError when the folder is a file, holds foreign files but no dataset, or
  * holds a dataset of other inputs or options.
  */
-export function openDatasetFolder(dir: string, fingerprint: RunFingerprint, verifyChecksums: boolean): FolderResume {
+export function openDatasetFolder(
+  dir: string,
+  fingerprint: RunFingerprint,
+  verifyChecksums: boolean,
+): FolderResume {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
     throw new PrepareError(`${dir} exists and is not a folder`, 'choose another --out');
   }

@@ -56,7 +56,10 @@ export type ResolvedPrepareOptions = Required<Omit<PrepareOptions, 'onProgress' 
 
 function integerIn(field: string, flag: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new PrepareError(`${field} must be an integer in [${min}, ${max}], got ${String(value)}`, `check ${flag}`);
+    throw new PrepareError(
+      `${field} must be an integer in [${min}, ${max}], got ${String(value)}`,
+      `check ${flag}`,
+    );
   }
   return value;
 }
@@ -71,9 +74,21 @@ export function resolvePrepareOptions(options: PrepareOptions): ResolvedPrepareO
   return {
     ...options,
     valFraction,
-    shardTokens: integerIn('shardTokens', '--shard-tokens', options.shardTokens ?? DEFAULT_SHARD_TOKENS, 1, MAX_SHARD_TOKENS),
+    shardTokens: integerIn(
+      'shardTokens',
+      '--shard-tokens',
+      options.shardTokens ?? DEFAULT_SHARD_TOKENS,
+      1,
+      MAX_SHARD_TOKENS,
+    ),
     threads: integerIn('threads', '--threads', options.threads ?? os.availableParallelism(), 0, 256),
-    chunkChars: integerIn('chunkChars', '--chunk-chars', options.chunkChars ?? DEFAULT_CHUNK_CHARS, 16, 1 << 26),
+    chunkChars: integerIn(
+      'chunkChars',
+      '--chunk-chars',
+      options.chunkChars ?? DEFAULT_CHUNK_CHARS,
+      16,
+      1 << 26,
+    ),
     verifyExisting: options.verifyExisting ?? true,
   };
 }

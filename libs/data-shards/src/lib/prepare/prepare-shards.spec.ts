@@ -11,7 +11,8 @@ import { prepareShards } from './prepare-shards';
 import type { PrepareOptions } from './prepare-options';
 import { STATE_FILE } from './prepare-state';
 
-const PARAGRAPH = 'Call me Ishmael. Some years ago—never mind how long precisely—having little or no money in my purse, ';
+const PARAGRAPH =
+  'Call me Ishmael. Some years ago—never mind how long precisely—having little or no money in my purse, ';
 const DOCS: Record<string, string> = {
   'a.txt': `${PARAGRAPH.repeat(6)}\n\nThere now is your insular city of the Manhattoes.\n`,
   'b/c.md': '# Loomings\n\nWhenever I find myself growing grim about the mouth…',
@@ -82,7 +83,10 @@ describe('prepareShards', () => {
 
   it('writes the same bytes with 0, 1 or 3 threads and any chunk size', async () => {
     const reference = (await prepareShards(base('t0', { threads: 0 }))).manifest.shards;
-    for (const [name, extra] of [['t1', { threads: 1 }], ['t3', { threads: 3, chunkChars: 17 }]] as const) {
+    for (const [name, extra] of [
+      ['t1', { threads: 1 }],
+      ['t3', { threads: 3, chunkChars: 17 }],
+    ] as const) {
       expect((await prepareShards(base(name, extra))).manifest.shards).toEqual(reference);
     }
   });
@@ -91,7 +95,10 @@ describe('prepareShards', () => {
     const dir = path.join(root, 'interrupted');
     const controller = new AbortController();
     let written = 0;
-    const stop = base('interrupted', { onShard: () => ++written === 2 && controller.abort(), signal: controller.signal });
+    const stop = base('interrupted', {
+      onShard: () => ++written === 2 && controller.abort(),
+      signal: controller.signal,
+    });
     await expect(prepareShards(stop)).rejects.toThrow(/interrupted; 2 finished shards are kept/);
     expect(fs.existsSync(path.join(dir, MANIFEST_FILE))).toBe(false);
     expect(() => ShardDataset.open(dir)).toThrow(/unfinished.*re-run `forge prepare`/);
@@ -133,24 +140,52 @@ describe('prepareShards', () => {
   });
 
   it('accepts in-memory documents (the built-in corpus)', async () => {
-    const summary = await prepareShards({ inputs: [{ name: 'builtin:test', documents: ORDER }], outDir: path.join(root, 'mem'), shardTokens: 1000, valFraction: 0 });
+    const summary = await prepareShards({
+      inputs: [{ name: 'builtin:test', documents: ORDER }],
+      outDir: path.join(root, 'mem'),
+      shardTokens: 1000,
+      valFraction: 0,
+    });
     expect(readStream(path.join(root, 'mem'))).toEqual(expectedStream());
     expect(summary.manifest.inputs).toEqual(['builtin:test']);
   });
 
   it('refuses other inputs, foreign folders, empty inputs and bad options with one clear message', async () => {
-    await expect(prepareShards(base('round-trip', { shardTokens: 41 }))).rejects.toThrow(/holds a dataset of other inputs or options: it was prepared with --shard-tokens 40.*choose another --out/);
+    await expect(prepareShards(base('round-trip', { shardTokens: 41 }))).rejects.toThrow(
+      /holds a dataset of other inputs or options: it was prepared with --shard-tokens 40.*choose another --out/,
+    );
     writeFiles(root, { 'foreign/notes.txt': 'mine' });
-    await expect(prepareShards(base('foreign'))).rejects.toThrow(/foreign is not empty and holds no forge dataset/);
+    await expect(prepareShards(base('foreign'))).rejects.toThrow(
+      /foreign is not empty and holds no forge dataset/,
+    );
     writeFiles(root, { 'blank/a.txt': '  \n\n', 'blank/b.txt': '' });
-    await expect(prepareShards({ ...base('blank-out'), inputs: [path.join(root, 'blank')] })).rejects.toThrow(PrepareError);
-    await expect(prepareShards({ ...base('blank-out'), inputs: [path.join(root, 'blank')] })).rejects.toThrow(/no text found in the inputs/);
+    await expect(prepareShards({ ...base('blank-out'), inputs: [path.join(root, 'blank')] })).rejects.toThrow(
+      PrepareError,
+    );
+    await expect(prepareShards({ ...base('blank-out'), inputs: [path.join(root, 'blank')] })).rejects.toThrow(
+      /no text found in the inputs/,
+    );
     expect(fs.existsSync(path.join(root, 'blank-out'))).toBe(false); // a run that wrote nothing leaves nothing
-    writeFiles(root, { 'blank-out/prepare-state.json': JSON.stringify({ format: 'llm-forge-prepare-state', version: 1, fingerprint: {}, shards: [], complete: false, documents: 0 }) });
+    writeFiles(root, {
+      'blank-out/prepare-state.json': JSON.stringify({
+        format: 'llm-forge-prepare-state',
+        version: 1,
+        fingerprint: {},
+        shards: [],
+        complete: false,
+        documents: 0,
+      }),
+    });
     await expect(prepareShards(base('blank-out'))).resolves.toMatchObject({ resumedShards: 0 }); // nor blocks another run
-    await expect(prepareShards(base('x', { shardTokens: 0 }))).rejects.toThrow(/shardTokens must be an integer in \[1, 1000000000\], got 0 \(check --shard-tokens\)/);
-    await expect(prepareShards(base('x', { valFraction: 1 }))).rejects.toThrow(/valFraction must be a number in \[0, 1\), got 1/);
+    await expect(prepareShards(base('x', { shardTokens: 0 }))).rejects.toThrow(
+      /shardTokens must be an integer in \[1, 1000000000\], got 0 \(check --shard-tokens\)/,
+    );
+    await expect(prepareShards(base('x', { valFraction: 1 }))).rejects.toThrow(
+      /valFraction must be a number in \[0, 1\), got 1/,
+    );
     expect(fs.existsSync(path.join(root, 'x'))).toBe(false);
-    expect(JSON.parse(fs.readFileSync(path.join(root, 'round-trip', STATE_FILE), 'utf8')).complete).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'round-trip', STATE_FILE), 'utf8')).complete).toBe(
+      true,
+    );
   });
 });

@@ -14,14 +14,26 @@ import { END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '@llm-forge/gpt';
 import { PrepareError } from '../errors/prepare-error';
 import { SHARD_HEADER_BYTES } from '../format/shard-format';
 import { ShardWriter } from '../format/shard-writer';
-import { type DatasetManifest, type ManifestShard, MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest } from '../manifest/manifest';
+import {
+  type DatasetManifest,
+  type ManifestShard,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  writeManifest,
+} from '../manifest/manifest';
 import { splitTokenStream } from '../manifest/train-validation-split';
 import { type ChunkCursor, type DocumentChunk, documentChunks } from '../sources/document-chunks';
 import { resolveInputs, type ResolvedSource, sourceFingerprint } from '../sources/input-sources';
 import { createChunkEncoder } from '../tokenize/chunk-encoder';
 import { openDatasetFolder, shardFileName } from './dataset-folder';
 import { type PrepareOptions, resolvePrepareOptions, type ResolvedPrepareOptions } from './prepare-options';
-import { type PrepareState, type RunFingerprint, STATE_FILE, type TokenCursor, writeState } from './prepare-state';
+import {
+  type PrepareState,
+  type RunFingerprint,
+  STATE_FILE,
+  type TokenCursor,
+  writeState,
+} from './prepare-state';
 
 /** What a run did. */
 export interface PrepareSummary {
@@ -83,13 +95,20 @@ async function tokenizeRest(
     let offset = 0;
     if (from && !lastChunk) {
       if (!sameChunk(chunk, from) || drop > tokens.length) {
-        throw new PrepareError('the inputs changed since the interrupted run', 'delete the output folder to start over');
+        throw new PrepareError(
+          'the inputs changed since the interrupted run',
+          'delete the output folder to start over',
+        );
       }
       offset = drop;
       drop = 0;
     }
     while (offset < tokens.length) {
-      writer ??= new ShardWriter(path.join(dir, shardFileName(state.shards.length)), GPT2_VOCAB_SIZE, END_OF_TEXT_ID);
+      writer ??= new ShardWriter(
+        path.join(dir, shardFileName(state.shards.length)),
+        GPT2_VOCAB_SIZE,
+        END_OF_TEXT_ID,
+      );
       const take = Math.min(o.shardTokens - writer.tokens, tokens.length - offset);
       writer.append(tokens.subarray(offset, offset + take));
       offset += take;
@@ -112,7 +131,10 @@ async function tokenizeRest(
   const inFlight: Array<{ chunk: DocumentChunk; tokens: Promise<Uint16Array> }> = [];
   const maxInFlight = Math.max(2, 4 * encoder.threads);
   const interrupted = () =>
-    new PrepareError(`prepare was interrupted; ${state.shards.length} finished shards are kept in ${dir}`, 're-run the same command to continue');
+    new PrepareError(
+      `prepare was interrupted; ${state.shards.length} finished shards are kept in ${dir}`,
+      're-run the same command to continue',
+    );
   try {
     for await (const chunk of documentChunks(sources, o.chunkChars, from)) {
       const tokens = encoder.encode(chunk.text, chunk.separatorFirst);
@@ -146,7 +168,13 @@ async function tokenizeRest(
 }
 
 function manifestOf(state: PrepareState, o: ResolvedPrepareOptions): DatasetManifest {
-  const shards: ManifestShard[] = state.shards.map(({ file, tokens, bytes, sha256, start }) => ({ file, tokens, bytes, sha256, start }));
+  const shards: ManifestShard[] = state.shards.map(({ file, tokens, bytes, sha256, start }) => ({
+    file,
+    tokens,
+    bytes,
+    sha256,
+    start,
+  }));
   const total = shards.reduce((sum, s) => sum + s.tokens, 0);
   return {
     format: MANIFEST_FORMAT,

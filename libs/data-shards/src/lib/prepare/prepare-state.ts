@@ -67,11 +67,23 @@ export function readState(dir: string): PrepareState | undefined {
   try {
     state = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new PrepareError(`${file}: unreadable (${(error as Error).message})`, 'delete the folder to start over, or choose another --out');
+    throw new PrepareError(
+      `${file}: unreadable (${(error as Error).message})`,
+      'delete the folder to start over, or choose another --out',
+    );
   }
   const s = state as Partial<PrepareState> | null;
-  if (!s || s.format !== STATE_FORMAT || s.version !== 1 || !Array.isArray(s.shards) || typeof s.fingerprint !== 'object') {
-    throw new PrepareError(`${file}: not a prepare state of this version`, 'delete the folder to start over, or choose another --out');
+  if (
+    !s ||
+    s.format !== STATE_FORMAT ||
+    s.version !== 1 ||
+    !Array.isArray(s.shards) ||
+    typeof s.fingerprint !== 'object'
+  ) {
+    throw new PrepareError(
+      `${file}: not a prepare state of this version`,
+      'delete the folder to start over, or choose another --out',
+    );
   }
   return s as PrepareState;
 }

@@ -21,7 +21,9 @@ export interface DataPosition {
  */
 export function checkDataPosition(position: DataPosition, seed: number, stepsPerEpoch: number): DataPosition {
   if (position === null || typeof position !== 'object') {
-    throw new DataError(`data position must be an object {seed, epoch, step}, got ${JSON.stringify(position)}`);
+    throw new DataError(
+      `data position must be an object {seed, epoch, step}, got ${JSON.stringify(position)}`,
+    );
   }
   const { epoch, step } = position;
   if (position.seed !== seed) {

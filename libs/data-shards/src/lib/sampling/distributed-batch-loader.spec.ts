@@ -1,23 +1,31 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BatchLoader, createTokenizer, slidingWindows } from '@llm-forge/gpt';
-// Test-only helper of libs/gpt for the optional ../shared reference data (skips when absent).
-import { describeIfShared, sharedPath } from '../../../../gpt/src/lib/util/test-data';
 import { ShardDataset } from '../dataset/shard-dataset';
 import { ArrayTokenStream } from '../dataset/token-stream';
 import { prepareShards } from '../prepare/prepare-shards';
+import { describeIfShared, sharedPath } from '../test-utils/shared-data';
 import { tempDir } from '../test-utils/temp-dir';
 import { DistributedBatchLoader } from './distributed-batch-loader';
 
 describe('DistributedBatchLoader', () => {
   const root = tempDir();
-  const docs = Array.from({ length: 30 }, (_, i) => `Chapter ${i}. ${'Call me Ishmael, said the sailor to the whale. '.repeat(1 + (i % 4))}`);
+  const docs = Array.from(
+    { length: 30 },
+    (_, i) => `Chapter ${i}. ${'Call me Ishmael, said the sailor to the whale. '.repeat(1 + (i % 4))}`,
+  );
   let dataset: ShardDataset;
   let trainIds: Int32Array;
   beforeAll(async () => {
     const outDir = path.join(root, 'ds');
     // 37-token shards: windows of 9 tokens often cross a shard boundary.
-    await prepareShards({ inputs: [{ name: 'mem', documents: docs }], outDir, shardTokens: 37, threads: 0, valFraction: 0.1 });
+    await prepareShards({
+      inputs: [{ name: 'mem', documents: docs }],
+      outDir,
+      shardTokens: 37,
+      threads: 0,
+      valFraction: 0.1,
+    });
     dataset = ShardDataset.open(outDir);
     const train = dataset.split('train');
     trainIds = new Int32Array(train.length);
@@ -26,9 +34,19 @@ describe('DistributedBatchLoader', () => {
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it("reproduces gpt's BatchLoader batches over the same ids, in order or shuffled, across shards", () => {
-    for (const [shuffle, T, S, B] of [[false, 8, 8, 4], [false, 8, 3, 5], [true, 8, 5, 3]] as const) {
+    for (const [shuffle, T, S, B] of [
+      [false, 8, 8, 4],
+      [false, 8, 3, 5],
+      [true, 8, 5, 3],
+    ] as const) {
       const reference = new BatchLoader(slidingWindows(trainIds, T, S), { batchSize: B, shuffle, seed: 11 });
-      const loader = new DistributedBatchLoader(dataset.split('train'), { contextLength: T, stride: S, batchSize: B, shuffle, seed: 11 });
+      const loader = new DistributedBatchLoader(dataset.split('train'), {
+        contextLength: T,
+        stride: S,
+        batchSize: B,
+        shuffle,
+        seed: 11,
+      });
       expect(loader.stepsPerEpoch).toBe(reference.batchesPerEpoch);
       for (let i = 0; i < 2 * loader.stepsPerEpoch + 1; i++) {
         const want = reference.next();
@@ -44,8 +62,15 @@ describe('DistributedBatchLoader', () => {
     const options = { contextLength: 8, stride: 4, batchSize: 7, seed: 5 };
     const global = new DistributedBatchLoader(dataset.split('train'), options);
     for (const N of [1, 2, 3]) {
-      const ranks = Array.from({ length: N }, (_, rank) => new DistributedBatchLoader(dataset.split('train'), { ...options, rank, worldSize: N }));
-      for (const [epoch, step] of [[0, 0], [0, 3], [2, 1]]) {
+      const ranks = Array.from(
+        { length: N },
+        (_, rank) => new DistributedBatchLoader(dataset.split('train'), { ...options, rank, worldSize: N }),
+      );
+      for (const [epoch, step] of [
+        [0, 0],
+        [0, 3],
+        [2, 1],
+      ]) {
         const parts = ranks.map((r) => r.batchAt(epoch, step));
         const want = global.globalBatchAt(epoch, step);
         expect(parts.reduce((n, p) => n + p.batchSize, 0)).toBe(7);
@@ -67,13 +92,21 @@ describe('DistributedBatchLoader', () => {
     resumed.seek(saved);
     const got = [resumed.next(), resumed.next()];
     got.forEach((g, i) => expect(g.inputs).toEqual(expected[i].inputs.subarray(2 * 8)));
-    expect(() => resumed.seek({ ...saved, seed: 4 })).toThrow(/data position seed 4 differs from the sampler's seed 3/);
-    expect(() => resumed.seek({ ...saved, step: 10_000 })).toThrow(/data position step must be an integer in \[0, \d+\), got 10000/);
+    expect(() => resumed.seek({ ...saved, seed: 4 })).toThrow(
+      /data position seed 4 differs from the sampler's seed 3/,
+    );
+    expect(() => resumed.seek({ ...saved, step: 10_000 })).toThrow(
+      /data position step must be an integer in \[0, \d+\), got 10000/,
+    );
   });
 
   it('works over ids in memory too', () => {
     const ids = Int32Array.from({ length: 41 }, (_, i) => i);
-    const loader = new DistributedBatchLoader(new ArrayTokenStream(ids), { contextLength: 4, batchSize: 3, shuffle: false });
+    const loader = new DistributedBatchLoader(new ArrayTokenStream(ids), {
+      contextLength: 4,
+      batchSize: 3,
+      shuffle: false,
+    });
     expect(Array.from(loader.next().inputs)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 });
@@ -87,11 +120,19 @@ describeIfShared('prepare + DistributedBatchLoader on the-verdict.txt', () => {
     const ids = createTokenizer().encode(fs.readFileSync(file, 'utf8'));
     expect(ids.length).toBe(5145);
     const outDir = path.join(root, 'verdict');
-    await prepareShards({ inputs: [file], outDir, shardTokens: 1000, chunkChars: 500, valFraction: 0, threads: 2 });
+    await prepareShards({
+      inputs: [file],
+      outDir,
+      shardTokens: 1000,
+      chunkChars: 500,
+      valFraction: 0,
+      threads: 2,
+    });
     const train = ShardDataset.open(outDir).split('train');
     const reference = new BatchLoader(slidingWindows(ids, 256, 256), { batchSize: 2 });
     const loader = new DistributedBatchLoader(train, { contextLength: 256, batchSize: 2, shuffle: false });
     expect(loader.stepsPerEpoch).toBe(reference.batchesPerEpoch);
-    for (let s = 0; s < loader.stepsPerEpoch; s++) expect(loader.next().inputs).toEqual(reference.next().inputs);
+    for (let s = 0; s < loader.stepsPerEpoch; s++)
+      expect(loader.next().inputs).toEqual(reference.next().inputs);
   });
 });

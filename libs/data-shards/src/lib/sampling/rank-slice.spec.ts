@@ -24,7 +24,9 @@ describe('rankSlice', () => {
 
   it('rejects more ranks than windows, and bad ranks, naming the value', () => {
     expect(() => rankSlice(3, 0, 4)).toThrow(DataError);
-    expect(() => rankSlice(3, 0, 4)).toThrow(/global batch size \(3\) must be an integer >= the number of ranks \(4\)/);
+    expect(() => rankSlice(3, 0, 4)).toThrow(
+      /global batch size \(3\) must be an integer >= the number of ranks \(4\)/,
+    );
     expect(() => rankSlice(8, 4, 4)).toThrow(/rank must be an integer in \[0, 4\), got 4/);
     expect(() => rankSlice(8, 0, 0)).toThrow(/worldSize must be an integer >= 1, got 0/);
   });

@@ -73,10 +73,14 @@ export class WindowSampler {
     this.batchSize = positiveInteger('batchSize', '--batch-size', options.batchSize);
     this.shuffle = options.shuffle ?? true;
     this.seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(this.seed)) throw new DataError(`seed must be an integer, got ${String(this.seed)}`, 'check --seed');
+    if (!Number.isSafeInteger(this.seed))
+      throw new DataError(`seed must be an integer, got ${String(this.seed)}`, 'check --seed');
     this.windowCount = countWindows(tokens, this.contextLength, this.stride);
     if (this.windowCount > 0x7fffffff) {
-      throw new DataError(`${this.windowCount} windows are more than one epoch order can index`, 'raise --stride');
+      throw new DataError(
+        `${this.windowCount} windows are more than one epoch order can index`,
+        'raise --stride',
+      );
     }
     this.stepsPerEpoch = Math.floor(this.windowCount / this.batchSize);
     if (this.stepsPerEpoch === 0) {
@@ -94,7 +98,8 @@ export class WindowSampler {
 
   /** The window order of an epoch: a permutation of [0, W), the identity without shuffle. Cached for the last epoch asked. */
   epochOrder(epoch: number): Int32Array {
-    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new DataError(`epoch must be an integer >= 0, got ${String(epoch)}`);
+    if (!Number.isSafeInteger(epoch) || epoch < 0)
+      throw new DataError(`epoch must be an integer >= 0, got ${String(epoch)}`);
     if (this.orderEpoch !== epoch) {
       const order = Int32Array.from({ length: this.windowCount }, (_, i) => i);
       if (this.shuffle) new Rng(deriveSeed(this.seed, epoch)).shuffle(order);

@@ -40,7 +40,12 @@ describe('inputs and the chunk stream', () => {
 
   it('streams one document per text file and per JSONL line, skipping blank ones, BOM stripped', async () => {
     const chunks = await collect(documentChunks(resolveInputs([path.join(dir, 'corpus')]), 1000));
-    expect(chunks.map((c) => c.text)).toEqual(['First file, with a BOM.', 'Second file.\n', 'line one', 'line four']);
+    expect(chunks.map((c) => c.text)).toEqual([
+      'First file, with a BOM.',
+      'Second file.\n',
+      'line one',
+      'line four',
+    ]);
     expect(chunks.map((c) => [c.source, c.item, c.chunk, c.documents, c.separatorFirst])).toEqual([
       [0, 0, 0, 0, false],
       [1, 0, 0, 1, true],
@@ -52,7 +57,12 @@ describe('inputs and the chunk stream', () => {
   it('cuts long documents into chunks and can start at any chunk', async () => {
     const sources = resolveInputs([path.join(dir, 'long.txt'), { name: 'mem', documents: ['a b', 'c d'] }]);
     const all = await collect(documentChunks(sources, 64));
-    expect(all.filter((c) => c.source === 0).map((c) => c.text).join('')).toBe('word '.repeat(1000));
+    expect(
+      all
+        .filter((c) => c.source === 0)
+        .map((c) => c.text)
+        .join(''),
+    ).toBe('word '.repeat(1000));
     expect(Math.max(...all.map((c) => c.text.length))).toBeLessThanOrEqual(64);
     for (const k of [0, 5, all.length - 2, all.length - 1]) {
       const from = all[k];
@@ -62,10 +72,18 @@ describe('inputs and the chunk stream', () => {
   });
 
   it('rejects missing paths, folders without text and malformed JSONL with one clear message', async () => {
-    expect(() => resolveInputs([path.join(dir, 'nope.txt')])).toThrow(new PrepareError(`input not found: ${path.join(dir, 'nope.txt')}`, 'check the path'));
-    expect(() => resolveInputs([path.join(dir, 'empty')])).toThrow(/no text files in folder .*empty \(looked for \.txt/);
+    expect(() => resolveInputs([path.join(dir, 'nope.txt')])).toThrow(
+      new PrepareError(`input not found: ${path.join(dir, 'nope.txt')}`, 'check the path'),
+    );
+    expect(() => resolveInputs([path.join(dir, 'empty')])).toThrow(
+      /no text files in folder .*empty \(looked for \.txt/,
+    );
     expect(() => resolveInputs([])).toThrow(/no inputs given/);
-    await expect(collect(documentChunks(resolveInputs([path.join(dir, 'bad.jsonl')]), 100))).rejects.toThrow(/bad\.jsonl:2: no string "text" field/);
-    await expect(collect(documentChunks(resolveInputs([path.join(dir, 'broken.jsonl')]), 100))).rejects.toThrow(/broken\.jsonl:2: not valid JSON/);
+    await expect(collect(documentChunks(resolveInputs([path.join(dir, 'bad.jsonl')]), 100))).rejects.toThrow(
+      /bad\.jsonl:2: no string "text" field/,
+    );
+    await expect(
+      collect(documentChunks(resolveInputs([path.join(dir, 'broken.jsonl')]), 100)),
+    ).rejects.toThrow(/broken\.jsonl:2: not valid JSON/);
   });
 });

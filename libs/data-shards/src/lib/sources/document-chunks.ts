@@ -60,11 +60,18 @@ function jsonlText(line: string, file: string, lineNo: number): string {
   try {
     record = JSON.parse(line);
   } catch (error) {
-    throw new PrepareError(`${file}:${lineNo}: not valid JSON (${(error as Error).message})`, 'every line of a .jsonl file must be one JSON object');
+    throw new PrepareError(
+      `${file}:${lineNo}: not valid JSON (${(error as Error).message})`,
+      'every line of a .jsonl file must be one JSON object',
+    );
   }
-  const text = record !== null && typeof record === 'object' ? (record as Record<string, unknown>).text : undefined;
+  const text =
+    record !== null && typeof record === 'object' ? (record as Record<string, unknown>).text : undefined;
   if (typeof text !== 'string') {
-    throw new PrepareError(`${file}:${lineNo}: no string "text" field`, 'each line must look like {"text": "..."}');
+    throw new PrepareError(
+      `${file}:${lineNo}: no string "text" field`,
+      'each line must look like {"text": "..."}',
+    );
   }
   return text;
 }
@@ -133,7 +140,15 @@ export async function* documentChunks(
           if (chunk >= skip) {
             const text = next.value;
             const bytes = doc.bytes === undefined ? Buffer.byteLength(text) : chunk === 0 ? doc.bytes : 0;
-            yield { source, item: doc.item, chunk, documents, text, separatorFirst: chunk === 0 && documents > 0, bytes };
+            yield {
+              source,
+              item: doc.item,
+              chunk,
+              documents,
+              text,
+              separatorFirst: chunk === 0 && documents > 0,
+              bytes,
+            };
           }
           chunk++;
           next = after;

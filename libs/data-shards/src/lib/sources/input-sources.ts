@@ -73,7 +73,8 @@ function walk(dir: string, out: string[]): void {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) walk(full, out);
-    else if ((entry.isFile() || (entry.isSymbolicLink() && fs.statSync(full).isFile())) && kindOf(full)) out.push(full);
+    else if ((entry.isFile() || (entry.isSymbolicLink() && fs.statSync(full).isFile())) && kindOf(full))
+      out.push(full);
   }
 }
 
@@ -86,7 +87,8 @@ function memorySource(input: MemoryInput): MemorySource {
   const hash = createHash('sha256');
   let bytes = 0;
   for (const doc of input.documents) {
-    if (typeof doc !== 'string') throw new PrepareError(`input ${input.name} holds a document that is not a string`);
+    if (typeof doc !== 'string')
+      throw new PrepareError(`input ${input.name} holds a document that is not a string`);
     hash.update(doc).update('\0');
     bytes += Buffer.byteLength(doc);
   }
@@ -99,7 +101,8 @@ function memorySource(input: MemoryInput): MemorySource {
  * otherwise. Throws a {@link PrepareError} for no inputs, a missing path, or a folder without text.
  */
 export function resolveInputs(inputs: readonly PrepareInput[]): ResolvedSource[] {
-  if (inputs.length === 0) throw new PrepareError('no inputs given', 'pass --input PATH (a file or folder) or builtin:moby-dick');
+  if (inputs.length === 0)
+    throw new PrepareError('no inputs given', 'pass --input PATH (a file or folder) or builtin:moby-dick');
   const sources: ResolvedSource[] = [];
   for (const input of inputs) {
     if (typeof input !== 'string') {

@@ -3,7 +3,30 @@ import { chunkText, findChunkCut, isSpaceCode, TextChunker } from './text-chunks
 
 /** A deterministic pseudo-random text with words, numbers, punctuation, runs of spaces and line breaks. */
 function messyText(length: number, seed = 1): string {
-  const pieces = ['the', 'Whale', ' ', '  ', '\n', '\n\n', '\n\n\n', '\t', '1851', ',', '.', "'s", "'ll", '—', 'é', '😀', '<|endoftext|>', ' \n ', 'Ishmael', '!!', '\u00a0', '\r\n'];
+  const pieces = [
+    'the',
+    'Whale',
+    ' ',
+    '  ',
+    '\n',
+    '\n\n',
+    '\n\n\n',
+    '\t',
+    '1851',
+    ',',
+    '.',
+    "'s",
+    "'ll",
+    '—',
+    'é',
+    '😀',
+    '<|endoftext|>',
+    ' \n ',
+    'Ishmael',
+    '!!',
+    '\u00a0',
+    '\r\n',
+  ];
   let x = seed;
   let out = '';
   while (out.length < length) {

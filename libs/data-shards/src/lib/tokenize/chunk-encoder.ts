@@ -7,7 +7,12 @@
 import { Worker } from 'worker_threads';
 import { END_OF_TEXT, END_OF_TEXT_ID, TokenizerError } from '@llm-forge/gpt';
 import { encodeChunk } from './encode-chunk';
-import { TOKENIZER_WORKER_SOURCE, type TokenizeJob, type TokenizeResult, type TokenizerWorkerData } from './worker-script';
+import {
+  TOKENIZER_WORKER_SOURCE,
+  type TokenizeJob,
+  type TokenizeResult,
+  type TokenizerWorkerData,
+} from './worker-script';
 
 /** Tokenizes chunks, possibly in other threads. */
 export interface ChunkEncoder {
@@ -58,11 +63,17 @@ class WorkerPoolEncoder implements ChunkEncoder {
       endOfTextId: END_OF_TEXT_ID,
     };
     for (let i = 0; i < threads; i++) {
-      const slot: Slot = { worker: new Worker(TOKENIZER_WORKER_SOURCE, { eval: true, workerData }), jobs: new Map() };
+      const slot: Slot = {
+        worker: new Worker(TOKENIZER_WORKER_SOURCE, { eval: true, workerData }),
+        jobs: new Map(),
+      };
       slot.worker.on('message', (result: TokenizeResult) => this.settle(slot, result));
-      slot.worker.on('error', (error: Error) => this.fail(new TokenizerError(`tokenizer thread failed: ${error.message}`)));
+      slot.worker.on('error', (error: Error) =>
+        this.fail(new TokenizerError(`tokenizer thread failed: ${error.message}`)),
+      );
       slot.worker.on('exit', (code) => {
-        if (code !== 0 && !this.failure) this.fail(new TokenizerError(`tokenizer thread exited with code ${code}`));
+        if (code !== 0 && !this.failure)
+          this.fail(new TokenizerError(`tokenizer thread exited with code ${code}`));
       });
       this.slots.push(slot);
     }

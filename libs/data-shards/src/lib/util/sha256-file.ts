@@ -11,7 +11,7 @@ export function sha256File(file: string): string {
   const block = Buffer.allocUnsafe(BLOCK_BYTES);
   const fd = fs.openSync(file, 'r');
   try {
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const n = readFully(fd, block, position);
       if (n === 0) break;
       hash.update(block.subarray(0, n));
