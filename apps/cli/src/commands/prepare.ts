@@ -2,7 +2,12 @@
 import * as path from 'path';
 import { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { DEFAULT_SHARD_TOKENS, MANIFEST_FILE, prepareShards, type PrepareInput } from '@llm-forge/data-shards';
+import {
+  DEFAULT_SHARD_TOKENS,
+  MANIFEST_FILE,
+  prepareShards,
+  type PrepareInput,
+} from '@llm-forge/data-shards';
 import { ForgeError } from '@llm-forge/gpt';
 import { builtinCorpus } from '../corpus';
 import { fraction, nonNegativeInt, positiveInt } from '../options';
@@ -23,17 +28,28 @@ const BUILTIN: Record<string, () => string> = { 'builtin:moby-dick': builtinCorp
 function resolveInput(input: string): PrepareInput {
   if (!input.startsWith('builtin:')) return input;
   const corpus = BUILTIN[input];
-  if (!corpus) throw new ForgeError(`unknown built-in corpus ${input}`, `available: ${Object.keys(BUILTIN).join(', ')}`);
+  if (!corpus)
+    throw new ForgeError(`unknown built-in corpus ${input}`, `available: ${Object.keys(BUILTIN).join(', ')}`);
   return { name: input, documents: [corpus()] };
 }
 
 /** Registers `forge prepare`. */
 export function prepareCommand(): Command {
   return new Command('prepare')
-    .description('tokenize text files, folders, JSONL or the built-in corpus into token shards with a manifest')
-    .requiredOption('--input <paths...>', 'text files, folders (searched for .txt/.md/.jsonl), .jsonl files (a "text" field per line), or builtin:moby-dick')
+    .description(
+      'tokenize text files, folders, JSONL or the built-in corpus into token shards with a manifest',
+    )
+    .requiredOption(
+      '--input <paths...>',
+      'text files, folders (searched for .txt/.md/.jsonl), .jsonl files (a "text" field per line), or builtin:moby-dick',
+    )
     .requiredOption('--out <dir>', 'dataset folder; an interrupted run into it is continued')
-    .option('--val-fraction <f>', 'fraction of the tokens, from the end, held out for validation (0: none)', fraction, 0.1)
+    .option(
+      '--val-fraction <f>',
+      'fraction of the tokens, from the end, held out for validation (0: none)',
+      fraction,
+      0.1,
+    )
     .option('--shard-tokens <N>', 'tokens per shard', positiveInt, DEFAULT_SHARD_TOKENS)
     .option('--threads <N>', 'tokenizer threads (0: none; default: one per core)', nonNegativeInt)
     .option('--json', 'print a JSON summary as the last line')
@@ -44,7 +60,13 @@ async function runPrepare(flags: PrepareFlags): Promise<void> {
   const inputs = flags.input.map(resolveInput);
   const bar = flags.json
     ? undefined
-    : new SingleBar({ format: 'prepare |{bar}| {percentage}% | {tokens} tokens | {shards} shards | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic);
+    : new SingleBar(
+        {
+          format: 'prepare |{bar}| {percentage}% | {tokens} tokens | {shards} shards | ETA {eta_formatted}',
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
   let started = false;
   let summary;
   try {
@@ -66,10 +88,17 @@ async function runPrepare(flags: PrepareFlags): Promise<void> {
   }
   const m = summary.manifest;
   for (const line of summary.droppedShards) info(flags.json, `rewrote from a bad shard: ${line}`);
-  if (summary.resumedShards > 0) info(flags.json, `kept ${summary.resumedShards} verified shards of an earlier run`);
-  info(flags.json, `prepared ${flags.out}: ${m.shards.length} shards, ${m.total_tokens.toLocaleString()} tokens (train ${m.split.train.tokens.toLocaleString()}, validation ${m.split.validation.tokens.toLocaleString()}) from ${m.documents.toLocaleString()} documents`);
+  if (summary.resumedShards > 0)
+    info(flags.json, `kept ${summary.resumedShards} verified shards of an earlier run`);
+  info(
+    flags.json,
+    `prepared ${flags.out}: ${m.shards.length} shards, ${m.total_tokens.toLocaleString()} tokens (train ${m.split.train.tokens.toLocaleString()}, validation ${m.split.validation.tokens.toLocaleString()}) from ${m.documents.toLocaleString()} documents`,
+  );
   if (summary.newTokens > 0) {
-    info(flags.json, `tokenized ${summary.newTokens.toLocaleString()} tokens in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString()} tokens/s, ${summary.threads} threads)`);
+    info(
+      flags.json,
+      `tokenized ${summary.newTokens.toLocaleString()} tokens in ${summary.seconds.toFixed(1)} s (${Math.round(summary.tokensPerSecond).toLocaleString()} tokens/s, ${summary.threads} threads)`,
+    );
   }
   if (flags.json) {
     printJson({
