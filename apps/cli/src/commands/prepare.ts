@@ -7,6 +7,7 @@ import {
   MANIFEST_FILE,
   prepareShards,
   type PrepareInput,
+  type PrepareSummary,
 } from '@llm-forge/data-shards';
 import { ForgeError } from '@llm-forge/gpt';
 import { builtinCorpus } from '../corpus';
@@ -67,8 +68,12 @@ async function runPrepare(flags: PrepareFlags): Promise<void> {
         },
         Presets.shades_classic,
       );
+  // Ctrl-C stops between chunks: finished shards stay and a rerun continues (a second Ctrl-C kills).
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
   let started = false;
-  let summary;
+  let summary: PrepareSummary;
   try {
     summary = await prepareShards({
       inputs,
@@ -76,6 +81,7 @@ async function runPrepare(flags: PrepareFlags): Promise<void> {
       valFraction: flags.valFraction,
       shardTokens: flags.shardTokens,
       threads: flags.threads,
+      signal: interrupt.signal,
       onProgress: (p) => {
         const payload = { tokens: p.tokens.toLocaleString(), shards: p.shards };
         if (!started) bar?.start(p.bytesTotal, 0, payload);
@@ -84,6 +90,7 @@ async function runPrepare(flags: PrepareFlags): Promise<void> {
       },
     });
   } finally {
+    process.removeListener('SIGINT', onSigint);
     bar?.stop();
   }
   const m = summary.manifest;

@@ -55,6 +55,11 @@ export interface PrepareSummary {
   threads: number;
 }
 
+function describeInputs(o: ResolvedPrepareOptions): string {
+  const names = o.inputs.map((input) => (typeof input === 'string' ? input : input.name));
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+}
+
 function sameChunk(a: ChunkCursor, b: ChunkCursor): boolean {
   return a.source === b.source && a.item === b.item && a.chunk === b.chunk && a.documents === b.documents;
 }
@@ -157,7 +162,7 @@ async function tokenizeRest(
   }
   if (streamTokens === 0) {
     throw new PrepareError(
-      `no text found in the inputs (${sources.map((s) => s.name).join(', ')})`,
+      `no text found in the inputs (${describeInputs(o)})`,
       'the files are empty or hold only whitespace',
     );
   }
