@@ -31,25 +31,36 @@ export class GPTModel {
 
   private constructor(
     readonly config: GPTConfig,
-    params: Float32Array,
+    private readonly flat: Float32Array,
   ) {
     validateConfig(config);
     this.layout = parameterLayout(config);
-    if (params.length !== this.layout.totalSize) {
-      throw new ConfigError('params.length', params.length, `${this.layout.totalSize} for this config`);
+    if (flat.length !== this.layout.totalSize) {
+      throw new ConfigError('params.length', flat.length, `${this.layout.totalSize} for this config`);
     }
     for (const spec of this.layout.specs) {
-      const values = params.slice(spec.offset, spec.offset + spec.size);
-      this.vars.set(spec.name, tf.variable(tf.tensor(values, spec.shape), true));
+      const initial = tf.tensor(flat.subarray(spec.offset, spec.offset + spec.size), spec.shape);
+      this.vars.set(spec.name, tf.variable(initial, true)); // shares initial's data
+      initial.dispose();
     }
+    // Backends that keep tensors in JavaScript memory (cpu, native) store the views as they are:
+    // the variables then read `flat` directly and an optimizer can update it in place.
+    const first = this.variable(this.layout.specs[0].name).dataSync();
+    this.live = first.buffer === flat.buffer && first.byteOffset === flat.byteOffset;
   }
+
+  /** Whether the variables read the flat parameter buffer directly (no copy on update). */
+  private readonly live: boolean;
 
   /** A freshly initialised model (GPT-2 initialisation, deterministic in `seed`). */
   static random(config: GPTConfig, seed = 0): GPTModel {
     return new GPTModel(config, initialParameters(validateConfig(config), seed));
   }
 
-  /** A model with the given flat parameters (in `parameterLayout(config)` order). */
+  /**
+   * A model with the given flat parameters (in `parameterLayout(config)` order). The model takes
+   * ownership of `params`: on JavaScript-memory backends its variables are views of it.
+   */
   static fromParameters(config: GPTConfig, params: Float32Array): GPTModel {
     return new GPTModel(config, params);
   }
@@ -73,13 +84,30 @@ export class GPTModel {
 
   /** Copies every parameter into one flat buffer (layout order). */
   readParameters(): Float32Array {
+    if (this.live) return this.flat.slice();
     const flat = new Float32Array(this.layout.totalSize);
     for (const spec of this.layout.specs) flat.set(this.variable(spec.name).dataSync(), spec.offset);
     return flat;
   }
 
+  /**
+   * The parameters as one flat buffer for an optimizer: the live storage when the backend keeps
+   * tensors in JavaScript memory (`live: true`, updates in place need no write-back), otherwise a
+   * copy to hand back through {@link writeParameters}.
+   */
+  parameterBuffer(): { buffer: Float32Array; live: boolean } {
+    return this.live ? { buffer: this.flat, live: true } : { buffer: this.readParameters(), live: false };
+  }
+
   /** Overwrites every parameter from one flat buffer (layout order). */
   writeParameters(flat: Float32Array): void {
+    if (flat.length !== this.layout.totalSize) {
+      throw new ConfigError('params.length', flat.length, `${this.layout.totalSize} for this config`);
+    }
+    if (this.live) {
+      if (flat !== this.flat) this.flat.set(flat);
+      return;
+    }
     for (const spec of this.layout.specs) {
       const values = flat.slice(spec.offset, spec.offset + spec.size);
       tf.tidy(() => this.variable(spec.name).assign(tf.tensor(values, spec.shape)));

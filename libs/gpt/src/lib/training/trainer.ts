@@ -50,6 +50,8 @@ export class Trainer {
   readonly optimizer: AdamW;
   /** The model's parameters, flat, kept in sync with its variables. */
   readonly params: Float32Array;
+  /** Whether {@link params} is the model's own storage (updated in place, no write-back). */
+  private readonly liveParams: boolean;
   /** Gradients of the last step, flat (after averaging and clipping). */
   readonly grads: Float32Array;
   private readonly schedule: LrSchedule;
@@ -60,7 +62,9 @@ export class Trainer {
     optimizerState?: AdamWState,
   ) {
     this.schedule = validateSchedule(options.schedule);
-    this.params = model.readParameters();
+    const { buffer, live } = model.parameterBuffer();
+    this.params = buffer;
+    this.liveParams = live;
     this.grads = new Float32Array(this.params.length);
     this.optimizer = new AdamW(this.params.length, { ...DEFAULT_ADAMW, ...options.adamw }, optimizerState);
   }
@@ -109,7 +113,7 @@ export class Trainer {
     if (clip > 0 && clip / (gradNorm + 1e-6) < 1) scale(this.grads, clip / (gradNorm + 1e-6));
     const lr = learningRate(this.stepsDone, this.schedule);
     this.optimizer.update(this.params, this.grads, lr);
-    this.model.writeParameters(this.params);
+    if (!this.liveParams) this.model.writeParameters(this.params);
     return { gradNorm, lr };
   }
 
