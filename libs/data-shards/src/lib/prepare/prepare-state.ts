@@ -43,8 +43,11 @@ export interface RunFingerprint {
 
 /** The contents of `prepare-state.json`. */
 export interface PrepareState {
+  /** Always `llm-forge-prepare-state`. */
   format: typeof STATE_FORMAT;
+  /** Always 1. */
   version: 1;
+  /** What the shards were prepared from. */
   fingerprint: RunFingerprint;
   /** Finished shards, in order. */
   shards: StateShard[];

@@ -23,8 +23,11 @@ export interface TokenizerWorkerData {
 
 /** A job for the worker. */
 export interface TokenizeJob {
+  /** Job number, echoed in the answer. */
   id: number;
+  /** The chunk to tokenize. */
   text: string;
+  /** Put `<|endoftext|>` before the chunk's tokens. */
   separatorFirst: boolean;
 }
 
