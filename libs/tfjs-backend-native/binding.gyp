@@ -17,7 +17,9 @@
         "native/softmax.cc",
         "native/transpose.cc",
         "native/segment-sum.cc",
-        "native/flat-math.cc"
+        "native/flat-math.cc",
+        "native/elementwise.cc",
+        "native/reduce-sum.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

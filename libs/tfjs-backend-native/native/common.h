@@ -69,5 +69,7 @@ void InitSoftmax(Napi::Env env, Napi::Object exports);
 void InitTranspose(Napi::Env env, Napi::Object exports);
 void InitSegmentSum(Napi::Env env, Napi::Object exports);
 void InitFlatMath(Napi::Env env, Napi::Object exports);
+void InitElementwise(Napi::Env env, Napi::Object exports);
+void InitReduceSum(Napi::Env env, Napi::Object exports);
 
 }  // namespace forge

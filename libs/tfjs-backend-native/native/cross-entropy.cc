@@ -11,11 +11,24 @@
 namespace forge {
 namespace {
 
+// logsumexp of a row in one pass over memory: each chunk's max and exp-sum are computed while the
+// chunk sits in L1, and chunks are merged with the usual rescaling.
 FORGE_SIMD float RowLogSumExp(const float* row, int64_t V) {
-  float mx = row[0];
-  for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
-  float sum = 0;
-  for (int64_t j = 0; j < V; ++j) sum += FastExp(row[j] - mx);
+  constexpr int64_t kChunk = 2048;
+  float mx = -INFINITY, sum = 0.0f;
+  for (int64_t c0 = 0; c0 < V; c0 += kChunk) {
+    const int64_t c1 = std::min(V, c0 + kChunk);
+    float cmx = row[c0];
+    for (int64_t j = c0 + 1; j < c1; ++j) cmx = std::max(cmx, row[j]);
+    float csum = 0.0f;
+    for (int64_t j = c0; j < c1; ++j) csum += FastExp(row[j] - cmx);
+    if (cmx > mx) {
+      sum = sum * FastExp(mx - cmx) + csum;
+      mx = cmx;
+    } else {
+      sum += csum * FastExp(cmx - mx);
+    }
+  }
   return mx + std::log(sum);
 }
 

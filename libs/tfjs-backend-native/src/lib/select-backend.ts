@@ -2,6 +2,10 @@
  * Choosing and starting the TensorFlow.js backend: FORGE_BACKEND = auto | tensorflow | native |
  * wasm | cpu. `auto` takes the first that starts of tensorflow (tfjs-node-gpu, then tfjs-node, when
  * installed), native (when the addon is built), wasm; cpu is the last resort.
+ *
+ * Environment: FORGE_BACKEND (the choice), FORGE_NUM_THREADS (native threads, default all cores),
+ * FORGE_MALLOC_TUNING=0 (native: keep glibc's default of mapping large allocations afresh, see
+ * tuneMalloc in native/addon.cc), FORGE_NATIVE_ADDON (another addon file, or `off`).
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -74,6 +78,7 @@ async function startNative(): Promise<Unavailable | undefined> {
     return { reason: nativeAddonStatus().error ?? 'the native addon did not load' };
   }
   addon.setNumThreads(resolveThreadCount());
+  if (process.env.FORGE_MALLOC_TUNING !== '0') addon.tuneMalloc();
   registerNativeBackend(addon);
   if (await tf.setBackend(NATIVE_BACKEND)) return undefined;
   return { reason: 'the native backend failed to start', hint: 'see the warning above' };

@@ -1,12 +1,14 @@
 /**
  * The `native` backend: MathBackendCPU's storage and every cpu kernel, with the hot ones replaced
- * by the addon (OpenBLAS GEMM, Softmax, Transpose, UnsortedSegmentSum and the Forge kernels).
+ * by the addon (OpenBLAS GEMM, element-wise arithmetic, Sum, GatherV2, Softmax, Transpose,
+ * UnsortedSegmentSum and the Forge kernels).
  * Tensors are plain typed arrays, so the cpu kernels run unchanged on it.
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { findBackendFactory, getKernel, getKernelsForBackend, registerBackend, type KernelFunc } from '@tensorflow/tfjs-core';
 import { cpuIO } from '../kernels/kernel-io';
 import { fusedKernelConfigs } from '../kernels/fused-kernels';
+import { nativeElementwiseConfigs } from '../kernels/native-elementwise-kernels';
 import { nativeKernelConfigs } from '../kernels/native-kernels';
 import { registerKernelConfigs } from '../kernels/register-kernels';
 import { segmentSumKernelConfig } from '../kernels/segment-sum-kernel';
@@ -41,6 +43,7 @@ export function registerNativeBackend(addon: NativeAddon): void {
   };
   registerKernelConfigs([
     ...nativeKernelConfigs(addon, cpuKernel),
+    ...nativeElementwiseConfigs(addon, cpuKernel),
     segmentSumKernelConfig(NATIVE_BACKEND, cpuIO, addon),
     ...fusedKernelConfigs(NATIVE_BACKEND, cpuIO, addon),
   ]);

@@ -14,6 +14,8 @@ export type OutputDType = 'float32' | 'int32';
 
 /** Typed access to a backend's tensor memory for one kernel call. */
 export interface KernelIO {
+  /** Whether outputs from alloc start zero-filled. */
+  readonly zeroedOutputs: boolean;
   /** The float32 values of a tensor (a view where possible; never to be mutated). */
   readF32(t: TensorInfo): Float32Array;
   /** The int32 values of a tensor (a view where possible; never to be mutated). */
@@ -69,6 +71,7 @@ export function cpuIO(backend: unknown): KernelIO {
   const cpu = backend as MathBackendCPU;
   const values = (t: TensorInfo): unknown => cpu.data.get(t.dataId).values;
   return {
+    zeroedOutputs: true,
     readF32: (t) => asFloat32(values(t)),
     readI32: (t) => asInt32(values(t)),
     alloc: (shape, dtype) => {
@@ -92,6 +95,7 @@ interface WasmBackendLike {
 export function wasmIO(backend: unknown): KernelIO {
   const wasm = backend as WasmBackendLike;
   return {
+    zeroedOutputs: false,
     readF32: (t) => asFloat32(wasm.typedArrayFromHeap(t)),
     readI32: (t) => asInt32(wasm.typedArrayFromHeap(t)),
     alloc: (shape, dtype) => wasm.makeOutput(shape, dtype),

@@ -87,6 +87,57 @@ describeNative('native backend kernels', () => {
     }, 0);
   });
 
+  it.each([
+    [[4, 5], [4, 5]],
+    [[4, 5], [5]],
+    [[4, 5], [4, 1]],
+    [[], [2, 3, 4]],
+    [[1, 3, 1], [2, 3, 4]],
+    [[2, 1, 4], [2, 3, 4]], // not covered: the cpu kernel
+    [[4, 1], [1, 5]],
+  ])('add, sub, mul and div of %j and %j', async (aShape, bShape) => {
+    await compare(() => {
+      const [a, b] = [t(aShape, 13), tf.add(tf.abs(t(bShape, 14)), 0.5)];
+      return [tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, b), tf.sub(b, a), tf.div(b, a)];
+    }, 1e-6);
+  });
+
+  it.each([
+    [[3, 4, 5], [0]],
+    [[3, 4, 5], [0, 1]],
+    [[3, 4, 5], [1]],
+    [[3, 4, 5], [2]],
+    [[3, 4, 5], [1, 2]],
+    [[3, 4, 5], [0, 2]], // not one block: the cpu kernel
+    [[1, 1024, 70], [0, 1]],
+    [[7], [0]],
+  ])('sum of %j over axes %j, with and without keepDims', async (shape, axes) => {
+    await compare(() => [tf.sum(t(shape, 15), axes), tf.sum(t(shape, 15), axes, true)], 1e-6);
+  });
+
+  it('gathers rows along any axis, int32 too, and rejects out-of-range indices', async () => {
+    await compare(() => {
+      const x = t([6, 4, 3], 16);
+      const ids = tf.tensor2d([[5, 0], [2, 2]], [2, 2], 'int32');
+      const ids2 = tf.tensor2d([[1, 0], [2, 2]], [2, 2], 'int32');
+      return [tf.gather(x, ids), tf.gather(x, tf.tensor1d([3, 1, 3], 'int32'), 1), tf.cast(tf.gather(tf.cast(x, 'int32'), ids2, 2), 'float32')];
+    }, 0);
+    await useBackend('native');
+    expect(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32')))).toThrow(/index value 3 is not in \[0, 2\]/);
+  });
+
+  it('shares the data when a transpose only moves size-1 axes', async () => {
+    await useBackend('native');
+    expectNoLeak(() => {
+      const x = tf.tensor3d([1, 2, 3, 4, 5, 6], [1, 2, 3]);
+      const y = tf.transpose(x, [1, 0, 2]);
+      expect(y.shape).toEqual([2, 1, 3]);
+      x.dispose();
+      expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+      y.dispose();
+    });
+  });
+
   it('leaks no tensors in matMul, fused matMul, softmax and transpose', async () => {
     await useBackend('native');
     expectNoLeak(() => {
@@ -95,6 +146,9 @@ describeNative('native backend kernels', () => {
         tf.fused.matMul({ a: t([3, 4], 1), b: t([4, 5], 2), bias: t([5], 3), activation: 'relu' });
         tf.softmax(t([3, 4], 1));
         tf.transpose(t([2, 3, 4], 1), [2, 0, 1]);
+        tf.add(t([3, 4], 1), t([4], 2));
+        tf.sum(t([3, 4], 1), 0);
+        tf.gather(t([3, 4], 1), tf.tensor1d([2], 'int32'));
       });
     });
   });

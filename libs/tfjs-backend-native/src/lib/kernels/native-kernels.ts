@@ -1,7 +1,7 @@
 /**
  * Kernels the native backend overrides with the addon: BatchMatMul, _FusedMatMul (bias and
  * linear/relu/relu6/elu/sigmoid/leakyrelu; anything else goes to the cpu kernel), Softmax over
- * the last axis, Transpose of 4-byte dtypes. Each falls back to the cpu kernel it replaces for
+ * the last axis, Transpose of 4-byte dtypes (sharing the input's data when only size-1 axes move). Each falls back to the cpu kernel it replaces for
  * cases it does not cover.
  */
 import {
@@ -13,6 +13,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../native/native-addon';
 import { cpuIO, sizeOf, type KernelIO } from './kernel-io';
 import { anyInput } from './kernel-checks';
@@ -101,7 +102,14 @@ export function nativeKernelConfigs(addon: NativeAddon, cpuKernel: (name: string
     const { perm } = params.attrs as { perm: number[] };
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return cpuKernel(Transpose)(params);
     const t = cpuIO(params.backend);
-    const out = t.alloc(perm.map((p) => x.shape[p]), x.dtype);
+    const outShape = perm.map((p) => x.shape[p]);
+    const kept = perm.filter((p) => x.shape[p] !== 1);
+    if (kept.every((p, i) => i === 0 || kept[i - 1] < p)) {
+      // Only size-1 axes move: the data is unchanged, so share it (as Reshape does).
+      (params.backend as MathBackendCPU).incRef(x.dataId);
+      return { dataId: x.dataId, shape: outShape, dtype: x.dtype };
+    }
+    const out = t.alloc(outShape, x.dtype);
     const [src, dst] = x.dtype === 'int32' ? [t.readI32(x), t.writeI32(out)] : [t.readF32(x), t.writeF32(out)];
     addon.transpose(src, dst, Int32Array.from(x.shape), Int32Array.from(perm));
     return out;

@@ -17,6 +17,8 @@ export interface NativeAddon {
   getNumThreads(): number;
   blasConfig(): string;
   blasCoreName(): string;
+  /** glibc: serve large allocations from the reusable heap rather than fresh mmap'ed pages. */
+  tuneMalloc(): boolean;
   /** C_i = alpha op(A_i) op(B_i) + beta C_i for each (a, b, c) offset triple in `offsets`. */
   gemmBatch(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number, offsets: Int32Array): void;
   layerNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number, epsilon: number): void;
@@ -29,11 +31,16 @@ export interface NativeAddon {
   crossEntropyBackward(dlosses: Float32Array, logits: Float32Array, labels: Int32Array, logsumexp: Float32Array, dlogits: Float32Array, N: number, V: number, ignoreIndex: number): void;
   softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
   transpose(x: Float32Array | Int32Array, y: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
-  segmentSum(x: Float32Array, segmentIds: Int32Array, out: Float32Array, n: number, rowSize: number, numSegments: number): void;
+  /** out [numSegments, rowSize] = scatter-add of x rows; outIsZero skips zero-filling fresh memory. */
+  segmentSum(x: Float32Array, segmentIds: Int32Array, out: Float32Array, n: number, rowSize: number, numSegments: number, outIsZero?: boolean): void;
   adamw(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, offset: number, length: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   sumOfSquares(x: Float32Array, offset: number, length: number): number;
   scale(x: Float32Array, s: number, offset: number, length: number): void;
   axpy(dst: Float32Array, src: Float32Array, alpha: number, offset: number, length: number): void;
+  /** out = full op other (other op full when otherLeft); other[i % period] when repeat = 1, else other[i / repeat]. op: 0 add, 1 sub, 2 mul, 3 div. */
+  binary(op: number, full: Float32Array, other: Float32Array, out: Float32Array, n: number, period: number, repeat: number, otherLeft: boolean): void;
+  /** out[o, i] = sum_r x[o, r, i] for x viewed as [outer, reduce, inner]. */
+  reduceSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
 }
 
 /** Whether the native addon loaded, and if not, why. */
@@ -53,7 +60,7 @@ export interface NativeAddonStatus {
 const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'setNumThreads', 'getNumThreads', 'blasCoreName', 'gemmBatch', 'layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward',
   'attentionForward', 'attentionBackward', 'crossEntropyForward', 'crossEntropyBackward', 'softmaxRows',
-  'transpose', 'segmentSum', 'adamw', 'sumOfSquares', 'scale', 'axpy',
+  'transpose', 'segmentSum', 'adamw', 'sumOfSquares', 'scale', 'axpy', 'binary', 'reduceSum',
 ];
 
 const BUILD_HINT = 'apt-get install libopenblas-dev, then npm run build:native';
