@@ -28,13 +28,7 @@ void Gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 FORGE_SIMD void CausalSoftmaxRows(float* p, int64_t i0, int64_t i1, int64_t T) {
   for (int64_t i = i0; i < i1; ++i) {
     float* row = p + i * T;
-    float mx = row[0];
-    for (int64_t j = 1; j <= i; ++j) mx = std::max(mx, row[j]);
-    float sum = 0;
-    for (int64_t j = 0; j <= i; ++j) {
-      row[j] = FastExp(row[j] - mx);
-      sum += row[j];
-    }
+    const float sum = RowSumExp(row, row, i + 1, RowMax(row, i + 1));
     const float inv = 1.0f / sum;
     for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
     for (int64_t j = i + 1; j < T; ++j) row[j] = 0.0f;

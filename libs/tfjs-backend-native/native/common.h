@@ -59,6 +59,45 @@ static inline float FastExp(float x) {
 /** tanh(x) through FastExp: 1 - 2 / (exp(2x) + 1); absolute error ~1e-7. */
 static inline float FastTanh(float x) { return 1.0f - 2.0f / (FastExp(2.0f * x) + 1.0f); }
 
+// Row reductions written over kLanes independent accumulators, so that they vectorise without
+// the compiler reassociating anything (a plain `m = max(m, x[j])` loop stays scalar).
+constexpr int kLanes = 16;
+
+/** max of x[0 .. n), n >= 1. */
+static inline float RowMax(const float* x, int64_t n) {
+  float m[kLanes];
+  for (int l = 0; l < kLanes; ++l) m[l] = x[0];
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) m[l] = m[l] > x[j + l] ? m[l] : x[j + l];
+  }
+  for (; j < n; ++j) m[0] = m[0] > x[j] ? m[0] : x[j];
+  float r = m[0];
+  for (int l = 1; l < kLanes; ++l) r = r > m[l] ? r : m[l];
+  return r;
+}
+
+/** sum of exp(x[j] - shift) over j < n; also stores each term in out when out is not null. */
+static inline float RowSumExp(const float* x, float* out, int64_t n, float shift) {
+  float s[kLanes] = {0};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float e = FastExp(x[j + l] - shift);
+      if (out) out[j + l] = e;
+      s[l] += e;
+    }
+  }
+  for (; j < n; ++j) {
+    const float e = FastExp(x[j] - shift);
+    if (out) out[j] = e;
+    s[0] += e;
+  }
+  float r = 0;
+  for (int l = 0; l < kLanes; ++l) r += s[l];
+  return r;
+}
+
 // Registration of each kernel family on the module's exports.
 void InitGemm(Napi::Env env, Napi::Object exports);
 void InitLayerNorm(Napi::Env env, Napi::Object exports);

@@ -18,10 +18,8 @@ FORGE_SIMD float RowLogSumExp(const float* row, int64_t V) {
   float mx = -INFINITY, sum = 0.0f;
   for (int64_t c0 = 0; c0 < V; c0 += kChunk) {
     const int64_t c1 = std::min(V, c0 + kChunk);
-    float cmx = row[c0];
-    for (int64_t j = c0 + 1; j < c1; ++j) cmx = std::max(cmx, row[j]);
-    float csum = 0.0f;
-    for (int64_t j = c0; j < c1; ++j) csum += FastExp(row[j] - cmx);
+    const float cmx = RowMax(row + c0, c1 - c0);
+    const float csum = RowSumExp(row + c0, nullptr, c1 - c0, cmx);
     if (cmx > mx) {
       sum = sum * FastExp(mx - cmx) + csum;
       mx = cmx;

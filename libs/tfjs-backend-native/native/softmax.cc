@@ -6,13 +6,7 @@ namespace forge {
 namespace {
 
 FORGE_SIMD void RowSoftmax(const float* row, float* out, int64_t V) {
-  float mx = row[0];
-  for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
-  float sum = 0;
-  for (int64_t j = 0; j < V; ++j) {
-    out[j] = FastExp(row[j] - mx);
-    sum += out[j];
-  }
+  const float sum = RowSumExp(row, out, V, RowMax(row, V));
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j < V; ++j) out[j] *= inv;
 }
