@@ -1,6 +1,7 @@
 /**
  * The `wasm` backend (tfjs-backend-wasm, SIMD, one thread in Node) with the JavaScript fixes:
- * UnsortedSegmentSum, which it lacks, and the Forge kernels as typed-array loops over its heap.
+ * UnsortedSegmentSum, which it lacks, the Forge kernels as typed-array loops over its heap, and
+ * matMul with transposed operands routed through its fast untransposed kernel.
  * The package is loaded only when wasm is asked for, since importing it registers a backend
  * whose asynchronous start would otherwise break synchronous tfjs code that never chose one.
  */
@@ -9,6 +10,7 @@ import { wasmIO } from '../kernels/kernel-io';
 import { fusedKernelConfigs } from '../kernels/fused-kernels';
 import { registerKernelConfigs } from '../kernels/register-kernels';
 import { segmentSumKernelConfig } from '../kernels/segment-sum-kernel';
+import { wasmMatMulConfigs } from '../kernels/wasm-matmul-kernels';
 import { jsFusedMath } from '../math/js-fused-math';
 
 /** Name of the backend in tfjs's registry. */
@@ -23,7 +25,11 @@ async function prepare(): Promise<void> {
     const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     wasm.setWasmPaths(dist + path.sep);
   }
-  registerKernelConfigs([segmentSumKernelConfig(WASM_BACKEND, wasmIO, jsFusedMath), ...fusedKernelConfigs(WASM_BACKEND, wasmIO, jsFusedMath)]);
+  registerKernelConfigs([
+    segmentSumKernelConfig(WASM_BACKEND, wasmIO, jsFusedMath),
+    ...fusedKernelConfigs(WASM_BACKEND, wasmIO, jsFusedMath),
+    ...wasmMatMulConfigs(),
+  ]);
 }
 
 /**
