@@ -105,7 +105,11 @@ function main() {
   });
   if (result.status !== 0 || !fs.existsSync(addonFile)) {
     const log = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    warn(`node-gyp failed (exit ${result.status ?? result.error}):\n${log}`, fix);
+    warn(
+      `node-gyp failed (exit ${result.status ?? result.error}):\n${log}`,
+      'see the compiler output above (a C++17 compiler and make are needed: apt-get install build-essential ' +
+        'libopenblas-dev), then npm run build:native',
+    );
     return;
   }
   console.log(`[@llm-forge/tfjs-backend-native] built ${path.relative(process.cwd(), addonFile)} (OpenBLAS from ${blas.lib})`);
