@@ -10,6 +10,8 @@ module.exports = {
     '^@llm-forge/gpt$': `${root}/libs/gpt/src/index.ts`,
     '^@llm-forge/tfjs-backend-native$': `${root}/libs/tfjs-backend-native/src/index.ts`,
     '^@llm-forge/data-shards$': `${root}/libs/data-shards/src/index.ts`,
+    '^@llm-forge/proto$': `${root}/libs/proto/src/index.ts`,
+    '^@llm-forge/collective$': `${root}/libs/collective/src/index.ts`,
   },
   testTimeout: 120000,
 };

@@ -1,0 +1,8 @@
+/**
+ * Wire contracts of LLM Forge: the TypeScript that ts-proto generates from `libs/proto/proto/`
+ * (messages with encode/decode, grpc-js service definitions and clients), one namespace per
+ * versioned proto package, plus the metadata keys the services share.
+ */
+export * as collectiveV1 from './generated/llmforge/collective/v1/collective';
+export * as coordinatorV1 from './generated/llmforge/coordinator/v1/coordinator';
+export { METADATA_KEYS } from './lib/metadata/metadata-keys';
