@@ -24,6 +24,7 @@ struct Pool {
   int jobWorkers = 0;  // workers (besides the caller) taking part in the current job
   int pending = 0;
   int numThreads = 1;
+  std::mutex runMu;  // one job at a time (JS worker threads may share the addon)
 };
 
 Pool& GetPool() {
@@ -53,8 +54,10 @@ void WorkerLoop(Pool* pool, int index, uint64_t seen) {
 void Run(int workers, const std::function<void(int)>& fn) {
   Pool& pool = GetPool();
   workers = std::min(workers, pool.numThreads);
-  if (workers <= 1) {
-    fn(0);
+  std::unique_lock<std::mutex> running(pool.runMu, std::try_to_lock);
+  if (workers <= 1 || !running.owns_lock()) {
+    // One thread, or the pool is busy with another JS thread's job: run every part here.
+    for (int w = 0; w < workers; ++w) fn(w);
     return;
   }
   {
