@@ -1,0 +1,160 @@
+import { CollectiveAuthError } from '../errors/collective-auth-error';
+import { CollectiveConfigError } from '../errors/collective-config-error';
+import { CollectiveError } from '../errors/collective-error';
+import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
+import { checksum } from '../checksum/checksum';
+import { randomBuffer, ringOrderSum, sameBytes, startRing } from '../test-utils/ring-harness';
+import { RingAllReduce } from './ring-all-reduce';
+
+// Small buckets and chunks so every test crosses bucket, segment and chunk boundaries.
+const SMALL = { bucketBytes: 4 * 1000, chunkBytes: 4 * 96 };
+const BUCKET_ELEMENTS = 1000;
+
+const open: RingAllReduce[] = [];
+async function ring(n: number, options = {}): Promise<RingAllReduce[]> {
+  const rings = await startRing(n, { ...SMALL, ...options });
+  open.push(...rings);
+  return rings;
+}
+afterAll(async () => {
+  await Promise.all(open.map((r) => r.close()));
+});
+
+async function allReduceAll(
+  rings: RingAllReduce[],
+  inputs: Float32Array[],
+  options: Parameters<RingAllReduce['allReduce']>[1],
+): Promise<Float32Array[]> {
+  const buffers = inputs.map((x) => x.slice());
+  await Promise.all(rings.map((r, i) => r.allReduce(buffers[i], options)));
+  return buffers;
+}
+
+describe('RingAllReduce', () => {
+  it('is a no-op for world size 1', async () => {
+    const [solo] = await ring(1);
+    const x = randomBuffer(10, 1);
+    const y = x.slice();
+    await solo.allReduce(y, { step: 0, average: true });
+    expect(sameBytes(x, y)).toBe(true);
+  });
+
+  describe.each([2, 3, 4])('with %i ranks', (n) => {
+    let rings: RingAllReduce[];
+    let step = 0;
+    beforeAll(async () => {
+      rings = await ring(n);
+    });
+
+    it.each([1, 2, 3, 5, 97, 1001, 4099])(
+      'sums %i random floats bit-identically on every rank, in ring order',
+      async (length) => {
+        const inputs = rings.map((_, r) => randomBuffer(length, 100 * length + r));
+        const outputs = await allReduceAll(rings, inputs, { step: step++ });
+        const expected = ringOrderSum(inputs, BUCKET_ELEMENTS);
+        for (const out of outputs) expect(sameBytes(out, expected)).toBe(true);
+        expect(new Set(outputs.map(checksum)).size).toBe(1);
+      },
+    );
+
+    it('equals the plain local sum for integer-valued buffers', async () => {
+      const inputs = rings.map((_, r) => randomBuffer(2503, 7 + r, true));
+      const outputs = await allReduceAll(rings, inputs, { step: step++ });
+      const local = new Float32Array(2503);
+      for (const x of inputs) for (let i = 0; i < x.length; i++) local[i] += x[i];
+      for (const out of outputs) expect(Array.from(out)).toEqual(Array.from(local));
+    });
+
+    it('averages', async () => {
+      const inputs = rings.map((_, r) => randomBuffer(1234, 50 + r));
+      const outputs = await allReduceAll(rings, inputs, { step: step++, average: true });
+      const expected = ringOrderSum(inputs, BUCKET_ELEMENTS, true);
+      for (const out of outputs) expect(sameBytes(out, expected)).toBe(true);
+    });
+
+    it('sends bf16 within bf16 tolerance, identical on every rank', async () => {
+      const inputs = rings.map((_, r) => randomBuffer(3001, 900 + r));
+      const outputs = await allReduceAll(rings, inputs, { step: step++, wireDType: 'bf16' });
+      const exact = ringOrderSum(inputs, BUCKET_ELEMENTS);
+      for (let i = 0; i < exact.length; i++) {
+        // n roundings of partial sums of magnitude <= n, each off by at most 2^-9 relative
+        expect(Math.abs(outputs[0][i] - exact[i])).toBeLessThanOrEqual(n * n * 2 ** -8);
+      }
+      for (const out of outputs) expect(sameBytes(out, outputs[0])).toBe(true);
+    });
+  });
+
+  it('runs back-to-back steps on one ring', async () => {
+    const rings = await ring(3);
+    for (let step = 10; step < 15; step++) {
+      const inputs = rings.map((_, r) => randomBuffer(5000 + step, step * 10 + r));
+      const outputs = await allReduceAll(rings, inputs, { step });
+      for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, BUCKET_ELEMENTS))).toBe(true);
+    }
+  });
+
+  it('times out on every rank when a peer stops answering, and a retried attempt succeeds', async () => {
+    const rings = await ring(3);
+    const inputs = rings.map((_, r) => randomBuffer(3000, r));
+    const started = Date.now();
+    // Rank 2 never joins attempt 0.
+    const results = await Promise.allSettled(
+      [0, 1].map((r) => rings[r].allReduce(inputs[r].slice(), { step: 1, timeoutMs: 800 })),
+    );
+    expect(Date.now() - started).toBeLessThan(800 + 1000);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const error = (result as PromiseRejectedResult).reason as CollectiveTimeoutError;
+      expect(error).toBeInstanceOf(CollectiveTimeoutError);
+      expect(error.step).toBe(1);
+      expect(error.attempt).toBe(0);
+      expect(error.message).toMatch(/waiting for rank \d/);
+    }
+    // Stale chunks of attempt 0 (held by rank 2) are discarded; attempt 1 gives the exact result.
+    const outputs = await allReduceAll(rings, inputs, { step: 1, attempt: 1 });
+    for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, BUCKET_ELEMENTS))).toBe(true);
+  });
+
+  it('aborts every other rank within the timeout when a rank dies mid-all-reduce', async () => {
+    const rings = await ring(4, { chunkBytes: 4 * 256 });
+    const inputs = rings.map((_, r) => randomBuffer(400_000, r));
+    const timeoutMs = 1500;
+    const started = Date.now();
+    const pending = rings.map((r, i) => r.allReduce(inputs[i], { step: 1, timeoutMs }));
+    setTimeout(() => void rings[2].close(), 5);
+    const results = await Promise.allSettled(pending);
+    expect(Date.now() - started).toBeLessThan(timeoutMs + 1000);
+    // Rank 1 (its right died) fails fast with a peer error and aborts its own incoming stream, so
+    // the failure runs round the ring; rank 3 (its left died) times out unless that cascade wins.
+    for (const [rank, result] of results.entries()) {
+      expect(result.status).toBe('rejected');
+      const error = (result as PromiseRejectedResult).reason as CollectiveError;
+      expect(error).toBeInstanceOf(CollectiveError);
+      if (rank === 2) continue; // the dead rank itself: CollectiveClosedError
+      expect(error.peerRank).toEqual(expect.any(Number));
+      expect(error.step).toBe(1);
+      if (process.env.DEBUG_COLLECTIVE) console.log(rank, error.name, error.message);
+    }
+  });
+
+  it('rejects a peer with the wrong secret (UNAUTHENTICATED)', async () => {
+    const good = await RingAllReduce.listen({ rank: 1, worldSize: 2, secret: 'right' });
+    const bad = await RingAllReduce.listen({ rank: 0, worldSize: 2, secret: 'wrong' });
+    open.push(good, bad);
+    const error = await bad.connect([bad.address, good.address]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CollectiveAuthError);
+    expect((error as CollectiveAuthError).message).toMatch(/wrong shared secret/);
+  });
+
+  it('validates options naming the field', async () => {
+    await expect(RingAllReduce.listen({ rank: 3, worldSize: 2, secret: 's' })).rejects.toThrow(
+      CollectiveConfigError,
+    );
+    await expect(RingAllReduce.listen({ rank: 0, worldSize: 2, secret: '' })).rejects.toThrow(/secret/);
+    const [a] = await ring(1);
+    await a.allReduce(new Float32Array(4), { step: 5 });
+    await expect(a.allReduce(new Float32Array(4), { step: 5 })).rejects.toThrow(
+      /step 5 attempt 0 does not come after/,
+    );
+  });
+});

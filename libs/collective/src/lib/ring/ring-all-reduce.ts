@@ -1,0 +1,329 @@
+import * as crypto from 'crypto';
+import * as os from 'os';
+import * as grpc from '@grpc/grpc-js';
+import { collectiveV1, METADATA_KEYS } from '@llm-forge/proto';
+import { CollectiveAuthError } from '../errors/collective-auth-error';
+import { CollectiveClosedError } from '../errors/collective-closed-error';
+import { CollectiveConfigError } from '../errors/collective-config-error';
+import { CollectivePeerError } from '../errors/collective-peer-error';
+import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
+import { mod } from '../layout/ring-layout';
+import {
+  AllReduceOptions,
+  RingAllReduceOptions,
+  ResolvedRingOptions,
+  resolveAllReduceOptions,
+  resolveRingOptions,
+} from '../options/ring-options';
+import {
+  CollectiveClient,
+  collectiveChannelOptions,
+  collectiveServerOptions,
+} from '../transport/grpc-options';
+import {
+  OperationKey,
+  compareKeys,
+  describeKey,
+  fromRankOf,
+  keyFromMetadata,
+} from '../transport/operation-key';
+import { AllReduceOperation, IncomingStream, PeerRef } from './all-reduce-operation';
+
+/** What one {@link RingAllReduce.allReduce} did. */
+export interface AllReduceResult {
+  /** Wall time of the call, in milliseconds. */
+  elapsedMs: number;
+  /** Payload bytes this rank sent to its right neighbour. */
+  bytesSent: number;
+}
+
+/** An incoming stream for an operation this rank has not started yet. */
+interface PendingStream extends IncomingStream {
+  readonly key: OperationKey;
+}
+
+/** Incoming streams held for operations not started yet, at most; more are refused. */
+const MAX_PENDING_STREAMS = 4;
+
+function digest(secret: string): Buffer {
+  return crypto.createHash('sha256').update(secret).digest();
+}
+
+/**
+ * Ring all-reduce of flat Float32Array gradients over gRPC.
+ *
+ * Every rank runs a collective server and streams to its right-hand neighbour; `allReduce` sums
+ * (or averages) a buffer across all ranks in place: reduce-scatter then all-gather, N-1 ring
+ * steps each, over buckets of `bucketBytes` split into chunks of `chunkBytes` that pipeline.
+ * Each segment is reduced by one owner in a fixed order and then copied, so every rank ends with
+ * bit-identical bytes. World size 1 is the ordinary case and does nothing.
+ *
+ * ```ts
+ * const ring = await RingAllReduce.listen({ rank, worldSize, secret });
+ * await ring.connect(addressesInRankOrder);       // after every rank listened
+ * await ring.allReduce(grads, { step, average: true });
+ * await ring.close();
+ * ```
+ */
+export class RingAllReduce {
+  private readonly options: ResolvedRingOptions;
+  private readonly secretDigest: Buffer;
+  private readonly server: grpc.Server;
+  private boundPort = 0;
+  private client?: collectiveV1.CollectiveServiceClient;
+  private peers: string[] = [];
+  private current?: AllReduceOperation;
+  private lastKey?: OperationKey;
+  private pending: PendingStream[] = [];
+  private closed = false;
+
+  private constructor(options: RingAllReduceOptions) {
+    if (os.endianness() !== 'LE') {
+      throw new CollectiveConfigError(
+        'host',
+        'is big-endian',
+        'the collective wire format is little-endian; run on x86-64 or arm64',
+      );
+    }
+    this.options = resolveRingOptions(options);
+    this.secretDigest = digest(this.options.secret);
+    this.server = new grpc.Server(collectiveServerOptions(this.options.chunkBytes));
+    const impl: collectiveV1.CollectiveServiceServer = {
+      push: (call, respond) => this.onPush({ call, respond }),
+      ping: (call, respond) => {
+        if (!this.authorized(call.metadata)) return respond(this.unauthenticated(call.metadata));
+        respond(null, { rank: this.options.rank, worldSize: this.options.worldSize });
+      },
+    };
+    this.server.addService(collectiveV1.CollectiveServiceService, impl);
+  }
+
+  /** Creates a rank and binds its collective server (port 0 picks a free port). */
+  static async listen(options: RingAllReduceOptions): Promise<RingAllReduce> {
+    const ring = new RingAllReduce(options);
+    const { host, port } = ring.options;
+    ring.boundPort = await new Promise<number>((resolve, reject) =>
+      ring.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err
+          ? reject(
+              new CollectiveConfigError(
+                'port',
+                `${port} on ${host} could not be bound: ${err.message}`,
+                'pick a free port or 0',
+              ),
+            )
+          : resolve(bound),
+      ),
+    );
+    return ring;
+  }
+
+  /** This rank. */
+  get rank(): number {
+    return this.options.rank;
+  }
+
+  /** Number of ranks. */
+  get worldSize(): number {
+    return this.options.worldSize;
+  }
+
+  /** host:port other ranks reach this rank's collective server at. */
+  get address(): string {
+    return `${this.options.host}:${this.boundPort}`;
+  }
+
+  /**
+   * Connects to the right-hand neighbour `addresses[(rank + 1) % worldSize]` and checks that it is
+   * up and accepts our secret. `addresses` lists every rank's {@link address} in rank order.
+   */
+  async connect(addresses: readonly string[], timeoutMs = this.options.timeoutMs): Promise<void> {
+    const { rank, worldSize } = this.options;
+    if (addresses.length !== worldSize) {
+      throw new CollectiveConfigError(
+        'addresses',
+        `has ${addresses.length} entries for worldSize ${worldSize}`,
+        'pass one address per rank, in rank order',
+      );
+    }
+    if (this.closed) throw new CollectiveClosedError('connect');
+    this.peers = [...addresses];
+    if (worldSize === 1) return;
+    const right = this.peer(rank + 1);
+    this.client?.close();
+    this.client = new CollectiveClient(
+      right.address,
+      grpc.credentials.createInsecure(),
+      collectiveChannelOptions(this.options.chunkBytes),
+    );
+    const client = this.client;
+    const deadline = Date.now() + timeoutMs;
+    const md = new grpc.Metadata();
+    md.set(METADATA_KEYS.secret, this.options.secret);
+    md.set(METADATA_KEYS.fromRank, String(rank));
+    const context = { peerRank: right.rank, peerAddress: right.address };
+    await new Promise<void>((resolve, reject) =>
+      client.waitForReady(deadline, (err) =>
+        err
+          ? reject(new CollectiveTimeoutError({ ...context, timeoutMs }, `could not connect: ${err.message}`))
+          : resolve(),
+      ),
+    );
+    const pong = await new Promise<collectiveV1.PingResponse>((resolve, reject) =>
+      client.ping({ fromRank: rank }, md, { deadline }, (err, res) => {
+        if (!err) return resolve(res);
+        if (err.code === grpc.status.UNAUTHENTICATED)
+          return reject(new CollectiveAuthError(context, err.details));
+        reject(new CollectivePeerError({ ...context, code: err.code }, `ping failed: ${err.details}`, err));
+      }),
+    );
+    if (pong.rank !== right.rank || pong.worldSize !== worldSize) {
+      throw new CollectiveConfigError(
+        'addresses',
+        `entry ${right.rank} (${right.address}) is rank ${pong.rank} of ${pong.worldSize}, expected rank ${right.rank} of ${worldSize}`,
+        'list the addresses in rank order and give every rank the same worldSize',
+      );
+    }
+  }
+
+  /**
+   * Sums `buffer` across all ranks in place (or averages it with `average: true`). Every rank
+   * must call it with the same length, step, attempt and options. Rejects with a
+   * {@link CollectiveTimeoutError}, {@link CollectivePeerError} or {@link CollectiveAuthError}
+   * within the timeout when a peer fails; retry with a larger `attempt` on every rank.
+   */
+  async allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
+    const started = performance.now();
+    const opts = resolveAllReduceOptions(options, this.options);
+    const key: OperationKey = { runId: this.options.runId, step: opts.step, attempt: opts.attempt };
+    if (this.closed) throw new CollectiveClosedError(`all-reduce of ${describeKey(key)}`, key);
+    if (this.current && !this.current.finished) {
+      throw new CollectiveConfigError(
+        'allReduce',
+        `was called for ${describeKey(key)} while ${describeKey(this.current.key)} is running`,
+        'await each allReduce before starting the next',
+      );
+    }
+    if (this.lastKey && compareKeys(key, this.lastKey) <= 0) {
+      throw new CollectiveConfigError(
+        'step',
+        `${describeKey(key)} does not come after ${describeKey(this.lastKey)}`,
+        'use a new step, or the same step with attempt + 1 for a retry',
+      );
+    }
+    this.lastKey = key;
+    if (this.options.worldSize === 1 || buffer.length === 0)
+      return { elapsedMs: performance.now() - started, bytesSent: 0 };
+    if (!this.client) throw new CollectiveClosedError(`all-reduce of ${describeKey(key)}`, key);
+    const op = new AllReduceOperation({
+      key,
+      rank: this.options.rank,
+      worldSize: this.options.worldSize,
+      buffer,
+      average: opts.average,
+      wireDType: opts.wireDType,
+      timeoutMs: opts.timeoutMs,
+      bucketElements: Math.max(1, Math.floor(this.options.bucketBytes / 4)),
+      chunkBytes: this.options.chunkBytes,
+      secret: this.options.secret,
+      left: this.peer(this.options.rank - 1),
+      right: this.peer(this.options.rank + 1),
+      client: this.client,
+    });
+    this.current = op;
+    this.adoptPending(op);
+    op.start();
+    await op.done;
+    return { elapsedMs: performance.now() - started, bytesSent: op.bytesSent };
+  }
+
+  /** Aborts a running operation, refuses held streams, and shuts the server and client down. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.current?.fail(new CollectiveClosedError('all-reduce', this.current.key));
+    for (const p of this.pending)
+      p.respond({ code: grpc.status.UNAVAILABLE, details: `rank ${this.options.rank} is closing` });
+    this.pending = [];
+    this.client?.close();
+    this.server.forceShutdown();
+  }
+
+  private peer(rank: number): PeerRef {
+    const r = mod(rank, this.options.worldSize);
+    return { rank: r, address: this.peers[r] ?? '?' };
+  }
+
+  private authorized(md: grpc.Metadata): boolean {
+    const value = md.get(METADATA_KEYS.secret)[0];
+    return typeof value === 'string' && crypto.timingSafeEqual(digest(value), this.secretDigest);
+  }
+
+  private unauthenticated(md: grpc.Metadata): Partial<grpc.StatusObject> {
+    const missing = md.get(METADATA_KEYS.secret).length === 0;
+    return {
+      code: grpc.status.UNAUTHENTICATED,
+      details: `rank ${this.options.rank} refused rank ${fromRankOf(md)}: ${missing ? 'no shared secret in metadata' : 'wrong shared secret'}`,
+    };
+  }
+
+  /** Routes a Push stream to the running operation, holds it for a later one, or refuses it. */
+  private onPush(stream: IncomingStream): void {
+    const { call, respond } = stream;
+    if (!this.authorized(call.metadata)) return respond(this.unauthenticated(call.metadata));
+    const key = keyFromMetadata(call.metadata);
+    if (!key)
+      return respond({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'missing or malformed operation metadata',
+      });
+    if (key.runId !== this.options.runId) {
+      return respond({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: `rank ${this.options.rank} is in run '${this.options.runId}', not '${key.runId}'`,
+      });
+    }
+    const order = this.lastKey ? compareKeys(key, this.lastKey) : 1;
+    if (order === 0 && this.current && compareKeys(this.current.key, key) === 0 && !this.current.finished) {
+      if (!this.current.attachIncoming(stream))
+        respond({
+          code: grpc.status.ALREADY_EXISTS,
+          details: `a stream for ${describeKey(key)} is attached already`,
+        });
+      return;
+    }
+    if (order <= 0) {
+      const why =
+        order === 0
+          ? `rank ${this.options.rank} already ${this.current?.finished ? 'finished or aborted' : 'started'} it`
+          : `rank ${this.options.rank} is at ${describeKey(this.lastKey ?? key)}`;
+      return respond({ code: grpc.status.ABORTED, details: `stale ${describeKey(key)}: ${why}` });
+    }
+    if (this.pending.length >= MAX_PENDING_STREAMS) {
+      return respond({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `rank ${this.options.rank} holds ${MAX_PENDING_STREAMS} early streams already`,
+      });
+    }
+    // The left neighbour started an operation we have not: hold the stream unread (HTTP/2 flow
+    // control stops the sender) until allReduce() of that key starts here.
+    const held: PendingStream = { ...stream, key };
+    this.pending.push(held);
+    call.on('cancelled', () => (this.pending = this.pending.filter((p) => p !== held)));
+  }
+
+  private adoptPending(op: AllReduceOperation): void {
+    const keep: PendingStream[] = [];
+    for (const p of this.pending) {
+      const order = compareKeys(p.key, op.key);
+      if (order === 0) op.attachIncoming(p);
+      else if (order < 0)
+        p.respond({
+          code: grpc.status.ABORTED,
+          details: `stale ${describeKey(p.key)}: rank ${this.options.rank} started ${describeKey(op.key)}`,
+        });
+      else keep.push(p);
+    }
+    this.pending = keep;
+  }
+}
