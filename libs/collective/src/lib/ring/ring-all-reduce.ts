@@ -27,6 +27,7 @@ import {
   fromRankOf,
   keyFromMetadata,
 } from '../transport/operation-key';
+import { raiseServerReceiveWindow } from '../transport/http2-window';
 import { AllReduceOperation, IncomingStream, PeerRef } from './all-reduce-operation';
 
 /** What one {@link RingAllReduce.allReduce} did. */
@@ -89,7 +90,10 @@ export class RingAllReduce {
     this.secretDigest = digest(this.options.secret);
     this.server = new grpc.Server(collectiveServerOptions(this.options.chunkBytes));
     const impl: collectiveV1.CollectiveServiceServer = {
-      push: (call, respond) => this.onPush({ call, respond }),
+      push: (call, respond) => {
+        raiseServerReceiveWindow(call);
+        this.onPush({ call, respond });
+      },
       ping: (call, respond) => {
         if (!this.authorized(call.metadata)) return respond(this.unauthenticated(call.metadata));
         respond(null, { rank: this.options.rank, worldSize: this.options.worldSize });
