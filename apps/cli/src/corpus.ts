@@ -23,6 +23,7 @@ export function readText(file: string): string {
       code === 'ENOENT' ? `text file not found: ${file}` : `cannot read ${file}: ${(error as Error).message}`,
     );
   }
-  if (text.trim().length === 0) throw new ForgeError(`text file is empty: ${file}`, 'give a file with some text');
+  if (text.trim().length === 0)
+    throw new ForgeError(`text file is empty: ${file}`, 'give a file with some text');
   return text;
 }

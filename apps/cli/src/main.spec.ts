@@ -15,8 +15,12 @@ interface Run {
 async function forge(...args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const out = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   try {
     const code = await main(['node', 'forge', ...args]);
     const lines = stdout.trim().split('\n');
@@ -73,7 +77,19 @@ describe('forge CLI', () => {
   });
 
   it('resumes a run from its checkpoint', async () => {
-    const run = await forge('train', '--text', textFile, '--init', ckpt, '--resume', '--steps', '5', '--json', '--out', path.join(tmp, 'resumed'));
+    const run = await forge(
+      'train',
+      '--text',
+      textFile,
+      '--init',
+      ckpt,
+      '--resume',
+      '--steps',
+      '5',
+      '--json',
+      '--out',
+      path.join(tmp, 'resumed'),
+    );
     expect(run.code).toBe(0);
     expect(run.json.step_losses).toHaveLength(5);
     expect(run.json.steps).toBe(5);
@@ -87,14 +103,35 @@ describe('forge CLI', () => {
   });
 
   it('generate continues the prompt', async () => {
-    const run = await forge('generate', '--model', ckpt, '--prompt', 'Call me', '--max-new-tokens', '5', '--temperature', '0.8', '--top-k', '20');
+    const run = await forge(
+      'generate',
+      '--model',
+      ckpt,
+      '--prompt',
+      'Call me',
+      '--max-new-tokens',
+      '5',
+      '--temperature',
+      '0.8',
+      '--top-k',
+      '20',
+    );
     expect(run.code).toBe(0);
     expect(run.stdout.startsWith('Call me')).toBe(true);
     expect(run.stdout.length).toBeGreaterThan('Call me'.length);
   });
 
   it('logits gives the top next tokens, highest first, and logsumexp per position', async () => {
-    const run = await forge('logits', '--model', ckpt, '--prompt', 'Call me Ishmael.', '--top-k', '5', '--json');
+    const run = await forge(
+      'logits',
+      '--model',
+      ckpt,
+      '--prompt',
+      'Call me Ishmael.',
+      '--top-k',
+      '5',
+      '--json',
+    );
     expect(run.code).toBe(0);
     const tokens = run.json.tokens as number[];
     const top = run.json.top as Array<[number, number]>;
@@ -118,11 +155,24 @@ describe('forge CLI', () => {
     fs.copyFileSync(path.join(ckpt, 'config.json'), path.join(corrupt, 'config.json'));
     fs.writeFileSync(path.join(corrupt, 'model.safetensors'), Buffer.from('not a safetensors file at all'));
     fs.writeFileSync(path.join(tmp, 'short.txt'), 'Too short.');
-    const resolved = args.map((a) => (a === '__short__' ? path.join(tmp, 'short.txt') : a === '__text__' ? textFile : a === '__corrupt__' ? corrupt : a));
+    const resolved = args.map((a) =>
+      a === '__short__'
+        ? path.join(tmp, 'short.txt')
+        : a === '__text__'
+          ? textFile
+          : a === '__corrupt__'
+            ? corrupt
+            : a,
+    );
     const run = await forge(...resolved);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(message);
-    expect(run.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with')).length).toBe(1);
+    expect(
+      run.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('(run with')).length,
+    ).toBe(1);
   });
 
   const bin = path.resolve(__dirname, '../bin/forge.js');

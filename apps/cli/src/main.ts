@@ -13,7 +13,14 @@ export function buildProgram(): Command {
     .description('LLM Forge: build, train and run GPT models in TypeScript')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [trainCommand(), evalCommand(), generateCommand(), logitsCommand(), infoCommand(), prepareCommand()]) {
+  for (const command of [
+    trainCommand(),
+    evalCommand(),
+    generateCommand(),
+    logitsCommand(),
+    infoCommand(),
+    prepareCommand(),
+  ]) {
     program.addCommand(command.exitOverride());
   }
   return program;

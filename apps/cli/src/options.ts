@@ -1,7 +1,12 @@
 /** Parsers for numeric flags: each rejects nonsense with a message naming what was expected. */
 import { InvalidArgumentError } from 'commander';
 
-function parseNumber(value: string, expectation: string, ok: (n: number) => boolean, integer: boolean): number {
+function parseNumber(
+  value: string,
+  expectation: string,
+  ok: (n: number) => boolean,
+  integer: boolean,
+): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || !ok(n)) {
     throw new InvalidArgumentError(`expected ${expectation}.`);
@@ -20,6 +25,8 @@ export const positiveNumber = (v: string): number => parseNumber(v, 'a number > 
 /** A number >= 0. */
 export const nonNegativeNumber = (v: string): number => parseNumber(v, 'a number >= 0', (n) => n >= 0, false);
 /** A fraction in [0, 1). */
-export const fraction = (v: string): number => parseNumber(v, 'a number in [0, 1)', (n) => n >= 0 && n < 1, false);
+export const fraction = (v: string): number =>
+  parseNumber(v, 'a number in [0, 1)', (n) => n >= 0 && n < 1, false);
 /** A probability in (0, 1]. */
-export const probability = (v: string): number => parseNumber(v, 'a number in (0, 1]', (n) => n > 0 && n <= 1, false);
+export const probability = (v: string): number =>
+  parseNumber(v, 'a number in (0, 1]', (n) => n > 0 && n <= 1, false);

@@ -40,6 +40,12 @@ export { Trainer, batchTensors } from './lib/training/trainer';
 export type { TrainerOptions, StepResult } from './lib/training/trainer';
 export { batchLoss, meanLoss, perplexity } from './lib/training/evaluate';
 export { TrainingRun } from './lib/training/train-run';
-export type { TrainRunOptions, TrainerState, TrainRunEvents, TrainSummary, EvalRecord } from './lib/training/train-run';
+export type {
+  TrainRunOptions,
+  TrainerState,
+  TrainRunEvents,
+  TrainSummary,
+  EvalRecord,
+} from './lib/training/train-run';
 
 export * from './lib/checkpoint';

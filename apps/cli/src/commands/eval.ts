@@ -36,7 +36,11 @@ export function evalCommand(): Command {
       const batches = Array.from({ length: loader.batchesPerEpoch }, (_, i) => loader.batchAt(0, i));
       const { loss, batches: count } = meanLoss(model, batches);
       if (flags.json) printJson({ loss, perplexity: perplexity(loss), batches: count });
-      else info(false, `loss ${loss.toFixed(4)}  perplexity ${perplexity(loss).toFixed(2)}  (${count} batches of ${flags.batchSize}x${T})`);
+      else
+        info(
+          false,
+          `loss ${loss.toFixed(4)}  perplexity ${perplexity(loss).toFixed(2)}  (${count} batches of ${flags.batchSize}x${T})`,
+        );
       model.dispose();
     });
 }

@@ -29,17 +29,27 @@ export function logitsCommand(): Command {
       const tokens = tokenizer.encode(flags.prompt).slice(-model.config.contextLength);
       if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');
       const { top, logsumexp } = tf.tidy(() => {
-        const logits = tf.squeeze(model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32')), [0]) as tf.Tensor2D; // (T, V)
+        const logits = tf.squeeze(
+          model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32')),
+          [0],
+        ) as tf.Tensor2D; // (T, V)
         const last = tf.squeeze(tf.slice(logits, [tokens.length - 1, 0], [1, -1]), [0]);
         const { values, indices } = tf.topk(last, Math.min(flags.topK, model.config.vocabSize));
         const ids = Array.from(indices.dataSync());
         const vals = Array.from(values.dataSync());
-        return { top: ids.map((id, i) => [id, vals[i]] as [number, number]), logsumexp: Array.from(tf.logSumExp(logits, -1).dataSync()) };
+        return {
+          top: ids.map((id, i) => [id, vals[i]] as [number, number]),
+          logsumexp: Array.from(tf.logSumExp(logits, -1).dataSync()),
+        };
       });
       if (flags.json) printJson({ tokens, top, logsumexp });
       else {
         info(false, `${tokens.length} tokens; top ${top.length} next tokens:`);
-        for (const [id, logit] of top) info(false, `${String(id).padStart(6)}  ${logit.toFixed(4).padStart(10)}  ${JSON.stringify(tokenizer.decode([id]))}`);
+        for (const [id, logit] of top)
+          info(
+            false,
+            `${String(id).padStart(6)}  ${logit.toFixed(4).padStart(10)}  ${JSON.stringify(tokenizer.decode([id]))}`,
+          );
       }
       model.dispose();
     });

@@ -2,13 +2,28 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
-import { ForgeError, saveCheckpoint, TrainingRun, loadCheckpoint, GPTModel, PRESET_NAMES, type TrainRunOptions } from '@llm-forge/gpt';
+import {
+  ForgeError,
+  saveCheckpoint,
+  TrainingRun,
+  loadCheckpoint,
+  GPTModel,
+  PRESET_NAMES,
+  type TrainRunOptions,
+} from '@llm-forge/gpt';
 import { builtinCorpus, BUILTIN_CORPUS, readText } from '../corpus';
 import { formatBytes, modelFromPreset } from '../model-source';
-import { fraction, integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
+import {
+  fraction,
+  integer,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  positiveNumber,
+} from '../options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
+import { TrainProgress } from '../progress';
 
 interface TrainFlags {
   text?: string;
@@ -52,7 +67,9 @@ export function trainCommand(): Command {
     .option('--text <file>', `UTF-8 training text (default: ${BUILTIN_CORPUS})`)
     .option('--init <dir>', 'start from this checkpoint instead of a new model')
     .option('--resume', 'with --init: continue that run exactly (optimizer, step, data position)')
-    .addOption(new Option('--preset <name>', 'model size for a new model').choices(PRESET_NAMES).default('tiny'))
+    .addOption(
+      new Option('--preset <name>', 'model size for a new model').choices(PRESET_NAMES).default('tiny'),
+    )
     .option('--context-length <T>', 'tokens per training window (default: the model context)', positiveInt)
     .option('--stride <S>', 'step between windows (default: the context length)', positiveInt)
     .option('--batch-size <B>', 'windows per micro-batch', positiveInt, 4)
@@ -62,13 +79,22 @@ export function trainCommand(): Command {
     .option('--lr <x>', 'peak learning rate', positiveNumber, 4e-4)
     .option('--min-lr <x>', 'final learning rate of the cosine (default: lr/10)', nonNegativeNumber)
     .option('--warmup-steps <W>', 'linear warmup steps', nonNegativeInt, 0)
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule').choices(['constant', 'cosine']).default('cosine'))
+    .addOption(
+      new Option('--schedule <kind>', 'learning-rate schedule')
+        .choices(['constant', 'cosine'])
+        .default('cosine'),
+    )
     .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, 0.1)
     .option('--grad-clip <g>', 'global gradient-norm clip (0: none)', nonNegativeNumber, 1)
     .option('--dropout <p>', 'dropout rate (default: the preset or checkpoint)', fraction)
     .option('--no-shuffle', 'visit windows in order')
     .option('--val-fraction <f>', 'fraction of the text held out for validation (0: none)', fraction, 0.1)
-    .option('--eval-every <N>', 'evaluate train/validation loss every N steps (0: only at the end)', nonNegativeInt, 50)
+    .option(
+      '--eval-every <N>',
+      'evaluate train/validation loss every N steps (0: only at the end)',
+      nonNegativeInt,
+      50,
+    )
     .option('--eval-batches <N>', 'batches per loss estimate', positiveInt, 5)
     .option('--sample-every <N>', 'print a sample every N steps (0: only at the end)', nonNegativeInt, 0)
     .option('--prompt <text>', 'prompt of the samples', 'Every effort moves you')
@@ -80,7 +106,8 @@ export function trainCommand(): Command {
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
-  if (flags.resume && !flags.init) throw new ForgeError('--resume needs --init <dir> (the checkpoint to continue)');
+  if (flags.resume && !flags.init)
+    throw new ForgeError('--resume needs --init <dir> (the checkpoint to continue)');
   const out = flags.out ?? defaultOutDir();
   if (fs.existsSync(out) && !flags.overwrite) {
     throw new ForgeError(`${out} already exists`, 'pass --overwrite to replace it or choose another --out');
@@ -114,27 +141,38 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     seed: flags.seed,
   };
   const resume = flags.resume ? resumeState(flags.init as string, checkpoint) : undefined;
-  const run = new TrainingRun(model, text, resume ? { ...resume.state.options, steps: flags.steps ?? resume.state.totalSteps } : options, resume);
-  info(flags.json, `backend ${backend.name}; model ${model.parameterCount.toLocaleString()} parameters (${formatBytes(model.parameterCount * 4)}); ${run.trainLoader.batchesPerEpoch} batches per epoch; ${run.totalSteps} steps`);
+  const run = new TrainingRun(
+    model,
+    text,
+    resume ? { ...resume.state.options, steps: flags.steps ?? resume.state.totalSteps } : options,
+    resume,
+  );
+  info(
+    flags.json,
+    `backend ${backend.name}; model ${model.parameterCount.toLocaleString()} parameters (${formatBytes(model.parameterCount * 4)}); ${run.trainLoader.batchesPerEpoch} batches per epoch; ${run.totalSteps} steps`,
+  );
 
-  const bar = flags.json ? undefined : new SingleBar({ format: 'train |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic);
-  bar?.start(run.totalSteps, run.trainer.stepsDone, { loss: '-', tps: '-' });
-  const summary = run.run({
-    onStep: (s) => {
-      bar?.update(s.step + 1, { loss: s.loss.toFixed(3), tps: Math.round(s.tokensPerSecond) });
-      if (flags.json) info(true, `step ${s.step + 1}/${s.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} ${Math.round(s.tokensPerSecond)} tok/s`);
-    },
+  const progress = new TrainProgress(run.totalSteps, run.trainer.stepsDone, Boolean(flags.json));
+  const summary = await run.run({
+    onStep: (s) => progress.step(s.step + 1, s.totalSteps, s.loss, s.tokensPerSecond),
     onEval: (e) => {
       const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
-      bar ? bar.stop() : undefined;
-      info(flags.json, `step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
-      if (bar && e.step < run.totalSteps) bar.start(run.totalSteps, e.step, { loss: '-', tps: '-' });
+      progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
     },
-    onSample: (s) => info(flags.json, `sample @${s.step}: ${JSON.stringify(s.text)}`),
+    onSample: (s) => progress.log(`sample @${s.step}: ${JSON.stringify(s.text)}`),
   });
-  bar?.stop();
+  progress.stop();
 
-  saveCheckpoint(out, { config: model.config, params: run.trainer.params, optimizer: run.trainer.optimizer.state, trainerState: run.state() }, { overwrite: flags.overwrite });
+  saveCheckpoint(
+    out,
+    {
+      config: model.config,
+      params: run.trainer.params,
+      optimizer: run.trainer.optimizer.state,
+      trainerState: run.state(),
+    },
+    { overwrite: flags.overwrite },
+  );
   info(flags.json, `saved checkpoint to ${out}`);
   if (flags.json) {
     printJson({
@@ -153,7 +191,12 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 
 function resumeState(dir: string, checkpoint: ReturnType<typeof loadCheckpoint> | undefined) {
   if (!checkpoint?.optimizer || !checkpoint.trainerState) {
-    throw new ForgeError(`${dir} has no optimizer or trainer state to resume from (it is a weights-only checkpoint; drop --resume to start a new run from it)`);
+    throw new ForgeError(
+      `${dir} has no optimizer or trainer state to resume from (it is a weights-only checkpoint; drop --resume to start a new run from it)`,
+    );
   }
-  return { optimizer: checkpoint.optimizer, state: checkpoint.trainerState as import('@llm-forge/gpt').TrainerState };
+  return {
+    optimizer: checkpoint.optimizer,
+    state: checkpoint.trainerState as import('@llm-forge/gpt').TrainerState,
+  };
 }

@@ -34,7 +34,11 @@ function nextLogits(model: GPTModel, ids: number[], cache?: KVCache): Float32Arr
  * context-length tokens (the book's `idx[:, -context_size:]`); with the cache, once the window is
  * full the cache is rebuilt from the cropped window.
  */
-export function* generateTokens(model: GPTModel, prompt: number[], options: GenerateOptions): Generator<number> {
+export function* generateTokens(
+  model: GPTModel,
+  prompt: number[],
+  options: GenerateOptions,
+): Generator<number> {
   validateSampling(options);
   if (!(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 0)) {
     throw new ConfigError('max-new-tokens', options.maxNewTokens, 'a non-negative integer');

@@ -13,11 +13,13 @@ export interface SamplingOptions {
 
 /** Checks sampling options; throws a ConfigError naming the bad field. */
 export function validateSampling(o: SamplingOptions): SamplingOptions {
-  if (o.temperature !== undefined && !(o.temperature >= 0)) throw new ConfigError('temperature', o.temperature, '>= 0');
+  if (o.temperature !== undefined && !(o.temperature >= 0))
+    throw new ConfigError('temperature', o.temperature, '>= 0');
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0)) {
     throw new ConfigError('top-k', o.topK, 'a non-negative integer');
   }
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new ConfigError('top-p', o.topP, 'in (0, 1]');
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
+    throw new ConfigError('top-p', o.topP, 'in (0, 1]');
   return o;
 }
 
@@ -53,7 +55,8 @@ export function sampleToken(logits: Float32Array, options: SamplingOptions, rng:
     // Smallest most-likely prefix whose probability reaches top-p.
     let cumulative = 0;
     let keep = 0;
-    while (keep < weights.length && cumulative < (options.topP as number) * total) cumulative += weights[keep++];
+    while (keep < weights.length && cumulative < (options.topP as number) * total)
+      cumulative += weights[keep++];
     ids = ids.slice(0, keep);
     weights.length = keep;
     total = cumulative;

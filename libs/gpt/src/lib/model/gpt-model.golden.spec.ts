@@ -16,8 +16,18 @@ import { testBackends, useBackend } from '../test-utils/backends';
 
 interface Expected {
   eval: { context_length: number; stride: number; batch_size: number; batches: number; loss: number };
-  train: { lr: number; weight_decay: number; grad_clip_global_norm: number; step_losses: number[]; loss_after_training_on_eval_batches: number };
-  logits: { tokens: number[]; top20_last_position: Array<[number, number]>; logsumexp_per_position: number[] };
+  train: {
+    lr: number;
+    weight_decay: number;
+    grad_clip_global_norm: number;
+    step_losses: number[];
+    loss_after_training_on_eval_batches: number;
+  };
+  logits: {
+    tokens: number[];
+    top20_last_position: Array<[number, number]>;
+    logsumexp_per_position: number[];
+  };
 }
 
 function logSumExp(row: Float32Array | number[]): number {
@@ -34,7 +44,11 @@ describeIfShared('GPT-2 numerics against the float64 PyTorch reference', () => {
   const ids = createTokenizer().encode(fs.readFileSync(sharedPath('data', 'the-verdict.txt'), 'utf8'));
   const evalBatches = (): Batch[] => {
     const { context_length: T, stride, batch_size: B } = expected.eval;
-    const loader = new BatchLoader(slidingWindows(ids, T, stride), { batchSize: B, shuffle: false, dropLast: true });
+    const loader = new BatchLoader(slidingWindows(ids, T, stride), {
+      batchSize: B,
+      shuffle: false,
+      dropLast: true,
+    });
     return Array.from({ length: loader.batchesPerEpoch }, () => loader.next());
   };
 
@@ -57,7 +71,8 @@ describeIfShared('GPT-2 numerics against the float64 PyTorch reference', () => {
       const V = model.config.vocabSize;
       logits.dispose();
       const last = values.subarray((tokens.length - 1) * V, tokens.length * V);
-      for (const [id, logit] of expected.logits.top20_last_position) expect(Math.abs(last[id] - logit)).toBeLessThan(3e-5);
+      for (const [id, logit] of expected.logits.top20_last_position)
+        expect(Math.abs(last[id] - logit)).toBeLessThan(3e-5);
       expected.logits.logsumexp_per_position.forEach((lse, t) => {
         expect(Math.abs(logSumExp(values.subarray(t * V, (t + 1) * V)) - lse)).toBeLessThan(3e-5);
       });
@@ -74,7 +89,13 @@ describeIfShared('GPT-2 numerics against the float64 PyTorch reference', () => {
       if (!available || backend === 'cpu') return;
       const t = expected.train;
       const trainer = new Trainer(model, {
-        schedule: { lr: t.lr, minLr: t.lr, warmupSteps: 0, totalSteps: t.step_losses.length, schedule: 'constant' },
+        schedule: {
+          lr: t.lr,
+          minLr: t.lr,
+          warmupSteps: 0,
+          totalSteps: t.step_losses.length,
+          schedule: 'constant',
+        },
         adamw: { weightDecay: t.weight_decay },
         gradClip: t.grad_clip_global_norm,
       });

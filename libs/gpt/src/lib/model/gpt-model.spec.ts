@@ -10,7 +10,12 @@ const ids = [464, 3290, 318, 257, 1332, 286, 262, 1103, 1080, 13, 632, 815];
 
 function batchOf(tokens: number[]) {
   const T = tokens.length - 1;
-  return { inputs: Int32Array.from(tokens.slice(0, T)), targets: Int32Array.from(tokens.slice(1)), batchSize: 1, contextLength: T };
+  return {
+    inputs: Int32Array.from(tokens.slice(0, T)),
+    targets: Int32Array.from(tokens.slice(1)),
+    batchSize: 1,
+    contextLength: T,
+  };
 }
 
 describe.each(testBackends())('GPTModel on the %s backend', (backend) => {
@@ -26,7 +31,9 @@ describe.each(testBackends())('GPTModel on the %s backend', (backend) => {
     const fullValues = full.arraySync()[0];
     const cache = new KVCache(TEST_CONFIG.nLayers);
     const prefix = 5;
-    const first = tf.tidy(() => model.forward(tf.tensor2d(ids.slice(0, prefix), [1, prefix], 'int32'), { cache }));
+    const first = tf.tidy(() =>
+      model.forward(tf.tensor2d(ids.slice(0, prefix), [1, prefix], 'int32'), { cache }),
+    );
     const stepwise = [...first.arraySync()[0]];
     for (let t = prefix; t < ids.length; t++) {
       const logits = tf.tidy(() => model.forward(tf.tensor2d([ids[t]], [1, 1], 'int32'), { cache }));
@@ -59,7 +66,9 @@ describe.each(testBackends())('GPTModel on the %s backend', (backend) => {
     const model = GPTModel.random(TEST_CONFIG, 3);
     const greedy = generate(model, ids.slice(0, 3), { maxNewTokens: 5 });
     const eos = greedy[1];
-    expect(generate(model, ids.slice(0, 3), { maxNewTokens: 5, eosId: eos })).toEqual(greedy.slice(0, greedy.indexOf(eos) + 1));
+    expect(generate(model, ids.slice(0, 3), { maxNewTokens: 5, eosId: eos })).toEqual(
+      greedy.slice(0, greedy.indexOf(eos) + 1),
+    );
     const a = generate(model, ids.slice(0, 3), { maxNewTokens: 8, temperature: 1.5, topK: 50, seed: 9 });
     const b = generate(model, ids.slice(0, 3), { maxNewTokens: 8, temperature: 1.5, topK: 50, seed: 9 });
     expect(a).toEqual(b);

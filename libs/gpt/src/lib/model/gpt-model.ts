@@ -162,7 +162,9 @@ export class GPTModel {
     const attended = this.attention(tf.reshape(qkv, [B, T, 3 * C]), i, options); // (B, T, C)
     const attnOut = dropout(this.linear(tf.reshape(attended, [B * T, C]), `${p}.attn.c_proj`));
     const x1 = tf.add(x, tf.reshape(attnOut, [B, T, C]));
-    const hidden = gelu(this.linear(tf.reshape(this.layerNorm(x1, `${p}.ln_2`), [B * T, C]), `${p}.mlp.c_fc`)); // (B*T, 4C)
+    const hidden = gelu(
+      this.linear(tf.reshape(this.layerNorm(x1, `${p}.ln_2`), [B * T, C]), `${p}.mlp.c_fc`),
+    ); // (B*T, 4C)
     const mlpOut = dropout(this.linear(hidden as tf.Tensor2D, `${p}.mlp.c_proj`));
     return tf.add(x1, tf.reshape(mlpOut, [B, T, C]));
   }
@@ -172,7 +174,10 @@ export class GPTModel {
     const cache = options.cache;
     if (!cache) {
       const attnDrop = options.training ? dropRate : 0;
-      return causalAttention(qkv, nHeads, { dropRate: attnDrop, seed: (options.dropoutSeed ?? 0) * 1000 + 500 + layer });
+      return causalAttention(qkv, nHeads, {
+        dropRate: attnDrop,
+        seed: (options.dropoutSeed ?? 0) * 1000 + 500 + layer,
+      });
     }
     const { q, k, v } = splitHeads(qkv, nHeads); // (B, H, T, D) each
     const past = cache.append(layer, k, v); // (B, H, L, D)

@@ -18,7 +18,11 @@ export interface AttentionOptions {
  * Attention of each position to itself and the positions before it.
  * `qkv` is [B, T, 3C] laid out [q | k | v]; returns y [B, T, C].
  */
-export function causalAttention(qkv: tf.Tensor3D, numHeads: number, options: AttentionOptions = {}): tf.Tensor3D {
+export function causalAttention(
+  qkv: tf.Tensor3D,
+  numHeads: number,
+  options: AttentionOptions = {},
+): tf.Tensor3D {
   const dropRate = options.dropRate ?? 0;
   if (dropRate === 0 && hasFusedKernel(ForgeCausalAttention)) {
     registerFusedGradients();
@@ -31,11 +35,15 @@ export function causalAttention(qkv: tf.Tensor3D, numHeads: number, options: Att
 }
 
 /** Splits [B, T, 3C] into q, k, v of shape [B, H, T, D] each. */
-export function splitHeads(qkv: tf.Tensor3D, numHeads: number): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D } {
+export function splitHeads(
+  qkv: tf.Tensor3D,
+  numHeads: number,
+): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D } {
   const [B, T, C3] = qkv.shape;
   const C = C3 / 3;
   const D = C / numHeads;
-  const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, numHeads, D]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, D)
+  const toHeads = (t: tf.Tensor) =>
+    tf.transpose(tf.reshape(t, [B, T, numHeads, D]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, D)
   const [q, k, v] = tf.split(qkv, 3, 2);
   return { q: toHeads(q), k: toHeads(k), v: toHeads(v) };
 }

@@ -13,10 +13,18 @@ export const IGNORE_INDEX = -100;
  * Per-row losses [N] = logsumexp(logits[n]) - logits[n, target[n]], 0 where target is ignored.
  * `logits` is [N, V]; `targets` is int32 [N].
  */
-export function crossEntropyPerRow(logits: tf.Tensor2D, targets: tf.Tensor1D, ignoreIndex = IGNORE_INDEX): tf.Tensor1D {
+export function crossEntropyPerRow(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  ignoreIndex = IGNORE_INDEX,
+): tf.Tensor1D {
   if (hasFusedKernel(ForgeSoftmaxCrossEntropy)) {
     registerFusedGradients();
-    return runKernel(ForgeSoftmaxCrossEntropy, { logits, labels: targets }, { ignoreIndex })[0] as tf.Tensor1D;
+    return runKernel(
+      ForgeSoftmaxCrossEntropy,
+      { logits, labels: targets },
+      { ignoreIndex },
+    )[0] as tf.Tensor1D;
   }
   return crossEntropyPerRowComposite(logits, targets, ignoreIndex);
 }

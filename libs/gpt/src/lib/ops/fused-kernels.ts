@@ -47,7 +47,11 @@ export function registerFusedGradients(): void {
       const [x, gamma, mean, rstd] = saved;
       // One kernel call gives all three gradients. It runs here, once, not inside the per-input
       // closures: tfjs runs each closure in its own tidy, which would free the other two parts.
-      const [dx, dgamma, dbeta] = runKernel(ForgeLayerNormGrad, { dy: asList(dy)[0], x, gamma, mean, rstd }, attrs);
+      const [dx, dgamma, dbeta] = runKernel(
+        ForgeLayerNormGrad,
+        { dy: asList(dy)[0], x, gamma, mean, rstd },
+        attrs,
+      );
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
@@ -61,7 +65,8 @@ export function registerFusedGradients(): void {
     inputsToSave: ['qkv'],
     outputsToSave: [false, true],
     gradFunc: (dy, saved, attrs) => ({
-      qkv: () => runKernel(ForgeCausalAttentionGrad, { dy: asList(dy)[0], qkv: saved[0], probs: saved[1] }, attrs)[0],
+      qkv: () =>
+        runKernel(ForgeCausalAttentionGrad, { dy: asList(dy)[0], qkv: saved[0], probs: saved[1] }, attrs)[0],
     }),
   });
   tf.registerGradient({
@@ -72,7 +77,11 @@ export function registerFusedGradients(): void {
       const [logits, labels, logsumexp] = saved;
       return {
         logits: () =>
-          runKernel(ForgeSoftmaxCrossEntropyGrad, { dlosses: asList(dy)[0], logits, labels, logsumexp }, attrs)[0],
+          runKernel(
+            ForgeSoftmaxCrossEntropyGrad,
+            { dlosses: asList(dy)[0], logits, labels, logsumexp },
+            attrs,
+          )[0],
         labels: () => tf.zerosLike(labels),
       };
     },

@@ -42,6 +42,13 @@ export class AdamW {
   update(params: Float32Array, grads: Float32Array, lr: number): void {
     this.state.step += 1;
     const { beta1, beta2, eps, weightDecay } = this.options;
-    adamwStep(params, grads, this.state.m, this.state.v, { lr, beta1, beta2, eps, weightDecay, step: this.state.step });
+    adamwStep(params, grads, this.state.m, this.state.v, {
+      lr,
+      beta1,
+      beta2,
+      eps,
+      weightDecay,
+      step: this.state.step,
+    });
   }
 }

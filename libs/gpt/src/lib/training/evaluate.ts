@@ -19,7 +19,11 @@ export function batchLoss(model: GPTModel, batch: Batch, ignoreIndex = IGNORE_IN
  * The book's `calc_loss_loader`: the mean over batches of each batch's mean loss, over the first
  * `maxBatches` batches when given. Returns NaN for no batches.
  */
-export function meanLoss(model: GPTModel, batches: Iterable<Batch>, maxBatches = Infinity): { loss: number; batches: number } {
+export function meanLoss(
+  model: GPTModel,
+  batches: Iterable<Batch>,
+  maxBatches = Infinity,
+): { loss: number; batches: number } {
   let total = 0;
   let count = 0;
   for (const batch of batches) {

@@ -34,15 +34,15 @@ describe('TrainingRun', () => {
   });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('resumes exactly: 10 steps straight equal 5 steps, save, load, 5 steps (dropout, shuffling, accumulation on)', () => {
+  it('resumes exactly: 10 steps straight equal 5 steps, save, load, 5 steps (dropout, shuffling, accumulation on)', async () => {
     const config = { ...TEST_CONFIG, dropRate: 0.1 };
     const straightModel = GPTModel.random(config, 11);
-    const straight = new TrainingRun(straightModel, TEST_TEXT, options).run();
+    const straight = await new TrainingRun(straightModel, TEST_TEXT, options).run();
     const straightParams = straightModel.readParameters();
 
     const firstModel = GPTModel.random(config, 11);
     const firstRun = new TrainingRun(firstModel, TEST_TEXT, options);
-    firstRun.run({}, 5);
+    await firstRun.run({}, 5);
     const dir = path.join(tmp, 'half');
     saveCheckpoint(dir, {
       config: firstModel.config,
@@ -56,7 +56,10 @@ describe('TrainingRun', () => {
     const resumedModel = GPTModel.fromParameters(saved.config, saved.params);
     const state = saved.trainerState as TrainerState;
     expect(state.step).toBe(5);
-    const resumed = new TrainingRun(resumedModel, TEST_TEXT, state.options, { optimizer: saved.optimizer!, state }).run();
+    const resumed = new TrainingRun(resumedModel, TEST_TEXT, state.options, {
+      optimizer: saved.optimizer!,
+      state,
+    }).run();
 
     expect(resumed.stepLosses).toEqual(straight.stepLosses);
     expect(resumed.finalValLoss).toBe(straight.finalValLoss);
@@ -65,10 +68,12 @@ describe('TrainingRun', () => {
     resumedModel.dispose();
   });
 
-  it('reports losses per step, evaluations and throughput', () => {
+  it('reports losses per step, evaluations and throughput', async () => {
     const model = GPTModel.random(TEST_CONFIG, 3);
     const evals: number[] = [];
-    const summary = new TrainingRun(model, TEST_TEXT, { ...options, steps: 6, shuffle: false }).run({ onEval: (e) => evals.push(e.step) });
+    const summary = await new TrainingRun(model, TEST_TEXT, { ...options, steps: 6, shuffle: false }).run({
+      onEval: (e) => evals.push(e.step),
+    });
     expect(summary.stepLosses).toHaveLength(6);
     expect(evals).toEqual([5, 6]);
     expect(summary.tokensPerSecond).toBeGreaterThan(0);
@@ -79,7 +84,9 @@ describe('TrainingRun', () => {
 
   it('rejects a context length beyond the model and a text too short for one window', () => {
     const model = GPTModel.random(TEST_CONFIG, 3);
-    expect(() => new TrainingRun(model, TEST_TEXT, { ...options, contextLength: 32 })).toThrow(/context-length/);
+    expect(() => new TrainingRun(model, TEST_TEXT, { ...options, contextLength: 32 })).toThrow(
+      /context-length/,
+    );
     expect(() => new TrainingRun(model, 'too short', options)).toThrow(/tokens/);
     model.dispose();
   });

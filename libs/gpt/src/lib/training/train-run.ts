@@ -111,11 +111,20 @@ export class TrainingRun {
   ) {
     const T = options.contextLength;
     if (T > model.config.contextLength) {
-      throw new ConfigError('context-length', T, `at most the model's context length ${model.config.contextLength}`);
+      throw new ConfigError(
+        'context-length',
+        T,
+        `at most the model's context length ${model.config.contextLength}`,
+      );
     }
     const { train, validation } = splitTrainValidation(text, options.valFraction);
     const encode = (s: string) => this.tokenizer.encode(s);
-    const loaderOptions = { batchSize: options.batchSize, shuffle: options.shuffle, seed: options.seed, dropLast: true };
+    const loaderOptions = {
+      batchSize: options.batchSize,
+      shuffle: options.shuffle,
+      seed: options.seed,
+      dropLast: true,
+    };
     this.trainLoader = new BatchLoader(slidingWindows(encode(train), T, options.stride), loaderOptions);
     if (validation) {
       const valOptions = { ...loaderOptions, shuffle: false, dropLast: true };
@@ -156,7 +165,9 @@ export class TrainingRun {
     const n = this.options.evalBatches ?? 5;
     const step = this.trainer.stepsDone;
     const trainLoss = meanLoss(this.model, this.batchesInOrder(this.trainLoader, n)).loss;
-    const valLoss = this.valLoader ? meanLoss(this.model, this.batchesInOrder(this.valLoader, n)).loss : undefined;
+    const valLoss = this.valLoader
+      ? meanLoss(this.model, this.batchesInOrder(this.valLoader, n)).loss
+      : undefined;
     const tokensSeen = step * this.tokensPerStep();
     return { step, trainLoss, valLoss, tokensSeen };
   }
@@ -168,8 +179,11 @@ export class TrainingRun {
     return this.tokenizer.decode([...prompt, ...ids]);
   }
 
-  /** Runs until `stopAfter` more steps or the end of the run; returns the summary so far. */
-  run(events: TrainRunEvents = {}, stopAfter = Infinity): TrainSummary {
+  /**
+   * Runs until `stopAfter` more steps or the end of the run; returns the summary so far. Yields to
+   * the event loop between steps, so timers, progress output and signals are served.
+   */
+  async run(events: TrainRunEvents = {}, stopAfter = Infinity): Promise<TrainSummary> {
     const { evalEvery, sampleEvery = 0 } = this.options;
     const accumulation = this.options.gradAccumulation ?? 1;
     const throughput: number[] = [];
@@ -177,6 +191,7 @@ export class TrainingRun {
     let sample: string | undefined;
     let done = 0;
     while (this.trainer.stepsDone < this.totalSteps && done < stopAfter) {
+      await new Promise((resolve) => setImmediate(resolve));
       const t0 = performance.now();
       const batches = Array.from({ length: accumulation }, () => this.trainLoader.next());
       const result = this.trainer.step(batches);
@@ -185,7 +200,12 @@ export class TrainingRun {
       done++;
       this.history.stepLosses.push(result.loss);
       const step = this.trainer.stepsDone;
-      events.onStep?.({ ...result, totalSteps: this.totalSteps, tokensPerSecond: result.tokens / seconds, elapsedMs: Date.now() - start });
+      events.onStep?.({
+        ...result,
+        totalSteps: this.totalSteps,
+        tokensPerSecond: result.tokens / seconds,
+        elapsedMs: Date.now() - start,
+      });
       const last = step === this.totalSteps;
       if ((evalEvery > 0 && step % evalEvery === 0) || last) {
         const record = this.evaluate();

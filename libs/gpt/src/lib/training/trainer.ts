@@ -42,7 +42,10 @@ export interface StepResult {
 /** Builds the int32 [B, T] tensors of a batch. */
 export function batchTensors(batch: Batch): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
   const shape: [number, number] = [batch.batchSize, batch.contextLength];
-  return { inputs: tf.tensor2d(batch.inputs, shape, 'int32'), targets: tf.tensor2d(batch.targets, shape, 'int32') };
+  return {
+    inputs: tf.tensor2d(batch.inputs, shape, 'int32'),
+    targets: tf.tensor2d(batch.targets, shape, 'int32'),
+  };
 }
 
 /** Trains a {@link GPTModel} with AdamW on flat parameter and gradient buffers. */

@@ -1,0 +1,49 @@
+/** The training progress bar (loss, tokens/s, ETA) with log lines printed above it. */
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+
+/**
+ * Progress of a training run: a bar on a terminal; otherwise (JSON mode, or output piped to a file)
+ * plain lines, about fifty per run, on stderr in JSON mode and stdout otherwise.
+ */
+export class TrainProgress {
+  private readonly bars?: MultiBar;
+  private readonly bar?: SingleBar;
+  private readonly lineEvery: number;
+
+  constructor(
+    total: number,
+    done: number,
+    private readonly json: boolean,
+  ) {
+    this.lineEvery = Math.max(1, Math.floor(total / 50));
+    if (json || !process.stdout.isTTY) return;
+    this.bars = new MultiBar(
+      {
+        format: 'train |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_formatted}',
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
+    this.bar = this.bars.create(total, done, { loss: '-', tps: '-' });
+  }
+
+  /** Advances to `stepsDone` with the latest loss and throughput. */
+  step(stepsDone: number, total: number, loss: number, tokensPerSecond: number): void {
+    this.bar?.update(stepsDone, { loss: loss.toFixed(3), tps: Math.round(tokensPerSecond) });
+    if (!this.bar && (stepsDone % this.lineEvery === 0 || stepsDone === total)) {
+      this.log(`step ${stepsDone}/${total} loss ${loss.toFixed(4)} ${Math.round(tokensPerSecond)} tok/s`);
+    }
+  }
+
+  /** Prints a line above the bar (stderr in JSON mode, keeping stdout machine-readable). */
+  log(line: string): void {
+    if (this.bars) this.bars.log(`${line}\n`);
+    else (this.json ? process.stderr : process.stdout).write(`${line}\n`);
+  }
+
+  /** Prints pending log lines and removes the bar. */
+  stop(): void {
+    this.bars?.update(); // renders, flushing lines logged since the last timer tick
+    this.bars?.stop();
+  }
+}
