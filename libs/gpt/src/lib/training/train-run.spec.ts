@@ -56,7 +56,7 @@ describe('TrainingRun', () => {
     const resumedModel = GPTModel.fromParameters(saved.config, saved.params);
     const state = saved.trainerState as TrainerState;
     expect(state.step).toBe(5);
-    const resumed = new TrainingRun(resumedModel, TEST_TEXT, state.options, {
+    const resumed = await new TrainingRun(resumedModel, TEST_TEXT, state.options, {
       optimizer: saved.optimizer!,
       state,
     }).run();
