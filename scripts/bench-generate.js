@@ -18,7 +18,9 @@ async function main() {
   const backend = await initBackend(process.env.FORGE_BACKEND || 'auto');
   const tokens = Number(arg('tokens', '200'));
   const prompt = createTokenizer().encode('Every effort moves you');
-  console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads; backend ${backend.name}; ${tokens} new tokens after ${prompt.length} prompt tokens, greedy`);
+  console.log(
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads; backend ${backend.name}; ${tokens} new tokens after ${prompt.length} prompt tokens, greedy`,
+  );
   const results = [];
   for (const preset of arg('presets', 'small,gpt2-small').split(',')) {
     const model = GPTModel.random(presetConfig(preset, { dropRate: 0 }), 0);
@@ -31,9 +33,19 @@ async function main() {
     const cached = time(true);
     const plain = time(false);
     const same = cached.out.every((id, i) => id === plain.out[i]);
-    const row = { preset, backend: backend.name, tokens, cached_tokens_per_s: tokens / cached.seconds, uncached_tokens_per_s: tokens / plain.seconds, speedup: plain.seconds / cached.seconds, same_tokens: same };
+    const row = {
+      preset,
+      backend: backend.name,
+      tokens,
+      cached_tokens_per_s: tokens / cached.seconds,
+      uncached_tokens_per_s: tokens / plain.seconds,
+      speedup: plain.seconds / cached.seconds,
+      same_tokens: same,
+    };
     results.push(row);
-    console.log(`${preset.padEnd(11)} with cache ${row.cached_tokens_per_s.toFixed(1).padStart(7)} tok/s   without ${row.uncached_tokens_per_s.toFixed(1).padStart(7)} tok/s   speed-up ${row.speedup.toFixed(2)}x   same tokens: ${same}`);
+    console.log(
+      `${preset.padEnd(11)} with cache ${row.cached_tokens_per_s.toFixed(1).padStart(7)} tok/s   without ${row.uncached_tokens_per_s.toFixed(1).padStart(7)} tok/s   speed-up ${row.speedup.toFixed(2)}x   same tokens: ${same}`,
+    );
     model.dispose();
   }
   console.log(`RESULTS ${JSON.stringify(results)}`);

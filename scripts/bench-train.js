@@ -31,7 +31,9 @@ async function child() {
   await initBackend(backendName);
   const { preset, B, T } = CONFIGS[configName];
   const model = GPTModel.random(presetConfig(preset, { dropRate: 0 }), 0);
-  const trainer = new Trainer(model, { schedule: { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 100, schedule: 'constant' } });
+  const trainer = new Trainer(model, {
+    schedule: { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 100, schedule: 'constant' },
+  });
   const batch = () => {
     const ids = Int32Array.from({ length: B * T }, () => Math.floor(Math.random() * 50257));
     return { inputs: ids, targets: ids.map((x) => (x + 1) % 50257), batchSize: B, contextLength: T };
@@ -46,7 +48,9 @@ async function child() {
   }
   const timed = times.slice(1).sort((a, b) => a - b); // the first step includes warm-up
   const median = timed[timed.length >> 1];
-  process.stdout.write(`RESULT ${JSON.stringify({ backend: backendName, config: configName, B, T, steps, step_s: median, tokens_per_s: (B * T) / median, peak_rss_mb: Math.round(peak / 2 ** 20), params: model.parameterCount })}\n`);
+  process.stdout.write(
+    `RESULT ${JSON.stringify({ backend: backendName, config: configName, B, T, steps, step_s: median, tokens_per_s: (B * T) / median, peak_rss_mb: Math.round(peak / 2 ** 20), params: model.parameterCount })}\n`,
+  );
 }
 
 function pytorch(configName) {
@@ -57,7 +61,21 @@ function pytorch(configName) {
   const { B, T } = CONFIGS[configName];
   const torchConfig = configName === 'gpt2-small' ? '124m' : configName === 'small' ? 'small' : null;
   if (!torchConfig) return { skipped: 'no PyTorch config of this size' };
-  const out = execFileSync('/usr/bin/python3', [script, '--config', torchConfig, '--B', String(B), '--T', String(T), '--threads', String(os.availableParallelism())], { encoding: 'utf8' });
+  const out = execFileSync(
+    '/usr/bin/python3',
+    [
+      script,
+      '--config',
+      torchConfig,
+      '--B',
+      String(B),
+      '--T',
+      String(T),
+      '--threads',
+      String(os.availableParallelism()),
+    ],
+    { encoding: 'utf8' },
+  );
   const line = out.split('\n').find((l) => l.startsWith('RESULT'));
   return JSON.parse(line.slice('RESULT'.length));
 }
@@ -66,29 +84,45 @@ function main() {
   const configs = arg('configs', 'tiny,small,gpt2-small').split(',');
   const backends = arg('backends', 'native,wasm').split(',');
   const steps = arg('steps', '4');
-  console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  console.log(
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  );
   const rows = [];
   for (const config of configs) {
     for (const backend of backends) {
-      const r = spawnSync(process.execPath, [__filename, '--child', '--backend', backend, '--config', config, '--steps', steps], { encoding: 'utf8', env: process.env });
+      const r = spawnSync(
+        process.execPath,
+        [__filename, '--child', '--backend', backend, '--config', config, '--steps', steps],
+        { encoding: 'utf8', env: process.env },
+      );
       const line = (r.stdout || '').split('\n').find((l) => l.startsWith('RESULT'));
       if (!line) {
-        console.log(`${config} on ${backend}: failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
+        console.log(
+          `${config} on ${backend}: failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`,
+        );
         continue;
       }
       const res = JSON.parse(line.slice(7));
       rows.push(res);
-      console.log(`${config.padEnd(11)} ${backend.padEnd(7)} B=${res.B} T=${res.T}  ${res.tokens_per_s.toFixed(1).padStart(8)} tokens/s  ${res.step_s.toFixed(2)} s/step  peak RSS ${res.peak_rss_mb} MB`);
+      console.log(
+        `${config.padEnd(11)} ${backend.padEnd(7)} B=${res.B} T=${res.T}  ${res.tokens_per_s.toFixed(1).padStart(8)} tokens/s  ${res.step_s.toFixed(2)} s/step  peak RSS ${res.peak_rss_mb} MB`,
+      );
     }
     const torch = pytorch(config);
     if (torch.skipped) console.log(`${config.padEnd(11)} pytorch skipped: ${torch.skipped}`);
     else {
       rows.push({ backend: 'pytorch', config, ...torch });
-      console.log(`${config.padEnd(11)} pytorch B=${torch.B} T=${torch.T}  ${String(torch.tok_s_median).padStart(8)} tokens/s  ${(torch.ms_median / 1000).toFixed(2)} s/step  peak RSS ${Math.round(torch.maxrss_mib)} MB  (torch ${torch.torch}, ${torch.threads} threads)`);
+      console.log(
+        `${config.padEnd(11)} pytorch B=${torch.B} T=${torch.T}  ${String(torch.tok_s_median).padStart(8)} tokens/s  ${(torch.ms_median / 1000).toFixed(2)} s/step  peak RSS ${Math.round(torch.maxrss_mib)} MB  (torch ${torch.torch}, ${torch.threads} threads)`,
+      );
     }
   }
   console.log(`RESULTS ${JSON.stringify(rows)}`);
 }
 
-if (process.argv.includes('--child')) child().catch((e) => { console.error(e); process.exit(1); });
+if (process.argv.includes('--child'))
+  child().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 else main();

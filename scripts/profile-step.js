@@ -18,7 +18,9 @@ async function main() {
   const B = Number(arg('B', '4'));
   const T = Number(arg('T', preset === 'tiny' ? '64' : '256'));
   const model = GPTModel.random(presetConfig(preset, { dropRate: 0 }), 0);
-  const trainer = new Trainer(model, { schedule: { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 10, schedule: 'constant' } });
+  const trainer = new Trainer(model, {
+    schedule: { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 10, schedule: 'constant' },
+  });
   const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % 50257);
   const batch = { inputs: ids, targets: ids.map((x) => (x + 1) % 50257), batchSize: B, contextLength: T };
   trainer.step([batch]);
@@ -38,8 +40,11 @@ async function main() {
   }
   const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const kernelTotal = rows.reduce((a, [, e]) => a + e.ms, 0);
-  console.log(`backend ${info.name}, ${preset} B=${B} T=${T}: gradients ${gradMs.toFixed(0)} ms (kernels ${kernelTotal.toFixed(0)} ms), clip+AdamW+write ${applyMs.toFixed(0)} ms`);
-  for (const [name, e] of rows.slice(0, 25)) console.log(`${name.padEnd(32)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.calls).padStart(4)} calls`);
+  console.log(
+    `backend ${info.name}, ${preset} B=${B} T=${T}: gradients ${gradMs.toFixed(0)} ms (kernels ${kernelTotal.toFixed(0)} ms), clip+AdamW+write ${applyMs.toFixed(0)} ms`,
+  );
+  for (const [name, e] of rows.slice(0, 25))
+    console.log(`${name.padEnd(32)} ${e.ms.toFixed(1).padStart(8)} ms  ${String(e.calls).padStart(4)} calls`);
 }
 
 main().catch((e) => {

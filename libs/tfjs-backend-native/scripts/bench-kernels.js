@@ -20,7 +20,9 @@ let lib;
 try {
   lib = require(dist);
 } catch (error) {
-  console.error(`cannot load ${dist}: ${error.message}\nbuild it first: npx tsc -b libs/tfjs-backend-native/tsconfig.lib.json`);
+  console.error(
+    `cannot load ${dist}: ${error.message}\nbuild it first: npx tsc -b libs/tfjs-backend-native/tsconfig.lib.json`,
+  );
   process.exit(1);
 }
 
@@ -85,12 +87,18 @@ function fusedRows(backend) {
   const h = randn([N, 4 * C]);
   const qkv = randn([B, T, 3 * C]);
   const logits = randn([N, V], 2);
-  const labels = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 7919) % V), 'int32');
+  const labels = tf.tensor1d(
+    Array.from({ length: N }, (_, i) => (i * 7919) % V),
+    'int32',
+  );
   const [ln, mean, rstd] = run(lib.ForgeLayerNorm, { x, gamma, beta }, { epsilon: 1e-5 });
   const [att, probs] = run(lib.ForgeCausalAttention, { qkv }, { numHeads: H });
   const [losses, lse] = run(lib.ForgeSoftmaxCrossEntropy, { logits, labels }, { ignoreIndex: -100 });
   const emb = randn([V, C]);
-  const ids = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 104729) % V), 'int32');
+  const ids = tf.tensor1d(
+    Array.from({ length: N }, (_, i) => (i * 104729) % V),
+    'int32',
+  );
   const heads = randn([B, T, H, C / H]);
   const scores = randn([B, H, T, T]);
   const cases = [
@@ -98,17 +106,53 @@ function fusedRows(backend) {
     ['LayerNorm bwd', () => run(lib.ForgeLayerNormGrad, { dy: ln, x, gamma, mean, rstd })],
     ['GELU fwd [1024, 1536]', () => run(lib.ForgeGelu, { x: h })],
     ['GELU bwd', () => run(lib.ForgeGeluGrad, { dy: h, x: h })],
-    ['CausalAttention fwd [4, 256, 1152], H=6', () => run(lib.ForgeCausalAttention, { qkv }, { numHeads: H })],
-    ['CausalAttention bwd', () => run(lib.ForgeCausalAttentionGrad, { dy: att, qkv, probs }, { numHeads: H })],
-    ['SoftmaxCrossEntropy fwd [1024, 50257]', () => run(lib.ForgeSoftmaxCrossEntropy, { logits, labels }, { ignoreIndex: -100 })],
-    ['SoftmaxCrossEntropy bwd', () => run(lib.ForgeSoftmaxCrossEntropyGrad, { dlosses: losses, logits, labels, logsumexp: lse }, { ignoreIndex: -100 })],
+    [
+      'CausalAttention fwd [4, 256, 1152], H=6',
+      () => run(lib.ForgeCausalAttention, { qkv }, { numHeads: H }),
+    ],
+    [
+      'CausalAttention bwd',
+      () => run(lib.ForgeCausalAttentionGrad, { dy: att, qkv, probs }, { numHeads: H }),
+    ],
+    [
+      'SoftmaxCrossEntropy fwd [1024, 50257]',
+      () => run(lib.ForgeSoftmaxCrossEntropy, { logits, labels }, { ignoreIndex: -100 }),
+    ],
+    [
+      'SoftmaxCrossEntropy bwd',
+      () =>
+        run(
+          lib.ForgeSoftmaxCrossEntropyGrad,
+          { dlosses: losses, logits, labels, logsumexp: lse },
+          { ignoreIndex: -100 },
+        ),
+    ],
     ['UnsortedSegmentSum [1024, 384] -> 50257 (embedding grad)', () => tf.unsortedSegmentSum(x, ids, V)],
     ['gather 1024 rows of [50257, 384]', () => tf.gather(emb, ids)],
     ['Softmax [4, 6, 256, 256]', () => tf.softmax(scores)],
     ['Transpose [4, 256, 6, 64] -> [4, 6, 256, 64]', () => tf.transpose(heads, [0, 2, 1, 3])],
   ];
   const rows = cases.map(([label, fn]) => [backend, label, time(fn, reps).toFixed(2)]);
-  tf.dispose([x, gamma, beta, h, qkv, logits, labels, ln, mean, rstd, att, probs, losses, lse, emb, ids, heads, scores]);
+  tf.dispose([
+    x,
+    gamma,
+    beta,
+    h,
+    qkv,
+    logits,
+    labels,
+    ln,
+    mean,
+    rstd,
+    att,
+    probs,
+    losses,
+    lse,
+    emb,
+    ids,
+    heads,
+    scores,
+  ]);
   return rows;
 }
 
@@ -123,7 +167,11 @@ function flatRows() {
     return ((performance.now() - t0) / 3).toFixed(1);
   };
   return [
-    [lib.nativeAddonStatus().loaded ? 'native' : 'javascript', 'adamwStep 30M parameters', t(() => lib.adamwStep(p, g, m, v, hyper))],
+    [
+      lib.nativeAddonStatus().loaded ? 'native' : 'javascript',
+      'adamwStep 30M parameters',
+      t(() => lib.adamwStep(p, g, m, v, hyper)),
+    ],
     ['', 'sumOfSquares 30M', t(() => lib.sumOfSquares(g))],
   ];
 }
@@ -137,8 +185,12 @@ function table(title, header, rows) {
 
 async function main() {
   const status = lib.nativeAddonStatus();
-  console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, node ${process.version}`);
-  console.log(`native addon: ${status.loaded ? `loaded, ${status.numThreads} threads, OpenBLAS core ${status.blasCore}` : `not loaded (${status.error})`}`);
+  console.log(
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, node ${process.version}`,
+  );
+  console.log(
+    `native addon: ${status.loaded ? `loaded, ${status.numThreads} threads, OpenBLAS core ${status.blasCore}` : `not loaded (${status.error})`}`,
+  );
   const wanted = arg('backends', 'native,wasm,cpu').split(',');
   const backends = wanted.filter((b) => b !== 'native' || status.loaded);
   const gemm = [];
@@ -149,7 +201,11 @@ async function main() {
     fused.push(...fusedRows(backend));
   }
   table('GEMM (tf.matMul, float32)', ['backend', 'shape', 'GFLOP/s', 'ms'], gemm);
-  table(`Kernels at B=${B}, T=${T}, C=${C}, H=${H}, V=${V} (wasm and cpu: JavaScript kernels)`, ['backend', 'kernel', 'ms'], fused);
+  table(
+    `Kernels at B=${B}, T=${T}, C=${C}, H=${H}, V=${V} (wasm and cpu: JavaScript kernels)`,
+    ['backend', 'kernel', 'ms'],
+    fused,
+  );
   table('Flat optimizer arithmetic', ['implementation', 'operation', 'ms'], flatRows());
 }
 

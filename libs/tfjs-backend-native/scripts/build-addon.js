@@ -97,7 +97,13 @@ function main() {
   }
   // Node's own headers ship with the distribution (/usr/include/node); node-gyp cannot download.
   const nodeDir = process.env.npm_config_nodedir || path.resolve(path.dirname(process.execPath), '..');
-  const args = [nodeGyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--jobs=${require('os').availableParallelism()}`];
+  const args = [
+    nodeGyp,
+    'rebuild',
+    '--release',
+    `--nodedir=${nodeDir}`,
+    `--jobs=${require('os').availableParallelism()}`,
+  ];
   const result = spawnSync(process.execPath, args, {
     cwd: packageDir,
     encoding: 'utf8',
@@ -112,12 +118,17 @@ function main() {
     );
     return;
   }
-  console.log(`[@llm-forge/tfjs-backend-native] built ${path.relative(process.cwd(), addonFile)} (OpenBLAS from ${blas.lib})`);
+  console.log(
+    `[@llm-forge/tfjs-backend-native] built ${path.relative(process.cwd(), addonFile)} (OpenBLAS from ${blas.lib})`,
+  );
 }
 
 try {
   main();
 } catch (err) {
-  warn(String(err && err.message ? err.message : err), 'apt-get install libopenblas-dev, then npm run build:native');
+  warn(
+    String(err && err.message ? err.message : err),
+    'apt-get install libopenblas-dev, then npm run build:native',
+  );
 }
 process.exit(0);

@@ -58,7 +58,10 @@ describe.each(impls)('flat math (%s)', (impl) => {
     let s = 0;
     for (const v of x) s += v * v;
     expect(math.sumOfSquares(x)).toBeCloseTo(s, 6);
-    expect(math.sumOfSquares(x, 10, 20)).toBeCloseTo(x.subarray(10, 30).reduce((a, v) => a + v * v, 0), 9);
+    expect(math.sumOfSquares(x, 10, 20)).toBeCloseTo(
+      x.subarray(10, 30).reduce((a, v) => a + v * v, 0),
+      9,
+    );
     const big = new Float32Array(1 << 20).fill(1);
     expect(math.sumOfSquares(big)).toBe(1 << 20);
   });

@@ -25,11 +25,15 @@ export interface AdamWStep {
 /** [offset, offset + length) checked against each array's length. */
 function checkRange(fn: string, offset: number, length: number, arrays: Array<[string, Float32Array]>): void {
   if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0) {
-    throw new RangeError(`${fn}: offset and length must be non-negative integers, got ${offset} and ${length}`);
+    throw new RangeError(
+      `${fn}: offset and length must be non-negative integers, got ${offset} and ${length}`,
+    );
   }
   for (const [name, a] of arrays) {
     if (offset + length > a.length) {
-      throw new RangeError(`${fn}: ${name} has ${a.length} elements, fewer than offset + length = ${offset + length}`);
+      throw new RangeError(
+        `${fn}: ${name} has ${a.length} elements, fewer than offset + length = ${offset + length}`,
+      );
     }
   }
 }
@@ -57,7 +61,12 @@ export function adamwStep(
   offset = 0,
   length: number = params.length - offset,
 ): void {
-  checkRange('adamwStep', offset, length, [['params', params], ['grads', grads], ['m', m], ['v', v]]);
+  checkRange('adamwStep', offset, length, [
+    ['params', params],
+    ['grads', grads],
+    ['m', m],
+    ['v', v],
+  ]);
   const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
   if (!(step >= 1)) throw new RangeError(`adamwStep: step must be >= 1 (1-based), got ${step}`);
   const addon = getNativeAddon();
@@ -116,8 +125,17 @@ export function scale(x: Float32Array, s: number, offset = 0, length: number = x
  * @param offset - first element. @defaultValue 0
  * @param length - number of elements. @defaultValue dst.length - offset
  */
-export function addInto(dst: Float32Array, src: Float32Array, alpha = 1, offset = 0, length: number = dst.length - offset): void {
-  checkRange('addInto', offset, length, [['dst', dst], ['src', src]]);
+export function addInto(
+  dst: Float32Array,
+  src: Float32Array,
+  alpha = 1,
+  offset = 0,
+  length: number = dst.length - offset,
+): void {
+  checkRange('addInto', offset, length, [
+    ['dst', dst],
+    ['src', src],
+  ]);
   const addon = getNativeAddon();
   if (addon) {
     addon.axpy(dst, src, alpha, offset, length);

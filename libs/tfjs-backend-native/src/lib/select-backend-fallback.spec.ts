@@ -21,6 +21,8 @@ describe('initBackend without the native addon', () => {
   });
 
   it('throws when native is asked for explicitly', async () => {
-    await expect(initBackend('native')).rejects.toThrow(/backend native is unavailable: disabled by FORGE_NATIVE_ADDON=off/);
+    await expect(initBackend('native')).rejects.toThrow(
+      /backend native is unavailable: disabled by FORGE_NATIVE_ADDON=off/,
+    );
   });
 });

@@ -28,7 +28,9 @@ const tensorflowInstalled = (() => {
 describe('initBackend', () => {
   it('rejects an unknown choice, naming FORGE_BACKEND and the valid values', async () => {
     await expect(initBackend('gpu')).rejects.toThrow(BackendError);
-    await expect(initBackend('gpu')).rejects.toThrow(/unknown backend "gpu": FORGE_BACKEND must be one of auto, tensorflow, native, wasm, cpu/);
+    await expect(initBackend('gpu')).rejects.toThrow(
+      /unknown backend "gpu": FORGE_BACKEND must be one of auto, tensorflow, native, wasm, cpu/,
+    );
     await withEnv({ FORGE_BACKEND: 'fast' }, async () => {
       await expect(initBackend()).rejects.toThrow(/unknown backend "fast": FORGE_BACKEND/);
     });
@@ -36,7 +38,9 @@ describe('initBackend', () => {
 
   it('rejects an invalid FORGE_NUM_THREADS, naming it', async () => {
     await withEnv({ FORGE_NUM_THREADS: 'zero' }, async () => {
-      await expect(initBackend('cpu')).rejects.toThrow(/FORGE_NUM_THREADS must be a positive integer, got "zero"/);
+      await expect(initBackend('cpu')).rejects.toThrow(
+        /FORGE_NUM_THREADS must be a positive integer, got "zero"/,
+      );
     });
   });
 
@@ -51,17 +55,30 @@ describe('initBackend', () => {
     const expected = nativeAddonStatus().loaded ? 'native' : 'wasm';
     expect(info).toMatchObject({ name: expected, fusedKernels: true });
     expect(tf.getBackend()).toBe(expected);
-    if (!tensorflowInstalled) expect(info.skipped[0]).toMatchObject({ name: 'tensorflow', reason: expect.stringMatching(/not installed/) });
+    if (!tensorflowInstalled)
+      expect(info.skipped[0]).toMatchObject({
+        name: 'tensorflow',
+        reason: expect.stringMatching(/not installed/),
+      });
   });
 
   it.each(['wasm', 'cpu'])('starts %s explicitly with the JS fused kernels, one thread', async (name) => {
-    await expect(initBackend(` ${name.toUpperCase()} `)).resolves.toEqual({ name, fusedKernels: true, numThreads: 1, skipped: [] });
+    await expect(initBackend(` ${name.toUpperCase()} `)).resolves.toEqual({
+      name,
+      fusedKernels: true,
+      numThreads: 1,
+      skipped: [],
+    });
     expect(tf.getBackend()).toBe(name);
   });
 
   (nativeAddonStatus().loaded ? it : it.skip)('starts native with FORGE_NUM_THREADS threads', async () => {
     await withEnv({ FORGE_NUM_THREADS: '1' }, async () => {
-      await expect(initBackend('native')).resolves.toMatchObject({ name: 'native', fusedKernels: true, numThreads: 1 });
+      await expect(initBackend('native')).resolves.toMatchObject({
+        name: 'native',
+        fusedKernels: true,
+        numThreads: 1,
+      });
     });
     const info = await initBackend('native');
     expect(info.numThreads).toBe(os.availableParallelism());

@@ -68,7 +68,10 @@ async function startTensorflow(): Promise<Unavailable | undefined> {
     if (tf.findBackendFactory('tensorflow') && (await tf.setBackend('tensorflow'))) return undefined;
     reasons.push(`${pkg} loaded but its 'tensorflow' backend did not start`);
   }
-  return { reason: reasons.join('; '), hint: 'npm install @tensorflow/tfjs-node (or -gpu) matching tfjs-core 4.22' };
+  return {
+    reason: reasons.join('; '),
+    hint: 'npm install @tensorflow/tfjs-node (or -gpu) matching tfjs-core 4.22',
+  };
 }
 
 async function startNative(): Promise<Unavailable | undefined> {
@@ -88,7 +91,10 @@ async function startWasm(): Promise<Unavailable | undefined> {
   try {
     await prepareWasmBackend();
   } catch (error) {
-    return { reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message}`, hint: 'npm ci' };
+    return {
+      reason: `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message}`,
+      hint: 'npm ci',
+    };
   }
   if (await tf.setBackend(WASM_BACKEND)) return undefined;
   return { reason: 'the wasm module failed to initialise', hint: 'see the warning above' };
@@ -102,7 +108,12 @@ async function startCpu(): Promise<Unavailable | undefined> {
   return undefined;
 }
 
-const STARTERS: Record<BackendName, Starter> = { tensorflow: startTensorflow, native: startNative, wasm: startWasm, cpu: startCpu };
+const STARTERS: Record<BackendName, Starter> = {
+  tensorflow: startTensorflow,
+  native: startNative,
+  wasm: startWasm,
+  cpu: startCpu,
+};
 
 function describe(name: BackendName, skipped: BackendInfo['skipped']): BackendInfo {
   const addon = name === 'native' ? getNativeAddon() : null;
@@ -125,7 +136,9 @@ function describe(name: BackendName, skipped: BackendInfo['skipped']): BackendIn
  * @throws BackendError for an unknown choice (naming FORGE_BACKEND), an invalid FORGE_NUM_THREADS,
  *   or an explicitly chosen backend that cannot start (saying why and what to do).
  */
-export async function initBackend(choice: string = process.env.FORGE_BACKEND ?? 'auto'): Promise<BackendInfo> {
+export async function initBackend(
+  choice: string = process.env.FORGE_BACKEND ?? 'auto',
+): Promise<BackendInfo> {
   const wanted = (choice.trim() || 'auto').toLowerCase() as BackendChoice;
   if (!CHOICES.includes(wanted)) {
     throw new BackendError(
@@ -136,7 +149,8 @@ export async function initBackend(choice: string = process.env.FORGE_BACKEND ?? 
   resolveThreadCount(); // a bad FORGE_NUM_THREADS is an error whatever the backend
   if (wanted !== 'auto') {
     const unavailable = await STARTERS[wanted]();
-    if (unavailable) throw new BackendError(`backend ${wanted} is unavailable: ${unavailable.reason}`, unavailable.hint);
+    if (unavailable)
+      throw new BackendError(`backend ${wanted} is unavailable: ${unavailable.reason}`, unavailable.hint);
     return describe(wanted, []);
   }
   const skipped: BackendInfo['skipped'] = [];
@@ -146,6 +160,10 @@ export async function initBackend(choice: string = process.env.FORGE_BACKEND ?? 
     skipped.push({ name, reason: unavailable.reason });
   }
   const unavailable = await startCpu();
-  if (unavailable) throw new BackendError(`no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`, unavailable.hint);
+  if (unavailable)
+    throw new BackendError(
+      `no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+      unavailable.hint,
+    );
   return describe('cpu', skipped);
 }

@@ -16,5 +16,8 @@ let registered = false;
 export function registerCpuKernels(): void {
   if (registered) return;
   registered = true;
-  registerKernelConfigs([segmentSumKernelConfig('cpu', cpuIO, jsFusedMath), ...fusedKernelConfigs('cpu', cpuIO, jsFusedMath)]);
+  registerKernelConfigs([
+    segmentSumKernelConfig('cpu', cpuIO, jsFusedMath),
+    ...fusedKernelConfigs('cpu', cpuIO, jsFusedMath),
+  ]);
 }

@@ -5,7 +5,13 @@
  * Tensors are plain typed arrays, so the cpu kernels run unchanged on it.
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { findBackendFactory, getKernel, getKernelsForBackend, registerBackend, type KernelFunc } from '@tensorflow/tfjs-core';
+import {
+  findBackendFactory,
+  getKernel,
+  getKernelsForBackend,
+  registerBackend,
+  type KernelFunc,
+} from '@tensorflow/tfjs-core';
 import { cpuIO } from '../kernels/kernel-io';
 import { fusedKernelConfigs } from '../kernels/fused-kernels';
 import { nativeElementwiseConfigs } from '../kernels/native-elementwise-kernels';
@@ -35,7 +41,9 @@ export function registerNativeBackend(addon: NativeAddon): void {
   if (findBackendFactory(NATIVE_BACKEND)) return;
   registerCpuKernels(); // the copies below then carry the JS fixes where no native kernel exists
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
-  registerKernelConfigs(getKernelsForBackend('cpu').map((config) => ({ ...config, backendName: NATIVE_BACKEND })));
+  registerKernelConfigs(
+    getKernelsForBackend('cpu').map((config) => ({ ...config, backendName: NATIVE_BACKEND })),
+  );
   const cpuKernel = (name: string): KernelFunc => {
     const config = getKernel(name, 'cpu');
     if (!config) throw new Error(`native backend: no cpu kernel ${name} to fall back to`);

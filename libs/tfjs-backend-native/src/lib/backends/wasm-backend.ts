@@ -22,7 +22,10 @@ async function prepare(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (typeof process !== 'undefined' && process.versions?.node) {
     // In Node the .wasm binaries are read from the package's dist/ directory on disk.
-    const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    const dist = path.join(
+      path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')),
+      'dist',
+    );
     wasm.setWasmPaths(dist + path.sep);
   }
   registerKernelConfigs([

@@ -17,7 +17,10 @@ export interface BinaryPlan {
 }
 
 /** period and repeat of `shape` broadcast to `outShape`, or null when its axes are not one block. */
-function indexing(shape: readonly number[], outShape: readonly number[]): { period: number; repeat: number } | null {
+function indexing(
+  shape: readonly number[],
+  outShape: readonly number[],
+): { period: number; repeat: number } | null {
   const padded = [...new Array<number>(outShape.length - shape.length).fill(1), ...shape];
   let first = -1;
   let last = -1;

@@ -27,14 +27,23 @@ describe.each(testedBackends())('Forge kernels on %s', (backend) => {
       const [xt, g, b] = [tf.tensor2d(x, [N, C]), tf.tensor1d(gamma), tf.tensor1d(beta)];
       const { mean, variance } = tf.moments(xt, -1);
       const rstd = tf.rsqrt(tf.add(variance, epsilon));
-      const grads = tf.grads((a, c, d) => layerNormRef(a, c, d, epsilon))([xt, g, b], tf.tensor2d(dy, [N, C]));
+      const grads = tf.grads((a, c, d) => layerNormRef(a, c, d, epsilon))(
+        [xt, g, b],
+        tf.tensor2d(dy, [N, C]),
+      );
       return [layerNormRef(xt, g, b, epsilon), mean, rstd, ...grads];
     });
     const got = await valuesOn(backend, () => {
       const [xt, g, b] = [tf.tensor2d(x, [N, C]), tf.tensor1d(gamma), tf.tensor1d(beta)];
       const [y, mean, rstd] = runKernel(ForgeLayerNorm, { x: xt, gamma: g, beta: b }, { epsilon });
       expect(mean.shape).toEqual([N]);
-      const grads = runKernel(ForgeLayerNormGrad, { dy: tf.tensor2d(dy, [N, C]), x: xt, gamma: g, mean, rstd });
+      const grads = runKernel(ForgeLayerNormGrad, {
+        dy: tf.tensor2d(dy, [N, C]),
+        x: xt,
+        gamma: g,
+        mean,
+        rstd,
+      });
       expect(grads.map((t) => t.shape)).toEqual([[N, C], [C], [C]]);
       return [y, mean, rstd, ...grads];
     });
@@ -73,13 +82,24 @@ describe.each(testedBackends())('Forge kernels on %s', (backend) => {
     const ref = await valuesOn('cpu', () => {
       const q = tf.tensor3d(qkv, [B, T, 3 * C]);
       const [y, probs] = attentionRef(q, H);
-      return [y, probs, tf.grad((t: tf.Tensor) => attentionRef(t as tf.Tensor3D, H)[0])(q, tf.tensor3d(dy, [B, T, C]))];
+      return [
+        y,
+        probs,
+        tf.grad((t: tf.Tensor) => attentionRef(t as tf.Tensor3D, H)[0])(q, tf.tensor3d(dy, [B, T, C])),
+      ];
     });
     const got = await valuesOn(backend, () => {
       const q = tf.tensor3d(qkv, [B, T, 3 * C]);
       const [y, probs] = runKernel(ForgeCausalAttention, { qkv: q }, { numHeads: H });
-      expect([y.shape, probs.shape]).toEqual([[B, T, C], [B, H, T, T]]);
-      const [dqkv] = runKernel(ForgeCausalAttentionGrad, { dy: tf.tensor3d(dy, [B, T, C]), qkv: q, probs }, { numHeads: H });
+      expect([y.shape, probs.shape]).toEqual([
+        [B, T, C],
+        [B, H, T, T],
+      ]);
+      const [dqkv] = runKernel(
+        ForgeCausalAttentionGrad,
+        { dy: tf.tensor3d(dy, [B, T, C]), qkv: q, probs },
+        { numHeads: H },
+      );
       return [y, probs, dqkv];
     });
     expectClose(got[0], ref[0], 1e-5);
@@ -97,12 +117,19 @@ describe.each(testedBackends())('Forge kernels on %s', (backend) => {
     const dlosses = randn(N, 12);
     const ref = await valuesOn('cpu', () => {
       const [lt, lb] = [tf.tensor2d(logits, [N, V]), tf.tensor1d(labels, 'int32')];
-      const grad = tf.grad((t: tf.Tensor) => crossEntropyRef(t as tf.Tensor2D, lb, -100))(lt, tf.tensor1d(dlosses));
+      const grad = tf.grad((t: tf.Tensor) => crossEntropyRef(t as tf.Tensor2D, lb, -100))(
+        lt,
+        tf.tensor1d(dlosses),
+      );
       return [crossEntropyRef(lt, lb, -100), tf.logSumExp(lt, 1), grad];
     });
     const got = await valuesOn(backend, () => {
       const [lt, lb] = [tf.tensor2d(logits, [N, V]), tf.tensor1d(labels, 'int32')];
-      const [losses, logsumexp] = runKernel(ForgeSoftmaxCrossEntropy, { logits: lt, labels: lb }, { ignoreIndex: -100 });
+      const [losses, logsumexp] = runKernel(
+        ForgeSoftmaxCrossEntropy,
+        { logits: lt, labels: lb },
+        { ignoreIndex: -100 },
+      );
       const inputs = { dlosses: tf.tensor1d(dlosses), logits: lt, labels: lb, logsumexp };
       return [losses, logsumexp, ...runKernel(ForgeSoftmaxCrossEntropyGrad, inputs, { ignoreIndex: -100 })];
     });
@@ -115,19 +142,31 @@ describe.each(testedBackends())('Forge kernels on %s', (backend) => {
     await useBackend(backend);
     expectNoLeak(() =>
       expect(() =>
-        tf.tidy(() => runKernel(ForgeSoftmaxCrossEntropy, { logits: tf.zeros([2, 5]), labels: tf.tensor1d([1, 5], 'int32') }, { ignoreIndex: -100 })),
+        tf.tidy(() =>
+          runKernel(
+            ForgeSoftmaxCrossEntropy,
+            { logits: tf.zeros([2, 5]), labels: tf.tensor1d([1, 5], 'int32') },
+            { ignoreIndex: -100 },
+          ),
+        ),
       ).toThrow(/label 5 at row 1/),
     );
   });
 
   it('rejects malformed inputs with the kernel name', async () => {
     await useBackend(backend);
-    expect(() => tf.tidy(() => runKernel(ForgeCausalAttention, { qkv: tf.zeros([1, 2, 12]) }, { numHeads: 5 }))).toThrow(
-      /ForgeCausalAttention: numHeads 5 must divide C = 4/,
-    );
-    expect(() => tf.tidy(() => runKernel(ForgeLayerNorm, { x: tf.zeros([2, 3]), gamma: tf.zeros([4]), beta: tf.zeros([3]) }, { epsilon: 1e-5 }))).toThrow(
-      /ForgeLayerNorm: gamma must have shape \[3\]/,
-    );
+    expect(() =>
+      tf.tidy(() => runKernel(ForgeCausalAttention, { qkv: tf.zeros([1, 2, 12]) }, { numHeads: 5 })),
+    ).toThrow(/ForgeCausalAttention: numHeads 5 must divide C = 4/);
+    expect(() =>
+      tf.tidy(() =>
+        runKernel(
+          ForgeLayerNorm,
+          { x: tf.zeros([2, 3]), gamma: tf.zeros([4]), beta: tf.zeros([3]) },
+          { epsilon: 1e-5 },
+        ),
+      ),
+    ).toThrow(/ForgeLayerNorm: gamma must have shape \[3\]/);
   });
 
   it('leaks no tensors', async () => {

@@ -19,7 +19,11 @@ import { expectShape, input, lastDim, numberAttr } from './kernel-checks';
 import { sizeOf, withOutputs, type KernelIOFactory } from './kernel-io';
 
 /** Kernel configs of every Forge kernel for `backendName`. */
-export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, math: FusedMath): KernelConfig[] {
+export function fusedKernelConfigs(
+  backendName: string,
+  io: KernelIOFactory,
+  math: FusedMath,
+): KernelConfig[] {
   const layerNorm: KernelFunc = ({ inputs, attrs, backend }) => {
     const k = ForgeLayerNorm;
     const [x, gamma, beta] = [input(k, inputs, 'x'), input(k, inputs, 'gamma'), input(k, inputs, 'beta')];
@@ -44,11 +48,23 @@ export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, mat
     const N = C === 0 ? 0 : sizeOf(x.shape) / C;
     expectShape(k, 'dy', dy.shape, x.shape);
     expectShape(k, 'gamma', gamma.shape, [C]);
-    if (sizeOf(mean.shape) !== N || sizeOf(rstd.shape) !== N) throw new Error(`${k}: mean and rstd must have ${N} elements`);
+    if (sizeOf(mean.shape) !== N || sizeOf(rstd.shape) !== N)
+      throw new Error(`${k}: mean and rstd must have ${N} elements`);
     const t = io(backend);
     const outs = [t.alloc(x.shape, 'float32'), t.alloc([C], 'float32'), t.alloc([C], 'float32')];
     const [dx, dgamma, dbeta] = outs.map((o) => t.writeF32(o));
-    math.layerNormBackward(t.readF32(dy), t.readF32(x), t.readF32(gamma), t.readF32(mean), t.readF32(rstd), dx, dgamma, dbeta, N, C);
+    math.layerNormBackward(
+      t.readF32(dy),
+      t.readF32(x),
+      t.readF32(gamma),
+      t.readF32(mean),
+      t.readF32(rstd),
+      dx,
+      dgamma,
+      dbeta,
+      N,
+      C,
+    );
     return outs;
   };
 
@@ -105,7 +121,8 @@ export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, mat
 
   /** N and V of logits [N, V] with labels [N]. */
   const crossEntropyDims = (k: string, logits: TensorInfo, labels: TensorInfo) => {
-    if (logits.shape.length !== 2) throw new Error(`${k}: logits must have shape [N, V], got [${logits.shape.join(', ')}]`);
+    if (logits.shape.length !== 2)
+      throw new Error(`${k}: logits must have shape [N, V], got [${logits.shape.join(', ')}]`);
     const [N, V] = logits.shape;
     expectShape(k, 'labels', labels.shape, [N]);
     return { N, V };
@@ -119,7 +136,15 @@ export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, mat
     const t = io(backend);
     const outs = [t.alloc([N], 'float32'), t.alloc([N], 'float32')];
     return withOutputs(t, outs, () =>
-      math.crossEntropyForward(t.readF32(logits), t.readI32(labels), t.writeF32(outs[0]), t.writeF32(outs[1]), N, V, ignoreIndex),
+      math.crossEntropyForward(
+        t.readF32(logits),
+        t.readI32(labels),
+        t.writeF32(outs[0]),
+        t.writeF32(outs[1]),
+        N,
+        V,
+        ignoreIndex,
+      ),
     );
   };
 
@@ -134,7 +159,16 @@ export function fusedKernelConfigs(backendName: string, io: KernelIOFactory, mat
     const t = io(backend);
     const dlogits = t.alloc([N, V], 'float32');
     return withOutputs(t, dlogits, () =>
-      math.crossEntropyBackward(t.readF32(dlosses), t.readF32(logits), t.readI32(labels), t.readF32(logsumexp), t.writeF32(dlogits), N, V, ignoreIndex),
+      math.crossEntropyBackward(
+        t.readF32(dlosses),
+        t.readF32(logits),
+        t.readI32(labels),
+        t.readF32(logsumexp),
+        t.writeF32(dlogits),
+        N,
+        V,
+        ignoreIndex,
+      ),
     );
   };
 

@@ -9,23 +9,40 @@ export function anyInput(kernel: string, inputs: NamedTensorInfoMap, name: strin
 }
 
 /** The tensor input `name`, required to exist and to have the dtype. */
-export function input(kernel: string, inputs: NamedTensorInfoMap, name: string, dtype: 'float32' | 'int32' = 'float32'): TensorInfo {
+export function input(
+  kernel: string,
+  inputs: NamedTensorInfoMap,
+  name: string,
+  dtype: 'float32' | 'int32' = 'float32',
+): TensorInfo {
   const t = anyInput(kernel, inputs, name);
   if (t.dtype !== dtype) throw new Error(`${kernel}: input ${name} must be ${dtype}, got ${t.dtype}`);
   return t;
 }
 
 /** The numeric attribute `name`, required to be finite (and an integer > 0 when `positiveInt`). */
-export function numberAttr(kernel: string, attrs: NamedAttrMap | undefined, name: string, positiveInt = false): number {
+export function numberAttr(
+  kernel: string,
+  attrs: NamedAttrMap | undefined,
+  name: string,
+  positiveInt = false,
+): number {
   const v = attrs?.[name];
   if (typeof v !== 'number' || !Number.isFinite(v) || (positiveInt && (!Number.isInteger(v) || v < 1))) {
-    throw new Error(`${kernel}: attribute ${name} must be ${positiveInt ? 'a positive integer' : 'a finite number'}, got ${String(v)}`);
+    throw new Error(
+      `${kernel}: attribute ${name} must be ${positiveInt ? 'a positive integer' : 'a finite number'}, got ${String(v)}`,
+    );
   }
   return v;
 }
 
 /** Throws unless `shape` equals `expected`. */
-export function expectShape(kernel: string, name: string, shape: readonly number[], expected: readonly number[]): void {
+export function expectShape(
+  kernel: string,
+  name: string,
+  shape: readonly number[],
+  expected: readonly number[],
+): void {
   if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
     throw new Error(`${kernel}: ${name} must have shape [${expected.join(', ')}], got [${shape.join(', ')}]`);
   }

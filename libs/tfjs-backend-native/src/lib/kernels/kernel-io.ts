@@ -34,7 +34,11 @@ export interface KernelIO {
  * Runs `compute` on freshly allocated outputs and returns them; if it throws, frees them first
  * (they are not yet tracked by the engine, so nothing else would).
  */
-export function withOutputs<T extends TensorInfo | TensorInfo[]>(io: KernelIO, outputs: T, compute: () => void): T {
+export function withOutputs<T extends TensorInfo | TensorInfo[]>(
+  io: KernelIO,
+  outputs: T,
+  compute: () => void,
+): T {
   try {
     compute();
   } catch (error) {
@@ -56,13 +60,15 @@ export function sizeOf(shape: readonly number[]): number {
 
 function asFloat32(values: unknown): Float32Array {
   if (values instanceof Float32Array) return values;
-  if (ArrayBuffer.isView(values) || Array.isArray(values)) return Float32Array.from(values as ArrayLike<number>);
+  if (ArrayBuffer.isView(values) || Array.isArray(values))
+    return Float32Array.from(values as ArrayLike<number>);
   throw new TypeError('expected numeric tensor values');
 }
 
 function asInt32(values: unknown): Int32Array {
   if (values instanceof Int32Array) return values;
-  if (ArrayBuffer.isView(values) || Array.isArray(values)) return Int32Array.from(values as ArrayLike<number>);
+  if (ArrayBuffer.isView(values) || Array.isArray(values))
+    return Int32Array.from(values as ArrayLike<number>);
   throw new TypeError('expected numeric tensor values');
 }
 
@@ -76,7 +82,11 @@ export function cpuIO(backend: unknown): KernelIO {
     readI32: (t) => asInt32(values(t)),
     alloc: (shape, dtype) => {
       const size = sizeOf(shape);
-      return cpu.makeTensorInfo(shape, dtype, dtype === 'int32' ? new Int32Array(size) : new Float32Array(size));
+      return cpu.makeTensorInfo(
+        shape,
+        dtype,
+        dtype === 'int32' ? new Int32Array(size) : new Float32Array(size),
+      );
     },
     writeF32: (t) => values(t) as Float32Array,
     writeI32: (t) => values(t) as Int32Array,

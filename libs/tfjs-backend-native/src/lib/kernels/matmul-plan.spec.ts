@@ -19,8 +19,12 @@ describe('planMatMul', () => {
     // product i = (i0, i1): a's batch index i0 (a broadcast over i1), b's index i1.
     const triples = Array.from({ length: 6 }, (_, i) => Array.from(plan.offsets.subarray(3 * i, 3 * i + 3)));
     expect(triples).toEqual([
-      [0, 0, 0], [0, 20, 15], [0, 40, 30],
-      [12, 0, 45], [12, 20, 60], [12, 40, 75],
+      [0, 0, 0],
+      [0, 20, 15],
+      [0, 40, 30],
+      [12, 0, 45],
+      [12, 20, 60],
+      [12, 40, 75],
     ]);
   });
 

@@ -24,13 +24,22 @@ export interface MatMulPlan {
  * Plans the products. When b has no batch (or all-1 batch dims) and a is not transposed, the batch
  * of a folds into M: one large GEMM instead of many small ones.
  */
-export function planMatMul(aShape: readonly number[], bShape: readonly number[], transposeA: boolean, transposeB: boolean): MatMulPlan {
-  if (aShape.length < 2 || bShape.length < 2) throw new Error(`BatchMatMul: inputs must have rank >= 2, got ${aShape.length} and ${bShape.length}`);
+export function planMatMul(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulPlan {
+  if (aShape.length < 2 || bShape.length < 2)
+    throw new Error(`BatchMatMul: inputs must have rank >= 2, got ${aShape.length} and ${bShape.length}`);
   const [a0, a1] = aShape.slice(-2);
   const [b0, b1] = bShape.slice(-2);
   const [M, K] = transposeA ? [a1, a0] : [a0, a1];
   const [K2, N] = transposeB ? [b1, b0] : [b0, b1];
-  if (K !== K2) throw new Error(`BatchMatMul: inner dimensions ${K} and ${K2} of [${aShape.join(', ')}] and [${bShape.join(', ')}] differ`);
+  if (K !== K2)
+    throw new Error(
+      `BatchMatMul: inner dimensions ${K} and ${K2} of [${aShape.join(', ')}] and [${bShape.join(', ')}] differ`,
+    );
   const batchA = aShape.slice(0, -2);
   const batchB = bShape.slice(0, -2);
   const outBatch = broadcast_util.assertAndGetBroadcastShape(batchA, batchB);

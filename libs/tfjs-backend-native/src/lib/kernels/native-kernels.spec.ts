@@ -15,7 +15,14 @@ async function compare(fn: () => tf.Tensor | tf.Tensor[], tol = 1e-5): Promise<v
   got.forEach((values, i) => expectClose(values, ref[i], tol));
 }
 
-const t = (shape: number[], seed: number) => tf.tensor(randn(shape.reduce((a, b) => a * b, 1), seed), shape);
+const t = (shape: number[], seed: number) =>
+  tf.tensor(
+    randn(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 
 describeNative('native backend kernels', () => {
   it.each([
@@ -28,16 +35,21 @@ describeNative('native backend kernels', () => {
     [[4, 13, 7], [7, 5], false, false], // batch folded into M
     [[4, 13, 7], [1, 5, 7], false, true],
     [[64, 130], [130, 90], false, false],
-  ] as Array<[number[], number[], boolean, boolean]>)('matMul %j x %j transposeA=%s transposeB=%s', async (aShape, bShape, ta, tb) => {
-    await compare(() => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb));
-  });
+  ] as Array<[number[], number[], boolean, boolean]>)(
+    'matMul %j x %j transposeA=%s transposeB=%s',
+    async (aShape, bShape, ta, tb) => {
+      await compare(() => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb));
+    },
+  );
 
   it.each([
     [[2, 1, 13, 7], [3, 7, 5], false, false, [2, 3, 13, 7], [2, 3, 7, 5]], // [2, 1] x [3] -> [2, 3]
     [[3, 7, 13], [2, 1, 7, 5], true, false, [2, 3, 7, 13], [2, 3, 7, 5]],
   ])('matMul broadcasts batch dims %j x %j numpy-style', async (aShape, bShape, ta, tb, aFull, bFull) => {
     // tfjs's cpu kernel mishandles [2, 1] x [3]; the reference broadcasts explicitly.
-    const ref = await valuesOn('cpu', () => tf.matMul(tf.broadcastTo(t(aShape, 1), aFull), tf.broadcastTo(t(bShape, 2), bFull), ta, tb));
+    const ref = await valuesOn('cpu', () =>
+      tf.matMul(tf.broadcastTo(t(aShape, 1), aFull), tf.broadcastTo(t(bShape, 2), bFull), ta, tb),
+    );
     const [got] = await valuesOn('native', () => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb));
     expectClose(got, ref[0]);
   });
@@ -45,9 +57,20 @@ describeNative('native backend kernels', () => {
   it('fused matMul with bias and relu, and falls back for prelu', async () => {
     await compare(() => [
       tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), bias: t([4], 5), activation: 'relu' }),
-      tf.fused.matMul({ a: t([2, 9, 6], 3), b: t([2, 4, 6], 4), transposeB: true, bias: t([1, 4], 5), activation: 'linear' }),
+      tf.fused.matMul({
+        a: t([2, 9, 6], 3),
+        b: t([2, 4, 6], 4),
+        transposeB: true,
+        bias: t([1, 4], 5),
+        activation: 'linear',
+      }),
       tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), bias: t([9, 4], 6) }), // full bias: cpu fallback
-      tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), activation: 'prelu', preluActivationWeights: t([4], 7) }),
+      tf.fused.matMul({
+        a: t([9, 6], 3),
+        b: t([6, 4], 4),
+        activation: 'prelu',
+        preluActivationWeights: t([4], 7),
+      }),
       tf.fused.matMul({ a: t([9, 6], 3), b: t([6, 4], 4), bias: tf.scalar(0.5), activation: 'sigmoid' }),
     ]);
   });
@@ -69,32 +92,83 @@ describeNative('native backend kernels', () => {
   });
 
   it.each([
-    [[2, 3, 4], [0, 2, 1]],
-    [[2, 3, 4], [1, 0, 2]],
-    [[2, 3, 4], [2, 1, 0]],
-    [[2, 3, 4], [1, 2, 0]],
-    [[2, 3, 4], [2, 0, 1]],
-    [[3, 37, 5, 41], [0, 2, 1, 3]], // (B, T, H, D) -> (B, H, T, D)
-    [[3, 5, 37, 41], [0, 1, 3, 2]],
-    [[3, 5, 37, 41], [3, 2, 1, 0]],
-    [[3, 5, 37, 41], [0, 2, 3, 1]],
-    [[1, 5, 1, 3], [2, 3, 0, 1]],
-    [[70, 90], [1, 0]],
+    [
+      [2, 3, 4],
+      [0, 2, 1],
+    ],
+    [
+      [2, 3, 4],
+      [1, 0, 2],
+    ],
+    [
+      [2, 3, 4],
+      [2, 1, 0],
+    ],
+    [
+      [2, 3, 4],
+      [1, 2, 0],
+    ],
+    [
+      [2, 3, 4],
+      [2, 0, 1],
+    ],
+    [
+      [3, 37, 5, 41],
+      [0, 2, 1, 3],
+    ], // (B, T, H, D) -> (B, H, T, D)
+    [
+      [3, 5, 37, 41],
+      [0, 1, 3, 2],
+    ],
+    [
+      [3, 5, 37, 41],
+      [3, 2, 1, 0],
+    ],
+    [
+      [3, 5, 37, 41],
+      [0, 2, 3, 1],
+    ],
+    [
+      [1, 5, 1, 3],
+      [2, 3, 0, 1],
+    ],
+    [
+      [70, 90],
+      [1, 0],
+    ],
   ])('transpose %j by %j, float32 and int32', async (shape, perm) => {
     await compare(() => {
       const x = t(shape, 12);
-      return [tf.transpose(x, perm), tf.cast(tf.transpose(tf.cast(tf.mul(x, 100), 'int32'), perm), 'float32')];
+      return [
+        tf.transpose(x, perm),
+        tf.cast(tf.transpose(tf.cast(tf.mul(x, 100), 'int32'), perm), 'float32'),
+      ];
     }, 0);
   });
 
   it.each([
-    [[4, 5], [4, 5]],
+    [
+      [4, 5],
+      [4, 5],
+    ],
     [[4, 5], [5]],
-    [[4, 5], [4, 1]],
+    [
+      [4, 5],
+      [4, 1],
+    ],
     [[], [2, 3, 4]],
-    [[1, 3, 1], [2, 3, 4]],
-    [[2, 1, 4], [2, 3, 4]], // not covered: the cpu kernel
-    [[4, 1], [1, 5]],
+    [
+      [1, 3, 1],
+      [2, 3, 4],
+    ],
+    [
+      [2, 1, 4],
+      [2, 3, 4],
+    ], // not covered: the cpu kernel
+    [
+      [4, 1],
+      [1, 5],
+    ],
   ])('add, sub, mul and div of %j and %j', async (aShape, bShape) => {
     await compare(() => {
       const [a, b] = [t(aShape, 13), tf.add(tf.abs(t(bShape, 14)), 0.5)];
@@ -104,12 +178,24 @@ describeNative('native backend kernels', () => {
 
   it.each([
     [[3, 4, 5], [0]],
-    [[3, 4, 5], [0, 1]],
+    [
+      [3, 4, 5],
+      [0, 1],
+    ],
     [[3, 4, 5], [1]],
     [[3, 4, 5], [2]],
-    [[3, 4, 5], [1, 2]],
-    [[3, 4, 5], [0, 2]], // not one block: the cpu kernel
-    [[1, 1024, 70], [0, 1]],
+    [
+      [3, 4, 5],
+      [1, 2],
+    ],
+    [
+      [3, 4, 5],
+      [0, 2],
+    ], // not one block: the cpu kernel
+    [
+      [1, 1024, 70],
+      [0, 1],
+    ],
     [[7], [0]],
   ])('sum of %j over axes %j, with and without keepDims', async (shape, axes) => {
     await compare(() => [tf.sum(t(shape, 15), axes), tf.sum(t(shape, 15), axes, true)], 1e-6);
@@ -118,12 +204,32 @@ describeNative('native backend kernels', () => {
   it('gathers rows along any axis, int32 too, and rejects out-of-range indices', async () => {
     await compare(() => {
       const x = t([6, 4, 3], 16);
-      const ids = tf.tensor2d([[5, 0], [2, 2]], [2, 2], 'int32');
-      const ids2 = tf.tensor2d([[1, 0], [2, 2]], [2, 2], 'int32');
-      return [tf.gather(x, ids), tf.gather(x, tf.tensor1d([3, 1, 3], 'int32'), 1), tf.cast(tf.gather(tf.cast(x, 'int32'), ids2, 2), 'float32')];
+      const ids = tf.tensor2d(
+        [
+          [5, 0],
+          [2, 2],
+        ],
+        [2, 2],
+        'int32',
+      );
+      const ids2 = tf.tensor2d(
+        [
+          [1, 0],
+          [2, 2],
+        ],
+        [2, 2],
+        'int32',
+      );
+      return [
+        tf.gather(x, ids),
+        tf.gather(x, tf.tensor1d([3, 1, 3], 'int32'), 1),
+        tf.cast(tf.gather(tf.cast(x, 'int32'), ids2, 2), 'float32'),
+      ];
     }, 0);
     await useBackend('native');
-    expect(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32')))).toThrow(/index value 3 is not in \[0, 2\]/);
+    expect(() => tf.tidy(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32')))).toThrow(
+      /index value 3 is not in \[0, 2\]/,
+    );
   });
 
   it('shares the data when a transpose only moves size-1 axes', async () => {

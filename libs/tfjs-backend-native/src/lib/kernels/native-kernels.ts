@@ -40,7 +40,15 @@ function isRowBias(bias: TensorInfo, N: number, outRank: number): boolean {
 }
 
 /** a @ b (+ bias row) into a new output tensor. */
-function matMul(addon: NativeAddon, t: KernelIO, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, bias?: TensorInfo): TensorInfo {
+function matMul(
+  addon: NativeAddon,
+  t: KernelIO,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias?: TensorInfo,
+): TensorInfo {
   const plan = planMatMul(a.shape, b.shape, transposeA, transposeB);
   const out = t.alloc(plan.outShape, 'float32');
   const c = t.writeF32(out);
@@ -52,12 +60,30 @@ function matMul(addon: NativeAddon, t: KernelIO, a: TensorInfo, b: TensorInfo, t
     beta = 1;
   }
   if (plan.K === 0) return out; // c already holds the bias or zeros
-  addon.gemmBatch(transposeA, transposeB, plan.M, plan.N, plan.K, 1, t.readF32(a), plan.lda, t.readF32(b), plan.ldb, beta, c, plan.ldc, plan.offsets);
+  addon.gemmBatch(
+    transposeA,
+    transposeB,
+    plan.M,
+    plan.N,
+    plan.K,
+    1,
+    t.readF32(a),
+    plan.lda,
+    t.readF32(b),
+    plan.ldb,
+    beta,
+    c,
+    plan.ldc,
+    plan.offsets,
+  );
   return out;
 }
 
 /** The native overrides, given the cpu kernels to fall back to. */
-export function nativeKernelConfigs(addon: NativeAddon, cpuKernel: (name: string) => KernelFunc): KernelConfig[] {
+export function nativeKernelConfigs(
+  addon: NativeAddon,
+  cpuKernel: (name: string) => KernelFunc,
+): KernelConfig[] {
   const batchMatMul: KernelFunc = (params) => {
     const [a, b] = [anyInput(BatchMatMul, params.inputs, 'a'), anyInput(BatchMatMul, params.inputs, 'b')];
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpuKernel(BatchMatMul)(params);
@@ -76,7 +102,10 @@ export function nativeKernelConfigs(addon: NativeAddon, cpuKernel: (name: string
     };
     const N = b.shape[b.shape.length - (transposeB ? 2 : 1)];
     const supported =
-      a.dtype === 'float32' && b.dtype === 'float32' && !preluActivationWeights && ACTIVATIONS.has(activation ?? 'linear') &&
+      a.dtype === 'float32' &&
+      b.dtype === 'float32' &&
+      !preluActivationWeights &&
+      ACTIVATIONS.has(activation ?? 'linear') &&
       (!bias || (bias.dtype === 'float32' && isRowBias(bias, N, Math.max(a.shape.length, b.shape.length))));
     if (!supported) return cpuKernel(_FusedMatMul)(params);
     const t = cpuIO(params.backend);
@@ -89,7 +118,8 @@ export function nativeKernelConfigs(addon: NativeAddon, cpuKernel: (name: string
     const logits = anyInput(Softmax, params.inputs, 'logits');
     const dim = (params.attrs as { dim: number }).dim;
     const rank = logits.shape.length;
-    if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1)) return cpuKernel(Softmax)(params);
+    if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1))
+      return cpuKernel(Softmax)(params);
     const t = cpuIO(params.backend);
     const out = t.alloc(logits.shape, 'float32');
     const cols = logits.shape[rank - 1];
@@ -110,7 +140,8 @@ export function nativeKernelConfigs(addon: NativeAddon, cpuKernel: (name: string
       return { dataId: x.dataId, shape: outShape, dtype: x.dtype };
     }
     const out = t.alloc(outShape, x.dtype);
-    const [src, dst] = x.dtype === 'int32' ? [t.readI32(x), t.writeI32(out)] : [t.readF32(x), t.writeF32(out)];
+    const [src, dst] =
+      x.dtype === 'int32' ? [t.readI32(x), t.writeI32(out)] : [t.readF32(x), t.writeF32(out)];
     addon.transpose(src, dst, Int32Array.from(x.shape), Int32Array.from(perm));
     return out;
   };

@@ -30,7 +30,14 @@ interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
-const ACTIVATION_KERNELS: Record<string, string> = { relu: Relu, relu6: Relu6, elu: Elu, sigmoid: Sigmoid, leakyrelu: LeakyRelu, prelu: Prelu };
+const ACTIVATION_KERNELS: Record<string, string> = {
+  relu: Relu,
+  relu6: Relu6,
+  elu: Elu,
+  sigmoid: Sigmoid,
+  leakyrelu: LeakyRelu,
+  prelu: Prelu,
+};
 
 /** Runs the wasm kernel `name`, which must exist. */
 function wasmKernel(name: string): KernelFunc {
@@ -46,18 +53,32 @@ export function wasmMatMulConfigs(): KernelConfig[] {
   if (!batchMatMul || !fusedMatMul || !getKernel(Transpose, 'wasm')) return [];
 
   /** Calls `original` with transposed operands made explicit; `temps` collects what to free. */
-  const untransposed = (original: KernelFunc, inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: unknown, temps: TensorInfo[]): TensorInfo => {
+  const untransposed = (
+    original: KernelFunc,
+    inputs: NamedTensorInfoMap,
+    attrs: NamedAttrMap,
+    backend: unknown,
+    temps: TensorInfo[],
+  ): TensorInfo => {
     const swapLast = (t: TensorInfo): TensorInfo => {
       const perm = t.shape.map((_, i) => i);
       [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
-      const out = wasmKernel(Transpose)({ inputs: { x: t }, attrs: { perm }, backend: backend as object }) as TensorInfo;
+      const out = wasmKernel(Transpose)({
+        inputs: { x: t },
+        attrs: { perm },
+        backend: backend as object,
+      }) as TensorInfo;
       temps.push(out);
       return out;
     };
     const ins = { ...inputs };
     if (attrs.transposeA) ins.a = swapLast(ins.a as TensorInfo);
     if (attrs.transposeB) ins.b = swapLast(ins.b as TensorInfo);
-    return original({ inputs: ins, attrs: { ...attrs, transposeA: false, transposeB: false }, backend: backend as object }) as TensorInfo;
+    return original({
+      inputs: ins,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+      backend: backend as object,
+    }) as TensorInfo;
   };
 
   const withTemps = (backend: unknown, run: (temps: TensorInfo[]) => TensorInfo): TensorInfo => {
@@ -75,11 +96,17 @@ export function wasmMatMulConfigs(): KernelConfig[] {
   };
 
   const fused: KernelFunc = ({ inputs, attrs = {}, backend }) => {
-    const { a, bias, preluActivationWeights } = inputs as { a: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+    const { a, bias, preluActivationWeights } = inputs as {
+      a: TensorInfo;
+      bias?: TensorInfo;
+      preluActivationWeights?: TensorInfo;
+    };
     const activation = (attrs.activation as string | undefined) ?? 'linear';
     if (a.shape.length <= 2 || !bias) {
       if (!attrs.transposeA && !attrs.transposeB) return fusedMatMul.kernelFunc({ inputs, attrs, backend });
-      return withTemps(backend, (temps) => untransposed(fusedMatMul.kernelFunc, inputs, attrs, backend, temps));
+      return withTemps(backend, (temps) =>
+        untransposed(fusedMatMul.kernelFunc, inputs, attrs, backend, temps),
+      );
     }
     return withTemps(backend, (temps) => {
       let y = untransposed(batchMatMul.kernelFunc, { a: inputs.a, b: inputs.b }, attrs, backend, temps);
@@ -88,8 +115,13 @@ export function wasmMatMulConfigs(): KernelConfig[] {
       const kernel = ACTIVATION_KERNELS[activation];
       if (!kernel) return y;
       temps.push(y);
-      const actInputs: NamedTensorInfoMap = activation === 'prelu' ? { x: y, alpha: preluActivationWeights as TensorInfo } : { x: y };
-      return wasmKernel(kernel)({ inputs: actInputs, attrs: { alpha: attrs.leakyreluAlpha ?? 0.2 }, backend: backend as object }) as TensorInfo;
+      const actInputs: NamedTensorInfoMap =
+        activation === 'prelu' ? { x: y, alpha: preluActivationWeights as TensorInfo } : { x: y };
+      return wasmKernel(kernel)({
+        inputs: actInputs,
+        attrs: { alpha: attrs.leakyreluAlpha ?? 0.2 },
+        backend: backend as object,
+      }) as TensorInfo;
     });
   };
 

@@ -6,8 +6,13 @@
 
 /** probs [B, H, T, T] = causal softmax(q k^T / sqrt(D)); y [B, T, C] = probs v, heads merged. */
 export function attentionForward(
-  qkv: Float32Array, y: Float32Array, probs: Float32Array,
-  B: number, T: number, C: number, H: number,
+  qkv: Float32Array,
+  y: Float32Array,
+  probs: Float32Array,
+  B: number,
+  T: number,
+  C: number,
+  H: number,
 ): void {
   const D = C / H;
   const C3 = 3 * C;
@@ -52,8 +57,14 @@ export function attentionForward(
  * dQ = dS K / sqrt(D), dK = dS^T Q / sqrt(D), dV = P^T dY.
  */
 export function attentionBackward(
-  dy: Float32Array, qkv: Float32Array, probs: Float32Array, dqkv: Float32Array,
-  B: number, T: number, C: number, H: number,
+  dy: Float32Array,
+  qkv: Float32Array,
+  probs: Float32Array,
+  dqkv: Float32Array,
+  B: number,
+  T: number,
+  C: number,
+  H: number,
 ): void {
   const D = C / H;
   const C3 = 3 * C;

@@ -8,15 +8,22 @@ export function checkLabels(labels: Int32Array, N: number, V: number, ignoreInde
   for (let n = 0; n < N; n++) {
     const l = labels[n];
     if (l !== ignoreIndex && (l < 0 || l >= V)) {
-      throw new RangeError(`ForgeSoftmaxCrossEntropy: label ${l} at row ${n} is outside [0, ${V}) and is not ignoreIndex`);
+      throw new RangeError(
+        `ForgeSoftmaxCrossEntropy: label ${l} at row ${n} is outside [0, ${V}) and is not ignoreIndex`,
+      );
     }
   }
 }
 
 /** logsumexp [N] of each row and losses [N] = logsumexp - logits[label] (0 where ignored). */
 export function crossEntropyForward(
-  logits: Float32Array, labels: Int32Array, losses: Float32Array, logsumexp: Float32Array,
-  N: number, V: number, ignoreIndex: number,
+  logits: Float32Array,
+  labels: Int32Array,
+  losses: Float32Array,
+  logsumexp: Float32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
 ): void {
   checkLabels(labels, N, V, ignoreIndex);
   for (let n = 0; n < N; n++) {
@@ -33,8 +40,14 @@ export function crossEntropyForward(
 
 /** dlogits [N, V] = dlosses[n] * (softmax(logits[n]) - onehot(label[n])); zero rows where ignored. */
 export function crossEntropyBackward(
-  dlosses: Float32Array, logits: Float32Array, labels: Int32Array, logsumexp: Float32Array, dlogits: Float32Array,
-  N: number, V: number, ignoreIndex: number,
+  dlosses: Float32Array,
+  logits: Float32Array,
+  labels: Int32Array,
+  logsumexp: Float32Array,
+  dlogits: Float32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
 ): void {
   checkLabels(labels, N, V, ignoreIndex);
   for (let n = 0; n < N; n++) {

@@ -5,9 +5,15 @@
 
 /** y = (x - mean) * rstd * gamma + beta per row; writes mean [N] and rstd [N] = 1/sqrt(var + eps). */
 export function layerNormForward(
-  x: Float32Array, gamma: Float32Array, beta: Float32Array,
-  y: Float32Array, mean: Float32Array, rstd: Float32Array,
-  N: number, C: number, epsilon: number,
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  y: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  N: number,
+  C: number,
+  epsilon: number,
 ): void {
   for (let r = 0; r < N; r++) {
     const o = r * C;
@@ -31,9 +37,16 @@ export function layerNormForward(
  * dgamma = sum over rows of dy * xhat; dbeta = sum over rows of dy.
  */
 export function layerNormBackward(
-  dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array,
-  dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
-  N: number, C: number,
+  dy: Float32Array,
+  x: Float32Array,
+  gamma: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  dx: Float32Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+  N: number,
+  C: number,
 ): void {
   const dg = new Float64Array(C);
   const db = new Float64Array(C);

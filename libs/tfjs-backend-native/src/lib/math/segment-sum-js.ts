@@ -3,8 +3,12 @@
  * x[i] for rows of rowSize. Ids outside [0, numSegments) are dropped. Overwrites `out`.
  */
 export function segmentSum(
-  x: Float32Array | Int32Array, segmentIds: Int32Array, out: Float32Array | Int32Array,
-  n: number, rowSize: number, numSegments: number,
+  x: Float32Array | Int32Array,
+  segmentIds: Int32Array,
+  out: Float32Array | Int32Array,
+  n: number,
+  rowSize: number,
+  numSegments: number,
 ): void {
   out.fill(0, 0, numSegments * rowSize);
   for (let i = 0; i < n; i++) {

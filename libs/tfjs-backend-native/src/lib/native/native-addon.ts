@@ -20,25 +20,130 @@ export interface NativeAddon {
   /** glibc: serve large allocations from the reusable heap rather than fresh mmap'ed pages. */
   tuneMalloc(): boolean;
   /** C_i = alpha op(A_i) op(B_i) + beta C_i for each (a, b, c) offset triple in `offsets`. */
-  gemmBatch(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number, offsets: Int32Array): void;
-  layerNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, N: number, C: number, epsilon: number): void;
-  layerNormBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, N: number, C: number): void;
+  gemmBatch(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+    offsets: Int32Array,
+  ): void;
+  layerNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    N: number,
+    C: number,
+    epsilon: number,
+  ): void;
+  layerNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    N: number,
+    C: number,
+  ): void;
   geluForward(x: Float32Array, y: Float32Array, n: number): void;
   geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
-  attentionForward(qkv: Float32Array, y: Float32Array, probs: Float32Array, B: number, T: number, C: number, H: number): void;
-  attentionBackward(dy: Float32Array, qkv: Float32Array, probs: Float32Array, dqkv: Float32Array, B: number, T: number, C: number, H: number): void;
-  crossEntropyForward(logits: Float32Array, labels: Int32Array, losses: Float32Array, logsumexp: Float32Array, N: number, V: number, ignoreIndex: number): void;
-  crossEntropyBackward(dlosses: Float32Array, logits: Float32Array, labels: Int32Array, logsumexp: Float32Array, dlogits: Float32Array, N: number, V: number, ignoreIndex: number): void;
+  attentionForward(
+    qkv: Float32Array,
+    y: Float32Array,
+    probs: Float32Array,
+    B: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void;
+  attentionBackward(
+    dy: Float32Array,
+    qkv: Float32Array,
+    probs: Float32Array,
+    dqkv: Float32Array,
+    B: number,
+    T: number,
+    C: number,
+    H: number,
+  ): void;
+  crossEntropyForward(
+    logits: Float32Array,
+    labels: Int32Array,
+    losses: Float32Array,
+    logsumexp: Float32Array,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void;
+  crossEntropyBackward(
+    dlosses: Float32Array,
+    logits: Float32Array,
+    labels: Int32Array,
+    logsumexp: Float32Array,
+    dlogits: Float32Array,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void;
   softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
-  transpose(x: Float32Array | Int32Array, y: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
+  transpose(
+    x: Float32Array | Int32Array,
+    y: Float32Array | Int32Array,
+    shape: Int32Array,
+    perm: Int32Array,
+  ): void;
   /** out [numSegments, rowSize] = scatter-add of x rows; outIsZero skips zero-filling fresh memory. */
-  segmentSum(x: Float32Array, segmentIds: Int32Array, out: Float32Array, n: number, rowSize: number, numSegments: number, outIsZero?: boolean): void;
-  adamw(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, offset: number, length: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  segmentSum(
+    x: Float32Array,
+    segmentIds: Int32Array,
+    out: Float32Array,
+    n: number,
+    rowSize: number,
+    numSegments: number,
+    outIsZero?: boolean,
+  ): void;
+  adamw(
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    offset: number,
+    length: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
   sumOfSquares(x: Float32Array, offset: number, length: number): number;
   scale(x: Float32Array, s: number, offset: number, length: number): void;
   axpy(dst: Float32Array, src: Float32Array, alpha: number, offset: number, length: number): void;
   /** out = full op other (other op full when otherLeft); other[i % period] when repeat = 1, else other[i / repeat]. op: 0 add, 1 sub, 2 mul, 3 div. */
-  binary(op: number, full: Float32Array, other: Float32Array, out: Float32Array, n: number, period: number, repeat: number, otherLeft: boolean): void;
+  binary(
+    op: number,
+    full: Float32Array,
+    other: Float32Array,
+    out: Float32Array,
+    n: number,
+    period: number,
+    repeat: number,
+    otherLeft: boolean,
+  ): void;
   /** out[o, i] = sum_r x[o, r, i] for x viewed as [outer, reduce, inner]. */
   reduceSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
 }
@@ -58,9 +163,27 @@ export interface NativeAddonStatus {
 }
 
 const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
-  'setNumThreads', 'getNumThreads', 'blasCoreName', 'gemmBatch', 'layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward',
-  'attentionForward', 'attentionBackward', 'crossEntropyForward', 'crossEntropyBackward', 'softmaxRows',
-  'transpose', 'segmentSum', 'adamw', 'sumOfSquares', 'scale', 'axpy', 'binary', 'reduceSum',
+  'setNumThreads',
+  'getNumThreads',
+  'blasCoreName',
+  'gemmBatch',
+  'layerNormForward',
+  'layerNormBackward',
+  'geluForward',
+  'geluBackward',
+  'attentionForward',
+  'attentionBackward',
+  'crossEntropyForward',
+  'crossEntropyBackward',
+  'softmaxRows',
+  'transpose',
+  'segmentSum',
+  'adamw',
+  'sumOfSquares',
+  'scale',
+  'axpy',
+  'binary',
+  'reduceSum',
 ];
 
 const BUILD_HINT = 'apt-get install libopenblas-dev, then npm run build:native';
@@ -80,10 +203,16 @@ function addonPath(): string {
 function load(): { addon: NativeAddon | null; status: NativeAddonStatus } {
   const file = addonPath();
   if (process.env.FORGE_NATIVE_ADDON === 'off') {
-    return { addon: null, status: { loaded: false, path: file, error: 'disabled by FORGE_NATIVE_ADDON=off' } };
+    return {
+      addon: null,
+      status: { loaded: false, path: file, error: 'disabled by FORGE_NATIVE_ADDON=off' },
+    };
   }
   if (!fs.existsSync(file)) {
-    return { addon: null, status: { loaded: false, path: file, error: `${file} is not built (${BUILD_HINT})` } };
+    return {
+      addon: null,
+      status: { loaded: false, path: file, error: `${file} is not built (${BUILD_HINT})` },
+    };
   }
   // OpenBLAS reads OPENBLAS_CORETYPE when it is loaded with the addon, so set it first.
   const coreType = process.env.OPENBLAS_CORETYPE ? undefined : openBlasCoreType();
@@ -92,7 +221,8 @@ function load(): { addon: NativeAddon | null; status: NativeAddonStatus } {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
     const missing = ADDON_FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
-    if (missing.length > 0) throw new Error(`stale build, missing ${missing.join(', ')} (npm run build:native)`);
+    if (missing.length > 0)
+      throw new Error(`stale build, missing ${missing.join(', ')} (npm run build:native)`);
     let threads: number;
     try {
       threads = resolveThreadCount();
@@ -103,7 +233,10 @@ function load(): { addon: NativeAddon | null; status: NativeAddonStatus } {
     return { addon, status: { loaded: true, path: file, numThreads, blasCore: addon.blasCoreName() } };
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];
-    return { addon: null, status: { loaded: false, path: file, error: `${file} failed to load: ${message} (${BUILD_HINT})` } };
+    return {
+      addon: null,
+      status: { loaded: false, path: file, error: `${file} failed to load: ${message} (${BUILD_HINT})` },
+    };
   }
 }
 

@@ -12,21 +12,28 @@ describe('resolveThreadCount', () => {
   });
 
   it.each(['0', '-2', '1.5', 'all'])('rejects FORGE_NUM_THREADS=%s, naming it', (value) => {
-    expect(() => resolveThreadCount({ FORGE_NUM_THREADS: value })).toThrow(/FORGE_NUM_THREADS must be a positive integer/);
+    expect(() => resolveThreadCount({ FORGE_NUM_THREADS: value })).toThrow(
+      /FORGE_NUM_THREADS must be a positive integer/,
+    );
   });
 });
 
-(process.platform === 'linux' && process.arch === 'x64' ? describe : describe.skip)('openBlasCoreType', () => {
-  const cpuinfo = (flags: string) => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'forge-cpuinfo-')), 'cpuinfo');
-    fs.writeFileSync(file, `processor\t: 0\nflags\t\t: ${flags}\n`);
-    return file;
-  };
+(process.platform === 'linux' && process.arch === 'x64' ? describe : describe.skip)(
+  'openBlasCoreType',
+  () => {
+    const cpuinfo = (flags: string) => {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'forge-cpuinfo-')), 'cpuinfo');
+      fs.writeFileSync(file, `processor\t: 0\nflags\t\t: ${flags}\n`);
+      return file;
+    };
 
-  it('picks SkylakeX with AVX-512, Haswell with AVX2 + FMA, nothing otherwise', () => {
-    expect(openBlasCoreType(cpuinfo('sse2 avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl'))).toBe('SkylakeX');
-    expect(openBlasCoreType(cpuinfo('sse2 avx avx2 fma'))).toBe('Haswell');
-    expect(openBlasCoreType(cpuinfo('sse2 sse4_2 avx'))).toBeUndefined();
-    expect(openBlasCoreType('/nonexistent/cpuinfo')).toBeUndefined();
-  });
-});
+    it('picks SkylakeX with AVX-512, Haswell with AVX2 + FMA, nothing otherwise', () => {
+      expect(openBlasCoreType(cpuinfo('sse2 avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl'))).toBe(
+        'SkylakeX',
+      );
+      expect(openBlasCoreType(cpuinfo('sse2 avx avx2 fma'))).toBe('Haswell');
+      expect(openBlasCoreType(cpuinfo('sse2 sse4_2 avx'))).toBeUndefined();
+      expect(openBlasCoreType('/nonexistent/cpuinfo')).toBeUndefined();
+    });
+  },
+);

@@ -18,7 +18,12 @@ export function openBlasCoreType(cpuinfoPath = '/proc/cpuinfo'): string | undefi
   }
   const line = cpuinfo.split('\n').find((l) => l.startsWith('flags'));
   if (!line) return undefined;
-  const flags = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
+  const flags = new Set(
+    line
+      .slice(line.indexOf(':') + 1)
+      .trim()
+      .split(/\s+/),
+  );
   const has = (...names: string[]) => names.every((n) => flags.has(n));
   if (has('avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl')) return 'SkylakeX';
   if (has('avx2', 'fma')) return 'Haswell';

@@ -11,7 +11,10 @@ export function resolveThreadCount(env: NodeJS.ProcessEnv = process.env): number
   if (raw === undefined || raw.trim() === '') return os.availableParallelism();
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
-    throw new BackendError(`FORGE_NUM_THREADS must be a positive integer, got ${JSON.stringify(raw)}`, 'unset it to use every core');
+    throw new BackendError(
+      `FORGE_NUM_THREADS must be a positive integer, got ${JSON.stringify(raw)}`,
+      'unset it to use every core',
+    );
   }
   return n;
 }

@@ -68,9 +68,12 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   for (let i = 0; i < expected.length; i++) {
     maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
     maxRef = Math.max(maxRef, Math.abs(expected[i]));
-    if (Number.isNaN(actual[i]) !== Number.isNaN(expected[i])) throw new Error(`NaN mismatch at ${i}: ${actual[i]} vs ${expected[i]}`);
+    if (Number.isNaN(actual[i]) !== Number.isNaN(expected[i]))
+      throw new Error(`NaN mismatch at ${i}: ${actual[i]} vs ${expected[i]}`);
   }
   if (!(maxErr <= tol * maxRef)) {
-    throw new Error(`max error ${maxErr.toExponential(3)} exceeds ${tol} x max |expected| ${maxRef.toExponential(3)}`);
+    throw new Error(
+      `max error ${maxErr.toExponential(3)} exceeds ${tol} x max |expected| ${maxRef.toExponential(3)}`,
+    );
   }
 }

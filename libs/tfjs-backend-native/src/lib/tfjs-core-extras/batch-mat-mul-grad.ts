@@ -24,8 +24,10 @@ export const batchMatMulGradConfig: tf.GradConfig = {
     let da: () => tf.Tensor;
     let db: () => tf.Tensor;
     if (!transposeA && !transposeB) [da, db] = [() => m(dy, b, false, true), () => m(a, dy, true, false)];
-    else if (!transposeA && transposeB) [da, db] = [() => m(dy, b, false, false), () => m(dy, a, true, false)];
-    else if (transposeA && !transposeB) [da, db] = [() => m(b, dy, false, true), () => m(a, dy, false, false)];
+    else if (!transposeA && transposeB)
+      [da, db] = [() => m(dy, b, false, false), () => m(dy, a, true, false)];
+    else if (transposeA && !transposeB)
+      [da, db] = [() => m(b, dy, false, true), () => m(a, dy, false, false)];
     else [da, db] = [() => m(b, dy, true, true), () => m(dy, a, true, true)];
     if (b.rank === 2 && a.rank > 2 && !transposeA) {
       // b is shared by every batch: fold the batch into the rows, db is one GEMM.

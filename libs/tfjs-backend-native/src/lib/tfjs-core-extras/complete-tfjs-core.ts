@@ -13,8 +13,12 @@ import { EsmFileLoader, tfjsCoreDistDir } from './esm-file-loader';
 let done = false;
 
 function isGradConfig(value: unknown): value is tf.GradConfig {
-  return typeof value === 'object' && value !== null && typeof (value as tf.GradConfig).kernelName === 'string' &&
-    typeof (value as tf.GradConfig).gradFunc === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as tf.GradConfig).kernelName === 'string' &&
+    typeof (value as tf.GradConfig).gradFunc === 'function'
+  );
 }
 
 /**
@@ -31,7 +35,10 @@ export function completeTfjsCore(): { gradients: number; chainedOps: number } {
   let gradients = 0;
   if (!tf.getGradient(tf.Multiply)) {
     const dir = path.join(dist, 'gradients');
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('_grad.js')).sort()) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('_grad.js'))
+      .sort()) {
       for (const config of Object.values(loader.load(path.join(dir, file)))) {
         if (isGradConfig(config) && !tf.getGradient(config.kernelName)) {
           tf.registerGradient(config);
@@ -46,7 +53,9 @@ export function completeTfjsCore(): { gradients: number; chainedOps: number } {
   const proto = tf.Tensor.prototype as unknown as Record<string, unknown>;
   if (typeof proto.reshape !== 'function') {
     const dir = path.join(dist, 'public', 'chained_ops');
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.js') && !f.endsWith('_test.js') && f !== 'register_all_chained_ops.js');
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.js') && !f.endsWith('_test.js') && f !== 'register_all_chained_ops.js');
     const before = Object.getOwnPropertyNames(proto).length;
     for (const file of files.sort()) loader.load(path.join(dir, file));
     chainedOps = Object.getOwnPropertyNames(proto).length - before;

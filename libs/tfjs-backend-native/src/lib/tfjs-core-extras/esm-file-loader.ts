@@ -39,7 +39,8 @@ function publicModule(relative: string): ModuleObject {
   if (relative in special) return special[relative] as ModuleObject;
   // Ops, kernel names and backend utilities: the bundle's top level, then backend_util.
   return new Proxy({} as ModuleObject, {
-    get: (_target, name: string) => (tf as unknown as ModuleObject)[name] ?? (tf.backend_util as unknown as ModuleObject)[name],
+    get: (_target, name: string) =>
+      (tf as unknown as ModuleObject)[name] ?? (tf.backend_util as unknown as ModuleObject)[name],
   });
 }
 
@@ -59,17 +60,26 @@ export class EsmFileLoader {
     const exported: string[] = [];
     const body = source
       .replace(IMPORT_NAMED, (_m, names: string, spec: string) => {
-        const bindings = names.split(',').map((n) => n.trim()).filter(Boolean).map((n) => n.replace(/\s+as\s+/, ': '));
+        const bindings = names
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
+          .map((n) => n.replace(/\s+as\s+/, ': '));
         return `const { ${bindings.join(', ')} } = __import(${JSON.stringify(spec)});`;
       })
-      .replace(IMPORT_STAR, (_m, name: string, spec: string) => `const ${name} = __import(${JSON.stringify(spec)});`)
+      .replace(
+        IMPORT_STAR,
+        (_m, name: string, spec: string) => `const ${name} = __import(${JSON.stringify(spec)});`,
+      )
       .replace(IMPORT_BARE, (_m, spec: string) => `__import(${JSON.stringify(spec)});`)
       .replace(EXPORT_DECL, (_m, kind: string, name: string) => {
         exported.push(name);
         return `${kind} ${name}`;
       });
     const importer = (spec: string): ModuleObject => this.resolve(path.dirname(file), spec);
-    const run = new Function('__import', `${body}\nreturn { ${exported.join(', ')} };`) as (imp: typeof importer) => ModuleObject;
+    const run = new Function('__import', `${body}\nreturn { ${exported.join(', ')} };`) as (
+      imp: typeof importer,
+    ) => ModuleObject;
     Object.assign(exports, run(importer));
     return exports;
   }
@@ -78,7 +88,8 @@ export class EsmFileLoader {
     if (!spec.startsWith('.')) return tf as unknown as ModuleObject;
     const target = path.resolve(fromDir, spec);
     const relative = path.relative(this.distDir, target).split(path.sep).join('/');
-    if (relative.startsWith('gradients/') || relative.startsWith('public/chained_ops/')) return this.load(`${target}.js`);
+    if (relative.startsWith('gradients/') || relative.startsWith('public/chained_ops/'))
+      return this.load(`${target}.js`);
     if (relative === 'index') return tf as unknown as ModuleObject;
     return publicModule(relative);
   }
