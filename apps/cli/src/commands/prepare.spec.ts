@@ -5,39 +5,7 @@ import * as path from 'path';
 import { ShardDataset } from '@llm-forge/data-shards';
 import { createTokenizer } from '@llm-forge/gpt';
 import { builtinCorpus } from '../corpus';
-import { main } from '../main';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: Record<string, unknown>;
-}
-
-async function forge(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(['node', 'forge', ...args]);
-    const lines = stdout.trim().split('\n');
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(lines[lines.length - 1]);
-    } catch {
-      // not a --json run
-    }
-    return { code, stdout, stderr, json };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { runForge as forge } from '../test-utils/run-forge';
 
 describe('forge prepare', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-prepare-'));
