@@ -1,0 +1,165 @@
+/**
+ * The acceptance test of data-parallel training: N ranks on loopback, each on its slice of the
+ * global batch, take the same steps as one process on the whole batch (losses within 1e-4, final
+ * weights within 1e-5), and keep bit-identical replicas. Also: divergence detection and a peer
+ * failure surfacing as the collective's typed error.
+ */
+import { CollectiveError } from '@llm-forge/collective';
+import { createTokenizer, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
+import { initBackend } from '@llm-forge/tfjs-backend-native';
+import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
+import {
+  startRanks,
+  stepAll,
+  stopRanks,
+  type TestRank,
+  type TestRingOptions,
+} from '../test-utils/data-parallel-harness';
+
+/**
+ * libs/gpt's TEST_CONFIG (2 layers, 4 heads, width 32, context 16, no dropout) over a compact
+ * vocabulary: the text's distinct GPT-2 ids renumbered 0..V-1 (V padded to a multiple of 64), so
+ * the suite runs in seconds instead of computing 50257-way logits on every rank.
+ */
+const CONFIG: GPTConfig = {
+  vocabSize: 128,
+  contextLength: 16,
+  embDim: 32,
+  nHeads: 4,
+  nLayers: 2,
+  dropRate: 0,
+  qkvBias: true,
+  tiedHead: true,
+  layerNormEpsilon: 1e-5,
+};
+
+const TEXT = (
+  'Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse, ' +
+  'and nothing particular to interest me on shore, I thought I would sail about a little and see the watery ' +
+  'part of the world. It is a way I have of driving off the spleen and regulating the circulation. '
+).repeat(6);
+
+const TRAINER: TrainerOptions = {
+  schedule: { lr: 1e-3, minLr: 1e-4, warmupSteps: 2, totalSteps: 20, schedule: 'cosine' },
+  gradClip: 1,
+  seed: 7,
+};
+const STEPS = 20;
+
+const open: TestRank[][] = [];
+async function ranks(options: Omit<TestRingOptions, 'config' | 'tokens' | 'trainer'>): Promise<TestRank[]> {
+  const started = await startRanks({ config: CONFIG, tokens, trainer: TRAINER, dataSeed: 3, ...options });
+  open.push(started);
+  return started;
+}
+
+let tokens: Int32Array;
+beforeAll(async () => {
+  const backend = await initBackend('auto');
+  if (process.env.DEBUG_WORKER) console.log('backend', backend);
+  const ids = createTokenizer().encode(TEXT);
+  const vocab = [...new Set(ids)].sort((a, b) => a - b);
+  expect(vocab.length).toBeLessThanOrEqual(CONFIG.vocabSize);
+  const compact = new Map(vocab.map((id, i) => [id, i]));
+  tokens = Int32Array.from(ids, (id) => compact.get(id)!);
+});
+afterAll(async () => {
+  await Promise.all(open.map(stopRanks));
+});
+
+/** Losses of every step (as every rank saw them) and the final parameters of every rank. */
+async function train(
+  worldSize: number,
+  globalBatchSize: number,
+): Promise<{ losses: number[][]; params: Float32Array[] }> {
+  const group = await ranks({ worldSize, globalBatchSize, checkEvery: 5 });
+  const losses: number[][] = [];
+  for (let s = 0; s < STEPS; s++) {
+    const metrics = await stepAll(group);
+    losses.push(metrics.map((m) => m.loss));
+  }
+  return { losses, params: group.map((r) => r.trainer.params.slice()) };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+describe('DataParallelStep', () => {
+  describe.each([
+    [6, [2, 3]],
+    [5, [2]],
+  ])('global batch %i', (B, worldSizes) => {
+    let baseline: { losses: number[][]; params: Float32Array[] };
+    beforeAll(async () => {
+      baseline = await train(1, B);
+    });
+
+    it('learns as one process', () => {
+      const losses = baseline.losses.map((l) => l[0]);
+      expect(losses[STEPS - 1]).toBeLessThan(losses[0] - 0.3);
+    });
+
+    it.each(worldSizes)('gives the 1-rank losses and weights with %i ranks', async (N) => {
+      const { losses, params } = await train(N, B);
+      const want = baseline.losses.map((l) => l[0]);
+      // Every rank reports the same global loss, bit for bit, and holds the same bytes.
+      for (const step of losses) expect(new Set(step).size).toBe(1);
+      for (const p of params) expect(Buffer.from(p.buffer).equals(Buffer.from(params[0].buffer))).toBe(true);
+      const lossDiff = maxAbsDiff(
+        losses.map((l) => l[0]),
+        want,
+      );
+      const weightDiff = maxAbsDiff(params[0], baseline.params[0]);
+      if (process.env.DEBUG_WORKER)
+        console.log(`B=${B} N=${N}: max |Δloss| ${lossDiff}, max |Δw| ${weightDiff}`);
+      expect(lossDiff).toBeLessThanOrEqual(1e-4);
+      expect(weightDiff).toBeLessThanOrEqual(1e-5);
+    });
+  });
+
+  it('reports global tokens, this rank’s tokens and the bytes it sent', async () => {
+    const group = await ranks({ worldSize: 2, globalBatchSize: 5, checkEvery: 1 });
+    const metrics = await stepAll(group);
+    expect(metrics.map((m) => m.tokens)).toEqual([80, 80]);
+    expect(metrics.map((m) => m.localTokens)).toEqual([48, 32]);
+    for (const m of metrics) {
+      expect(m.step).toBe(0);
+      expect(m.verified).toBe(true);
+      expect(m.bytesSent).toBeGreaterThan(group[0].trainer.params.length * 4 * 0.9); // 2(N-1)/N of the grads
+      expect(m.computeMs).toBeGreaterThan(0);
+      expect(m.communicationMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('throws ReplicaDivergenceError naming the ranks when a replica differs', async () => {
+    const group = await ranks({ worldSize: 3, globalBatchSize: 6, checkEvery: 2 });
+    await stepAll(group);
+    await expect(Promise.all(group.map((r) => r.dp.verifyReplicas()))).resolves.toBeDefined();
+    group[2].trainer.params[123] += 1e-3; // a flipped bit's worth of drift on rank 2
+    const results = await Promise.allSettled(group.map((r) => r.dp.step(r.loader.next())));
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const error = (result as PromiseRejectedResult).reason as ReplicaDivergenceError;
+      expect(error).toBeInstanceOf(ReplicaDivergenceError);
+      expect(error.step).toBe(2);
+      expect(error.divergentRanks).toEqual([2]);
+      expect(error.message).toMatch(/ranks \[0, 1\] have [0-9a-f]{16}; ranks \[2\] have [0-9a-f]{16}/);
+    }
+  });
+
+  it('surfaces a peer failure as a typed CollectiveError within the timeout', async () => {
+    const timeoutMs = 1500;
+    const group = await ranks({ worldSize: 2, globalBatchSize: 6, ring: { timeoutMs } });
+    await stepAll(group);
+    await group[1].ring.close(); // rank 1 dies between steps
+    const started = Date.now();
+    const error = await group[0].dp.step(group[0].loader.next()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CollectiveError);
+    expect((error as CollectiveError).step).toBe(4); // optimizer step 1, phase 0 (gradients)
+    expect(Date.now() - started).toBeLessThan(timeoutMs + 1000);
+  });
+});

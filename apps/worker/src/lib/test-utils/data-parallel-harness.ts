@@ -1,0 +1,79 @@
+/**
+ * Test helper: N data-parallel ranks in one process on loopback, each with its own model replica,
+ * trainer, batch loader (rank r of N) and ring.
+ */
+import { RingAllReduce, type RingAllReduceOptions } from '@llm-forge/collective';
+import { ArrayTokenStream, DistributedBatchLoader } from '@llm-forge/data-shards';
+import { GPTModel, Trainer, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
+import {
+  DataParallelStep,
+  type DataParallelStepMetrics,
+  type DataParallelStepOptions,
+} from '../data-parallel/data-parallel-step';
+
+/** One rank of a test ring. */
+export interface TestRank {
+  model: GPTModel;
+  trainer: Trainer;
+  loader: DistributedBatchLoader;
+  ring: RingAllReduce;
+  dp: DataParallelStep;
+}
+
+/** How to build a test ring. */
+export interface TestRingOptions {
+  config: GPTConfig;
+  tokens: Int32Array;
+  worldSize: number;
+  globalBatchSize: number;
+  trainer: TrainerOptions;
+  modelSeed?: number;
+  dataSeed?: number;
+  checkEvery?: number;
+  ring?: Partial<RingAllReduceOptions>;
+}
+
+/** Starts `worldSize` ranks with identical replicas and connects their rings. */
+export async function startRanks(options: TestRingOptions): Promise<TestRank[]> {
+  const { config, tokens, worldSize, globalBatchSize } = options;
+  const rings = await Promise.all(
+    Array.from({ length: worldSize }, (_, rank) =>
+      RingAllReduce.listen({
+        secret: 'test-secret',
+        timeoutMs: 10_000,
+        // Small buckets and chunks, so the gradients cross bucket and chunk boundaries.
+        bucketBytes: 4 * 4096,
+        chunkBytes: 4 * 1024,
+        ...options.ring,
+        rank,
+        worldSize,
+      }),
+    ),
+  );
+  const addresses = rings.map((r) => r.address);
+  await Promise.all(rings.map((r) => r.connect(addresses)));
+  return rings.map((ring, rank) => {
+    const model = GPTModel.random(config, options.modelSeed ?? 0);
+    const trainer = new Trainer(model, options.trainer);
+    const loader = new DistributedBatchLoader(new ArrayTokenStream(tokens), {
+      contextLength: config.contextLength,
+      batchSize: globalBatchSize,
+      seed: options.dataSeed ?? 0,
+      rank,
+      worldSize,
+    });
+    const dpOptions: DataParallelStepOptions = { globalBatchSize, checkEvery: options.checkEvery };
+    return { model, trainer, loader, ring, dp: new DataParallelStep(trainer, ring, dpOptions) };
+  });
+}
+
+/** One step on every rank, each on its loader's next slice. */
+export function stepAll(ranks: TestRank[]): Promise<DataParallelStepMetrics[]> {
+  return Promise.all(ranks.map((r) => r.dp.step(r.loader.next())));
+}
+
+/** Closes every ring and frees every model's variables. */
+export async function stopRanks(ranks: TestRank[]): Promise<void> {
+  await Promise.all(ranks.map((r) => r.ring.close()));
+  for (const r of ranks) r.model.dispose();
+}
