@@ -55,7 +55,7 @@ async function ranks(options: Omit<TestRingOptions, 'config' | 'tokens' | 'train
 
 let tokens: Int32Array;
 beforeAll(async () => {
-  const backend = await initBackend('auto');
+  const backend = await initBackend(); // FORGE_BACKEND, else the fastest that starts
   if (process.env.DEBUG_WORKER) console.log('backend', backend);
   const ids = createTokenizer().encode(TEXT);
   const vocab = [...new Set(ids)].sort((a, b) => a - b);
