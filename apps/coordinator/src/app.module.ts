@@ -1,0 +1,42 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { BearerAuthGuard } from './auth/bearer-auth.guard';
+import { FORGE_CONFIG } from './config/config.constants';
+import type { CoordinatorConfig } from './config/config.schema';
+import { HealthController } from './health/health.controller';
+import { PINO_LOGGER } from './logging/logger';
+import { RedisService } from './redis/redis.service';
+import { RunsModule } from './runs/runs.module';
+
+/** Configuration, logger and Redis, visible to every feature module. */
+@Global()
+@Module({})
+export class CoreModule {
+  /** Provides the validated config, the pino logger and the Redis connections. */
+  static forRoot(config: CoordinatorConfig, logger: Logger): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: FORGE_CONFIG, useValue: config },
+        { provide: PINO_LOGGER, useValue: logger },
+        RedisService,
+      ],
+      exports: [FORGE_CONFIG, PINO_LOGGER, RedisService],
+    };
+  }
+}
+
+/** The coordinator: core services, the runs feature, health, and the global bearer-token guard. */
+@Module({})
+export class AppModule {
+  /** The root module for a validated configuration. */
+  static forRoot(config: CoordinatorConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(config, logger), RunsModule],
+      controllers: [HealthController],
+      providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+/** Builds the Nest application (used by main.ts and the e2e tests). */
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { checkBearer } from './auth/token';
+import { DomainExceptionFilter } from './common/domain-exception.filter';
+import type { CoordinatorConfig } from './config/config.schema';
+import { createLogger, PinoNestLogger } from './logging/logger';
+import { assertRedisReachable } from './redis/redis.service';
+
+/** A built coordinator and its logger. */
+export interface CoordinatorApp {
+  app: INestApplication;
+  logger: Logger;
+  openapi: OpenAPIObject;
+}
+
+/** Options of {@link createApp}. */
+export interface CreateAppOptions {
+  /** Logger to use. @defaultValue a pino logger at `config.logLevel` */
+  logger?: Logger;
+}
+
+/**
+ * Creates the app (not yet listening): checks Redis answers, installs the exception filter, serves the
+ * OpenAPI document at `/openapi.json` and Swagger UI at `/docs` (both behind the token when auth is on).
+ */
+export async function createApp(
+  config: CoordinatorConfig,
+  options: CreateAppOptions = {},
+): Promise<CoordinatorApp> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  await assertRedisReachable(config.redisUrl);
+  const app = await NestFactory.create(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+  });
+  app.useGlobalFilters(new DomainExceptionFilter(logger));
+
+  const apiToken = config.apiToken;
+  if (config.authEnabled && apiToken !== undefined) {
+    app.use(['/openapi.json', '/docs'], (req: Request, res: Response, next: NextFunction) => {
+      const check = checkBearer(req.headers.authorization, apiToken);
+      if (check.ok) next();
+      else res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: check.message });
+    });
+  }
+  const openapi = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('LLM Forge coordinator')
+      .setDescription('Distributed pretraining runs: state in Redis, steps scheduled through BullMQ.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'openapi.json' });
+  return { app, logger, openapi };
+}

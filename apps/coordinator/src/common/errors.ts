@@ -1,0 +1,48 @@
+/** Domain errors of the coordinator: services throw these; only the exception filter maps them to HTTP. */
+
+/** Base class of every coordinator domain error. */
+export abstract class DomainError extends Error {
+  /** Stable machine-readable code, sent to clients as `error`. */
+  abstract readonly code: string;
+}
+
+/** No run with this id. */
+export class RunNotFoundError extends DomainError {
+  override readonly name = 'RunNotFoundError';
+  readonly code = 'run_not_found';
+  constructor(readonly runId: string) {
+    super(`run ${runId} does not exist`);
+  }
+}
+
+/** An action that the run's current state does not allow (e.g. resuming a completed run). */
+export class InvalidTransitionError extends DomainError {
+  override readonly name = 'InvalidTransitionError';
+  readonly code = 'invalid_transition';
+  constructor(
+    readonly runId: string,
+    readonly action: string,
+    readonly currentStatus: string,
+    allowedFrom: readonly string[],
+  ) {
+    super(
+      `cannot ${action} run ${runId}: it is ${currentStatus} (${action} is allowed only when ${allowedFrom.join(' or ')})`,
+    );
+  }
+}
+
+/** One invalid field of a request. */
+export interface FieldIssue {
+  /** Dotted path of the field, e.g. `optimizer.lr`. */
+  field: string;
+  message: string;
+}
+
+/** A request body or parameter failed validation. */
+export class RequestValidationError extends DomainError {
+  override readonly name = 'RequestValidationError';
+  readonly code = 'validation_failed';
+  constructor(readonly issues: FieldIssue[]) {
+    super(`invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}

@@ -1,0 +1,2 @@
+/** Injection token of the validated {@link CoordinatorConfig}. */
+export const FORGE_CONFIG = Symbol('FORGE_CONFIG');

@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from './config.schema';
+
+const token = 'a-token-of-sixteen+';
+
+describe('loadConfig', () => {
+  it('applies the defaults', () => {
+    expect(loadConfig({ FORGE_API_TOKEN: token })).toEqual({
+      port: 3000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      apiToken: token,
+      localMode: false,
+      authEnabled: true,
+      redisPrefix: 'forge:',
+      runsDir: 'runs',
+      logLevel: 'info',
+    });
+  });
+
+  it('requires a token unless local mode disables auth explicitly', () => {
+    expect(() => loadConfig({})).toThrow(/FORGE_API_TOKEN is required/);
+    expect(() => loadConfig({ FORGE_LOCAL_MODE: 'true' })).toThrow(/FORGE_API_TOKEN is required/);
+    expect(() => loadConfig({ FORGE_AUTH_DISABLED: 'true' })).toThrow(/only allowed with FORGE_LOCAL_MODE/);
+    const local = loadConfig({ FORGE_LOCAL_MODE: 'true', FORGE_AUTH_DISABLED: 'true' });
+    expect(local).toMatchObject({ localMode: true, authEnabled: false, apiToken: undefined });
+  });
+
+  it('names each invalid variable', () => {
+    const bad = () => loadConfig({ PORT: 'eighty', REDIS_URL: 'nope', FORGE_API_TOKEN: 'short' });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(
+      /PORT: .*REDIS_URL: .*FORGE_API_TOKEN: FORGE_API_TOKEN must have at least 16 characters/,
+    );
+    expect(() => loadConfig({ FORGE_API_TOKEN: token, FORGE_REDIS_PREFIX: 'forge' })).toThrow(
+      /FORGE_REDIS_PREFIX must end with ":"/,
+    );
+  });
+});

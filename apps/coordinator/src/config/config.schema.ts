@@ -1,0 +1,76 @@
+/** Environment of the coordinator, validated once at boot (zod): a bad value stops the start with its name. */
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+/** The raw environment variables the coordinator reads. */
+export const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  FORGE_API_TOKEN: z.string().min(16, 'FORGE_API_TOKEN must have at least 16 characters').optional(),
+  FORGE_LOCAL_MODE: booleanFlag,
+  FORGE_AUTH_DISABLED: booleanFlag,
+  FORGE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+:$/, 'FORGE_REDIS_PREFIX must end with ":" (e.g. "forge:")')
+    .default('forge:'),
+  FORGE_RUNS_DIR: z.string().min(1).default('runs'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The coordinator's configuration, resolved from the environment. */
+export interface CoordinatorConfig {
+  /** HTTP port (0: any free port). @defaultValue 3000 */
+  port: number;
+  /** Redis holding run state and the BullMQ queues. @defaultValue `redis://127.0.0.1:6379` */
+  redisUrl: string;
+  /** Bearer token required on every route but /health; undefined only when auth is disabled. */
+  apiToken: string | undefined;
+  /** Local mode: a single-machine cluster; the only mode where auth may be turned off. */
+  localMode: boolean;
+  /** Whether the bearer-token guard is on. @defaultValue true */
+  authEnabled: boolean;
+  /** Prefix of every Redis key (run state and BullMQ queues). @defaultValue `forge:` */
+  redisPrefix: string;
+  /** Folder under which a run without an explicit `out` writes its checkpoints. @defaultValue `runs` */
+  runsDir: string;
+  /** Pino log level. @defaultValue `info` */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Thrown when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validates `env` and resolves the configuration; throws {@link ConfigError} naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorConfig {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.FORGE_AUTH_DISABLED && !e.FORGE_LOCAL_MODE) {
+    throw new ConfigError('FORGE_AUTH_DISABLED=true is only allowed with FORGE_LOCAL_MODE=true');
+  }
+  const authEnabled = !e.FORGE_AUTH_DISABLED;
+  if (authEnabled && !e.FORGE_API_TOKEN) {
+    throw new ConfigError(
+      'FORGE_API_TOKEN is required (or set FORGE_LOCAL_MODE=true and FORGE_AUTH_DISABLED=true to run without auth)',
+    );
+  }
+  return {
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    apiToken: authEnabled ? e.FORGE_API_TOKEN : undefined,
+    localMode: e.FORGE_LOCAL_MODE,
+    authEnabled,
+    redisPrefix: e.FORGE_REDIS_PREFIX,
+    runsDir: e.FORGE_RUNS_DIR,
+    logLevel: e.LOG_LEVEL,
+  };
+}

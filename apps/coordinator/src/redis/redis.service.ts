@@ -1,0 +1,70 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import IORedis, { type Redis } from 'ioredis';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+
+/** Opens an ioredis connection to `url`; `maxRetriesPerRequest: null` as BullMQ requires. */
+export function openRedis(url: string): Redis {
+  return new IORedis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+}
+
+/**
+ * Resolves when Redis at `url` answers PING, or throws a clear error after `timeoutMs`
+ * (the coordinator refuses to start without its state store).
+ */
+export async function assertRedisReachable(url: string, timeoutMs = 2000): Promise<void> {
+  const probe = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe.connect().then(() => probe.ping()),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`Redis at ${url} does not answer (${why}); start one or set REDIS_URL`);
+  } finally {
+    if (timer) clearTimeout(timer);
+    probe.disconnect();
+  }
+}
+
+/** The coordinator's Redis connections: one for run state, one shared by the BullMQ producers. */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  /** Connection for run state and metrics. */
+  readonly client: Redis;
+  /** Connection shared by the BullMQ queue and flow producer. */
+  readonly bullmq: Redis;
+
+  constructor(@Inject(FORGE_CONFIG) config: CoordinatorConfig) {
+    this.client = openRedis(config.redisUrl);
+    this.bullmq = openRedis(config.redisUrl);
+  }
+
+  /** PING with a deadline; false when Redis does not answer in time. */
+  async isUp(timeoutMs = 1000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pong = await Promise.race([
+        this.client.ping(),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        }),
+      ]);
+      return pong === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** Closes both connections. */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.client.quit(), this.bullmq.quit()]);
+  }
+}

@@ -1,0 +1,66 @@
+/** E2E helpers: an app per test on its own Redis key prefix, deleted afterwards. */
+import { randomBytes } from 'crypto';
+import IORedis from 'ioredis';
+import { createApp, type CoordinatorApp } from '../bootstrap';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { assertRedisReachable } from '../redis/redis.service';
+
+/** Redis of the e2e tests. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Token the e2e apps require. */
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+/** Whether Redis answers; logs a clear skip message when it does not. */
+export async function redisAvailable(): Promise<boolean> {
+  try {
+    await assertRedisReachable(REDIS_URL, 1500);
+    return true;
+  } catch (err) {
+    console.warn(`SKIPPING coordinator e2e tests: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/** A fresh key prefix, e.g. `forge-test-1a2b3c4d:`. */
+export function testPrefix(): string {
+  return `forge-test-${randomBytes(4).toString('hex')}:`;
+}
+
+/** Test configuration: auth on, silent logs, the given prefix. */
+export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
+  return {
+    port: 0,
+    redisUrl: REDIS_URL,
+    apiToken: TEST_TOKEN,
+    localMode: false,
+    authEnabled: true,
+    redisPrefix: prefix,
+    runsDir: 'runs',
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+/** Builds and initialises an app (supertest drives its HTTP server without listening on a port). */
+export async function startApp(config: CoordinatorConfig): Promise<CoordinatorApp> {
+  const built = await createApp(config);
+  await built.app.init();
+  return built;
+}
+
+/** Deletes every key under `prefix` (run state and BullMQ queues alike). */
+export async function deletePrefix(prefix: string): Promise<number> {
+  const redis = new IORedis(REDIS_URL);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+  return deleted;
+}
