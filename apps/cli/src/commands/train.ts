@@ -10,6 +10,7 @@ import {
   GPTModel,
   PRESET_NAMES,
   type TrainRunOptions,
+  type TrainerState,
 } from '@llm-forge/gpt';
 import { builtinCorpus, BUILTIN_CORPUS, readText } from '../corpus';
 import { formatBytes, modelFromPreset } from '../model-source';
@@ -153,14 +154,20 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   );
 
   const progress = new TrainProgress(run.totalSteps, run.trainer.stepsDone, Boolean(flags.json));
-  const summary = await run.run({
-    onStep: (s) => progress.step(s.step + 1, s.totalSteps, s.loss, s.tokensPerSecond),
-    onEval: (e) => {
-      const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
-      progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
+  const interrupt = stopOnInterrupt(progress, out);
+  const summary = await run.run(
+    {
+      onStep: (s) => progress.step(s.step + 1, s.totalSteps, s.loss, s.tokensPerSecond),
+      onEval: (e) => {
+        const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
+        progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
+      },
+      onSample: (s) => progress.log(`sample @${s.step}: ${JSON.stringify(s.text)}`),
     },
-    onSample: (s) => progress.log(`sample @${s.step}: ${JSON.stringify(s.text)}`),
-  });
+    Infinity,
+    interrupt.signal,
+  );
+  interrupt.dispose();
   progress.stop();
 
   saveCheckpoint(
@@ -189,6 +196,24 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   }
 }
 
+/**
+ * The first Ctrl-C stops training after the current step and still saves a resumable checkpoint;
+ * a second one quits at once.
+ */
+function stopOnInterrupt(progress: TrainProgress, out: string): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    progress.log(
+      `interrupted: stopping after this step and saving to ${out} (resume with --init ${out} --resume; Ctrl-C again to quit now)`,
+    );
+    controller.abort();
+    process.removeListener('SIGINT', onInterrupt);
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.on('SIGINT', onInterrupt);
+  return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onInterrupt) };
+}
+
 function resumeState(dir: string, checkpoint: ReturnType<typeof loadCheckpoint> | undefined) {
   if (!checkpoint?.optimizer || !checkpoint.trainerState) {
     throw new ForgeError(
@@ -197,6 +222,6 @@ function resumeState(dir: string, checkpoint: ReturnType<typeof loadCheckpoint> 
   }
   return {
     optimizer: checkpoint.optimizer,
-    state: checkpoint.trainerState as import('@llm-forge/gpt').TrainerState,
+    state: checkpoint.trainerState as TrainerState,
   };
 }

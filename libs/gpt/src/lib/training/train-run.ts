@@ -180,10 +180,11 @@ export class TrainingRun {
   }
 
   /**
-   * Runs until `stopAfter` more steps or the end of the run; returns the summary so far. Yields to
-   * the event loop between steps, so timers, progress output and signals are served.
+   * Runs until `stopAfter` more steps, the end of the run, or `signal` aborts (checked between
+   * steps, so the state stays consistent and resumable); returns the summary so far. Yields to the
+   * event loop between steps, so timers, progress output and signals are served.
    */
-  async run(events: TrainRunEvents = {}, stopAfter = Infinity): Promise<TrainSummary> {
+  async run(events: TrainRunEvents = {}, stopAfter = Infinity, signal?: AbortSignal): Promise<TrainSummary> {
     const { evalEvery, sampleEvery = 0 } = this.options;
     const accumulation = this.options.gradAccumulation ?? 1;
     const throughput: number[] = [];
@@ -192,6 +193,7 @@ export class TrainingRun {
     let done = 0;
     while (this.trainer.stepsDone < this.totalSteps && done < stopAfter) {
       await new Promise((resolve) => setImmediate(resolve));
+      if (signal?.aborted) break;
       const t0 = performance.now();
       const batches = Array.from({ length: accumulation }, () => this.trainLoader.next());
       const result = this.trainer.step(batches);
