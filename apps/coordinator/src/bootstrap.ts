@@ -45,7 +45,7 @@ export async function createApp(
     app.use(['/openapi.json', '/docs'], (req: Request, res: Response, next: NextFunction) => {
       const check = checkBearer(req.headers.authorization, apiToken);
       if (check.ok) next();
-      else res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: check.message });
+      else res.status(401).json({ statusCode: 401, error: 'unauthorized', message: check.message });
     });
   }
   const openapi = SwaggerModule.createDocument(

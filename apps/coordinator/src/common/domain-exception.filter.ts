@@ -18,6 +18,12 @@ function statusOf(error: DomainError): number {
   return HttpStatus.UNPROCESSABLE_ENTITY;
 }
 
+/** `unauthorized`, `not_found`, … for Nest's own HTTP errors (snake_case like the domain codes). */
+export function httpErrorCode(status: number): string {
+  const name = HttpStatus[status] as string | undefined;
+  return name ? name.toLowerCase() : 'http_error';
+}
+
 /** The edge: maps domain errors (and Nest HTTP errors) to JSON responses; anything else is a logged 500. */
 @Catch()
 export class DomainExceptionFilter implements ExceptionFilter {
@@ -40,7 +46,7 @@ export class DomainExceptionFilter implements ExceptionFilter {
           : typeof r === 'object' && r !== null && 'message' in r
             ? String((r as { message: unknown }).message)
             : exception.message;
-      body = { statusCode: exception.getStatus(), error: exception.name, message };
+      body = { statusCode: exception.getStatus(), error: httpErrorCode(exception.getStatus()), message };
     } else {
       this.log.error({ err: exception, method: req.method, url: req.url }, 'unhandled error');
       body = {
