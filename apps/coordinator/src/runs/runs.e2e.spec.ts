@@ -4,17 +4,7 @@ import * as path from 'path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import request from 'supertest';
-import type { App } from 'supertest/types';
-import type { CoordinatorApp } from '../bootstrap';
-import {
-  deletePrefix,
-  REDIS_URL,
-  redisAvailable,
-  startApp,
-  TEST_TOKEN,
-  testConfig,
-  testPrefix,
-} from '../test-utils/harness';
+import { REDIS_URL, TEST_TOKEN, useTestApp } from '../test-utils/harness';
 import { parseRankJob, RANK_QUEUE, STEP_QUEUE } from './queues';
 import { bullPrefix } from './step-scheduler.service';
 
@@ -22,34 +12,13 @@ const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 const validRun = { data: { text: 'corpus.txt' }, steps: 10, workers: 2, batchSize: 4 };
 
 describe('coordinator runs API (e2e, Redis)', () => {
-  let up = false;
-  let prefix: string;
-  let built: CoordinatorApp | undefined;
-  let server: App;
+  const ctx = useTestApp();
 
-  beforeAll(async () => {
-    up = await redisAvailable();
-  });
-
-  beforeEach(async () => {
-    if (!up) return;
-    prefix = testPrefix();
-    built = await startApp(testConfig(prefix));
-    server = built.app.getHttpServer() as App;
-  });
-
-  afterEach(async () => {
-    if (!up) return;
-    await built?.app.close();
-    built = undefined;
-    await deletePrefix(prefix);
-  });
-
-  const post = (url: string, body?: object) => request(server).post(url).set(auth).send(body);
-  const get = (url: string) => request(server).get(url).set(auth);
+  const post = (url: string, body?: object) => request(ctx.server).post(url).set(auth).send(body);
+  const get = (url: string) => request(ctx.server).get(url).set(auth);
 
   it('creates, lists and gets a run with the defaults of forge train', async () => {
-    if (!up) return;
+    if (!ctx.up) return;
     const created = await post('/runs', { ...validRun, name: 'tiny', bogus: 1 }).expect(201);
     expect(created.body).toMatchObject({
       name: 'tiny',
@@ -86,7 +55,7 @@ describe('coordinator runs API (e2e, Redis)', () => {
   });
 
   it('names the invalid fields', async () => {
-    if (!up) return;
+    if (!ctx.up) return;
     const fieldsOf = async (body: object): Promise<string[]> => {
       const res = await post('/runs', body).expect(400);
       expect(res.body.error).toBe('validation_failed');
@@ -103,7 +72,7 @@ describe('coordinator runs API (e2e, Redis)', () => {
   });
 
   it('walks the state machine and answers 409 naming the current state', async () => {
-    if (!up) return;
+    if (!ctx.up) return;
     const { id } = (await post('/runs', validRun).expect(201)).body as { id: string };
     expect((await post(`/runs/${id}/pause`).expect(200)).body.status).toBe('paused');
     const again = await post(`/runs/${id}/pause`).expect(409);
@@ -119,9 +88,9 @@ describe('coordinator runs API (e2e, Redis)', () => {
   });
 
   it('enqueues each step as a flow (one child per rank) and removes it on pause and cancel', async () => {
-    if (!up) return;
+    if (!ctx.up) return;
     const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-    const opts = { connection, prefix: bullPrefix(prefix) };
+    const opts = { connection, prefix: bullPrefix(ctx.prefix) };
     const steps = new Queue(STEP_QUEUE, opts);
     const ranks = new Queue(RANK_QUEUE, opts);
     try {
@@ -159,7 +128,7 @@ describe('coordinator runs API (e2e, Redis)', () => {
   });
 
   it("lists checkpoints from the run's directory (empty until workers write some)", async () => {
-    if (!up) return;
+    if (!ctx.up) return;
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-coord-'));
     try {
       const dir = path.join(out, 'ckpt');

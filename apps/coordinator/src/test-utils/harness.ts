@@ -1,5 +1,6 @@
 /** E2E helpers: an app per test on its own Redis key prefix, deleted afterwards. */
 import { randomBytes } from 'crypto';
+import type { App } from 'supertest/types';
 import IORedis from 'ioredis';
 import { createApp, type CoordinatorApp } from '../bootstrap';
 import type { CoordinatorConfig } from '../config/config.schema';
@@ -63,4 +64,37 @@ export async function deletePrefix(prefix: string): Promise<number> {
     await redis.quit();
   }
   return deleted;
+}
+
+/** The app of the running test: its HTTP server and Redis prefix (`up` false when Redis is absent). */
+export interface TestApp {
+  up: boolean;
+  prefix: string;
+  server: App;
+  /** The running app (undefined between tests). */
+  built?: CoordinatorApp;
+}
+
+/**
+ * Registers Jest hooks that start a fresh app on its own key prefix before each test and close it
+ * and delete its keys after; returns the live state for the tests to read.
+ */
+export function useTestApp(): TestApp {
+  const state: TestApp = { up: false, prefix: '', server: undefined as unknown as App };
+  beforeAll(async () => {
+    state.up = await redisAvailable();
+  });
+  beforeEach(async () => {
+    if (!state.up) return;
+    state.prefix = testPrefix();
+    state.built = await startApp(testConfig(state.prefix));
+    state.server = state.built.app.getHttpServer() as App;
+  });
+  afterEach(async () => {
+    if (!state.up) return;
+    await state.built?.app.close();
+    state.built = undefined;
+    await deletePrefix(state.prefix);
+  });
+  return state;
 }
