@@ -46,6 +46,12 @@ export class StepScheduler implements OnModuleDestroy {
     this.flows = new FlowProducer({ connection: redis.bullmq, prefix });
     this.steps = new Queue<StepJobData>(STEP_QUEUE, { connection: redis.bullmq, prefix });
     this.log = log.child({ component: 'step-scheduler' });
+    // BullMQ re-emits connection errors (e.g. "Connection is closed" during shutdown or a Redis
+    // restart) as 'error' events; without a listener Node turns them into uncaught exceptions.
+    const onError = (source: string) => (err: Error) =>
+      this.log.warn({ err, source }, 'redis connection error');
+    this.flows.on('error', onError('flow-producer'));
+    this.steps.on('error', onError('step-queue'));
   }
 
   /** Enqueues the step's flow; returns the parent job id. Idempotent for the same (run, step, attempt). */
