@@ -3,7 +3,7 @@
  * against the plain cpu backend. Skipped, with a message, when the addon is not built.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { expectClose, nativeAvailable, randn, useBackend, valuesOn } from '../test-utils/backends';
+import { expectClose, nativeAvailable, randomTensor, useBackend, valuesOn } from '../test-utils/backends';
 import { expectNoLeak } from '../test-utils/run-kernel';
 
 const describeNative = nativeAvailable() ? describe : describe.skip;
@@ -15,14 +15,7 @@ async function compare(fn: () => tf.Tensor | tf.Tensor[], tol = 1e-5): Promise<v
   got.forEach((values, i) => expectClose(values, ref[i], tol));
 }
 
-const t = (shape: number[], seed: number) =>
-  tf.tensor(
-    randn(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ),
-    shape,
-  );
+const t = randomTensor;
 
 describeNative('native backend kernels', () => {
   it.each([

@@ -1,16 +1,9 @@
 /** matMul with transposed operands on wasm (routed through its untransposed kernel) against cpu. */
 import * as tf from '@tensorflow/tfjs-core';
-import { expectClose, randn, useBackend, valuesOn } from '../test-utils/backends';
+import { expectClose, randomTensor, useBackend, valuesOn } from '../test-utils/backends';
 import { expectNoLeak } from '../test-utils/run-kernel';
 
-const t = (shape: number[], seed: number) =>
-  tf.tensor(
-    randn(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ),
-    shape,
-  );
+const t = randomTensor;
 
 describe('wasm matMul with transposes, and batched fused matMul with a bias', () => {
   it.each([

@@ -57,6 +57,17 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 
+/** A float32 tensor of the given shape filled with seeded standard normal values. */
+export function randomTensor(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(
+    randn(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
+}
+
 /**
  * Expects max |actual - expected| <= tol * max(max |expected|, 1e-6): agreement relative to the
  * size of the result.
