@@ -93,20 +93,30 @@ export function receiveSegment(
   return phase === 'reduce-scatter' ? mod(rank - ringStep - 1, worldSize) : mod(rank - ringStep, worldSize);
 }
 
+/** Sum of the segment lengths `segmentOf` picks for `rank` over every ring step of both phases. */
+function countElements(
+  buckets: readonly BucketLayout[],
+  rank: number,
+  worldSize: number,
+  segmentOf: typeof sendSegment,
+): number {
+  let total = 0;
+  for (const bucket of buckets) {
+    for (let s = 0; s < worldSize - 1; s++) {
+      total += bucket.segments[segmentOf('reduce-scatter', rank, s, worldSize)].length;
+      total += bucket.segments[segmentOf('all-gather', rank, s, worldSize)].length;
+    }
+  }
+  return total;
+}
+
 /** Elements rank `rank` receives in one whole all-reduce. */
 export function expectedReceiveElements(
   buckets: readonly BucketLayout[],
   rank: number,
   worldSize: number,
 ): number {
-  let total = 0;
-  for (const bucket of buckets) {
-    for (let s = 0; s < worldSize - 1; s++) {
-      total += bucket.segments[receiveSegment('reduce-scatter', rank, s, worldSize)].length;
-      total += bucket.segments[receiveSegment('all-gather', rank, s, worldSize)].length;
-    }
-  }
-  return total;
+  return countElements(buckets, rank, worldSize, receiveSegment);
 }
 
 /** Elements rank `rank` sends in one whole all-reduce. */
@@ -115,12 +125,5 @@ export function expectedSendElements(
   rank: number,
   worldSize: number,
 ): number {
-  let total = 0;
-  for (const bucket of buckets) {
-    for (let s = 0; s < worldSize - 1; s++) {
-      total += bucket.segments[sendSegment('reduce-scatter', rank, s, worldSize)].length;
-      total += bucket.segments[sendSegment('all-gather', rank, s, worldSize)].length;
-    }
-  }
-  return total;
+  return countElements(buckets, rank, worldSize, sendSegment);
 }
