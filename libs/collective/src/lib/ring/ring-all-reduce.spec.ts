@@ -93,6 +93,21 @@ describe('RingAllReduce', () => {
     }
   });
 
+  it('reconfigures into a smaller ring on the same addresses, even at an earlier step', async () => {
+    const rings = await ring(3);
+    const before = rings.map((_, r) => randomBuffer(2000, r));
+    await allReduceAll(rings, before, { step: 7 });
+    const survivors = [rings[0], rings[2]];
+    const addresses = survivors.map((r) => r.address);
+    survivors.forEach((r, rank) => r.reconfigure({ rank, worldSize: 2 }));
+    expect(survivors.map((r) => r.address)).toEqual(addresses);
+    await Promise.all(survivors.map((r) => r.connect(addresses)));
+    const inputs = survivors.map((_, r) => randomBuffer(2000, 10 + r));
+    const outputs = await allReduceAll(survivors, inputs, { step: 5, attempt: 1 });
+    for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, BUCKET_ELEMENTS))).toBe(true);
+    expect(() => rings[1].reconfigure({ rank: 3, worldSize: 2 })).toThrow(CollectiveConfigError);
+  });
+
   it('times out on every rank when a peer stops answering, and a retried attempt succeeds', async () => {
     const rings = await ring(3);
     const inputs = rings.map((_, r) => randomBuffer(3000, r));

@@ -67,7 +67,7 @@ function digest(secret: string): Buffer {
  * ```
  */
 export class RingAllReduce {
-  private readonly options: ResolvedRingOptions;
+  private options: ResolvedRingOptions;
   private readonly secretDigest: Buffer;
   private readonly server: grpc.Server;
   private boundPort = 0;
@@ -188,6 +188,28 @@ export class RingAllReduce {
         'list the addresses in rank order and give every rank the same worldSize',
       );
     }
+  }
+
+  /**
+   * Gives this rank a new place (rank, world size, run) for the next ring generation while keeping
+   * its server, port and address: a long-lived worker registers one collective address and joins
+   * ring after ring. Aborts a running operation, refuses held streams, drops the connection to the
+   * old right neighbour and forgets the last operation key (a new generation may restart from an
+   * earlier step, e.g. after resuming from a checkpoint). Call {@link connect} afterwards.
+   */
+  reconfigure(place: { rank: number; worldSize: number; runId?: string }): void {
+    if (this.closed) throw new CollectiveClosedError('reconfigure');
+    const next = resolveRingOptions({ ...this.options, ...place, port: this.boundPort });
+    this.current?.fail(new CollectiveClosedError('all-reduce (ring reconfigured)', this.current.key));
+    this.current = undefined;
+    for (const p of this.pending)
+      p.respond({ code: grpc.status.UNAVAILABLE, details: `rank ${this.options.rank} joined a new ring` });
+    this.pending = [];
+    this.client?.close();
+    this.client = undefined;
+    this.peers = [];
+    this.lastKey = undefined;
+    this.options = next;
   }
 
   /**

@@ -1,6 +1,8 @@
 /**
- * Body of `POST /runs`: the flags of `forge train` (apps/cli/src/commands/train.ts) as JSON, plus the
- * cluster fields (workers, checkpoint interval). Defaults are those of `forge train`.
+ * The spec of a pretraining run, the body of the coordinator's `POST /runs`: the flags of `forge train`
+ * (apps/cli/src/commands/train.ts) as JSON, plus the cluster fields (workers, checkpoint interval and
+ * retention, wire encoding). Defaults are those of `forge train`. Workers receive the validated spec
+ * in every rank job and validate it again.
  */
 import { z } from 'zod';
 
@@ -27,7 +29,13 @@ const modelSchema = z
   .refine((m) => !m.resume || m.init !== undefined, { message: 'resume needs init', path: ['resume'] })
   .transform((m) => ({ ...m, preset: m.init ? undefined : (m.preset ?? 'tiny') }));
 
-/** Training data: a manifest directory written by `forge prepare`, or one UTF-8 text file. */
+/** `data.text` naming the built-in corpus (Moby Dick) instead of a file. */
+export const BUILTIN_TEXT = 'builtin:moby-dick';
+
+/**
+ * Training data: a manifest directory written by `forge prepare`, or one UTF-8 text file (or
+ * {@link BUILTIN_TEXT}). Paths must be readable by every worker (a shared volume).
+ */
 const dataSchema = z
   .object({
     manifest: z.string().min(1).optional(),
@@ -54,8 +62,8 @@ const optimizerSchema = z
   .transform((o) => ({ ...o, minLr: o.minLr ?? o.lr / 10 }))
   .refine((o) => o.minLr <= o.lr, { message: 'minLr must not exceed lr', path: ['minLr'] });
 
-/** The validated and defaulted body of `POST /runs`. */
-export const createRunSchema = z
+/** The validated and defaulted spec of a run (the body of `POST /runs`). */
+export const runSpecSchema = z
   .object({
     name: z.string().max(200).optional(),
     model: modelSchema.default({}),
@@ -71,6 +79,16 @@ export const createRunSchema = z
     seed: z.number().int().default(123),
     shuffle: z.boolean().default(true),
     evalEvery: nonNegativeInt.default(50),
+    /** Batches per validation-loss estimate (rank 0 computes it). */
+    evalBatches: positiveInt.default(5),
+    /** Rows per forward/backward on a worker; a larger slice is accumulated over micro-batches. */
+    microBatchSize: positiveInt.optional(),
+    /** How many step checkpoints to keep (the newest; the final one is always kept). */
+    keepCheckpoints: positiveInt.default(3),
+    /** Gradient encoding on the all-reduce wire: bf16 halves the bytes. */
+    wireDType: z.enum(['f32', 'bf16']).default('f32'),
+    /** Compare replica checksums every N steps (0: never). */
+    verifyEvery: nonNegativeInt.default(100),
     out: z.string().min(1).optional(),
   })
   .strip()
@@ -80,6 +98,6 @@ export const createRunSchema = z
   });
 
 /** A run's specification after validation and defaults. */
-export type CreateRunDto = z.output<typeof createRunSchema>;
+export type RunSpec = z.output<typeof runSpecSchema>;
 /** What a client may send to `POST /runs`. */
-export type CreateRunInput = z.input<typeof createRunSchema>;
+export type RunSpecInput = z.input<typeof runSpecSchema>;
