@@ -35,6 +35,7 @@ export type { DatasetManifest, ManifestShard, ManifestTokenizer } from './lib/ma
 export { splitTokenStream } from './lib/manifest/train-validation-split';
 export type { StreamSplit, TokenRange } from './lib/manifest/train-validation-split';
 
+export { BUILTIN_CORPUS, builtinCorpus, readText } from './lib/sources/builtin-corpus';
 export { TEXT_EXTENSIONS, JSONL_EXTENSIONS, resolveInputs } from './lib/sources/input-sources';
 export type { PrepareInput, MemoryInput, ResolvedSource } from './lib/sources/input-sources';
 export { DEFAULT_CHUNK_CHARS, chunkText, findChunkCut } from './lib/sources/text-chunks';

@@ -1,7 +1,7 @@
 /** `forge eval`: mean loss and perplexity of a checkpoint on a text. */
 import { Command } from 'commander';
 import { BatchLoader, createTokenizer, meanLoss, perplexity, slidingWindows } from '@llm-forge/gpt';
-import { readText } from '../corpus';
+import { readText } from '@llm-forge/data-shards';
 import { modelFromCheckpoint } from '../model-source';
 import { positiveInt } from '../options';
 import { info, printJson } from '../output';

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ShardDataset } from '@llm-forge/data-shards';
 import { createTokenizer } from '@llm-forge/gpt';
-import { builtinCorpus } from '../corpus';
+import { builtinCorpus } from '@llm-forge/data-shards';
 import { runForge as forge } from '../test-utils/run-forge';
 
 describe('forge prepare', () => {

@@ -10,7 +10,7 @@ import {
   type PrepareSummary,
 } from '@llm-forge/data-shards';
 import { ForgeError } from '@llm-forge/gpt';
-import { builtinCorpus } from '../corpus';
+import { builtinCorpus } from '@llm-forge/data-shards';
 import { fraction, nonNegativeInt, positiveInt } from '../options';
 import { info, printJson } from '../output';
 

@@ -12,7 +12,7 @@ import {
   type TrainRunOptions,
   type TrainerState,
 } from '@llm-forge/gpt';
-import { builtinCorpus, BUILTIN_CORPUS, readText } from '../corpus';
+import { builtinCorpus, BUILTIN_CORPUS, readText } from '@llm-forge/data-shards';
 import { formatBytes, modelFromPreset } from '../model-source';
 import {
   fraction,
