@@ -6,6 +6,7 @@ import { generateCommand } from './commands/generate';
 import { logitsCommand } from './commands/logits';
 import { infoCommand } from './commands/info';
 import { prepareCommand } from './commands/prepare';
+import { finetuneCommand } from './commands/finetune';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     logitsCommand(),
     infoCommand(),
     prepareCommand(),
+    finetuneCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }
