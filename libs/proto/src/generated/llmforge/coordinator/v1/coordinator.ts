@@ -98,6 +98,8 @@ export interface RegisterWorkerRequest {
   collectiveAddress: string;
   /** What the worker can do. */
   capabilities?: WorkerCapabilities | undefined;
+  /** Process id of the worker on its host, for operators and `forge cluster status`. */
+  pid: number;
 }
 
 /** Answer to RegisterWorker. */
@@ -116,6 +118,13 @@ export interface HeartbeatRequest {
   sessionId: string;
   /** Last optimizer step the worker completed, for progress tracking. */
   lastCompletedStep: number;
+  /**
+   * Run whose replica the worker holds in memory (empty: none); with applied_steps it tells the
+   * coordinator whether a new ring generation can continue from memory.
+   */
+  heldRunId: string;
+  /** Optimizer steps the held replica has applied. */
+  appliedSteps: number;
 }
 
 /** Answer to Heartbeat. */
@@ -372,7 +381,7 @@ export const WorkerCapabilities: MessageFns<WorkerCapabilities> = {
 };
 
 function createBaseRegisterWorkerRequest(): RegisterWorkerRequest {
-  return { workerId: '', collectiveAddress: '', capabilities: undefined };
+  return { workerId: '', collectiveAddress: '', capabilities: undefined, pid: 0 };
 }
 
 export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
@@ -385,6 +394,9 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     }
     if (message.capabilities !== undefined) {
       WorkerCapabilities.encode(message.capabilities, writer.uint32(26).fork()).join();
+    }
+    if (message.pid !== 0) {
+      writer.uint32(32).uint32(message.pid);
     }
     return writer;
   },
@@ -426,6 +438,14 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
             message.capabilities = WorkerCapabilities.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pid = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -451,6 +471,7 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
           ? globalThis.String(object.collective_address)
           : '',
       capabilities: isSet(object.capabilities) ? WorkerCapabilities.fromJSON(object.capabilities) : undefined,
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
     };
   },
 
@@ -464,6 +485,9 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
     }
     if (message.capabilities !== undefined) {
       obj.capabilities = WorkerCapabilities.toJSON(message.capabilities);
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
     }
     return obj;
   },
@@ -479,6 +503,7 @@ export const RegisterWorkerRequest: MessageFns<RegisterWorkerRequest> = {
       object.capabilities !== undefined && object.capabilities !== null
         ? WorkerCapabilities.fromPartial(object.capabilities)
         : undefined;
+    message.pid = object.pid ?? 0;
     return message;
   },
 };
@@ -577,7 +602,7 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
 };
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { workerId: '', sessionId: '', lastCompletedStep: 0 };
+  return { workerId: '', sessionId: '', lastCompletedStep: 0, heldRunId: '', appliedSteps: 0 };
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
@@ -590,6 +615,12 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.lastCompletedStep !== 0) {
       writer.uint32(24).uint64(message.lastCompletedStep);
+    }
+    if (message.heldRunId !== '') {
+      writer.uint32(34).string(message.heldRunId);
+    }
+    if (message.appliedSteps !== 0) {
+      writer.uint32(40).uint64(message.appliedSteps);
     }
     return writer;
   },
@@ -631,6 +662,22 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.lastCompletedStep = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.heldRunId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.appliedSteps = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -660,6 +707,16 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.last_completed_step)
           ? globalThis.Number(object.last_completed_step)
           : 0,
+      heldRunId: isSet(object.heldRunId)
+        ? globalThis.String(object.heldRunId)
+        : isSet(object.held_run_id)
+          ? globalThis.String(object.held_run_id)
+          : '',
+      appliedSteps: isSet(object.appliedSteps)
+        ? globalThis.Number(object.appliedSteps)
+        : isSet(object.applied_steps)
+          ? globalThis.Number(object.applied_steps)
+          : 0,
     };
   },
 
@@ -674,6 +731,12 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.lastCompletedStep !== 0) {
       obj.lastCompletedStep = Math.round(message.lastCompletedStep);
     }
+    if (message.heldRunId !== '') {
+      obj.heldRunId = message.heldRunId;
+    }
+    if (message.appliedSteps !== 0) {
+      obj.appliedSteps = Math.round(message.appliedSteps);
+    }
     return obj;
   },
 
@@ -685,6 +748,8 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.workerId = object.workerId ?? '';
     message.sessionId = object.sessionId ?? '';
     message.lastCompletedStep = object.lastCompletedStep ?? 0;
+    message.heldRunId = object.heldRunId ?? '';
+    message.appliedSteps = object.appliedSteps ?? 0;
     return message;
   },
 };
