@@ -1,6 +1,6 @@
 /**
- * @llm-forge/worker — a training worker of LLM Forge. For now the data-parallel core: one rank's
- * optimizer step over its batch slice with a ring all-reduce of gradients, and replica checks.
+ * @llm-forge/worker — a training worker of LLM Forge: one data-parallel rank. `main.ts` is the
+ * process; the pieces are exported for tests and embedding.
  */
 export { DataParallelStep } from './lib/data-parallel/data-parallel-step';
 export type {
@@ -8,3 +8,9 @@ export type {
   DataParallelStepOptions,
 } from './lib/data-parallel/data-parallel-step';
 export { ReplicaDivergenceError } from './lib/errors/replica-divergence-error';
+export { TrainingSession, microBatches } from './lib/session/training-session';
+export { LATEST_FILE, pruneCheckpoints, saveRunCheckpoint } from './lib/session/run-checkpoints';
+export { InProcessExecutor, ThreadExecutor, type StepExecutor } from './lib/compute/step-executor';
+export { loadWorkerConfig, LOCAL_SECRET, type WorkerConfig } from './lib/config/worker-config';
+export { WorkerProcess } from './lib/worker-process';
+export { WorkerMetrics } from './lib/metrics/worker-metrics';

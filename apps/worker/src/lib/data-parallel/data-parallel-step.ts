@@ -11,9 +11,9 @@
  *
  * B = global batch size, b_r = rows of rank r, T = context length, N = world size.
  */
-import { checksum, type AllReduceOptions, type RingAllReduce } from '@llm-forge/collective';
+import { checksum, type AllReduceOptions, type RingAllReduce, type WireDType } from '@llm-forge/collective';
 import type { Batch, Trainer } from '@llm-forge/gpt';
-import { scale } from '@llm-forge/tfjs-backend-native';
+import { addInto, scale } from '@llm-forge/tfjs-backend-native';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 
 /** Options of a {@link DataParallelStep}; every rank must pass the same values. */
@@ -27,6 +27,13 @@ export interface DataParallelStepOptions {
   checkEvery?: number;
   /** Timeout of each all-reduce in milliseconds. @defaultValue the ring's `timeoutMs` */
   timeoutMs?: number;
+  /**
+   * Attempt number every all-reduce carries: a ring generation formed for a retry uses a larger one,
+   * so stale chunks of an aborted attempt are discarded. @defaultValue 0
+   */
+  attempt?: number;
+  /** Wire encoding of the gradients (the loss and checksums always travel as f32). @defaultValue the ring's */
+  wireDType?: WireDType;
 }
 
 /** What one data-parallel step did, as seen by this rank. */
@@ -82,6 +89,8 @@ export class DataParallelStep {
   private readonly globalBatchSize: number;
   private readonly checkEvery: number;
   private readonly timeoutMs?: number;
+  private readonly attempt: number;
+  private readonly wireDType?: WireDType;
   /** Last ring operation key used; keys must increase. */
   private lastKey = -1;
 
@@ -92,7 +101,7 @@ export class DataParallelStep {
     readonly ring: RingAllReduce,
     options: DataParallelStepOptions,
   ) {
-    const { globalBatchSize, checkEvery = 100, timeoutMs } = options;
+    const { globalBatchSize, checkEvery = 100, timeoutMs, attempt = 0, wireDType } = options;
     if (!Number.isInteger(globalBatchSize) || globalBatchSize < ring.worldSize) {
       throw new RangeError(
         `globalBatchSize must be an integer >= worldSize (${ring.worldSize}), got ${String(globalBatchSize)}`,
@@ -104,17 +113,21 @@ export class DataParallelStep {
     this.globalBatchSize = globalBatchSize;
     this.checkEvery = checkEvery;
     this.timeoutMs = timeoutMs;
+    this.attempt = attempt;
+    this.wireDType = wireDType;
   }
 
   /**
-   * One optimizer step on this rank's `slice` (b_r rows of the global batch). Every rank must call
-   * it for the same step. Rejects with the collective's typed error (CollectiveTimeoutError,
+   * One optimizer step on this rank's `slice` (b_r rows of the global batch), given whole or as
+   * micro-batches whose gradients are accumulated (rows of every micro-batch weigh the same). Every
+   * rank must call it for the same step. Rejects with the collective's typed error (CollectiveTimeoutError,
    * CollectivePeerError, ...) when a peer fails, and with {@link ReplicaDivergenceError} when a
    * scheduled checksum comparison finds replicas that differ (on every rank alike).
    */
-  async step(slice: Batch): Promise<DataParallelStepMetrics> {
+  async step(slice: Batch | readonly Batch[]): Promise<DataParallelStepMetrics> {
+    const micro = Array.isArray(slice) ? (slice as readonly Batch[]) : [slice as Batch];
     const B = this.globalBatchSize;
-    const b = slice.batchSize;
+    const b = micro.reduce((rows, m) => rows + m.batchSize, 0);
     if (!Number.isInteger(b) || b < 1 || b > B) {
       throw new RangeError(`the slice must have 1 to ${B} rows (globalBatchSize), got ${String(b)}`);
     }
@@ -122,19 +135,23 @@ export class DataParallelStep {
 
     // Compute: synchronous, blocks the event loop.
     const computeStarted = performance.now();
-    const localLoss = this.trainer.computeGradients([slice]); // grads = ∇ mean over b rows
+    const localLoss = this.computeLocalGradients(micro, b); // grads = ∇ mean over b rows
     scale(this.trainer.grads, b / B); // weight by rows: the ring's sum is ∇ mean over B rows
     const computeMs = performance.now() - computeStarted;
 
     // Communicate: yields to the event loop until every rank's share has arrived.
     let communicationMs = 0;
     let bytesSent = 0;
-    const reduce = async (buffer: Float32Array, phase: number): Promise<void> => {
-      const result = await this.ring.allReduce(buffer, this.reduceOptions(step, phase));
+    const reduce = async (
+      buffer: Float32Array,
+      phase: number,
+      wireDType: WireDType = 'f32',
+    ): Promise<void> => {
+      const result = await this.ring.allReduce(buffer, { ...this.reduceOptions(step, phase), wireDType });
       communicationMs += result.elapsedMs;
       bytesSent += result.bytesSent;
     };
-    await reduce(this.trainer.grads, PHASE.grads);
+    await reduce(this.trainer.grads, PHASE.grads, this.wireDType);
     const loss = new Float32Array([(localLoss * b) / B]);
     await reduce(loss, PHASE.loss);
 
@@ -148,7 +165,7 @@ export class DataParallelStep {
       communicationMs += performance.now() - started;
       verified = true;
     }
-    const T = slice.contextLength;
+    const T = micro[0].contextLength;
     return {
       step,
       loss: loss[0],
@@ -162,6 +179,26 @@ export class DataParallelStep {
       bytesSent,
       verified,
     };
+  }
+
+  /**
+   * Gradient of the mean loss over all `rows` rows of the micro-batches into `trainer.grads`; returns
+   * that mean loss. The trainer weighs micro-batches equally, so micro-batches of unequal sizes are
+   * computed one by one and weighted by their rows.
+   */
+  private computeLocalGradients(micro: readonly Batch[], rows: number): number {
+    if (micro.every((m) => m.batchSize === micro[0].batchSize))
+      return this.trainer.computeGradients([...micro]);
+    const sum = new Float32Array(this.trainer.grads.length);
+    let loss = 0;
+    for (const m of micro) {
+      const weight = m.batchSize / rows;
+      loss += this.trainer.computeGradients([m]) * weight;
+      scale(this.trainer.grads, weight);
+      addInto(sum, this.trainer.grads);
+    }
+    this.trainer.grads.set(sum);
+    return loss;
   }
 
   /**
@@ -194,9 +231,10 @@ export class DataParallelStep {
 
   /** All-reduce options of (step, phase); the ring's own timeout unless one was given. */
   private reduceOptions(step: number, phase: number): AllReduceOptions {
-    const key = this.nextKey(step, phase);
+    const options: AllReduceOptions = { step: this.nextKey(step, phase), attempt: this.attempt };
     // An explicit `timeoutMs: undefined` would override the ring's default, so leave it out.
-    return this.timeoutMs === undefined ? { step: key } : { step: key, timeoutMs: this.timeoutMs };
+    if (this.timeoutMs !== undefined) options.timeoutMs = this.timeoutMs;
+    return options;
   }
 
   /**

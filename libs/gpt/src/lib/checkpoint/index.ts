@@ -3,11 +3,13 @@
  * full training checkpoints (plus `optimizer.safetensors`, `trainer_state.json`), and the
  * hand-written safetensors reader/writer underneath.
  */
+export { writeDirAtomic, writeTextFileAtomic } from './atomic-write';
 export { CONFIG_FILE, loadModel, loadModelConfig, saveModel } from './model-io';
-export type { LoadedModel, SaveModelOptions } from './model-io';
+export type { LoadedModel, LoadModelOptions, ModelExtras, SaveModelOptions } from './model-io';
 export { loadCheckpoint, OPTIMIZER_FILE, saveCheckpoint, TRAINER_STATE_FILE } from './training-checkpoint';
 export type { OptimizerState, SaveCheckpointOptions, TrainingCheckpoint } from './training-checkpoint';
 export { MODEL_FILE, MODEL_INDEX_FILE } from './model-weights';
+export type { ExtraTensor } from './model-weights';
 export { gptConfigFromHf, gptConfigToHf, readHfConfig } from './hf-config';
 export type { HfGpt2Config } from './hf-config';
 export { SafetensorsFile, shapeSize, withSafetensorsFile } from './safetensors-reader';

@@ -1,0 +1,42 @@
+/**
+ * The compute side of a worker, the same in a worker thread (production) and in-process (tests):
+ * the tensor backend, the collective server and the {@link TrainingSession}.
+ */
+import { RingAllReduce } from '@llm-forge/collective';
+import type { RankJobData, RankResult } from '@llm-forge/cluster-protocol';
+import { TrainingSession } from '../session/training-session';
+import type { ComputeThreadConfig } from './compute-messages';
+
+/** A started compute side. */
+export interface ComputeCore {
+  /** Port the collective server listens on. */
+  port: number;
+  /** Runs one rank job. */
+  run(job: RankJobData): Promise<RankResult>;
+  /** The replica held in memory. */
+  held(): { runId: string; appliedSteps: number } | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens the collective server; the tensor backend must be initialised already. */
+export async function startComputeCore(config: ComputeThreadConfig): Promise<ComputeCore> {
+  // rank 0 of 1 until the first job places it in a ring generation.
+  const ring = await RingAllReduce.listen({
+    rank: 0,
+    worldSize: 1,
+    secret: config.secret,
+    host: config.bindHost,
+    port: config.port,
+    timeoutMs: config.collectiveTimeoutMs,
+  });
+  const session = new TrainingSession(config.workerId, ring);
+  return {
+    port: Number(ring.address.split(':').pop()),
+    run: (job) => session.run(job),
+    held: () => session.held(),
+    close: async () => {
+      session.release();
+      await ring.close();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * A worker process: registers with the coordinator (gRPC control plane), heartbeats, and takes its
+ * rank jobs from its own BullMQ queue, handing each to the compute side (a worker thread), so this
+ * thread stays free for lock renewals and heartbeats however long a step computes.
+ */
+import * as os from 'os';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { parseRankJob, rankQueueName, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
+import { coordinatorV1 } from '@llm-forge/proto';
+import type { StepExecutor } from './compute/step-executor';
+import type { WorkerConfig } from './config/worker-config';
+import { CoordinatorClient, isUnknownSession } from './control/coordinator-client';
+import type { WorkerMetrics } from './metrics/worker-metrics';
+
+/** How long to wait between registration attempts while the coordinator is unreachable. */
+const REGISTER_RETRY_MS = 1000;
+
+/** A running worker. */
+export class WorkerProcess {
+  private readonly client: CoordinatorClient;
+  private sessionId = '';
+  private heartbeatTimer?: NodeJS.Timeout;
+  private bullWorker?: Worker<unknown, RankResult>;
+  private connection?: Redis;
+  private stopped = false;
+  private lastCompletedStep = 0;
+
+  constructor(
+    readonly config: WorkerConfig,
+    private readonly executor: StepExecutor,
+    private readonly log: Logger,
+    private readonly metrics?: WorkerMetrics,
+  ) {
+    this.client = new CoordinatorClient(config.coordinatorUrl, config.secret);
+  }
+
+  /** host:port peers reach this worker's collective server at. */
+  get collectiveAddress(): string {
+    return `${this.config.advertiseHost}:${this.executor.port}`;
+  }
+
+  /** Registers (retrying until the coordinator answers), then heartbeats and consumes rank jobs. */
+  async start(): Promise<void> {
+    await this.register();
+    this.connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    this.connection.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
+    this.bullWorker = new Worker<unknown, RankResult>(
+      rankQueueName(this.config.workerId),
+      (job) => this.process(job),
+      {
+        connection: this.connection,
+        prefix: `${this.config.redisPrefix}bull`,
+        concurrency: 1,
+        // The main thread only waits on the compute thread, so locks renew on time.
+        lockDuration: 30_000,
+      },
+    );
+    this.bullWorker.on('error', (err) => this.log.warn({ err: err.message }, 'bullmq worker error'));
+    this.log.info(
+      { workerId: this.config.workerId, address: this.collectiveAddress, backend: this.executor.backend },
+      'worker ready',
+    );
+  }
+
+  /** Stops taking jobs (waiting for the current one), stops heartbeating and closes everything. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.heartbeatTimer);
+    await this.bullWorker?.close();
+    await this.executor.close();
+    this.client.close();
+    this.connection?.disconnect();
+  }
+
+  private async process(job: Job<unknown, RankResult>): Promise<RankResult> {
+    let data: RankJobData;
+    try {
+      data = parseRankJob(job.data);
+    } catch (error) {
+      this.log.error({ jobId: job.id, err: (error as Error).message }, 'refused a rank job');
+      return invalidJobResult(this.config.workerId, job.data, (error as Error).message);
+    }
+    const log = this.log.child({
+      runId: data.runId,
+      step: data.step,
+      attempt: data.attempt,
+      rank: data.rank,
+    });
+    log.debug('step started');
+    const result = await this.executor.run(data);
+    if (result.ok) {
+      this.lastCompletedStep = result.step;
+      this.metrics?.observeStep(result);
+      log.info(
+        { loss: result.loss, computeMs: Math.round(result.computeMs), commMs: Math.round(result.commMs) },
+        'step done',
+      );
+    } else {
+      this.metrics?.observeFailure(result);
+      log.warn({ kind: result.kind, err: result.error, file: result.file }, 'step failed');
+    }
+    return result;
+  }
+
+  private async register(): Promise<void> {
+    const request: coordinatorV1.RegisterWorkerRequest = {
+      workerId: this.config.workerId,
+      collectiveAddress: this.collectiveAddress,
+      pid: process.pid,
+      capabilities: {
+        hostname: os.hostname(),
+        cpuCores: os.cpus().length,
+        memoryBytes: os.totalmem(),
+        backends: [this.executor.backend],
+        wireDtypes: [coordinatorV1.WireDType.WIRE_DTYPE_F32, coordinatorV1.WireDType.WIRE_DTYPE_BF16],
+        version: WORKER_VERSION,
+      },
+    };
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const res = await this.client.register(request);
+        this.sessionId = res.sessionId;
+        this.scheduleHeartbeat(res.heartbeatIntervalMs || 1000);
+        this.log.info({ coordinator: this.config.coordinatorUrl, sessionId: res.sessionId }, 'registered');
+        return;
+      } catch (error) {
+        if (attempt % 10 === 0) {
+          this.log.warn(
+            { coordinator: this.config.coordinatorUrl, err: (error as Error).message },
+            'coordinator unreachable; retrying registration',
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, REGISTER_RETRY_MS));
+      }
+    }
+  }
+
+  private scheduleHeartbeat(intervalMs: number): void {
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => void this.heartbeat(intervalMs), intervalMs);
+  }
+
+  private async heartbeat(intervalMs: number): Promise<void> {
+    if (this.stopped) return;
+    const held = this.executor.held();
+    try {
+      await this.client.heartbeat({
+        workerId: this.config.workerId,
+        sessionId: this.sessionId,
+        lastCompletedStep: this.lastCompletedStep,
+        heldRunId: held?.runId ?? '',
+        appliedSteps: held?.appliedSteps ?? 0,
+      });
+    } catch (error) {
+      if (isUnknownSession(error)) {
+        this.log.warn('the coordinator does not know this worker (it lost its state): registering again');
+        await this.register();
+        return;
+      }
+      this.log.warn({ err: (error as Error).message }, 'heartbeat failed');
+    }
+    this.scheduleHeartbeat(intervalMs);
+  }
+}
+
+/** Version this worker reports at registration. */
+export const WORKER_VERSION = '0.1.0';
+
+function invalidJobResult(workerId: string, data: unknown, error: string): RankResult {
+  const fields = (data ?? {}) as Record<string, unknown>;
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? v : 0);
+  return {
+    ok: false,
+    workerId,
+    rank: int(fields.rank),
+    step: int(fields.step),
+    appliedSteps: null,
+    kind: 'fatal',
+    error,
+  };
+}
