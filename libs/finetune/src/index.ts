@@ -2,4 +2,5 @@
  * Finetuning of GPT models (chapters 6 and 7 and appendix E of *Build a Large Language Model (From
  * Scratch)*): classification, instruction following, LoRA adapters.
  */
-export {};
+export * from './lib/instruction';
+export * from './lib/judge';
