@@ -1,0 +1,12 @@
+export { buildKustomization } from './lib/kustomize/build';
+export { strategicMerge, PatchError, MERGE_KEYS } from './lib/kustomize/strategic-merge';
+export { loadKustomization, SUPPORTED_FIELDS } from './lib/kustomize/kustomization';
+export type { Kustomization, GeneratorArgs, ImageOverride } from './lib/kustomize/kustomization';
+export type { K8sObject } from './lib/kustomize/k8s-object';
+export { objectId } from './lib/kustomize/k8s-object';
+export { parseImage } from './lib/kustomize/transformers';
+export { validateSchemas } from './lib/k8s/schema';
+export { checkCrossReferences } from './lib/k8s/cross-references';
+export { checkAppContract } from './lib/k8s/app-checks';
+export { APPS, COORDINATOR, WORKER, FORGE_BACKENDS, appOfImage } from './lib/app-contract';
+export { InfraFileError, parseYamlDocuments, readYamlDocuments } from './lib/yaml-files';

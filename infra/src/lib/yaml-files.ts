@@ -1,0 +1,70 @@
+import * as fs from 'fs';
+import { parseAllDocuments } from 'yaml';
+
+/** A plain JSON-like value as YAML documents hold them. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** A JSON object. */
+export type JsonObject = { [key: string]: Json };
+
+/** A deployment file could not be read or is not what it should be; names the file (and line). */
+export class InfraFileError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+    readonly line?: number,
+  ) {
+    super(`${file}${line ? `:${line}` : ''}: ${detail}`);
+    this.name = 'InfraFileError';
+  }
+}
+
+/** Whether `value` is a JSON object (not an array, not null). */
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A deep copy of a JSON value. */
+export function clone<T extends Json>(value: T): T {
+  return structuredClone(value);
+}
+
+/**
+ * The documents of a (multi-document) YAML text as plain JSON values, empty documents skipped.
+ * Syntax errors throw an InfraFileError naming `file` and the line.
+ */
+export function parseYamlDocuments(text: string, file: string): Json[] {
+  const docs = parseAllDocuments(text, { merge: true, prettyErrors: false });
+  if (!Array.isArray(docs)) return [];
+  const values: Json[] = [];
+  for (const doc of docs) {
+    const error = doc.errors[0];
+    if (error) {
+      const line = error.linePos?.[0]?.line;
+      throw new InfraFileError(file, `YAML syntax error: ${error.message.split('\n')[0]}`, line);
+    }
+    const value = doc.toJS({ maxAliasCount: 100 }) as Json | undefined;
+    if (value !== null && value !== undefined) values.push(value);
+  }
+  return values;
+}
+
+/** Reads `file` and returns its YAML documents (see parseYamlDocuments). */
+export function readYamlDocuments(file: string): Json[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InfraFileError(file, `cannot read: ${(error as Error).message}`);
+  }
+  return parseYamlDocuments(text, file);
+}
+
+/** Reads a file holding exactly one YAML mapping. */
+export function readYamlObject(file: string): JsonObject {
+  const docs = readYamlDocuments(file);
+  if (docs.length !== 1 || !isObject(docs[0])) {
+    throw new InfraFileError(file, `expected one YAML mapping, found ${docs.length} document(s)`);
+  }
+  return docs[0];
+}
