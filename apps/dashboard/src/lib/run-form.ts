@@ -1,0 +1,82 @@
+/** The "new run" form: its fields (strings, as typed) and their validation into a `POST /runs` body. */
+import type { RunSpecInput } from '../api/types';
+import { FieldErrors, type FormResult } from './form-fields';
+
+/** Model presets of `@llm-forge/gpt` offered by the form (libs/cluster-protocol MODEL_PRESETS). */
+export const PRESETS = ['tiny', 'small', 'gpt2-small', 'gpt2-medium', 'gpt2-large', 'gpt2-xl'] as const;
+type Preset = (typeof PRESETS)[number];
+
+/** What the user typed. */
+export interface RunFormFields {
+  name: string;
+  /** A preset name, or `init` to start from a checkpoint. */
+  model: Preset | 'init';
+  init: string;
+  dataKind: 'text' | 'manifest';
+  dataPath: string;
+  steps: string;
+  batchSize: string;
+  contextLength: string;
+  workers: string;
+  lr: string;
+  checkpointEvery: string;
+  evalEvery: string;
+}
+
+/** The form's initial values: the defaults of `forge train` on the built-in corpus. */
+export const DEFAULT_RUN_FORM: RunFormFields = {
+  name: '',
+  model: 'tiny',
+  init: '',
+  dataKind: 'text',
+  dataPath: 'builtin:moby-dick',
+  steps: '200',
+  batchSize: '4',
+  contextLength: '',
+  workers: '1',
+  lr: '0.0004',
+  checkpointEvery: '50',
+  evalEvery: '50',
+};
+
+/** Validates the fields; the coordinator validates again (paths, presets) and its issues are shown too. */
+export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
+  const e = new FieldErrors();
+  const dataPath = e.required(
+    'dataPath',
+    f.dataPath,
+    'give a text file, builtin:moby-dick or a manifest directory',
+  );
+  const init =
+    f.model === 'init'
+      ? e.required('init', f.init, 'give the checkpoint directory to start from')
+      : undefined;
+  const steps = e.int('steps', f.steps, 1);
+  const batchSize = e.int('batchSize', f.batchSize, 1);
+  const contextLength =
+    f.contextLength.trim() === '' ? undefined : e.int('contextLength', f.contextLength, 1);
+  const workers = e.int('workers', f.workers, 1, 256);
+  const lr = e.positive('lr', f.lr);
+  const checkpointEvery = e.int('checkpointEvery', f.checkpointEvery, 0, Number.MAX_SAFE_INTEGER, 0);
+  const evalEvery = e.int('evalEvery', f.evalEvery, 0, Number.MAX_SAFE_INTEGER, 50);
+  if (workers !== undefined && batchSize !== undefined && workers > batchSize)
+    e.fail(
+      'workers',
+      `workers (${workers}) must not exceed batchSize (${batchSize}): each needs a window per step`,
+    );
+  if (e.any) return { ok: false, errors: e.errors };
+
+  const spec: RunSpecInput = {
+    model: f.model === 'init' ? { init } : { preset: f.model },
+    data: f.dataKind === 'manifest' ? { manifest: dataPath } : { text: dataPath },
+    steps: steps as number,
+    batchSize,
+    workers,
+    optimizer: { lr },
+    checkpointEvery,
+    evalEvery,
+  };
+  if (contextLength !== undefined) spec.contextLength = contextLength;
+  if (f.name.trim() !== '') spec.name = f.name.trim();
+  return { ok: true, value: spec };
+}

@@ -1,0 +1,68 @@
+/** All finetune jobs; live updates from `event: finetune`. */
+import { useCallback, type ReactElement } from 'react';
+import type { Finetune } from '../api/types';
+import { useServices } from '../app/context';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { ProgressBar } from '../components/ProgressBar';
+import { StatusBadge } from '../components/StatusBadge';
+import { useLiveEvents } from '../hooks/useLiveState';
+import { useResource } from '../hooks/useResource';
+import { formatAgo } from '../lib/format';
+import { upsertById } from '../lib/live-state';
+import { href } from '../lib/routes';
+
+/** The finetunes table. */
+export function FinetunesPage(): ReactElement {
+  const { api } = useServices();
+  const load = useCallback(() => api.listFinetunes(), [api]);
+  const jobs = useResource<Finetune[]>(load);
+  useLiveEvents({ finetune: (f) => jobs.setData((list) => (list ? upsertById(list, f) : list)) });
+
+  return (
+    <section>
+      <header className="page-header">
+        <h1>Finetunes</h1>
+        <a className="button" href={href({ page: 'new-finetune' })}>
+          New finetune
+        </a>
+      </header>
+      <ErrorNotice error={jobs.error} />
+      {jobs.data === undefined ? (
+        !jobs.error && <p>Loading…</p>
+      ) : jobs.data.length === 0 ? (
+        <p className="empty">No finetune jobs yet.</p>
+      ) : (
+        <table className="table" data-testid="finetunes-table">
+          <thead>
+            <tr>
+              <th>Job</th>
+              <th>Kind</th>
+              <th>Status</th>
+              <th>Progress</th>
+              <th>Base checkpoint</th>
+              <th>Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.data.map((f) => (
+              <tr key={f.id} data-finetune-id={f.id}>
+                <td>
+                  <a href={href({ page: 'finetune', id: f.id })}>{f.id}</a>
+                </td>
+                <td>{f.kind}</td>
+                <td>
+                  <StatusBadge status={f.status} />
+                </td>
+                <td>
+                  <ProgressBar value={f.progress.step} total={f.progress.totalSteps} />
+                </td>
+                <td>{f.baseCheckpoint ?? '—'}</td>
+                <td>{formatAgo(f.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

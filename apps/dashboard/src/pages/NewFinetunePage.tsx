@@ -1,0 +1,98 @@
+/** The form that submits a finetune job (POST /finetunes). */
+import { useState, type FormEvent, type ReactElement } from 'react';
+import type { FinetuneKind } from '../api/types';
+import { useServices } from '../app/context';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Field } from '../components/Field';
+import { buildFinetuneRequest, defaultFinetuneForm, type FinetuneFormFields } from '../lib/finetune-form';
+import { href } from '../lib/routes';
+
+type TextKey = Exclude<keyof FinetuneFormFields, 'kind' | 'lora'>;
+
+/** New-finetune form; on success it opens the job's page. */
+export function NewFinetunePage(): ReactElement {
+  const { api } = useServices();
+  const [fields, setFields] = useState<FinetuneFormFields>(() => defaultFinetuneForm('classification'));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+
+  const changeKind = (kind: FinetuneKind): void =>
+    setFields((f) => ({
+      ...defaultFinetuneForm(kind),
+      baseCheckpoint: f.baseCheckpoint,
+      dataset: f.dataset,
+    }));
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    const result = buildFinetuneRequest(fields);
+    setErrors(result.ok ? {} : result.errors);
+    if (!result.ok) return;
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      const job = await api.createFinetune(result.value);
+      window.location.hash = href({ page: 'finetune', id: job.id });
+    } catch (err) {
+      setFailure(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const text = (key: TextKey, label: string, hint?: string): ReactElement => (
+    <Field label={label} error={errors[key]} hint={hint}>
+      <input
+        name={key}
+        value={fields[key]}
+        onChange={(e) => setFields((f) => ({ ...f, [key]: e.target.value }))}
+      />
+    </Field>
+  );
+
+  return (
+    <form className="card form" onSubmit={(e) => void submit(e)} data-testid="new-finetune-form">
+      <h1>New finetune</h1>
+      <Field label="Kind">
+        <select name="kind" value={fields.kind} onChange={(e) => changeKind(e.target.value as FinetuneKind)}>
+          <option value="classification">classification (e.g. spam)</option>
+          <option value="instruction">instruction following</option>
+        </select>
+      </Field>
+      {text('baseCheckpoint', 'Base checkpoint', 'a checkpoint directory, or <runId>/<checkpoint>')}
+      {text(
+        'dataset',
+        'Dataset',
+        fields.kind === 'classification'
+          ? 'CSV or JSONL of labelled texts'
+          : 'JSON/JSONL of {instruction, input, output}',
+      )}
+      <div className="row">
+        {text('epochs', 'Epochs')}
+        {text('batchSize', 'Batch size')}
+        {text('lr', 'Learning rate')}
+        {text('maxLength', 'Max length', 'tokens per example')}
+      </div>
+      <label className="toggle">
+        <input
+          type="checkbox"
+          name="lora"
+          checked={fields.lora}
+          onChange={(e) => setFields((f) => ({ ...f, lora: e.target.checked }))}
+        />{' '}
+        LoRA (train low-rank adapters instead of all weights)
+      </label>
+      {fields.lora && (
+        <div className="row">
+          {text('loraRank', 'LoRA rank')}
+          {text('loraAlpha', 'LoRA alpha')}
+        </div>
+      )}
+      <ErrorNotice error={failure} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Submitting…' : 'Submit finetune'}
+      </button>
+    </form>
+  );
+}

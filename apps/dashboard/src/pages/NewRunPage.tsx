@@ -1,0 +1,91 @@
+/** The form that starts a pretraining run (POST /runs). */
+import { useState, type FormEvent, type ReactElement } from 'react';
+import { useServices } from '../app/context';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Field } from '../components/Field';
+import { buildRunSpec, DEFAULT_RUN_FORM, PRESETS, type RunFormFields } from '../lib/run-form';
+import { href } from '../lib/routes';
+
+/** New-run form; on success it opens the run's page. */
+export function NewRunPage(): ReactElement {
+  const { api } = useServices();
+  const [fields, setFields] = useState<RunFormFields>(DEFAULT_RUN_FORM);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const set =
+    <K extends keyof RunFormFields>(key: K) =>
+    (value: RunFormFields[K]): void =>
+      setFields((f) => ({ ...f, [key]: value }));
+
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    const result = buildRunSpec(fields);
+    setErrors(result.ok ? {} : result.errors);
+    if (!result.ok) return;
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      const run = await api.createRun(result.value);
+      window.location.hash = href({ page: 'run', id: run.id });
+    } catch (err) {
+      setFailure(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const text = (key: keyof RunFormFields, label: string, hint?: string): ReactElement => (
+    <Field label={label} error={errors[key]} hint={hint}>
+      <input name={key} value={String(fields[key])} onChange={(e) => set(key)(e.target.value as never)} />
+    </Field>
+  );
+
+  return (
+    <form className="card form" onSubmit={(e) => void submit(e)} data-testid="new-run-form">
+      <h1>New pretraining run</h1>
+      {text('name', 'Name', 'optional label')}
+      <Field label="Model">
+        <select
+          name="model"
+          value={fields.model}
+          onChange={(e) => set('model')(e.target.value as RunFormFields['model'])}
+        >
+          {PRESETS.map((p) => (
+            <option key={p} value={p}>
+              preset {p}
+            </option>
+          ))}
+          <option value="init">from a checkpoint…</option>
+        </select>
+      </Field>
+      {fields.model === 'init' && text('init', 'Checkpoint directory')}
+      <Field label="Data">
+        <select
+          name="dataKind"
+          value={fields.dataKind}
+          onChange={(e) => set('dataKind')(e.target.value as RunFormFields['dataKind'])}
+        >
+          <option value="text">a text file</option>
+          <option value="manifest">a prepared manifest (forge prepare)</option>
+        </select>
+      </Field>
+      {text('dataPath', 'Data path', 'readable by every worker; builtin:moby-dick is the built-in corpus')}
+      <div className="row">
+        {text('steps', 'Steps')}
+        {text('batchSize', 'Global batch')}
+        {text('contextLength', 'Context length', "blank: the preset's")}
+        {text('workers', 'Workers')}
+      </div>
+      <div className="row">
+        {text('lr', 'Learning rate')}
+        {text('checkpointEvery', 'Checkpoint every', 'steps; 0: only at the end')}
+        {text('evalEvery', 'Evaluate every', 'steps; 0: never')}
+      </div>
+      <ErrorNotice error={failure} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Starting…' : 'Start run'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,106 @@
+/** One run: header figures, actions, live curves, samples, checkpoints and the spec. */
+import { useCallback, type ReactElement } from 'react';
+import type { CheckpointInfo, Run, RunDetail } from '../api/types';
+import { useServices } from '../app/context';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { ProgressBar } from '../components/ProgressBar';
+import { StatusBadge } from '../components/StatusBadge';
+import { useLiveEvents } from '../hooks/useLiveState';
+import { useResource } from '../hooks/useResource';
+import { formatAgo, formatCount, formatDuration, formatNumber } from '../lib/format';
+import { etaSeconds, mergeMetric, recentTokensPerSecond, tokensSeen } from '../lib/metrics';
+import { CheckpointsPanel } from './run/CheckpointsPanel';
+import { RunActions } from './run/RunActions';
+import { RunCharts } from './run/RunCharts';
+import { SamplesPanel } from './run/SamplesPanel';
+
+/** The page of run `id`. */
+export function RunPage({ id }: { id: string }): ReactElement {
+  const { api } = useServices();
+  const loadRun = useCallback(() => api.getRun(id), [api, id]);
+  const loadCheckpoints = useCallback(() => api.listCheckpoints(id), [api, id]);
+  const detail = useResource<RunDetail>(loadRun);
+  const checkpoints = useResource<CheckpointInfo[]>(loadCheckpoints, { fastMs: 5000, slowMs: 15000 });
+  const { setData } = detail;
+
+  const applyRun = useCallback(
+    (run: Run) => setData((d) => (d && run.id === d.id ? { ...d, ...run, metrics: d.metrics } : d)),
+    [setData],
+  );
+  useLiveEvents({
+    run: applyRun,
+    step: ({ runId, metric }) =>
+      setData((d) => (d && runId === d.id ? { ...d, metrics: mergeMetric(d.metrics, metric) } : d)),
+  });
+
+  const run = detail.data;
+  if (!run) return detail.error ? <ErrorNotice error={detail.error} /> : <p>Loading…</p>;
+  return (
+    <section data-testid="run-page" data-run-id={run.id}>
+      <header className="page-header">
+        <h1>{run.name ?? run.id}</h1>
+        <StatusBadge status={run.status} />
+      </header>
+      <ErrorNotice error={detail.error} />
+      {run.error && <p className="error">failed: {run.error}</p>}
+      <RunFigures run={run} />
+      <RunActions
+        run={run}
+        checkpoints={checkpoints.data ?? []}
+        onChanged={(r) => {
+          applyRun(r);
+          void checkpoints.reload();
+        }}
+      />
+      <RunCharts run={run} />
+      <div className="two-columns">
+        <section>
+          <h2>Samples</h2>
+          <SamplesPanel samples={run.samples} />
+        </section>
+        <section>
+          <h2>Checkpoints</h2>
+          <ErrorNotice error={checkpoints.error} />
+          <CheckpointsPanel runId={run.id} checkpoints={checkpoints.data} />
+        </section>
+      </div>
+      <details>
+        <summary>Spec</summary>
+        <pre>{JSON.stringify(run.spec, null, 2)}</pre>
+      </details>
+    </section>
+  );
+}
+
+function RunFigures({ run }: { run: RunDetail }): ReactElement {
+  const last = run.metrics[run.metrics.length - 1];
+  return (
+    <dl className="figures">
+      <Figure label="Progress">
+        <ProgressBar value={run.progress.step} total={run.progress.totalSteps} />
+      </Figure>
+      <Figure label="Loss">{formatNumber(last?.loss)}</Figure>
+      <Figure label="Tokens seen">{formatCount(tokensSeen(run))}</Figure>
+      <Figure label="Tokens/s">{formatCount(recentTokensPerSecond(run.metrics))}</Figure>
+      <Figure label="ETA">{formatDuration(etaSeconds(run, run.metrics))}</Figure>
+      <Figure label="Workers">{run.spec.workers}</Figure>
+      <Figure label="Attempt">{run.progress.attempt}</Figure>
+      <Figure label="Updated">{formatAgo(run.updatedAt)}</Figure>
+    </dl>
+  );
+}
+
+function Figure({
+  label,
+  children,
+}: {
+  label: string;
+  children: ReactElement | string | number;
+}): ReactElement {
+  return (
+    <div className="figure" data-testid={`figure-${label.toLowerCase().replace(/[^a-z]+/g, '-')}`}>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,53 @@
+/** The run's checkpoints: step, size, time, whether complete; links to generate from each. */
+import type { ReactElement } from 'react';
+import type { CheckpointInfo } from '../../api/types';
+import { formatAgo, formatBytes } from '../../lib/format';
+import { href } from '../../lib/routes';
+
+/** Props of {@link CheckpointsPanel}. */
+export interface CheckpointsPanelProps {
+  runId: string;
+  checkpoints: readonly CheckpointInfo[] | undefined;
+}
+
+/** A table of checkpoints, newest first. */
+export function CheckpointsPanel({ runId, checkpoints }: CheckpointsPanelProps): ReactElement {
+  if (checkpoints === undefined) return <p>Loading checkpoints…</p>;
+  if (checkpoints.length === 0) return <p className="empty">No checkpoints yet.</p>;
+  const rows = checkpoints.slice().reverse();
+  return (
+    <table className="table" data-testid="checkpoints">
+      <thead>
+        <tr>
+          <th>Checkpoint</th>
+          <th>Step</th>
+          <th>Size</th>
+          <th>Written</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((c) => {
+          const time = c.createdAt ?? c.modifiedAt;
+          return (
+            <tr key={c.name}>
+              <td>
+                {c.name}
+                {c.latest && <span className="badge">latest</span>}
+                {!c.complete && <span className="badge status-failed">incomplete</span>}
+              </td>
+              <td>{c.step ?? '—'}</td>
+              <td>{formatBytes(c.sizeBytes)}</td>
+              <td title={time}>{formatAgo(time)}</td>
+              <td>
+                {c.complete && (
+                  <a href={href({ page: 'generate', checkpoint: `${runId}/${c.name}` })}>Generate</a>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
