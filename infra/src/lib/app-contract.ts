@@ -42,18 +42,21 @@ export const WORKER: AppContract = {
     'FORGE_REDIS_PREFIX',
     'FORGE_WORKER_ID',
     'FORGE_COLLECTIVE_PORT',
+    'FORGE_METRICS_PORT',
     'FORGE_ADVERTISE_HOST',
     'FORGE_BACKEND',
-    'FORGE_DATA_DIR',
-    'FORGE_RUNS_DIR',
   ],
   ports: [
     { name: 'collective', env: 'FORGE_COLLECTIVE_PORT', default: 50052 },
-    { name: 'metrics', default: 9464 },
+    // Without FORGE_METRICS_PORT the worker serves no /metrics (and its probes would fail).
+    { name: 'metrics', env: 'FORGE_METRICS_PORT', default: 9464 },
   ],
 };
 
 export const APPS: readonly AppContract[] = [COORDINATOR, WORKER];
+
+/** The coordinator's rule for FORGE_REDIS_PREFIX (apps/coordinator config schema). */
+export const REDIS_PREFIX_PATTERN = /^[A-Za-z0-9_.:-]+:$/;
 
 /** Values FORGE_BACKEND accepts. */
 export const FORGE_BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;

@@ -5,6 +5,7 @@ import {
   FORGE_BACKENDS,
   isUnder,
   MIN_SECRET_LENGTH,
+  REDIS_PREFIX_PATTERN,
   WORKER,
 } from '../app-contract';
 import { K8sObject } from '../kustomize/k8s-object';
@@ -99,6 +100,10 @@ function checkEnvAndPorts({ app, env, container, id }: AppContainer): string[] {
   const problems = app.requiredEnv
     .filter((name) => env.get(name) === undefined)
     .map((name) => `${id}: ${app.role} needs ${name}`);
+  const prefix = env.get('FORGE_REDIS_PREFIX');
+  if (prefix !== undefined && !REDIS_PREFIX_PATTERN.test(prefix)) {
+    problems.push(`${id}: FORGE_REDIS_PREFIX=${prefix} must end with ':' (letters, digits, _.:-)`);
+  }
   const backend = env.get('FORGE_BACKEND');
   if (backend !== undefined && !(FORGE_BACKENDS as readonly string[]).includes(backend)) {
     problems.push(`${id}: FORGE_BACKEND=${backend} is not one of ${FORGE_BACKENDS.join(', ')}`);
@@ -216,48 +221,47 @@ function checkWorkerIdentity(apps: AppContainer[], objects: readonly K8sObject[]
     });
 }
 
-/** The claim and mount path under which `dir` lies in the container, if on a PVC. */
-function claimOf(info: ContainerInfo, dir: string): string | undefined {
+/** The claim and mount path under which `dir` lies in the container, if it is on a PVC. */
+function claimOf(info: ContainerInfo, dir: string): { claim: string; mountPath: string } | undefined {
   const volumes = Array.isArray(info.pod.spec.volumes) ? info.pod.spec.volumes.filter(isObject) : [];
   const mounts = Array.isArray(info.container.volumeMounts)
     ? info.container.volumeMounts.filter(isObject)
     : [];
   const mount = mounts.find((m) => isUnder(dir, String(m.mountPath)));
   const volume = mount && volumes.find((v) => v.name === mount.name);
-  return volume && isObject(volume.persistentVolumeClaim)
-    ? String(volume.persistentVolumeClaim.claimName)
-    : undefined;
+  if (!mount || !volume || !isObject(volume.persistentVolumeClaim)) return undefined;
+  return { claim: String(volume.persistentVolumeClaim.claimName), mountPath: String(mount.mountPath) };
 }
 
+/**
+ * Paths travel between processes: the coordinator names checkpoint directories under
+ * FORGE_RUNS_DIR that rank 0 writes, and runs name the shard directory forge prepare wrote. So
+ * every worker and the prepare Job must mount the coordinator's runs claim at the same path,
+ * and that claim must be ReadWriteMany (pods on several nodes).
+ */
 function checkStorage(apps: AppContainer[], objects: readonly K8sObject[], pods: PodTemplate[]): string[] {
+  const coordinator = apps.find((a) => a.app === COORDINATOR);
+  const runsDir = coordinator?.env.get('FORGE_RUNS_DIR');
+  if (!coordinator || !runsDir) return [];
+  const shared = claimOf(coordinator, runsDir);
+  if (!shared) return [`${coordinator.id}: FORGE_RUNS_DIR=${runsDir} is not on a PersistentVolumeClaim`];
   const problems: string[] = [];
-  const claims = new Set<string>();
-  const dirs: [AppContainer, string][] = apps.flatMap((a) =>
-    (a.app === COORDINATOR ? ['FORGE_RUNS_DIR'] : ['FORGE_DATA_DIR', 'FORGE_RUNS_DIR']).map(
-      (v) => [a, v] as [AppContainer, string],
-    ),
-  );
-  for (const [app, variable] of dirs) {
-    const dir = app.env.get(variable);
-    const claim = dir ? claimOf(app, dir) : undefined;
-    if (!claim) problems.push(`${app.id}: ${variable}=${String(dir)} is not on a PersistentVolumeClaim`);
-    else claims.add(`${app.pod.namespace}/${claim}`);
-  }
-  if (claims.size > 1)
+  const pvc = byName(objects, 'PersistentVolumeClaim', coordinator.pod.namespace).get(shared.claim);
+  const modes = pvc && isObject(pvc.spec) && Array.isArray(pvc.spec.accessModes) ? pvc.spec.accessModes : [];
+  if (pvc && !modes.includes('ReadWriteMany')) {
     problems.push(
-      `runs and shards are on different claims (${[...claims].join(', ')}): every pod must share one`,
+      `PersistentVolumeClaim ${shared.claim} must be ReadWriteMany: pods on several nodes mount it`,
     );
-  for (const key of claims) {
-    const [ns, name] = key.split('/');
-    const pvc = byName(objects, 'PersistentVolumeClaim', ns).get(name);
-    const modes =
-      pvc && isObject(pvc.spec) && Array.isArray(pvc.spec.accessModes) ? pvc.spec.accessModes : [];
-    if (pvc && !modes.includes('ReadWriteMany'))
-      problems.push(`PersistentVolumeClaim ${name} must be ReadWriteMany: pods on several nodes mount it`);
   }
-  const dataDirs = new Set(
-    apps.filter((a) => a.app === WORKER).map((a) => a.env.get('FORGE_DATA_DIR') ?? ''),
-  );
+  const sameMount = (info: ContainerInfo) => {
+    const found = claimOf(info, shared.mountPath);
+    return found?.claim === shared.claim && found.mountPath === shared.mountPath;
+  };
+  for (const worker of apps.filter((a) => a.app === WORKER && !sameMount(a))) {
+    problems.push(
+      `${worker.id}: must mount claim ${shared.claim} at ${shared.mountPath} like the coordinator`,
+    );
+  }
   for (const info of containers(pods)) {
     const args = [
       ...(Array.isArray(info.container.command) ? info.container.command : []),
@@ -265,13 +269,11 @@ function checkStorage(apps: AppContainer[], objects: readonly K8sObject[], pods:
     ].map(String);
     if (!args.some((a) => a.endsWith('forge.js')) || !args.includes('prepare')) continue;
     const out = args[args.indexOf('--out') + 1];
-    if (!out || ![...dataDirs].some((d) => isUnder(out, d)))
+    if (!out || !isUnder(out, shared.mountPath) || !sameMount(info)) {
       problems.push(
-        `${info.id}: forge prepare --out ${String(out)} is not under the workers' FORGE_DATA_DIR`,
+        `${info.id}: forge prepare --out ${String(out)} is not on claim ${shared.claim} at ${shared.mountPath}`,
       );
-    const claim = out ? claimOf(info, out) : undefined;
-    if (!claim || !claims.has(`${info.pod.namespace}/${claim}`))
-      problems.push(`${info.id}: forge prepare does not write to the workers' claim`);
+    }
   }
   return problems;
 }

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# The coordinator with the dashboard: REST API, dashboard and /metrics on :3000, the workers' gRPC
+# control plane on :50051. Build from the repository root:
+#   docker build -f docker/coordinator.Dockerfile -t llm-forge/coordinator:0.1.0 .
+ARG NODE_VERSION=20.19.5
+
+# 1. Compile the coordinator (with the libraries it references) and build the dashboard.
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /src
+COPY . .
+# Dependencies' install scripts are not needed here (no native addon in this image).
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npx tsc -b apps/coordinator/tsconfig.lib.json \
+ && npm run build --workspace @llm-forge/dashboard \
+ && sh docker/stage-outputs.sh /out apps/coordinator apps/dashboard
+
+# 2. Production dependencies of the coordinator alone: no TypeScript, Vite or tfjs.
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY . .
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @llm-forge/coordinator
+
+# 3. Runtime: compiled JavaScript, the dashboard's static files and node_modules, owned by root
+#    and read-only for the unprivileged `node` user (uid 1000) that runs the process.
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    FORGE_GRPC_PORT=50051 \
+    FORGE_DASHBOARD_DIR=/app/apps/dashboard/dist \
+    FORGE_RUNS_DIR=/data/runs
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /out/ ./
+USER node
+EXPOSE 3000 50051
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "apps/coordinator/dist/main.js"]
