@@ -1,0 +1,100 @@
+import { ConfigError, DataError, GPTModel, type GPTConfig } from '@llm-forge/gpt';
+import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
+import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import type { InstructionEntry } from './instruction-data';
+import { finetuneInstructions, type InstructionEval } from './instruction-finetune';
+import { PHI3_STYLE } from './prompt-style';
+import { generateResponses } from './responses';
+
+/** Wide enough for a Phi-3 prompt of these entries (about 20 tokens) and a short answer. */
+const CONFIG: GPTConfig = { ...TEST_CONFIG, contextLength: 32 };
+
+const COLORS = ['red', 'green', 'blue', 'yellow'];
+const train: InstructionEntry[] = COLORS.map((color) => ({
+  instruction: 'Name the color.',
+  input: `The color is ${color}.`,
+  output: `It is ${color}.`,
+}));
+const validation: InstructionEntry[] = [
+  { instruction: 'Name the color.', input: 'The color is black.', output: 'It is black.' },
+];
+
+describe('finetuneInstructions', () => {
+  beforeAll(async () => {
+    if (!(await useBackend('native'))) await useBackend('wasm');
+  });
+
+  it('lowers the loss, records evaluations before, during and after, and answers without the prompt', async () => {
+    const model = GPTModel.random(CONFIG, 3);
+    const evals: InstructionEval[] = [];
+    let steps = 0;
+    const summary = await finetuneInstructions(
+      model,
+      { train, validation },
+      { style: PHI3_STYLE, epochs: 6, batchSize: 2, lr: 1e-2, evalEvery: 4, evalBatches: 0, seed: 1 },
+      { onStep: () => steps++, onEval: (e) => evals.push(e) },
+    );
+    expect(summary.steps).toBe(12);
+    expect(steps).toBe(12);
+    expect(summary.examples).toEqual({ train: 4, validation: 1 });
+    expect(evals.map((e) => e.step)).toEqual([0, 4, 8, 12]);
+    expect(summary.evals).toEqual(evals);
+    expect(summary.initial.trainLoss).toBeGreaterThan(9); // about ln(50257) for random weights
+    expect(summary.final.trainLoss).toBeLessThan(summary.initial.trainLoss - 4);
+    expect(summary.final.valLoss).toBeLessThan(summary.initial.valLoss - 3);
+    expect(summary.final.tokensSeen).toBe(evals[3].tokensSeen);
+    expect(summary.tokensPerSecond).toBeGreaterThan(0);
+
+    const responses = await generateResponses(model, validation, { style: PHI3_STYLE, maxNewTokens: 6 });
+    expect(responses).toHaveLength(1);
+    expect(responses[0]).toMatchObject(validation[0]);
+    expect(responses[0].prompt).toBe('<|user|>\nName the color.\nThe color is black.\n<|assistant|>\n');
+    expect(responses[0].model_response).not.toContain('<|user|>');
+    model.dispose();
+  });
+
+  it('overfits one example with the prompt masked: the greedy answer is the trained output', async () => {
+    const model = GPTModel.random(CONFIG, 3);
+    const summary = await finetuneInstructions(
+      model,
+      { train: train.slice(0, 1), validation },
+      { style: PHI3_STYLE, epochs: 30, batchSize: 1, lr: 1e-2, maskPrompt: true, evalEvery: 0, seed: 1 },
+    );
+    // Only the response tokens and the end-of-text carry loss.
+    expect(summary.final.trainLoss).toBeLessThan(0.5);
+    const [response] = await generateResponses(model, train.slice(0, 1), {
+      style: PHI3_STYLE,
+      maxNewTokens: 8,
+    });
+    expect(response.model_response).toBe('It is red.');
+    model.dispose();
+  });
+
+  it('stops between steps when aborted', async () => {
+    const model = GPTModel.random(CONFIG, 3);
+    const controller = new AbortController();
+    const summary = await finetuneInstructions(
+      model,
+      { train, validation },
+      { style: PHI3_STYLE, epochs: 5, batchSize: 1, evalEvery: 0, evalBatches: 1 },
+      { onStep: (s) => s.step === 2 && controller.abort() },
+      controller.signal,
+    );
+    expect(summary.steps).toBe(3);
+    expect(summary.final.step).toBe(3);
+    model.dispose();
+  });
+
+  it('rejects a max length beyond the context and a batch larger than the training split', async () => {
+    const model = GPTModel.random(CONFIG, 3);
+    const run = (options: object) =>
+      finetuneInstructions(model, { train, validation }, { style: PHI3_STYLE, ...options });
+    await expect(run({ maxLength: 64 })).rejects.toThrow(ConfigError);
+    await expect(run({ maxLength: 64 })).rejects.toThrow('max-length must be an integer in [2, 32]');
+    await expect(run({ batchSize: 5 })).rejects.toThrow(DataError);
+    await expect(run({ batchSize: 5 })).rejects.toThrow(
+      'the training split has 4 examples, fewer than one batch of 5',
+    );
+    model.dispose();
+  });
+});
