@@ -28,6 +28,8 @@ ENV NODE_ENV=production \
     FORGE_GRPC_PORT=50051 \
     FORGE_DASHBOARD_DIR=/app/apps/dashboard/dist \
     FORGE_RUNS_DIR=/data/runs
+# /data: where compose mounts its named volume; a new volume takes this owner (node).
+RUN mkdir -p /data && chown node:node /data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /out/ ./

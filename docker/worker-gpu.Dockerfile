@@ -54,6 +54,8 @@ ENV NODE_ENV=production \
     FORGE_BACKEND=tensorflow \
     FORGE_COLLECTIVE_PORT=50052 \
     FORGE_METRICS_PORT=9464
+# /data: where compose mounts its named volume; a new volume takes this owner (node).
+RUN mkdir -p /data && chown node:node /data
 WORKDIR /app
 COPY --from=deps /opt/tfjs /opt/tfjs
 COPY --from=deps /app/node_modules ./node_modules

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildKustomization } from '../kustomize/build';
 import { K8sObject } from '../kustomize/k8s-object';
-import { k8sTreeWithSecrets } from '../test-utils/k8s-tree';
+import { appOfImage } from '../app-contract';
+import { appSourceRoots, unreadVariables } from '../source-usage';
+import { k8sTreeWithSecrets, REPO_ROOT } from '../test-utils/k8s-tree';
 import { hasCommand, kubectlKustomize, normalizeRender } from '../test-utils/kubectl';
 import { Json, JsonObject } from '../yaml-files';
 import { checkAppContract } from './app-checks';
@@ -123,6 +125,25 @@ describe('infra/k8s manifests', () => {
           o.kind === 'PodDisruptionBudget',
       );
     expect(unchanged(cpu)).toEqual(unchanged(base));
+  });
+
+  it('set only variables the apps read (helpers used in $(VAR) references aside)', () => {
+    for (const objects of [base, cpu]) {
+      for (const object of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
+        for (const c of podSpec(object).containers as JsonObject[]) {
+          const app = appOfImage(String(c.image));
+          if (!app || c.command) continue;
+          const env = (c.env as JsonObject[]) ?? [];
+          const referenced = new Set(
+            env.flatMap((e) => [...String(e.value ?? '').matchAll(/\$\((\w+)\)/g)].map((m) => m[1])),
+          );
+          const names = env.map((e) => String(e.name)).filter((n) => !referenced.has(n));
+          expect([object.metadata.name, unreadVariables(names, appSourceRoots(REPO_ROOT, app.role))]).toEqual(
+            [object.metadata.name, []],
+          );
+        }
+      }
+    }
   });
 
   it('generate the secrets from base/secrets.env and reference them by their hashed name', () => {
