@@ -1,3 +1,4 @@
+import * as path from 'path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import type { CoordinatorApp } from './bootstrap';
@@ -95,7 +96,7 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
     expect(after).toEqual(before);
     expect(after).toMatchObject({
       status: 'paused',
-      spec: { data: { manifest: 'data/prepared' }, steps: 5 },
+      spec: { data: { manifest: path.resolve('data/prepared') }, steps: 5 },
     });
     expect((await request(second).get('/runs').set(authed).expect(200)).body).toHaveLength(1);
     await request(second).post(`/runs/${created.id}/resume`).set(authed).expect(200);

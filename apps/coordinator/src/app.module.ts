@@ -7,7 +7,9 @@ import type { CoordinatorConfig } from './config/config.schema';
 import { HealthController } from './health/health.controller';
 import { PINO_LOGGER } from './logging/logger';
 import { RedisService } from './redis/redis.service';
+import { MetricsController } from './metrics/metrics.controller';
 import { RunsModule } from './runs/runs.module';
+import { WorkersModule } from './workers/workers.module';
 
 /** Configuration, logger and Redis, visible to every feature module. */
 @Global()
@@ -34,8 +36,8 @@ export class AppModule {
   static forRoot(config: CoordinatorConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), RunsModule],
-      controllers: [HealthController],
+      imports: [CoreModule.forRoot(config, logger), RunsModule, WorkersModule],
+      controllers: [HealthController, MetricsController],
       providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }],
     };
   }

@@ -11,6 +11,6 @@ export { ReplicaDivergenceError } from './lib/errors/replica-divergence-error';
 export { TrainingSession, microBatches } from './lib/session/training-session';
 export { LATEST_FILE, pruneCheckpoints, saveRunCheckpoint } from './lib/session/run-checkpoints';
 export { InProcessExecutor, ThreadExecutor, type StepExecutor } from './lib/compute/step-executor';
-export { loadWorkerConfig, LOCAL_SECRET, type WorkerConfig } from './lib/config/worker-config';
+export { loadWorkerConfig, type WorkerConfig } from './lib/config/worker-config';
 export { WorkerProcess } from './lib/worker-process';
 export { WorkerMetrics } from './lib/metrics/worker-metrics';

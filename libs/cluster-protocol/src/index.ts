@@ -3,15 +3,10 @@
  * BullMQ queues of the step schedule, and the rank job and result payloads (zod schemas, validated on
  * both sides), plus the checkpoint naming both read.
  */
-export {
-  BUILTIN_TEXT,
-  MODEL_PRESETS,
-  runSpecSchema,
-  type RunSpec,
-  type RunSpecInput,
-} from './lib/run-spec';
+export { BUILTIN_TEXT, MODEL_PRESETS, runSpecSchema, type RunSpec, type RunSpecInput } from './lib/run-spec';
 export {
   FAILURE_KINDS,
+  LOCAL_CLUSTER_SECRET,
   RANK_JOB,
   STEP_JOB,
   STEP_QUEUE,

@@ -9,7 +9,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { IS_PUBLIC } from './public.decorator';
+import { ALLOWS_QUERY_TOKEN, IS_PUBLIC } from './public.decorator';
 import { checkBearer } from './token';
 
 /** Global guard: every route needs `Authorization: Bearer FORGE_API_TOKEN` unless marked {@link Public} or auth is off. */
@@ -29,7 +29,14 @@ export class BearerAuthGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    const check = checkBearer(req.headers.authorization, this.config.apiToken);
+    const allowsQuery = this.reflector.getAllAndOverride<boolean | undefined>(ALLOWS_QUERY_TOKEN, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const queryToken = allowsQuery && typeof req.query.token === 'string' ? req.query.token : undefined;
+    const header =
+      req.headers.authorization ?? (queryToken !== undefined ? `Bearer ${queryToken}` : undefined);
+    const check = checkBearer(header, this.config.apiToken);
     if (!check.ok) throw new UnauthorizedException(check.message);
     return true;
   }

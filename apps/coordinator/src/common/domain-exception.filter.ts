@@ -1,7 +1,13 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { DomainError, InvalidTransitionError, RequestValidationError, RunNotFoundError } from './errors';
+import {
+  CheckpointNotFoundError,
+  DomainError,
+  InvalidTransitionError,
+  RequestValidationError,
+  RunNotFoundError,
+} from './errors';
 
 /** JSON body of every error response. */
 export interface ErrorBody {
@@ -12,7 +18,8 @@ export interface ErrorBody {
 }
 
 function statusOf(error: DomainError): number {
-  if (error instanceof RunNotFoundError) return HttpStatus.NOT_FOUND;
+  if (error instanceof RunNotFoundError || error instanceof CheckpointNotFoundError)
+    return HttpStatus.NOT_FOUND;
   if (error instanceof InvalidTransitionError) return HttpStatus.CONFLICT;
   if (error instanceof RequestValidationError) return HttpStatus.BAD_REQUEST;
   return HttpStatus.UNPROCESSABLE_ENTITY;

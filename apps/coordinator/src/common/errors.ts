@@ -46,3 +46,18 @@ export class RequestValidationError extends DomainError {
     super(`invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
   }
 }
+
+/** A resume request named a checkpoint the run does not have (or one that is incomplete). */
+export class CheckpointNotFoundError extends DomainError {
+  override readonly name = 'CheckpointNotFoundError';
+  readonly code = 'checkpoint_not_found';
+  constructor(
+    readonly runId: string,
+    readonly checkpoint: string,
+    dir: string,
+  ) {
+    super(
+      `run ${runId} has no complete checkpoint ${JSON.stringify(checkpoint)} in ${dir} (GET /runs/${runId}/checkpoints lists them)`,
+    );
+  }
+}

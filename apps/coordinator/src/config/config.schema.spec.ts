@@ -4,7 +4,7 @@ const token = 'a-token-of-sixteen+';
 
 describe('loadConfig', () => {
   it('applies the defaults', () => {
-    expect(loadConfig({ FORGE_API_TOKEN: token })).toEqual({
+    expect(loadConfig({ FORGE_API_TOKEN: token, FORGE_CLUSTER_SECRET: 'a-cluster-secret' })).toEqual({
       port: 3000,
       redisUrl: 'redis://127.0.0.1:6379',
       apiToken: token,
@@ -13,7 +13,18 @@ describe('loadConfig', () => {
       redisPrefix: 'forge:',
       runsDir: 'runs',
       logLevel: 'info',
+      grpcHost: '0.0.0.0',
+      grpcPort: 50051,
+      clusterSecret: 'a-cluster-secret',
+      heartbeatMs: 1000,
+      workerTimeoutMs: 5000,
+      stepTimeoutMs: 600_000,
+      maxStepRetries: 5,
+      dashboardDir: undefined,
     });
+    expect(() => loadConfig({ FORGE_API_TOKEN: token })).toThrow(
+      /FORGE_CLUSTER_SECRET is required outside local mode/,
+    );
   });
 
   it('requires a token unless local mode disables auth explicitly', () => {
@@ -21,7 +32,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FORGE_LOCAL_MODE: 'true' })).toThrow(/FORGE_API_TOKEN is required/);
     expect(() => loadConfig({ FORGE_AUTH_DISABLED: 'true' })).toThrow(/only allowed with FORGE_LOCAL_MODE/);
     const local = loadConfig({ FORGE_LOCAL_MODE: 'true', FORGE_AUTH_DISABLED: 'true' });
-    expect(local).toMatchObject({ localMode: true, authEnabled: false, apiToken: undefined });
+    expect(local).toMatchObject({
+      localMode: true,
+      authEnabled: false,
+      apiToken: undefined,
+      grpcHost: '127.0.0.1',
+    });
   });
 
   it('names each invalid variable', () => {

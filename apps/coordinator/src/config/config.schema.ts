@@ -1,4 +1,5 @@
 /** Environment of the coordinator, validated once at boot (zod): a bad value stops the start with its name. */
+import { LOCAL_CLUSTER_SECRET } from '@llm-forge/cluster-protocol';
 import { z } from 'zod';
 
 const booleanFlag = z
@@ -19,6 +20,14 @@ export const environmentSchema = z.object({
     .default('forge:'),
   FORGE_RUNS_DIR: z.string().min(1).default('runs'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FORGE_GRPC_HOST: z.string().min(1).optional(),
+  FORGE_GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+  FORGE_CLUSTER_SECRET: z.string().min(8, 'FORGE_CLUSTER_SECRET must have at least 8 characters').optional(),
+  FORGE_HEARTBEAT_MS: z.coerce.number().int().min(50).default(1000),
+  FORGE_WORKER_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  FORGE_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).default(600_000),
+  FORGE_MAX_STEP_RETRIES: z.coerce.number().int().min(0).default(5),
+  FORGE_DASHBOARD_DIR: z.string().min(1).optional(),
 });
 
 /** The coordinator's configuration, resolved from the environment. */
@@ -39,6 +48,22 @@ export interface CoordinatorConfig {
   runsDir: string;
   /** Pino log level. @defaultValue `info` */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Host the workers' gRPC control plane binds to. @defaultValue `0.0.0.0` (`127.0.0.1` in local mode) */
+  grpcHost: string;
+  /** Port of the workers' gRPC control plane (0: any free port). @defaultValue 50051 */
+  grpcPort: number;
+  /** Shared secret of the control plane and the workers' ring; required outside local mode. */
+  clusterSecret: string;
+  /** Heartbeat interval asked of workers, in milliseconds. @defaultValue 1000 */
+  heartbeatMs: number;
+  /** A worker silent for this long is lost; its step is re-run without it. @defaultValue 5000 */
+  workerTimeoutMs: number;
+  /** A step attempt running longer than this is aborted and retried. @defaultValue 600000 */
+  stepTimeoutMs: number;
+  /** Failed attempts of one step before the run fails. @defaultValue 5 */
+  maxStepRetries: number;
+  /** Built dashboard (static files) served at `/`; undefined: apps/dashboard/dist when it exists. */
+  dashboardDir?: string;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -63,6 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
       'FORGE_API_TOKEN is required (or set FORGE_LOCAL_MODE=true and FORGE_AUTH_DISABLED=true to run without auth)',
     );
   }
+  if (!e.FORGE_LOCAL_MODE && !e.FORGE_CLUSTER_SECRET) {
+    throw new ConfigError(
+      'FORGE_CLUSTER_SECRET is required outside local mode (the shared secret of the coordinator and every worker)',
+    );
+  }
   return {
     port: e.PORT,
     redisUrl: e.REDIS_URL,
@@ -72,5 +102,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     redisPrefix: e.FORGE_REDIS_PREFIX,
     runsDir: e.FORGE_RUNS_DIR,
     logLevel: e.LOG_LEVEL,
+    grpcHost: e.FORGE_GRPC_HOST ?? (e.FORGE_LOCAL_MODE ? '127.0.0.1' : '0.0.0.0'),
+    grpcPort: e.FORGE_GRPC_PORT,
+    clusterSecret: e.FORGE_CLUSTER_SECRET ?? LOCAL_CLUSTER_SECRET,
+    heartbeatMs: e.FORGE_HEARTBEAT_MS,
+    workerTimeoutMs: e.FORGE_WORKER_TIMEOUT_MS,
+    stepTimeoutMs: e.FORGE_STEP_TIMEOUT_MS,
+    maxStepRetries: e.FORGE_MAX_STEP_RETRIES,
+    dashboardDir: e.FORGE_DASHBOARD_DIR,
   };
 }

@@ -1,11 +1,26 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import IORedis, { type Redis } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 
 /** Opens an ioredis connection to `url`; `maxRetriesPerRequest: null` as BullMQ requires. */
 export function openRedis(url: string): Redis {
   return new IORedis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+}
+
+/** ioredis options of a `redis://[:password@]host:port[/db]` URL, for clients that BullMQ opens itself. */
+export function redisOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    db,
+    maxRetriesPerRequest: null,
+  };
 }
 
 /**

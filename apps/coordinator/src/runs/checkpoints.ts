@@ -14,7 +14,30 @@ export interface CheckpointInfo {
   step: number | null;
   /** Whether every marker file is present (an interrupted write leaves it false). */
   complete: boolean;
+  /** Whether this is the newest complete checkpoint (the one the `latest` file names). */
+  latest: boolean;
+  /** Bytes of its files. */
+  sizeBytes: number;
   modifiedAt: string;
+}
+
+/** File rank 0 writes (atomically) naming the newest complete checkpoint. */
+export const LATEST_FILE = 'latest';
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) total += (await fs.stat(path.join(dir, entry.name))).size;
+  }
+  return total;
+}
+
+async function readLatest(dir: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(path.join(dir, LATEST_FILE), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -47,8 +70,14 @@ export async function listCheckpoints(dir: string): Promise<CheckpointInfo[]> {
       path: p,
       step: digits ? Number(digits[1]) : null,
       complete: markers.every(Boolean),
+      latest: false,
+      sizeBytes: await dirSize(p),
       modifiedAt: stat.mtime.toISOString(),
     });
   }
-  return found.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.name.localeCompare(b.name));
+  found.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.name.localeCompare(b.name));
+  const named = await readLatest(dir);
+  const latest = found.find((c) => c.complete && c.name === named) ?? found.filter((c) => c.complete).at(-1);
+  if (latest) latest.latest = true;
+  return found;
 }

@@ -4,9 +4,22 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nes
 import { openApiSchema } from '../common/openapi-schema';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import type { CheckpointInfo } from './checkpoints';
-import { type CreateRunDto, createRunSchema } from './dto/create-run.dto';
+import { type RunSpec, runSpecSchema } from '@llm-forge/cluster-protocol';
 import type { Run, RunWithMetrics } from './run.model';
 import { RunsService } from './runs.service';
+import { z } from 'zod';
+
+/** Body of `POST /runs/:id/resume`. */
+const resumeSchema = z
+  .object({
+    checkpoint: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'a checkpoint name such as step-000100')
+      .optional(),
+  })
+  .strict()
+  .optional();
+type ResumeRequest = z.infer<typeof resumeSchema>;
 
 /** `/runs`: create, list, inspect, pause, resume and cancel pretraining runs. */
 @ApiTags('runs')
@@ -19,10 +32,10 @@ export class RunsController {
   /** Creates a run and enqueues its first step. */
   @Post()
   @ApiOperation({ summary: 'create a pretraining run (the flags of `forge train` as JSON)' })
-  @ApiBody({ schema: openApiSchema(createRunSchema) })
+  @ApiBody({ schema: openApiSchema(runSpecSchema) })
   @ApiResponse({ status: 201, description: 'the queued run' })
   @ApiResponse({ status: 400, description: 'validation failed; `issues` names each field' })
-  create(@Body(new ZodValidationPipe(createRunSchema)) spec: CreateRunDto): Promise<Run> {
+  create(@Body(new ZodValidationPipe(runSpecSchema)) spec: RunSpec): Promise<Run> {
     return this.runs.create(spec);
   }
 
@@ -50,13 +63,20 @@ export class RunsController {
     return this.runs.pause(id);
   }
 
-  /** Resumes a paused run. */
+  /** Resumes a paused run, optionally from a chosen checkpoint. */
   @Post(':id/resume')
   @HttpCode(200)
-  @ApiOperation({ summary: 'resume a paused run from its current step' })
+  @ApiOperation({
+    summary: 'resume a paused run from its current step, or from {"checkpoint": "step-000100"}',
+  })
+  @ApiBody({ required: false, schema: openApiSchema(resumeSchema) })
+  @ApiResponse({ status: 404, description: 'no such run or checkpoint' })
   @ApiResponse({ status: 409, description: 'the run is not paused' })
-  resume(@Param('id') id: string): Promise<Run> {
-    return this.runs.resume(id);
+  resume(
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(resumeSchema)) body: ResumeRequest | undefined,
+  ): Promise<Run> {
+    return this.runs.resume(id, body?.checkpoint);
   }
 
   /** Cancels an unfinished run. */

@@ -2,6 +2,8 @@
  * Run state in Redis, so that a coordinator restart loses nothing. Keys (prefix `forge:` by default):
  *   <prefix>run:<id>          hash: status, spec (JSON), progress fields, checkpointDir, stepJobId, timestamps
  *   <prefix>run:<id>:metrics  list of step-metrics JSON, oldest first
+ *   <prefix>run:<id>:evals    list of evaluation JSON (train/validation loss), oldest first
+ *   <prefix>run:<id>:samples  list of sample JSON, oldest first
  *   <prefix>runs              sorted set of run ids by creation time
  * Status changes are compare-and-set in one Lua script, so two concurrent actions cannot both win.
  */
@@ -10,9 +12,9 @@ import type { Redis } from 'ioredis';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RedisService } from '../redis/redis.service';
-import type { CreateRunDto } from './dto/create-run.dto';
+import type { RunSpec } from '@llm-forge/cluster-protocol';
 import { isRunStatus, type RunStatus } from './run-state';
-import type { Run, StepMetrics } from './run.model';
+import type { EvalRecord, Run, SampleRecord, StepMetrics } from './run.model';
 
 /** Result of a compare-and-set of a run's status. */
 export type TransitionResult =
@@ -30,6 +32,17 @@ for i = 3, #ARGV do
 end
 return {0, cur}
 `;
+
+/** Hash fields that are absent when the run has no value for them. */
+const OPTIONAL_FIELDS = [
+  'name',
+  'stepJobId',
+  'error',
+  'members',
+  'resumeFrom',
+  'stepStartedAt',
+  'lastCheckpoint',
+];
 
 /** Maximum number of step metrics kept per run. */
 export const MAX_METRICS = 10_000;
@@ -120,6 +133,67 @@ export class RunsRepository {
       .exec();
   }
 
+  /** Appends an evaluation. */
+  async appendEval(id: string, record: EvalRecord): Promise<void> {
+    await this.redis.rpush(`${this.runKey(id)}:evals`, JSON.stringify(record));
+  }
+
+  /** Appends a sample. */
+  async appendSample(id: string, record: SampleRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .rpush(`${this.runKey(id)}:samples`, JSON.stringify(record))
+      .ltrim(`${this.runKey(id)}:samples`, -200, -1)
+      .exec();
+  }
+
+  /** Evaluations, oldest first. */
+  async evals(id: string): Promise<EvalRecord[]> {
+    const raw = await this.redis.lrange(`${this.runKey(id)}:evals`, 0, -1);
+    return raw.map((s) => JSON.parse(s) as EvalRecord);
+  }
+
+  /** Samples, oldest first. */
+  async samples(id: string): Promise<SampleRecord[]> {
+    const raw = await this.redis.lrange(`${this.runKey(id)}:samples`, 0, -1);
+    return raw.map((s) => JSON.parse(s) as SampleRecord);
+  }
+
+  /**
+   * Drops metrics, evaluations and samples of steps >= `step` (a run rewound to a checkpoint re-runs
+   * them, and their new values replace the old).
+   */
+  async truncateHistory(id: string, step: number): Promise<void> {
+    for (const suffix of ['metrics', 'evals', 'samples']) {
+      const key = `${this.runKey(id)}:${suffix}`;
+      const kept = (await this.redis.lrange(key, 0, -1)).filter(
+        (s) => (JSON.parse(s) as { step: number }).step < step,
+      );
+      const tx = this.redis.multi().del(key);
+      if (kept.length > 0) tx.rpush(key, ...kept);
+      await tx.exec();
+    }
+  }
+
+  /** Writes the given fields of a run (status changes go through {@link transition}). */
+  async update(id: string, patch: Partial<Omit<Run, 'id' | 'status' | 'spec' | 'createdAt'>>): Promise<void> {
+    const run = await this.get(id);
+    if (!run) return;
+    const merged: Run = {
+      ...run,
+      ...patch,
+      progress: { ...run.progress, ...patch.progress },
+      updatedAt: new Date().toISOString(),
+    };
+    const hash = this.toHash(merged);
+    // Status changes only through transition(): never write back a status read before it.
+    delete hash.status;
+    const cleared = OPTIONAL_FIELDS.filter((f) => !(f in hash));
+    const tx = this.redis.multi().hset(this.runKey(id), hash);
+    if (cleared.length > 0) tx.hdel(this.runKey(id), ...cleared);
+    await tx.exec();
+  }
+
   /** The last `limit` step metrics, oldest first. */
   async metrics(id: string, limit = 1000): Promise<StepMetrics[]> {
     const raw = await this.redis.lrange(this.metricsKey(id), -limit, -1);
@@ -137,9 +211,16 @@ export class RunsRepository {
       createdAt: run.createdAt,
       updatedAt: run.updatedAt,
     };
+    hash.retries = String(run.retries);
+    hash.badCheckpoints = JSON.stringify(run.badCheckpoints);
+    hash.tokensSeen = String(run.tokensSeen);
     if (run.name !== undefined) hash.name = run.name;
     if (run.stepJobId !== undefined) hash.stepJobId = run.stepJobId;
     if (run.error !== undefined) hash.error = run.error;
+    if (run.members !== undefined) hash.members = JSON.stringify(run.members);
+    if (run.resumeFrom !== undefined) hash.resumeFrom = run.resumeFrom;
+    if (run.stepStartedAt !== undefined) hash.stepStartedAt = String(run.stepStartedAt);
+    if (run.lastCheckpoint !== undefined) hash.lastCheckpoint = run.lastCheckpoint;
     return hash;
   }
 
@@ -149,15 +230,22 @@ export class RunsRepository {
     const run: Run = {
       id,
       status: h.status,
-      spec: JSON.parse(h.spec) as CreateRunDto,
+      spec: JSON.parse(h.spec) as RunSpec,
       progress: { step: Number(h.step), totalSteps: Number(h.totalSteps), attempt: Number(h.attempt) },
       checkpointDir: h.checkpointDir,
+      retries: Number(h.retries ?? 0),
+      badCheckpoints: h.badCheckpoints ? (JSON.parse(h.badCheckpoints) as string[]) : [],
+      tokensSeen: Number(h.tokensSeen ?? 0),
       createdAt: h.createdAt,
       updatedAt: h.updatedAt,
     };
     if (h.name !== undefined) run.name = h.name;
     if (h.stepJobId !== undefined) run.stepJobId = h.stepJobId;
     if (h.error !== undefined) run.error = h.error;
+    if (h.members !== undefined) run.members = JSON.parse(h.members) as Run['members'];
+    if (h.resumeFrom !== undefined) run.resumeFrom = h.resumeFrom;
+    if (h.stepStartedAt !== undefined) run.stepStartedAt = Number(h.stepStartedAt);
+    if (h.lastCheckpoint !== undefined) run.lastCheckpoint = h.lastCheckpoint;
     return run;
   }
 }

@@ -3,18 +3,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import type { Logger } from 'pino';
-import { InvalidTransitionError, RunNotFoundError } from '../common/errors';
+import type { RunSpec } from '@llm-forge/cluster-protocol';
+import { CheckpointNotFoundError, InvalidTransitionError, RunNotFoundError } from '../common/errors';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
+import { RunEvents } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { type CheckpointInfo, listCheckpoints } from './checkpoints';
-import type { CreateRunDto } from './dto/create-run.dto';
+import { RunDriver } from './run-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
-import type { Run, RunWithMetrics } from './run.model';
+import type { Run, RunWithMetrics, StepMetrics } from './run.model';
 import { RunsRepository } from './runs.repository';
 import { StepScheduler } from './step-scheduler.service';
 
-/** Creates, queries, pauses, resumes and cancels runs. */
+/** Creates, queries, pauses, resumes and cancels runs; the {@link RunDriver} takes them through their steps. */
 @Injectable()
 export class RunsService {
   private readonly log: Logger;
@@ -22,29 +24,35 @@ export class RunsService {
   constructor(
     private readonly repo: RunsRepository,
     private readonly scheduler: StepScheduler,
+    private readonly driver: RunDriver,
+    private readonly events: RunEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
     this.log = log.child({ component: 'runs' });
   }
 
-  /** Stores a new queued run and enqueues its first step. */
-  async create(spec: CreateRunDto): Promise<Run> {
+  /** Stores a new queued run; it starts as soon as `spec.workers` workers are free. */
+  async create(spec: RunSpec): Promise<Run> {
     const id = `run-${randomUUID()}`;
     const now = new Date().toISOString();
     const run: Run = {
       id,
       status: 'queued',
-      spec,
+      spec: absolutePaths(spec),
       progress: { step: 0, totalSteps: spec.steps, attempt: 0 },
       checkpointDir: path.resolve(spec.out ?? path.join(this.config.runsDir, id)),
+      retries: 0,
+      badCheckpoints: [],
+      tokensSeen: 0,
       createdAt: now,
       updatedAt: now,
     };
     if (spec.name !== undefined) run.name = spec.name;
     await this.repo.create(run);
     this.log.info({ runId: id, workers: spec.workers, steps: spec.steps }, 'run created');
-    run.stepJobId = await this.schedule(run);
+    this.events.emit({ type: 'run', data: run });
+    this.driver.kick();
     return run;
   }
 
@@ -53,36 +61,66 @@ export class RunsService {
     return this.repo.list();
   }
 
-  /** One run with its latest metrics; {@link RunNotFoundError} if absent. */
+  /** One run with its metrics, evaluations, samples and ETA; {@link RunNotFoundError} if absent. */
   async get(id: string): Promise<RunWithMetrics> {
     const run = await this.require(id);
-    return { ...run, metrics: await this.repo.metrics(id) };
+    const [metrics, evals, samples] = await Promise.all([
+      this.repo.metrics(id),
+      this.repo.evals(id),
+      this.repo.samples(id),
+    ]);
+    const eta = etaSeconds(run, metrics);
+    return { ...run, metrics, evals, samples, ...(eta !== undefined ? { etaSeconds: eta } : {}) };
   }
 
-  /** Pauses a queued or running run and removes its pending step jobs. */
+  /** Pauses a queued or running run; a step in flight finishes and is kept, no further step starts. */
   async pause(id: string): Promise<Run> {
-    await this.act(id, 'pause');
-    await this.unschedule(id);
-    return this.require(id);
+    return this.driver.withLock(id, async () => {
+      await this.act(id, 'pause');
+      await this.unschedule(id);
+      await this.driver.release(id);
+      return this.require(id);
+    });
   }
 
-  /** Re-queues a paused run from its current step (a new attempt). */
-  async resume(id: string): Promise<Run> {
-    await this.act(id, 'resume');
-    const run = await this.require(id);
-    run.progress.attempt += 1;
-    run.stepJobId = await this.schedule(run);
-    return run;
+  /**
+   * Re-queues a paused run, from where it stopped or from a chosen checkpoint of the run (the steps
+   * after it are re-run and their metrics replaced).
+   */
+  async resume(id: string, checkpoint?: string): Promise<Run> {
+    return this.driver.withLock(id, async () => {
+      const run = await this.require(id);
+      if (checkpoint !== undefined) {
+        if (run.status !== 'paused')
+          throw new InvalidTransitionError(id, 'resume', run.status, TRANSITIONS.resume.from);
+        const found = (await listCheckpoints(run.checkpointDir)).find((c) => c.name === checkpoint);
+        if (!found || !found.complete || found.step === null) {
+          throw new CheckpointNotFoundError(id, checkpoint, run.checkpointDir);
+        }
+        await this.repo.truncateHistory(id, found.step);
+        await this.repo.update(id, {
+          resumeFrom: found.path,
+          progress: { ...run.progress, step: found.step },
+          badCheckpoints: run.badCheckpoints.filter((b) => b !== found.path),
+        });
+      }
+      await this.act(id, 'resume');
+      this.driver.kick();
+      return this.require(id);
+    });
   }
 
   /** Cancels a run that has not finished and removes its pending step jobs. */
   async cancel(id: string): Promise<Run> {
-    await this.act(id, 'cancel');
-    await this.unschedule(id);
-    return this.require(id);
+    return this.driver.withLock(id, async () => {
+      await this.act(id, 'cancel');
+      await this.unschedule(id);
+      await this.driver.release(id);
+      return this.require(id);
+    });
   }
 
-  /** The checkpoints found in the run's checkpoint directory (empty until workers write some). */
+  /** The run's checkpoints, by step; `latest` marks the newest complete one. */
   async checkpoints(id: string): Promise<CheckpointInfo[]> {
     const run = await this.require(id);
     return listCheckpoints(run.checkpointDir);
@@ -104,21 +142,28 @@ export class RunsService {
     this.log.info({ runId: id, action, from: result.previous, to }, 'run status changed');
   }
 
-  private async schedule(run: Run): Promise<string> {
-    const jobId = await this.scheduler.enqueue({
-      runId: run.id,
-      step: run.progress.step,
-      worldSize: run.spec.workers,
-      attempt: run.progress.attempt,
-    });
-    await this.repo.setSchedule(run.id, jobId, run.progress.attempt);
-    return jobId;
-  }
-
   private async unschedule(id: string): Promise<void> {
     const run = await this.require(id);
     if (run.stepJobId === undefined) return;
-    await this.scheduler.remove(id, run.stepJobId);
-    await this.repo.setSchedule(id, undefined, run.progress.attempt);
+    if (await this.scheduler.remove(id, run.stepJobId)) await this.repo.update(id, { stepJobId: undefined });
   }
+}
+
+/** Paths in a spec as absolute paths, so workers with another working directory find them. */
+function absolutePaths(spec: RunSpec): RunSpec {
+  const abs = (p: string | undefined) => (p === undefined || p.startsWith('builtin:') ? p : path.resolve(p));
+  return {
+    ...spec,
+    model: { ...spec.model, init: abs(spec.model.init) },
+    data: { ...spec.data, manifest: abs(spec.data.manifest), text: abs(spec.data.text) },
+    out: abs(spec.out),
+  };
+}
+
+/** Seconds left at the pace of the last (up to 20) steps. */
+function etaSeconds(run: Run, metrics: StepMetrics[]): number | undefined {
+  const recent = metrics.slice(-20).filter((m) => m.stepMs !== undefined);
+  if (recent.length === 0 || run.status !== 'running') return undefined;
+  const perStep = recent.reduce((s, m) => s + (m.stepMs ?? 0), 0) / recent.length / 1000;
+  return Math.round(perStep * (run.progress.totalSteps - run.progress.step));
 }

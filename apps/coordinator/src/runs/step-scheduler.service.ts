@@ -1,103 +1,143 @@
-/** Enqueues run steps as BullMQ flows and removes them again on pause and cancel. */
+/** Enqueues run steps as BullMQ flows (one child per rank, on that rank's worker queue) and removes them. */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { FORGE_CONFIG } from '../config/config.constants';
-import type { CoordinatorConfig } from '../config/config.schema';
-import { PINO_LOGGER } from '../logging/logger';
-import { RedisService } from '../redis/redis.service';
 import {
   RANK_JOB,
-  RANK_QUEUE,
   rankJobId,
+  rankQueueName,
   type RankJobData,
   STEP_JOB,
   STEP_QUEUE,
   stepJobId,
   type StepJobData,
-} from './queues';
+} from '@llm-forge/cluster-protocol';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { PINO_LOGGER } from '../logging/logger';
+import { RedisService } from '../redis/redis.service';
+import type { Run } from './run.model';
 
 /** BullMQ key prefix for a coordinator Redis prefix: `forge:` → `forge:bull`. */
 export function bullPrefix(redisPrefix: string): string {
   return `${redisPrefix}bull`;
 }
 
-/** What to schedule: one step of a run over `worldSize` ranks. */
-export interface StepRequest {
-  runId: string;
-  step: number;
-  worldSize: number;
-  attempt: number;
+/** What the ranks of one step attempt are told besides the run. */
+export interface StepPlan {
+  saveCheckpoint: boolean;
+  evaluate: boolean;
 }
 
-/** Schedules steps: a parent job on {@link STEP_QUEUE} with one child per rank on {@link RANK_QUEUE}. */
+/** Schedules steps: a parent job on {@link STEP_QUEUE} with one child per rank on the rank's worker queue. */
 @Injectable()
 export class StepScheduler implements OnModuleDestroy {
   private readonly flows: FlowProducer;
   private readonly steps: Queue<StepJobData>;
   private readonly log: Logger;
+  private readonly prefix: string;
 
   constructor(
-    redis: RedisService,
+    private readonly redis: RedisService,
     @Inject(FORGE_CONFIG) config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
-    const prefix = bullPrefix(config.redisPrefix);
-    this.flows = new FlowProducer({ connection: redis.bullmq, prefix });
-    this.steps = new Queue<StepJobData>(STEP_QUEUE, { connection: redis.bullmq, prefix });
+    this.prefix = bullPrefix(config.redisPrefix);
+    this.flows = new FlowProducer({ connection: redis.bullmq, prefix: this.prefix });
+    this.steps = new Queue<StepJobData>(STEP_QUEUE, { connection: redis.bullmq, prefix: this.prefix });
     this.log = log.child({ component: 'step-scheduler' });
     // BullMQ re-emits connection errors (e.g. "Connection is closed" during shutdown or a Redis
     // restart) as 'error' events; without a listener Node turns them into uncaught exceptions.
     const onError = (source: string) => (err: Error) =>
-      this.log.warn({ err, source }, 'redis connection error');
+      this.log.warn({ err: err.message, source }, 'redis connection error');
     this.flows.on('error', onError('flow-producer'));
     this.steps.on('error', onError('step-queue'));
   }
 
-  /** Enqueues the step's flow; returns the parent job id. Idempotent for the same (run, step, attempt). */
-  async enqueue(req: StepRequest): Promise<string> {
-    const parentId = stepJobId(req.runId, req.step, req.attempt);
-    const children = Array.from({ length: req.worldSize }, (_, rank) => {
-      const data: RankJobData = { ...req, rank };
+  /**
+   * Enqueues the run's current step (progress.step, progress.attempt) over its members; returns the
+   * parent job id. Idempotent for the same (run, step, attempt).
+   */
+  async enqueue(run: Run, plan: StepPlan): Promise<string> {
+    const members = run.members ?? [];
+    if (members.length === 0) throw new Error(`run ${run.id} has no ring members to schedule on`);
+    const { step, attempt } = run.progress;
+    const worldSize = members.length;
+    const parentId = stepJobId(run.id, step, attempt);
+    const peers = members.map((m) => ({ workerId: m.workerId, address: m.address }));
+    const children = members.map((member, rank) => {
+      const data: RankJobData = {
+        runId: run.id,
+        step,
+        attempt,
+        worldSize,
+        rank,
+        peers,
+        spec: run.spec,
+        checkpointDir: run.checkpointDir,
+        ...(run.resumeFrom !== undefined ? { resumeFrom: run.resumeFrom } : {}),
+        saveCheckpoint: plan.saveCheckpoint,
+        evaluate: plan.evaluate,
+      };
       return {
         name: RANK_JOB,
-        queueName: RANK_QUEUE,
+        queueName: rankQueueName(member.workerId),
         data,
-        opts: { jobId: rankJobId(req.runId, req.step, req.attempt, rank), removeOnComplete: 1000 },
+        opts: { jobId: rankJobId(run.id, step, attempt, rank), removeOnComplete: 100, removeOnFail: 100 },
       };
     });
-    const data: StepJobData = { ...req };
+    const data: StepJobData = { runId: run.id, step, attempt, worldSize };
     await this.flows.add({
       name: STEP_JOB,
       queueName: STEP_QUEUE,
       data,
-      opts: { jobId: parentId, removeOnComplete: 1000 },
+      opts: { jobId: parentId, removeOnComplete: 100, removeOnFail: 100 },
       children,
     });
-    this.log.info(
-      { runId: req.runId, step: req.step, attempt: req.attempt, worldSize: req.worldSize, jobId: parentId },
-      'step enqueued',
-    );
+    this.log.debug({ runId: run.id, step, attempt, worldSize, jobId: parentId }, 'step enqueued');
     return parentId;
   }
 
   /**
-   * Removes a pending step job and its rank jobs. Returns false when it could not be removed (a worker
-   * holds one of its jobs); that worker sees the run's status when it reports back.
+   * Removes a step job and its rank jobs. False when it could not be removed now (a rank holds its
+   * job); the coordinator ignores such a step's late result and tries again later.
    */
   async remove(runId: string, jobId: string): Promise<boolean> {
     try {
       const removed = (await this.steps.remove(jobId, { removeChildren: true })) === 1;
-      this.log.info({ runId, jobId, removed }, removed ? 'step job removed' : 'step job not removed');
-      return removed;
+      this.log.debug({ runId, jobId, removed }, removed ? 'step job removed' : 'step job not found');
+      return true;
     } catch (err) {
-      this.log.warn({ runId, jobId, err }, 'step job is in progress; not removed');
+      this.log.debug(
+        { runId, jobId, err: (err as Error).message },
+        'step job is in progress; not removed yet',
+      );
       return false;
     }
   }
 
+  /** Empties a worker's queue (its jobs belong to a ring generation that no longer exists). */
+  async clearWorkerQueue(workerId: string): Promise<void> {
+    const queue = new Queue(rankQueueName(workerId), { connection: this.redis.bullmq, prefix: this.prefix });
+    queue.on('error', () => undefined);
+    try {
+      await queue.obliterate({ force: true });
+    } finally {
+      await queue.waitUntilReady().catch(() => undefined);
+      await queue.close();
+    }
+  }
+
+  /** Waiting and active step jobs (for metrics). */
+  async depth(): Promise<number> {
+    const counts = await this.steps.getJobCounts('waiting', 'active', 'waiting-children');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
   /** Closes the producers (the connection belongs to {@link RedisService}). */
   async onModuleDestroy(): Promise<void> {
+    // Closing while BullMQ still connects makes its connection emit an error nobody listens to.
+    await Promise.allSettled([this.flows.waitUntilReady(), this.steps.waitUntilReady()]);
     await Promise.allSettled([this.flows.close(), this.steps.close()]);
   }
 }

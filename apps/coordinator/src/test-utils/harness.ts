@@ -8,6 +8,8 @@ import { assertRedisReachable } from '../redis/redis.service';
 
 /** Redis of the e2e tests. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Cluster secret of the e2e apps' control plane. */
+export const TEST_SECRET = 'test-cluster-secret';
 /** Token the e2e apps require. */
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -38,6 +40,13 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     redisPrefix: prefix,
     runsDir: 'runs',
     logLevel: 'silent',
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    clusterSecret: TEST_SECRET,
+    heartbeatMs: 200,
+    workerTimeoutMs: 2000,
+    stepTimeoutMs: 60_000,
+    maxStepRetries: 5,
     ...overrides,
   };
 }

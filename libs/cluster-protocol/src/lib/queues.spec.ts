@@ -33,7 +33,15 @@ describe('rank job payloads', () => {
   });
 
   it('tells successes from failures', () => {
-    const failure = { ok: false, workerId: 'w1', rank: 1, step: 3, appliedSteps: null, kind: 'state', error: 'x' };
+    const failure = {
+      ok: false,
+      workerId: 'w1',
+      rank: 1,
+      step: 3,
+      appliedSteps: null,
+      kind: 'state',
+      error: 'x',
+    };
     expect(rankResultSchema.parse(failure)).toEqual(failure);
     expect(rankResultSchema.safeParse({ ...failure, kind: 'oops' }).success).toBe(false);
   });

@@ -161,3 +161,6 @@ export function stepJobId(runId: string, step: number, attempt: number): string 
 export function rankJobId(runId: string, step: number, attempt: number, rank: number): string {
   return `${runId}.s${step}.a${attempt}.r${rank}`;
 }
+
+/** The shared secret a local (single-machine, loopback-only) cluster uses when none is configured. */
+export const LOCAL_CLUSTER_SECRET = 'forge-local-cluster';

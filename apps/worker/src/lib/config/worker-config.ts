@@ -1,6 +1,6 @@
 /** The worker's environment, validated at boot: a bad value stops the start and names the variable. */
 import * as os from 'os';
-import { WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
+import { LOCAL_CLUSTER_SECRET, WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -38,9 +38,6 @@ export interface WorkerConfig {
   logLevel: string;
 }
 
-/** The secret local mode uses when none is given (loopback only). */
-export const LOCAL_SECRET = 'forge-local-cluster';
-
 /** Reads the worker's settings from `env`; throws an Error naming every bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = envSchema.safeParse(env);
@@ -60,7 +57,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     localMode: local,
     workerId: e.FORGE_WORKER_ID ?? defaultId,
     coordinatorUrl: e.FORGE_COORDINATOR_URL,
-    secret: e.FORGE_CLUSTER_SECRET ?? LOCAL_SECRET,
+    secret: e.FORGE_CLUSTER_SECRET ?? LOCAL_CLUSTER_SECRET,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.FORGE_REDIS_PREFIX,
     bindHost: e.FORGE_COLLECTIVE_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),

@@ -1,0 +1,30 @@
+/** `GET /events`: server-sent events of run changes and step metrics, for the dashboard. */
+import { Controller, type MessageEvent, Sse } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { interval, map, merge, type Observable } from 'rxjs';
+import { QueryToken } from '../auth/public.decorator';
+import { RunEvents } from './run-events.service';
+
+/** Keep-alive comments stop proxies from closing an idle stream. */
+const KEEPALIVE_MS = 15_000;
+
+/** The event stream. */
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('events')
+export class EventsController {
+  constructor(private readonly events: RunEvents) {}
+
+  /**
+   * `event: run` (a run record after any change) and `event: step` ({runId, metric}). The token may
+   * be given as `?token=` because browsers' EventSource cannot send headers.
+   */
+  @Sse()
+  @QueryToken()
+  @ApiOperation({ summary: 'server-sent events: `run` (run record) and `step` ({runId, metric})' })
+  stream(): Observable<MessageEvent> {
+    const events = this.events.stream().pipe(map((e): MessageEvent => ({ type: e.type, data: e.data })));
+    const keepalive = interval(KEEPALIVE_MS).pipe(map((): MessageEvent => ({ type: 'ping', data: {} })));
+    return merge(events, keepalive);
+  }
+}

@@ -1,0 +1,123 @@
+/** `GET /metrics`: Prometheus metrics of the coordinator (prom-client). */
+import { Controller, Get, Header, Inject, type OnModuleInit } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { RunEvents } from '../events/run-events.service';
+import { RunsRepository } from '../runs/runs.repository';
+import { StepScheduler } from '../runs/step-scheduler.service';
+import { isAlive } from '../workers/liveness';
+import { WorkerRegistry } from '../workers/worker-registry';
+import { Public } from '../auth/public.decorator';
+
+/** Serves the coordinator's metrics; values are read at scrape time from Redis and the event stream. */
+@ApiExcludeController()
+@Controller('metrics')
+export class MetricsController implements OnModuleInit {
+  private readonly registry = new Registry();
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly workers: WorkerRegistry,
+    private readonly scheduler: StepScheduler,
+    private readonly events: RunEvents,
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // prom-client calls collect() with the metric as `this`; the gauges read through `self`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'forge_coordinator_' });
+    const steps = new Counter({
+      name: 'forge_steps_total',
+      help: 'Optimizer steps completed',
+      labelNames: ['run'],
+      registers,
+    });
+    const loss = new Gauge({
+      name: 'forge_loss',
+      help: 'Training loss of the last step',
+      labelNames: ['run'],
+      registers,
+    });
+    const tps = new Gauge({
+      name: 'forge_tokens_per_second',
+      help: 'Tokens per second of the last step',
+      labelNames: ['run'],
+      registers,
+    });
+    const stepSeconds = new Gauge({
+      name: 'forge_step_seconds',
+      help: 'Wall time of the last step',
+      labelNames: ['run'],
+      registers,
+    });
+    const commSeconds = new Gauge({
+      name: 'forge_allreduce_seconds',
+      help: "Slowest rank's all-reduce time of the last step",
+      labelNames: ['run'],
+      registers,
+    });
+    const bytes = new Counter({
+      name: 'forge_allreduce_bytes_total',
+      help: 'Bytes all ranks sent on the ring',
+      labelNames: ['run'],
+      registers,
+    });
+    this.events.stream().subscribe((event) => {
+      if (event.type !== 'step') return;
+      const { runId: run, metric } = event.data;
+      steps.inc({ run });
+      loss.set({ run }, metric.loss);
+      if (metric.tokensPerSecond !== undefined) tps.set({ run }, metric.tokensPerSecond);
+      if (metric.stepMs !== undefined) stepSeconds.set({ run }, metric.stepMs / 1000);
+      if (metric.commMs !== undefined) commSeconds.set({ run }, metric.commMs / 1000);
+      if (metric.bytesSent !== undefined) bytes.inc({ run }, metric.bytesSent);
+    });
+    new Gauge({
+      name: 'forge_workers',
+      help: 'Registered workers by state',
+      labelNames: ['state'],
+      registers,
+      collect: async function (this: Gauge) {
+        const now = Date.now();
+        const list = await self.workers.list();
+        const alive = list.filter((w) => isAlive(w, now, self.config.workerTimeoutMs, self.startedAt));
+        this.set({ state: 'alive' }, alive.length);
+        this.set({ state: 'lost' }, list.length - alive.length);
+      },
+    });
+    new Gauge({
+      name: 'forge_runs',
+      help: 'Runs by status',
+      labelNames: ['status'],
+      registers,
+      collect: async function (this: Gauge) {
+        const counts: Record<string, number> = {};
+        for (const run of await self.runs.list()) counts[run.status] = (counts[run.status] ?? 0) + 1;
+        this.reset();
+        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'forge_step_queue_depth',
+      help: 'Step jobs waiting, active or waiting for their ranks',
+      registers,
+      collect: async function (this: Gauge) {
+        this.set(await self.scheduler.depth());
+      },
+    });
+  }
+
+  /** The metrics in the Prometheus text format (public: scrapers carry no token). */
+  @Get()
+  @Public()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

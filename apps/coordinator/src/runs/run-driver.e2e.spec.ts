@@ -1,0 +1,239 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import request from 'supertest';
+import type { RankJobData } from '@llm-forge/cluster-protocol';
+import { FakeWorker, fakeSuccess } from '../test-utils/fake-worker';
+import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
+import { ControlPlaneServer } from '../workers/control-plane.server';
+
+const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
+
+describe('run driver with workers over the control plane (e2e, Redis)', () => {
+  const ctx = useTestApp();
+  const workers: FakeWorker[] = [];
+  let tmp = '';
+
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-driver-'));
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const post = (url: string, body?: object) => request(ctx.server).post(url).set(auth).send(body);
+  const get = (url: string) => request(ctx.server).get(url).set(auth);
+
+  async function startWorkers(...ids: string[]): Promise<FakeWorker[]> {
+    const port = ctx.built!.app.get(ControlPlaneServer).port;
+    const started = ids.map((id) => new FakeWorker(id, port, ctx.prefix));
+    await Promise.all(started.map((w) => w.start()));
+    workers.push(...started);
+    return started;
+  }
+
+  async function createRun(body: object): Promise<string> {
+    const res = await post('/runs', { data: { text: 'corpus.txt' }, batchSize: 4, out: tmp, ...body }).expect(
+      201,
+    );
+    return res.body.id as string;
+  }
+
+  async function waitFor(id: string, status: string, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = (await get(`/runs/${id}`).expect(200)).body;
+      if (run.status === status) return run;
+      if (Date.now() > deadline)
+        throw new Error(`run is ${run.status} (${run.error ?? ''}), expected ${status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  function fakeCheckpoint(step: number): string {
+    const dir = path.join(tmp, `step-${String(step).padStart(6, '0')}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of ['config.json', 'model.safetensors']) fs.writeFileSync(path.join(dir, f), '{}');
+    return dir;
+  }
+
+  it('waits for the workers a run asks for, then drives it step by step to the end', async () => {
+    if (!ctx.up) return;
+    const [a] = await startWorkers('w-a');
+    const id = await createRun({ steps: 4, workers: 2, evalEvery: 2, checkpointEvery: 3 });
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await get(`/runs/${id}`)).body.status).toBe('queued');
+    const [b] = await startWorkers('w-b');
+    const run = await waitFor(id, 'completed');
+    expect(run.progress).toMatchObject({ step: 4, totalSteps: 4, attempt: 0 });
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3]);
+    expect(run.metrics[3]).toMatchObject({ loss: 2.5, bytesSent: 200, workers: [{ rank: 0 }, { rank: 1 }] });
+    expect(run.tokensSeen).toBe(4 * 4 * 16);
+    const jobs = [...a.jobs, ...b.jobs];
+    expect(jobs).toHaveLength(8);
+    expect(new Set(jobs.map((j) => JSON.stringify(j.peers))).size).toBe(1);
+    const plan = (step: number) => a.jobs.find((j) => j.step === step)!;
+    expect([0, 1, 2, 3].map((s) => plan(s).evaluate)).toEqual([false, true, false, true]);
+    expect([0, 1, 2, 3].map((s) => plan(s).saveCheckpoint)).toEqual([false, false, true, true]);
+    const listed = (await get('/workers').expect(200)).body;
+    expect(listed.map((w: { id: string; state: string }) => [w.id, w.state])).toEqual([
+      ['w-a', 'idle'],
+      ['w-b', 'idle'],
+    ]);
+  });
+
+  it('re-runs a step that failed on a peer error, continuing from the replicas in memory', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('w-a', 'w-b');
+    // A peer failure fails the all-reduce on every rank before anyone applies the update.
+    const failedOnce = new Set<string>();
+    for (const w of [a, b]) {
+      w.handle((job, self) => {
+        if (job.step === 2 && !failedOnce.has(self.id)) {
+          failedOnce.add(self.id);
+          return {
+            ok: false,
+            workerId: self.id,
+            rank: job.rank,
+            step: 2,
+            appliedSteps: 2,
+            kind: 'transient',
+            error: 'peer timed out',
+          };
+        }
+        return fakeSuccess(job, self.id);
+      });
+    }
+    const id = await createRun({ steps: 4, workers: 2 });
+    const run = await waitFor(id, 'completed');
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3]);
+    const attempts = a.jobs.map((j) => [j.step, j.attempt, j.resumeFrom ?? null]);
+    expect(attempts).toEqual([
+      [0, 0, null],
+      [1, 0, null],
+      [2, 0, null],
+      [2, 1, null],
+      [3, 1, null],
+    ]);
+  });
+
+  it('re-runs the step without a worker that stopped answering, with the global batch unchanged', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('w-a', 'w-b');
+    b.handle(async (job, w) => {
+      if (job.step === 2) {
+        void w.kill(); // dies mid-step: no result, no heartbeats
+        return new Promise(() => undefined);
+      }
+      return fakeSuccess(job, w.id);
+    });
+    const id = await createRun({ steps: 4, workers: 2 });
+    const run = await waitFor(id, 'completed');
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3]);
+    const last = a.jobs.at(-1) as RankJobData;
+    expect(last).toMatchObject({ step: 3, worldSize: 1, rank: 0 });
+    expect(last.resumeFrom).toBeUndefined(); // w-a held step 2 in memory
+    expect(last.spec.batchSize).toBe(4);
+    expect(run.members.map((m: { workerId: string }) => m.workerId)).toEqual(['w-a']);
+  });
+
+  it('rewinds to the newest usable checkpoint when the replicas are gone, skipping a corrupt one', async () => {
+    if (!ctx.up) return;
+    const [a] = await startWorkers('w-a');
+    const older = fakeCheckpoint(1);
+    const newer = fakeCheckpoint(2);
+    let lost = false;
+    a.handle((job, w) => {
+      if (job.step === 3 && !lost) {
+        lost = true; // e.g. the worker restarted: it holds nothing
+        w.held = undefined;
+        return {
+          ok: false,
+          workerId: w.id,
+          rank: 0,
+          step: 3,
+          appliedSteps: null,
+          kind: 'state',
+          error: 'holds no replica',
+        };
+      }
+      if (job.resumeFrom === newer) {
+        return {
+          ok: false,
+          workerId: w.id,
+          rank: 0,
+          step: job.step,
+          appliedSteps: null,
+          kind: 'checkpoint',
+          error: `${newer}/model.safetensors: truncated`,
+          file: `${newer}/model.safetensors`,
+        };
+      }
+      return fakeSuccess(job, w.id);
+    });
+    const id = await createRun({ steps: 5, workers: 1 });
+    const run = await waitFor(id, 'completed');
+    const trail = a.jobs.map((j) => [j.step, j.resumeFrom ?? null]);
+    expect(trail).toEqual([
+      [0, null],
+      [1, null],
+      [2, null],
+      [3, null],
+      [2, newer],
+      [1, older],
+      [2, null],
+      [3, null],
+      [4, null],
+    ]);
+    expect(run.badCheckpoints).toEqual([newer]);
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('fails the run with the rank, worker and file of a fatal error', async () => {
+    if (!ctx.up) return;
+    const [a] = await startWorkers('w-a');
+    a.handle((job, w) =>
+      job.step === 1
+        ? {
+            ok: false,
+            workerId: w.id,
+            rank: 0,
+            step: 1,
+            appliedSteps: 1,
+            kind: 'fatal',
+            error: '/data/shard-0001.bin: checksum mismatch',
+            file: '/data/shard-0001.bin',
+          }
+        : fakeSuccess(job, w.id),
+    );
+    const id = await createRun({ steps: 3, workers: 1 });
+    const run = await waitFor(id, 'failed');
+    expect(run.error).toBe('step 1 failed: rank 0 (worker w-a): /data/shard-0001.bin: checksum mismatch');
+  });
+
+  it('pauses after the step in flight and resumes from a chosen checkpoint', async () => {
+    if (!ctx.up) return;
+    const [a] = await startWorkers('w-a');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    a.handle(async (job, w) => {
+      if (job.step === 2 && job.resumeFrom === undefined) await gate;
+      return fakeSuccess(job, w.id);
+    });
+    const ckpt = fakeCheckpoint(1);
+    const id = await createRun({ steps: 4, workers: 1 });
+    while (!a.jobs.some((j) => j.step === 2)) await new Promise((r) => setTimeout(r, 20));
+    expect((await post(`/runs/${id}/pause`).expect(200)).body.status).toBe('paused');
+    release();
+    await new Promise((r) => setTimeout(r, 300));
+    const paused = (await get(`/runs/${id}`).expect(200)).body;
+    expect(paused).toMatchObject({ status: 'paused', progress: { step: 3 } });
+    await post(`/runs/${id}/resume`, { checkpoint: 'step-000009' }).expect(404);
+    const resumed = (await post(`/runs/${id}/resume`, { checkpoint: 'step-000001' }).expect(200)).body;
+    expect(resumed).toMatchObject({ status: 'queued', progress: { step: 1 }, resumeFrom: ckpt });
+    const run = await waitFor(id, 'completed');
+    expect(a.jobs.map((j) => j.step)).toEqual([0, 1, 2, 1, 2, 3]);
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3]);
+  });
+});

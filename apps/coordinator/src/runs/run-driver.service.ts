@@ -1,0 +1,446 @@
+/**
+ * Drives runs through their steps. It forms a ring of live workers for a run (a new attempt each
+ * time), enqueues one step at a time, advances the run when every rank reports success, and on any
+ * failure — a rank's error, a lost worker, a step past its deadline — forms a new ring from the
+ * workers still alive and re-runs the step: from the replicas in memory when every member holds the
+ * run at that step, else from the newest usable checkpoint (the loss curve then continues exactly,
+ * since the data of a step depends on the step alone). Everything it decides is stored in Redis
+ * first, so a restarted coordinator continues where this one stopped; a Redis that lost its data
+ * gets the active runs back from this process's memory.
+ *
+ * One coordinator drives a cluster; actions on one run are serialised by a per-run lock.
+ */
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { type RankResult, type RankSuccess, type StepJobData } from '@llm-forge/cluster-protocol';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { RunEvents } from '../events/run-events.service';
+import { PINO_LOGGER } from '../logging/logger';
+import { isAlive } from '../workers/liveness';
+import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
+import { listCheckpoints } from './checkpoints';
+import { isTerminal, TRANSITIONS, type RunAction } from './run-state';
+import type { Run, RunMember, StepMetrics } from './run.model';
+import { RunsRepository } from './runs.repository';
+import { StepScheduler } from './step-scheduler.service';
+
+/** How often the driver looks at every active run. */
+const TICK_MS = 250;
+
+/** Drives every active run. */
+@Injectable()
+export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log: Logger;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Frees the workers of a run that was paused or cancelled, so other runs can use them. */
+  async release(runId: string): Promise<void> {
+    const run = await this.repo.get(runId);
+    if (run) await this.releaseMembers(run);
+    if (run) await this.publish(runId);
+  }
+
+  /** Active runs as last seen, to restore them if Redis loses its data. */
+  private readonly known = new Map<string, Run>();
+  private readonly startedAt = Date.now();
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+  private stopped = false;
+
+  constructor(
+    private readonly repo: RunsRepository,
+    private readonly scheduler: StepScheduler,
+    private readonly registry: WorkerRegistry,
+    private readonly events: RunEvents,
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(PINO_LOGGER) log: Logger,
+  ) {
+    this.log = log.child({ component: 'run-driver' });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  /** Looks at every active run now (after a create, resume or worker registration). */
+  kick(): void {
+    setImmediate(() => void this.tick());
+  }
+
+  /** Runs `fn` with the run's lock held. */
+  withLock<T>(runId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(runId) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(runId, settled);
+    void settled.then(() => {
+      if (this.locks.get(runId) === settled) this.locks.delete(runId);
+    });
+    return next;
+  }
+
+  /** One pass over the active runs: start queued ones, re-form rings that lost a member. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      await this.restoreLostRuns();
+      const runs = (await this.repo.list()).filter((r) => !isTerminal(r.status));
+      for (const run of runs) {
+        this.known.set(run.id, run);
+        await this.withLock(run.id, () => this.examine(run.id));
+      }
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'driver tick failed; retrying');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /**
+   * Called by the step processor with the ranks' results of a parent step job; advances the run or
+   * re-runs the step. Results of an attempt that is no longer current are ignored.
+   */
+  async onStepDone(job: StepJobData, results: RankResult[], finishedAt = Date.now()): Promise<void> {
+    await this.withLock(job.runId, async () => {
+      const run = await this.repo.get(job.runId);
+      if (!run || run.progress.step !== job.step || run.progress.attempt !== job.attempt) {
+        this.log.debug(
+          { runId: job.runId, step: job.step, attempt: job.attempt },
+          'stale step result ignored',
+        );
+        return;
+      }
+      if (isTerminal(run.status)) return;
+      const failures = results.filter((r) => !r.ok);
+      if (failures.length === 0 && results.length === job.worldSize) {
+        await this.advance(run, results as RankSuccess[], finishedAt);
+      } else {
+        await this.retry(run, results, failures.length === 0 ? 'missing rank results' : undefined);
+      }
+    });
+  }
+
+  // ---- decisions -------------------------------------------------------------------------------
+
+  private async examine(runId: string): Promise<void> {
+    const run = await this.repo.get(runId);
+    if (!run || isTerminal(run.status) || run.status === 'paused') return;
+    const now = Date.now();
+    const workers = await this.registry.list();
+    if (run.status === 'queued' || run.stepJobId === undefined) {
+      await this.form(run, workers, now);
+      return;
+    }
+    const lost = (run.members ?? []).filter((m) => !this.memberAlive(m, workers, now));
+    if (lost.length > 0) {
+      const names = lost.map((m) => m.workerId).join(', ');
+      await this.abort(run, `worker ${names} stopped answering`);
+      await this.form(await this.require(runId), await this.registry.list(), Date.now());
+    } else if (run.stepStartedAt !== undefined && now - run.stepStartedAt > this.config.stepTimeoutMs) {
+      await this.abort(
+        run,
+        `step ${run.progress.step} ran past FORGE_STEP_TIMEOUT_MS (${this.config.stepTimeoutMs} ms)`,
+      );
+      await this.form(await this.require(runId), await this.registry.list(), Date.now());
+    }
+  }
+
+  /** Forms a ring of live, free workers for the run and enqueues its current step. */
+  private async form(run: Run, workers: WorkerRecord[], now: number): Promise<void> {
+    const busy = await this.busyWorkers(run.id);
+    const free = workers.filter(
+      (w) => isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) && !busy.has(w.id),
+    );
+    const started = run.members !== undefined || run.progress.step > 0 || run.progress.attempt > 0;
+    // A new run waits for the workers it asked for; a running one continues with whoever is left.
+    const needed = started ? 1 : run.spec.workers;
+    if (free.length < needed) {
+      if (run.status === 'running' && run.stepJobId !== undefined)
+        await this.repo.update(run.id, { stepJobId: undefined });
+      return;
+    }
+    const chosen = preferHolders(free, run).slice(0, run.spec.workers);
+    const members: RunMember[] = chosen.map((w) => ({
+      workerId: w.id,
+      address: w.address,
+      sessionId: w.sessionId,
+    }));
+    const attempt = started ? run.progress.attempt + 1 : 0;
+    const from = await this.startingPoint(run, chosen);
+    if (from.step !== run.progress.step) {
+      await this.repo.truncateHistory(run.id, from.step);
+      this.log.warn(
+        { runId: run.id, from: run.progress.step, to: from.step, checkpoint: from.resumeFrom },
+        'run rewound',
+      );
+    }
+    const next: Run = {
+      ...run,
+      members,
+      resumeFrom: from.resumeFrom,
+      progress: { ...run.progress, step: from.step, attempt },
+      stepStartedAt: now,
+    };
+    await this.repo.update(run.id, {
+      members,
+      resumeFrom: from.resumeFrom,
+      progress: next.progress,
+      stepStartedAt: now,
+      stepJobId: undefined,
+    });
+    if (run.status === 'queued') await this.transition(run.id, 'start');
+    await Promise.all(
+      members.map((m, rank) =>
+        this.registry.setAssignment(m.workerId, { runId: run.id, rank, worldSize: members.length, attempt }),
+      ),
+    );
+    const stepJobId = await this.scheduler.enqueue(next, this.plan(next));
+    await this.repo.update(run.id, { stepJobId });
+    this.log.info(
+      {
+        runId: run.id,
+        step: from.step,
+        attempt,
+        workers: members.map((m) => m.workerId),
+        resumeFrom: from.resumeFrom,
+      },
+      'ring formed',
+    );
+    await this.publish(run.id);
+  }
+
+  /** Where the next attempt starts: the replicas in memory, a checkpoint, or step 0. */
+  private async startingPoint(
+    run: Run,
+    chosen: WorkerRecord[],
+  ): Promise<{ step: number; resumeFrom?: string }> {
+    const step = run.progress.step;
+    if (run.resumeFrom !== undefined && !run.badCheckpoints.includes(run.resumeFrom)) {
+      return { step, resumeFrom: run.resumeFrom };
+    }
+    if (step === 0) return { step: 0 };
+    const inMemory = chosen.every((w) => w.held?.runId === run.id && w.held.appliedSteps === step);
+    if (inMemory) return { step };
+    const checkpoints = (await listCheckpoints(run.checkpointDir)).filter(
+      (c) => c.complete && c.step !== null && c.step <= step && !run.badCheckpoints.includes(c.path),
+    );
+    const newest = checkpoints.at(-1);
+    if (newest && newest.step !== null) return { step: newest.step, resumeFrom: newest.path };
+    return { step: 0 };
+  }
+
+  /** Records a successful step and enqueues the next (or completes the run). */
+  private async advance(run: Run, results: RankSuccess[], finishedAt: number): Promise<void> {
+    const ranked = [...results].sort((a, b) => a.rank - b.rank);
+    const lead = ranked[0];
+    const stepMs = run.stepStartedAt !== undefined ? finishedAt - run.stepStartedAt : lead.jobMs;
+    const metric: StepMetrics = {
+      step: lead.step,
+      loss: lead.loss,
+      lr: lead.lr,
+      gradNorm: lead.gradNorm,
+      tokensPerSecond: lead.tokens / (Math.max(stepMs, 1) / 1000),
+      computeMs: Math.max(...ranked.map((r) => r.computeMs)),
+      commMs: Math.max(...ranked.map((r) => r.commMs)),
+      bytesSent: ranked.reduce((sum, r) => sum + r.bytesSent, 0),
+      stepMs,
+      workers: ranked.map((r) => ({
+        workerId: r.workerId,
+        rank: r.rank,
+        loss: r.localLoss,
+        computeMs: r.computeMs,
+        commMs: r.commMs,
+        jobMs: r.jobMs,
+        bytesSent: r.bytesSent,
+      })),
+    };
+    await this.repo.appendMetrics(run.id, metric);
+    if (lead.eval) await this.repo.appendEval(run.id, { step: lead.step + 1, ...lead.eval });
+    if (lead.sample !== undefined)
+      await this.repo.appendSample(run.id, { step: lead.step + 1, text: lead.sample });
+    await Promise.all(
+      ranked.map((r) => this.registry.setHeld(r.workerId, { runId: run.id, appliedSteps: r.appliedSteps })),
+    );
+    const step = lead.step + 1;
+    const progress = { ...run.progress, step };
+    await this.repo.update(run.id, {
+      progress,
+      retries: 0,
+      resumeFrom: undefined,
+      stepJobId: undefined,
+      tokensSeen: run.tokensSeen + lead.tokens,
+      ...(lead.checkpoint ? { lastCheckpoint: lead.checkpoint.name } : {}),
+    });
+    this.events.emit({ type: 'step', data: { runId: run.id, metric } });
+    const current = await this.require(run.id);
+    if (step >= run.progress.totalSteps) {
+      await this.transition(run.id, 'complete');
+      await this.releaseMembers(current);
+      this.log.info({ runId: run.id, steps: step, loss: lead.loss }, 'run completed');
+    } else if (current.status === 'running') {
+      const next: Run = { ...current, stepStartedAt: Date.now() };
+      const stepJobId = await this.scheduler.enqueue(next, this.plan(next));
+      await this.repo.update(run.id, { stepJobId, stepStartedAt: next.stepStartedAt });
+    }
+    await this.publish(run.id);
+  }
+
+  /** Handles a failed attempt: fail the run, or form a new ring and re-run the step. */
+  private async retry(run: Run, results: RankResult[], missing?: string): Promise<void> {
+    const failures = results.filter((r): r is Extract<RankResult, { ok: false }> => !r.ok);
+    for (const f of failures) {
+      await this.registry.setHeld(
+        f.workerId,
+        f.appliedSteps === null ? undefined : { runId: run.id, appliedSteps: f.appliedSteps },
+      );
+    }
+    const describe = (f: (typeof failures)[number]) =>
+      `rank ${f.rank} (worker ${f.workerId}): ${f.error}${f.file && !f.error.includes(f.file) ? ` [${f.file}]` : ''}`;
+    const fatal = failures.find((f) => f.kind === 'fatal');
+    if (fatal) {
+      await this.fail(run, `step ${run.progress.step} failed: ${describe(fatal)}`);
+      return;
+    }
+    const badCheckpoints = [...run.badCheckpoints];
+    for (const f of failures.filter((x) => x.kind === 'checkpoint')) {
+      const bad = run.resumeFrom ?? f.file;
+      if (bad !== undefined && !badCheckpoints.includes(bad)) badCheckpoints.push(bad);
+      this.log.error(
+        { runId: run.id, checkpoint: bad, err: f.error },
+        'checkpoint unusable; falling back to an older one',
+      );
+    }
+    const retries = run.retries + 1;
+    const reason = failures.length > 0 ? failures.map(describe).join('; ') : (missing ?? 'unknown');
+    if (retries > this.config.maxStepRetries) {
+      await this.fail(run, `step ${run.progress.step} failed ${retries} times; last: ${reason}`);
+      return;
+    }
+    this.log.warn(
+      { runId: run.id, step: run.progress.step, attempt: run.progress.attempt, retries, reason },
+      'step failed; re-running',
+    );
+    await this.repo.update(run.id, { retries, badCheckpoints, stepJobId: undefined, resumeFrom: undefined });
+    const current = await this.require(run.id);
+    if (current.status === 'running') await this.form(current, await this.registry.list(), Date.now());
+    else await this.publish(run.id);
+  }
+
+  /** Abandons the pending attempt (its late results will be ignored). */
+  private async abort(run: Run, reason: string): Promise<void> {
+    this.log.warn(
+      { runId: run.id, step: run.progress.step, attempt: run.progress.attempt, reason },
+      'step aborted',
+    );
+    if (run.stepJobId !== undefined) await this.scheduler.remove(run.id, run.stepJobId);
+    await this.repo.update(run.id, { stepJobId: undefined, retries: run.retries + 1 });
+    if (run.retries + 1 > this.config.maxStepRetries) {
+      await this.fail(run, `step ${run.progress.step} failed ${run.retries + 1} times; last: ${reason}`);
+    }
+  }
+
+  private async fail(run: Run, error: string): Promise<void> {
+    await this.repo.update(run.id, { error, stepJobId: undefined });
+    await this.transition(run.id, 'fail');
+    await this.releaseMembers(run);
+    this.log.error({ runId: run.id, err: error }, 'run failed');
+    await this.publish(run.id);
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  /** What the ranks of the run's current step must do besides training. */
+  private plan(run: Run): { saveCheckpoint: boolean; evaluate: boolean } {
+    const done = run.progress.step + 1; // steps applied after this one
+    const last = done >= run.progress.totalSteps;
+    const every = (n: number) => n > 0 && done % n === 0;
+    return {
+      saveCheckpoint: last || every(run.spec.checkpointEvery),
+      evaluate: last || every(run.spec.evalEvery),
+    };
+  }
+
+  private memberAlive(member: RunMember, workers: WorkerRecord[], now: number): boolean {
+    const worker = workers.find((w) => w.id === member.workerId);
+    return (
+      worker !== undefined &&
+      worker.sessionId === member.sessionId &&
+      isAlive(worker, now, this.config.workerTimeoutMs, this.startedAt)
+    );
+  }
+
+  /** Workers in the rings of other active runs. */
+  private async busyWorkers(runId: string): Promise<Set<string>> {
+    const busy = new Set<string>();
+    for (const other of await this.repo.list()) {
+      if (other.id === runId || isTerminal(other.status) || other.status === 'paused') continue;
+      for (const m of other.members ?? []) busy.add(m.workerId);
+    }
+    return busy;
+  }
+
+  private async releaseMembers(run: Run): Promise<void> {
+    await Promise.all((run.members ?? []).map((m) => this.registry.setAssignment(m.workerId, undefined)));
+  }
+
+  private async transition(id: string, action: RunAction): Promise<void> {
+    const { from, to } = TRANSITIONS[action];
+    await this.repo.transition(id, from, to);
+  }
+
+  private async require(id: string): Promise<Run> {
+    const run = await this.repo.get(id);
+    if (!run) throw new Error(`run ${id} disappeared from Redis`);
+    return run;
+  }
+
+  private async publish(id: string): Promise<void> {
+    const run = await this.repo.get(id);
+    if (!run) return;
+    if (isTerminal(run.status)) this.known.delete(id);
+    else this.known.set(id, run);
+    this.events.emit({ type: 'run', data: run });
+  }
+
+  /**
+   * Redis without persistence forgets everything when it restarts. Active runs this process knows
+   * are written back (queued, to be re-formed from the replicas the workers still hold or from the
+   * newest checkpoint); their step history before the loss is gone.
+   */
+  private async restoreLostRuns(): Promise<void> {
+    for (const [id, run] of this.known) {
+      if (await this.repo.get(id)) continue;
+      const restored: Run = {
+        ...run,
+        status: 'queued',
+        stepJobId: undefined,
+        resumeFrom: undefined,
+        members: run.members,
+        error: undefined,
+        updatedAt: new Date().toISOString(),
+      };
+      await this.repo.create(restored);
+      this.log.warn(
+        { runId: id, step: run.progress.step },
+        'Redis lost this run (restart without persistence); restored it from memory',
+      );
+    }
+  }
+}
+
+/** Workers that hold the run's replica first (they can continue from memory), then by id. */
+function preferHolders(workers: WorkerRecord[], run: Run): WorkerRecord[] {
+  const holds = (w: WorkerRecord) =>
+    w.held?.runId === run.id && w.held.appliedSteps === run.progress.step ? 0 : 1;
+  const wasMember = (w: WorkerRecord) => (run.members?.some((m) => m.workerId === w.id) ? 0 : 1);
+  return [...workers].sort(
+    (a, b) => holds(a) - holds(b) || wasMember(a) - wasMember(b) || a.id.localeCompare(b.id),
+  );
+}

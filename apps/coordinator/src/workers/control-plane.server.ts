@@ -1,0 +1,164 @@
+/**
+ * The workers' control plane: the coordinator.v1 CoordinatorService over gRPC (register, heartbeat,
+ * assignment, out-of-band step metrics). Every call must carry the cluster's shared secret.
+ */
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import * as grpc from '@grpc/grpc-js';
+import { createHash, timingSafeEqual } from 'crypto';
+import type { Logger } from 'pino';
+import { WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
+import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { PINO_LOGGER } from '../logging/logger';
+import { StepScheduler } from '../runs/step-scheduler.service';
+import { RunsRepository } from '../runs/runs.repository';
+import { WorkerRegistry } from './worker-registry';
+
+type Callback<T> = grpc.sendUnaryData<T>;
+
+/** Serves CoordinatorService to workers. */
+@Injectable()
+export class ControlPlaneServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly server = new grpc.Server();
+  private readonly secretDigest: Buffer;
+  private readonly log: Logger;
+  /** Port the server is bound to (after bootstrap). */
+  port = 0;
+
+  constructor(
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(PINO_LOGGER) log: Logger,
+    private readonly registry: WorkerRegistry,
+    private readonly scheduler: StepScheduler,
+    private readonly runs: RunsRepository,
+  ) {
+    this.log = log.child({ component: 'control-plane' });
+    this.secretDigest = digest(config.clusterSecret);
+    const impl: coordinatorV1.CoordinatorServiceServer = {
+      registerWorker: (call, cb) => this.guard(call, cb, () => this.register(call.request)),
+      heartbeat: (call, cb) => this.guard(call, cb, () => this.heartbeat(call.request)),
+      reportStepMetrics: (call, cb) => this.guard(call, cb, () => this.report(call.request)),
+      getAssignment: (call, cb) => this.guard(call, cb, () => this.assignment(call.request)),
+    };
+    this.server.addService(coordinatorV1.CoordinatorServiceService, impl);
+  }
+
+  /** Binds the gRPC server (FORGE_GRPC_HOST:FORGE_GRPC_PORT). */
+  async onApplicationBootstrap(): Promise<void> {
+    const address = `${this.config.grpcHost}:${this.config.grpcPort}`;
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err
+          ? reject(
+              new Error(`cannot bind the control plane to ${address}: ${err.message} (set FORGE_GRPC_PORT)`),
+            )
+          : resolve(port),
+      ),
+    );
+    this.log.info({ address: `${this.config.grpcHost}:${this.port}` }, 'control plane listening');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  private guard<T>(call: grpc.ServerUnaryCall<unknown, T>, cb: Callback<T>, handle: () => Promise<T>): void {
+    const secret = call.metadata.get(METADATA_KEYS.secret)[0];
+    if (typeof secret !== 'string' || !timingSafeEqual(digest(secret), this.secretDigest)) {
+      cb({
+        code: grpc.status.UNAUTHENTICATED,
+        details: 'wrong or missing cluster secret (FORGE_CLUSTER_SECRET)',
+      });
+      return;
+    }
+    handle().then(
+      (res) => cb(null, res),
+      (err: Error & { code?: grpc.status }) =>
+        cb({ code: err.code ?? grpc.status.INTERNAL, details: err.message }),
+    );
+  }
+
+  private async register(
+    req: coordinatorV1.RegisterWorkerRequest,
+  ): Promise<coordinatorV1.RegisterWorkerResponse> {
+    if (!WORKER_ID_PATTERN.test(req.workerId)) {
+      throw statusError(grpc.status.INVALID_ARGUMENT, `invalid worker id ${JSON.stringify(req.workerId)}`);
+    }
+    if (!/^[^\s:]+:\d+$/.test(req.collectiveAddress)) {
+      throw statusError(
+        grpc.status.INVALID_ARGUMENT,
+        `collective address must be host:port, got ${JSON.stringify(req.collectiveAddress)}`,
+      );
+    }
+    // A new session is a new process (or a coordinator that lost its state): jobs queued for the
+    // old one belong to ring generations that no longer exist.
+    await this.scheduler.clearWorkerQueue(req.workerId);
+    const sessionId = await this.registry.register({
+      id: req.workerId,
+      address: req.collectiveAddress,
+      pid: req.pid,
+      hostname: req.capabilities?.hostname ?? '',
+      backend: req.capabilities?.backends[0] ?? '',
+    });
+    this.log.info(
+      { workerId: req.workerId, address: req.collectiveAddress, pid: req.pid },
+      'worker registered',
+    );
+    return { sessionId, heartbeatIntervalMs: this.config.heartbeatMs };
+  }
+
+  private async heartbeat(req: coordinatorV1.HeartbeatRequest): Promise<coordinatorV1.HeartbeatResponse> {
+    const held = req.heldRunId ? { runId: req.heldRunId, appliedSteps: req.appliedSteps } : undefined;
+    if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held))) {
+      throw statusError(grpc.status.NOT_FOUND, `unknown session of worker ${req.workerId}: register again`);
+    }
+    const worker = await this.registry.get(req.workerId);
+    return { assignmentGeneration: worker?.assignment?.attempt ?? 0, drain: false };
+  }
+
+  private async report(
+    req: coordinatorV1.ReportStepMetricsRequest,
+  ): Promise<coordinatorV1.ReportStepMetricsResponse> {
+    const worker = await this.registry.get(req.workerId);
+    if (!worker || worker.sessionId !== req.sessionId) {
+      throw statusError(grpc.status.NOT_FOUND, `unknown session of worker ${req.workerId}: register again`);
+    }
+    if (req.metrics)
+      this.log.debug({ runId: req.runId, workerId: req.workerId, metrics: req.metrics }, 'step metrics');
+    return {};
+  }
+
+  private async assignment(
+    req: coordinatorV1.GetAssignmentRequest,
+  ): Promise<coordinatorV1.GetAssignmentResponse> {
+    const worker = await this.registry.get(req.workerId);
+    if (!worker || worker.sessionId !== req.sessionId) {
+      throw statusError(grpc.status.NOT_FOUND, `unknown session of worker ${req.workerId}: register again`);
+    }
+    const a = worker.assignment;
+    const run = a ? await this.runs.get(a.runId) : undefined;
+    if (!a || !run?.members) {
+      return { runId: '', rank: 0, worldSize: 0, peers: [], assignmentGeneration: 0, wireDtype: 0 };
+    }
+    return {
+      runId: a.runId,
+      rank: a.rank,
+      worldSize: a.worldSize,
+      peers: run.members.map((m, rank) => ({ rank, workerId: m.workerId, address: m.address })),
+      assignmentGeneration: a.attempt,
+      wireDtype:
+        run.spec.wireDType === 'bf16'
+          ? coordinatorV1.WireDType.WIRE_DTYPE_BF16
+          : coordinatorV1.WireDType.WIRE_DTYPE_F32,
+    };
+  }
+}
+
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+function statusError(code: grpc.status, message: string): Error & { code: grpc.status } {
+  return Object.assign(new Error(message), { code });
+}

@@ -1,0 +1,135 @@
+/**
+ * The workers the coordinator knows, in Redis (so a coordinator restart keeps them):
+ *   <prefix>worker:<id>  hash: session, address, pid, host, backend, lastSeen (ms), held replica, assignment
+ *   <prefix>workers      set of ids
+ * Liveness is derived, not stored: a worker is alive while its last heartbeat is recent.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import type { Redis } from 'ioredis';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { RedisService } from '../redis/redis.service';
+
+/** What a worker told the coordinator about itself and what it holds. */
+export interface WorkerRecord {
+  id: string;
+  sessionId: string;
+  /** host:port of its collective (ring) server. */
+  address: string;
+  pid: number;
+  hostname: string;
+  backend: string;
+  registeredAt: string;
+  /** Epoch milliseconds of the last heartbeat (or registration). */
+  lastSeen: number;
+  /** Run whose replica the worker holds in memory, and the steps it applied. */
+  held?: { runId: string; appliedSteps: number };
+  /** Its place in a ring, set when the coordinator forms a ring generation. */
+  assignment?: { runId: string; rank: number; worldSize: number; attempt: number };
+}
+
+/** What registration stores. */
+export type Registration = Pick<WorkerRecord, 'id' | 'address' | 'pid' | 'hostname' | 'backend'>;
+
+/** Reads and writes the worker registry. */
+@Injectable()
+export class WorkerRegistry {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: RedisService, @Inject(FORGE_CONFIG) config: CoordinatorConfig) {
+    this.redis = redis.client;
+    this.prefix = config.redisPrefix;
+  }
+
+  private key(id: string): string {
+    return `${this.prefix}worker:${id}`;
+  }
+
+  /** Stores a (re)registration under a new session id and returns it; the old session ends. */
+  async register(worker: Registration): Promise<string> {
+    const sessionId = randomUUID();
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .del(this.key(worker.id))
+      .hset(this.key(worker.id), {
+        id: worker.id,
+        sessionId,
+        address: worker.address,
+        pid: String(worker.pid),
+        hostname: worker.hostname,
+        backend: worker.backend,
+        registeredAt: new Date(now).toISOString(),
+        lastSeen: String(now),
+      })
+      .sadd(`${this.prefix}workers`, worker.id)
+      .exec();
+    return sessionId;
+  }
+
+  /** Records a heartbeat; false when the session is unknown (the worker must register again). */
+  async heartbeat(id: string, sessionId: string, held?: WorkerRecord['held']): Promise<boolean> {
+    const current = await this.redis.hget(this.key(id), 'sessionId');
+    if (current === null || current !== sessionId) return false;
+    const fields: Record<string, string> = { lastSeen: String(Date.now()) };
+    fields.held = held ? JSON.stringify(held) : '';
+    await this.redis.hset(this.key(id), fields);
+    return true;
+  }
+
+  /** Sets what a worker holds (from a step result), without touching its liveness. */
+  async setHeld(id: string, held: WorkerRecord['held']): Promise<void> {
+    if ((await this.redis.exists(this.key(id))) === 0) return;
+    await this.redis.hset(this.key(id), 'held', held ? JSON.stringify(held) : '');
+  }
+
+  /** Sets (or clears) a worker's place in a ring. */
+  async setAssignment(id: string, assignment: WorkerRecord['assignment']): Promise<void> {
+    if ((await this.redis.exists(this.key(id))) === 0) return;
+    await this.redis.hset(this.key(id), 'assignment', assignment ? JSON.stringify(assignment) : '');
+  }
+
+  /** One worker, or undefined. */
+  async get(id: string): Promise<WorkerRecord | undefined> {
+    const hash = await this.redis.hgetall(this.key(id));
+    return Object.keys(hash).length === 0 ? undefined : fromHash(hash);
+  }
+
+  /** Every registered worker, by id. */
+  async list(): Promise<WorkerRecord[]> {
+    const ids = (await this.redis.smembers(`${this.prefix}workers`)).sort();
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.key(id));
+    const results = (await pipeline.exec()) ?? [];
+    const workers: WorkerRecord[] = [];
+    for (const [err, hash] of results) {
+      const h = hash as Record<string, string> | null;
+      if (!err && h && Object.keys(h).length > 0) workers.push(fromHash(h));
+    }
+    return workers;
+  }
+
+  /** Forgets a worker. */
+  async remove(id: string): Promise<void> {
+    await this.redis.multi().del(this.key(id)).srem(`${this.prefix}workers`, id).exec();
+  }
+}
+
+function fromHash(h: Record<string, string>): WorkerRecord {
+  const record: WorkerRecord = {
+    id: h.id,
+    sessionId: h.sessionId,
+    address: h.address,
+    pid: Number(h.pid),
+    hostname: h.hostname,
+    backend: h.backend,
+    registeredAt: h.registeredAt,
+    lastSeen: Number(h.lastSeen),
+  };
+  if (h.held) record.held = JSON.parse(h.held) as WorkerRecord['held'];
+  if (h.assignment) record.assignment = JSON.parse(h.assignment) as WorkerRecord['assignment'];
+  return record;
+}

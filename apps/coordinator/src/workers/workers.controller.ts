@@ -1,0 +1,57 @@
+/** `GET /workers`: the registered workers, their liveness and their place in a ring. */
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { isAlive } from './liveness';
+import { WorkerRegistry } from './worker-registry';
+
+/** A worker as the API shows it. */
+export interface WorkerView {
+  id: string;
+  pid: number;
+  hostname: string;
+  address: string;
+  backend: string;
+  /** `training` (in a run's ring), `idle` (alive, free) or `lost` (no recent heartbeat). */
+  state: 'training' | 'idle' | 'lost';
+  runId?: string;
+  rank?: number;
+  registeredAt: string;
+  lastHeartbeatAt: string;
+}
+
+/** Lists workers. */
+@ApiTags('workers')
+@ApiBearerAuth()
+@Controller('workers')
+export class WorkersController {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly registry: WorkerRegistry,
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
+  ) {}
+
+  /** Every registered worker. */
+  @Get()
+  @ApiOperation({ summary: 'registered workers with state (training, idle, lost), run and rank' })
+  async list(): Promise<WorkerView[]> {
+    const now = Date.now();
+    return (await this.registry.list()).map((w) => {
+      const alive = isAlive(w, now, this.config.workerTimeoutMs, this.startedAt);
+      const view: WorkerView = {
+        id: w.id,
+        pid: w.pid,
+        hostname: w.hostname,
+        address: w.address,
+        backend: w.backend,
+        state: !alive ? 'lost' : w.assignment ? 'training' : 'idle',
+        registeredAt: w.registeredAt,
+        lastHeartbeatAt: new Date(w.lastSeen).toISOString(),
+      };
+      if (w.assignment) Object.assign(view, { runId: w.assignment.runId, rank: w.assignment.rank });
+      return view;
+    });
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { WorkerRegistry } from './worker-registry';
+import { WorkersController } from './workers.controller';
+
+/** The worker registry and `GET /workers` (the gRPC control plane lives in RunsModule, which it feeds). */
+@Module({
+  controllers: [WorkersController],
+  providers: [WorkerRegistry],
+  exports: [WorkerRegistry],
+})
+export class WorkersModule {}
