@@ -7,6 +7,7 @@ import { logitsCommand } from './commands/logits';
 import { infoCommand } from './commands/info';
 import { prepareCommand } from './commands/prepare';
 import { finetuneCommand } from './commands/finetune';
+import { judgeCommand } from './commands/judge';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     infoCommand(),
     prepareCommand(),
     finetuneCommand(),
+    judgeCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }

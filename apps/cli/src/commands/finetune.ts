@@ -3,9 +3,10 @@
  * subcommand lives in its own file and is listed here.
  */
 import { Command } from 'commander';
+import { finetuneInstructCommand } from './finetune-instruct';
 
 /** Builders of the `forge finetune` subcommands. */
-const SUBCOMMANDS: Array<() => Command> = [];
+const SUBCOMMANDS: Array<() => Command> = [finetuneInstructCommand];
 
 /** Registers `forge finetune` with its subcommands. */
 export function finetuneCommand(): Command {

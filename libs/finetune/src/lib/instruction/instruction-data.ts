@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import { DataError } from '@llm-forge/gpt';
+import { jsonSyntaxErrorOffset } from './json-syntax';
 
 /** One instruction example. `input` is empty when the instruction needs no extra context. */
 export interface InstructionEntry {
@@ -19,12 +20,13 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column: offset - before.lastIndexOf('\n') };
 }
 
-/** Where a JSON.parse error happened, as " at line L, column C" when V8 reports a position. */
-function jsonErrorPlace(text: string, error: Error, lineOffset = 0): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return lineOffset ? ` on line ${lineOffset}` : '';
-  const { line, column } = lineAndColumn(text, Number(match[1]));
-  return ` at line ${line + Math.max(0, lineOffset - 1)}, column ${column}`;
+/** Where and how JSON `text` is broken: " at line L, column C (unexpected "x")", 1-based. */
+function jsonErrorPlace(text: string, lineOffset = 0): string {
+  const offset = jsonSyntaxErrorOffset(text);
+  if (offset < 0) return ''; // JSON.parse and the scanner disagree: say nothing rather than guess
+  const { line, column } = lineAndColumn(text, offset);
+  const found = offset < text.length ? JSON.stringify(text[offset]) : 'end of input';
+  return ` at line ${line + lineOffset}, column ${column} (unexpected ${found})`;
 }
 
 /** Checks one parsed record; `where` names it in errors ("entry 3", "entry 3 (line 7)"). */
@@ -66,10 +68,9 @@ function parseJsonArray(text: string, source: string): JsonRecord[] {
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (error) {
-    const place = jsonErrorPlace(text, error as Error);
+  } catch {
     throw new DataError(
-      `${source} is not valid JSON${place}: ${(error as Error).message}`,
+      `${source} is not valid JSON${jsonErrorPlace(text)}`,
       'expected a JSON array of {instruction, input, output} objects, or JSON Lines',
     );
   }
@@ -87,11 +88,9 @@ function parseJsonLines(text: string, source: string): JsonRecord[] {
     let value: unknown;
     try {
       value = JSON.parse(line);
-    } catch (error) {
-      const column = /position (\d+)/.exec((error as Error).message);
-      const place = column ? `line ${i + 1}, column ${Number(column[1]) + 1}` : `line ${i + 1}`;
+    } catch {
       throw new DataError(
-        `${source} is not valid JSON at ${place}: ${(error as Error).message}`,
+        `${source} is not valid JSON${jsonErrorPlace(raw, i) || ` on line ${i + 1}`}`,
         'expected a JSON array of {instruction, input, output} objects, or one such object per line (JSON Lines)',
       );
     }

@@ -59,7 +59,7 @@ export interface InstructionEval {
 
 /** Callbacks of {@link finetuneInstructions}. */
 export interface InstructionFinetuneEvents {
-  onStep?(step: StepResult & { totalSteps: number; epoch: number }): void;
+  onStep?(step: StepResult & { totalSteps: number; epoch: number; tokensPerSecond: number }): void;
   onEval?(record: InstructionEval): void;
 }
 
@@ -181,10 +181,11 @@ export async function finetuneInstructions(
       if (signal?.aborted) break training;
       const t0 = performance.now();
       const result = stepper.step([batch]);
-      trainSeconds += (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t0) / 1000;
+      trainSeconds += seconds;
       tokensSeen += result.tokens;
       stepLosses.push(result.loss);
-      events.onStep?.({ ...result, totalSteps, epoch });
+      events.onStep?.({ ...result, totalSteps, epoch, tokensPerSecond: result.tokens / seconds });
       const done = stepLosses.length;
       if (r.evalEvery > 0 && done % r.evalEvery === 0 && done < totalSteps) {
         evals.push(evaluate(done));
