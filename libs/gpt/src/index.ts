@@ -22,8 +22,8 @@ export { PRESETS, PRESET_NAMES, presetConfig, validateConfig } from './lib/model
 export type { GPTConfig, PresetName } from './lib/model/config';
 export { parameterLayout, parameterShapes, countParameters } from './lib/model/parameter-layout';
 export type { ParameterLayout, ParameterSpec } from './lib/model/parameter-layout';
-export { GPTModel } from './lib/model/gpt-model';
-export type { ForwardOptions } from './lib/model/gpt-model';
+export { GPTModel, blockLinearLayers } from './lib/model/gpt-model';
+export type { ForwardOptions, LinearAdapter } from './lib/model/gpt-model';
 export { KVCache } from './lib/model/kv-cache';
 export * from './lib/ops';
 

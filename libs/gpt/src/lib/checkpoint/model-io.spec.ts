@@ -276,3 +276,29 @@ describe('loadModelConfig', () => {
     expect(loadModelConfig(tmp)).toEqual(TINY);
   });
 });
+
+describe('model folders with extras (a classification head)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-extras-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('saves and loads extra config keys and tensors beside the GPT', () => {
+    const out = path.join(dir, 'classifier');
+    const head = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    saveModel(out, TINY, randomParams(TINY), {
+      extras: {
+        config: { architectures: ['GPT2ForSequenceClassification'], id2label: { 0: 'ham', 1: 'spam' } },
+        tensors: [{ name: 'score.weight', dtype: 'F32', shape: [2, 4], data: head }],
+      },
+    });
+    const loaded = loadModel(out, { extraTensors: ['score.weight'] });
+    expect(loaded.params).toEqual(randomParams(TINY));
+    expect(loaded.extras.get('score.weight')).toEqual({ shape: [2, 4], data: head });
+    expect(loaded.rawConfig['id2label']).toEqual({ 0: 'ham', 1: 'spam' });
+    expect(loaded.rawConfig['architectures']).toEqual(['GPT2ForSequenceClassification']);
+    // Without asking for it, the head is an unexpected tensor; asking for a missing one fails too.
+    expect(() => loadModel(out)).toThrow(/unexpected tensor score\.weight/);
+    expect(() => loadModel(out, { extraTensors: ['score.weight', 'score.bias'] })).toThrow(
+      /missing tensor score\.bias/,
+    );
+  });
+});

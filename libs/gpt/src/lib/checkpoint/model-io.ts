@@ -3,14 +3,15 @@
  * `model.safetensors` with HF tensor names, readable by `transformers` and loadable from any HF
  * `gpt2` … `gpt2-xl` download.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../errors/forge-error';
 import { type GPTConfig, validateConfig } from '../model/config';
 import { parameterLayout } from '../model/parameter-layout';
 import { requireDir, writeDirAtomic, type WriteDirOptions, writeTextFileAtomic } from './atomic-write';
 import { gptConfigToHf, readHfConfig } from './hf-config';
-import { MODEL_FILE, openModelWeights, readParameters } from './model-weights';
-import { writeSafetensors } from './safetensors-writer';
+import { type ExtraTensor, MODEL_FILE, openModelWeights, readWeights } from './model-weights';
+import { type TensorToWrite, writeSafetensors } from './safetensors-writer';
 
 /** File name of the model config. */
 export const CONFIG_FILE = 'config.json';
@@ -19,10 +20,31 @@ export const CONFIG_FILE = 'config.json';
 export interface LoadedModel {
   config: GPTConfig;
   params: Float32Array;
+  /** The tensors asked for with `extraTensors` (e.g. a classification head), by name. */
+  extras: Map<string, ExtraTensor>;
+  /** config.json as parsed, with any keys beyond the GPT config (labels, adapters' settings …). */
+  rawConfig: Record<string, unknown>;
+}
+
+/** What a model built on a GPT adds to its folder: config keys and tensors beside the GPT's. */
+export interface ModelExtras {
+  /** Keys merged into config.json over the GPT-2 ones (e.g. `architectures`, `id2label`). */
+  config?: Record<string, unknown>;
+  /** Tensors written after the GPT parameters in model.safetensors. */
+  tensors?: readonly TensorToWrite[];
 }
 
 /** Options of {@link saveModel}. */
-export type SaveModelOptions = WriteDirOptions;
+export interface SaveModelOptions extends WriteDirOptions {
+  /** Config keys and tensors beyond the GPT's (a classification head, its labels). */
+  extras?: ModelExtras;
+}
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  /** Tensors beyond the GPT's that the folder must hold and that are returned in `extras`. */
+  extraTensors?: readonly string[];
+}
 
 /** Checks the config and that params has `parameterLayout(config).totalSize` elements. */
 export function checkParams(config: GPTConfig, params: Float32Array, field = 'params'): void {
@@ -37,16 +59,22 @@ export function checkParams(config: GPTConfig, params: Float32Array, field = 'pa
  * Writes `config.json` and `model.safetensors` (F32, `format: pt` metadata) into an existing
  * folder; each file atomically. Used by {@link saveModel} and the training checkpoint writer.
  */
-export function writeModelFiles(dir: string, config: GPTConfig, params: Float32Array): void {
+export function writeModelFiles(
+  dir: string,
+  config: GPTConfig,
+  params: Float32Array,
+  extras: ModelExtras = {},
+): void {
   checkParams(config, params);
-  writeTextFileAtomic(path.join(dir, CONFIG_FILE), `${JSON.stringify(gptConfigToHf(config), null, 2)}\n`);
+  const json = { ...gptConfigToHf(config), ...extras.config };
+  writeTextFileAtomic(path.join(dir, CONFIG_FILE), `${JSON.stringify(json, null, 2)}\n`);
   const tensors = parameterLayout(config).specs.map((s) => ({
     name: s.name,
     dtype: 'F32' as const,
     shape: s.shape,
     data: params.subarray(s.offset, s.offset + s.size), // a view, not a copy
   }));
-  writeSafetensors(path.join(dir, MODEL_FILE), tensors, { format: 'pt' });
+  writeSafetensors(path.join(dir, MODEL_FILE), [...tensors, ...(extras.tensors ?? [])], { format: 'pt' });
 }
 
 /**
@@ -60,7 +88,7 @@ export function saveModel(
   options: SaveModelOptions = {},
 ): void {
   checkParams(config, params);
-  writeDirAtomic(dir, (tmp) => writeModelFiles(tmp, config, params), options);
+  writeDirAtomic(dir, (tmp) => writeModelFiles(tmp, config, params, options.extras), options);
 }
 
 /** Reads only the config of a model folder (cheap: no weights are touched). */
@@ -74,11 +102,15 @@ export function loadModelConfig(dir: string): GPTConfig {
  * `model.safetensors` or sharded safetensors; F32, F16 or BF16). Throws a CheckpointError naming
  * the file for anything missing, corrupt or mismatched.
  */
-export function loadModel(dir: string): LoadedModel {
+export function loadModel(dir: string, options: LoadModelOptions = {}): LoadedModel {
   const config = loadModelConfig(dir);
+  const rawConfig = JSON.parse(fs.readFileSync(path.join(dir, CONFIG_FILE), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   const files = openModelWeights(dir);
   try {
-    return { config, params: readParameters(files, config) };
+    return { config, rawConfig, ...readWeights(files, config, options.extraTensors ?? []) };
   } finally {
     files.forEach((f) => f.close());
   }

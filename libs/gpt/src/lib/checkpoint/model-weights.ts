@@ -83,8 +83,27 @@ interface Located {
  * no other tensors may be present (bar the ignored ones); errors name the tensor and the file.
  */
 export function readParameters(files: readonly SafetensorsFile[], config: GPTConfig): Float32Array {
+  return readWeights(files, config, []).params;
+}
+
+/** A tensor read besides the GPT parameters (e.g. a classification head). */
+export interface ExtraTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/**
+ * {@link readParameters} that also accepts, and returns, the tensors named in `extraNames` (each
+ * required, any shape): the parts a model built on the GPT adds, such as a classification head.
+ */
+export function readWeights(
+  files: readonly SafetensorsFile[],
+  config: GPTConfig,
+  extraNames: readonly string[],
+): { params: Float32Array; extras: Map<string, ExtraTensor> } {
   const layout = parameterLayout(config);
-  const expected = new Map(layout.specs.map((s) => [s.name, s]));
+  const expected = new Map<string, unknown>(layout.specs.map((s) => [s.name, s]));
+  for (const name of extraNames) expected.set(name, name);
   const found = new Map<string, Located>();
   const unexpected: string[] = [];
   for (const file of files) {
@@ -107,7 +126,7 @@ export function readParameters(files: readonly SafetensorsFile[], config: GPTCon
   }
   const where =
     files.length === 1 ? files[0].path : `${files.length} weight shards (${files[0]?.path ?? 'none'} …)`;
-  const missing = layout.specs.filter((s) => !found.has(s.name)).map((s) => s.name);
+  const missing = [...expected.keys()].filter((name) => !found.has(name));
   if (missing.length > 0) {
     const list =
       missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
@@ -142,5 +161,10 @@ export function readParameters(files: readonly SafetensorsFile[], config: GPTCon
     const { file, rawName } = found.get(spec.name) as Located;
     file.readFloat32(rawName, params.subarray(spec.offset, spec.offset + spec.size));
   }
-  return params;
+  const extras = new Map<string, ExtraTensor>();
+  for (const name of extraNames) {
+    const { file, rawName } = found.get(name) as Located;
+    extras.set(name, { shape: [...file.info(rawName).shape], data: file.readFloat32(rawName) });
+  }
+  return { params, extras };
 }

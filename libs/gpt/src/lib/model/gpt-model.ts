@@ -24,10 +24,25 @@ export interface ForwardOptions {
   lastPositionOnly?: boolean;
 }
 
+/**
+ * An addition to a linear layer's output, e.g. a LoRA adapter: the layer computes
+ * `x @ W + b + adapter.delta(x)`. Called inside the model's `tidy`.
+ */
+export interface LinearAdapter {
+  /** The adapter's term [N, out] for the layer input x [N, in]. */
+  delta(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** The linear layers of block `i` that accept a {@link LinearAdapter}, by parameter prefix. */
+export function blockLinearLayers(i: number): string[] {
+  return [`h.${i}.attn.c_attn`, `h.${i}.attn.c_proj`, `h.${i}.mlp.c_fc`, `h.${i}.mlp.c_proj`];
+}
+
 /** A GPT-2 model whose parameters are tfjs variables named as in Hugging Face checkpoints. */
 export class GPTModel {
   readonly layout: ParameterLayout;
   private readonly vars = new Map<string, tf.Variable>();
+  private readonly adapters = new Map<string, LinearAdapter>();
 
   private constructor(
     readonly config: GPTConfig,
@@ -114,6 +129,35 @@ export class GPTModel {
     }
   }
 
+  /**
+   * Overwrites one parameter (in place on backends that keep tensors in JavaScript memory), so a
+   * trainer that updates only some parameters keeps the flat buffer and the variables in sync.
+   */
+  writeParameter(name: string, values: Float32Array): void {
+    const spec = this.layout.specs.find((s) => s.name === name);
+    if (!spec) throw new ConfigError('parameter', name, `one of this model's parameters`);
+    if (values.length !== spec.size) throw new ConfigError(`${name}.length`, values.length, `${spec.size}`);
+    if (this.live) this.flat.set(values, spec.offset);
+    else tf.tidy(() => this.variable(name).assign(tf.tensor(values, spec.shape)));
+  }
+
+  /**
+   * Attaches an adapter to the linear layer `prefix` (one of {@link blockLinearLayers}), or
+   * detaches it with `undefined`. The base weights are untouched.
+   */
+  setAdapter(prefix: string, adapter: LinearAdapter | undefined): void {
+    const match = /^h\.(\d+)\./.exec(prefix);
+    if (
+      !match ||
+      Number(match[1]) >= this.config.nLayers ||
+      !blockLinearLayers(Number(match[1])).includes(prefix)
+    ) {
+      throw new ConfigError('adapter layer', prefix, 'a block linear layer such as h.0.attn.c_attn');
+    }
+    if (adapter) this.adapters.set(prefix, adapter);
+    else this.adapters.delete(prefix);
+  }
+
   /** Frees the model's variables. */
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
@@ -122,8 +166,34 @@ export class GPTModel {
 
   /** Logits [B, T, V] (or [B, 1, V] with `lastPositionOnly`) for int32 token ids [B, T]. */
   forward(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
-    const { contextLength, nLayers, vocabSize } = this.config;
     const [B, T] = ids.shape;
+    const logits = tf.tidy(() => {
+      let x: tf.Tensor = this.trunk(ids, options); // (B, T, C)
+      if (options.lastPositionOnly && T > 1) x = tf.slice(x, [0, T - 1, 0], [B, 1, -1]);
+      x = this.layerNorm(x, 'ln_f');
+      const rows = x.shape[1] as number;
+      const head = this.variable(this.config.tiedHead ? 'wte.weight' : 'lm_head.weight'); // (V, C)
+      const flat = tf.matMul(tf.reshape(x, [B * rows, -1]), head, false, true); // (B*rows, V)
+      return tf.reshape(flat, [B, rows, this.config.vocabSize]) as tf.Tensor3D;
+    });
+    if (options.cache) options.cache.length += T;
+    return logits;
+  }
+
+  /**
+   * The final hidden states [B, T, C] (after `ln_f`, before the output head) for int32 token ids
+   * [B, T]: what a classification head reads.
+   */
+  hiddenStates(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    const hidden = tf.tidy(() => this.layerNorm(this.trunk(ids, options), 'ln_f') as tf.Tensor3D);
+    if (options.cache) options.cache.length += ids.shape[1];
+    return hidden;
+  }
+
+  /** Embeddings and every block: the residual stream [B, T, C] before `ln_f`. Call inside tidy. */
+  private trunk(ids: tf.Tensor2D, options: ForwardOptions): tf.Tensor3D {
+    const { contextLength, nLayers } = this.config;
+    const T = ids.shape[1];
     const offset = options.cache?.length ?? 0;
     if (offset + T > contextLength) {
       throw new ConfigError('sequence length', offset + T, `at most the context length ${contextLength}`);
@@ -133,20 +203,11 @@ export class GPTModel {
       const rate = options.training ? this.config.dropRate : 0;
       return rate > 0 ? tf.dropout(x, rate, undefined, (options.dropoutSeed ?? 0) * 1000 + dropoutSite++) : x;
     };
-    const logits = tf.tidy(() => {
-      const positions = tf.range(offset, offset + T, 1, 'int32');
-      const tokens = tf.gather(this.variable('wte.weight'), ids); // (B, T, C)
-      let x = dropout(tf.add(tokens, tf.gather(this.variable('wpe.weight'), positions)));
-      for (let i = 0; i < nLayers; i++) x = this.block(x as tf.Tensor3D, i, dropout, options);
-      if (options.lastPositionOnly && T > 1) x = tf.slice(x, [0, T - 1, 0], [B, 1, -1]);
-      x = this.layerNorm(x, 'ln_f');
-      const rows = x.shape[1] as number;
-      const head = this.variable(this.config.tiedHead ? 'wte.weight' : 'lm_head.weight'); // (V, C)
-      const flat = tf.matMul(tf.reshape(x, [B * rows, -1]), head, false, true); // (B*rows, V)
-      return tf.reshape(flat, [B, rows, vocabSize]) as tf.Tensor3D;
-    });
-    if (options.cache) options.cache.length = offset + T;
-    return logits;
+    const positions = tf.range(offset, offset + T, 1, 'int32');
+    const tokens = tf.gather(this.variable('wte.weight'), ids); // (B, T, C)
+    let x = dropout(tf.add(tokens, tf.gather(this.variable('wpe.weight'), positions))) as tf.Tensor3D;
+    for (let i = 0; i < nLayers; i++) x = this.block(x, i, dropout, options);
+    return x;
   }
 
   /** One pre-LayerNorm transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
@@ -184,11 +245,16 @@ export class GPTModel {
     return attendHeads(q, past.keys, past.values, cache.length);
   }
 
-  /** x [N, in] @ W [in, out] + b, with W stored Conv1D-style as in GPT-2 checkpoints. */
+  /**
+   * x [N, in] @ W [in, out] + b, with W stored Conv1D-style as in GPT-2 checkpoints, plus the
+   * layer's adapter term when one is attached.
+   */
   private linear(x: tf.Tensor2D | tf.Tensor, prefix: string): tf.Tensor2D {
     const weight = this.variable(`${prefix}.weight`) as tf.Tensor2D;
     const bias = this.vars.get(`${prefix}.bias`);
-    return tf.fused.matMul({ a: x as tf.Tensor2D, b: weight, bias }) as tf.Tensor2D;
+    const out = tf.fused.matMul({ a: x as tf.Tensor2D, b: weight, bias }) as tf.Tensor2D;
+    const adapter = this.adapters.get(prefix);
+    return adapter ? tf.add(out, adapter.delta(x as tf.Tensor2D)) : out;
   }
 
   private layerNorm(x: tf.Tensor, prefix: string): tf.Tensor {
