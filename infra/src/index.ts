@@ -10,3 +10,17 @@ export { checkCrossReferences } from './lib/k8s/cross-references';
 export { checkAppContract } from './lib/k8s/app-checks';
 export { APPS, COORDINATOR, WORKER, FORGE_BACKENDS, appOfImage } from './lib/app-contract';
 export { InfraFileError, parseYamlDocuments, readYamlDocuments } from './lib/yaml-files';
+export {
+  loadCompose,
+  checkCompose,
+  activeServices,
+  serviceEnv,
+  validateComposeSchema,
+} from './lib/compose/validate-compose';
+export type { ComposeProject, ComposeService } from './lib/compose/validate-compose';
+export { interpolate } from './lib/compose/interpolate';
+export { parseDockerfile } from './lib/docker/dockerfile';
+export type { ParsedDockerfile, DockerStage, DockerInstruction } from './lib/docker/dockerfile';
+export { lintDockerfile } from './lib/docker/lint-dockerfile';
+export { dockerignoreMatcher } from './lib/docker/dockerignore';
+export { unreadVariables, appSourceRoots } from './lib/source-usage';
