@@ -32,6 +32,8 @@ export interface Run {
   updatedAt: string;
   tokensSeen?: number;
   etaSeconds?: number;
+  /** Newest checkpoint rank 0 reported. */
+  lastCheckpoint?: string;
 }
 
 /** One worker's share of a step. */
@@ -41,6 +43,9 @@ export interface WorkerStepMetric {
   computeMs: number;
   commMs: number;
   loss?: number;
+  /** Wall time of the rank's job. */
+  jobMs?: number;
+  bytesSent?: number;
 }
 
 /** One optimizer step's metrics. */
@@ -52,6 +57,9 @@ export interface StepMetric {
   computeMs?: number;
   commMs?: number;
   bytesSent?: number;
+  gradNorm?: number;
+  /** Wall time from enqueueing the step to its last rank finishing. */
+  stepMs?: number;
   workers?: WorkerStepMetric[];
 }
 
@@ -97,7 +105,11 @@ export interface CheckpointInfo {
 export interface WorkerInfo {
   id: string;
   pid: number;
+  /** `training` (in a run's ring), `idle`, or `lost` (no recent heartbeat). */
   state: string;
+  hostname?: string;
+  backend?: string;
+  registeredAt?: string;
   address: string;
   runId?: string;
   rank?: number;

@@ -74,6 +74,13 @@ export function LineChart(props: LineChartProps): ReactElement {
     c.update();
     const drawn = c.data.datasets.reduce((n, _d, i) => n + c.getDatasetMeta(i).data.length, 0);
     box.current?.setAttribute('data-points', String(drawn));
+    // The plot area in canvas pixels, so tests can look at the lines without the legend and axes.
+    const a = c.chartArea;
+    const r = c.currentDevicePixelRatio;
+    box.current?.setAttribute(
+      'data-area',
+      [a.left, a.top, a.right, a.bottom].map((v) => Math.round(v * r)).join(','),
+    );
   }, [series, logScale, yLabel, maxPoints]);
 
   const empty = series.every((s) => s.points.length === 0);

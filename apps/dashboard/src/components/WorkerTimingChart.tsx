@@ -45,7 +45,9 @@ export function WorkerTimingChart({ timings }: WorkerTimingChartProps): ReactEle
       {
         label: 'compute',
         data: timings.map((t) => t.computeMs),
-        backgroundColor: timings.map((t) => (t.straggler ? STRAGGLER : COMPUTE)),
+        // per bar, so stragglers stand out; a plain colour while empty keeps the legend right
+        backgroundColor:
+          timings.length > 0 ? timings.map((t) => (t.straggler ? STRAGGLER : COMPUTE)) : COMPUTE,
       },
       { label: 'communication', data: timings.map((t) => t.commMs), backgroundColor: COMM },
     ];
