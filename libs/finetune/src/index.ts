@@ -4,3 +4,6 @@
  */
 export * from './lib/instruction';
 export * from './lib/judge';
+export * from './lib/classification';
+export * from './lib/lora';
+export * from './lib/training';

@@ -1,0 +1,91 @@
+/**
+ * Merging adapters into base weights (`forge lora merge`): W += (alpha / r) · A @ B for every
+ * adapted layer, done on the tensors of the model folder, so it serves plain language models and
+ * classifiers alike and the result loads with no adapter code at all.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CheckpointError,
+  CONFIG_FILE,
+  MODEL_FILE,
+  SafetensorsFile,
+  writeDirAtomic,
+  writeSafetensors,
+  type TensorToWrite,
+} from '@llm-forge/gpt';
+import { LoraAdapters } from './lora-adapters';
+
+/** Heads stored as torch.nn.Linear weights [out, in]; GPT-2's Conv1D block layers are [in, out]. */
+const OUT_IN_LAYERS = new Set(['score', 'lm_head']);
+
+/** Adds `update` [in, out] into `weight`, stored [in, out] or, for {@link OUT_IN_LAYERS}, [out, in]. */
+function addUpdate(
+  weight: Float32Array,
+  update: Float32Array,
+  inDim: number,
+  outDim: number,
+  outIn: boolean,
+): void {
+  if (!outIn) {
+    for (let i = 0; i < weight.length; i++) weight[i] += update[i];
+    return;
+  }
+  for (let i = 0; i < inDim; i++) {
+    for (let o = 0; o < outDim; o++) weight[o * inDim + i] += update[i * outDim + o];
+  }
+}
+
+/**
+ * Writes `outDir`: the model folder `modelDir` with the adapters of `adapterDir` merged into its
+ * weights (config.json copied as is, weights as F32). Throws a CheckpointError naming the layer
+ * when an adapter has no matching weight or the shapes disagree.
+ */
+export function mergeLoraFolder(
+  modelDir: string,
+  adapterDir: string,
+  outDir: string,
+  options: { overwrite?: boolean } = {},
+): { mergedLayers: string[] } {
+  const adapters = LoraAdapters.load(adapterDir);
+  const file = SafetensorsFile.open(path.join(modelDir, MODEL_FILE));
+  try {
+    const tensors = new Map<string, TensorToWrite & { data: Float32Array }>();
+    for (const name of file.tensors.keys()) {
+      tensors.set(name, { name, dtype: 'F32', shape: file.info(name).shape, data: file.readFloat32(name) });
+    }
+    for (const [layer, adapter] of adapters.layers) {
+      const weight = tensors.get(`${layer}.weight`) ?? tensors.get(`transformer.${layer}.weight`);
+      const outIn = OUT_IN_LAYERS.has(layer);
+      const expected = outIn ? [adapter.outDim, adapter.inDim] : [adapter.inDim, adapter.outDim];
+      if (!weight) {
+        throw new CheckpointError(
+          file.path,
+          `has no tensor ${layer}.weight for the adapter's layer ${layer}`,
+          'merge the adapter into the model it was trained on',
+        );
+      }
+      if (weight.shape.join(',') !== expected.join(',')) {
+        throw new CheckpointError(
+          file.path,
+          `tensor ${weight.name} has shape [${weight.shape.join(', ')}], the adapter needs [${expected.join(', ')}]`,
+          'merge the adapter into the model it was trained on',
+        );
+      }
+      addUpdate(weight.data, adapter.update(), adapter.inDim, adapter.outDim, outIn);
+    }
+    const config = fs.readFileSync(path.join(modelDir, CONFIG_FILE));
+    writeDirAtomic(
+      outDir,
+      (tmp) => {
+        fs.writeFileSync(path.join(tmp, CONFIG_FILE), config);
+        writeSafetensors(path.join(tmp, MODEL_FILE), [...tensors.values()], { format: 'pt' });
+      },
+      options,
+    );
+    return { mergedLayers: [...adapters.layers.keys()] };
+  } finally {
+    file.close();
+    adapters.dispose();
+  }
+}
