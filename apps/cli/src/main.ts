@@ -8,6 +8,8 @@ import { infoCommand } from './commands/info';
 import { prepareCommand } from './commands/prepare';
 import { finetuneCommand } from './commands/finetune';
 import { judgeCommand } from './commands/judge';
+import { clusterCommand } from './commands/cluster';
+import { submitCommand } from './commands/submit';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
     prepareCommand(),
     finetuneCommand(),
     judgeCommand(),
+    clusterCommand(),
+    submitCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }

@@ -1,59 +1,32 @@
 /** `forge train`: pretrain a GPT on a text file (or the built-in corpus) and save a checkpoint. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import {
   ForgeError,
   saveCheckpoint,
   TrainingRun,
   loadCheckpoint,
   GPTModel,
-  PRESET_NAMES,
   type TrainRunOptions,
   type TrainerState,
 } from '@llm-forge/gpt';
 import { builtinCorpus, BUILTIN_CORPUS, readText } from '@llm-forge/data-shards';
 import { formatBytes, modelFromPreset } from '../model-source';
-import {
-  fraction,
-  integer,
-  nonNegativeInt,
-  nonNegativeNumber,
-  positiveInt,
-  positiveNumber,
-} from '../options';
+import { nonNegativeInt, positiveInt } from '../options';
+import { addTrainingOptions, type TrainingFlags } from '../training-options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
 import { TrainProgress } from '../progress';
 
-interface TrainFlags {
-  text?: string;
-  init?: string;
+interface TrainFlags extends TrainingFlags {
   resume?: boolean;
-  preset: string;
-  contextLength?: number;
-  stride?: number;
-  batchSize: number;
-  steps?: number;
   epochs?: number;
   gradAccumulation: number;
-  lr: number;
-  minLr?: number;
-  warmupSteps: number;
-  schedule: 'constant' | 'cosine';
-  weightDecay: number;
-  gradClip: number;
-  dropout?: number;
-  shuffle: boolean;
-  valFraction: number;
-  evalEvery: number;
   evalBatches: number;
   sampleEvery: number;
   prompt: string;
-  seed: number;
-  out?: string;
   overwrite?: boolean;
-  json?: boolean;
 }
 
 function defaultOutDir(): string {
@@ -63,46 +36,22 @@ function defaultOutDir(): string {
 
 /** Registers `forge train`. */
 export function trainCommand(): Command {
-  return new Command('train')
-    .description('pretrain a GPT on a text (default: the built-in corpus) and save a checkpoint')
-    .option('--text <file>', `UTF-8 training text (default: ${BUILTIN_CORPUS})`)
-    .option('--init <dir>', 'start from this checkpoint instead of a new model')
+  const command = new Command('train').description(
+    'pretrain a GPT on a text (default: the built-in corpus) and save a checkpoint',
+  );
+  return addTrainingOptions(
+    command,
+    'windows per micro-batch',
+    `UTF-8 training text (default: ${BUILTIN_CORPUS})`,
+  )
     .option('--resume', 'with --init: continue that run exactly (optimizer, step, data position)')
-    .addOption(
-      new Option('--preset <name>', 'model size for a new model').choices(PRESET_NAMES).default('tiny'),
-    )
-    .option('--context-length <T>', 'tokens per training window (default: the model context)', positiveInt)
-    .option('--stride <S>', 'step between windows (default: the context length)', positiveInt)
-    .option('--batch-size <B>', 'windows per micro-batch', positiveInt, 4)
-    .option('--steps <K>', 'optimizer steps', positiveInt)
     .option('--epochs <E>', 'passes over the training windows (when --steps is absent)', positiveInt)
     .option('--grad-accumulation <N>', 'micro-batches per optimizer step', positiveInt, 1)
-    .option('--lr <x>', 'peak learning rate', positiveNumber, 4e-4)
-    .option('--min-lr <x>', 'final learning rate of the cosine (default: lr/10)', nonNegativeNumber)
-    .option('--warmup-steps <W>', 'linear warmup steps', nonNegativeInt, 0)
-    .addOption(
-      new Option('--schedule <kind>', 'learning-rate schedule')
-        .choices(['constant', 'cosine'])
-        .default('cosine'),
-    )
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, 0.1)
-    .option('--grad-clip <g>', 'global gradient-norm clip (0: none)', nonNegativeNumber, 1)
-    .option('--dropout <p>', 'dropout rate (default: the preset or checkpoint)', fraction)
-    .option('--no-shuffle', 'visit windows in order')
-    .option('--val-fraction <f>', 'fraction of the text held out for validation (0: none)', fraction, 0.1)
-    .option(
-      '--eval-every <N>',
-      'evaluate train/validation loss every N steps (0: only at the end)',
-      nonNegativeInt,
-      50,
-    )
     .option('--eval-batches <N>', 'batches per loss estimate', positiveInt, 5)
     .option('--sample-every <N>', 'print a sample every N steps (0: only at the end)', nonNegativeInt, 0)
     .option('--prompt <text>', 'prompt of the samples', 'Every effort moves you')
-    .option('--seed <N>', 'seed of initialisation, shuffling and dropout', integer, 123)
     .option('--out <dir>', 'checkpoint directory (default: runs/train-<time>)')
     .option('--overwrite', 'replace an existing checkpoint at --out')
-    .option('--json', 'print a JSON summary as the last line')
     .action(async (flags: TrainFlags) => runTrain(flags));
 }
 

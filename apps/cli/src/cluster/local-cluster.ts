@@ -1,0 +1,174 @@
+/**
+ * A single-machine cluster: the coordinator and N workers as background processes of this machine
+ * (local mode: loopback only, a fresh API token and cluster secret), against the Redis at REDIS_URL.
+ */
+import { spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { ForgeError } from '@llm-forge/gpt';
+import { CoordinatorApi } from './api-client';
+import { forgeHome, isRunning, type ClusterProcess, type ClusterState } from './cluster-state';
+
+/** Options of {@link startLocalCluster}. */
+export interface LocalClusterOptions {
+  workers: number;
+  /** HTTP port of the coordinator (0: a free one). */
+  port: number;
+  /** gRPC port of the control plane (0: a free one). */
+  grpcPort: number;
+  redisUrl: string;
+  redisPrefix: string;
+  runsDir: string;
+  /** How long to wait for the coordinator and the workers. */
+  timeoutMs: number;
+  /** Extra environment for every process (e.g. FORGE_BACKEND). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Entry point of an app's built main. */
+function appMain(pkg: string): string {
+  const main = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist', 'main.js');
+  if (!fs.existsSync(main)) {
+    throw new ForgeError(`${main} is missing`, 'build the project first: npm run build');
+  }
+  return main;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(id: string, script: string, env: NodeJS.ProcessEnv, logDir: string): ClusterProcess {
+  const log = path.join(logDir, `${id}.log`);
+  const fd = fs.openSync(log, 'a');
+  const child = spawn(process.execPath, [script], { env, detached: true, stdio: ['ignore', fd, fd] });
+  fs.closeSync(fd);
+  child.unref();
+  if (child.pid === undefined) throw new ForgeError(`could not start ${id} (${script})`);
+  return { id, pid: child.pid, log };
+}
+
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  logs: string[],
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new ForgeError(`timed out after ${timeoutMs} ms waiting for ${what}`, `see ${logs.join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Starts the coordinator and the workers; resolves once every worker has registered. */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<ClusterState> {
+  const logDir = path.join(forgeHome(), 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const port = options.port || (await freePort());
+  const grpcPort = options.grpcPort || (await freePort());
+  const token = randomBytes(24).toString('hex');
+  const secret = randomBytes(24).toString('hex');
+  const common: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    REDIS_URL: options.redisUrl,
+    FORGE_REDIS_PREFIX: options.redisPrefix,
+    FORGE_LOCAL_MODE: 'true',
+    FORGE_CLUSTER_SECRET: secret,
+  };
+  const coordinator = launch(
+    'coordinator',
+    appMain('@llm-forge/coordinator'),
+    {
+      ...common,
+      PORT: String(port),
+      FORGE_GRPC_PORT: String(grpcPort),
+      FORGE_API_TOKEN: token,
+      FORGE_RUNS_DIR: path.resolve(options.runsDir),
+    },
+    logDir,
+  );
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const api = new CoordinatorApi(apiUrl, token);
+  const stopAll = (procs: ClusterProcess[]) =>
+    procs.forEach((p) => isRunning(p.pid) && process.kill(p.pid, 'SIGTERM'));
+  try {
+    await waitUntil(
+      'the coordinator',
+      async () => {
+        if (!isRunning(coordinator.pid))
+          throw new ForgeError('the coordinator exited while starting', `see ${coordinator.log}`);
+        return api.healthy();
+      },
+      options.timeoutMs,
+      [coordinator.log],
+    );
+  } catch (error) {
+    stopAll([coordinator]);
+    throw error;
+  }
+  const workerMain = appMain('@llm-forge/worker');
+  const stamp = Date.now().toString(36);
+  const workers = Array.from({ length: options.workers }, (_, i) =>
+    launch(
+      `worker-${i}`,
+      workerMain,
+      { ...common, FORGE_WORKER_ID: `local-${stamp}-${i}`, FORGE_COORDINATOR_URL: `127.0.0.1:${grpcPort}` },
+      logDir,
+    ),
+  );
+  const ids = workers.map((_, i) => `local-${stamp}-${i}`);
+  workers.forEach((w, i) => (w.id = ids[i]));
+  try {
+    await waitUntil(
+      `${options.workers} workers to register`,
+      async () => {
+        const dead = workers.find((w) => !isRunning(w.pid));
+        if (dead) throw new ForgeError(`worker ${dead.id} exited while starting`, `see ${dead.log}`);
+        const alive = (await api.workers()).filter((w) => ids.includes(w.id) && w.state !== 'lost');
+        return alive.length === workers.length;
+      },
+      options.timeoutMs,
+      workers.map((w) => w.log),
+    );
+  } catch (error) {
+    stopAll([...workers, coordinator]);
+    throw error;
+  }
+  return {
+    apiUrl,
+    dashboardUrl: `${apiUrl}/`,
+    token,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    redisUrl: options.redisUrl,
+    redisPrefix: options.redisPrefix,
+    runsDir: path.resolve(options.runsDir),
+    coordinator,
+    workers,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** Stops every process of the cluster (SIGTERM, then SIGKILL after `graceMs`). */
+export async function stopLocalCluster(state: ClusterState, graceMs = 10_000): Promise<void> {
+  const procs = [...state.workers, state.coordinator];
+  for (const p of procs) if (isRunning(p.pid)) process.kill(p.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (procs.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (const p of procs) if (isRunning(p.pid)) process.kill(p.pid, 'SIGKILL');
+}

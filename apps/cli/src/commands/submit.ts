@@ -1,0 +1,198 @@
+/** `forge submit pretrain`: submits a pretraining run to the running coordinator, and optionally follows it. */
+import { Command } from 'commander';
+import { ForgeError } from '@llm-forge/gpt';
+import { CoordinatorApi, type ApiRun } from '../cluster/api-client';
+import { readClusterState, type ClusterState } from '../cluster/cluster-state';
+import { nonNegativeInt, positiveInt } from '../options';
+import { info, printJson } from '../output';
+import { TrainProgress } from '../progress';
+import { addTrainingOptions, type TrainingFlags } from '../training-options';
+
+/** `data.text` of the built-in corpus. */
+const BUILTIN_TEXT = 'builtin:moby-dick';
+
+interface SubmitFlags extends TrainingFlags {
+  data?: string;
+  workers?: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  microBatchSize?: number;
+  wireDtype: 'f32' | 'bf16';
+  name?: string;
+  wait?: boolean;
+}
+
+/** The default run of the quick start: a tiny GPT on the built-in corpus. */
+export const DEFAULT_RUN = {
+  model: { preset: 'tiny' },
+  data: { text: BUILTIN_TEXT },
+  contextLength: 64,
+  batchSize: 8,
+  steps: 200,
+  evalEvery: 50,
+  checkpointEvery: 100,
+  optimizer: { lr: 1e-3, warmupSteps: 10 },
+} as const;
+
+/** Registers `forge submit`. */
+export function submitCommand(): Command {
+  const submit = new Command('submit').description('submit work to the running coordinator');
+  const pretrain = addTrainingOptions(
+    new Command('pretrain').description('submit a data-parallel pretraining run (same flags as forge train)'),
+    'global batch: windows per optimizer step over all workers',
+    `UTF-8 training text readable by every worker, or ${BUILTIN_TEXT} (the default)`,
+  )
+    .option('--data <dir>', 'a dataset prepared by forge prepare (manifest directory)')
+    .option('--workers <N>', 'workers in the ring (default: every worker of the local cluster)', positiveInt)
+    .option('--checkpoint-every <K>', 'checkpoint every K steps (0: only at the end)', nonNegativeInt, 0)
+    .option('--keep-checkpoints <M>', 'keep the newest M step checkpoints', positiveInt, 3)
+    .option(
+      '--micro-batch-size <b>',
+      'rows per forward/backward on a worker (accumulate the rest)',
+      positiveInt,
+    )
+    .option('--wire-dtype <t>', 'gradient encoding on the ring: f32 or bf16', 'f32')
+    .option('--name <name>', 'a name for the run')
+    .option('--out <dir>', 'checkpoint directory (default: <runs dir>/<run id>)')
+    .option('--wait', 'follow the run until it ends')
+    .action((flags: SubmitFlags) => submitPretrain(flags))
+    .exitOverride();
+  submit.addCommand(pretrain);
+  return submit;
+}
+
+function coordinator(): { api: CoordinatorApi; dashboardUrl?: string; workers?: number } {
+  const url = process.env.FORGE_API_URL;
+  if (url) return { api: new CoordinatorApi(url.replace(/\/$/, ''), process.env.FORGE_API_TOKEN) };
+  const state = readClusterState();
+  if (!state) {
+    throw new ForgeError(
+      'no coordinator to submit to',
+      'start one with forge cluster up, or set FORGE_API_URL and FORGE_API_TOKEN',
+    );
+  }
+  return {
+    api: new CoordinatorApi(state.apiUrl, state.token),
+    dashboardUrl: state.dashboardUrl,
+    workers: state.workers.length,
+  };
+}
+
+/** The run spec of the flags (the coordinator validates it and names bad fields). */
+function specOf(flags: SubmitFlags, defaultWorkers: number): object {
+  if (flags.data && flags.text) throw new ForgeError('give either --data or --text, not both');
+  if (flags.wireDtype !== 'f32' && flags.wireDtype !== 'bf16') {
+    throw new ForgeError(`--wire-dtype must be f32 or bf16, got ${JSON.stringify(flags.wireDtype)}`);
+  }
+  return {
+    ...(flags.name ? { name: flags.name } : {}),
+    model: flags.init
+      ? { init: flags.init, dropout: flags.dropout }
+      : { preset: flags.preset, dropout: flags.dropout },
+    data: flags.data
+      ? { manifest: flags.data, valFraction: flags.valFraction }
+      : { text: flags.text ?? BUILTIN_TEXT, valFraction: flags.valFraction },
+    optimizer: {
+      lr: flags.lr,
+      minLr: flags.minLr,
+      warmupSteps: flags.warmupSteps,
+      schedule: flags.schedule,
+      weightDecay: flags.weightDecay,
+      gradClip: flags.gradClip,
+    },
+    batchSize: flags.batchSize,
+    contextLength: flags.contextLength,
+    stride: flags.stride,
+    steps: flags.steps ?? DEFAULT_RUN.steps,
+    workers: flags.workers ?? Math.min(defaultWorkers, flags.batchSize),
+    checkpointEvery: flags.checkpointEvery,
+    keepCheckpoints: flags.keepCheckpoints,
+    microBatchSize: flags.microBatchSize,
+    wireDType: flags.wireDtype,
+    seed: flags.seed,
+    shuffle: flags.shuffle,
+    evalEvery: flags.evalEvery,
+    out: flags.out,
+  };
+}
+
+async function submitPretrain(flags: SubmitFlags): Promise<void> {
+  const { api, dashboardUrl, workers } = coordinator();
+  const run = await api.createRun(specOf(flags, workers ?? 1));
+  info(
+    flags.json,
+    `submitted ${run.id}${dashboardUrl ? `; follow it at ${dashboardUrl}#/runs/${run.id}` : ''}`,
+  );
+  const result = flags.wait ? await follow(api, run.id, Boolean(flags.json)) : summary(run);
+  if (flags.json) printJson(result);
+}
+
+/** Submits the quick start's default run to a local cluster; returns its summary. */
+export async function submitDefaultRun(
+  state: ClusterState,
+  options: { wait: boolean; json: boolean },
+): Promise<object> {
+  const api = new CoordinatorApi(state.apiUrl, state.token);
+  const run = await api.createRun({
+    ...DEFAULT_RUN,
+    workers: Math.min(state.workers.length, DEFAULT_RUN.batchSize),
+  });
+  info(
+    options.json,
+    `submitted the default run ${run.id} (tiny GPT, built-in corpus, ${DEFAULT_RUN.steps} steps)`,
+  );
+  info(
+    options.json,
+    `follow it at ${state.dashboardUrl}#/runs/${run.id} or: curl -H "Authorization: Bearer ${state.token}" ${state.apiUrl}/runs/${run.id}`,
+  );
+  return options.wait ? follow(api, run.id, options.json) : summary(run);
+}
+
+/** Polls the run until it ends, with a progress bar; throws when it failed or was cancelled. */
+async function follow(api: CoordinatorApi, id: string, json: boolean): Promise<object> {
+  let run = await api.run(id);
+  const progress = new TrainProgress(run.progress.totalSteps, run.progress.step, json);
+  let reported = 0;
+  let seenEvals = 0;
+  for (;;) {
+    run = await api.run(id);
+    const metrics = run.metrics ?? [];
+    const last = metrics.at(-1);
+    if (last && run.progress.step !== reported) {
+      reported = run.progress.step;
+      progress.step(run.progress.step, run.progress.totalSteps, last.loss, last.tokensPerSecond ?? 0);
+    }
+    for (const e of (run.evals ?? []).slice(seenEvals)) {
+      const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
+      progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
+    }
+    seenEvals = run.evals?.length ?? 0;
+    if (['completed', 'failed', 'cancelled'].includes(run.status)) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  progress.stop();
+  if (run.status !== 'completed') {
+    throw new ForgeError(`run ${id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+  }
+  info(json, `run ${id} completed; checkpoints in ${run.checkpointDir}`);
+  return summary(run);
+}
+
+/** The run as the JSON summary `--json` prints (like forge train --json). */
+function summary(run: ApiRun): object {
+  const metrics = run.metrics ?? [];
+  const rates = metrics.map((m) => m.tokensPerSecond).filter((r): r is number => r !== undefined);
+  const lastEval = run.evals?.at(-1);
+  return {
+    run_id: run.id,
+    status: run.status,
+    steps: run.progress.step,
+    step_losses: metrics.map((m) => m.loss),
+    tokens_per_second: rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : null,
+    final_train_loss: lastEval?.trainLoss ?? null,
+    final_val_loss: lastEval?.valLoss ?? null,
+    checkpoint_dir: run.checkpointDir,
+    latest_checkpoint: run.lastCheckpoint ?? null,
+    sample: run.samples?.at(-1)?.text ?? null,
+  };
+}

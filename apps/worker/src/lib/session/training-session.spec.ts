@@ -1,0 +1,106 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { RingAllReduce } from '@llm-forge/collective';
+import { runSpecSchema, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
+import { GPTModel, saveModel } from '@llm-forge/gpt';
+import { TEST_CONFIG } from '../../../../../libs/gpt/src/lib/test-utils/tiny-model';
+import { initBackend } from '@llm-forge/tfjs-backend-native';
+import { TrainingSession } from './training-session';
+
+const TEXT = 'Every effort moves you forward, and every step of the way counts. '.repeat(60);
+
+describe('TrainingSession', () => {
+  let tmp = '';
+  let textFile = '';
+  let init = '';
+  const rings: RingAllReduce[] = [];
+
+  beforeAll(async () => {
+    await initBackend(process.env.FORGE_BACKEND ?? 'auto');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-'));
+    textFile = path.join(tmp, 'text.txt');
+    fs.writeFileSync(textFile, TEXT);
+    // A model with the GPT-2 vocabulary but a tiny body, so steps are fast.
+    init = path.join(tmp, 'init');
+    const model = GPTModel.random({ ...TEST_CONFIG, embDim: 16, nHeads: 2, nLayers: 1 }, 5);
+    saveModel(init, model.config, model.readParameters());
+    model.dispose();
+  });
+  afterAll(async () => {
+    await Promise.all(rings.map((r) => r.close()));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function sessions(n: number): Promise<{ session: TrainingSession; address: string }[]> {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const ring = await RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 1500 });
+      rings.push(ring);
+      out.push({ session: new TrainingSession(`w${i}`, ring), address: ring.address });
+    }
+    return out;
+  }
+
+  function job(
+    step: number,
+    attempt: number,
+    rank: number,
+    peers: string[],
+    extra: Partial<RankJobData> = {},
+  ): RankJobData {
+    const spec = runSpecSchema.parse({
+      model: { init },
+      data: { text: textFile },
+      batchSize: 4,
+      steps: 6,
+      shuffle: false,
+      evalEvery: 0,
+      optimizer: { lr: 1e-2 },
+    });
+    return {
+      runId: 'run-1',
+      step,
+      attempt,
+      worldSize: peers.length,
+      rank,
+      peers: peers.map((address, r) => ({ workerId: `w${r}`, address })),
+      spec,
+      checkpointDir: path.join(tmp, 'ckpt'),
+      saveCheckpoint: false,
+      evaluate: false,
+      ...extra,
+    };
+  }
+
+  const lossOf = (r: RankResult) => {
+    if (!r.ok) throw new Error(r.error);
+    return r.loss;
+  };
+
+  it('leaves the replica unchanged when a step fails, so a smaller ring continues exactly', async () => {
+    const [solo] = await sessions(1);
+    const reference: number[] = [];
+    for (let s = 0; s < 4; s++) reference.push(lossOf(await solo.session.run(job(s, 0, 0, [solo.address]))));
+
+    const [a, b] = await sessions(2);
+    const peers = [a.address, b.address];
+    const losses: number[] = [];
+    for (let s = 0; s < 2; s++) {
+      const results = await Promise.all([
+        a.session.run(job(s, 0, 0, peers)),
+        b.session.run(job(s, 0, 1, peers)),
+      ]);
+      losses.push(lossOf(results[0]));
+      expect(lossOf(results[1])).toBe(losses[s]);
+    }
+    // Step 2: rank 1 never shows up; rank 0 times out without applying anything.
+    const failed = await a.session.run(job(2, 0, 0, peers));
+    expect(failed).toMatchObject({ ok: false, kind: 'transient', appliedSteps: 2 });
+    // The ring re-forms without b; a continues from memory.
+    for (let s = 2; s < 4; s++) losses.push(lossOf(await a.session.run(job(s, 1, 0, [a.address]))));
+    for (let s = 0; s < 4; s++) expect(losses[s]).toBeCloseTo(reference[s], 5);
+    // b holds step 2 still; a job for step 3 finds no replica at that step.
+    expect(await b.session.run(job(3, 1, 0, [b.address]))).toMatchObject({ ok: false, kind: 'state' });
+  });
+});
