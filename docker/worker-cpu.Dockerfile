@@ -40,6 +40,8 @@ RUN mkdir -p /data && chown node:node /data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /out/ ./
+# The addon must load with this image's shared libraries (libopenblas.so.0, libstdc++).
+RUN node -e "process.dlopen({ exports: {} }, '/app/libs/tfjs-backend-native/build/Release/forge_native.node')"
 USER node
 EXPOSE 50052 9464
 CMD ["node", "apps/worker/dist/main.js"]

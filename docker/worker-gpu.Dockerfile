@@ -60,6 +60,8 @@ WORKDIR /app
 COPY --from=deps /opt/tfjs /opt/tfjs
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /out/ ./
+# libtensorflow must load with this image's libraries (CUDA libraries load lazily, on a GPU).
+RUN node -e "require('@tensorflow/tfjs-node-gpu')"
 USER node
 EXPOSE 50052 9464
 CMD ["node", "apps/worker/dist/main.js"]

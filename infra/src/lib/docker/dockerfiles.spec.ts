@@ -128,6 +128,11 @@ describe('docker/*.Dockerfile', () => {
     const commands = runCommands(load('worker-cpu.Dockerfile')).join('\n');
     const addon = 'libs/tfjs-backend-native/build/Release/forge_native.node';
     expect(commands).toContain(`test -f ${addon}`);
+    // ... and the runtime stage loads it with the runtime's shared libraries.
+    const runtime = finalStage(load('worker-cpu.Dockerfile')).instructions.filter((i) => i.keyword === 'RUN');
+    expect(runtime.map((i) => i.args).join('\n')).toContain(
+      `process.dlopen({ exports: {} }, '/app/${addon}')`,
+    );
     const loader = fs.readFileSync(
       path.join(REPO_ROOT, 'libs/tfjs-backend-native/src/lib/native/native-addon.ts'),
       'utf8',
