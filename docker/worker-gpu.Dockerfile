@@ -49,8 +49,12 @@ FROM ${CUDA_IMAGE} AS runtime
 RUN groupadd --gid 1000 node \
  && useradd --uid 1000 --gid node --shell /bin/sh --create-home node
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
+# libtensorflow 2.9 has no Hopper kernels: the driver compiles its PTX on first use and caches
+# the result; /tmp stays writable under a read-only root filesystem, and the cache must be big.
 ENV NODE_ENV=production \
     NODE_PATH=/opt/tfjs/node_modules:/app/node_modules \
+    CUDA_CACHE_PATH=/tmp/cuda-cache \
+    CUDA_CACHE_MAXSIZE=4294967296 \
     FORGE_BACKEND=tensorflow \
     FORGE_COLLECTIVE_PORT=50052 \
     FORGE_METRICS_PORT=9464

@@ -1,8 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Variables Node.js itself reads: a deployment may set them without the apps mentioning them. */
-export const NODE_VARIABLES = new Set(['NODE_ENV', 'NODE_PATH', 'NODE_OPTIONS']);
+/**
+ * Variables the runtime reads (Node.js, the CUDA driver under libtensorflow): a deployment may
+ * set them without the apps mentioning them.
+ */
+export const RUNTIME_VARIABLES = new Set([
+  'NODE_ENV',
+  'NODE_PATH',
+  'NODE_OPTIONS',
+  'CUDA_CACHE_PATH',
+  'CUDA_CACHE_MAXSIZE',
+]);
 
 /**
  * The names in `names` that no TypeScript source (specs and test-utils excluded) under `roots`
@@ -15,7 +24,7 @@ export function unreadVariables(names: Iterable<string>, roots: readonly string[
     .map((file) => fs.readFileSync(file, 'utf8'))
     .join('\n');
   return [...new Set(names)].filter(
-    (name) => !NODE_VARIABLES.has(name) && !new RegExp(`\\b${name}\\b`).test(text),
+    (name) => !RUNTIME_VARIABLES.has(name) && !new RegExp(`\\b${name}\\b`).test(text),
   );
 }
 
