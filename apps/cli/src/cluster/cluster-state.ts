@@ -18,6 +18,8 @@ export interface ClusterState {
   apiUrl: string;
   dashboardUrl: string;
   token: string;
+  /** Shared secret of the control plane and the ring (the file is readable by its owner only). */
+  secret: string;
   grpcAddress: string;
   redisUrl: string;
   redisPrefix: string;
@@ -54,6 +56,7 @@ export function readClusterState(): ClusterState | undefined {
 export function writeClusterState(state: ClusterState): void {
   fs.mkdirSync(forgeHome(), { recursive: true });
   writeTextFileAtomic(stateFile(), `${JSON.stringify(state, null, 2)}\n`);
+  fs.chmodSync(stateFile(), 0o600); // it holds the API token and the cluster secret
 }
 
 /** Forgets the cluster. */

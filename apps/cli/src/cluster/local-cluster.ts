@@ -152,6 +152,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
     apiUrl,
     dashboardUrl: `${apiUrl}/`,
     token,
+    secret,
     grpcAddress: `127.0.0.1:${grpcPort}`,
     redisUrl: options.redisUrl,
     redisPrefix: options.redisPrefix,
@@ -160,6 +161,86 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
     workers,
     startedAt: new Date().toISOString(),
   };
+}
+
+function stopAll(procs: ClusterProcess[]): void {
+  for (const p of procs) if (isRunning(p.pid)) process.kill(p.pid, 'SIGTERM');
+}
+
+interface CoordinatorEnv {
+  port: number;
+  grpcPort: number;
+  token: string;
+  secret: string;
+  runsDir: string;
+}
+
+/** Starts the coordinator and waits until it answers /health. */
+async function launchCoordinator(
+  common: NodeJS.ProcessEnv,
+  env: CoordinatorEnv,
+  logDir: string,
+  timeoutMs: number,
+): Promise<ClusterProcess> {
+  const coordinator = launch(
+    'coordinator',
+    appMain('@llm-forge/coordinator'),
+    {
+      ...common,
+      PORT: String(env.port),
+      FORGE_GRPC_PORT: String(env.grpcPort),
+      FORGE_API_TOKEN: env.token,
+      FORGE_CLUSTER_SECRET: env.secret,
+      FORGE_RUNS_DIR: env.runsDir,
+    },
+    logDir,
+  );
+  const api = new CoordinatorApi(`http://127.0.0.1:${env.port}`, env.token);
+  try {
+    await waitUntil(
+      'the coordinator',
+      async () => {
+        if (!isRunning(coordinator.pid)) {
+          throw new ForgeError('the coordinator exited while starting', `see ${coordinator.log}`);
+        }
+        return api.healthy();
+      },
+      timeoutMs,
+      [coordinator.log],
+    );
+  } catch (error) {
+    stopAll([coordinator]);
+    throw error;
+  }
+  return coordinator;
+}
+
+/**
+ * Starts the coordinator of a cluster whose coordinator died (crash, kill, reboot of the process)
+ * with the same ports, token and secret; the workers re-register and runs continue from Redis.
+ */
+export async function restartCoordinator(state: ClusterState, timeoutMs: number): Promise<ClusterState> {
+  const logDir = path.join(forgeHome(), 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const common: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL: state.redisUrl,
+    FORGE_REDIS_PREFIX: state.redisPrefix,
+    FORGE_LOCAL_MODE: 'true',
+  };
+  const coordinator = await launchCoordinator(
+    common,
+    {
+      port: Number(new URL(state.apiUrl).port),
+      grpcPort: Number(state.grpcAddress.split(':').pop()),
+      token: state.token,
+      secret: state.secret,
+      runsDir: state.runsDir,
+    },
+    logDir,
+    timeoutMs,
+  );
+  return { ...state, coordinator };
 }
 
 /** Stops every process of the cluster (SIGTERM, then SIGKILL after `graceMs`). */

@@ -9,7 +9,7 @@ import {
   writeClusterState,
   type ClusterState,
 } from '../cluster/cluster-state';
-import { startLocalCluster, stopLocalCluster } from '../cluster/local-cluster';
+import { restartCoordinator, startLocalCluster, stopLocalCluster } from '../cluster/local-cluster';
 import { assertRedis } from '../cluster/redis-check';
 import { nonNegativeInt, positiveInt } from '../options';
 import { info, printJson } from '../output';
@@ -33,7 +33,9 @@ export function clusterCommand(): Command {
   );
   cluster.addCommand(
     new Command('up')
-      .description('start the coordinator and N workers in the background (Redis at REDIS_URL)')
+      .description(
+        'start the coordinator and N workers in the background (Redis at REDIS_URL); restarts a dead coordinator of a running cluster',
+      )
       .option('--workers <N>', 'training workers', positiveInt, 2)
       .option(
         '--port <P>',
@@ -73,6 +75,14 @@ async function up(flags: UpFlags): Promise<void> {
       `a cluster is already running at ${existing.apiUrl}`,
       'stop it with forge cluster down',
     );
+  }
+  if (existing && existing.workers.some((w) => isRunning(w.pid))) {
+    // The coordinator died but its workers live on: bring it back; runs continue from Redis.
+    const repaired = await restartCoordinator(existing, flags.timeout);
+    writeClusterState(repaired);
+    info(flags.json, `restarted the coordinator (pid ${repaired.coordinator.pid}) at ${repaired.apiUrl}`);
+    if (flags.json) printJson(clusterJson(repaired, await workersOf(repaired)));
+    return;
   }
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   await assertRedis(redisUrl);

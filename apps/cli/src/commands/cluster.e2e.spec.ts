@@ -1,0 +1,229 @@
+/**
+ * The whole system on this machine: `forge cluster up` (a real coordinator and two worker processes,
+ * built by `npm ci`), `forge submit pretrain`, and faults injected while the run trains — a worker
+ * killed mid-run, the coordinator killed and brought back, Redis restarted without persistence. The
+ * run must finish, and every step's loss must equal `forge train`'s on one process.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { GPTModel, saveModel } from '@llm-forge/gpt';
+import { initBackend } from '@llm-forge/tfjs-backend-native';
+import { CoordinatorApi } from '../cluster/api-client';
+import { readClusterState } from '../cluster/cluster-state';
+import { freePort } from '../cluster/local-cluster';
+import { runForge } from '../test-utils/run-forge';
+
+const TEXT = 'Every effort moves you forward, and every step of the way counts for something. '.repeat(80);
+const STEPS = 14;
+
+function missingPrerequisite(): string | undefined {
+  for (const pkg of ['coordinator', 'worker']) {
+    const main = path.join(__dirname, '..', '..', '..', pkg, 'dist', 'main.js');
+    if (!fs.existsSync(main)) return `${main} is not built (npm run build)`;
+  }
+  if (spawnSync('redis-server', ['--version']).status !== 0) return 'redis-server is not installed';
+  return undefined;
+}
+
+const skip = missingPrerequisite();
+const describeSystem = skip ? describe.skip : describe;
+if (skip) console.warn(`SKIPPING the cluster end-to-end test: ${skip}`);
+
+/** A private Redis (no persistence, like the project's) that the test can restart. */
+class PrivateRedis {
+  private process?: ChildProcess;
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    for (let i = 0; i < 50; i++) {
+      if (
+        spawnSync('redis-cli', ['-p', String(this.port), 'ping'])
+          .stdout?.toString()
+          .includes('PONG')
+      )
+        return;
+      await sleep(100);
+    }
+    throw new Error(`redis-server on port ${this.port} did not start`);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((resolve) => p.once('exit', resolve));
+    p.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describeSystem('a local cluster under faults (real processes)', () => {
+  let tmp = '';
+  let redis: PrivateRedis;
+  const env = { ...process.env };
+
+  beforeAll(async () => {
+    await initBackend(process.env.FORGE_BACKEND ?? 'auto');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-cluster-'));
+    redis = new PrivateRedis(await freePort());
+    await redis.start();
+    process.env.REDIS_URL = `redis://127.0.0.1:${redis.port}`;
+    process.env.FORGE_HOME = path.join(tmp, '.forge');
+    process.env.FORGE_REDIS_PREFIX = 'forge-e2e:';
+    process.env.FORGE_HEARTBEAT_MS = '300';
+    process.env.FORGE_WORKER_TIMEOUT_MS = '2500';
+    process.env.FORGE_COLLECTIVE_TIMEOUT_MS = '4000';
+    process.env.LOG_LEVEL = 'info';
+  });
+
+  afterAll(async () => {
+    if (readClusterState()) await runForge('cluster', 'down');
+    await redis?.stop();
+    Object.assign(process.env, env);
+    for (const key of [
+      'REDIS_URL',
+      'FORGE_HOME',
+      'FORGE_REDIS_PREFIX',
+      'FORGE_HEARTBEAT_MS',
+      'FORGE_WORKER_TIMEOUT_MS',
+      'FORGE_COLLECTIVE_TIMEOUT_MS',
+    ]) {
+      if (!(key in env)) delete process.env[key];
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('finishes a run with the single-process losses through a worker kill, a coordinator restart and a Redis restart', async () => {
+    const text = path.join(tmp, 'text.txt');
+    fs.writeFileSync(text, TEXT);
+    const init = path.join(tmp, 'init');
+    const model = GPTModel.random(
+      {
+        vocabSize: 50257,
+        contextLength: 16,
+        embDim: 16,
+        nHeads: 2,
+        nLayers: 1,
+        dropRate: 0,
+        qkvBias: true,
+        tiedHead: true,
+        layerNormEpsilon: 1e-5,
+      },
+      7,
+    );
+    saveModel(init, model.config, model.readParameters());
+    model.dispose();
+    const flags = [
+      '--text',
+      text,
+      '--init',
+      init,
+      '--batch-size',
+      '4',
+      '--steps',
+      String(STEPS),
+      '--no-shuffle',
+      '--lr',
+      '0.01',
+      '--eval-every',
+      '0',
+    ];
+
+    const up = await runForge(
+      'cluster',
+      'up',
+      '--workers',
+      '2',
+      '--port',
+      '0',
+      '--runs-dir',
+      path.join(tmp, 'runs'),
+      '--json',
+    );
+    expect(up.stderr).not.toMatch(/forge:/);
+    expect(up.code).toBe(0);
+    expect(up.json).toMatchObject({ workers: [{ state: 'idle' }, { state: 'idle' }] });
+    const status = await runForge('cluster', 'status', '--json');
+    expect(status.json).toMatchObject({
+      api_url: up.json.api_url,
+      workers: [{ pid: expect.any(Number) }, { pid: expect.any(Number) }],
+    });
+
+    const submitted = await runForge('submit', 'pretrain', ...flags, '--checkpoint-every', '3', '--json');
+    expect(submitted.code).toBe(0);
+    const runId = submitted.json.run_id as string;
+    const state = readClusterState()!;
+    const api = () => new CoordinatorApi(readClusterState()!.apiUrl, state.token);
+    const losses = new Map<number, number>();
+    const stepNow = async () => {
+      try {
+        const run = await api().run(runId);
+        for (const m of run.metrics ?? []) losses.set(m.step, m.loss);
+        return { step: run.progress.step, status: run.status, error: run.error };
+      } catch {
+        return { step: -1, status: 'unreachable', error: undefined };
+      }
+    };
+    const waitForStep = async (step: number, timeoutMs = 120_000, status?: string) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const now = await stepNow();
+        if (now.status === 'failed') throw new Error(`run failed: ${now.error}`);
+        if ((now.step >= step && (!status || now.status === status)) || now.status === 'completed')
+          return now;
+        if (Date.now() > deadline)
+          throw new Error(`run at step ${now.step} (${now.status}), waited for ${step}`);
+        await sleep(100);
+      }
+    };
+
+    // 1. A worker dies mid-run: the step is re-run by the survivor.
+    await waitForStep(3);
+    process.kill(state.workers[1].pid, 'SIGKILL');
+    // 2. The coordinator dies; `forge cluster up` brings it back with the same ports and secrets.
+    await waitForStep(6);
+    process.kill(state.coordinator.pid, 'SIGKILL');
+    await sleep(500);
+    const repaired = await runForge('cluster', 'up', '--json');
+    expect(repaired.code).toBe(0);
+    // 3. Redis restarts and forgets everything: the coordinator restores the run, the worker re-registers.
+    await waitForStep(9);
+    await redis.stop();
+    await sleep(500);
+    await redis.start();
+    const end = await waitForStep(STEPS, 180_000, 'completed');
+    expect(end.status).toBe('completed');
+    await stepNow();
+
+    const single = await runForge('train', ...flags, '--out', path.join(tmp, 'single'), '--json');
+    expect(single.code).toBe(0);
+    const reference = single.json.step_losses as number[];
+    expect(losses.size).toBeGreaterThan(0);
+    for (const [step, loss] of losses) expect(Math.abs(loss - reference[step])).toBeLessThan(1e-4);
+    const checkpoints = fs.readdirSync(path.join(tmp, 'runs', runId)).filter((n) => n.startsWith('step-'));
+    expect(checkpoints).toContain(`step-${String(STEPS).padStart(6, '0')}`);
+    expect(checkpoints.length).toBeLessThanOrEqual(3);
+
+    // The faults did happen, and the coordinator saw each one.
+    const log = fs.readFileSync(state.coordinator.log, 'utf8');
+    expect(log).toMatch(/stopped answering|step failed; re-running/);
+    expect(log).toMatch(/Redis lost this run/);
+    expect(log.match(/coordinator listening/g)?.length).toBe(2);
+
+    const down = await runForge('cluster', 'down');
+    expect(down.code).toBe(0);
+    expect(readClusterState()).toBeUndefined();
+  }, 420_000);
+});
