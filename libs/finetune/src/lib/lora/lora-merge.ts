@@ -36,9 +36,17 @@ function addUpdate(
   }
 }
 
+/** The model's config.json text; a LoRA classifier's is marked as having no adapters any more. */
+function mergedConfig(file: string): string {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const forge = json['forge_classifier'];
+  if (forge && typeof forge === 'object') json['forge_classifier'] = { ...forge, lora: false };
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
 /**
  * Writes `outDir`: the model folder `modelDir` with the adapters of `adapterDir` merged into its
- * weights (config.json copied as is, weights as F32). Throws a CheckpointError naming the layer
+ * weights (config.json copied, weights as F32). Throws a CheckpointError naming the layer
  * when an adapter has no matching weight or the shapes disagree.
  */
 export function mergeLoraFolder(
@@ -74,7 +82,7 @@ export function mergeLoraFolder(
       }
       addUpdate(weight.data, adapter.update(), adapter.inDim, adapter.outDim, outIn);
     }
-    const config = fs.readFileSync(path.join(modelDir, CONFIG_FILE));
+    const config = mergedConfig(path.join(modelDir, CONFIG_FILE));
     writeDirAtomic(
       outDir,
       (tmp) => {

@@ -1,0 +1,156 @@
+/** The classifier: what trains and what stays frozen, learning a separable task, saving and loading. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createTokenizer, GPTModel, type GPTConfig } from '@llm-forge/gpt';
+import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { encodeSplits, padBatch, splitBatches, stratifiedSplit } from './classification-dataset';
+import { GPTClassifier, type ClassifierSpec } from './classifier';
+import { finetuneClassifier } from './finetune-classifier';
+import { parseTrainSelection } from './trainable-selection';
+import type { LabeledExample } from './labeled-text';
+
+const CONFIG: GPTConfig = {
+  vocabSize: 50257,
+  contextLength: 16,
+  embDim: 32,
+  nHeads: 4,
+  nLayers: 2,
+  dropRate: 0,
+  qkvBias: true,
+  tiedHead: false,
+  layerNormEpsilon: 1e-5,
+};
+const LABELS = ['ham', 'spam'];
+const SPEC: ClassifierSpec = { labels: LABELS, pooling: 'last', maxLength: 8, padTokenId: 50256 };
+
+/** 40 short texts whose class shows in their words. */
+function data(): LabeledExample[] {
+  const ham = ['see you at lunch', 'meeting moved to noon', 'call me later tonight', 'thanks for the notes'];
+  const spam = [
+    'win free cash now',
+    'claim your prize today',
+    'free entry win money',
+    'urgent prize claim now',
+  ];
+  return [...Array(5).keys()].flatMap((i) => [
+    ...ham.map((t, j) => ({ label: 'ham', text: `${t} ${i}`, source: `h${i}.${j}` })),
+    ...spam.map((t, j) => ({ label: 'spam', text: `${t} ${i}`, source: `s${i}.${j}` })),
+  ]);
+}
+
+let baseParams: Float32Array | undefined;
+
+/** A classifier on one shared random base (initialising 50257-token embeddings is slow) with a seeded head. */
+function newClassifier(seed = 1, spec = SPEC): GPTClassifier {
+  if (!baseParams) {
+    const base = GPTModel.random(CONFIG, 1);
+    baseParams = base.readParameters();
+    base.dispose();
+  }
+  return GPTClassifier.fromBase(CONFIG, baseParams, spec, seed);
+}
+
+describe('GPTClassifier', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-classifier-'));
+  const tokenizer = createTokenizer();
+  const encoded = encodeSplits(
+    stratifiedSplit(data(), LABELS, { train: 0.7, validation: 0.1 }, 3),
+    LABELS,
+    tokenizer,
+    { contextLength: CONFIG.contextLength },
+  );
+  beforeAll(async () => {
+    if (!(await useBackend('native'))) await useBackend('wasm');
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('drops an untied LM head and refuses a vocabulary that is not GPT-2', () => {
+    const classifier = newClassifier();
+    expect(classifier.model.layout.specs.some((s) => s.name === 'lm_head.weight')).toBe(false);
+    classifier.dispose();
+    const config = { ...CONFIG, vocabSize: 1000 };
+    const base = GPTModel.random(config, 0);
+    expect(() => GPTClassifier.fromBase(config, base.readParameters(), SPEC, 0)).toThrow(
+      /vocab_size is 1000.*GPT-2 tokenizer/,
+    );
+    base.dispose();
+  });
+
+  it('updates only the last block, the final norm and the head with --train last-block', () => {
+    const classifier = newClassifier();
+    const before = classifier.model.readParameters();
+    const head = classifier.weight.dataSync().slice();
+    const splits = {
+      ...encoded.splits,
+      train: {
+        tokens: encoded.splits.train.tokens.slice(0, 8),
+        labels: encoded.splits.train.labels.slice(0, 8),
+      },
+    };
+    const result = finetuneClassifier(classifier, splits, {
+      train: parseTrainSelection('last-block'),
+      epochs: 1,
+      batchSize: 4,
+      lr: 1e-3,
+      seed: 1,
+    });
+    const after = classifier.model.readParameters();
+    for (const spec of classifier.model.layout.specs) {
+      const changed = after
+        .subarray(spec.offset, spec.offset + spec.size)
+        .some((v, i) => v !== before[spec.offset + i]);
+      const trainable = spec.name.startsWith('h.1.') || spec.name.startsWith('ln_f.');
+      expect([spec.name, changed]).toEqual([spec.name, trainable]);
+    }
+    expect(classifier.weight.dataSync()).not.toEqual(head);
+    const lastBlock = classifier.model.layout.specs.filter(
+      (s) => s.name.startsWith('h.1.') || s.name.startsWith('ln_f.'),
+    );
+    expect(result.trainableParameters).toBe(lastBlock.reduce((n, s) => n + s.size, 0) + 2 * 32 + 2);
+    expect(result.steps).toBe(2);
+    classifier.dispose();
+  });
+
+  it('learns a separable task when every parameter trains', () => {
+    const classifier = newClassifier(2);
+    const result = finetuneClassifier(classifier, encoded.splits, {
+      train: parseTrainSelection('all'),
+      epochs: 6,
+      batchSize: 8,
+      lr: 2e-3,
+      seed: 2,
+    });
+    expect(result.epochLosses[5]).toBeLessThan(result.epochLosses[0]);
+    expect(result.metrics.train.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(result.metrics.test.examples).toBe(8);
+    expect(result.metrics.train.confusion.flat().reduce((a, b) => a + b, 0)).toBe(28);
+    classifier.dispose();
+  });
+
+  it('with last-non-pad pooling, padding does not change the prediction', () => {
+    const classifier = newClassifier(3, { ...SPEC, pooling: 'last-non-pad' });
+    const ids = tokenizer.encode('free cash now');
+    const short = classifier.probabilities(padBatch([ids], [1], 4))[0];
+    const long = classifier.probabilities(padBatch([ids], [1], 12))[0];
+    short.forEach((p, i) => expect(p).toBeCloseTo(long[i], 5));
+    classifier.dispose();
+  });
+
+  it('saves labels, head and input shaping, and loads to the same predictions', () => {
+    const classifier = newClassifier(4);
+    const dir = path.join(tmp, 'saved');
+    classifier.save(dir);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(config.id2label).toEqual({ 0: 'ham', 1: 'spam' });
+    expect(config.architectures).toEqual(['GPT2ForSequenceClassification']);
+    expect(config.forge_classifier).toEqual({ pooling: 'last', max_length: 8, head_bias: true, lora: false });
+    const loaded = GPTClassifier.load(dir);
+    expect(loaded.spec).toEqual(SPEC);
+    const [batch] = splitBatches(encoded.splits.test, 8, 8);
+    expect(loaded.probabilities(batch)).toEqual(classifier.probabilities(batch));
+    classifier.dispose();
+    loaded.dispose();
+    expect(() => GPTClassifier.load(path.join(tmp, 'missing'))).toThrow(/missing: does not exist/);
+  });
+});
