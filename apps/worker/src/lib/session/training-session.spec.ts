@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { RingAllReduce } from '@llm-forge/collective';
 import { runSpecSchema, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
+import { prepareShards } from '@llm-forge/data-shards';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
 import { TEST_CONFIG } from '../../../../../libs/gpt/src/lib/test-utils/tiny-model';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
@@ -102,5 +103,55 @@ describe('TrainingSession', () => {
     for (let s = 0; s < 4; s++) expect(losses[s]).toBeCloseTo(reference[s], 5);
     // b holds step 2 still; a job for step 3 finds no replica at that step.
     expect(await b.session.run(job(3, 1, 0, [b.address]))).toMatchObject({ ok: false, kind: 'state' });
+  });
+
+  it('writes checkpoints on rank 0 and resumes from them; a corrupt one is reported with its file', async () => {
+    const [w] = await sessions(1);
+    const checkpointDir = path.join(tmp, 'ckpt-resume');
+    const losses: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      const r = await w.session.run(
+        job(s, 0, 0, [w.address], { checkpointDir, saveCheckpoint: s % 2 === 1 }),
+      );
+      losses.push(lossOf(r));
+      if (s === 3) expect(r).toMatchObject({ checkpoint: { name: 'step-000004', step: 4 } });
+    }
+    expect(fs.readFileSync(path.join(checkpointDir, 'latest'), 'utf8').trim()).toBe('step-000004');
+
+    const [fresh] = await sessions(1);
+    const resumed = await fresh.session.run(
+      job(2, 1, 0, [fresh.address], { checkpointDir, resumeFrom: path.join(checkpointDir, 'step-000002') }),
+    );
+    expect(lossOf(resumed)).toBeCloseTo(losses[2], 5);
+
+    const weights = path.join(checkpointDir, 'step-000004', 'model.safetensors');
+    fs.truncateSync(weights, 100);
+    const broken = await fresh.session.run(
+      job(4, 2, 0, [fresh.address], { checkpointDir, resumeFrom: path.join(checkpointDir, 'step-000004') }),
+    );
+    expect(broken).toMatchObject({ ok: false, kind: 'checkpoint', file: weights });
+  });
+
+  it('fails for good, naming the file, when a shard of the dataset is corrupt', async () => {
+    const data = path.join(tmp, 'shards');
+    await prepareShards({
+      inputs: [{ name: 'test', documents: [TEXT, TEXT] }],
+      outDir: data,
+      threads: 0,
+      shardTokens: 500,
+    });
+    const shard = fs.readdirSync(data).find((f) => f.endsWith('.bin')) as string;
+    const file = path.join(data, shard);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const [w] = await sessions(1);
+    const base = job(0, 0, 0, [w.address]);
+    const result = await w.session.run({
+      ...base,
+      spec: { ...base.spec, data: { manifest: data, valFraction: 0.1 } },
+    });
+    expect(result).toMatchObject({ ok: false, kind: 'fatal', file });
+    expect(result.ok === false && result.error).toContain(file);
   });
 });
