@@ -6,6 +6,7 @@ export type { K8sObject } from './lib/kustomize/k8s-object';
 export { objectId } from './lib/kustomize/k8s-object';
 export { parseImage } from './lib/kustomize/transformers';
 export { validateSchemas } from './lib/k8s/schema';
+export { checkKnownFields } from './lib/k8s/known-fields';
 export { checkCrossReferences } from './lib/k8s/cross-references';
 export { checkAppContract } from './lib/k8s/app-checks';
 export { APPS, COORDINATOR, WORKER, FORGE_BACKENDS, appOfImage } from './lib/app-contract';

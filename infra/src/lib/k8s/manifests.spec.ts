@@ -9,6 +9,7 @@ import { hasCommand, kubectlKustomize, normalizeRender } from '../test-utils/kub
 import { Json, JsonObject } from '../yaml-files';
 import { checkAppContract } from './app-checks';
 import { checkCrossReferences } from './cross-references';
+import { checkKnownFields } from './known-fields';
 import { validateSchemas } from './schema';
 
 /** All problems the three validators find. */
@@ -55,6 +56,10 @@ describe('infra/k8s manifests', () => {
   it('render without schema, reference or contract problems (GPU base and CPU overlay)', () => {
     expect(problems(base)).toEqual([]);
     expect(problems(cpu)).toEqual([]);
+  });
+
+  it('use only fields the Kubernetes API knows, with the right types (strict, like kubeconform -strict)', () => {
+    expect(checkKnownFields([...base, ...cpu])).toEqual([]);
   });
 
   it('contain every piece the deployment needs, in namespace llm-forge', () => {
@@ -200,6 +205,20 @@ describe('the validators catch broken manifests', () => {
     mutate(objects);
     return problems(objects);
   }
+
+  it('a misspelt field and a wrong type, which the API server would drop or refuse', () => {
+    const objects = structuredClone(good);
+    const coordinator = container(find(objects, 'Deployment', 'forge-coordinator'), 'coordinator');
+    coordinator.readinesProbe = coordinator.readinessProbe;
+    (find(objects, 'Service', 'redis').spec as JsonObject).publishNotReady = true;
+    (find(objects, 'PodDisruptionBudget', 'forge-worker').spec as JsonObject).maxUnavailable = true;
+    const found = checkKnownFields(objects);
+    expect(found).toEqual([
+      "Service/llm-forge/redis: unknown field 'publishNotReady' (not in IServiceSpec)",
+      "Deployment/llm-forge/forge-coordinator: unknown field 'readinesProbe' (not in IContainer)",
+      "PodDisruptionBudget/llm-forge/forge-worker: Type 'true' is not assignable to type 'IIntOrString | undefined'.",
+    ]);
+  });
 
   it('a schema violation', () => {
     const found = problemsAfter((o) => {

@@ -13,8 +13,8 @@ interface ModelClass {
 /**
  * Validates each object against the Kubernetes OpenAPI schema of its apiVersion and kind (the
  * JSON schemas compiled into the kubernetes-models package): required fields, types, enums and
- * formats. Unknown kinds are problems too. Like kubeconform's default mode, fields the schema
- * does not know are not flagged. Returns one line per problem: `Kind/ns/name: /path must ...`.
+ * formats. Unknown kinds are problems too. Fields the schema does not know are not flagged
+ * here (kubeconform's default mode); known-fields.ts does that. Returns one line per problem: `Kind/ns/name: /path must ...`.
  */
 export function validateSchemas(objects: readonly K8sObject[]): string[] {
   return objects.flatMap((object) => {
