@@ -9,3 +9,5 @@ export {
 } from './lora-adapters';
 export type { AdapterConfig, LoraOptions } from './lora-adapters';
 export { mergeLoraFolder } from './lora-merge';
+export { LoraLmTrainer } from './lora-lm-trainer';
+export type { LoraLmTrainerOptions } from './lora-lm-trainer';
