@@ -12,7 +12,7 @@
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { type RankResult, type RankSuccess, type StepJobData } from '@llm-forge/cluster-protocol';
+import { stepJobId, type RankResult, type RankSuccess, type StepJobData } from '@llm-forge/cluster-protocol';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RunEvents } from '../events/run-events.service';
@@ -138,6 +138,14 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
       await this.form(run, workers, now);
       return;
     }
+    if (!(await this.scheduler.exists(run.stepJobId))) {
+      // Stored but never enqueued (the coordinator died in between): enqueue it now.
+      this.log.warn(
+        { runId: run.id, step: run.progress.step, jobId: run.stepJobId },
+        'step job missing; enqueued again',
+      );
+      await this.scheduler.enqueue(run, this.plan(run));
+    }
     const lost = (run.members ?? []).filter((m) => !this.memberAlive(m, workers, now));
     if (lost.length > 0) {
       const names = lost.map((m) => m.workerId).join(', ');
@@ -236,58 +244,57 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
     return { step: 0 };
   }
 
-  /** Records a successful step and enqueues the next (or completes the run). */
+  /**
+   * Records a successful step and enqueues the next (or completes the run). The run's new position
+   * and the next step's (deterministic) job id are stored before the job is enqueued, so a coordinator
+   * that dies in between finds the job missing and enqueues it again ({@link examine}); the step's
+   * metrics follow off the critical path.
+   */
   private async advance(run: Run, results: RankSuccess[], finishedAt: number): Promise<void> {
     const ranked = [...results].sort((a, b) => a.rank - b.rank);
     const lead = ranked[0];
-    const stepMs = run.stepStartedAt !== undefined ? finishedAt - run.stepStartedAt : lead.jobMs;
-    const metric: StepMetrics = {
-      step: lead.step,
-      loss: lead.loss,
-      lr: lead.lr,
-      gradNorm: lead.gradNorm,
-      tokensPerSecond: lead.tokens / (Math.max(stepMs, 1) / 1000),
-      computeMs: Math.max(...ranked.map((r) => r.computeMs)),
-      commMs: Math.max(...ranked.map((r) => r.commMs)),
-      bytesSent: ranked.reduce((sum, r) => sum + r.bytesSent, 0),
-      stepMs,
-      workers: ranked.map((r) => ({
-        workerId: r.workerId,
-        rank: r.rank,
-        loss: r.localLoss,
-        computeMs: r.computeMs,
-        commMs: r.commMs,
-        jobMs: r.jobMs,
-        bytesSent: r.bytesSent,
-      })),
-    };
-    await this.repo.appendMetrics(run.id, metric);
-    if (lead.eval) await this.repo.appendEval(run.id, { step: lead.step + 1, ...lead.eval });
-    if (lead.sample !== undefined)
-      await this.repo.appendSample(run.id, { step: lead.step + 1, text: lead.sample });
-    await Promise.all(
-      ranked.map((r) => this.registry.setHeld(r.workerId, { runId: run.id, appliedSteps: r.appliedSteps })),
-    );
     const step = lead.step + 1;
-    const progress = { ...run.progress, step };
-    await this.repo.update(run.id, {
-      progress,
+    const done = step >= run.progress.totalSteps;
+    const now = Date.now();
+    const next: Run = {
+      ...run,
+      progress: { ...run.progress, step },
       retries: 0,
       resumeFrom: undefined,
-      stepJobId: undefined,
+      stepStartedAt: now,
       tokensSeen: run.tokensSeen + lead.tokens,
+      stepJobId: done || run.status !== 'running' ? undefined : stepJobId(run.id, step, run.progress.attempt),
+      ...(lead.checkpoint ? { lastCheckpoint: lead.checkpoint.name } : {}),
+    };
+    await this.repo.update(run.id, {
+      progress: { step },
+      retries: 0,
+      resumeFrom: undefined,
+      stepStartedAt: now,
+      tokensSeen: next.tokensSeen,
+      stepJobId: next.stepJobId,
       ...(lead.checkpoint ? { lastCheckpoint: lead.checkpoint.name } : {}),
     });
+    if (next.stepJobId !== undefined) await this.scheduler.enqueue(next, this.plan(next));
+
+    const metric = stepMetrics(
+      ranked,
+      run.stepStartedAt !== undefined ? finishedAt - run.stepStartedAt : lead.jobMs,
+    );
+    await this.repo.appendStep(
+      run.id,
+      metric,
+      lead.eval ? { step, ...lead.eval } : undefined,
+      lead.sample !== undefined ? { step, text: lead.sample } : undefined,
+    );
+    await this.registry.setHeldMany(
+      ranked.map((r) => ({ id: r.workerId, held: { runId: run.id, appliedSteps: r.appliedSteps } })),
+    );
     this.events.emit({ type: 'step', data: { runId: run.id, metric } });
-    const current = await this.require(run.id);
-    if (step >= run.progress.totalSteps) {
+    if (done) {
       await this.transition(run.id, 'complete');
-      await this.releaseMembers(current);
+      await this.releaseMembers(run);
       this.log.info({ runId: run.id, steps: step, loss: lead.loss }, 'run completed');
-    } else if (current.status === 'running') {
-      const next: Run = { ...current, stepStartedAt: Date.now() };
-      const stepJobId = await this.scheduler.enqueue(next, this.plan(next));
-      await this.repo.update(run.id, { stepJobId, stepStartedAt: next.stepStartedAt });
     }
     await this.publish(run.id);
   }
@@ -433,6 +440,31 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
       );
     }
   }
+}
+
+/** A step's metrics from its ranks' results (rank order). */
+function stepMetrics(ranked: RankSuccess[], stepMs: number): StepMetrics {
+  const lead = ranked[0];
+  return {
+    step: lead.step,
+    loss: lead.loss,
+    lr: lead.lr,
+    gradNorm: lead.gradNorm,
+    tokensPerSecond: lead.tokens / (Math.max(stepMs, 1) / 1000),
+    computeMs: Math.max(...ranked.map((r) => r.computeMs)),
+    commMs: Math.max(...ranked.map((r) => r.commMs)),
+    bytesSent: ranked.reduce((sum, r) => sum + r.bytesSent, 0),
+    stepMs,
+    workers: ranked.map((r) => ({
+      workerId: r.workerId,
+      rank: r.rank,
+      loss: r.localLoss,
+      computeMs: r.computeMs,
+      commMs: r.commMs,
+      jobMs: r.jobMs,
+      bytesSent: r.bytesSent,
+    })),
+  };
 }
 
 /** Workers that hold the run's replica first (they can continue from memory), then by id. */

@@ -33,16 +33,22 @@ end
 return {0, cur}
 `;
 
-/** Hash fields that are absent when the run has no value for them. */
-const OPTIONAL_FIELDS = [
-  'name',
-  'stepJobId',
-  'error',
-  'members',
-  'resumeFrom',
-  'stepStartedAt',
-  'lastCheckpoint',
-];
+// KEYS[1] = run hash; ARGV[1] = n, ARGV[2..n+1] = field/value pairs to set, the rest = fields to delete.
+// Only an existing run is patched (a run Redis lost must stay absent until it is restored).
+const PATCH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = tonumber(ARGV[1])
+if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 2, n + 1)) end
+if #ARGV > n + 1 then redis.call('HDEL', KEYS[1], unpack(ARGV, n + 2, #ARGV)) end
+return 1
+`;
+
+/** Fields of a run that {@link RunsRepository.update} may change (`undefined` removes one). */
+export type RunPatch = Partial<
+  Omit<Run, 'id' | 'status' | 'spec' | 'createdAt' | 'updatedAt' | 'progress'>
+> & {
+  progress?: Partial<Run['progress']>;
+};
 
 /** Maximum number of step metrics kept per run. */
 export const MAX_METRICS = 10_000;
@@ -124,6 +130,30 @@ export class RunsRepository {
     await tx.exec();
   }
 
+  /**
+   * Records a finished step in one round trip: its metrics (kept to the last {@link MAX_METRICS}),
+   * an evaluation and a sample when there are.
+   */
+  async appendStep(
+    id: string,
+    metrics: StepMetrics,
+    evaluation?: EvalRecord,
+    sample?: SampleRecord,
+  ): Promise<void> {
+    const tx = this.redis
+      .multi()
+      .rpush(this.metricsKey(id), JSON.stringify(metrics))
+      .ltrim(this.metricsKey(id), -MAX_METRICS, -1);
+    if (evaluation) tx.rpush(`${this.runKey(id)}:evals`, JSON.stringify(evaluation));
+    if (sample)
+      tx.rpush(`${this.runKey(id)}:samples`, JSON.stringify(sample)).ltrim(
+        `${this.runKey(id)}:samples`,
+        -200,
+        -1,
+      );
+    await tx.exec();
+  }
+
   /** Appends one step's metrics (kept to the last {@link MAX_METRICS}). */
   async appendMetrics(id: string, metrics: StepMetrics): Promise<void> {
     await this.redis
@@ -175,23 +205,23 @@ export class RunsRepository {
     }
   }
 
-  /** Writes the given fields of a run (status changes go through {@link transition}). */
-  async update(id: string, patch: Partial<Omit<Run, 'id' | 'status' | 'spec' | 'createdAt'>>): Promise<void> {
-    const run = await this.get(id);
-    if (!run) return;
-    const merged: Run = {
-      ...run,
-      ...patch,
-      progress: { ...run.progress, ...patch.progress },
-      updatedAt: new Date().toISOString(),
-    };
-    const hash = this.toHash(merged);
-    // Status changes only through transition(): never write back a status read before it.
-    delete hash.status;
-    const cleared = OPTIONAL_FIELDS.filter((f) => !(f in hash));
-    const tx = this.redis.multi().hset(this.runKey(id), hash);
-    if (cleared.length > 0) tx.hdel(this.runKey(id), ...cleared);
-    await tx.exec();
+  /**
+   * Writes the given fields of an existing run in one round trip, without reading it first; a field
+   * given as `undefined` is removed. Status changes go through {@link transition}.
+   */
+  async update(id: string, patch: RunPatch): Promise<void> {
+    const set: string[] = ['updatedAt', new Date().toISOString()];
+    const del: string[] = [];
+    for (const [key, value] of Object.entries(patch)) {
+      if (key === 'progress') {
+        for (const [k, v] of Object.entries(value as Partial<Run['progress']>)) set.push(k, String(v));
+      } else if (value === undefined) {
+        del.push(key);
+      } else {
+        set.push(key, typeof value === 'string' ? value : JSON.stringify(value));
+      }
+    }
+    await this.redis.eval(PATCH_SCRIPT, 1, this.runKey(id), String(set.length), ...set, ...del);
   }
 
   /** The last `limit` step metrics, oldest first. */

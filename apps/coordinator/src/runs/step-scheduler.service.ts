@@ -116,6 +116,11 @@ export class StepScheduler implements OnModuleDestroy {
     }
   }
 
+  /** Whether a step job exists (waiting, running, or finished and not yet removed). */
+  async exists(jobId: string): Promise<boolean> {
+    return (await this.steps.getJobState(jobId)) !== 'unknown';
+  }
+
   /** Empties a worker's queue (its jobs belong to a ring generation that no longer exists). */
   async clearWorkerQueue(workerId: string): Promise<void> {
     const queue = new Queue(rankQueueName(workerId), { connection: this.redis.bullmq, prefix: this.prefix });

@@ -11,6 +11,12 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RedisService } from '../redis/redis.service';
 
+// Sets one field of a hash that exists (a forgotten worker must not come back as a partial record).
+const SET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+`;
+
 /** What a worker told the coordinator about itself and what it holds. */
 export interface WorkerRecord {
   id: string;
@@ -83,6 +89,15 @@ export class WorkerRegistry {
   async setHeld(id: string, held: WorkerRecord['held']): Promise<void> {
     if ((await this.redis.exists(this.key(id))) === 0) return;
     await this.redis.hset(this.key(id), 'held', held ? JSON.stringify(held) : '');
+  }
+
+  /** Sets what several workers hold, in one round trip (after a step, for every rank). */
+  async setHeldMany(entries: { id: string; held: WorkerRecord['held'] }[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const { id, held } of entries) {
+      pipeline.eval(SET_IF_EXISTS, 1, this.key(id), 'held', held ? JSON.stringify(held) : '');
+    }
+    await pipeline.exec();
   }
 
   /** Sets (or clears) a worker's place in a ring. */
