@@ -4,17 +4,18 @@
  * the static + proxy server that mirrors the serving contract (README). Screenshots land in
  * test-output/. Skips with a message when chromium, Redis or dist/ is missing.
  *
- * Tests that need coordinator endpoints not written yet are `it.skip` with the endpoint in their
- * name (see PENDING): delete the entry to enable them.
+ * Tests that need coordinator endpoints not written yet are `it.skip` with the reason in their
+ * title (see PENDING): delete the entry to enable them.
  */
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import type { Server } from 'http';
-import { createServer, type AddressInfo } from 'net';
+import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { CoordinatorApp } from '../../../coordinator/src/bootstrap';
+import { RunEvents } from '../../../coordinator/src/events/run-events.service';
 import { RunsRepository } from '../../../coordinator/src/runs/runs.repository';
 import {
   deletePrefix,
@@ -27,24 +28,18 @@ import {
 import type { Finetune, Run } from '../api/types';
 import { TOKEN_KEY } from '../lib/token-store';
 import { findChromium, launchChromium, pixelsOfColour, screenshot } from './browser';
+import { freePort, REPO, startWorker, stopWorker, stragglerMetrics, type WorkerTarget } from './fixtures';
 import { startStaticProxy, type StaticProxy } from './static-proxy';
 
-/** Step metrics as the coordinator stores them (whatever its version's type). */
-type ReportedMetrics = Parameters<RunsRepository['appendMetrics']>[1];
-
 const DIST = path.resolve(__dirname, '../../dist');
-const REPO = path.resolve(__dirname, '../../../..');
 const CHROMIUM = findChromium();
 /** Colour of the train-loss line (RunCharts.tsx), to count the pixels it painted. */
 const TRAIN_LOSS_RGB = [0x3b, 0x82, 0xf6] as const;
 
 /** Why a test cannot run yet (the coordinator lacks what it needs); undefined = enabled. */
 const PENDING = {
-  events: 'needs GET /events (server-sent events) in the coordinator',
-  workers: 'needs GET /workers in the coordinator',
   finetunes: 'needs POST/GET /finetunes in the coordinator',
   generate: 'needs POST /generate in the coordinator',
-  training: "needs the coordinator's step processor and gRPC control plane (real workers training)",
 } satisfies Record<string, string | undefined>;
 
 /** `it`, or `it.skip` with the reason appended to the title while the coordinator lacks what it needs. */
@@ -71,18 +66,20 @@ describeBrowser('dashboard in chromium', () => {
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   let pageErrors: string[] = [];
-  let grpcPort = 0;
-  let clusterSecret = '';
+  let workerTarget: WorkerTarget = { grpcPort: 0, clusterSecret: '', redisPrefix: '' };
 
   beforeAll(async () => {
     up = await redisAvailable();
     if (!up) return;
     prefix = testPrefix();
     runsDir = mkdtempSync(path.join(os.tmpdir(), 'forge-dashboard-'));
-    grpcPort = await freePort();
-    // grpcPort: the workers' control plane (a newer config field; older coordinators ignore it)
-    const config = { ...testConfig(prefix, { runsDir }), grpcPort };
-    clusterSecret = String((config as { clusterSecret?: unknown }).clusterSecret ?? '');
+    // a known control-plane port, so that real workers can be pointed at it
+    const config = testConfig(prefix, { runsDir, grpcPort: await freePort() });
+    workerTarget = {
+      grpcPort: config.grpcPort,
+      clusterSecret: config.clusterSecret ?? '',
+      redisPrefix: prefix,
+    };
     coordinator = await startApp(config);
     await coordinator.app.listen(0, '127.0.0.1');
     const { port } = (coordinator.app.getHttpServer() as Server).address() as AddressInfo;
@@ -133,6 +130,12 @@ describeBrowser('dashboard in chromium', () => {
     return (await res.json()) as T;
   }
 
+  /** Cancels every unfinished run, so that a worker started next is free for the test's own run. */
+  async function cancelUnfinishedRuns(): Promise<void> {
+    for (const r of await api<Run[]>('GET', '/runs'))
+      if (['queued', 'running', 'paused'].includes(r.status)) await api('POST', `/runs/${r.id}/cancel`);
+  }
+
   function createRun(name: string): Promise<Run> {
     return api<Run>('POST', '/runs', {
       name,
@@ -141,28 +144,6 @@ describeBrowser('dashboard in chromium', () => {
       batchSize: 4,
       contextLength: 32,
     });
-  }
-
-  /** What the workers would report for `steps` steps: falling loss, a warmup, and rank 2 slow. */
-  function workerMetrics(steps: number): ReportedMetrics[] {
-    return Array.from({ length: steps }, (_, step) => ({
-      step,
-      loss: 10 * Math.exp(-step / 12) + 1.5,
-      lr: 4e-4 * Math.min(1, (step + 1) / 10),
-      tokensPerSecond: 2000 + 10 * step,
-      computeMs: 180,
-      commMs: 20,
-      bytesSent: 1 << 20,
-      workers: [0, 1, 2].map((rank) => ({
-        workerId: `w${rank}`,
-        rank,
-        computeMs: rank === 2 ? 180 : 100,
-        commMs: rank === 2 ? 20 : 100,
-        jobMs: 200,
-        bytesSent: 1 << 19,
-        loss: 10 * Math.exp(-step / 12) + 1.5,
-      })),
-    }));
   }
 
   it('asks for the token once, asks again when it is wrong, and keeps it across reloads', async () => {
@@ -218,13 +199,15 @@ describeBrowser('dashboard in chromium', () => {
     await page.getByTestId('loss-chart').getByText('no data yet').waitFor();
     expect(await pixelsOfColour(page, '[data-testid=loss-chart]', TRAIN_LOSS_RGB)).toBe(0);
 
-    // Stands in for the workers' step reports until the step processor lands (see PENDING.training).
-    const repo = (coordinator as CoordinatorApp).app.get(RunsRepository);
-    for (const m of workerMetrics(30)) await repo.appendMetrics(run.id, m);
-
-    await page.waitForSelector('[data-testid=loss-chart] .chart-canvas[data-points="30"]', {
-      timeout: 20_000,
-    });
+    await page.getByTestId('live-state').getByText('live').waitFor();
+    // What the step processor does with three workers' reports (one of them slow): store, then publish.
+    const app = (coordinator as CoordinatorApp).app;
+    for (const metric of stragglerMetrics(30)) {
+      await app.get(RunsRepository).appendMetrics(run.id, metric);
+      app.get(RunEvents).emit({ type: 'step', data: { runId: run.id, metric } });
+    }
+    // While the stream is open the page refetches only every 10 s: 5 s means the events drew it.
+    await page.waitForSelector('[data-testid=loss-chart] .chart-canvas[data-points="30"]', { timeout: 5000 });
     const linear = await pixelsOfColour(page, '[data-testid=loss-chart]', TRAIN_LOSS_RGB);
     expect(linear).toBeGreaterThan(200);
     const linearImage = await page.locator('[data-testid=loss-chart] canvas').screenshot();
@@ -294,7 +277,7 @@ describeBrowser('dashboard in chromium', () => {
     await screenshot(page, '05-checkpoints');
   });
 
-  itWhen(PENDING.events, 'updates live over server-sent events', async () => {
+  it('updates live over server-sent events', async () => {
     if (!up) return;
     const page = await open('#/runs');
     await page.getByTestId('live-state').getByText('live').waitFor();
@@ -303,11 +286,21 @@ describeBrowser('dashboard in chromium', () => {
     await page.locator(`tr[data-run-id="${run.id}"]`).waitFor({ timeout: 3000 });
   });
 
-  itWhen(PENDING.workers, 'shows the workers page', async () => {
+  it('lists a real worker on the workers page, then shows it lost when it stops', async () => {
     if (!up) return;
-    const page = await open('#/workers');
-    await page.getByText(/No workers registered|Last heartbeat/).waitFor();
-    expect(await page.getByRole('alert').count()).toBe(0);
+    await cancelUnfinishedRuns();
+    const worker = startWorker('browser-w1', workerTarget);
+    try {
+      const page = await open('#/workers');
+      const row = page.getByTestId('workers-table').locator('tr', { hasText: 'browser-w1' });
+      await row.getByText('idle').waitFor({ timeout: 60_000 });
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await screenshot(page, '06-workers');
+      await stopWorker(worker);
+      await row.getByText('lost').waitFor({ timeout: 20_000 }); // no heartbeat within workerTimeoutMs
+    } finally {
+      await stopWorker(worker);
+    }
   });
 
   itWhen(PENDING.finetunes, 'creates a finetune job from the form', async () => {
@@ -324,7 +317,7 @@ describeBrowser('dashboard in chromium', () => {
     await page.getByTestId('finetune-page').waitFor();
     const jobs = await api<Finetune[]>('GET', '/finetunes');
     expect(jobs.map((j) => j.kind)).toContain('classification');
-    await screenshot(page, '06-finetune');
+    await screenshot(page, '07-finetune');
   });
 
   itWhen(PENDING.generate, 'streams generated text from a checkpoint', async () => {
@@ -345,31 +338,17 @@ describeBrowser('dashboard in chromium', () => {
       return text.length > 'Every effort moves you'.length;
     });
     await page.getByRole('button', { name: 'Generate' }).waitFor(); // the stream ended
-    await screenshot(page, '07-generate');
+    await screenshot(page, '08-generate');
   });
 
-  itWhen(PENDING.training, 'follows a real short run to the end', async () => {
+  it('follows a real short run by a real worker to the end', async () => {
     if (!up) return;
-    const main = path.join(REPO, 'apps/worker/dist/main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: build the worker (npm run build)`);
-    const worker: ChildProcess = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        FORGE_WORKER_ID: 'browser-w0',
-        FORGE_COORDINATOR_URL: `127.0.0.1:${grpcPort}`,
-        FORGE_CLUSTER_SECRET: clusterSecret,
-        FORGE_REDIS_PREFIX: prefix,
-        FORGE_COLLECTIVE_HOST: '127.0.0.1',
-        FORGE_ADVERTISE_HOST: '127.0.0.1',
-        FORGE_COLLECTIVE_PORT: '0',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    await cancelUnfinishedRuns();
+    const worker = startWorker('browser-w0', workerTarget);
     try {
       await followRealRun();
     } finally {
-      worker.kill('SIGTERM');
+      await stopWorker(worker);
     }
   });
 
@@ -399,15 +378,6 @@ describeBrowser('dashboard in chromium', () => {
     );
     expect(await pixelsOfColour(page, '[data-testid=loss-chart]', TRAIN_LOSS_RGB)).toBeGreaterThan(100);
     await page.getByTestId('checkpoints').getByText('step-000006').waitFor();
-    await screenshot(page, '08-real-run');
+    await screenshot(page, '09-real-run');
   }
 });
-
-/** A TCP port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
