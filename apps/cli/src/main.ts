@@ -10,6 +10,8 @@ import { finetuneCommand } from './commands/finetune';
 import { judgeCommand } from './commands/judge';
 import { clusterCommand } from './commands/cluster';
 import { submitCommand } from './commands/submit';
+import { classifyCommand } from './commands/classify';
+import { loraCommand } from './commands/lora-merge';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
     judgeCommand(),
     clusterCommand(),
     submitCommand(),
+    classifyCommand(),
+    loraCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }

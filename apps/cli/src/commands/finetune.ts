@@ -3,10 +3,11 @@
  * subcommand lives in its own file and is listed here.
  */
 import { Command } from 'commander';
+import { finetuneClassifyCommand } from './finetune-classify';
 import { finetuneInstructCommand } from './finetune-instruct';
 
 /** Builders of the `forge finetune` subcommands. */
-const SUBCOMMANDS: Array<() => Command> = [finetuneInstructCommand];
+const SUBCOMMANDS: Array<() => Command> = [finetuneClassifyCommand, finetuneInstructCommand];
 
 /** Registers `forge finetune` with its subcommands. */
 export function finetuneCommand(): Command {

@@ -1,0 +1,193 @@
+/** `forge finetune classify`, `forge classify` and `forge lora merge` end to end, in process. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { GPTModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
+import { runForge as forge } from '../test-utils/run-forge';
+import { startBackend } from '../backend';
+
+const BASE: GPTConfig = {
+  vocabSize: 50257,
+  contextLength: 16,
+  embDim: 32,
+  nHeads: 4,
+  nLayers: 2,
+  dropRate: 0,
+  qkvBias: true,
+  tiedHead: true,
+  layerNormEpsilon: 1e-5,
+};
+
+/** An SMS-Spam-Collection-style TSV: 12 ham and 12 spam rows. */
+const SMS = [...Array(6).keys()]
+  .flatMap((i) => [
+    `ham\tSee you at lunch, ok ${i}?`,
+    `ham\tMeeting moved to noon ${i}`,
+    `spam\tWIN free cash now! Text ${i} to 87121`,
+    `spam\tClaim your prize ${i} today, call 0800`,
+  ])
+  .join('\n');
+
+describe('forge finetune classify / classify / lora merge', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-classify-'));
+  const data = path.join(tmp, 'sms.tsv');
+  const base = path.join(tmp, 'base');
+  const common = ['--data', data, '--epochs', '1', '--batch-size', '8', '--lr', '1e-3', '--json'];
+  beforeAll(async () => {
+    await startBackend();
+    fs.writeFileSync(data, SMS);
+    const model = GPTModel.random(BASE, 0);
+    saveModel(base, BASE, model.readParameters());
+    model.dispose();
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('finetunes the last block of a checkpoint and classifies with the result', async () => {
+    const out = path.join(tmp, 'classifier');
+    const run = await forge('finetune', 'classify', ...common, '--model', base, '--out', out);
+    expect(run.stderr).toMatch(/16 train \/ 2 validation \/ 6 test examples/);
+    expect(run.code).toBe(0);
+    for (const key of ['train_accuracy', 'val_accuracy', 'test_accuracy']) {
+      expect(run.json[key]).toBeGreaterThanOrEqual(0);
+      expect(run.json[key]).toBeLessThanOrEqual(1);
+    }
+    // Last block (2·32 LayerNorm + 32·96+96 + 32·32+32 + 32·128+128 + 128·32+32 + 2·32) + ln_f + head 2·32+2.
+    expect(run.json.trainable_parameters).toBe(12_704 + 64 + 66);
+    expect(run.json.labels).toEqual(['ham', 'spam']);
+    const classified = await forge('classify', '--model', out, '--text', 'WIN free cash now!', '--json');
+    expect(classified.code).toBe(0);
+    expect(['ham', 'spam']).toContain(classified.json.label);
+    expect(classified.json.probability).toBeGreaterThanOrEqual(0.5);
+    const plain = await forge('classify', '--model', out, '--text', 'WIN free cash now!');
+    expect(plain.stdout).toMatch(/^(ham|spam) \(probability 0\.\d{4}\)\n$/);
+  });
+
+  it('trains LoRA adapters that merge into a classifier giving the same answer', async () => {
+    const out = path.join(tmp, 'lora');
+    const run = await forge(
+      'finetune',
+      'classify',
+      ...common,
+      '--model',
+      base,
+      '--out',
+      out,
+      '--train',
+      'lora',
+      '--lora-rank',
+      '2',
+    );
+    expect(run.code).toBe(0);
+    // Rank 2 on 8 block layers (2·(128+64+160+160) per block) and on the head (2·(32+2)).
+    expect(run.json.trainable_parameters).toBe(2 * 2 * 512 + 68);
+    expect(fs.existsSync(path.join(out, 'adapter', 'adapter_config.json'))).toBe(true);
+    const merged = path.join(tmp, 'merged');
+    const merge = await forge(
+      'lora',
+      'merge',
+      '--model',
+      out,
+      '--adapter',
+      path.join(out, 'adapter'),
+      '--out',
+      merged,
+    );
+    expect(merge.code).toBe(0);
+    expect(merge.stdout).toMatch(/merged 9 adapted layers/);
+    const text = ['--text', 'Claim your prize today', '--json'];
+    const [a, b] = [
+      await forge('classify', '--model', out, ...text),
+      await forge('classify', '--model', merged, ...text),
+    ];
+    expect(b.json.label).toBe(a.json.label);
+    expect(b.json.probability as number).toBeCloseTo(a.json.probability as number, 4);
+  });
+
+  it('starts from random weights of a preset', async () => {
+    const run = await forge(
+      'finetune',
+      'classify',
+      ...common,
+      '--preset',
+      'tiny',
+      '--out',
+      path.join(tmp, 'preset'),
+      '--max-examples',
+      '12',
+      '--max-length',
+      '8',
+    );
+    expect(run.code).toBe(0);
+    expect(run.json.max_length).toBe(8);
+    expect(run.json.examples).toEqual({ train: 8, validation: 0, test: 4 });
+  });
+
+  it('rejects bad data, unknown labels and a foreign vocabulary with one clear line', async () => {
+    const bad = path.join(tmp, 'bad.csv');
+    fs.writeFileSync(bad, 'ham,fine\nspam,one, two\n');
+    let run = await forge(
+      'finetune',
+      'classify',
+      '--data',
+      bad,
+      '--model',
+      base,
+      '--out',
+      path.join(tmp, 'x'),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/bad\.csv:2: expected 2 fields/);
+    fs.writeFileSync(bad, 'ham,fine\nspam,\n');
+    run = await forge('finetune', 'classify', '--data', bad, '--model', base, '--out', path.join(tmp, 'x'));
+    expect(run.stderr).toMatch(/bad\.csv:2: the text of this "spam" example is empty/);
+    run = await forge(
+      'finetune',
+      'classify',
+      '--data',
+      data,
+      '--labels',
+      'ham,junk',
+      '--model',
+      base,
+      '--out',
+      path.join(tmp, 'x'),
+    );
+    expect(run.stderr).toMatch(/sms\.tsv:3: unknown label "spam"/);
+    run = await forge('finetune', 'classify', '--data', data, '--out', path.join(tmp, 'x'));
+    expect(run.stderr).toMatch(/exactly one of --model/);
+    run = await forge(
+      'finetune',
+      'classify',
+      '--data',
+      data,
+      '--model',
+      base,
+      '--train',
+      'last-9',
+      '--out',
+      path.join(tmp, 'x'),
+    );
+    expect(run.stderr).toMatch(/at most last-2/);
+    const foreign = path.join(tmp, 'foreign');
+    const small = GPTModel.random({ ...BASE, vocabSize: 300 }, 0);
+    saveModel(foreign, { ...BASE, vocabSize: 300 }, small.readParameters());
+    small.dispose();
+    run = await forge(
+      'finetune',
+      'classify',
+      '--data',
+      data,
+      '--model',
+      foreign,
+      '--out',
+      path.join(tmp, 'x'),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /foreign\/config\.json: the checkpoint's vocabulary has 300 tokens, not GPT-2's 50257/,
+    );
+    run = await forge('classify', '--model', base, '--text', 'hi');
+    expect(run.stderr).toMatch(/missing tensors? score\.weight|not a classifier/);
+    expect(fs.existsSync(path.join(tmp, 'x'))).toBe(false);
+  });
+});
