@@ -25,7 +25,7 @@ import {
   testConfig,
   testPrefix,
 } from '../../../coordinator/src/test-utils/harness';
-import type { Finetune, Run } from '../api/types';
+import type { Finetune, Run, RunDetail } from '../api/types';
 import { TOKEN_KEY } from '../lib/token-store';
 import { findChromium, launchChromium, pixelsOfColour, screenshot } from './browser';
 import { freePort, REPO, startWorker, stopWorker, stragglerMetrics, type WorkerTarget } from './fixtures';
@@ -350,7 +350,7 @@ describeBrowser('dashboard in chromium', () => {
     } finally {
       await stopWorker(worker);
     }
-  });
+  }, 300_000); // a worker's start and six steps of training, on a busy CI machine
 
   async function followRealRun(): Promise<void> {
     const run = await api<Run>('POST', '/runs', {
@@ -366,17 +366,18 @@ describeBrowser('dashboard in chromium', () => {
     await page
       .locator('.page-header [data-testid=status]')
       .getByText('completed')
-      .waitFor({ timeout: 90_000 });
-    // every step's loss is on the chart (plus the evaluations), the checkpoints are listed
-    const detail = await api<{ metrics: unknown[] }>('GET', `/runs/${run.id}`);
+      .waitFor({ timeout: 240_000 });
+    // every step's loss and every evaluation is on the chart; samples and checkpoints are listed
+    const detail = await api<RunDetail>('GET', `/runs/${run.id}`);
     expect(detail.metrics).toHaveLength(6);
-    await page.waitForFunction(
-      () =>
-        Number(
-          document.querySelector('[data-testid=loss-chart] .chart-canvas')?.getAttribute('data-points'),
-        ) >= 6,
+    expect(detail.evals?.length).toBeGreaterThan(0);
+    const evalPoints = (detail.evals ?? []).reduce(
+      (n, e) => n + (e.trainLoss === undefined ? 0 : 1) + (e.valLoss === undefined ? 0 : 1),
+      0,
     );
+    await page.waitForSelector(`[data-testid=loss-chart] .chart-canvas[data-points="${6 + evalPoints}"]`);
     expect(await pixelsOfColour(page, '[data-testid=loss-chart]', TRAIN_LOSS_RGB)).toBeGreaterThan(100);
+    expect(await page.getByTestId('samples').locator('li').count()).toBe(detail.samples?.length ?? 0);
     await page.getByTestId('checkpoints').getByText('step-000006').waitFor();
     await screenshot(page, '09-real-run');
   }
