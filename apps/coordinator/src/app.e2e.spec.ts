@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
@@ -80,6 +82,25 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
     const server = await start({ localMode: true, authEnabled: false, apiToken: undefined });
     await request(server).post('/runs').send(validRun).expect(201);
     await request(server).get('/runs').expect(200);
+  });
+
+  it('serves the dashboard at / without the token, the API still behind it', async () => {
+    if (!up) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-dash-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>LLM Forge</title>');
+      fs.mkdirSync(path.join(dir, 'assets'));
+      fs.writeFileSync(path.join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
+      const server = await start({ dashboardDir: dir });
+      const page = await request(server).get('/').expect(200);
+      expect(page.text).toContain('<title>LLM Forge</title>');
+      expect(page.headers['cache-control']).toBe('no-cache');
+      const asset = await request(server).get('/assets/app-1234.js').expect(200);
+      expect(asset.headers['cache-control']).toContain('immutable');
+      await request(server).get('/runs').expect(401);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps runs across a coordinator restart', async () => {

@@ -3,7 +3,9 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import * as fs from 'fs';
+import * as path from 'path';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { checkBearer } from './auth/token';
@@ -11,6 +13,36 @@ import { DomainExceptionFilter } from './common/domain-exception.filter';
 import type { CoordinatorConfig } from './config/config.schema';
 import { createLogger, PinoNestLogger } from './logging/logger';
 import { assertRedisReachable } from './redis/redis.service';
+
+/** Where the built dashboard is: FORGE_DASHBOARD_DIR, else apps/dashboard/dist beside this app. */
+export function dashboardDir(config: CoordinatorConfig): string | undefined {
+  const dir = config.dashboardDir ?? path.join(__dirname, '..', '..', 'dashboard', 'dist');
+  return fs.existsSync(path.join(dir, 'index.html')) ? dir : undefined;
+}
+
+/**
+ * Serves the dashboard's static files at `/` (no token: the page asks for it; the API behind it stays
+ * guarded). Its pages live in the URL hash, so no fallback route is needed.
+ */
+function serveDashboard(app: INestApplication, config: CoordinatorConfig, logger: Logger): void {
+  const dir = dashboardDir(config);
+  if (!dir) {
+    if (config.dashboardDir)
+      logger.warn({ dir: config.dashboardDir }, 'FORGE_DASHBOARD_DIR has no index.html; dashboard off');
+    return;
+  }
+  app.use(
+    express.static(dir, {
+      index: 'index.html',
+      setHeaders: (res, file) =>
+        res.setHeader(
+          'Cache-Control',
+          file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+        ),
+    }),
+  );
+  logger.info({ dir }, 'dashboard at /');
+}
 
 /** A built coordinator and its logger. */
 export interface CoordinatorApp {
@@ -58,5 +90,6 @@ export async function createApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'openapi.json' });
+  serveDashboard(app, config, logger);
   return { app, logger, openapi };
 }
