@@ -15,8 +15,10 @@ const HEADER_SLACK_BYTES = 64 * 1024;
  *   on loopback raising windows measured no gain (framing and copies dominate, not RTT).
  * - `grpc.enable_retries` = 0: transparent retries make grpc-js keep copies of sent messages of
  *   streaming calls; a failed step is retried by the trainer with a new attempt instead.
- * - `grpc.keepalive_time_ms` / `grpc.keepalive_timeout_ms`: HTTP/2 pings every 10 s detect a peer
- *   whose host vanished without closing the TCP connection.
+ * - `grpc.keepalive_time_ms` / `grpc.keepalive_timeout_ms`: HTTP/2 pings every 5 min detect a
+ *   peer whose host vanished without closing the TCP connection; generous, because a peer blocked
+ *   in a long compute phase cannot answer a ping (a vanished peer mid-step is caught sooner by the
+ *   operation timeout).
  * - `grpc.initial_reconnect_backoff_ms` / `grpc.max_reconnect_backoff_ms`: a restarted neighbour is
  *   reached again within a second, not after grpc-js' default backoff of up to 2 minutes.
  * - `grpc.use_local_subchannel_pool`: each ring owns its connection, so closing one ring never
@@ -28,8 +30,8 @@ export function collectiveChannelOptions(chunkBytes: number): grpc.ChannelOption
     'grpc.max_receive_message_length': chunkBytes + HEADER_SLACK_BYTES,
     'grpc-node.flow_control_window': 16 * 2 ** 20,
     'grpc.enable_retries': 0,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_time_ms': 300_000,
+    'grpc.keepalive_timeout_ms': 120_000,
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1_000,
     'grpc.use_local_subchannel_pool': 1,
