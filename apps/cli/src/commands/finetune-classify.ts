@@ -186,6 +186,7 @@ async function runFinetuneClassify(flags: ClassifyFlags): Promise<void> {
 
   const steps = Math.ceil(splits.train.labels.length / flags.batchSize) * flags.epochs;
   const progress = new TrainProgress(steps, 0, Boolean(flags.json));
+  const started = performance.now();
   const result = finetuneClassifier(
     classifier,
     splits,
@@ -198,7 +199,10 @@ async function runFinetuneClassify(flags: ClassifyFlags): Promise<void> {
       seed: flags.seed,
     },
     {
-      onStep: (s) => progress.step(s.step, s.totalSteps, s.loss, 0),
+      onStep: (s) => {
+        const seconds = (performance.now() - started) / 1000;
+        progress.step(s.step, s.totalSteps, s.loss, (s.step * flags.batchSize * maxLength) / seconds);
+      },
       onEpoch: (e) =>
         progress.log(
           `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss.toFixed(4)}, val accuracy ${(e.valAccuracy * 100).toFixed(2)}%`,
