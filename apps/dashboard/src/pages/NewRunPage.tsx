@@ -6,6 +6,9 @@ import { Field } from '../components/Field';
 import { buildRunSpec, DEFAULT_RUN_FORM, PRESETS, type RunFormFields } from '../lib/run-form';
 import { href } from '../lib/routes';
 
+/** Fields typed as free text (the others are selects). */
+type TextKey = Exclude<keyof RunFormFields, 'model' | 'dataKind'>;
+
 /** New-run form; on success it opens the run's page. */
 export function NewRunPage(): ReactElement {
   const { api } = useServices();
@@ -35,9 +38,9 @@ export function NewRunPage(): ReactElement {
     }
   };
 
-  const text = (key: keyof RunFormFields, label: string, hint?: string): ReactElement => (
+  const text = (key: TextKey, label: string, hint?: string): ReactElement => (
     <Field label={label} error={errors[key]} hint={hint}>
-      <input name={key} value={String(fields[key])} onChange={(e) => set(key)(e.target.value as never)} />
+      <input name={key} value={fields[key]} onChange={(e) => set(key)(e.target.value)} />
     </Field>
   );
 
