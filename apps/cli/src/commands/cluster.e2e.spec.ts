@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
+import { TEST_CONFIG } from '../../../../libs/gpt/src/lib/test-utils/tiny-model';
 import { CoordinatorApi } from '../cluster/api-client';
 import { readClusterState } from '../cluster/cluster-state';
 import { freePort } from '../cluster/local-cluster';
@@ -109,20 +110,7 @@ describeSystem('a local cluster under faults (real processes)', () => {
     const text = path.join(tmp, 'text.txt');
     fs.writeFileSync(text, TEXT);
     const init = path.join(tmp, 'init');
-    const model = GPTModel.random(
-      {
-        vocabSize: 50257,
-        contextLength: 16,
-        embDim: 16,
-        nHeads: 2,
-        nLayers: 1,
-        dropRate: 0,
-        qkvBias: true,
-        tiedHead: true,
-        layerNormEpsilon: 1e-5,
-      },
-      7,
-    );
+    const model = GPTModel.random({ ...TEST_CONFIG, embDim: 16, nHeads: 2, nLayers: 1 }, 7);
     saveModel(init, model.config, model.readParameters());
     model.dispose();
     const flags = [

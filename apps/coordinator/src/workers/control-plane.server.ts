@@ -13,7 +13,7 @@ import type { CoordinatorConfig } from '../config/config.schema';
 import { PINO_LOGGER } from '../logging/logger';
 import { StepScheduler } from '../runs/step-scheduler.service';
 import { RunsRepository } from '../runs/runs.repository';
-import { WorkerRegistry } from './worker-registry';
+import { WorkerRegistry, type WorkerRecord } from './worker-registry';
 
 type Callback<T> = grpc.sendUnaryData<T>;
 
@@ -79,6 +79,13 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
     );
   }
 
+  /** The worker of a live session; NOT_FOUND (the worker registers again) otherwise. */
+  private async requireSession(workerId: string, sessionId: string): Promise<WorkerRecord> {
+    const worker = await this.registry.get(workerId);
+    if (!worker || worker.sessionId !== sessionId) throw unknownSession(workerId);
+    return worker;
+  }
+
   private async register(
     req: coordinatorV1.RegisterWorkerRequest,
   ): Promise<coordinatorV1.RegisterWorkerResponse> {
@@ -111,7 +118,7 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
   private async heartbeat(req: coordinatorV1.HeartbeatRequest): Promise<coordinatorV1.HeartbeatResponse> {
     const held = req.heldRunId ? { runId: req.heldRunId, appliedSteps: req.appliedSteps } : undefined;
     if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held))) {
-      throw statusError(grpc.status.NOT_FOUND, `unknown session of worker ${req.workerId}: register again`);
+      throw unknownSession(req.workerId);
     }
     const worker = await this.registry.get(req.workerId);
     return { assignmentGeneration: worker?.assignment?.attempt ?? 0, drain: false };
@@ -120,10 +127,7 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
   private async report(
     req: coordinatorV1.ReportStepMetricsRequest,
   ): Promise<coordinatorV1.ReportStepMetricsResponse> {
-    const worker = await this.registry.get(req.workerId);
-    if (!worker || worker.sessionId !== req.sessionId) {
-      throw statusError(grpc.status.NOT_FOUND, `unknown session of worker ${req.workerId}: register again`);
-    }
+    await this.requireSession(req.workerId, req.sessionId);
     if (req.metrics)
       this.log.debug({ runId: req.runId, workerId: req.workerId, metrics: req.metrics }, 'step metrics');
     return {};
@@ -132,10 +136,7 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
   private async assignment(
     req: coordinatorV1.GetAssignmentRequest,
   ): Promise<coordinatorV1.GetAssignmentResponse> {
-    const worker = await this.registry.get(req.workerId);
-    if (!worker || worker.sessionId !== req.sessionId) {
-      throw statusError(grpc.status.NOT_FOUND, `unknown session of worker ${req.workerId}: register again`);
-    }
+    const worker = await this.requireSession(req.workerId, req.sessionId);
     const a = worker.assignment;
     const run = a ? await this.runs.get(a.runId) : undefined;
     if (!a || !run?.members) {
@@ -153,6 +154,10 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
           : coordinatorV1.WireDType.WIRE_DTYPE_F32,
     };
   }
+}
+
+function unknownSession(workerId: string): Error & { code: grpc.status } {
+  return statusError(grpc.status.NOT_FOUND, `unknown session of worker ${workerId}: register again`);
 }
 
 function digest(secret: string): Buffer {
