@@ -46,10 +46,10 @@ describe('series', () => {
   it('skips missing and non-finite values', () => {
     const metrics = [m(1, 5, { lr: 1e-4 }), m(2, NaN), m(3, 4, { lr: 2e-4 })];
     expect(seriesOf(metrics, 'loss')).toEqual([
-      { x: 1, y: 5 },
-      { x: 3, y: 4 },
+      { x: 2, y: 5 },
+      { x: 4, y: 4 },
     ]);
-    expect(seriesOf(metrics, 'lr').map((p) => p.x)).toEqual([1, 3]);
+    expect(seriesOf(metrics, 'lr').map((p) => p.x)).toEqual([2, 4]);
     expect(
       evalSeries(
         [

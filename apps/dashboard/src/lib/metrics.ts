@@ -23,7 +23,11 @@ export function mergeMetric(metrics: readonly StepMetric[], metric: StepMetric):
   return out;
 }
 
-/** Points of `key` over steps, skipping steps that lack it (or have a non-finite value). */
+/**
+ * Points of `key` over steps, skipping steps that lack it (or have a non-finite value). A metric's
+ * `step` is the 0-based index of the step taken; it is plotted at the steps completed after it
+ * (step + 1), the axis evaluations and checkpoints use, so the curves line up.
+ */
 export function seriesOf(
   metrics: readonly StepMetric[],
   key: 'loss' | 'lr' | 'tokensPerSecond' | 'computeMs' | 'commMs',
@@ -31,7 +35,7 @@ export function seriesOf(
   const out: Point[] = [];
   for (const m of metrics) {
     const y = m[key];
-    if (y !== undefined && Number.isFinite(y)) out.push({ x: m.step, y });
+    if (y !== undefined && Number.isFinite(y)) out.push({ x: m.step + 1, y });
   }
   return out;
 }
