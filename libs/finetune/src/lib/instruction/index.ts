@@ -32,5 +32,7 @@ export type {
   InstructionFinetuneOptions,
   InstructionFinetuneSummary,
 } from './instruction-finetune';
+export { loraStepper, mergedParameters } from './instruction-lora';
+export type { InstructionStepper, LoraStepperOptions } from './instruction-lora';
 export { generateResponses, loadResponses, saveResponses } from './responses';
 export type { InstructionResponse, ResponseOptions } from './responses';

@@ -1,10 +1,12 @@
-import { ConfigError, DataError, GPTModel, type GPTConfig } from '@llm-forge/gpt';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DataError, GPTModel, parameterLayout, type GPTConfig } from '@llm-forge/gpt';
 import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
 import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
 import type { InstructionEntry } from './instruction-data';
 import { finetuneInstructions, type InstructionEval } from './instruction-finetune';
 import { PHI3_STYLE } from './prompt-style';
 import { generateResponses } from './responses';
+import { mergedParameters } from './instruction-lora';
 
 /** Wide enough for a Phi-3 prompt of these entries (about 20 tokens) and a short answer. */
 const CONFIG: GPTConfig = { ...TEST_CONFIG, contextLength: 32 };
@@ -67,6 +69,39 @@ describe('finetuneInstructions', () => {
       maxNewTokens: 8,
     });
     expect(response.model_response).toBe('It is red.');
+    model.dispose();
+  });
+
+  it('with LoRA trains only the adapters; the merged parameters give the adapted logits', async () => {
+    // A random GPT-2 init caps the frozen tied head's logits near ±0.6, leaving adapters nothing to
+    // learn; embeddings 25x larger stand in for a pretrained base that can be confident.
+    const base = GPTModel.random(CONFIG, 3).readParameters();
+    const wte = parameterLayout(CONFIG).specs.find((spec) => spec.name === 'wte.weight')!;
+    for (let i = wte.offset; i < wte.offset + wte.size; i++) base[i] *= 25;
+    const model = GPTModel.fromParameters(CONFIG, base.slice());
+    const summary = await finetuneInstructions(
+      model,
+      { train: train.slice(0, 1), validation },
+      { style: PHI3_STYLE, epochs: 6, batchSize: 1, lr: 2e-2, lora: { rank: 4, alpha: 8 }, evalEvery: 0 },
+    );
+    const adapters = summary.adapters!;
+    // 2 blocks x (c_attn 32->96, c_proj 32->32, c_fc 32->128, mlp c_proj 128->32), rank 4.
+    const perBlock = 4 * (32 + 96) + 4 * (32 + 32) + 4 * (32 + 128) + 4 * (128 + 32);
+    expect(summary.trainableParameters).toBe(2 * perBlock);
+    expect(adapters.parameterCount).toBe(2 * perBlock);
+    expect(summary.final.trainLoss).toBeLessThan(summary.initial.trainLoss - 5);
+    expect(model.readParameters()).toEqual(base); // the base stayed frozen
+
+    const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6]], [1, 6], 'int32');
+    const adapted = model.forward(ids);
+    const merged = GPTModel.fromParameters(CONFIG, mergedParameters(model, adapters));
+    const mergedLogits = merged.forward(ids);
+    expect(tf.max(tf.abs(tf.sub(adapted, mergedLogits))).dataSync()[0]).toBeLessThan(1e-4);
+    adapters.dispose(); // detaches: the model is the base again
+    const plain = model.forward(ids);
+    expect(tf.max(tf.abs(tf.sub(adapted, plain))).dataSync()[0]).toBeGreaterThan(1e-3);
+    tf.dispose([ids, adapted, mergedLogits, plain]);
+    merged.dispose();
     model.dispose();
   });
 

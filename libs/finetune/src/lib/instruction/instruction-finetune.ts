@@ -17,6 +17,8 @@ import type { InstructionSplit } from './instruction-dataset';
 import { batchCount, encodeInstructions, instructionBatches } from './instruction-dataset';
 import type { EncodedExample } from './collate';
 import type { PromptStyle } from './prompt-style';
+import type { LoraAdapters, LoraOptions } from '../lora';
+import { loraStepper, type InstructionStepper } from './instruction-lora';
 
 /** Hyperparameters of {@link finetuneInstructions} (defaults: the book's ch. 7 run). */
 export interface InstructionFinetuneOptions {
@@ -43,10 +45,15 @@ export interface InstructionFinetuneOptions {
   seed?: number;
   tokenizer?: Tokenizer;
   /**
-   * Takes the optimizer steps instead of a full-parameter {@link Trainer} (e.g. one that trains
-   * LoRA adapters only); losses are still measured through `model.forward`.
+   * Train LoRA adapters on every block linear layer instead of all weights (the base stays
+   * frozen); the summary returns them. Their A matrices derive from `lora.seed` (default `seed`).
    */
-  stepper?: { step(batches: Batch[]): StepResult };
+  lora?: LoraOptions;
+  /**
+   * Takes the optimizer steps instead of a full-parameter {@link Trainer} or the LoRA stepper;
+   * losses are still measured through `model.forward`.
+   */
+  stepper?: InstructionStepper;
 }
 
 /** Train and validation loss after `step` optimizer steps. */
@@ -75,10 +82,14 @@ export interface InstructionFinetuneSummary {
   /** Input tokens (padding included) per second of training steps. */
   tokensPerSecond: number;
   examples: { train: number; validation: number };
+  /** Values the optimizer updated (all parameters, or the adapters' A and B). */
+  trainableParameters: number;
+  /** The trained adapters, attached to the model, with `lora`. */
+  adapters?: LoraAdapters;
 }
 
 /** Resolved options with every default filled in. */
-type Resolved = Required<Omit<InstructionFinetuneOptions, 'tokenizer' | 'stepper' | 'maxLength'>> & {
+type Resolved = Required<Omit<InstructionFinetuneOptions, 'tokenizer' | 'stepper' | 'maxLength' | 'lora'>> & {
   maxLength: number;
 };
 
@@ -144,14 +155,7 @@ export async function finetuneInstructions(
   }
   const totalSteps = perEpoch * r.epochs;
   const collate = { allowedMaxLength: r.maxLength, maskPrompt: r.maskPrompt };
-  const stepper =
-    options.stepper ??
-    new Trainer(model, {
-      schedule: { lr: r.lr, minLr: r.lr, warmupSteps: 0, totalSteps, schedule: 'constant' },
-      adamw: { weightDecay: r.weightDecay },
-      gradClip: r.gradClip,
-      seed: r.seed,
-    });
+  const { stepper, adapters, trainableParameters } = makeStepper(model, options, r, totalSteps);
   const batchesOf = (examples: EncodedExample[]) =>
     instructionBatches(examples, { ...collate, batchSize: r.batchSize });
   let tokensSeen = 0;
@@ -206,5 +210,30 @@ export async function finetuneInstructions(
     steps: stepLosses.length,
     tokensPerSecond: trainSeconds > 0 ? tokensSeen / trainSeconds : 0,
     examples: { train: train.length, validation: validation.length },
+    trainableParameters,
+    adapters,
   };
+}
+
+/** The given stepper, LoRA adapters with their own trainer, or AdamW over every parameter. */
+function makeStepper(
+  model: GPTModel,
+  options: InstructionFinetuneOptions,
+  r: Resolved,
+  totalSteps: number,
+): { stepper: InstructionStepper; adapters?: LoraAdapters; trainableParameters: number } {
+  if (options.stepper) return { stepper: options.stepper, trainableParameters: model.parameterCount };
+  const schedule = { lr: r.lr, minLr: r.lr, warmupSteps: 0, totalSteps, schedule: 'constant' as const };
+  const optimizer = { schedule, weightDecay: r.weightDecay, gradClip: r.gradClip, seed: r.seed };
+  if (options.lora) {
+    const { adapters, stepper } = loraStepper(model, { seed: r.seed, ...options.lora }, optimizer);
+    return { stepper, adapters, trainableParameters: adapters.parameterCount };
+  }
+  const trainer = new Trainer(model, {
+    schedule,
+    adamw: { weightDecay: r.weightDecay },
+    gradClip: r.gradClip,
+    seed: r.seed,
+  });
+  return { stepper: trainer, trainableParameters: model.parameterCount };
 }
