@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import { GPTModel, loadModel, presetConfig, saveModel, type GPTConfig } from '@llm-forge/gpt';
+import { mergeLoraFolder } from '@llm-forge/finetune';
 import { runForge as forge } from '../test-utils/run-forge';
 import { startBackend } from '../backend';
 
@@ -109,6 +110,33 @@ describe('forge finetune instruct', () => {
     }
   });
 
+  it('with --lora-rank trains adapters only, saves them apart and the merged model as the result', async () => {
+    const out = path.join(tmp, 'lora');
+    const run = await forge(
+      'finetune', 'instruct', '--data', data, '--model', base, '--out', out, '--lora-rank', '2',
+      '--lora-alpha', '4', '--lr', '1e-2', ...quick, '--test-limit', '1', '--json',
+    ); // prettier-ignore
+    expect(run.stderr).not.toMatch(/forge:/);
+    expect(run.code).toBe(0);
+    // 2 blocks x rank 2 x (c_attn 32+96, attn c_proj 32+32, c_fc 32+128, mlp c_proj 128+32)
+    expect(run.json).toMatchObject({
+      lora_rank: 2,
+      lora_alpha: 4,
+      trainable_parameters: 2 * 2 * 512,
+      responses: 1,
+    });
+    expect(run.json.adapter_dir).toBe(path.join(out, 'adapter'));
+    // The saved model is the base with the adapters merged: what `forge lora merge` makes of them.
+    mergeLoraFolder(base, path.join(out, 'adapter'), path.join(tmp, 'lora-merged'));
+    const merged = loadModel(path.join(tmp, 'lora-merged')).params;
+    const saved = loadModel(out).params;
+    const basePlain = loadModel(base).params;
+    expect(saved).not.toEqual(basePlain);
+    let worst = 0;
+    for (let i = 0; i < saved.length; i++) worst = Math.max(worst, Math.abs(saved[i] - merged[i]));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
   it('says how to configure a judge when none is given', async () => {
     const run = await forge('judge', '--responses', data);
     expect(run.code).toBe(1);
@@ -191,7 +219,7 @@ describe('forge finetune instruct', () => {
         args(data, '--model', base, '--batch-size', '18'),
         /training split has 17 examples, fewer than one batch of 18/,
       ],
-      [args(data, '--model', base, '--lora-rank', '4'), /--lora-rank is not available yet/],
+      [args(data, '--model', base, '--lora-rank', '0'), /--lora-rank.*expected an integer >= 1/],
       [args(data, '--model', base, '--epochs', '0'), /--epochs.*expected an integer >= 1/],
       [args(data, '--model', base, '--out', base), /base already exists.*--overwrite/],
     ];

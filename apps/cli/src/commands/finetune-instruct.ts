@@ -5,20 +5,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import {
-  ForgeError,
-  GPT2_VOCAB_SIZE,
-  PRESET_NAMES,
-  saveModel,
-  type GPTModel,
-  type StepResult,
-  type Batch,
-} from '@llm-forge/gpt';
+import { ForgeError, GPT2_VOCAB_SIZE, PRESET_NAMES, saveModel, type GPTModel } from '@llm-forge/gpt';
 import {
   finetuneInstructions,
   generateResponses,
   judgeOptionsFrom,
   loadInstructionData,
+  mergedParameters,
   promptStyle,
   promptStyleNames,
   saveResponses,
@@ -61,6 +54,7 @@ interface InstructFlags {
 /** File names written into --out beside the model. */
 export const RESPONSES_FILE = 'responses.json';
 export const METRICS_FILE = 'finetune.json';
+export const ADAPTER_DIR = 'adapter';
 
 /** Registers `forge finetune instruct`. */
 export function finetuneInstructCommand(): Command {
@@ -131,19 +125,6 @@ function baseModel(flags: InstructFlags): GPTModel {
   return model;
 }
 
-/**
- * The LoRA optimizer step, when --lora-rank is given. LoRA adapters are built by the LoRA part of
- * the finetune library; until it exposes a trainer this refuses clearly rather than silently
- * training every weight.
- */
-function loraStepper(flags: InstructFlags): { step(batches: Batch[]): StepResult } | undefined {
-  if (flags.loraRank === undefined) return undefined;
-  throw new ForgeError(
-    '--lora-rank is not available yet for instruction finetuning',
-    'drop --lora-rank to finetune every weight',
-  );
-}
-
 async function runInstruct(flags: InstructFlags): Promise<void> {
   if (fs.existsSync(flags.out) && !flags.overwrite) {
     throw new ForgeError(
@@ -156,7 +137,6 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
   const backend = await startBackend();
   const split = splitInstructionData(loadInstructionData(flags.data), { seed: flags.seed });
   const model = baseModel(flags);
-  const stepper = loraStepper(flags);
   info(
     flags.json,
     `backend ${backend.name}; model ${model.parameterCount.toLocaleString()} parameters; ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test examples; style ${style.name}`,
@@ -179,7 +159,7 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
       evalEvery: flags.evalEvery,
       evalBatches: flags.evalBatches,
       seed: flags.seed,
-      stepper,
+      lora: flags.loraRank ? { rank: flags.loraRank, alpha: flags.loraAlpha ?? flags.loraRank } : undefined,
     },
     {
       onStep: (s) => progress.step(s.step + 1, s.totalSteps, s.loss, s.tokensPerSecond),
@@ -193,13 +173,20 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
   interrupt.dispose();
   progress.stop();
 
-  saveModel(flags.out, model.config, model.readParameters(), { overwrite: flags.overwrite });
+  // With LoRA the saved model has the adapters merged in (it loads anywhere); the adapters alone
+  // go to <out>/adapter for `forge lora merge` onto another copy of the base.
+  const adapters = summary.adapters;
+  const params = adapters ? mergedParameters(model, adapters) : model.readParameters();
+  saveModel(flags.out, model.config, params, { overwrite: flags.overwrite });
+  const adapterDir = adapters ? path.join(flags.out, ADAPTER_DIR) : undefined;
+  if (adapters && adapterDir) adapters.save(adapterDir);
   const test = split.test.slice(0, flags.testLimit ?? split.test.length);
   const responses = await generateResponses(model, test, {
     style,
     maxNewTokens: flags.maxNewTokens,
     onResponse: (_, i) => info(flags.json, `response ${i + 1}/${test.length}`),
   });
+  adapters?.dispose();
   model.dispose();
   const responsesFile = path.join(flags.out, RESPONSES_FILE);
   saveResponses(responsesFile, responses);
@@ -220,6 +207,10 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
     tokens_per_second: summary.tokensPerSecond,
     style: style.name,
     mask_instruction: Boolean(flags.maskInstruction),
+    trainable_parameters: summary.trainableParameters,
+    lora_rank: flags.loraRank ?? null,
+    lora_alpha: flags.loraRank ? (flags.loraAlpha ?? flags.loraRank) : null,
+    adapter_dir: adapterDir ?? null,
     checkpoint: flags.out,
     responses_file: responsesFile,
     backend: backend.name,
