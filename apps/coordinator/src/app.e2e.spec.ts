@@ -103,6 +103,19 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
     }
   });
 
+  it('mounts Bull Board at /queues behind the token (query once, then a cookie)', async () => {
+    if (!up) return;
+    const server = await start();
+    const refused = await request(server).get('/queues').expect(401);
+    expect(refused.body.message).toContain('/queues?token=');
+    const page = await request(server).get(`/queues?token=${TEST_TOKEN}`).expect(200);
+    expect(page.text).toContain('LLM Forge queues');
+    const cookie = page.headers['set-cookie'] as unknown as string[];
+    expect(cookie.join(';')).toMatch(/forge_token=.*HttpOnly/);
+    const api = await request(server).get('/queues/api/queues').set('Cookie', cookie).expect(200);
+    expect(JSON.stringify(api.body)).toContain('forge-steps');
+  });
+
   it('keeps runs across a coordinator restart', async () => {
     if (!up) return;
     const first = await start();

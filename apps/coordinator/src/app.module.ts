@@ -8,6 +8,7 @@ import { HealthController } from './health/health.controller';
 import { PINO_LOGGER } from './logging/logger';
 import { RedisService } from './redis/redis.service';
 import { MetricsController } from './metrics/metrics.controller';
+import { QueueBoard } from './queue-board/queue-board.service';
 import { RunsModule } from './runs/runs.module';
 import { WorkersModule } from './workers/workers.module';
 
@@ -38,7 +39,7 @@ export class AppModule {
       module: AppModule,
       imports: [CoreModule.forRoot(config, logger), RunsModule, WorkersModule],
       controllers: [HealthController, MetricsController],
-      providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }],
+      providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }, QueueBoard],
     };
   }
 }

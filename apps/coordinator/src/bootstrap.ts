@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { QUEUE_BOARD_PATH, QueueBoard } from './queue-board/queue-board.service';
 import { checkBearer } from './auth/token';
 import { DomainExceptionFilter } from './common/domain-exception.filter';
 import type { CoordinatorConfig } from './config/config.schema';
@@ -90,6 +91,7 @@ export async function createApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'openapi.json' });
+  app.use(QUEUE_BOARD_PATH, ...app.get(QueueBoard).handlers());
   serveDashboard(app, config, logger);
   return { app, logger, openapi };
 }
