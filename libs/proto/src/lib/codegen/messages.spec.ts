@@ -71,6 +71,7 @@ describe('coordinator service over grpc-js', () => {
         {
           workerId: 'w0',
           collectiveAddress: '127.0.0.1:5000',
+          pid: 4242,
           capabilities: {
             hostname: 'h',
             cpuCores: 2,
@@ -97,7 +98,7 @@ describe('coordinator service over grpc-js', () => {
     const md = new grpc.Metadata();
     md.set(METADATA_KEYS.secret, 'nope');
     const err = await new Promise<grpc.ServiceError>((resolve) =>
-      client.registerWorker({ workerId: 'w1', collectiveAddress: '' }, md, (e) =>
+      client.registerWorker({ workerId: 'w1', collectiveAddress: '', pid: 1 }, md, (e) =>
         resolve(e as grpc.ServiceError),
       ),
     );
