@@ -5,7 +5,7 @@ import { interval, map, merge, type Observable } from 'rxjs';
 import { QueryToken } from '../auth/public.decorator';
 import { RunEvents } from './run-events.service';
 
-/** Keep-alive comments stop proxies from closing an idle stream. */
+/** A `ping` event this often stops proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
 
 /** The event stream. */
