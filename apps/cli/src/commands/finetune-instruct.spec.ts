@@ -9,6 +9,13 @@ import { mergeLoraFolder } from '@llm-forge/finetune';
 import { runForge as forge } from '../test-utils/run-forge';
 import { startBackend } from '../backend';
 
+/** Whether two float arrays hold the same bytes (jest's toEqual walks millions of floats slowly). */
+function sameBytes(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
 /** A model small enough to finetune in seconds, with GPT-2's vocabulary. */
 const CONFIG: GPTConfig = presetConfig('tiny', { contextLength: 48, embDim: 32, nHeads: 2 });
 
@@ -93,7 +100,7 @@ describe('forge finetune instruct', () => {
 
       const finetuned = loadModel(out);
       expect(finetuned.config).toEqual(CONFIG);
-      expect(finetuned.params).not.toEqual(loadModel(base).params);
+      expect(sameBytes(finetuned.params, loadModel(base).params)).toBe(false);
 
       const rejudged = await forge(
         'judge', '--responses', path.join(out, 'responses.json'), '--judge-url', `${judge.url}/v1`,
@@ -131,7 +138,7 @@ describe('forge finetune instruct', () => {
     const merged = loadModel(path.join(tmp, 'lora-merged')).params;
     const saved = loadModel(out).params;
     const basePlain = loadModel(base).params;
-    expect(saved).not.toEqual(basePlain);
+    expect(sameBytes(saved, basePlain)).toBe(false);
     let worst = 0;
     for (let i = 0; i < saved.length; i++) worst = Math.max(worst, Math.abs(saved[i] - merged[i]));
     expect(worst).toBeLessThan(1e-6);
