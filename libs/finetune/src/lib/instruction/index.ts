@@ -32,7 +32,7 @@ export type {
   InstructionFinetuneOptions,
   InstructionFinetuneSummary,
 } from './instruction-finetune';
-export { loraStepper, mergedParameters } from './instruction-lora';
-export type { InstructionStepper, LoraStepperOptions } from './instruction-lora';
+export { mergedParameters } from './instruction-lora';
+export type { InstructionLoraOptions, InstructionStepper } from './instruction-lora';
 export { generateResponses, loadResponses, saveResponses } from './responses';
 export type { InstructionResponse, ResponseOptions } from './responses';

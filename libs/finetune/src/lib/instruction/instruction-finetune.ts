@@ -17,8 +17,8 @@ import type { InstructionSplit } from './instruction-dataset';
 import { batchCount, encodeInstructions, instructionBatches } from './instruction-dataset';
 import type { EncodedExample } from './collate';
 import type { PromptStyle } from './prompt-style';
-import type { LoraAdapters, LoraOptions } from '../lora';
-import { loraStepper, type InstructionStepper } from './instruction-lora';
+import { LoraLmTrainer, type LoraAdapters } from '../lora';
+import type { InstructionLoraOptions, InstructionStepper } from './instruction-lora';
 
 /** Hyperparameters of {@link finetuneInstructions} (defaults: the book's ch. 7 run). */
 export interface InstructionFinetuneOptions {
@@ -48,7 +48,7 @@ export interface InstructionFinetuneOptions {
    * Train LoRA adapters on every block linear layer instead of all weights (the base stays
    * frozen); the summary returns them. Their A matrices derive from `lora.seed` (default `seed`).
    */
-  lora?: LoraOptions;
+  lora?: InstructionLoraOptions;
   /**
    * Takes the optimizer steps instead of a full-parameter {@link Trainer} or the LoRA stepper;
    * losses are still measured through `model.forward`.
@@ -223,12 +223,13 @@ function makeStepper(
   totalSteps: number,
 ): { stepper: InstructionStepper; adapters?: LoraAdapters; trainableParameters: number } {
   if (options.stepper) return { stepper: options.stepper, trainableParameters: model.parameterCount };
-  const schedule = { lr: r.lr, minLr: r.lr, warmupSteps: 0, totalSteps, schedule: 'constant' as const };
-  const optimizer = { schedule, weightDecay: r.weightDecay, gradClip: r.gradClip, seed: r.seed };
   if (options.lora) {
-    const { adapters, stepper } = loraStepper(model, { seed: r.seed, ...options.lora }, optimizer);
-    return { stepper, adapters, trainableParameters: adapters.parameterCount };
+    const { rank, alpha, seed = r.seed } = options.lora;
+    const { lr, weightDecay, gradClip } = r;
+    const lora = new LoraLmTrainer(model, { rank, alpha, lr, weightDecay, gradClip, seed });
+    return { stepper: lora, adapters: lora.adapters, trainableParameters: lora.trainableParameters };
   }
+  const schedule = { lr: r.lr, minLr: r.lr, warmupSteps: 0, totalSteps, schedule: 'constant' as const };
   const trainer = new Trainer(model, {
     schedule,
     adamw: { weightDecay: r.weightDecay },
