@@ -26,7 +26,7 @@ async function main() {
   const ft = require('@llm-forge/finetune');
   const modelDir = arg('model');
   if (!modelDir) throw new Error('pass --model <dir>: a checkpoint of `npx forge train`');
-  const backend = await initBackend(process.env.FORGE_BACKEND || 'native');
+  const backend = await initBackend(process.env.FORGE_BACKEND || 'auto');
   const seed = Number(arg('seed', '123'));
   const options = {
     epochs: Number(arg('epochs', '3')),
