@@ -135,6 +135,7 @@ function baseWeights(flags: ClassifyFlags) {
 }
 
 function metricsLine(name: string, m: ClassificationMetrics): string {
+  if (m.examples === 0) return `${name}: no examples (raise --max-examples or the split fractions)`;
   const f1 = Object.entries(m.classes)
     .map(
       ([label, c]) => `${label} P ${c.precision.toFixed(3)} R ${c.recall.toFixed(3)} F1 ${c.f1.toFixed(3)}`,
