@@ -133,7 +133,6 @@ async function main() {
   console.log(`coordinator overhead per step, ${WORKERS} workers, ${STEPS} steps, empty model (Redis ${REDIS_URL})`);
   console.log(`  median ${fmt(quantile(gaps, 0.5))} ms   p90 ${fmt(quantile(gaps, 0.9))} ms   p99 ${fmt(quantile(gaps, 0.99))} ms   max ${fmt(gaps.at(-1))} ms`);
   console.log(`  ${fmt(wall / STEPS)} ms per step end to end (${(STEPS / (wall / 1000)).toFixed(0)} steps/s)`);
-  if (globalThis.__procDur) { const d = globalThis.__procDur; const a = d.map(x=>x[0]).sort((x,y)=>x-y), b = d.map(x=>x[1]).sort((x,y)=>x-y); console.log("children values ms median", quantile(a,0.5).toFixed(2), "driver ms median", quantile(b,0.5).toFixed(2)); const ps = globalThis.__procStart; const lag=[]; for (let s=0;s<ps.length;s++){ const f=Math.max(...(finished.get(s)??[NaN])); if(Number.isFinite(f)) lag.push(ps[s]-f);} lag.sort((x,y)=>x-y); console.log("finish->processor start median", quantile(lag,0.5).toFixed(2)); }
   console.log(`  bar: median under 10 ms -> ${quantile(gaps, 0.5) < 10 ? 'met' : 'NOT met'}`);
 
   for (const stop of stopFns) await stop();
