@@ -302,12 +302,12 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
   /** Handles a failed attempt: fail the run, or form a new ring and re-run the step. */
   private async retry(run: Run, results: RankResult[], missing?: string): Promise<void> {
     const failures = results.filter((r): r is Extract<RankResult, { ok: false }> => !r.ok);
-    for (const f of failures) {
-      await this.registry.setHeld(
-        f.workerId,
-        f.appliedSteps === null ? undefined : { runId: run.id, appliedSteps: f.appliedSteps },
-      );
-    }
+    await this.registry.setHeldMany(
+      failures.map((f) => ({
+        id: f.workerId,
+        held: f.appliedSteps === null ? undefined : { runId: run.id, appliedSteps: f.appliedSteps },
+      })),
+    );
     const describe = (f: (typeof failures)[number]) =>
       `rank ${f.rank} (worker ${f.workerId}): ${f.error}${f.file && !f.error.includes(f.file) ? ` [${f.file}]` : ''}`;
     const fatal = failures.find((f) => f.kind === 'fatal');

@@ -120,16 +120,6 @@ export class RunsRepository {
     return { ok: false, current: cur && isRunStatus(cur) ? cur : undefined };
   }
 
-  /** Updates scheduling fields: the pending step job (undefined: none) and the attempt number. */
-  async setSchedule(id: string, stepJobId: string | undefined, attempt: number): Promise<void> {
-    const key = this.runKey(id);
-    const now = new Date().toISOString();
-    const tx = this.redis.multi().hset(key, 'attempt', String(attempt), 'updatedAt', now);
-    if (stepJobId === undefined) tx.hdel(key, 'stepJobId');
-    else tx.hset(key, 'stepJobId', stepJobId);
-    await tx.exec();
-  }
-
   /**
    * Records a finished step in one round trip: its metrics (kept to the last {@link MAX_METRICS}),
    * an evaluation and a sample when there are.
@@ -160,20 +150,6 @@ export class RunsRepository {
       .multi()
       .rpush(this.metricsKey(id), JSON.stringify(metrics))
       .ltrim(this.metricsKey(id), -MAX_METRICS, -1)
-      .exec();
-  }
-
-  /** Appends an evaluation. */
-  async appendEval(id: string, record: EvalRecord): Promise<void> {
-    await this.redis.rpush(`${this.runKey(id)}:evals`, JSON.stringify(record));
-  }
-
-  /** Appends a sample. */
-  async appendSample(id: string, record: SampleRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .rpush(`${this.runKey(id)}:samples`, JSON.stringify(record))
-      .ltrim(`${this.runKey(id)}:samples`, -200, -1)
       .exec();
   }
 

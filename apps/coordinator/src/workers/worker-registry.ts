@@ -85,12 +85,6 @@ export class WorkerRegistry {
     return true;
   }
 
-  /** Sets what a worker holds (from a step result), without touching its liveness. */
-  async setHeld(id: string, held: WorkerRecord['held']): Promise<void> {
-    if ((await this.redis.exists(this.key(id))) === 0) return;
-    await this.redis.hset(this.key(id), 'held', held ? JSON.stringify(held) : '');
-  }
-
   /** Sets what several workers hold, in one round trip (after a step, for every rank). */
   async setHeldMany(entries: { id: string; held: WorkerRecord['held'] }[]): Promise<void> {
     const pipeline = this.redis.pipeline();
