@@ -5,18 +5,10 @@ import * as path from 'path';
 import { GPTModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
 import { runForge as forge } from '../test-utils/run-forge';
 import { startBackend } from '../backend';
+import { TEST_CONFIG } from '../../../../libs/gpt/src/lib/test-utils/tiny-model';
 
-const BASE: GPTConfig = {
-  vocabSize: 50257,
-  contextLength: 16,
-  embDim: 32,
-  nHeads: 4,
-  nLayers: 2,
-  dropRate: 0,
-  qkvBias: true,
-  tiedHead: true,
-  layerNormEpsilon: 1e-5,
-};
+/** The shared tiny test model (libs/gpt test-utils). */
+const BASE: GPTConfig = TEST_CONFIG;
 
 /** An SMS-Spam-Collection-style TSV: 12 ham and 12 spam rows. */
 const SMS = [...Array(6).keys()]

@@ -9,18 +9,10 @@ import { GPTClassifier, type ClassifierSpec } from './classifier';
 import { finetuneClassifier } from './finetune-classifier';
 import { parseTrainSelection } from './trainable-selection';
 import type { LabeledExample } from './labeled-text';
+import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
 
-const CONFIG: GPTConfig = {
-  vocabSize: 50257,
-  contextLength: 16,
-  embDim: 32,
-  nHeads: 4,
-  nLayers: 2,
-  dropRate: 0,
-  qkvBias: true,
-  tiedHead: false,
-  layerNormEpsilon: 1e-5,
-};
+/** The shared tiny test model (libs/gpt test-utils), with an untied output head. */
+const CONFIG: GPTConfig = { ...TEST_CONFIG, tiedHead: false };
 const LABELS = ['ham', 'spam'];
 const SPEC: ClassifierSpec = { labels: LABELS, pooling: 'last', maxLength: 8, padTokenId: 50256 };
 

@@ -14,18 +14,10 @@ import { padBatch } from '../classification/classification-dataset';
 import { LoraAdapters } from './lora-adapters';
 import { mergeLoraFolder } from './lora-merge';
 import { LoraLmTrainer } from './lora-lm-trainer';
+import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
 
-const CONFIG: GPTConfig = {
-  vocabSize: 50257,
-  contextLength: 16,
-  embDim: 32,
-  nHeads: 4,
-  nLayers: 2,
-  dropRate: 0,
-  qkvBias: true,
-  tiedHead: true,
-  layerNormEpsilon: 1e-5,
-};
+/** The shared tiny test model (libs/gpt test-utils). */
+const CONFIG: GPTConfig = TEST_CONFIG;
 const ids = [464, 3290, 318, 257, 1332, 286, 262];
 
 function logits(model: GPTModel): Float32Array {
