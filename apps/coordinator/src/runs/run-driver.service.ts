@@ -429,7 +429,6 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
         status: 'queued',
         stepJobId: undefined,
         resumeFrom: undefined,
-        members: run.members,
         error: undefined,
         updatedAt: new Date().toISOString(),
       };
