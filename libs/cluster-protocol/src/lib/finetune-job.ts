@@ -1,0 +1,283 @@
+/**
+ * Finetune jobs through the cluster: the body of the coordinator's `POST /finetunes`, the job each
+ * assigned worker runs (one per rank, on its own rank queue, under a parent job on
+ * {@link FINETUNE_QUEUE} that the coordinator processes once every rank is done), the progress rank 0
+ * reports while it trains, and what each rank returns. Unlike a pretraining run, which the coordinator
+ * schedules step by step, a finetune attempt is one long job per rank: the ranks all-reduce their
+ * gradients every step among themselves, and rank 0 saves resumable state every few steps so that a
+ * new attempt (after a worker was lost) continues from there.
+ */
+import { z } from 'zod';
+import { FAILURE_KINDS, ringPeerSchema } from './queues';
+import { MODEL_PRESETS } from './run-spec';
+
+/** Queue of the parent finetune jobs, consumed by the coordinator. */
+export const FINETUNE_QUEUE = 'forge-finetunes';
+/** Job name of a parent finetune job. */
+export const FINETUNE_PARENT_JOB = 'finetune';
+/** Job name of a rank's finetune job (on the worker's rank queue, beside step jobs). */
+export const FINETUNE_RANK_JOB = 'finetune-rank';
+/** `dataset` naming the built-in SpamAssassin corpus (classification). */
+export const SPAMASSASSIN_DATASET = 'spamassassin';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().min(0);
+
+/** Optimisation settings; the defaults are the book's (chapters 6 and 7). */
+const hyperparametersSchema = z
+  .object({
+    /** Passes over the training split. @defaultValue 5 (classification), 2 (instruction) */
+    epochs: positiveInt.max(1000).optional(),
+    /** Global batch: examples per optimizer step over all ranks. */
+    batchSize: positiveInt.default(8),
+    lr: z.number().positive().default(5e-5),
+    weightDecay: z.number().min(0).default(0.1),
+    /** Truncate (and pad) examples to this many tokens. @defaultValue the longest training example, capped by the context */
+    maxLength: positiveInt.optional(),
+  })
+  .strip();
+
+/** LoRA adapters instead of full weights (scale alpha/rank). */
+const loraSchema = z.object({ rank: positiveInt.max(1024), alpha: z.number().positive().optional() }).strip();
+
+/** An OpenAI-compatible chat endpoint that scores instruction responses 0-100 (e.g. Ollama). */
+const judgeSchema = z.object({ url: z.string().url(), model: z.string().min(1) }).strip();
+
+/** The validated and defaulted spec of a finetune job (the body of `POST /finetunes`). */
+export const finetuneSpecSchema = z
+  .object({
+    name: z.string().max(200).optional(),
+    kind: z.enum(['classification', 'instruction']),
+    /** Checkpoint directory to start from, or `<runId>/<checkpointName>` of a pretraining run. */
+    baseCheckpoint: z.string().min(1).optional(),
+    /** Start from random weights of this preset instead (a baseline). */
+    preset: z.enum(MODEL_PRESETS).optional(),
+    /**
+     * Classification: a CSV/TSV of `label,text` rows, or {@link SPAMASSASSIN_DATASET}; instruction: an
+     * Alpaca-format JSON or JSONL file. Must be readable by every worker (a shared volume).
+     */
+    dataset: z.string().min(1),
+    hyperparameters: hyperparametersSchema.default({}),
+    /** Classification: which parameters train (`last-block`, `last-N`, `all`, `lora`). @defaultValue last-block, or lora when `lora` is given */
+    train: z
+      .string()
+      .regex(/^(last-block|last-[1-9][0-9]*|all|lora)$/, 'one of last-block, last-N (e.g. last-2), all, lora')
+      .optional(),
+    lora: loraSchema.optional(),
+    /** Instruction: prompt style. */
+    style: z.enum(['alpaca', 'phi3']).default('alpaca'),
+    /** Instruction: train on the response tokens only. */
+    maskInstruction: z.boolean().default(false),
+    /** Classification: downsample every class to the smallest. */
+    balance: z.boolean().default(true),
+    /** Use at most this many examples (class shares kept). */
+    maxExamples: positiveInt.optional(),
+    seed: z.number().int().default(123),
+    /** Workers that train it data-parallel. */
+    workers: positiveInt.max(256).default(1),
+    /** Rank 0 saves resumable state every N steps (and after every epoch); 0: after epochs only. */
+    checkpointEvery: nonNegativeInt.default(20),
+    /** Instruction: how many test-split responses to generate (and judge) at the end. */
+    maxResponses: nonNegativeInt.default(20),
+    judge: judgeSchema.optional(),
+  })
+  .strip()
+  .refine((s) => (s.baseCheckpoint === undefined) !== (s.preset === undefined), {
+    message: 'give exactly one of baseCheckpoint (a checkpoint to finetune) or preset (random weights)',
+    path: ['baseCheckpoint'],
+  })
+  .refine((s) => s.kind === 'classification' || s.dataset !== SPAMASSASSIN_DATASET, {
+    message: `${SPAMASSASSIN_DATASET} is a classification dataset; give an Alpaca-format JSON file`,
+    path: ['dataset'],
+  })
+  .refine((s) => s.workers <= s.hyperparameters.batchSize, {
+    message:
+      'workers must not exceed hyperparameters.batchSize (each rank needs at least one example per step)',
+    path: ['workers'],
+  })
+  .transform((s) => ({
+    ...s,
+    hyperparameters: {
+      ...s.hyperparameters,
+      epochs: s.hyperparameters.epochs ?? (s.kind === 'classification' ? 5 : 2),
+    },
+    train: s.train ?? (s.lora ? 'lora' : s.kind === 'classification' ? 'last-block' : 'all'),
+  }))
+  .refine((s) => s.train !== 'lora' || s.lora !== undefined || s.kind === 'classification', {
+    message: 'train "lora" needs lora.rank',
+    path: ['lora'],
+  });
+
+/** A finetune job's specification after validation and defaults. */
+export type FinetuneSpec = z.output<typeof finetuneSpecSchema>;
+/** What a client may send to `POST /finetunes`. */
+export type FinetuneSpecInput = z.input<typeof finetuneSpecSchema>;
+
+/** Payload of a parent finetune job. */
+export const finetuneParentSchema = z
+  .object({ finetuneId: z.string().min(1), attempt: nonNegativeInt, worldSize: positiveInt })
+  .strict();
+/** Payload of a parent finetune job. */
+export type FinetuneParentData = z.infer<typeof finetuneParentSchema>;
+
+/** Payload of one rank's finetune job: everything a worker needs, even after a restart. */
+export const finetuneRankJobSchema = z
+  .object({
+    finetuneId: z.string().min(1),
+    /** Grows with every (re)formation of the ring; the ring generation of this attempt. */
+    attempt: nonNegativeInt,
+    worldSize: positiveInt,
+    rank: nonNegativeInt,
+    /** Every rank's worker and collective address, in rank order. */
+    peers: z.array(ringPeerSchema).min(1),
+    /** The spec with `baseCheckpoint` resolved to an absolute directory. */
+    spec: finetuneSpecSchema,
+    /**
+     * Directory of the job's outputs (shared by every worker): `state/` (resumable state, rank 0),
+     * `model/` (the finetuned checkpoint), `responses.json` (instruction).
+     */
+    outDir: z.string().min(1),
+  })
+  .strict()
+  .refine((j) => j.rank < j.worldSize, { message: 'rank must be below worldSize', path: ['rank'] })
+  .refine((j) => j.peers.length === j.worldSize, {
+    message: 'peers must list one member per rank',
+    path: ['peers'],
+  });
+/** Payload of one rank's finetune job. */
+export type FinetuneRankJobData = z.infer<typeof finetuneRankJobSchema>;
+
+/** One logged point of a finetune: the training loss of a step, and evaluations when taken. */
+export const finetuneMetricSchema = z
+  .object({
+    /** Optimizer steps done (1-based). */
+    step: positiveInt,
+    epoch: positiveInt,
+    trainLoss: z.number(),
+    valLoss: z.number().optional(),
+    trainAccuracy: z.number().optional(),
+    valAccuracy: z.number().optional(),
+    lr: z.number().optional(),
+    tokensPerSecond: z.number().optional(),
+  })
+  .strip();
+/** One logged point of a finetune. */
+export type FinetuneMetric = z.infer<typeof finetuneMetricSchema>;
+
+/** What rank 0 reports while training (BullMQ job progress of its rank job). */
+export const finetuneProgressSchema = z
+  .object({
+    step: nonNegativeInt,
+    totalSteps: positiveInt,
+    epoch: nonNegativeInt,
+    /** Every logged point so far (a bounded number: about 200 per job, evaluations included). */
+    history: z.array(finetuneMetricSchema),
+  })
+  .strip();
+/** What rank 0 reports while training. */
+export type FinetuneProgress = z.infer<typeof finetuneProgressSchema>;
+
+/** Classification results: metrics per split, on rank 0 after training. */
+export const classificationEvaluationSchema = z
+  .object({
+    labels: z.array(z.string()),
+    /** Accuracy per split: `{ train, validation, test }`. */
+    accuracy: z.record(z.number()),
+    /** Test split, `confusionMatrix[actual][predicted]`, in the order of `labels`. */
+    confusionMatrix: z.array(z.array(z.number())),
+    /** Per split: loss, accuracy, and per-label precision, recall and F1. */
+    splits: z.record(
+      z.object({
+        loss: z.number(),
+        accuracy: z.number(),
+        perLabel: z.array(
+          z.object({ label: z.string(), precision: z.number(), recall: z.number(), f1: z.number() }),
+        ),
+      }),
+    ),
+  })
+  .strip();
+
+/** One generated (and maybe judged) response of an instruction finetune. */
+export const judgedResponseSchema = z
+  .object({
+    instruction: z.string(),
+    input: z.string().optional(),
+    output: z.string(),
+    response: z.string(),
+    score: z.number().optional(),
+  })
+  .strip();
+
+/** Instruction results: losses before and after, and responses to the test split. */
+export const instructionEvaluationSchema = z
+  .object({
+    initialTrainLoss: z.number(),
+    initialValLoss: z.number(),
+    trainLoss: z.number(),
+    valLoss: z.number(),
+    responses: z.array(judgedResponseSchema),
+    /** The same responses as a JSON file in the job's output directory. */
+    responsesFile: z.string(),
+    averageScore: z.number().optional(),
+    /** Why there is no score (no judge configured, or it failed). */
+    judgeNote: z.string().optional(),
+  })
+  .strip();
+
+/** What a rank reports after finishing its share of the job. */
+export const finetuneSuccessSchema = z
+  .object({
+    ok: z.literal(true),
+    workerId: z.string(),
+    rank: nonNegativeInt,
+    steps: nonNegativeInt,
+    trainableParameters: nonNegativeInt,
+    totalParameters: nonNegativeInt,
+    /** Rank 0 only: the finetuned checkpoint directory. */
+    modelDir: z.string().optional(),
+    /** Rank 0 only. */
+    evaluation: z.union([classificationEvaluationSchema, instructionEvaluationSchema]).optional(),
+    /** Rank 0 only: the full logged history. */
+    history: z.array(finetuneMetricSchema).optional(),
+    jobMs: z.number(),
+  })
+  .strict();
+
+/** What a rank reports after a failed attempt (rank jobs never throw). */
+export const finetuneFailureSchema = z
+  .object({
+    ok: z.literal(false),
+    workerId: z.string(),
+    rank: nonNegativeInt,
+    /** Steps the ranks had done when it failed (resumable state may hold fewer). */
+    steps: nonNegativeInt,
+    kind: z.enum(FAILURE_KINDS),
+    error: z.string(),
+    file: z.string().optional(),
+  })
+  .strict();
+
+/** What a rank reports. */
+export const finetuneResultSchema = z.discriminatedUnion('ok', [
+  finetuneSuccessSchema,
+  finetuneFailureSchema,
+]);
+/** What a rank reports. */
+export type FinetuneResult = z.infer<typeof finetuneResultSchema>;
+/** A rank's successful report. */
+export type FinetuneSuccess = z.infer<typeof finetuneSuccessSchema>;
+/** Classification results. */
+export type ClassificationEvaluation = z.infer<typeof classificationEvaluationSchema>;
+/** Instruction results. */
+export type InstructionEvaluation = z.infer<typeof instructionEvaluationSchema>;
+
+/** Id of a finetune attempt's parent job. */
+export function finetuneJobId(finetuneId: string, attempt: number): string {
+  return `${finetuneId}.a${attempt}`;
+}
+
+/** Id of one rank's job in a finetune attempt. */
+export function finetuneRankJobId(finetuneId: string, attempt: number, rank: number): string {
+  return `${finetuneId}.a${attempt}.r${rank}`;
+}
