@@ -125,6 +125,8 @@ export interface HeartbeatRequest {
   heldRunId: string;
   /** Optimizer steps the held replica has applied. */
   appliedSteps: number;
+  /** Finetune rank job the worker is running now (`<finetuneId>.a<attempt>`; empty: none). */
+  finetuneJob: string;
 }
 
 /** Answer to Heartbeat. */
@@ -136,6 +138,11 @@ export interface HeartbeatResponse {
   assignmentGeneration: number;
   /** True when the coordinator asks the worker to stop after the current step. */
   drain: boolean;
+  /**
+   * Set when the finetune job the worker reported is cancelled or superseded by a newer attempt:
+   * the worker stops it before its next step. Says why.
+   */
+  abortFinetuneReason: string;
 }
 
 /** Metrics of one optimizer step on one worker. */
@@ -602,7 +609,14 @@ export const RegisterWorkerResponse: MessageFns<RegisterWorkerResponse> = {
 };
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { workerId: '', sessionId: '', lastCompletedStep: 0, heldRunId: '', appliedSteps: 0 };
+  return {
+    workerId: '',
+    sessionId: '',
+    lastCompletedStep: 0,
+    heldRunId: '',
+    appliedSteps: 0,
+    finetuneJob: '',
+  };
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
@@ -621,6 +635,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.appliedSteps !== 0) {
       writer.uint32(40).uint64(message.appliedSteps);
+    }
+    if (message.finetuneJob !== '') {
+      writer.uint32(50).string(message.finetuneJob);
     }
     return writer;
   },
@@ -678,6 +695,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.appliedSteps = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.finetuneJob = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -717,6 +742,11 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.applied_steps)
           ? globalThis.Number(object.applied_steps)
           : 0,
+      finetuneJob: isSet(object.finetuneJob)
+        ? globalThis.String(object.finetuneJob)
+        : isSet(object.finetune_job)
+          ? globalThis.String(object.finetune_job)
+          : '',
     };
   },
 
@@ -737,6 +767,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.appliedSteps !== 0) {
       obj.appliedSteps = Math.round(message.appliedSteps);
     }
+    if (message.finetuneJob !== '') {
+      obj.finetuneJob = message.finetuneJob;
+    }
     return obj;
   },
 
@@ -750,12 +783,13 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.lastCompletedStep = object.lastCompletedStep ?? 0;
     message.heldRunId = object.heldRunId ?? '';
     message.appliedSteps = object.appliedSteps ?? 0;
+    message.finetuneJob = object.finetuneJob ?? '';
     return message;
   },
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { assignmentGeneration: 0, drain: false };
+  return { assignmentGeneration: 0, drain: false, abortFinetuneReason: '' };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
@@ -765,6 +799,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     }
     if (message.drain !== false) {
       writer.uint32(16).bool(message.drain);
+    }
+    if (message.abortFinetuneReason !== '') {
+      writer.uint32(26).string(message.abortFinetuneReason);
     }
     return writer;
   },
@@ -798,6 +835,14 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
             message.drain = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.abortFinetuneReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -818,6 +863,11 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
           ? globalThis.Number(object.assignment_generation)
           : 0,
       drain: isSet(object.drain) ? globalThis.Boolean(object.drain) : false,
+      abortFinetuneReason: isSet(object.abortFinetuneReason)
+        ? globalThis.String(object.abortFinetuneReason)
+        : isSet(object.abort_finetune_reason)
+          ? globalThis.String(object.abort_finetune_reason)
+          : '',
     };
   },
 
@@ -829,6 +879,9 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     if (message.drain !== false) {
       obj.drain = message.drain;
     }
+    if (message.abortFinetuneReason !== '') {
+      obj.abortFinetuneReason = message.abortFinetuneReason;
+    }
     return obj;
   },
 
@@ -839,6 +892,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
     const message = createBaseHeartbeatResponse();
     message.assignmentGeneration = object.assignmentGeneration ?? 0;
     message.drain = object.drain ?? false;
+    message.abortFinetuneReason = object.abortFinetuneReason ?? '';
     return message;
   },
 };
