@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   CheckpointNotFoundError,
   DomainError,
+  FinetuneNotFoundError,
   InvalidTransitionError,
   RequestValidationError,
   RunNotFoundError,
@@ -18,7 +19,11 @@ export interface ErrorBody {
 }
 
 function statusOf(error: DomainError): number {
-  if (error instanceof RunNotFoundError || error instanceof CheckpointNotFoundError)
+  if (
+    error instanceof RunNotFoundError ||
+    error instanceof CheckpointNotFoundError ||
+    error instanceof FinetuneNotFoundError
+  )
     return HttpStatus.NOT_FOUND;
   if (error instanceof InvalidTransitionError) return HttpStatus.CONFLICT;
   if (error instanceof RequestValidationError) return HttpStatus.BAD_REQUEST;

@@ -15,7 +15,16 @@ export class RunNotFoundError extends DomainError {
   }
 }
 
-/** An action that the run's current state does not allow (e.g. resuming a completed run). */
+/** No finetune job with this id. */
+export class FinetuneNotFoundError extends DomainError {
+  override readonly name = 'FinetuneNotFoundError';
+  readonly code = 'finetune_not_found';
+  constructor(readonly finetuneId: string) {
+    super(`finetune ${finetuneId} does not exist (GET /finetunes lists them)`);
+  }
+}
+
+/** An action that the current state of a run (or finetune job) does not allow (e.g. resuming a completed run). */
 export class InvalidTransitionError extends DomainError {
   override readonly name = 'InvalidTransitionError';
   readonly code = 'invalid_transition';
@@ -24,9 +33,10 @@ export class InvalidTransitionError extends DomainError {
     readonly action: string,
     readonly currentStatus: string,
     allowedFrom: readonly string[],
+    what: 'run' | 'finetune' = 'run',
   ) {
     super(
-      `cannot ${action} run ${runId}: it is ${currentStatus} (${action} is allowed only when ${allowedFrom.join(' or ')})`,
+      `cannot ${action} ${what} ${runId}: it is ${currentStatus} (${action} is allowed only when ${allowedFrom.join(' or ')})`,
     );
   }
 }

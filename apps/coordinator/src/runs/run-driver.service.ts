@@ -164,7 +164,10 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
   private async form(run: Run, workers: WorkerRecord[], now: number): Promise<void> {
     const busy = await this.busyWorkers(run.id);
     const free = workers.filter(
-      (w) => isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) && !busy.has(w.id),
+      (w) =>
+        isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) &&
+        !busy.has(w.id) &&
+        w.assignment?.kind !== 'finetune', // taken by a finetune job until it releases the worker
     );
     const started = run.members !== undefined || run.progress.step > 0 || run.progress.attempt > 0;
     // A new run waits for the workers it asked for; a running one continues with whoever is left.

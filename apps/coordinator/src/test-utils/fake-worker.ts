@@ -6,13 +6,68 @@
 import * as grpc from '@grpc/grpc-js';
 import { type Job, Worker } from 'bullmq';
 import IORedis from 'ioredis';
-import { parseRankJob, rankQueueName, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
+import {
+  FINETUNE_RANK_JOB,
+  finetuneJobId,
+  finetuneRankJobSchema,
+  parseRankJob,
+  rankQueueName,
+  type FinetuneProgress,
+  type FinetuneRankJobData,
+  type FinetuneResult,
+  type RankJobData,
+  type RankResult,
+} from '@llm-forge/cluster-protocol';
 import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
 import { bullPrefix } from '../runs/step-scheduler.service';
 import { REDIS_URL, TEST_SECRET } from './harness';
 
 /** What a fake rank does with a job. */
 export type FakeHandler = (job: RankJobData, worker: FakeWorker) => Promise<RankResult> | RankResult;
+
+/** What a fake rank does with a finetune job; `progress` reports like rank 0 of a real one. */
+export type FakeFinetuneHandler = (
+  job: FinetuneRankJobData,
+  worker: FakeWorker,
+  progress: (p: FinetuneProgress) => Promise<void>,
+) => Promise<FinetuneResult> | FinetuneResult;
+
+/** A finetune that reports two steps of progress and succeeds (rank 0 with a classification evaluation). */
+export async function fakeFinetune(
+  job: FinetuneRankJobData,
+  worker: FakeWorker,
+  progress: (p: FinetuneProgress) => Promise<void>,
+): Promise<FinetuneResult> {
+  const history = [
+    { step: 1, epoch: 1, trainLoss: 0.9 },
+    { step: 2, epoch: 1, trainLoss: 0.5, valLoss: 0.6, valAccuracy: 0.75 },
+  ];
+  if (job.rank === 0) await progress({ step: 2, totalSteps: 2, epoch: 1, history });
+  return {
+    ok: true,
+    workerId: worker.id,
+    rank: job.rank,
+    steps: 2,
+    trainableParameters: 10,
+    totalParameters: 100,
+    jobMs: 5,
+    ...(job.rank === 0
+      ? {
+          modelDir: `${job.outDir}/model`,
+          history,
+          evaluation: {
+            labels: ['ham', 'spam'],
+            accuracy: { train: 1, validation: 0.75, test: 0.5 },
+            confusionMatrix: [
+              [1, 1],
+              [0, 2],
+            ],
+            splits: {},
+          },
+        }
+      : {}),
+  };
+}
 
 /** A successful result with plausible numbers: loss falls with the step. */
 export function fakeSuccess(job: RankJobData, workerId: string): RankResult {
@@ -38,6 +93,12 @@ export function fakeSuccess(job: RankJobData, workerId: string): RankResult {
 /** A fake worker process. */
 export class FakeWorker {
   readonly jobs: RankJobData[] = [];
+  readonly finetunes: FinetuneRankJobData[] = [];
+  /** Abort reasons the coordinator answered heartbeats with. */
+  readonly aborts: string[] = [];
+  /** The finetune attempt running now (reported in heartbeats). */
+  finetuneJob = '';
+  private finetuneHandler: FakeFinetuneHandler = fakeFinetune;
   /** Steps the fake replica has applied, per run (what heartbeats report). */
   held?: { runId: string; appliedSteps: number };
   private client: coordinatorV1.CoordinatorServiceClient;
@@ -82,6 +143,11 @@ export class FakeWorker {
     });
   }
 
+  /** Replaces the finetune handler. */
+  handleFinetunes(handler: FakeFinetuneHandler): void {
+    this.finetuneHandler = handler;
+  }
+
   /** Replaces the handler (e.g. to fail the next job). */
   handle(handler: FakeHandler): void {
     this.handler = handler;
@@ -103,17 +169,32 @@ export class FakeWorker {
         lastCompletedStep: 0,
         heldRunId: this.held?.runId ?? '',
         appliedSteps: this.held?.appliedSteps ?? 0,
+        finetuneJob: this.finetuneJob,
       },
       this.metadata,
-      () => undefined,
+      (err, res) => {
+        if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
+      },
     );
   }
 
-  private async process(job: Job): Promise<RankResult> {
+  private async process(job: Job): Promise<RankResult | FinetuneResult> {
+    if (job.name === FINETUNE_RANK_JOB) return this.processFinetune(job);
     const data = parseRankJob(job.data);
     this.jobs.push(data);
     const result = await this.handler(data, this);
     if (result.ok) this.held = { runId: data.runId, appliedSteps: result.appliedSteps };
     return result;
+  }
+
+  private async processFinetune(job: Job): Promise<FinetuneResult> {
+    const data = finetuneRankJobSchema.parse(job.data);
+    this.finetunes.push(data);
+    this.finetuneJob = finetuneJobId(data.finetuneId, data.attempt);
+    try {
+      return await this.finetuneHandler(data, this, (p) => job.updateProgress(p));
+    } finally {
+      this.finetuneJob = '';
+    }
   }
 }

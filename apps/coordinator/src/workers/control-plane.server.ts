@@ -6,7 +6,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import * as grpc from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'crypto';
 import type { Logger } from 'pino';
-import { WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
+import { finetuneJobId, WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
 import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
@@ -121,7 +121,11 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
       throw unknownSession(req.workerId);
     }
     const worker = await this.registry.get(req.workerId);
-    return { assignmentGeneration: worker?.assignment?.attempt ?? 0, drain: false };
+    return {
+      assignmentGeneration: worker?.assignment?.attempt ?? 0,
+      drain: false,
+      abortFinetuneReason: staleFinetune(req.finetuneJob, worker?.assignment),
+    };
   }
 
   private async report(
@@ -154,6 +158,19 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
           : coordinatorV1.WireDType.WIRE_DTYPE_F32,
     };
   }
+}
+
+/**
+ * Why the finetune job a worker reports running must stop: the worker's assignment no longer names
+ * that attempt (the job was cancelled, failed, or re-formed on another ring). Empty: carry on.
+ */
+function staleFinetune(running: string, assignment: WorkerRecord['assignment']): string {
+  if (!running) return '';
+  const current =
+    assignment?.kind === 'finetune' ? finetuneJobId(assignment.runId, assignment.attempt) : undefined;
+  return running === current
+    ? ''
+    : `finetune attempt ${running} was cancelled or superseded${current ? ` by ${current}` : ''}`;
 }
 
 function unknownSession(workerId: string): Error & { code: grpc.status } {

@@ -31,8 +31,11 @@ export interface WorkerRecord {
   lastSeen: number;
   /** Run whose replica the worker holds in memory, and the steps it applied. */
   held?: { runId: string; appliedSteps: number };
-  /** Its place in a ring, set when the coordinator forms a ring generation. */
-  assignment?: { runId: string; rank: number; worldSize: number; attempt: number };
+  /**
+   * Its place in a ring, set when the coordinator forms a ring generation; `runId` is a finetune
+   * job's id when `kind` is `finetune`.
+   */
+  assignment?: { runId: string; rank: number; worldSize: number; attempt: number; kind?: 'finetune' };
 }
 
 /** What registration stores. */

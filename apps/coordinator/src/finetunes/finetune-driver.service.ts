@@ -1,0 +1,293 @@
+/**
+ * Drives finetune jobs. It forms a ring of live, free workers for a job (a new attempt each time),
+ * enqueues the attempt — one long rank job per member — and follows rank 0's progress. When a member
+ * is lost or a rank fails, it forms a new ring from the workers still alive; the new attempt
+ * continues from the state rank 0 saved last (the batch of a step depends on the step alone, so the
+ * loss curve continues as if nothing happened). Ranks still running a superseded attempt are told to
+ * stop by their next heartbeat (the registry's assignment names the current attempt).
+ *
+ * Workers are shared with pretraining runs: a worker in a run's ring is not taken, and a worker
+ * assigned to a finetune is skipped by the run driver.
+ */
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import {
+  finetuneJobId,
+  type FinetuneParentData,
+  type FinetuneResult,
+  type FinetuneSuccess,
+} from '@llm-forge/cluster-protocol';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { PINO_LOGGER } from '../logging/logger';
+import { isTerminal, TRANSITIONS, type RunAction } from '../runs/run-state';
+import type { RunMember } from '../runs/run.model';
+import { RunsRepository } from '../runs/runs.repository';
+import { isAlive } from '../workers/liveness';
+import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
+import type { Finetune } from './finetune.model';
+import { FinetuneScheduler } from './finetune-scheduler.service';
+import { FinetunesRepository } from './finetunes.repository';
+
+/** How often the driver looks at every active job (and reads rank 0's progress). */
+const TICK_MS = 500;
+
+/** Drives every active finetune job. */
+@Injectable()
+export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log: Logger;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly startedAt = Date.now();
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+  private stopped = false;
+
+  constructor(
+    private readonly repo: FinetunesRepository,
+    private readonly runs: RunsRepository,
+    private readonly scheduler: FinetuneScheduler,
+    private readonly registry: WorkerRegistry,
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(PINO_LOGGER) log: Logger,
+  ) {
+    this.log = log.child({ component: 'finetune-driver' });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  /** Looks at every active job now (after a create). */
+  kick(): void {
+    setImmediate(() => void this.tick());
+  }
+
+  /** Runs `fn` with the job's lock held. */
+  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(id, settled);
+    void settled.then(() => {
+      if (this.locks.get(id) === settled) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  /** One pass over the active jobs. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      for (const job of (await this.repo.list()).filter((j) => !isTerminal(j.status))) {
+        await this.withLock(job.id, () => this.examine(job.id));
+      }
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'finetune driver tick failed; retrying');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Called by the processor with the ranks' results of an attempt; stale attempts are ignored. */
+  async onAttemptDone(data: FinetuneParentData, results: FinetuneResult[]): Promise<void> {
+    await this.withLock(data.finetuneId, async () => {
+      const job = await this.repo.get(data.finetuneId);
+      if (!job || isTerminal(job.status) || job.progress.attempt !== data.attempt) {
+        this.log.debug(
+          { finetuneId: data.finetuneId, attempt: data.attempt },
+          'stale finetune result ignored',
+        );
+        return;
+      }
+      const failures = results.filter((r): r is Extract<FinetuneResult, { ok: false }> => !r.ok);
+      if (failures.length === 0 && results.length === data.worldSize) {
+        await this.complete(job, results as FinetuneSuccess[]);
+        return;
+      }
+      const fatal = failures.find((f) => f.kind === 'fatal');
+      const reason =
+        failures.map((f) => `rank ${f.rank} (worker ${f.workerId}): ${f.error}`).join('; ') ||
+        'missing rank results';
+      if (fatal) await this.fail(job, reason);
+      else await this.retry(job, reason);
+    });
+  }
+
+  /** Cancels a job: its queued jobs are removed, running ranks stop at their next heartbeat. */
+  async cancel(job: Finetune): Promise<void> {
+    if (job.jobId !== undefined) await this.scheduler.remove(job.jobId);
+    await this.repo.update(job.id, { jobId: undefined });
+    await this.releaseMembers(job);
+  }
+
+  // ---- decisions -------------------------------------------------------------------------------
+
+  private async examine(id: string): Promise<void> {
+    const job = await this.repo.get(id);
+    if (!job || isTerminal(job.status)) return;
+    const now = Date.now();
+    const workers = await this.registry.list();
+    if (job.jobId === undefined) {
+      await this.form(job, workers, now);
+      return;
+    }
+    if (!(await this.scheduler.exists(job.jobId))) {
+      this.log.warn({ finetuneId: id, jobId: job.jobId }, 'finetune job missing; enqueued again');
+      await this.scheduler.enqueue(job);
+    }
+    const lost = (job.members ?? []).filter((m) => !this.memberAlive(m, workers, now));
+    if (lost.length > 0) {
+      await this.retry(job, `worker ${lost.map((m) => m.workerId).join(', ')} stopped answering`);
+      return;
+    }
+    await this.followProgress(job);
+  }
+
+  /** Forms a ring of live, free workers and enqueues the job's next attempt. */
+  private async form(job: Finetune, workers: WorkerRecord[], now: number): Promise<void> {
+    const busy = await this.busyWorkers(job.id);
+    const free = workers.filter(
+      (w) => isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) && !busy.has(w.id),
+    );
+    const started = job.members !== undefined;
+    // A new job waits for the workers it asked for; a started one continues with whoever is left
+    // (the global batch is the same, so the result is too).
+    if (free.length < (started ? 1 : job.spec.workers)) return;
+    const chosen = free.sort((a, b) => a.id.localeCompare(b.id)).slice(0, job.spec.workers);
+    const members: RunMember[] = chosen.map((w) => ({
+      workerId: w.id,
+      address: w.address,
+      sessionId: w.sessionId,
+    }));
+    const attempt = started ? job.progress.attempt + 1 : 0;
+    const dropped = (job.members ?? []).filter((m) => !members.some((c) => c.workerId === m.workerId));
+    await Promise.all(dropped.map((m) => this.registry.setAssignment(m.workerId, undefined)));
+    await Promise.all(
+      members.map((m, rank) =>
+        this.registry.setAssignment(m.workerId, {
+          runId: job.id,
+          rank,
+          worldSize: members.length,
+          attempt,
+          kind: 'finetune',
+        }),
+      ),
+    );
+    const next: Finetune = {
+      ...job,
+      members,
+      progress: { ...job.progress, attempt },
+      jobId: finetuneJobId(job.id, attempt),
+    };
+    // Stored before it is enqueued: a coordinator that dies in between enqueues it on restart.
+    await this.repo.update(job.id, { members, progress: next.progress, jobId: next.jobId });
+    if (job.status === 'queued') await this.transition(job.id, 'start');
+    await this.scheduler.enqueue(next);
+    this.log.info(
+      { finetuneId: job.id, attempt, workers: members.map((m) => m.workerId) },
+      started ? 'finetune ring re-formed; continuing from its saved state' : 'finetune started',
+    );
+  }
+
+  /** Copies rank 0's latest progress into the record. */
+  private async followProgress(job: Finetune): Promise<void> {
+    const progress = await this.scheduler.progress(job);
+    if (!progress) return;
+    const { step, totalSteps, epoch } = progress;
+    if (step === job.progress.step && totalSteps === job.progress.totalSteps) return;
+    await this.repo.update(job.id, { progress: { ...job.progress, step, totalSteps, epoch } });
+    await this.repo.setHistory(job.id, progress.history);
+  }
+
+  private async complete(job: Finetune, results: FinetuneSuccess[]): Promise<void> {
+    const lead = [...results].sort((a, b) => a.rank - b.rank)[0];
+    if (lead.history) await this.repo.setHistory(job.id, lead.history);
+    if (lead.evaluation) await this.repo.setEvaluation(job.id, lead.evaluation);
+    await this.repo.update(job.id, {
+      progress: {
+        ...job.progress,
+        step: lead.steps,
+        totalSteps: Math.max(job.progress.totalSteps, lead.steps),
+      },
+      trainableParameters: lead.trainableParameters,
+      totalParameters: lead.totalParameters,
+      modelDir: lead.modelDir,
+      jobId: undefined,
+      retries: 0,
+    });
+    await this.transition(job.id, 'complete');
+    await this.releaseMembers(job);
+    this.log.info({ finetuneId: job.id, steps: lead.steps, modelDir: lead.modelDir }, 'finetune completed');
+  }
+
+  /** A failed or abandoned attempt: fail the job after too many, else form a new ring. */
+  private async retry(job: Finetune, reason: string): Promise<void> {
+    const retries = job.retries + 1;
+    if (job.jobId !== undefined) await this.scheduler.remove(job.jobId);
+    if (retries > this.config.maxStepRetries) {
+      await this.fail(job, `failed ${retries} times; last: ${reason}`);
+      return;
+    }
+    this.log.warn(
+      { finetuneId: job.id, attempt: job.progress.attempt, retries, reason },
+      'finetune attempt failed; retrying',
+    );
+    await this.repo.update(job.id, { retries, jobId: undefined });
+    const current = await this.repo.get(job.id);
+    if (current && current.status === 'running')
+      await this.form(current, await this.registry.list(), Date.now());
+  }
+
+  private async fail(job: Finetune, error: string): Promise<void> {
+    await this.repo.update(job.id, { error, jobId: undefined });
+    await this.transition(job.id, 'fail');
+    await this.releaseMembers(job);
+    this.log.error({ finetuneId: job.id, err: error }, 'finetune failed');
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  private memberAlive(member: RunMember, workers: WorkerRecord[], now: number): boolean {
+    const worker = workers.find((w) => w.id === member.workerId);
+    return (
+      worker !== undefined &&
+      worker.sessionId === member.sessionId &&
+      isAlive(worker, now, this.config.workerTimeoutMs, this.startedAt)
+    );
+  }
+
+  /** Workers in the rings of active pretraining runs and of other active finetunes. */
+  private async busyWorkers(id: string): Promise<Set<string>> {
+    const busy = new Set<string>();
+    for (const run of await this.runs.list()) {
+      if (isTerminal(run.status) || run.status === 'paused') continue;
+      for (const m of run.members ?? []) busy.add(m.workerId);
+    }
+    for (const other of await this.repo.list()) {
+      if (other.id === id || isTerminal(other.status)) continue;
+      for (const m of other.members ?? []) busy.add(m.workerId);
+    }
+    return busy;
+  }
+
+  private async releaseMembers(job: Finetune): Promise<void> {
+    await Promise.all(
+      (job.members ?? []).map(async (m) => {
+        const worker = await this.registry.get(m.workerId);
+        if (worker?.assignment?.runId === job.id) await this.registry.setAssignment(m.workerId, undefined);
+      }),
+    );
+  }
+
+  private async transition(id: string, action: RunAction): Promise<void> {
+    const { from, to } = TRANSITIONS[action];
+    await this.repo.transition(id, from, to);
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Finetune jobs through the coordinator with fake workers over the real control plane and BullMQ:
+ * the REST contract, the worker pool shared with pretraining, progress, cancel (running ranks told
+ * to stop by heartbeat), a lost worker (the job re-formed on another), and failures.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import request from 'supertest';
+import type { FinetuneResult } from '@llm-forge/cluster-protocol';
+import { FakeWorker, fakeFinetune } from '../test-utils/fake-worker';
+import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
+import { ControlPlaneServer } from '../workers/control-plane.server';
+import type { FinetuneDetail } from './finetune.model';
+
+const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
+
+describe('finetune jobs (e2e, Redis)', () => {
+  const ctx = useTestApp();
+  const workers: FakeWorker[] = [];
+  let tmp = '';
+  let dataset = '';
+  let base = '';
+
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-finetunes-'));
+    dataset = path.join(tmp, 'spam.csv');
+    fs.writeFileSync(dataset, 'label,text\nspam,win money\nham,see you\n');
+    base = path.join(tmp, 'base');
+    fs.mkdirSync(base);
+    for (const f of ['config.json', 'model.safetensors']) fs.writeFileSync(path.join(base, f), '{}');
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill()));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const post = (url: string, body?: object) => request(ctx.server).post(url).set(auth).send(body);
+  const get = (url: string) => request(ctx.server).get(url).set(auth);
+
+  async function startWorkers(...ids: string[]): Promise<FakeWorker[]> {
+    const port = ctx.built!.app.get(ControlPlaneServer).port;
+    const started = ids.map((id) => new FakeWorker(id, port, ctx.prefix));
+    await Promise.all(started.map((w) => w.start()));
+    workers.push(...started);
+    return started;
+  }
+
+  async function create(body: object = {}): Promise<string> {
+    const res = await post('/finetunes', {
+      kind: 'classification',
+      baseCheckpoint: base,
+      dataset,
+      hyperparameters: { epochs: 1, batchSize: 4, lr: 1e-4, maxLength: 16 },
+      ...body,
+    }).expect(201);
+    return res.body.id as string;
+  }
+
+  async function waitFor(id: string, predicate: (job: FinetuneDetail) => boolean, what: string) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const job = (await get(`/finetunes/${id}`).expect(200)).body as FinetuneDetail;
+      if (predicate(job)) return job;
+      if (Date.now() > deadline)
+        throw new Error(`finetune is ${job.status} (${job.error ?? ''}), expected ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const status = (s: string) => (job: FinetuneDetail) => job.status === s;
+
+  it('runs a job on the requested workers and reports metrics and evaluation', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('ft-a', 'ft-b');
+    const id = await create({ workers: 2 });
+    const job = await waitFor(id, status('completed'), 'completed');
+    expect(job).toMatchObject({
+      kind: 'classification',
+      baseCheckpoint: base,
+      dataset,
+      progress: { step: 2, totalSteps: 2, attempt: 0 },
+      trainableParameters: 10,
+      modelDir: path.join(job.outDir, 'model'),
+    });
+    expect(job.metrics.map((m: { step: number }) => m.step)).toEqual([1, 2]);
+    expect(job.evaluation).toMatchObject({ labels: ['ham', 'spam'], accuracy: { test: 0.5 } });
+    const ranks = [...a.finetunes, ...b.finetunes].map((j) => [j.rank, j.worldSize]);
+    expect(ranks.sort()).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+    expect(a.finetunes[0].spec).toMatchObject({ baseCheckpoint: base, dataset, train: 'last-block' });
+    const list = (await get('/finetunes').expect(200)).body;
+    expect(list.map((j: { id: string }) => j.id)).toEqual([id]);
+    // the workers are free again: a pretraining run can use them
+    const workersNow = (await get('/workers').expect(200)).body;
+    expect(workersNow.every((w: { state: string }) => w.state === 'idle')).toBe(true);
+  });
+
+  it('follows rank 0 progress while the job runs', async () => {
+    if (!ctx.up) return;
+    const [w] = await startWorkers('ft-p');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    w.handleFinetunes(async (job, worker, progress) => {
+      await progress({ step: 3, totalSteps: 10, epoch: 1, history: [{ step: 3, epoch: 1, trainLoss: 1.5 }] });
+      await held;
+      return fakeFinetune(job, worker, async () => undefined);
+    });
+    const id = await create();
+    const running = await waitFor(id, (j) => j.progress.step === 3, 'progress at step 3');
+    expect(running).toMatchObject({ status: 'running', progress: { step: 3, totalSteps: 10, epoch: 1 } });
+    expect(running.metrics).toEqual([{ step: 3, epoch: 1, trainLoss: 1.5 }]);
+    release();
+    await waitFor(id, status('completed'), 'completed');
+  });
+
+  it('cancel stops a running job: its worker is told by heartbeat and freed', async () => {
+    if (!ctx.up) return;
+    const [w] = await startWorkers('ft-c');
+    w.handleFinetunes(async (job, worker) => {
+      const deadline = Date.now() + 10_000;
+      while (worker.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return {
+        ok: false,
+        workerId: worker.id,
+        rank: job.rank,
+        steps: 1,
+        kind: 'transient',
+        error: worker.aborts[0] ?? 'no abort',
+      };
+    });
+    const id = await create();
+    await waitFor(id, status('running'), 'running');
+    await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
+    const cancelled = (await post(`/finetunes/${id}/cancel`).expect(200)).body;
+    expect(cancelled.status).toBe('cancelled');
+    const deadline = Date.now() + 5000;
+    while (w.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(w.aborts[0]).toMatch(/cancelled or superseded/);
+    await post(`/finetunes/${id}/cancel`).expect(409);
+    expect((await get(`/finetunes/${id}`)).body.status).toBe('cancelled');
+  });
+
+  it('a lost worker: the job is re-formed on another worker as a new attempt', async () => {
+    if (!ctx.up) return;
+    const [first] = await startWorkers('ft-l1');
+    first.handleFinetunes(() => new Promise<FinetuneResult>(() => undefined)); // hangs, then the process dies
+    const id = await create();
+    await waitFor(id, () => first.finetuneJob !== '', 'the first worker to start');
+    await first.kill();
+    workers.splice(workers.indexOf(first), 1);
+    const [second] = await startWorkers('ft-l2');
+    const job = await waitFor(id, status('completed'), 'completed');
+    expect(job.progress.attempt).toBe(1);
+    expect(second.finetunes.map((j) => j.attempt)).toEqual([1]);
+  });
+
+  it('a transient failure is retried; a fatal one fails the job with the rank error', async () => {
+    if (!ctx.up) return;
+    const [w] = await startWorkers('ft-f');
+    let calls = 0;
+    w.handleFinetunes((job, worker, progress) => {
+      calls++;
+      if (calls === 1)
+        return {
+          ok: false,
+          workerId: worker.id,
+          rank: job.rank,
+          steps: 0,
+          kind: 'transient',
+          error: 'peer timed out',
+        };
+      return fakeFinetune(job, worker, progress);
+    });
+    const ok = await waitFor(await create(), status('completed'), 'completed');
+    expect(ok.progress.attempt).toBe(1);
+    w.handleFinetunes((job, worker) => ({
+      ok: false,
+      workerId: worker.id,
+      rank: job.rank,
+      steps: 0,
+      kind: 'fatal',
+      error: `${dataset}:3: expected label,text`,
+    }));
+    const failed = await waitFor(await create(), status('failed'), 'failed');
+    expect(failed.error).toContain(`${dataset}:3: expected label,text`);
+  });
+
+  it('a worker in a finetune is not given to a pretraining run until the finetune ends', async () => {
+    if (!ctx.up) return;
+    const [w] = await startWorkers('ft-s');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    w.handleFinetunes(async (job, worker, progress) => {
+      await held;
+      return fakeFinetune(job, worker, progress);
+    });
+    const id = await create();
+    await waitFor(id, status('running'), 'running');
+    const run = (
+      await post('/runs', { data: { text: path.join(tmp, 'c.txt') }, steps: 1, out: tmp }).expect(201)
+    ).body;
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await get(`/runs/${run.id}`)).body.status).toBe('queued');
+    release();
+    await waitFor(id, status('completed'), 'completed');
+    const deadline = Date.now() + 10_000;
+    while ((await get(`/runs/${run.id}`)).body.status !== 'completed' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await get(`/runs/${run.id}`)).body.status).toBe('completed');
+  });
+
+  it('refuses bad requests with the field named', async () => {
+    if (!ctx.up) return;
+    const bad = async (body: object, field: string, message: RegExp) => {
+      const res = await post('/finetunes', body).expect(400);
+      const issue = res.body.issues.find((i: { field: string }) => i.field === field);
+      expect(issue?.message).toMatch(message);
+    };
+    await bad({ kind: 'classification', dataset }, 'baseCheckpoint', /exactly one of baseCheckpoint/);
+    await bad(
+      { kind: 'classification', baseCheckpoint: path.join(tmp, 'nope'), dataset },
+      'baseCheckpoint',
+      /does not exist/,
+    );
+    await bad(
+      { kind: 'classification', baseCheckpoint: 'relative/dir/x', dataset },
+      'baseCheckpoint',
+      /absolute/,
+    );
+    await bad(
+      { kind: 'classification', baseCheckpoint: 'run-x/step-000001', dataset },
+      'baseCheckpoint',
+      /run-x/,
+    );
+    await bad(
+      { kind: 'classification', baseCheckpoint: base, dataset: 'spam.csv' },
+      'dataset',
+      /absolute path/,
+    );
+    await bad(
+      { kind: 'classification', baseCheckpoint: base, dataset: path.join(tmp, 'none.csv') },
+      'dataset',
+      /does not exist/,
+    );
+    await bad(
+      { kind: 'instruction', preset: 'tiny', dataset: 'spamassassin' },
+      'dataset',
+      /classification dataset/,
+    );
+    await get('/finetunes/ft-missing').expect(404);
+    await post('/finetunes/ft-missing/cancel').expect(404);
+    await request(ctx.server).get('/finetunes').expect(401);
+  });
+
+  it('accepts a run checkpoint as <runId>/<checkpoint>', async () => {
+    if (!ctx.up) return;
+    const run = (
+      await post('/runs', { data: { text: path.join(tmp, 'c.txt') }, steps: 1, out: tmp }).expect(201)
+    ).body;
+    const ckpt = path.join(tmp, 'step-000001');
+    fs.mkdirSync(ckpt);
+    for (const f of ['config.json', 'model.safetensors']) fs.writeFileSync(path.join(ckpt, f), '{}');
+    const res = await post('/finetunes', {
+      kind: 'classification',
+      baseCheckpoint: `${run.id}/step-000001`,
+      dataset: 'spamassassin',
+    }).expect(201);
+    expect(res.body).toMatchObject({
+      baseCheckpoint: `${run.id}/step-000001`,
+      spec: { baseCheckpoint: ckpt },
+    });
+  });
+});

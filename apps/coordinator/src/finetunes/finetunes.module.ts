@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { CheckpointResolver } from '../generate/checkpoint-resolver';
+import { RunsModule } from '../runs/runs.module';
+import { WorkersModule } from '../workers/workers.module';
+import { FinetuneDriver } from './finetune-driver.service';
+import { FinetuneProcessor } from './finetune-processor.service';
+import { FinetuneScheduler } from './finetune-scheduler.service';
+import { FinetunesController } from './finetunes.controller';
+import { FinetunesRepository } from './finetunes.repository';
+import { FinetunesService } from './finetunes.service';
+
+/**
+ * Finetune jobs: REST API, Redis state, BullMQ scheduling of each attempt on the workers' rank
+ * queues, and the driver that follows, retries and completes them. Shares the worker pool with
+ * pretraining runs (RunsModule, WorkersModule).
+ */
+@Module({
+  imports: [RunsModule, WorkersModule],
+  controllers: [FinetunesController],
+  providers: [
+    FinetunesService,
+    FinetunesRepository,
+    FinetuneScheduler,
+    FinetuneDriver,
+    FinetuneProcessor,
+    CheckpointResolver,
+  ],
+  exports: [FinetunesService],
+})
+export class FinetunesModule {}

@@ -1,0 +1,142 @@
+/** Finetune jobs: creation (with the base checkpoint and dataset checked), queries, cancel. Throws domain errors only. */
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import type { Logger } from 'pino';
+import { SPAMASSASSIN_DATASET, type FinetuneSpec } from '@llm-forge/cluster-protocol';
+import {
+  DomainError,
+  FinetuneNotFoundError,
+  InvalidTransitionError,
+  RequestValidationError,
+} from '../common/errors';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
+import { CheckpointResolver } from '../generate/checkpoint-resolver';
+import { PINO_LOGGER } from '../logging/logger';
+import { TRANSITIONS } from '../runs/run-state';
+import type { Finetune, FinetuneDetail } from './finetune.model';
+import { FinetuneDriver } from './finetune-driver.service';
+import { FinetunesRepository } from './finetunes.repository';
+
+/** `<runId>/<checkpointName>`: a checkpoint of a pretraining run. */
+const RUN_CHECKPOINT_REF = /^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/;
+
+/** Creates, lists, inspects and cancels finetune jobs; the {@link FinetuneDriver} runs them. */
+@Injectable()
+export class FinetunesService {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly repo: FinetunesRepository,
+    private readonly driver: FinetuneDriver,
+    private readonly checkpoints: CheckpointResolver,
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(PINO_LOGGER) log: Logger,
+  ) {
+    this.log = log.child({ component: 'finetunes' });
+  }
+
+  /**
+   * Stores a new queued job; it starts as soon as `spec.workers` workers are free. The base
+   * checkpoint and the dataset are checked here, so a typo is a 400 now rather than a failed job.
+   */
+  async create(spec: FinetuneSpec): Promise<Finetune> {
+    const baseCheckpoint =
+      spec.baseCheckpoint === undefined ? undefined : await this.resolveBase(spec.baseCheckpoint);
+    const dataset = await resolveDataset(spec.dataset);
+    const id = `ft-${randomUUID()}`;
+    const now = new Date().toISOString();
+    const job: Finetune = {
+      id,
+      kind: spec.kind,
+      status: 'queued',
+      spec: { ...spec, dataset, ...(baseCheckpoint !== undefined ? { baseCheckpoint } : {}) },
+      dataset: spec.dataset,
+      progress: { step: 0, totalSteps: 0, epoch: 0, attempt: 0 },
+      outDir: path.resolve(this.config.runsDir, 'finetunes', id),
+      retries: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (spec.name !== undefined) job.name = spec.name;
+    if (spec.baseCheckpoint !== undefined) job.baseCheckpoint = spec.baseCheckpoint;
+    await this.repo.create(job);
+    this.log.info({ finetuneId: id, kind: spec.kind, workers: spec.workers }, 'finetune created');
+    this.driver.kick();
+    return job;
+  }
+
+  /** All jobs, newest first. */
+  list(): Promise<Finetune[]> {
+    return this.repo.list();
+  }
+
+  /** One job with its logged metrics and, once completed, its evaluation. */
+  async get(id: string): Promise<FinetuneDetail> {
+    const job = await this.require(id);
+    const [metrics, evaluation] = await Promise.all([this.repo.history(id), this.repo.evaluation(id)]);
+    return { ...job, metrics, ...(evaluation ? { evaluation } : {}) };
+  }
+
+  /** Cancels a job that has not finished; ranks running it stop before their next step. */
+  async cancel(id: string): Promise<Finetune> {
+    return this.driver.withLock(id, async () => {
+      const { from, to } = TRANSITIONS.cancel;
+      const result = await this.repo.transition(id, from, to);
+      if (!result.ok) {
+        if (result.current === undefined) throw new FinetuneNotFoundError(id);
+        throw new InvalidTransitionError(id, 'cancel', result.current, from, 'finetune');
+      }
+      const job = await this.require(id);
+      await this.driver.cancel(job);
+      this.log.info({ finetuneId: id }, 'finetune cancelled');
+      return this.require(id);
+    });
+  }
+
+  private async require(id: string): Promise<Finetune> {
+    const job = await this.repo.get(id);
+    if (!job) throw new FinetuneNotFoundError(id);
+    return job;
+  }
+
+  private async resolveBase(ref: string): Promise<string> {
+    if (!path.isAbsolute(ref) && !RUN_CHECKPOINT_REF.test(ref)) {
+      throw invalid(
+        'baseCheckpoint',
+        `${JSON.stringify(ref)} is neither an absolute checkpoint directory nor <runId>/<checkpoint> (e.g. run-…/step-000200 or run-…/latest)`,
+      );
+    }
+    try {
+      return await this.checkpoints.resolve(ref);
+    } catch (error) {
+      if (error instanceof DomainError) throw invalid('baseCheckpoint', error.message);
+      throw error;
+    }
+  }
+}
+
+/** The dataset as an absolute path (every worker reads it), after checking it is a readable file. */
+async function resolveDataset(dataset: string): Promise<string> {
+  if (dataset === SPAMASSASSIN_DATASET) return dataset;
+  if (!path.isAbsolute(dataset)) {
+    throw invalid(
+      'dataset',
+      `${JSON.stringify(dataset)} is not an absolute path: give the file's absolute path on the shared volume (or "${SPAMASSASSIN_DATASET}")`,
+    );
+  }
+  try {
+    const stat = await fs.stat(dataset);
+    if (!stat.isFile()) throw invalid('dataset', `${dataset} is not a file`);
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw invalid('dataset', `${dataset} does not exist or cannot be read by the coordinator`);
+  }
+  return dataset;
+}
+
+function invalid(field: string, message: string): RequestValidationError {
+  return new RequestValidationError([{ field, message }]);
+}
