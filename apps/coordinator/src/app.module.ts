@@ -3,6 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { FORGE_CONFIG } from './config/config.constants';
+import { FinetunesModule } from './finetunes/finetunes.module';
+import { GenerateModule } from './generate/generate.module';
 import type { CoordinatorConfig } from './config/config.schema';
 import { HealthController } from './health/health.controller';
 import { PINO_LOGGER } from './logging/logger';
@@ -37,7 +39,13 @@ export class AppModule {
   static forRoot(config: CoordinatorConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), RunsModule, WorkersModule],
+      imports: [
+        CoreModule.forRoot(config, logger),
+        RunsModule,
+        WorkersModule,
+        GenerateModule,
+        FinetunesModule,
+      ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }, QueueBoard],
     };

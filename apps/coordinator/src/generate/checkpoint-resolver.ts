@@ -1,0 +1,63 @@
+/**
+ * Turns the `checkpoint` of a generate request into a directory: an absolute directory as given, or
+ * `<runId>/<checkpointName>` inside the run's checkpoint directory (`<runId>/latest`: its newest
+ * complete checkpoint). The request schema has already refused `.` and `..` segments; the resolved
+ * path is checked again to stay inside the run's directory.
+ */
+import { Injectable } from '@nestjs/common';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { CheckpointNotFoundError, RunNotFoundError } from '../common/errors';
+import { listCheckpoints } from '../runs/checkpoints';
+import { RunsRepository } from '../runs/runs.repository';
+import { ModelNotFoundError } from './generate.errors';
+
+/** The model config of a checkpoint (libs/gpt's CONFIG_FILE; not imported, to keep tfjs out of this thread). */
+const CONFIG_FILE = 'config.json';
+
+/** Name that stands for a run's newest complete checkpoint. */
+export const LATEST = 'latest';
+
+/** Resolves checkpoint references to directories holding a model. */
+@Injectable()
+export class CheckpointResolver {
+  constructor(private readonly runs: RunsRepository) {}
+
+  /**
+   * The directory `ref` names. Throws {@link RunNotFoundError} or {@link CheckpointNotFoundError} for
+   * the run form, {@link ModelNotFoundError} when the directory has no config.json.
+   */
+  async resolve(ref: string): Promise<string> {
+    const dir = path.isAbsolute(ref) ? path.resolve(ref) : await this.inRun(ref);
+    await requireModelDir(dir);
+    return dir;
+  }
+
+  private async inRun(ref: string): Promise<string> {
+    const [runId, name] = ref.split('/');
+    const run = await this.runs.get(runId);
+    if (!run) throw new RunNotFoundError(runId);
+    const complete = (await listCheckpoints(run.checkpointDir)).filter((c) => c.complete);
+    const found = name === LATEST ? complete.find((c) => c.latest) : complete.find((c) => c.name === name);
+    const base = path.resolve(run.checkpointDir);
+    if (!found || path.dirname(path.resolve(found.path)) !== base)
+      throw new CheckpointNotFoundError(runId, name, run.checkpointDir);
+    return path.resolve(found.path);
+  }
+}
+
+/** Throws {@link ModelNotFoundError} unless `dir` is a directory with a config.json. */
+async function requireModelDir(dir: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(dir);
+  } catch {
+    throw new ModelNotFoundError(dir, 'the directory does not exist');
+  }
+  if (!stat.isDirectory()) throw new ModelNotFoundError(dir, 'it is not a directory');
+  try {
+    await fs.access(path.join(dir, CONFIG_FILE));
+  } catch {
+    throw new ModelNotFoundError(dir, `${CONFIG_FILE} is missing`);
+  }
+}
