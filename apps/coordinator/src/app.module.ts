@@ -3,7 +3,6 @@ import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { FORGE_CONFIG } from './config/config.constants';
-import { FinetunesModule } from './finetunes/finetunes.module';
 import { GenerateModule } from './generate/generate.module';
 import type { CoordinatorConfig } from './config/config.schema';
 import { HealthController } from './health/health.controller';
@@ -39,13 +38,7 @@ export class AppModule {
   static forRoot(config: CoordinatorConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [
-        CoreModule.forRoot(config, logger),
-        RunsModule,
-        WorkersModule,
-        GenerateModule,
-        FinetunesModule,
-      ],
+      imports: [CoreModule.forRoot(config, logger), RunsModule, WorkersModule, GenerateModule],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }, QueueBoard],
     };
