@@ -39,7 +39,6 @@ const TRAIN_LOSS_RGB = [0x3b, 0x82, 0xf6] as const;
 /** Why a test cannot run yet (the coordinator lacks what it needs); undefined = enabled. */
 const PENDING = {
   finetunes: 'needs POST/GET /finetunes in the coordinator',
-  generate: 'needs POST /generate in the coordinator',
 } satisfies Record<string, string | undefined>;
 
 /** `it`, or `it.skip` with the reason appended to the title while the coordinator lacks what it needs. */
@@ -320,7 +319,7 @@ describeBrowser('dashboard in chromium', () => {
     await screenshot(page, '07-finetune');
   });
 
-  itWhen(PENDING.generate, 'streams generated text from a checkpoint', async () => {
+  it('streams generated text from a checkpoint', async () => {
     if (!up) return;
     const out = path.join(runsDir, 'tiny-model');
     const forge = path.join(REPO, 'apps/cli/bin/forge.js');

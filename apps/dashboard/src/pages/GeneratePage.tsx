@@ -7,6 +7,9 @@ import { Field } from '../components/Field';
 import { useResource } from '../hooks/useResource';
 import { FieldErrors } from '../lib/form-fields';
 
+/** The coordinator's cap on one request's tokens (POST /generate answers 400 above it). */
+const MAX_NEW_TOKENS = 1024;
+
 /** Runs whose checkpoints are offered in the picker (newest first). */
 const RUNS_OFFERED = 20;
 
@@ -52,7 +55,7 @@ export function GeneratePage({ checkpoint: initial }: { checkpoint?: string }): 
       'pick a checkpoint (<runId>/<checkpoint> or a directory)',
     );
     const p = f.required('prompt', prompt, 'type a prompt');
-    const n = f.int('maxNewTokens', maxNewTokens, 1, 4096);
+    const n = f.int('maxNewTokens', maxNewTokens, 1, MAX_NEW_TOKENS);
     const t = f.number0('temperature', temperature);
     const k = topK.trim() === '' ? undefined : f.int('topK', topK, 1);
     setErrors(f.errors);
