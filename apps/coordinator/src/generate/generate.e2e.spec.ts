@@ -81,6 +81,18 @@ describe('POST /generate (e2e, Redis)', () => {
     expect(events.filter((e) => e.event === 'done')).toHaveLength(1);
   });
 
+  it('is in the OpenAPI document with its body schema', async () => {
+    if (!ctx.up) return;
+    const doc = (await request(ctx.server).get('/openapi.json').set(auth).expect(200)).body;
+    const op = doc.paths['/generate'].post;
+    const schema = op.requestBody.content['application/json'].schema;
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['checkpoint', 'prompt', 'maxNewTokens', 'temperature', 'topK']),
+    );
+    expect(schema.properties.maxNewTokens.maximum).toBe(1024);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '503']));
+  });
+
   it('answers 400 naming the field for a bad body', async () => {
     if (!ctx.up) return;
     const base = { checkpoint: modelDir, prompt: PROMPT, maxNewTokens: 4 };

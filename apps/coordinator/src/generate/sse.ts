@@ -26,6 +26,8 @@ export async function streamGeneration(generation: ActiveGeneration, res: Respon
   res.setHeader('X-Accel-Buffering', 'no'); // nginx: do not buffer the stream
   res.flushHeaders();
   res.on('close', () => generation.cancel()); // after a normal end this is a no-op
+  // a client that left while the model was loading has already closed: stop at the first token
+  if (res.destroyed || res.socket?.destroyed !== false) generation.cancel();
   for await (const event of generation.events) {
     if (!res.writableEnded && !res.destroyed) res.write(formatEvent(event));
   }
