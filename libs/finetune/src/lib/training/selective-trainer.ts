@@ -10,6 +10,7 @@ import {
   learningRate,
   ConfigError,
   type AdamWOptions,
+  type AdamWState,
   type LrSchedule,
 } from '@llm-forge/gpt';
 import { addInto, scale, sumOfSquares } from '@llm-forge/tfjs-backend-native';
@@ -69,6 +70,17 @@ export class SelectiveTrainer {
    * the gradient tape); gradients are averaged over `microBatches` calls.
    */
   step(loss: (micro: number) => tf.Scalar, microBatches = 1): SelectiveStep {
+    const meanLoss = this.computeGradients(loss, microBatches);
+    const { gradNorm, lr } = this.applyGradients();
+    return { loss: meanLoss, lr, gradNorm };
+  }
+
+  /**
+   * Fills {@link grads} with the gradients of the mean loss over `microBatches` calls of `loss`
+   * and returns that mean loss; the parameters are not touched. Split from
+   * {@link applyGradients} so a data-parallel job can scale and all-reduce {@link grads} between.
+   */
+  computeGradients(loss: (micro: number) => tf.Scalar, microBatches = 1): number {
     const variables = this.trainables.map((t) => t.variable);
     let lossSum = 0;
     for (let micro = 0; micro < microBatches; micro++) {
@@ -84,8 +96,38 @@ export class SelectiveTrainer {
       tf.dispose([value, ...Object.values(grads)]);
     }
     if (microBatches > 1) scale(this.grads, 1 / microBatches);
-    const { gradNorm, lr } = this.apply();
-    return { loss: lossSum / microBatches, lr, gradNorm };
+    return lossSum / microBatches;
+  }
+
+  /**
+   * Clips {@link grads} to the global norm (when `gradClip` > 0), applies AdamW to the flat values
+   * and writes each tensor back. Returns the norm before clipping and the learning rate used.
+   */
+  applyGradients(): { gradNorm: number; lr: number } {
+    return this.apply();
+  }
+
+  /**
+   * Restores saved values and optimizer state (a resumed job): `values` in the order of the
+   * trainables, written back to every tensor; the moments and the step count replace the
+   * optimizer's. Throws a ConfigError when a length does not match.
+   */
+  restore(values: Float32Array, state: AdamWState): void {
+    const size = this.params.length;
+    for (const [field, array] of [
+      ['values', values],
+      ['m', state.m],
+      ['v', state.v],
+    ] as const) {
+      if (array.length !== size) throw new ConfigError(`restored ${field}`, array.length, `${size} values`);
+    }
+    this.params.set(values);
+    this.optimizer.state.m.set(state.m);
+    this.optimizer.state.v.set(state.v);
+    this.optimizer.state.step = state.step;
+    this.trainables.forEach((t, i) =>
+      t.write(this.params.subarray(this.offsets[i], this.offsets[i] + t.variable.size)),
+    );
   }
 
   /** Clips, applies AdamW to the flat values and writes each tensor back. */

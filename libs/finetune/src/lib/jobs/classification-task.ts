@@ -1,0 +1,192 @@
+/**
+ * A classification finetune job (the book's chapter 6, as `forge finetune classify` runs it): the
+ * labelled data balanced, limited and split 70/10/20 per class, padded to the longest training
+ * example; the global batch of a step is the batch `finetuneClassifier` takes at that step.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ClassificationEvaluation, FinetuneMetric, FinetuneSpec } from '@llm-forge/cluster-protocol';
+import { createTokenizer, crossEntropy, deriveSeed, END_OF_TEXT_ID } from '@llm-forge/gpt';
+import {
+  balanceByDownsampling,
+  encodeSplits,
+  limitExamples,
+  resolveLabels,
+  splitBatches,
+  SPLIT_NAMES,
+  stratifiedSplit,
+  type ClassificationBatch,
+  type EncodedSplit,
+  type Splits,
+} from '../classification/classification-dataset';
+import { GPTClassifier } from '../classification/classifier';
+import { evaluateSplit } from '../classification/finetune-classifier';
+import { readLabeledFile } from '../classification/labeled-text';
+import { SPAMASSASSIN, spamAssassinExamples } from '../classification/spam-assassin';
+import { parseTrainSelection, selectTrainables } from '../classification/trainable-selection';
+import type { ClassificationMetrics } from '../classification/metrics';
+import type { TrainableTensor } from '../training/trainable';
+import { loadBaseModel } from './base-model';
+import { finite, rankRows, type JobTask, type LocalStep, type TaskOutputs } from './job-task';
+
+/** Validation and test shares of each class (the CLI's defaults). */
+export const CLASSIFICATION_FRACTIONS = { train: 0.7, validation: 0.1 };
+/** LoRA rank of `train: lora` without a `lora` setting (the CLI's default). */
+const DEFAULT_LORA_RANK = 16;
+
+/** The encoded splits of a job's data, as `forge finetune classify` builds them. */
+export interface ClassificationData {
+  labels: string[];
+  splits: Splits<EncodedSplit>;
+  maxLength: number;
+}
+
+/** Loads, balances, limits, splits and encodes a job's labelled data (DataError naming file and line). */
+export function classificationData(spec: FinetuneSpec, contextLength: number): ClassificationData {
+  const all = spec.dataset === SPAMASSASSIN ? spamAssassinExamples() : readLabeledFile(spec.dataset);
+  const labels = resolveLabels(all);
+  let examples = spec.balance ? balanceByDownsampling(all, labels, spec.seed) : all;
+  if (spec.maxExamples !== undefined) examples = limitExamples(examples, labels, spec.maxExamples, spec.seed);
+  const split = stratifiedSplit(examples, labels, CLASSIFICATION_FRACTIONS, spec.seed);
+  const { splits, maxLength } = encodeSplits(split, labels, createTokenizer(), {
+    maxLength: spec.hyperparameters.maxLength,
+    contextLength,
+  });
+  return { labels, splits, maxLength };
+}
+
+/** Rows [lo, hi) of a padded batch. */
+function sliceBatch(batch: ClassificationBatch, lo: number, hi: number): ClassificationBatch {
+  const T = batch.length;
+  return {
+    ids: batch.ids.subarray(lo * T, hi * T),
+    lengths: batch.lengths.subarray(lo, hi),
+    labels: batch.labels.subarray(lo, hi),
+    batchSize: hi - lo,
+    length: T,
+  };
+}
+
+/** Per-split loss, accuracy and per-label precision/recall/F1 of the protocol. */
+function splitSummary(
+  labels: string[],
+  m: ClassificationMetrics,
+): ClassificationEvaluation['splits'][string] {
+  return {
+    loss: m.loss,
+    accuracy: m.accuracy,
+    perLabel: labels.map((label) => ({ label, ...pick(m.classes[label]) })),
+  };
+}
+
+function pick(c: { precision: number; recall: number; f1: number }) {
+  return { precision: c.precision, recall: c.recall, f1: c.f1 };
+}
+
+/** A classifier on the job's base with its selected trainables, and the job's batches. */
+export class ClassificationTask implements JobTask {
+  readonly trainables: TrainableTensor[];
+  readonly stepsPerEpoch: number;
+  readonly totalParameters: number;
+  private epochBatches?: { epoch: number; batches: ClassificationBatch[] };
+
+  private constructor(
+    private readonly spec: FinetuneSpec,
+    readonly classifier: GPTClassifier,
+    readonly data: ClassificationData,
+  ) {
+    const selection = parseTrainSelection(spec.train);
+    if (selection.kind === 'lora') {
+      const rank = spec.lora?.rank ?? DEFAULT_LORA_RANK;
+      classifier.attachLora({ rank, alpha: spec.lora?.alpha ?? rank, seed: spec.seed });
+    }
+    this.trainables = selectTrainables(classifier, selection);
+    this.stepsPerEpoch = Math.ceil(data.splits.train.labels.length / spec.hyperparameters.batchSize);
+    const head = classifier.weight.size + classifier.bias.size;
+    this.totalParameters = classifier.model.parameterCount + head + (classifier.lora?.parameterCount ?? 0);
+  }
+
+  /** Loads the data and the base, and builds the classifier exactly as the CLI does. */
+  static create(spec: FinetuneSpec): ClassificationTask {
+    const base = loadBaseModel(spec);
+    const params = base.readParameters();
+    const config = base.config;
+    base.dispose();
+    const data = classificationData(spec, config.contextLength);
+    const classifierSpec = {
+      labels: data.labels,
+      pooling: 'last' as const,
+      maxLength: data.maxLength,
+      padTokenId: END_OF_TEXT_ID,
+    };
+    const classifier = GPTClassifier.fromBase(config, params, classifierSpec, spec.seed);
+    try {
+      return new ClassificationTask(spec, classifier, data);
+    } catch (e) {
+      classifier.dispose();
+      throw e;
+    }
+  }
+
+  /** The global batch of a step: batch `k` of its epoch's seeded shuffle (finetuneClassifier's). */
+  globalBatch(step: number): ClassificationBatch {
+    const epoch = Math.floor(step / this.stepsPerEpoch);
+    if (this.epochBatches?.epoch !== epoch) {
+      const { batchSize } = this.spec.hyperparameters;
+      const batches = splitBatches(
+        this.data.splits.train,
+        batchSize,
+        this.data.maxLength,
+        deriveSeed(this.spec.seed, epoch),
+      );
+      this.epochBatches = { epoch, batches };
+    }
+    return this.epochBatches.batches[step % this.stepsPerEpoch];
+  }
+
+  localStep(step: number, rank: number, worldSize: number): LocalStep {
+    const batch = this.globalBatch(step);
+    const [lo, hi] = rankRows(batch.batchSize, rank, worldSize);
+    const weight = (hi - lo) / batch.batchSize;
+    if (hi === lo) return { weight };
+    const slice = sliceBatch(batch, lo, hi);
+    // finetuneClassifier's dropout seed; ranks draw their own masks (only matters with dropout).
+    const base = 1_000_000 + step;
+    const dropoutSeed =
+      worldSize === 1 ? deriveSeed(this.spec.seed, base) : deriveSeed(this.spec.seed, base, rank);
+    const loss = () => {
+      const logits = this.classifier.logits(slice, { training: true, dropoutSeed });
+      return crossEntropy(logits, tf.tensor1d(slice.labels, 'int32'));
+    };
+    return { loss, weight };
+  }
+
+  evaluateEpoch(): Partial<FinetuneMetric> {
+    const { batchSize } = this.spec.hyperparameters;
+    const val = evaluateSplit(this.classifier, this.data.splits.validation, batchSize);
+    const train = evaluateSplit(this.classifier, this.data.splits.train, batchSize);
+    return finite({ valLoss: val.loss, valAccuracy: val.accuracy, trainAccuracy: train.accuracy });
+  }
+
+  /** Metrics of every split (empty splits left out) and the classifier saved to `<outDir>/model`. */
+  async finish(options: { outDir: string }): Promise<TaskOutputs> {
+    const { batchSize } = this.spec.hyperparameters;
+    const labels = this.data.labels;
+    const evaluation: ClassificationEvaluation = { labels, accuracy: {}, confusionMatrix: [], splits: {} };
+    for (const name of SPLIT_NAMES) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const m = evaluateSplit(this.classifier, this.data.splits[name], batchSize);
+      if (name === 'test') evaluation.confusionMatrix = m.confusion;
+      if (m.examples === 0) continue;
+      evaluation.accuracy[name] = m.accuracy;
+      evaluation.splits[name] = splitSummary(labels, m);
+    }
+    const modelDir = path.join(options.outDir, 'model');
+    this.classifier.save(modelDir, { overwrite: true });
+    return { modelDir, evaluation };
+  }
+
+  dispose(): void {
+    this.classifier.dispose();
+  }
+}

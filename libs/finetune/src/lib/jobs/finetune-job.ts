@@ -1,0 +1,209 @@
+/**
+ * The engine of a finetune job on the cluster's worker pool: every rank runs this loop on the same
+ * spec. The global batch of optimizer step s is the batch the single-machine loop
+ * (`finetuneClassifier`, `finetuneInstructions`) takes at step s; rank r computes the gradients of
+ * its contiguous slice, weighted so that the sum over ranks is the gradient of the global batch's
+ * loss, one all-reduce sums gradients and loss, and every rank applies the same AdamW update, so the
+ * replicas stay identical. Rank 0 logs, saves resumable state, and at the end evaluates and saves.
+ *
+ * Errors (for the worker to tell bad input from transient failures):
+ * - `DataError`: the dataset is missing, unreadable or malformed (the message names file and line),
+ *   or too small for one batch / a split. Fatal: a retry fails the same way.
+ * - `ConfigError`: a spec value the job cannot use (`train` for an instruction job, `maxLength`
+ *   beyond the context, a rank outside the world). Fatal.
+ * - `CheckpointError`: the base checkpoint is missing, corrupt or not of GPT-2's vocabulary (names
+ *   the file); or an output cannot be written. Fatal.
+ * - {@link FinetuneAbortedError}: `ctx.abortReason()` asked to stop. Transient: a new attempt
+ *   resumes from the saved state.
+ * - Anything else (an all-reduce that failed because a peer left, out of memory) is unexpected and
+ *   may succeed on a retry. Unusable saved states never fail a job: they are skipped with a warning.
+ */
+import type {
+  ClassificationEvaluation,
+  FinetuneMetric,
+  FinetuneProgress,
+  FinetuneSpec,
+  InstructionEvaluation,
+} from '@llm-forge/cluster-protocol';
+import { ConfigError } from '@llm-forge/gpt';
+import { scale } from '@llm-forge/tfjs-backend-native';
+import { SelectiveTrainer } from '../training/selective-trainer';
+import { countTrainable } from '../training/trainable';
+import { ClassificationTask } from './classification-task';
+import { FinetuneAbortedError } from './finetune-aborted-error';
+import { InstructionTask } from './instruction-task';
+import { JobHistory } from './job-history';
+import { loadNewestState, saveJobState, trainingSpecHash } from './job-state';
+import type { InitialLosses, JobTask } from './job-task';
+
+/** What a rank's finetune job gets from the worker. */
+export interface FinetuneJobContext {
+  rank: number;
+  worldSize: number;
+  /** Sums `values` element-wise over all ranks, in place (the ring all-reduce); every rank calls it with the same length, in the same order. */
+  allReduce(values: Float32Array): Promise<void>;
+  /** Directory of the job's outputs, shared by every rank: state/ (resumable), model/, responses.json. */
+  outDir: string;
+  /** Rank 0: called with the progress after each logged point (cheap; the worker forwards it to BullMQ). */
+  onProgress?(progress: FinetuneProgress): void;
+  /** Checked between steps; a returned reason stops the job with a FinetuneAbortedError. */
+  abortReason?(): string | undefined;
+  log?(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a rank's finetune job returns (rank 0 adds the model, evaluation and history). */
+export interface FinetuneJobOutcome {
+  steps: number;
+  trainableParameters: number;
+  totalParameters: number;
+  modelDir?: string;
+  evaluation?: ClassificationEvaluation | InstructionEvaluation;
+  history?: FinetuneMetric[];
+}
+
+/** A job after its training loop, before the final evaluation; dispose {@link task} when done. */
+export interface TrainedJob {
+  task: JobTask;
+  trainer: SelectiveTrainer;
+  history: JobHistory;
+  initial?: InitialLosses;
+}
+
+/**
+ * Runs rank `ctx.rank`'s share of a finetune job: resumes from the newest usable state in
+ * `ctx.outDir/state`, trains to the end, and on rank 0 evaluates and saves the model (and
+ * responses). See the module comment for the errors it throws.
+ */
+export async function runFinetuneJob(
+  spec: FinetuneSpec,
+  ctx: FinetuneJobContext,
+): Promise<FinetuneJobOutcome> {
+  const job = await trainFinetuneJob(spec, ctx);
+  try {
+    const outcome: FinetuneJobOutcome = {
+      steps: job.trainer.stepsDone,
+      trainableParameters: countTrainable(job.task.trainables),
+      totalParameters: job.task.totalParameters,
+    };
+    if (ctx.rank !== 0) return outcome;
+    const { modelDir, evaluation } = await job.task.finish({
+      outDir: ctx.outDir,
+      initial: job.initial,
+      log: ctx.log,
+    });
+    ctx.log?.('finetune job finished', { modelDir, steps: outcome.steps });
+    return { ...outcome, modelDir, evaluation, history: job.history.points };
+  } finally {
+    job.task.dispose();
+  }
+}
+
+function checkContext(ctx: FinetuneJobContext): void {
+  if (!(Number.isInteger(ctx.worldSize) && ctx.worldSize >= 1))
+    throw new ConfigError('worldSize', ctx.worldSize, 'an integer >= 1');
+  if (!(Number.isInteger(ctx.rank) && ctx.rank >= 0 && ctx.rank < ctx.worldSize))
+    throw new ConfigError('rank', ctx.rank, `an integer in [0, ${ctx.worldSize - 1}]`);
+}
+
+/** Loads data and model for the spec's kind. */
+function createTask(spec: FinetuneSpec): JobTask {
+  return spec.kind === 'classification' ? ClassificationTask.create(spec) : InstructionTask.create(spec);
+}
+
+/**
+ * The training part of {@link runFinetuneJob}: builds the task, resumes, runs the remaining steps.
+ * Exposed for tests and tools that inspect the trained replica; the caller disposes `task`.
+ */
+export async function trainFinetuneJob(spec: FinetuneSpec, ctx: FinetuneJobContext): Promise<TrainedJob> {
+  checkContext(ctx);
+  const task = createTask(spec);
+  try {
+    return await trainTask(spec, ctx, task);
+  } catch (e) {
+    task.dispose();
+    throw e;
+  }
+}
+
+async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobTask): Promise<TrainedJob> {
+  const { lr, weightDecay, epochs } = spec.hyperparameters;
+  const totalSteps = task.stepsPerEpoch * epochs;
+  const trainer = new SelectiveTrainer(task.trainables, {
+    schedule: { lr, minLr: lr, warmupSteps: 0, totalSteps, schedule: 'constant' },
+    adamw: { weightDecay },
+    gradClip: 0, // the book does not clip when finetuning
+  });
+  const specHash = trainingSpecHash(spec);
+  const warn = (message: string, file: string) => ctx.log?.(message, { level: 'warn', file });
+  const resumed = loadNewestState(ctx.outDir, specHash, trainer.params.length, warn);
+  const history = new JobHistory(totalSteps, epochs, resumed?.history ?? []);
+  let initial = resumed?.initial;
+  if (resumed) {
+    trainer.restore(resumed.values, resumed.optimizer);
+    ctx.log?.(`resuming at step ${resumed.step} of ${totalSteps}`, { step: resumed.step });
+  } else if (ctx.rank === 0 && task.initialLosses) {
+    initial = task.initialLosses();
+  }
+  const reduced = new Float32Array(trainer.params.length + 1); // gradients, then the loss
+  for (let step = trainer.stepsDone; step < totalSteps; step++) {
+    // Yield first so an abort message that arrived during the last step is seen now.
+    await new Promise((resolve) => setImmediate(resolve));
+    const reason = ctx.abortReason?.();
+    if (reason !== undefined) throw new FinetuneAbortedError(reason, step);
+    const { loss, lr: stepLr } = await globalStep(task, trainer, ctx, step, reduced);
+    if (ctx.rank !== 0) continue;
+    const done = step + 1;
+    const epoch = Math.floor(step / task.stepsPerEpoch) + 1;
+    const epochEnd = done % task.stepsPerEpoch === 0;
+    const evaluate = epochEnd && history.evaluatesEpoch(epoch);
+    if (history.logsStep(done) || evaluate) {
+      history.add({
+        step: done,
+        epoch,
+        trainLoss: loss,
+        lr: stepLr,
+        ...(evaluate ? task.evaluateEpoch() : {}),
+      });
+      ctx.onProgress?.({ step: done, totalSteps, epoch, history: [...history.points] });
+    }
+    if (epochEnd || (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0)) {
+      saveJobState(ctx.outDir, specHash, {
+        step: done,
+        values: trainer.params,
+        optimizer: trainer.optimizer.state,
+        history: history.points,
+        initial,
+      });
+    }
+  }
+  return { task, trainer, history, initial };
+}
+
+/**
+ * One data-parallel optimizer step: local gradients of the rank's slice, weighted by its share;
+ * one all-reduce of gradients and weighted loss; the same AdamW update on every rank. Returns the
+ * global batch's loss and the learning rate.
+ */
+async function globalStep(
+  task: JobTask,
+  trainer: SelectiveTrainer,
+  ctx: FinetuneJobContext,
+  step: number,
+  reduced: Float32Array,
+): Promise<{ loss: number; lr: number }> {
+  const { loss, weight } = task.localStep(step, ctx.rank, ctx.worldSize);
+  const size = trainer.grads.length;
+  let localLoss = 0;
+  if (loss) {
+    localLoss = trainer.computeGradients(loss);
+    if (weight !== 1) scale(trainer.grads, weight);
+  } else {
+    trainer.grads.fill(0);
+  }
+  reduced.set(trainer.grads);
+  reduced[size] = localLoss * weight;
+  await ctx.allReduce(reduced);
+  trainer.grads.set(reduced.subarray(0, size));
+  const { lr } = trainer.applyGradients();
+  return { loss: reduced[size], lr };
+}

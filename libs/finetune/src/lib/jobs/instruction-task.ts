@@ -1,0 +1,269 @@
+/**
+ * An instruction finetune job (the book's chapter 7, as `forge finetune instruct` runs it): Alpaca
+ * data split 85/10/5, the book's collate, the last incomplete batch dropped; all weights or LoRA
+ * adapters train. The global batch of a step is the batch `finetuneInstructions` takes at that step.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FinetuneMetric, FinetuneSpec, InstructionEvaluation } from '@llm-forge/cluster-protocol';
+import {
+  batchTensors,
+  ConfigError,
+  crossEntropy,
+  DataError,
+  deriveSeed,
+  IGNORE_INDEX,
+  meanLoss,
+  saveModel,
+  type Batch,
+  type GPTModel,
+} from '@llm-forge/gpt';
+import type { EncodedExample } from '../instruction/collate';
+import { loadInstructionData } from '../instruction/instruction-data';
+import {
+  batchCount,
+  encodeInstructions,
+  instructionBatches,
+  splitInstructionData,
+  type InstructionSplit,
+} from '../instruction/instruction-dataset';
+import { mergedParameters } from '../instruction/instruction-lora';
+import { promptStyle, type PromptStyle } from '../instruction/prompt-style';
+import { generateResponses, saveResponses, type InstructionResponse } from '../instruction/responses';
+import { JudgeClient } from '../judge/judge-client';
+import { scoreResponses } from '../judge/judge-scores';
+import { LoraAdapters } from '../lora/lora-adapters';
+import { modelTrainables, type TrainableTensor } from '../training/trainable';
+import { loadBaseModel } from './base-model';
+import {
+  rankRows,
+  type FinishOptions,
+  type InitialLosses,
+  type JobTask,
+  type LocalStep,
+  type TaskOutputs,
+} from './job-task';
+
+/** Batches per loss estimate (the book's eval_iter, the CLI's --eval-batches). */
+export const INSTRUCTION_EVAL_BATCHES = 5;
+/** Longest generated response (the book's). */
+export const MAX_NEW_TOKENS = 256;
+/** File of the test-split responses in the job's output directory. */
+export const RESPONSES_FILE = 'responses.json';
+
+/** The split and tokenized data of an instruction job. */
+export interface InstructionData {
+  split: InstructionSplit;
+  style: PromptStyle;
+  train: EncodedExample[];
+  validation: EncodedExample[];
+}
+
+/** Loads (DataError naming file and line), limits to `maxExamples`, splits and tokenizes the data. */
+export function instructionData(spec: FinetuneSpec): InstructionData {
+  const style = promptStyle(spec.style);
+  let entries = loadInstructionData(spec.dataset);
+  if (spec.maxExamples !== undefined) entries = entries.slice(0, spec.maxExamples);
+  const split = splitInstructionData(entries, { seed: spec.seed });
+  return {
+    split,
+    style,
+    train: encodeInstructions(split.train, style),
+    validation: encodeInstructions(split.validation, style),
+  };
+}
+
+/** Rows [lo, hi) of a collated batch (same padded length, so targets are unchanged). */
+function sliceBatch(batch: Batch, lo: number, hi: number): Batch {
+  const T = batch.contextLength;
+  return {
+    inputs: batch.inputs.subarray(lo * T, hi * T),
+    targets: batch.targets.subarray(lo * T, hi * T),
+    batchSize: hi - lo,
+    contextLength: T,
+  };
+}
+
+/** Targets that carry loss. */
+function countTargets(targets: Int32Array): number {
+  let n = 0;
+  for (const t of targets) if (t !== IGNORE_INDEX) n++;
+  return n;
+}
+
+/** A language model (all weights or LoRA adapters training) and the job's instruction batches. */
+export class InstructionTask implements JobTask {
+  readonly trainables: TrainableTensor[];
+  readonly stepsPerEpoch: number;
+  readonly totalParameters: number;
+  readonly adapters?: LoraAdapters;
+  private readonly maxLength: number;
+  private epochBatches?: { epoch: number; batches: Batch[] };
+
+  private constructor(
+    private readonly spec: FinetuneSpec,
+    readonly model: GPTModel,
+    readonly data: InstructionData,
+  ) {
+    const context = model.config.contextLength;
+    this.maxLength = spec.hyperparameters.maxLength ?? context;
+    if (this.maxLength < 2 || this.maxLength > context) {
+      throw new ConfigError(
+        'hyperparameters.maxLength',
+        this.maxLength,
+        `an integer in [2, ${context}] (the model's context length)`,
+      );
+    }
+    const { batchSize } = spec.hyperparameters;
+    this.stepsPerEpoch = batchCount(data.train.length, batchSize, true);
+    if (this.stepsPerEpoch === 0) {
+      throw new DataError(
+        `${spec.dataset}: the training split has ${data.train.length} examples, fewer than one batch of ${batchSize}`,
+        `use hyperparameters.batchSize ${data.train.length} or less, or more data`,
+      );
+    }
+    if (spec.train === 'lora') {
+      const rank = (spec.lora as { rank: number }).rank;
+      this.adapters = LoraAdapters.attach(model, { rank, alpha: spec.lora?.alpha ?? rank, seed: spec.seed });
+      this.trainables = this.adapters.trainables();
+    } else if (spec.train === 'all') {
+      this.trainables = modelTrainables(
+        model,
+        model.layout.specs.map((s) => s.name),
+      );
+    } else {
+      throw new ConfigError('train', spec.train, '"all" or "lora" for an instruction job');
+    }
+    this.totalParameters = model.parameterCount + (this.adapters?.parameterCount ?? 0);
+  }
+
+  /** Loads the data and the base model. */
+  static create(spec: FinetuneSpec): InstructionTask {
+    const data = instructionData(spec);
+    const model = loadBaseModel(spec);
+    try {
+      return new InstructionTask(spec, model, data);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  private collate(extra: { shuffle?: boolean; epoch?: number; dropLast?: boolean } = {}) {
+    return {
+      allowedMaxLength: this.maxLength,
+      maskPrompt: this.spec.maskInstruction,
+      batchSize: this.spec.hyperparameters.batchSize,
+      seed: this.spec.seed,
+      ...extra,
+    };
+  }
+
+  /** The global batch of a step: batch `k` of its epoch's seeded shuffle (finetuneInstructions'). */
+  globalBatch(step: number): Batch {
+    const epoch = Math.floor(step / this.stepsPerEpoch);
+    if (this.epochBatches?.epoch !== epoch) {
+      const options = this.collate({ shuffle: true, epoch, dropLast: true });
+      this.epochBatches = { epoch, batches: [...instructionBatches(this.data.train, options)] };
+    }
+    return this.epochBatches.batches[step % this.stepsPerEpoch];
+  }
+
+  localStep(step: number, rank: number, worldSize: number): LocalStep {
+    const batch = this.globalBatch(step);
+    const [lo, hi] = rankRows(batch.batchSize, rank, worldSize);
+    const slice = sliceBatch(batch, lo, hi);
+    // The loss is a mean over target tokens, so a slice stands for its share of the batch's tokens.
+    const tokens = countTargets(slice.targets);
+    const weight = tokens / countTargets(batch.targets);
+    if (tokens === 0) return { weight: 0 };
+    // The Trainer's (and LoraLmTrainer's) dropout seed of micro-batch 0; ranks draw their own masks.
+    const dropoutSeed =
+      worldSize === 1 ? deriveSeed(this.spec.seed, step, 0) : deriveSeed(this.spec.seed, step, 0, rank);
+    const loss = () => {
+      const { inputs, targets } = batchTensors(slice);
+      const logits = this.model.forward(inputs, { training: true, dropoutSeed });
+      return crossEntropy(logits, targets, IGNORE_INDEX);
+    };
+    return { loss, weight };
+  }
+
+  /** The book's evaluation: the mean loss of the first few unshuffled batches of a split. */
+  private splitLoss(examples: EncodedExample[]): number {
+    return meanLoss(this.model, instructionBatches(examples, this.collate()), INSTRUCTION_EVAL_BATCHES).loss;
+  }
+
+  initialLosses(): InitialLosses {
+    return { trainLoss: this.splitLoss(this.data.train), valLoss: this.splitLoss(this.data.validation) };
+  }
+
+  evaluateEpoch(): Partial<FinetuneMetric> {
+    return { valLoss: this.splitLoss(this.data.validation) };
+  }
+
+  /**
+   * Losses after training, the model saved to `<outDir>/model` (LoRA: merged, adapters in
+   * `model/adapter`), responses to the first `maxResponses` test entries in `<outDir>/responses.json`,
+   * judged when a judge is configured (a judge failure becomes `judgeNote`).
+   */
+  async finish(options: FinishOptions): Promise<TaskOutputs> {
+    const final = this.initialLosses();
+    const modelDir = path.join(options.outDir, 'model');
+    const params = this.adapters ? mergedParameters(this.model, this.adapters) : this.model.readParameters();
+    saveModel(modelDir, this.model.config, params, { overwrite: true });
+    if (this.adapters) this.adapters.save(path.join(modelDir, 'adapter'));
+    const test = this.data.split.test.slice(0, this.spec.maxResponses);
+    const responses = await generateResponses(this.model, test, {
+      style: this.data.style,
+      maxNewTokens: MAX_NEW_TOKENS,
+    });
+    const responsesFile = path.join(options.outDir, RESPONSES_FILE);
+    fs.mkdirSync(options.outDir, { recursive: true });
+    saveResponses(responsesFile, responses);
+    const judged = await this.judge(responses, options);
+    // Every saved state carries the initial losses; without one (never expected) report the final ones.
+    const initial = options.initial ?? final;
+    const evaluation: InstructionEvaluation = {
+      initialTrainLoss: initial.trainLoss,
+      initialValLoss: initial.valLoss,
+      trainLoss: final.trainLoss,
+      valLoss: final.valLoss,
+      responses: responses.map((r, i) => ({
+        instruction: r.instruction,
+        ...(r.input ? { input: r.input } : {}),
+        output: r.output,
+        response: r.model_response,
+        ...(judged.scores[i] !== undefined ? { score: judged.scores[i] } : {}),
+      })),
+      responsesFile,
+      ...(judged.average !== undefined ? { averageScore: judged.average } : {}),
+      ...(judged.note !== undefined ? { judgeNote: judged.note } : {}),
+    };
+    return { modelDir, evaluation };
+  }
+
+  /** Scores from the configured judge; never throws (a failure is reported as a note). */
+  private async judge(
+    responses: InstructionResponse[],
+    options: FinishOptions,
+  ): Promise<{ scores: Array<number | undefined>; average?: number; note?: string }> {
+    if (!this.spec.judge) return { scores: [], note: 'no judge configured' };
+    if (responses.length === 0) return { scores: [], note: 'no test responses to judge' };
+    try {
+      const summary = await scoreResponses(new JudgeClient(this.spec.judge), responses);
+      const scores = summary.judged.map((j) => j.score ?? undefined);
+      if (summary.average === null) return { scores, note: 'the judge replied without a score in [0, 100]' };
+      const note = summary.unparsed > 0 ? `${summary.unparsed} replies held no score` : undefined;
+      return { scores, average: summary.average, note };
+    } catch (error) {
+      const message = (error as Error).message;
+      options.log?.('judge failed; the job succeeds without scores', { error: message });
+      return { scores: [], note: `judge failed: ${message}` };
+    }
+  }
+
+  dispose(): void {
+    this.adapters?.dispose();
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Resumable state of a finetune job, written by rank 0 into `<outDir>/state/step-NNNNNN/`:
+ * `trainer.safetensors` (the trainable values, AdamW's m and v, flat in the order of the
+ * trainables; the step count in its metadata) and `state.json` (step, logged history, initial
+ * losses, a hash of the spec fields that shape training, the tensor file's sha256). Each folder is
+ * built under a temporary name and renamed into place; the newest two are kept.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FinetuneMetric, FinetuneSpec } from '@llm-forge/cluster-protocol';
+import {
+  SafetensorsFile,
+  writeDirAtomic,
+  writeSafetensors,
+  writeTextFileAtomic,
+  type AdamWState,
+} from '@llm-forge/gpt';
+import type { InitialLosses } from './job-task';
+
+/** Folder of the states inside a job's output directory. */
+export const STATE_DIR = 'state';
+/** Tensor file of a state. */
+export const STATE_TENSORS_FILE = 'trainer.safetensors';
+/** JSON file of a state. */
+export const STATE_JSON_FILE = 'state.json';
+const FORMAT = 'forge-finetune-state/1';
+/** States kept after each save. */
+export const STATES_KEPT = 2;
+
+/** What a state holds. */
+export interface JobState {
+  step: number;
+  values: Float32Array;
+  optimizer: AdamWState;
+  history: FinetuneMetric[];
+  initial?: InitialLosses;
+}
+
+/** state.json. */
+interface StateJson {
+  format: typeof FORMAT;
+  step: number;
+  specHash: string;
+  trainableValues: number;
+  tensorsSha256: string;
+  history: FinetuneMetric[];
+  initial?: InitialLosses;
+}
+
+/**
+ * sha256 of the spec fields that decide the weights after each step (not `workers`: the result does
+ * not depend on how many ranks share a batch; not the outputs' settings).
+ */
+export function trainingSpecHash(spec: FinetuneSpec): string {
+  const fields = {
+    kind: spec.kind,
+    baseCheckpoint: spec.baseCheckpoint ?? null,
+    preset: spec.preset ?? null,
+    dataset: spec.dataset,
+    hyperparameters: spec.hyperparameters,
+    train: spec.train,
+    lora: spec.lora ?? null,
+    style: spec.style,
+    maskInstruction: spec.maskInstruction,
+    balance: spec.balance,
+    maxExamples: spec.maxExamples ?? null,
+    seed: spec.seed,
+  };
+  return createHash('sha256').update(canonicalJson(fields)).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal specs hash equally whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** sha256 of a file, read in chunks (a state of a large model exceeds one Buffer). */
+export function sha256File(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(16 * 1024 * 1024);
+    let read: number;
+    while ((read = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) hash.update(chunk.subarray(0, read));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** Folder name of the state after `step` steps. */
+export function stateName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}`;
+}
+
+/** Step of a state folder name, or undefined for anything else (temporary folders included). */
+function stateStep(name: string): number | undefined {
+  const match = /^step-(\d{6,})$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Writes the state after `state.step` steps atomically and prunes older ones. */
+export function saveJobState(outDir: string, specHash: string, state: JobState): string {
+  const root = path.join(outDir, STATE_DIR);
+  const dir = path.join(root, stateName(state.step));
+  // A folder of the same step is a corrupt one this attempt skipped, or one an interrupted
+  // attempt wrote from the same weights: either way it is replaced.
+  fs.rmSync(dir, { recursive: true, force: true });
+  writeDirAtomic(dir, (tmp) => {
+    const tensorFile = path.join(tmp, STATE_TENSORS_FILE);
+    const size = state.values.length;
+    writeSafetensors(
+      tensorFile,
+      [
+        { name: 'values', dtype: 'F32', shape: [size], data: state.values },
+        { name: 'adam_m', dtype: 'F32', shape: [size], data: state.optimizer.m },
+        { name: 'adam_v', dtype: 'F32', shape: [size], data: state.optimizer.v },
+      ],
+      { format: 'pt', step: String(state.optimizer.step) },
+    );
+    const json: StateJson = {
+      format: FORMAT,
+      step: state.step,
+      specHash,
+      trainableValues: size,
+      tensorsSha256: sha256File(tensorFile),
+      history: state.history,
+      ...(state.initial ? { initial: state.initial } : {}),
+    };
+    writeTextFileAtomic(path.join(tmp, STATE_JSON_FILE), `${JSON.stringify(json)}\n`);
+  });
+  pruneStates(root, state.step);
+  return dir;
+}
+
+/**
+ * Keeps the newest {@link STATES_KEPT} states up to `current`; removes newer ones (corrupt states
+ * this attempt skipped) and leftover temporary folders of interrupted saves.
+ */
+function pruneStates(root: string, current: number): void {
+  const entries = fs.readdirSync(root);
+  const steps = entries
+    .map(stateStep)
+    .filter((s): s is number => s !== undefined)
+    .sort((a, b) => b - a);
+  const keep = new Set(steps.filter((s) => s <= current).slice(0, STATES_KEPT));
+  for (const name of entries) {
+    const step = stateStep(name);
+    const stale = step === undefined ? /^step-\d+\.(tmp|old)-/.test(name) : !keep.has(step);
+    if (stale) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** Why a state cannot be used, with the file at fault. */
+class UnusableState extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+  }
+}
+
+/** Reads and verifies one state folder; UnusableState naming the file otherwise. */
+function readState(dir: string, specHash: string, size: number): JobState {
+  const jsonFile = path.join(dir, STATE_JSON_FILE);
+  let json: StateJson;
+  try {
+    json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as StateJson;
+  } catch (e) {
+    throw new UnusableState(jsonFile, `cannot be read (${(e as Error).message})`);
+  }
+  if (json.format !== FORMAT || !Number.isInteger(json.step) || !Array.isArray(json.history)) {
+    throw new UnusableState(jsonFile, `is not a ${FORMAT} file`);
+  }
+  if (json.specHash !== specHash) {
+    throw new UnusableState(jsonFile, 'was written for a different spec (data, model or hyperparameters)');
+  }
+  if (json.trainableValues !== size) {
+    throw new UnusableState(jsonFile, `holds ${json.trainableValues} trainable values, this job has ${size}`);
+  }
+  const tensorFile = path.join(dir, STATE_TENSORS_FILE);
+  if (!fs.existsSync(tensorFile)) throw new UnusableState(tensorFile, 'does not exist');
+  if (sha256File(tensorFile) !== json.tensorsSha256) {
+    throw new UnusableState(tensorFile, 'does not match the sha256 in state.json (truncated or corrupt)');
+  }
+  const file = SafetensorsFile.open(tensorFile);
+  try {
+    const read = (name: string) => {
+      const values = file.readFloat32(name);
+      if (values.length !== size) throw new UnusableState(tensorFile, `${name} has ${values.length} values`);
+      return values;
+    };
+    const step = Number(file.metadata['step']);
+    if (step !== json.step)
+      throw new UnusableState(tensorFile, `step ${step} differs from state.json's ${json.step}`);
+    return {
+      step,
+      values: read('values'),
+      optimizer: { m: read('adam_m'), v: read('adam_v'), step },
+      history: json.history,
+      ...(json.initial ? { initial: json.initial } : {}),
+    };
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The newest state under `<outDir>/state` that verifies (format, spec hash, size, sha256), or
+ * undefined for a fresh start. Each unusable one is reported through `warn` with its file, and the
+ * next older one is tried.
+ */
+export function loadNewestState(
+  outDir: string,
+  specHash: string,
+  size: number,
+  warn: (message: string, file: string) => void,
+): JobState | undefined {
+  const root = path.join(outDir, STATE_DIR);
+  if (!fs.existsSync(root)) return undefined;
+  const names = fs
+    .readdirSync(root)
+    .filter((n) => stateStep(n) !== undefined)
+    .sort((a, b) => (stateStep(b) as number) - (stateStep(a) as number));
+  for (const name of names) {
+    try {
+      return readState(path.join(root, name), specHash, size);
+    } catch (e) {
+      const file = e instanceof UnusableState ? e.file : path.join(root, name);
+      warn(`skipping resumable state ${name}: ${(e as Error).message}`, file);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+/**
+ * What the job loop needs from a kind of finetuning (classification or instruction): the trainable
+ * tensors, the global batch of every step and each rank's share of it, the evaluation at the end of
+ * an epoch, and the final evaluation and saving on rank 0.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type {
+  ClassificationEvaluation,
+  FinetuneMetric,
+  InstructionEvaluation,
+} from '@llm-forge/cluster-protocol';
+import type { TrainableTensor } from '../training/trainable';
+
+/** A rank's part of one optimizer step. */
+export interface LocalStep {
+  /**
+   * The mean loss of the rank's slice (built inside the gradient tape); absent when the slice
+   * carries no loss (no rows, or every target ignored): the rank then contributes zeros.
+   */
+  loss?: () => tf.Scalar;
+  /** Share of the global loss this slice's mean stands for (rows or target tokens of the slice / of the batch). */
+  weight: number;
+}
+
+/** Losses before the first step (instruction jobs). */
+export interface InitialLosses {
+  trainLoss: number;
+  valLoss: number;
+}
+
+/** What rank 0 produces after training. */
+export interface TaskOutputs {
+  modelDir: string;
+  evaluation: ClassificationEvaluation | InstructionEvaluation;
+}
+
+/** Settings of the final evaluation. */
+export interface FinishOptions {
+  outDir: string;
+  /** Losses before training (instruction), from this attempt or the saved state. */
+  initial?: InitialLosses;
+  log?(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** One kind of finetune job, with its data and model loaded. */
+export interface JobTask {
+  readonly trainables: TrainableTensor[];
+  /** Optimizer steps per epoch. */
+  readonly stepsPerEpoch: number;
+  /** Every value of the model (frozen or not), adapters and head included. */
+  readonly totalParameters: number;
+  /** Rank `rank`'s contiguous slice of the global batch of step `step` (0-based). */
+  localStep(step: number, rank: number, worldSize: number): LocalStep;
+  /** Validation (and training) metrics taken at the end of an epoch, rank 0 only. */
+  evaluateEpoch(): Partial<FinetuneMetric>;
+  /** Losses before the first step, when the task reports them (instruction). */
+  initialLosses?(): InitialLosses;
+  /** Final evaluation and model saving, rank 0 only. */
+  finish(options: FinishOptions): Promise<TaskOutputs>;
+  /** Frees the model's tensors. */
+  dispose(): void;
+}
+
+/** Rows [lo, hi) of `n` that rank `rank` of `worldSize` takes: contiguous, sizes differing by one at most. */
+export function rankRows(n: number, rank: number, worldSize: number): [number, number] {
+  return [Math.floor((rank * n) / worldSize), Math.floor(((rank + 1) * n) / worldSize)];
+}
+
+/** Keeps finite values only (NaN of an empty split would break the JSON schema). */
+export function finite(values: Partial<FinetuneMetric>): Partial<FinetuneMetric> {
+  return Object.fromEntries(
+    Object.entries(values).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
+  ) as Partial<FinetuneMetric>;
+}
