@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { BearerAuthGuard } from './auth/bearer-auth.guard';
 import { FORGE_CONFIG } from './config/config.constants';
+import { FinetunesModule } from './finetunes/finetunes.module';
 import { GenerateModule } from './generate/generate.module';
 import type { CoordinatorConfig } from './config/config.schema';
 import { HealthController } from './health/health.controller';
@@ -31,14 +32,20 @@ export class CoreModule {
   }
 }
 
-/** The coordinator: core services, the runs feature, health, and the global bearer-token guard. */
+/** The coordinator: core services, runs, workers, generation, finetunes, health, and the global bearer-token guard. */
 @Module({})
 export class AppModule {
   /** The root module for a validated configuration. */
   static forRoot(config: CoordinatorConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), RunsModule, WorkersModule, GenerateModule],
+      imports: [
+        CoreModule.forRoot(config, logger),
+        RunsModule,
+        WorkersModule,
+        GenerateModule,
+        FinetunesModule,
+      ],
       controllers: [HealthController, MetricsController],
       providers: [{ provide: APP_GUARD, useClass: BearerAuthGuard }, QueueBoard],
     };
