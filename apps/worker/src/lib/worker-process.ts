@@ -7,7 +7,17 @@ import * as os from 'os';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { parseRankJob, rankQueueName, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
+import {
+  FINETUNE_RANK_JOB,
+  finetuneJobId,
+  finetuneRankJobSchema,
+  parsePayload,
+  parseRankJob,
+  rankQueueName,
+  type FinetuneResult,
+  type RankJobData,
+  type RankResult,
+} from '@llm-forge/cluster-protocol';
 import { coordinatorV1 } from '@llm-forge/proto';
 import type { StepExecutor } from './compute/step-executor';
 import type { WorkerConfig } from './config/worker-config';
@@ -22,7 +32,9 @@ export class WorkerProcess {
   private readonly client: CoordinatorClient;
   private sessionId = '';
   private heartbeatTimer?: NodeJS.Timeout;
-  private bullWorker?: Worker<unknown, RankResult>;
+  private bullWorker?: Worker<unknown, RankResult | FinetuneResult>;
+  /** The finetune rank job running now (`<finetuneId>.a<attempt>`), reported in heartbeats. */
+  private finetuneJob = '';
   private connection?: Redis;
   private stopped = false;
   private lastCompletedStep = 0;
@@ -46,9 +58,9 @@ export class WorkerProcess {
     await this.register();
     this.connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
     this.connection.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
-    this.bullWorker = new Worker<unknown, RankResult>(
+    this.bullWorker = new Worker<unknown, RankResult | FinetuneResult>(
       rankQueueName(this.config.workerId),
-      (job) => this.process(job),
+      (job) => (job.name === FINETUNE_RANK_JOB ? this.processFinetune(job) : this.process(job)),
       {
         connection: this.connection,
         prefix: `${this.config.redisPrefix}bull`,
@@ -75,7 +87,45 @@ export class WorkerProcess {
     this.connection?.disconnect();
   }
 
-  private async process(job: Job<unknown, RankResult>): Promise<RankResult> {
+  /** One rank's share of a finetune attempt: minutes to hours, progress reported as it goes. */
+  private async processFinetune(job: Job): Promise<FinetuneResult> {
+    let data;
+    try {
+      data = parsePayload(finetuneRankJobSchema, 'finetune rank job payload', job.data);
+    } catch (error) {
+      this.log.error({ jobId: job.id, err: (error as Error).message }, 'refused a finetune job');
+      const rank =
+        typeof (job.data as { rank?: unknown })?.rank === 'number' ? (job.data as { rank: number }).rank : 0;
+      return {
+        ok: false,
+        workerId: this.config.workerId,
+        rank,
+        steps: 0,
+        kind: 'fatal',
+        error: (error as Error).message,
+      };
+    }
+    const log = this.log.child({ finetuneId: data.finetuneId, attempt: data.attempt, rank: data.rank });
+    this.finetuneJob = finetuneJobId(data.finetuneId, data.attempt);
+    log.info({ worldSize: data.worldSize, kind: data.spec.kind }, 'finetune started');
+    try {
+      const result = await this.executor.runFinetune(data, {
+        onProgress: (progress) => {
+          job
+            .updateProgress(progress)
+            .catch((err: Error) => log.warn({ err: err.message }, 'could not report finetune progress'));
+        },
+        log: (message, fields) => log.info(fields ?? {}, message),
+      });
+      if (result.ok) log.info({ steps: result.steps, jobMs: Math.round(result.jobMs) }, 'finetune done');
+      else log.warn({ kind: result.kind, err: result.error, file: result.file }, 'finetune failed');
+      return result;
+    } finally {
+      this.finetuneJob = '';
+    }
+  }
+
+  private async process(job: Job): Promise<RankResult> {
     let data: RankJobData;
     try {
       data = parseRankJob(job.data);
@@ -146,14 +196,23 @@ export class WorkerProcess {
   private async heartbeat(intervalMs: number): Promise<void> {
     if (this.stopped) return;
     const held = this.executor.held();
+    const finetuneJob = this.finetuneJob;
     try {
-      await this.client.heartbeat({
+      const answer = await this.client.heartbeat({
         workerId: this.config.workerId,
         sessionId: this.sessionId,
         lastCompletedStep: this.lastCompletedStep,
         heldRunId: held?.runId ?? '',
         appliedSteps: held?.appliedSteps ?? 0,
+        finetuneJob,
       });
+      if (finetuneJob && answer.abortFinetuneReason) {
+        this.log.warn(
+          { job: finetuneJob, reason: answer.abortFinetuneReason },
+          'finetune aborted by the coordinator',
+        );
+        this.executor.abortFinetune(finetuneJob, answer.abortFinetuneReason);
+      }
     } catch (error) {
       if (isUnknownSession(error)) {
         this.log.warn('the coordinator does not know this worker (it lost its state): registering again');

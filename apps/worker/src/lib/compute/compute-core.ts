@@ -3,7 +3,13 @@
  * the tensor backend, the collective server and the {@link TrainingSession}.
  */
 import { RingAllReduce } from '@llm-forge/collective';
-import type { RankJobData, RankResult } from '@llm-forge/cluster-protocol';
+import type {
+  FinetuneRankJobData,
+  FinetuneResult,
+  RankJobData,
+  RankResult,
+} from '@llm-forge/cluster-protocol';
+import { FinetuneRunner, type FinetuneJobHooks } from '../finetune/finetune-runner';
 import { TrainingSession } from '../session/training-session';
 import type { ComputeThreadConfig } from './compute-messages';
 
@@ -13,6 +19,10 @@ export interface ComputeCore {
   port: number;
   /** Runs one rank job. */
   run(job: RankJobData): Promise<RankResult>;
+  /** Runs one rank's share of a finetune attempt (drops any pretraining replica held). */
+  runFinetune(job: FinetuneRankJobData, hooks?: FinetuneJobHooks): Promise<FinetuneResult>;
+  /** Stops the finetune job `jobId` before its next step. */
+  abortFinetune(jobId: string, reason: string): void;
   /** The replica held in memory. */
   held(): { runId: string; appliedSteps: number } | undefined;
   close(): Promise<void>;
@@ -30,9 +40,17 @@ export async function startComputeCore(config: ComputeThreadConfig): Promise<Com
     timeoutMs: config.collectiveTimeoutMs,
   });
   const session = new TrainingSession(config.workerId, ring);
+  const finetunes = new FinetuneRunner(config.workerId, ring);
   return {
     port: Number(ring.address.split(':').pop()),
     run: (job) => session.run(job),
+    runFinetune: (job, hooks) => {
+      // The finetune reconfigures the shared ring and needs the memory: a pretraining replica held
+      // from an earlier run would continue from a checkpoint anyway.
+      session.release();
+      return finetunes.run(job, hooks);
+    },
+    abortFinetune: (jobId, reason) => finetunes.abort(jobId, reason),
     held: () => session.held(),
     close: async () => {
       session.release();

@@ -20,6 +20,20 @@ async function main(): Promise<void> {
         void core.close().then(() => port.close());
         return;
       }
+      if (message.type === 'abort-finetune') {
+        core.abortFinetune(message.jobId, message.reason);
+        return;
+      }
+      if (message.type === 'finetune') {
+        const { id } = message;
+        void core
+          .runFinetune(message.job, {
+            onProgress: (progress) => post({ type: 'finetune-progress', id, progress }),
+            log: (text, fields) => post({ type: 'log', message: text, fields }),
+          })
+          .then((result) => post({ type: 'finetune-result', id, result }));
+        return;
+      }
       void core
         .run(message.job)
         .then((result) => post({ type: 'result', id: message.id, result, held: core.held() }));

@@ -5,7 +5,13 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { RankJobData, RankResult } from '@llm-forge/cluster-protocol';
+import type {
+  FinetuneRankJobData,
+  FinetuneResult,
+  RankJobData,
+  RankResult,
+} from '@llm-forge/cluster-protocol';
+import type { FinetuneJobHooks } from '../finetune/finetune-runner';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
 import type { ComputeThreadConfig, FromCompute } from './compute-messages';
 import { startComputeCore, type ComputeCore } from './compute-core';
@@ -18,6 +24,10 @@ export interface StepExecutor {
   readonly backend: string;
   /** Runs one rank job. */
   run(job: RankJobData): Promise<RankResult>;
+  /** Runs one rank's share of a finetune attempt. */
+  runFinetune(job: FinetuneRankJobData, hooks?: FinetuneJobHooks): Promise<FinetuneResult>;
+  /** Stops the finetune job `jobId` (`<finetuneId>.a<attempt>`) before its next step. */
+  abortFinetune(jobId: string, reason: string): void;
   /** The replica held in memory after the last job. */
   held(): { runId: string; appliedSteps: number } | undefined;
   /** Called when the compute side died (thread crash); the worker must exit. */
@@ -46,6 +56,14 @@ export class InProcessExecutor implements StepExecutor {
     return this.core.run(job);
   }
 
+  runFinetune(job: FinetuneRankJobData, hooks?: FinetuneJobHooks): Promise<FinetuneResult> {
+    return this.core.runFinetune(job, hooks);
+  }
+
+  abortFinetune(jobId: string, reason: string): void {
+    this.core.abortFinetune(jobId, reason);
+  }
+
   held(): { runId: string; appliedSteps: number } | undefined {
     return this.core.held();
   }
@@ -59,6 +77,10 @@ export class InProcessExecutor implements StepExecutor {
 export class ThreadExecutor implements StepExecutor {
   onFatal?: (error: Error) => void;
   private readonly pending = new Map<number, (result: RankResult) => void>();
+  private readonly finetunes = new Map<
+    number,
+    { hooks: FinetuneJobHooks; resolve: (result: FinetuneResult) => void }
+  >();
   private nextId = 0;
   private lastHeld?: { runId: string; appliedSteps: number };
   private closing = false;
@@ -68,12 +90,7 @@ export class ThreadExecutor implements StepExecutor {
     readonly port: number,
     readonly backend: string,
   ) {
-    thread.on('message', (message: FromCompute) => {
-      if (message.type !== 'result') return;
-      this.lastHeld = message.held;
-      this.pending.get(message.id)?.(message.result);
-      this.pending.delete(message.id);
-    });
+    thread.on('message', (message: FromCompute) => this.receive(message));
     thread.on('error', (error) => this.onFatal?.(error));
     thread.on('exit', (code) => {
       if (!this.closing) this.onFatal?.(new Error(`the compute thread exited with code ${code}`));
@@ -104,6 +121,39 @@ export class ThreadExecutor implements StepExecutor {
       this.pending.set(id, resolve);
       this.thread.postMessage({ type: 'job', id, job });
     });
+  }
+
+  runFinetune(job: FinetuneRankJobData, hooks: FinetuneJobHooks = {}): Promise<FinetuneResult> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.finetunes.set(id, { hooks, resolve });
+      this.thread.postMessage({ type: 'finetune', id, job });
+    });
+  }
+
+  abortFinetune(jobId: string, reason: string): void {
+    this.thread.postMessage({ type: 'abort-finetune', jobId, reason });
+  }
+
+  private receive(message: FromCompute): void {
+    switch (message.type) {
+      case 'result':
+        this.lastHeld = message.held;
+        this.pending.get(message.id)?.(message.result);
+        this.pending.delete(message.id);
+        break;
+      case 'finetune-progress':
+        this.finetunes.get(message.id)?.hooks.onProgress?.(message.progress);
+        break;
+      case 'finetune-result':
+        this.lastHeld = undefined; // a finetune releases the pretraining replica
+        this.finetunes.get(message.id)?.resolve(message.result);
+        this.finetunes.delete(message.id);
+        break;
+      case 'log':
+        for (const { hooks } of this.finetunes.values()) hooks.log?.(message.message, message.fields);
+        break;
+    }
   }
 
   held(): { runId: string; appliedSteps: number } | undefined {
