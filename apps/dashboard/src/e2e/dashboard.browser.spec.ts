@@ -4,8 +4,6 @@
  * the static + proxy server that mirrors the serving contract (README). Screenshots land in
  * test-output/. Skips with a message when chromium, Redis or dist/ is missing.
  *
- * Tests that need coordinator endpoints not written yet are `it.skip` with the reason in their
- * title (see PENDING): delete the entry to enable them.
  */
 import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
@@ -37,14 +35,16 @@ const CHROMIUM = findChromium();
 const TRAIN_LOSS_RGB = [0x3b, 0x82, 0xf6] as const;
 
 /** Why a test cannot run yet (the coordinator lacks what it needs); undefined = enabled. */
-const PENDING = {
-  finetunes: 'needs POST/GET /finetunes in the coordinator',
-} satisfies Record<string, string | undefined>;
 
-/** `it`, or `it.skip` with the reason appended to the title while the coordinator lacks what it needs. */
-function itWhen(pending: string | undefined, title: string, fn: () => Promise<void>): void {
-  if (pending === undefined) it(title, fn);
-  else it.skip(`${title} [pending: ${pending}]`, fn);
+/** Writes a checkpoint of one training step of the `tiny` preset to `out` (`forge train`). */
+function trainTinyModel(out: string): void {
+  const forge = path.join(REPO, 'apps/cli/bin/forge.js');
+  const train = spawnSync(
+    process.execPath,
+    [forge, 'train', '--steps', '1', '--batch-size', '1', '--context-length', '16', '--out', out, '--json'],
+    { encoding: 'utf8', timeout: 90_000 },
+  );
+  if (train.status !== 0) throw new Error(`forge train failed: ${train.stderr}`);
 }
 
 const missing = !CHROMIUM
@@ -302,33 +302,58 @@ describeBrowser('dashboard in chromium', () => {
     }
   });
 
-  itWhen(PENDING.finetunes, 'creates a finetune job from the form', async () => {
+  it('creates a finetune job from the form; a real worker trains it and the page shows the evaluation', async () => {
     if (!up) return;
+    await cancelUnfinishedRuns(); // the worker started below must be free for the finetune
+    const base = path.join(runsDir, 'finetune-base');
+    trainTinyModel(base);
     const dataset = path.join(runsDir, 'spam.csv');
-    writeFileSync(dataset, 'text,label\nwin money now,spam\nsee you at lunch,ham\n');
+    const ham = [
+      'see you at lunch',
+      'the meeting moved',
+      'call me later',
+      'thanks for the notes',
+      'dinner at eight',
+    ];
+    const spam = [
+      'win money now',
+      'free prize today',
+      'cheap loans here',
+      'you won a cruise',
+      'claim your reward',
+    ];
+    const rows = [...ham.map((t) => `ham,${t}`), ...spam.map((t) => `spam,${t}`)];
+    writeFileSync(dataset, `label,text\n${[...rows, ...rows].join('\n')}\n`);
+
     const page = await open('#/finetunes/new');
     const form = page.getByTestId('new-finetune-form');
     await form.locator('select[name=kind]').selectOption('classification');
-    await form.locator('input[name=baseCheckpoint]').fill(path.join(runsDir, 'base'));
+    await form.locator('input[name=baseCheckpoint]').fill(base);
     await form.locator('input[name=dataset]').fill(dataset);
     await form.locator('input[name=epochs]').fill('1');
+    await form.locator('input[name=batchSize]').fill('4');
+    await form.locator('input[name=maxLength]').fill('8');
     await form.getByRole('button', { name: 'Submit finetune' }).click();
     await page.getByTestId('finetune-page').waitFor();
     const jobs = await api<Finetune[]>('GET', '/finetunes');
-    expect(jobs.map((j) => j.kind)).toContain('classification');
-    await screenshot(page, '07-finetune');
-  });
+    expect(jobs.map((j) => [j.kind, j.status])).toContainEqual(['classification', 'queued']);
+
+    const worker = startWorker('browser-ft', workerTarget);
+    try {
+      await page.getByTestId('confusion-matrix').waitFor({ timeout: 120_000 });
+      await page.getByTestId('accuracy').waitFor();
+      const job = await api<Finetune>('GET', `/finetunes/${jobs[0].id}`);
+      expect(job.status).toBe('completed');
+      await screenshot(page, '07-finetune');
+    } finally {
+      await stopWorker(worker);
+    }
+  }, 240_000); // a worker's start, a tiny model's training and a finetune, on a busy CI machine
 
   it('streams generated text from a checkpoint', async () => {
     if (!up) return;
     const out = path.join(runsDir, 'tiny-model');
-    const forge = path.join(REPO, 'apps/cli/bin/forge.js');
-    const train = spawnSync(
-      process.execPath,
-      [forge, 'train', '--steps', '1', '--batch-size', '1', '--context-length', '16', '--out', out, '--json'],
-      { encoding: 'utf8', timeout: 90_000 },
-    );
-    expect(train.status).toBe(0);
+    trainTinyModel(out);
     const page = await open(`#/generate?checkpoint=${encodeURIComponent(out)}`);
     await page.locator('input[name=maxNewTokens]').fill('8');
     await page.getByRole('button', { name: 'Generate' }).click();
