@@ -61,6 +61,12 @@ export interface FinetuneJobOutcome {
   history?: FinetuneMetric[];
 }
 
+/** Settings of a job that the spec does not carry. */
+export interface FinetuneJobOptions {
+  /** Longest generated test response of an instruction job. @defaultValue 256 (the book's) */
+  maxNewTokens?: number;
+}
+
 /** A job after its training loop, before the final evaluation; dispose {@link task} when done. */
 export interface TrainedJob {
   task: JobTask;
@@ -77,6 +83,7 @@ export interface TrainedJob {
 export async function runFinetuneJob(
   spec: FinetuneSpec,
   ctx: FinetuneJobContext,
+  options: FinetuneJobOptions = {},
 ): Promise<FinetuneJobOutcome> {
   const job = await trainFinetuneJob(spec, ctx);
   try {
@@ -90,6 +97,7 @@ export async function runFinetuneJob(
       outDir: ctx.outDir,
       initial: job.initial,
       log: ctx.log,
+      maxNewTokens: options.maxNewTokens,
     });
     ctx.log?.('finetune job finished', { modelDir, steps: outcome.steps });
     return { ...outcome, modelDir, evaluation, history: job.history.points };
@@ -141,6 +149,11 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
   if (resumed) {
     trainer.restore(resumed.values, resumed.optimizer);
     ctx.log?.(`resuming at step ${resumed.step} of ${totalSteps}`, { step: resumed.step });
+    // The new attempt's progress starts where the saved history ends, not at zero.
+    if (ctx.rank === 0 && resumed.step > 0) {
+      const epoch = Math.ceil(resumed.step / task.stepsPerEpoch);
+      ctx.onProgress?.({ step: resumed.step, totalSteps, epoch, history: [...history.points] });
+    }
   } else if (ctx.rank === 0 && task.initialLosses) {
     initial = task.initialLosses();
   }

@@ -215,7 +215,7 @@ export class InstructionTask implements JobTask {
     const test = this.data.split.test.slice(0, this.spec.maxResponses);
     const responses = await generateResponses(this.model, test, {
       style: this.data.style,
-      maxNewTokens: MAX_NEW_TOKENS,
+      maxNewTokens: options.maxNewTokens ?? MAX_NEW_TOKENS,
     });
     const responsesFile = path.join(options.outDir, RESPONSES_FILE);
     fs.mkdirSync(options.outDir, { recursive: true });

@@ -40,6 +40,8 @@ export interface FinishOptions {
   /** Losses before training (instruction), from this attempt or the saved state. */
   initial?: InitialLosses;
   log?(message: string, fields?: Record<string, unknown>): void;
+  /** Longest generated response (instruction). @defaultValue 256 */
+  maxNewTokens?: number;
 }
 
 /** One kind of finetune job, with its data and model loaded. */

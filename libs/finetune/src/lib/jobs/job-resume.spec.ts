@@ -1,0 +1,161 @@
+/** Finetune jobs stop on an abort and resume from their saved state exactly; a corrupt state falls back. */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FinetuneSpecInput, InstructionEvaluation } from '@llm-forge/cluster-protocol';
+import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { GPTClassifier } from '../classification/classifier';
+import { FinetuneAbortedError } from './finetune-aborted-error';
+import { runFinetuneJob, type FinetuneJobOutcome } from './finetune-job';
+import { STATE_DIR, STATE_TENSORS_FILE } from './job-state';
+import { runRanks } from './test-utils/in-process-all-reduce';
+import {
+  createJobFixture,
+  jobContext,
+  jobSpec,
+  maxAbsDiff,
+  type JobFixture,
+} from './test-utils/job-fixtures';
+
+describe('finetune job state', () => {
+  let fx: JobFixture;
+  const spec = (extra: Partial<FinetuneSpecInput> = {}) =>
+    jobSpec({
+      kind: 'classification',
+      baseCheckpoint: fx.baseDir,
+      dataset: fx.classificationFile,
+      hyperparameters: { epochs: 2, batchSize: 6, lr: 1e-3 },
+      seed: 3,
+      checkpointEvery: 2,
+      ...extra,
+    });
+
+  beforeAll(async () => {
+    if (!(await useBackend('native'))) await useBackend('wasm');
+    fx = createJobFixture();
+  });
+  afterAll(() => fx.cleanup());
+
+  /** Runs the job on two ranks; with `stopAfter`, both stop before the step after it. */
+  async function run(
+    outDir: string,
+    options: { stopAfter?: number; extra?: Partial<FinetuneSpecInput> } = {},
+  ) {
+    let done = 0;
+    const logs: string[] = [];
+    const abortReason = () =>
+      options.stopAfter !== undefined && done >= options.stopAfter ? 'test stop' : undefined;
+    const outcomes = await runRanks(2, (rank, allReduce) =>
+      runFinetuneJob(
+        spec(options.extra),
+        jobContext(outDir, rank, 2, allReduce, {
+          abortReason,
+          onProgress: (p) => (done = p.step),
+          log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields ?? {})}`),
+        }),
+      ),
+    );
+    return { outcome: outcomes[0], logs };
+  }
+
+  /** Body, head and step losses of a finished classification job. */
+  function finalState(outcome: FinetuneJobOutcome) {
+    const classifier = GPTClassifier.load(outcome.modelDir as string);
+    const state = {
+      body: classifier.model.readParameters(),
+      head: Float32Array.from([...classifier.weight.dataSync(), ...classifier.bias.dataSync()]),
+      losses: (outcome.history ?? []).map((h) => h.trainLoss),
+      steps: (outcome.history ?? []).map((h) => h.step),
+    };
+    classifier.dispose();
+    return state;
+  }
+
+  let reference: ReturnType<typeof finalState>;
+  beforeAll(async () => {
+    reference = finalState((await run(fx.outDir('uninterrupted'))).outcome);
+  });
+
+  function expectSameAsReference(outcome: FinetuneJobOutcome) {
+    const resumed = finalState(outcome);
+    expect(resumed.steps).toEqual(reference.steps);
+    expect(maxAbsDiff(resumed.losses, reference.losses)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(resumed.head, reference.head)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(resumed.body, reference.body)).toBeLessThan(1e-6);
+  }
+
+  const states = (outDir: string) => fs.readdirSync(path.join(outDir, STATE_DIR)).sort();
+
+  it('resumes after an abort with the same losses and weights as an uninterrupted run', async () => {
+    const outDir = fx.outDir('resumed');
+    await expect(run(outDir, { stopAfter: 7 })).rejects.toThrow(FinetuneAbortedError);
+    expect(states(outDir)).toEqual(['step-000004', 'step-000006']);
+    const { outcome, logs } = await run(outDir);
+    expect(logs.some((l) => l.startsWith('resuming at step 6 of 12'))).toBe(true);
+    expect(outcome.steps).toBe(12);
+    expectSameAsReference(outcome);
+    expect(states(outDir)).toEqual(['step-000010', 'step-000012']);
+  });
+
+  it('skips a corrupt newest state with a warning naming the file and resumes from the one before', async () => {
+    const outDir = fx.outDir('corrupt');
+    await expect(run(outDir, { stopAfter: 7 })).rejects.toThrow(FinetuneAbortedError);
+    const bad = path.join(outDir, STATE_DIR, 'step-000006', STATE_TENSORS_FILE);
+    const bytes = fs.readFileSync(bad);
+    bytes[bytes.length - 10] ^= 0xff; // one flipped byte in the AdamW moments
+    fs.writeFileSync(bad, bytes);
+    const { outcome, logs } = await run(outDir);
+    const warnings = logs.filter((l) => l.startsWith('skipping resumable state step-000006'));
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings[0]).toContain(bad);
+    expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
+    expectSameAsReference(outcome);
+    expect(states(outDir)).toEqual(['step-000010', 'step-000012']);
+  });
+
+  it('starts afresh, with a warning, when the saved states belong to another spec', async () => {
+    const outDir = fx.outDir('respec');
+    await expect(run(outDir, { stopAfter: 3 })).rejects.toThrow(FinetuneAbortedError);
+    const { outcome, logs } = await run(outDir, {
+      extra: { hyperparameters: { epochs: 1, batchSize: 6, lr: 2e-3 } },
+    });
+    expect(logs.some((l) => l.includes('was written for a different spec'))).toBe(true);
+    expect(logs.some((l) => l.startsWith('resuming'))).toBe(false);
+    expect(outcome.steps).toBe(6);
+  });
+
+  it('stops promptly with a FinetuneAbortedError when a timer asks during a long run', async () => {
+    let reason: string | undefined;
+    let askedAt = 0;
+    // A timer set during training fires only because the loop yields to the event loop every step.
+    // 1200 steps log every 8th: the first report comes after step 8.
+    const onProgress = ({ step }: { step: number }) => {
+      if (step === 8) setTimeout(() => ((reason = 'cancelled'), (askedAt = performance.now())), 0);
+    };
+    const error = await runFinetuneJob(
+      spec({ hyperparameters: { epochs: 200, batchSize: 6, lr: 1e-3 }, checkpointEvery: 0 }),
+      jobContext(fx.outDir('abort'), 0, 1, async () => undefined, { abortReason: () => reason, onProgress }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FinetuneAbortedError);
+    expect((error as FinetuneAbortedError).reason).toBe('cancelled');
+    expect((error as FinetuneAbortedError).step).toBeGreaterThanOrEqual(8);
+    expect((error as FinetuneAbortedError).step).toBeLessThanOrEqual(10);
+    expect(performance.now() - askedAt).toBeLessThan(500);
+  });
+
+  it("takes an instruction job's initial losses from the saved state on resume", async () => {
+    const instruction = {
+      kind: 'instruction' as const,
+      dataset: fx.alpacaFile,
+      hyperparameters: { epochs: 1, batchSize: 4, lr: 1e-3 },
+      maxResponses: 0,
+    };
+    const full = await run(fx.outDir('instruction-full'), { extra: instruction });
+    const outDir = fx.outDir('instruction-resumed');
+    await expect(run(outDir, { stopAfter: 3, extra: instruction })).rejects.toThrow(FinetuneAbortedError);
+    const resumed = await run(outDir, { extra: instruction });
+    const [a, b] = [full, resumed].map((r) => r.outcome.evaluation as InstructionEvaluation);
+    expect(b.initialTrainLoss).toBe(a.initialTrainLoss);
+    expect(b.initialValLoss).toBe(a.initialValLoss);
+    expect(Math.abs(b.trainLoss - a.trainLoss)).toBeLessThan(1e-6);
+  });
+});
