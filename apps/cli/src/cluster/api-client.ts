@@ -1,4 +1,9 @@
 /** A small typed client of the coordinator's REST API (global fetch), for `forge cluster` and `forge submit`. */
+import type {
+  ClassificationEvaluation,
+  FinetuneMetric,
+  InstructionEvaluation,
+} from '@llm-forge/cluster-protocol';
 import { ForgeError } from '@llm-forge/gpt';
 
 /** A run as the coordinator returns it (the fields the CLI reads). */
@@ -12,6 +17,19 @@ export interface ApiRun {
   metrics?: { step: number; loss: number; tokensPerSecond?: number; stepMs?: number }[];
   evals?: { step: number; trainLoss: number; valLoss?: number }[];
   samples?: { step: number; text: string }[];
+}
+
+/** A finetune job as the coordinator returns it (the fields the CLI reads). */
+export interface ApiFinetune {
+  id: string;
+  status: ApiRun['status'];
+  progress: { step: number; totalSteps: number; epoch: number; attempt: number };
+  outDir: string;
+  error?: string;
+  modelDir?: string;
+  trainableParameters?: number;
+  metrics?: FinetuneMetric[];
+  evaluation?: ClassificationEvaluation | InstructionEvaluation;
 }
 
 /** A worker as `GET /workers` returns it. */
@@ -54,6 +72,16 @@ export class CoordinatorApi {
   /** One run with metrics. */
   run(id: string): Promise<ApiRun> {
     return this.call('GET', `/runs/${encodeURIComponent(id)}`);
+  }
+
+  /** Submits a finetune job. */
+  createFinetune(spec: object): Promise<ApiFinetune> {
+    return this.call('POST', '/finetunes', spec);
+  }
+
+  /** One finetune job with metrics and evaluation. */
+  finetune(id: string): Promise<ApiFinetune> {
+    return this.call('GET', `/finetunes/${encodeURIComponent(id)}`);
   }
 
   private async call<T>(method: string, route: string, body?: object): Promise<T> {

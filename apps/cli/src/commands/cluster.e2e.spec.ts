@@ -214,4 +214,98 @@ describeSystem('a local cluster under faults (real processes)', () => {
     expect(down.code).toBe(0);
     expect(readClusterState()).toBeUndefined();
   }, 420_000);
+
+  it('finishes a data-parallel finetune job through a worker kill, with the single-process result', async () => {
+    const data = path.join(tmp, 'sms.csv');
+    const ham = [
+      'see you at lunch',
+      'the meeting moved to noon',
+      'call me when you land',
+      'thanks for the notes',
+    ];
+    const spam = ['win money now', 'free prize claim today', 'cheap loans click here', 'you won a cruise'];
+    const rows = Array.from({ length: 100 }, (_, i) => [
+      `ham,${ham[i % 4]} ${i}`,
+      `spam,${spam[i % 4]} ${i}`,
+    ]).flat();
+    fs.writeFileSync(data, `label,text\n${rows.join('\n')}\n`);
+    const flags = [
+      '--data',
+      data,
+      '--preset',
+      'tiny',
+      '--epochs',
+      '4',
+      '--batch-size',
+      '4',
+      '--max-length',
+      '16',
+    ];
+
+    const up = await runForge(
+      'cluster',
+      'up',
+      '--workers',
+      '2',
+      '--port',
+      '0',
+      '--runs-dir',
+      path.join(tmp, 'ft-runs'),
+      '--json',
+    );
+    expect(up.code).toBe(0);
+    const state = readClusterState()!;
+    const submitted = await runForge(
+      'submit',
+      'finetune',
+      'classify',
+      ...flags,
+      '--workers',
+      '2',
+      '--checkpoint-every',
+      '5',
+      '--json',
+    );
+    expect(submitted.code).toBe(0);
+    const id = submitted.json.finetune_id as string;
+    const api = new CoordinatorApi(state.apiUrl, state.token);
+
+    // A worker dies mid-job: the survivor continues from the newest saved state.
+    const deadline = Date.now() + 180_000;
+    let killed = false;
+    let job = await api.finetune(id);
+    while (!['completed', 'failed', 'cancelled'].includes(job.status) && Date.now() < deadline) {
+      if (!killed && job.progress.step >= 20) {
+        process.kill(state.workers[1].pid, 'SIGKILL');
+        killed = true;
+      }
+      await sleep(100);
+      job = await api.finetune(id);
+    }
+    expect(killed).toBe(true);
+    expect(job.error).toBeUndefined();
+    expect(job.status).toBe('completed');
+    expect(job.progress.attempt).toBeGreaterThanOrEqual(1);
+
+    const single = await runForge(
+      'finetune',
+      'classify',
+      ...flags,
+      '--out',
+      path.join(tmp, 'ft-single'),
+      '--json',
+    );
+    expect(single.code).toBe(0);
+    const e = job.evaluation;
+    expect(e && 'confusionMatrix' in e).toBe(true);
+    if (e && 'confusionMatrix' in e) {
+      expect(e.accuracy.train).toBeCloseTo(single.json.train_accuracy as number, 6);
+      expect(e.accuracy.test).toBeCloseTo(single.json.test_accuracy as number, 6);
+    }
+    expect(job.trainableParameters).toBe(single.json.trainable_parameters);
+    expect(fs.existsSync(path.join(job.modelDir!, 'config.json'))).toBe(true);
+    const log = fs.readFileSync(state.coordinator.log, 'utf8');
+    expect(log).toMatch(/finetune attempt failed; retrying|stopped answering/);
+    expect((await runForge('cluster', 'down')).code).toBe(0);
+  }, 300_000);
 });

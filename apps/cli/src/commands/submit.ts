@@ -7,6 +7,7 @@ import { nonNegativeInt, positiveInt } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
 import { addTrainingOptions, type TrainingFlags } from '../training-options';
+import { addSubmitFinetune } from './submit-finetune';
 
 /** `data.text` of the built-in corpus. */
 const BUILTIN_TEXT = 'builtin:moby-dick';
@@ -58,6 +59,7 @@ export function submitCommand(): Command {
     .action((flags: SubmitFlags) => submitPretrain(flags))
     .exitOverride();
   submit.addCommand(pretrain);
+  addSubmitFinetune(submit, coordinator);
   return submit;
 }
 
