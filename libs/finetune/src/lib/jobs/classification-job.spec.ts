@@ -12,7 +12,12 @@ import { GPTClassifier } from '../classification/classifier';
 import { evaluateSplit, finetuneClassifier } from '../classification/finetune-classifier';
 import { readLabeledFile } from '../classification/labeled-text';
 import { parseTrainSelection } from '../classification/trainable-selection';
-import type { ClassificationEvaluation } from '@llm-forge/cluster-protocol';
+import {
+  finetuneProgressSchema,
+  finetuneResultSchema,
+  type ClassificationEvaluation,
+  type FinetuneProgress,
+} from '@llm-forge/cluster-protocol';
 import { runFinetuneJob, trainFinetuneJob, type FinetuneJobOutcome } from './finetune-job';
 import { ClassificationTask } from './classification-task';
 import { runRanks } from './test-utils/in-process-all-reduce';
@@ -98,14 +103,18 @@ describe('classification finetune job', () => {
 
   it('evaluates every split consistently with the predictions and saves a loadable classifier', async () => {
     const outDir = fx.outDir('outputs');
-    const progress: number[] = [];
+    const reports: FinetuneProgress[] = [];
     const outcomes: FinetuneJobOutcome[] = await runRanks(2, (rank, allReduce) =>
-      runFinetuneJob(
-        spec(),
-        jobContext(outDir, rank, 2, allReduce, { onProgress: (p) => progress.push(p.step) }),
-      ),
+      runFinetuneJob(spec(), jobContext(outDir, rank, 2, allReduce, { onProgress: (p) => reports.push(p) })),
     );
     const [o0, o1] = outcomes;
+    // What the worker reports passes the protocol's schemas unchanged.
+    for (const [rank, outcome] of outcomes.entries()) {
+      const result = { ok: true as const, workerId: `w${rank}`, rank, ...outcome, jobMs: 1 };
+      expect(finetuneResultSchema.parse(result)).toEqual(result);
+    }
+    for (const p of reports) expect(finetuneProgressSchema.parse(p)).toEqual(p);
+    const progress = reports.map((p) => p.step);
     expect(o1).toEqual({
       steps: 12,
       trainableParameters: o0.trainableParameters,

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import type { InstructionEvaluation } from '@llm-forge/cluster-protocol';
+import { finetuneResultSchema, type InstructionEvaluation } from '@llm-forge/cluster-protocol';
 import { GPTModel, loadModel } from '@llm-forge/gpt';
 import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
 import { loadInstructionData } from '../instruction/instruction-data';
@@ -141,6 +141,8 @@ describe('instruction finetune job', () => {
         ),
       );
       expect(o1.evaluation).toBeUndefined();
+      const result = { ok: true as const, workerId: 'w0', rank: 0, ...o0, jobMs: 1 };
+      expect(finetuneResultSchema.parse(result)).toEqual(result);
       const evaluation = o0.evaluation as InstructionEvaluation;
       expect(evaluation.responses).toHaveLength(2);
       expect(evaluation.responses.map((r) => r.score)).toEqual([85, 85]);

@@ -38,16 +38,17 @@ describe('finetune job state', () => {
   /** Runs the job on two ranks; with `stopAfter`, both stop before the step after it. */
   async function run(
     outDir: string,
-    options: { stopAfter?: number; extra?: Partial<FinetuneSpecInput> } = {},
+    options: { stopAfter?: number; extra?: Partial<FinetuneSpecInput>; worldSize?: number } = {},
   ) {
+    const worldSize = options.worldSize ?? 2;
     let done = 0;
     const logs: string[] = [];
     const abortReason = () =>
       options.stopAfter !== undefined && done >= options.stopAfter ? 'test stop' : undefined;
-    const outcomes = await runRanks(2, (rank, allReduce) =>
+    const outcomes = await runRanks(worldSize, (rank, allReduce) =>
       runFinetuneJob(
         spec(options.extra),
-        jobContext(outDir, rank, 2, allReduce, {
+        jobContext(outDir, rank, worldSize, allReduce, {
           abortReason,
           onProgress: (p) => (done = p.step),
           log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields ?? {})}`),
@@ -110,6 +111,16 @@ describe('finetune job state', () => {
     expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
     expectSameAsReference(outcome);
     expect(states(outDir)).toEqual(['step-000010', 'step-000012']);
+  });
+
+  it('resumes on another number of ranks (the state does not depend on it)', async () => {
+    const outDir = fx.outDir('regrouped');
+    await expect(run(outDir, { stopAfter: 5 })).rejects.toThrow(FinetuneAbortedError);
+    const { outcome, logs } = await run(outDir, { worldSize: 3 });
+    expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
+    const resumed = finalState(outcome);
+    expect(maxAbsDiff(resumed.losses, reference.losses)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(resumed.head, reference.head)).toBeLessThan(1e-4);
   });
 
   it('starts afresh, with a warning, when the saved states belong to another spec', async () => {
