@@ -58,7 +58,11 @@ describe('classification finetune job', () => {
     const outDir = fx.outDir(`ws${worldSize}`);
     return runRanks(worldSize, async (rank, allReduce) => {
       const job = await trainFinetuneJob(spec(), jobContext(outDir, rank, worldSize, allReduce));
-      const result = { losses: job.history.losses(), values: job.trainer.params.slice() };
+      const result = {
+        losses: job.history.losses(),
+        values: job.trainer.params.slice(),
+        evals: job.history.points.filter((p) => p.valLoss !== undefined),
+      };
       job.task.dispose();
       return result;
     });
@@ -99,6 +103,11 @@ describe('classification finetune job', () => {
     expect(maxAbsDiff(ranks[0].losses, single.losses)).toBeLessThan(1e-4);
     expect(maxAbsDiff(ranks[0].values, single.values)).toBeLessThan(1e-4);
     for (const r of ranks.slice(1)) expect(sameBytes(r.values, ranks[0].values)).toBe(true);
+    // The epoch-end evaluation, shared among the ranks, gives the one-rank values.
+    expect(ranks[0].evals.map((e) => e.step)).toEqual([6, 12]);
+    const metrics = (evals: typeof single.evals) =>
+      evals.flatMap((e) => [e.valLoss ?? NaN, e.valAccuracy ?? NaN, e.trainAccuracy ?? NaN]);
+    expect(maxAbsDiff(metrics(ranks[0].evals), metrics(single.evals))).toBeLessThan(1e-4);
   });
 
   it('evaluates every split consistently with the predictions and saves a loadable classifier', async () => {
@@ -146,6 +155,9 @@ describe('classification finetune job', () => {
       if (name === 'test') expect(evaluation.confusionMatrix).toEqual(m.confusion);
     }
     expect(evaluation.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(12);
+    // The last epoch's evaluation (shared by the two ranks) saw the final model.
+    expect(history[11].valLoss).toBeCloseTo(evaluation.splits.validation.loss, 5);
+    expect(history[11].valAccuracy).toBeCloseTo(evaluation.accuracy.validation, 6);
     // The saved head is the trained one: the trainables of a classifier trained on one rank.
     const [single] = await train(1);
     const head = Float32Array.from([...loaded.weight.dataSync(), ...loaded.bias.dataSync()]);

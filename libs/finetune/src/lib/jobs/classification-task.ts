@@ -27,10 +27,19 @@ import { parseTrainSelection, selectTrainables } from '../classification/trainab
 import type { ClassificationMetrics } from '../classification/metrics';
 import type { TrainableTensor } from '../training/trainable';
 import { loadBaseModel } from './base-model';
-import { finite, rankRows, type JobTask, type LocalStep, type TaskOutputs } from './job-task';
+import {
+  finite,
+  rankRows,
+  type JobTask,
+  type LocalStep,
+  type ShardedEvaluation,
+  type TaskOutputs,
+} from './job-task';
 
 /** Validation and test shares of each class (the CLI's defaults). */
 export const CLASSIFICATION_FRACTIONS = { train: 0.7, validation: 0.1 };
+/** Training batches whose accuracy the end of an epoch reports (the book's eval_iter). */
+export const TRAIN_ACCURACY_BATCHES = 5;
 /** LoRA rank of `train: lora` without a `lora` setting (the CLI's default). */
 const DEFAULT_LORA_RANK = 16;
 
@@ -161,11 +170,35 @@ export class ClassificationTask implements JobTask {
     return { loss, weight };
   }
 
-  evaluateEpoch(): Partial<FinetuneMetric> {
-    const { batchSize } = this.spec.hyperparameters;
-    const val = evaluateSplit(this.classifier, this.data.splits.validation, batchSize);
-    const train = evaluateSplit(this.classifier, this.data.splits.train, batchSize);
-    return finite({ valLoss: val.loss, valAccuracy: val.accuracy, trainAccuracy: train.accuracy });
+  /**
+   * Validation loss and accuracy over the whole split (as finetuneClassifier's epoch report) and
+   * training accuracy over its first {@link TRAIN_ACCURACY_BATCHES} batches (the book's estimate),
+   * each rank evaluating a contiguous share of the examples.
+   */
+  evaluateEpoch(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>> {
+    const head = TRAIN_ACCURACY_BATCHES * this.spec.hyperparameters.batchSize;
+    const { train, validation } = this.data.splits;
+    const trainHead = { tokens: train.tokens.slice(0, head), labels: train.labels.slice(0, head) };
+    const val = this.shareSums(validation, rank, worldSize);
+    const tr = this.shareSums(trainHead, rank, worldSize);
+    return {
+      sums: Float32Array.from([...val, ...tr]),
+      result: ([valLoss, valCorrect, valN, , trainCorrect, trainN]) =>
+        finite({
+          valLoss: valLoss / valN,
+          valAccuracy: valCorrect / valN,
+          trainAccuracy: trainCorrect / trainN,
+        }),
+    };
+  }
+
+  /** [loss sum, correct, examples] of this rank's contiguous share of a split. */
+  private shareSums(split: EncodedSplit, rank: number, worldSize: number): number[] {
+    const [lo, hi] = rankRows(split.labels.length, rank, worldSize);
+    if (hi === lo) return [0, 0, 0];
+    const share = { tokens: split.tokens.slice(lo, hi), labels: split.labels.slice(lo, hi) };
+    const m = evaluateSplit(this.classifier, share, this.spec.hyperparameters.batchSize);
+    return [m.loss * m.examples, m.accuracy * m.examples, m.examples];
   }
 
   /** Metrics of every split (empty splits left out) and the classifier saved to `<outDir>/model`. */

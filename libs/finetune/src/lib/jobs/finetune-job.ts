@@ -34,7 +34,7 @@ import { FinetuneAbortedError } from './finetune-aborted-error';
 import { InstructionTask } from './instruction-task';
 import { JobHistory } from './job-history';
 import { loadNewestState, saveJobState, trainingSpecHash } from './job-state';
-import type { InitialLosses, JobTask } from './job-task';
+import type { InitialLosses, JobTask, ShardedEvaluation } from './job-task';
 
 /** What a rank's finetune job gets from the worker. */
 export interface FinetuneJobContext {
@@ -154,9 +154,10 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
       const epoch = Math.ceil(resumed.step / task.stepsPerEpoch);
       ctx.onProgress?.({ step: resumed.step, totalSteps, epoch, history: [...history.points] });
     }
-  } else if (ctx.rank === 0 && task.initialLosses) {
-    initial = task.initialLosses();
   }
+  await checkSameStart(ctx, trainer.stepsDone);
+  if (!resumed && task.initialLosses)
+    initial = await evaluateShared(ctx, task.initialLosses(ctx.rank, ctx.worldSize));
   const reduced = new Float32Array(trainer.params.length + 1); // gradients, then the loss
   for (let step = trainer.stepsDone; step < totalSteps; step++) {
     // Yield first so an abort message that arrived during the last step is seen now.
@@ -164,18 +165,20 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
     const reason = ctx.abortReason?.();
     if (reason !== undefined) throw new FinetuneAbortedError(reason, step);
     const { loss, lr: stepLr } = await globalStep(task, trainer, ctx, step, reduced);
-    if (ctx.rank !== 0) continue;
     const done = step + 1;
     const epoch = Math.floor(step / task.stepsPerEpoch) + 1;
     const epochEnd = done % task.stepsPerEpoch === 0;
     const evaluate = epochEnd && history.evaluatesEpoch(epoch);
+    // Every rank evaluates its share (one more all-reduce); only rank 0 logs and saves.
+    const metrics = evaluate ? await evaluateShared(ctx, task.evaluateEpoch(ctx.rank, ctx.worldSize)) : {};
+    if (ctx.rank !== 0) continue;
     if (history.logsStep(done) || evaluate) {
       history.add({
         step: done,
         epoch,
         trainLoss: loss,
         lr: stepLr,
-        ...(evaluate ? task.evaluateEpoch() : {}),
+        ...metrics,
       });
       ctx.onProgress?.({ step: done, totalSteps, epoch, history: [...history.points] });
     }
@@ -190,6 +193,27 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
     }
   }
   return { task, trainer, history, initial };
+}
+
+/** Sums an evaluation's shares over the ranks and returns its result. */
+async function evaluateShared<T>(ctx: FinetuneJobContext, evaluation: ShardedEvaluation<T>): Promise<T> {
+  await ctx.allReduce(evaluation.sums);
+  return evaluation.result(evaluation.sums);
+}
+
+/**
+ * Checks that every rank starts from the same step: ranks that resumed from different states
+ * would otherwise all-reduce gradients of different batches. An all-reduce of [step, 1] must give
+ * [worldSize · step, worldSize].
+ */
+async function checkSameStart(ctx: FinetuneJobContext, step: number): Promise<void> {
+  const probe = Float32Array.from([step, 1]);
+  await ctx.allReduce(probe);
+  if (probe[0] !== step * ctx.worldSize || probe[1] !== ctx.worldSize) {
+    throw new Error(
+      `rank ${ctx.rank} starts at step ${step}, but the ranks' steps sum to ${probe[0]} over ${probe[1]} ranks: they resumed from different states (is ${ctx.outDir} the same shared directory on every worker?)`,
+    );
+  }
 }
 
 /**

@@ -36,8 +36,11 @@ import { LoraAdapters } from '../lora/lora-adapters';
 import { modelTrainables, type TrainableTensor } from '../training/trainable';
 import { loadBaseModel } from './base-model';
 import {
+  evaluateAlone,
+  finite,
   rankRows,
   type FinishOptions,
+  type ShardedEvaluation,
   type InitialLosses,
   type JobTask,
   type LocalStep,
@@ -188,17 +191,36 @@ export class InstructionTask implements JobTask {
     return { loss, weight };
   }
 
-  /** The book's evaluation: the mean loss of the first few unshuffled batches of a split. */
-  private splitLoss(examples: EncodedExample[]): number {
-    return meanLoss(this.model, instructionBatches(examples, this.collate()), INSTRUCTION_EVAL_BATCHES).loss;
+  /**
+   * The book's evaluation of a split (the mean loss of its first few unshuffled batches): this
+   * rank's [loss sum, batches] over its contiguous share of those batches.
+   */
+  private splitSums(examples: EncodedExample[], rank: number, worldSize: number): number[] {
+    const batches: Batch[] = [];
+    for (const batch of instructionBatches(examples, this.collate())) {
+      if (batches.length === INSTRUCTION_EVAL_BATCHES) break;
+      batches.push(batch);
+    }
+    const [lo, hi] = rankRows(batches.length, rank, worldSize);
+    const share = batches.slice(lo, hi);
+    return [share.length ? meanLoss(this.model, share).loss * share.length : 0, share.length];
   }
 
-  initialLosses(): InitialLosses {
-    return { trainLoss: this.splitLoss(this.data.train), valLoss: this.splitLoss(this.data.validation) };
+  initialLosses(rank: number, worldSize: number): ShardedEvaluation<InitialLosses> {
+    const train = this.splitSums(this.data.train, rank, worldSize);
+    const val = this.splitSums(this.data.validation, rank, worldSize);
+    return {
+      sums: Float32Array.from([...train, ...val]),
+      result: ([trainSum, trainN, valSum, valN]) => ({
+        trainLoss: trainSum / trainN,
+        valLoss: valSum / valN,
+      }),
+    };
   }
 
-  evaluateEpoch(): Partial<FinetuneMetric> {
-    return { valLoss: this.splitLoss(this.data.validation) };
+  evaluateEpoch(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>> {
+    const val = this.splitSums(this.data.validation, rank, worldSize);
+    return { sums: Float32Array.from(val), result: ([sum, n]) => finite({ valLoss: sum / n }) };
   }
 
   /**
@@ -207,7 +229,7 @@ export class InstructionTask implements JobTask {
    * judged when a judge is configured (a judge failure becomes `judgeNote`).
    */
   async finish(options: FinishOptions): Promise<TaskOutputs> {
-    const final = this.initialLosses();
+    const final = evaluateAlone(this.initialLosses(0, 1));
     const modelDir = path.join(options.outDir, 'model');
     const params = this.adapters ? mergedParameters(this.model, this.adapters) : this.model.readParameters();
     saveModel(modelDir, this.model.config, params, { overwrite: true });

@@ -123,6 +123,16 @@ describe('finetune job state', () => {
     expect(maxAbsDiff(resumed.head, reference.head)).toBeLessThan(1e-4);
   });
 
+  it('refuses to train when the ranks resumed from different states', async () => {
+    const saved = fx.outDir('saved');
+    await expect(run(saved, { stopAfter: 5 })).rejects.toThrow(FinetuneAbortedError);
+    const elsewhere = fx.outDir('elsewhere');
+    const attempt = runRanks(2, (rank, allReduce) =>
+      runFinetuneJob(spec(), jobContext(rank === 0 ? saved : elsewhere, rank, 2, allReduce)),
+    );
+    await expect(attempt).rejects.toThrow(/resumed from different states/);
+  });
+
   it('starts afresh, with a warning, when the saved states belong to another spec', async () => {
     const outDir = fx.outDir('respec');
     await expect(run(outDir, { stopAfter: 3 })).rejects.toThrow(FinetuneAbortedError);

@@ -22,6 +22,21 @@ export interface LocalStep {
   weight: number;
 }
 
+/**
+ * An evaluation split over the ranks: each computes `sums` over its share of the examples (or
+ * batches), one all-reduce adds them up in place, and `result` turns the totals into metrics. Every
+ * rank takes part, so none waits idle in the next step's all-reduce while rank 0 evaluates alone.
+ */
+export interface ShardedEvaluation<T> {
+  sums: Float32Array;
+  result(totals: Float32Array): T;
+}
+
+/** Evaluates on one process: the totals are the local sums. */
+export function evaluateAlone<T>(evaluation: ShardedEvaluation<T>): T {
+  return evaluation.result(evaluation.sums);
+}
+
 /** Losses before the first step (instruction jobs). */
 export interface InitialLosses {
   trainLoss: number;
@@ -53,10 +68,10 @@ export interface JobTask {
   readonly totalParameters: number;
   /** Rank `rank`'s contiguous slice of the global batch of step `step` (0-based). */
   localStep(step: number, rank: number, worldSize: number): LocalStep;
-  /** Validation (and training) metrics taken at the end of an epoch, rank 0 only. */
-  evaluateEpoch(): Partial<FinetuneMetric>;
-  /** Losses before the first step, when the task reports them (instruction). */
-  initialLosses?(): InitialLosses;
+  /** This rank's share of the evaluation at the end of an epoch (validation, and training accuracy). */
+  evaluateEpoch(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>>;
+  /** This rank's share of the losses before the first step, when the task reports them (instruction). */
+  initialLosses?(rank: number, worldSize: number): ShardedEvaluation<InitialLosses>;
   /** Final evaluation and model saving, rank 0 only. */
   finish(options: FinishOptions): Promise<TaskOutputs>;
   /** Frees the model's tensors. */
