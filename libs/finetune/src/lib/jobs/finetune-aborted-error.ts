@@ -11,7 +11,7 @@ export class FinetuneAbortedError extends Error {
     /** Optimizer steps done when it stopped. */
     readonly step: number,
   ) {
-    super(`finetune job aborted before step ${step + 1}: ${reason}`);
+    super(`finetune job aborted after ${step} steps: ${reason}`);
     this.name = 'FinetuneAbortedError';
   }
 }

@@ -78,7 +78,15 @@ export interface TrainedJob {
 /**
  * Runs rank `ctx.rank`'s share of a finetune job: resumes from the newest usable state in
  * `ctx.outDir/state`, trains to the end, and on rank 0 evaluates and saves the model (and
- * responses). See the module comment for the errors it throws.
+ * responses).
+ *
+ * @throws DataError - the dataset is missing, malformed (file and line named) or too small: fatal.
+ * @throws ConfigError - a spec or context value the job cannot use: fatal.
+ * @throws CheckpointError - the base checkpoint is missing, corrupt or of another vocabulary, or an
+ *   output cannot be written (`file` names it): fatal.
+ * @throws {@link FinetuneAbortedError} - `ctx.abortReason()` asked to stop: transient, resumable.
+ * @throws Error - anything else (a failed all-reduce, ranks that resumed from different states):
+ *   transient.
  */
 export async function runFinetuneJob(
   spec: FinetuneSpec,
@@ -98,6 +106,10 @@ export async function runFinetuneJob(
       initial: job.initial,
       log: ctx.log,
       maxNewTokens: options.maxNewTokens,
+      checkAbort: () => {
+        const reason = ctx.abortReason?.();
+        if (reason !== undefined) throw new FinetuneAbortedError(reason, outcome.steps);
+      },
     });
     ctx.log?.('finetune job finished', { modelDir, steps: outcome.steps });
     return { ...outcome, modelDir, evaluation, history: job.history.points };

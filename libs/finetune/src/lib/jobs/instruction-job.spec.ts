@@ -11,6 +11,7 @@ import { finetuneInstructions } from '../instruction/instruction-finetune';
 import { mergedParameters } from '../instruction/instruction-lora';
 import { ALPACA_STYLE } from '../instruction/prompt-style';
 import { loadResponses } from '../instruction/responses';
+import { FinetuneAbortedError } from './finetune-aborted-error';
 import { runFinetuneJob, trainFinetuneJob } from './finetune-job';
 import type { InstructionTask } from './instruction-task';
 import { runRanks } from './test-utils/in-process-all-reduce';
@@ -178,5 +179,19 @@ describe('instruction finetune job', () => {
       jobContext(fx.outDir('no-judge'), 0, 1, async () => undefined),
     );
     expect((none.evaluation as InstructionEvaluation).judgeNote).toBe('no judge configured');
+  });
+
+  it('stops between generated responses when asked to', async () => {
+    let checks = 0;
+    // 6 checks before the 6 steps, then one after each response: stop after the first response.
+    const abortReason = () => (++checks > 7 ? 'superseded' : undefined);
+    const error = await runFinetuneJob(
+      spec({ maxResponses: 3 }),
+      jobContext(fx.outDir('abort-responses'), 0, 1, async () => undefined, { abortReason }),
+      { maxNewTokens: 4 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FinetuneAbortedError);
+    expect((error as FinetuneAbortedError).step).toBe(6);
+    expect(checks).toBe(8);
   });
 });

@@ -238,6 +238,7 @@ export class InstructionTask implements JobTask {
     const responses = await generateResponses(this.model, test, {
       style: this.data.style,
       maxNewTokens: options.maxNewTokens ?? MAX_NEW_TOKENS,
+      onResponse: () => options.checkAbort?.(),
     });
     const responsesFile = path.join(options.outDir, RESPONSES_FILE);
     fs.mkdirSync(options.outDir, { recursive: true });

@@ -57,6 +57,8 @@ export interface FinishOptions {
   log?(message: string, fields?: Record<string, unknown>): void;
   /** Longest generated response (instruction). @defaultValue 256 */
   maxNewTokens?: number;
+  /** Throws when the job is asked to stop (checked between generated responses). */
+  checkAbort?(): void;
 }
 
 /** One kind of finetune job, with its data and model loaded. */
