@@ -23,7 +23,8 @@ import { PINO_LOGGER } from '../logging/logger';
 import { isTerminal, TRANSITIONS, type RunAction } from '../runs/run-state';
 import type { RunMember } from '../runs/run.model';
 import { RunsRepository } from '../runs/runs.repository';
-import { isAlive } from '../workers/liveness';
+import { isAlive, memberAlive } from '../workers/liveness';
+import { KeyedLock } from '../common/keyed-lock';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import type { Finetune } from './finetune.model';
 import { FinetuneScheduler } from './finetune-scheduler.service';
@@ -36,7 +37,7 @@ const TICK_MS = 500;
 @Injectable()
 export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly startedAt = Date.now();
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -60,7 +61,7 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.drain();
   }
 
   /** Looks at every active job now (after a create). */
@@ -70,14 +71,7 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
 
   /** Runs `fn` with the job's lock held. */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(id) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.locks.set(id, settled);
-    void settled.then(() => {
-      if (this.locks.get(id) === settled) this.locks.delete(id);
-    });
-    return next;
+    return this.locks.run(id, fn);
   }
 
   /** One pass over the active jobs. */
@@ -255,12 +249,7 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
   // ---- helpers ---------------------------------------------------------------------------------
 
   private memberAlive(member: RunMember, workers: WorkerRecord[], now: number): boolean {
-    const worker = workers.find((w) => w.id === member.workerId);
-    return (
-      worker !== undefined &&
-      worker.sessionId === member.sessionId &&
-      isAlive(worker, now, this.config.workerTimeoutMs, this.startedAt)
-    );
+    return memberAlive(member, workers, now, this.config.workerTimeoutMs, this.startedAt);
   }
 
   /** Workers in the rings of active pretraining runs and of other active finetunes. */

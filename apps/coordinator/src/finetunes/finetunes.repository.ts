@@ -15,21 +15,9 @@ import type {
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RedisService } from '../redis/redis.service';
+import { STATUS_TRANSITION_SCRIPT } from '../redis/status-transition';
 import { isRunStatus, type RunStatus } from '../runs/run-state';
 import type { Finetune } from './finetune.model';
-
-// KEYS[1] = job hash; ARGV = new status, updatedAt, allowed current statuses...
-const TRANSITION_SCRIPT = `
-local cur = redis.call('HGET', KEYS[1], 'status')
-if not cur then return {0, ''} end
-for i = 3, #ARGV do
-  if ARGV[i] == cur then
-    redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2])
-    return {1, cur}
-  end
-end
-return {0, cur}
-`;
 
 // Writes fields of a job that exists (one Redis lost must stay absent).
 const PATCH_SCRIPT = `
@@ -100,7 +88,7 @@ export class FinetunesRepository {
     to: RunStatus,
   ): Promise<{ ok: boolean; current?: RunStatus }> {
     const [ok, cur] = (await this.redis.eval(
-      TRANSITION_SCRIPT,
+      STATUS_TRANSITION_SCRIPT,
       1,
       this.key(id),
       to,

@@ -17,7 +17,8 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RunEvents } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
-import { isAlive } from '../workers/liveness';
+import { isAlive, memberAlive } from '../workers/liveness';
+import { KeyedLock } from '../common/keyed-lock';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import { listCheckpoints } from './checkpoints';
 import { isTerminal, TRANSITIONS, type RunAction } from './run-state';
@@ -32,7 +33,7 @@ const TICK_MS = 250;
 @Injectable()
 export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log: Logger;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   /** Frees the workers of a run that was paused or cancelled, so other runs can use them. */
   async release(runId: string): Promise<void> {
     const run = await this.repo.get(runId);
@@ -65,7 +66,7 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.drain();
   }
 
   /** Looks at every active run now (after a create, resume or worker registration). */
@@ -75,14 +76,7 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** Runs `fn` with the run's lock held. */
   withLock<T>(runId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(runId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.locks.set(runId, settled);
-    void settled.then(() => {
-      if (this.locks.get(runId) === settled) this.locks.delete(runId);
-    });
-    return next;
+    return this.locks.run(runId, fn);
   }
 
   /** One pass over the active runs: start queued ones, re-form rings that lost a member. */
@@ -378,12 +372,7 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private memberAlive(member: RunMember, workers: WorkerRecord[], now: number): boolean {
-    const worker = workers.find((w) => w.id === member.workerId);
-    return (
-      worker !== undefined &&
-      worker.sessionId === member.sessionId &&
-      isAlive(worker, now, this.config.workerTimeoutMs, this.startedAt)
-    );
+    return memberAlive(member, workers, now, this.config.workerTimeoutMs, this.startedAt);
   }
 
   /** Workers in the rings of other active runs. */

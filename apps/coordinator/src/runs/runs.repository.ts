@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RedisService } from '../redis/redis.service';
+import { STATUS_TRANSITION_SCRIPT } from '../redis/status-transition';
 import type { RunSpec } from '@llm-forge/cluster-protocol';
 import { isRunStatus, type RunStatus } from './run-state';
 import type { EvalRecord, Run, SampleRecord, StepMetrics } from './run.model';
@@ -19,19 +20,6 @@ import type { EvalRecord, Run, SampleRecord, StepMetrics } from './run.model';
 /** Result of a compare-and-set of a run's status. */
 export type TransitionResult =
   { ok: true; previous: RunStatus } | { ok: false; current: RunStatus | undefined };
-
-// KEYS[1] = run hash; ARGV = new status, updatedAt, allowed current statuses...
-const TRANSITION_SCRIPT = `
-local cur = redis.call('HGET', KEYS[1], 'status')
-if not cur then return {0, ''} end
-for i = 3, #ARGV do
-  if ARGV[i] == cur then
-    redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[2])
-    return {1, cur}
-  end
-end
-return {0, cur}
-`;
 
 // KEYS[1] = run hash; ARGV[1] = n, ARGV[2..n+1] = field/value pairs to set, the rest = fields to delete.
 // Only an existing run is patched (a run Redis lost must stay absent until it is restored).
@@ -108,7 +96,7 @@ export class RunsRepository {
   /** Sets the status to `to` if it is one of `from` (atomically). */
   async transition(id: string, from: readonly RunStatus[], to: RunStatus): Promise<TransitionResult> {
     const reply = (await this.redis.eval(
-      TRANSITION_SCRIPT,
+      STATUS_TRANSITION_SCRIPT,
       1,
       this.runKey(id),
       to,
