@@ -1,5 +1,7 @@
 /** Test helper: a very small GPT config and text, fast on any backend. */
 import type { GPTConfig } from '../model/config';
+import { GPTModel } from '../model/gpt-model';
+import { initialParameters } from '../model/initialize';
 
 /** 2 layers, 4 heads, width 32, context 16, GPT-2 vocabulary (token ids come from the real tokenizer). */
 export const TEST_CONFIG: GPTConfig = {
@@ -20,3 +22,22 @@ export const TEST_TEXT = (
   'and nothing particular to interest me on shore, I thought I would sail about a little and see the watery ' +
   'part of the world. It is a way I have of driving off the spleen and regulating the circulation. '
 ).repeat(6);
+
+const initialised = new Map<string, Float32Array>();
+
+/**
+ * `GPTModel.random(config, seed)`, with the initial parameters drawn once per file and copied
+ * after. Drawing them is plain JavaScript that runs ~20x slower inside Jest's vm sandbox than in
+ * Node (every `Math.*` call goes through the sandbox's global), about 2 s for TEST_CONFIG.
+ */
+export function randomModel(config: GPTConfig, seed: number): GPTModel {
+  // Only the parameter layout and the seed decide the parameters (not dropRate or epsilon).
+  const { vocabSize, contextLength, embDim, nLayers, qkvBias, tiedHead } = config;
+  const key = JSON.stringify([vocabSize, contextLength, embDim, nLayers, qkvBias, tiedHead, seed]);
+  let params = initialised.get(key);
+  if (!params) {
+    params = initialParameters(config, seed);
+    initialised.set(key, params);
+  }
+  return GPTModel.fromParameters(config, params.slice()); // the model owns (and may update) its copy
+}
