@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, GPTModel, parameterLayout, type GPTConfig } from '@llm-forge/gpt';
-import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG, randomModel } from '../../../../gpt/src/lib/test-utils/tiny-model';
 import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
 import type { InstructionEntry } from './instruction-data';
 import { finetuneInstructions, type InstructionEval } from './instruction-finetune';
@@ -34,7 +34,7 @@ describe('finetuneInstructions', () => {
   });
 
   it('lowers the loss, records evaluations before, during and after, and answers without the prompt', async () => {
-    const model = GPTModel.random(CONFIG, 3);
+    const model = randomModel(CONFIG, 3);
     const evals: InstructionEval[] = [];
     let steps = 0;
     const summary = await finetuneInstructions(
@@ -63,7 +63,7 @@ describe('finetuneInstructions', () => {
   });
 
   it('overfits one example with the prompt masked: the greedy answer is the trained output', async () => {
-    const model = GPTModel.random(CONFIG, 3);
+    const model = randomModel(CONFIG, 3);
     const summary = await finetuneInstructions(
       model,
       { train: train.slice(0, 1), validation },
@@ -82,7 +82,7 @@ describe('finetuneInstructions', () => {
   it('with LoRA trains only the adapters; the merged parameters give the adapted logits', async () => {
     // A random GPT-2 init caps the frozen tied head's logits near ±0.6, leaving adapters nothing to
     // learn; embeddings 25x larger stand in for a pretrained base that can be confident.
-    const base = GPTModel.random(CONFIG, 3).readParameters();
+    const base = randomModel(CONFIG, 3).readParameters();
     const wte = parameterLayout(CONFIG).specs.find((spec) => spec.name === 'wte.weight')!;
     for (let i = wte.offset; i < wte.offset + wte.size; i++) base[i] *= 25;
     const model = GPTModel.fromParameters(CONFIG, base.slice());
@@ -114,7 +114,7 @@ describe('finetuneInstructions', () => {
   });
 
   it('stops between steps when aborted', async () => {
-    const model = GPTModel.random(CONFIG, 3);
+    const model = randomModel(CONFIG, 3);
     const controller = new AbortController();
     const summary = await finetuneInstructions(
       model,
@@ -129,7 +129,7 @@ describe('finetuneInstructions', () => {
   });
 
   it('rejects a max length beyond the context and a batch larger than the training split', async () => {
-    const model = GPTModel.random(CONFIG, 3);
+    const model = randomModel(CONFIG, 3);
     const run = (options: object) =>
       finetuneInstructions(model, { train, validation }, { style: PHI3_STYLE, ...options });
     await expect(run({ maxLength: 64 })).rejects.toThrow(ConfigError);
