@@ -34,7 +34,7 @@ describe('coordinator service over grpc-js', () => {
         if (!ok) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'wrong secret' });
         cb(null, { sessionId: `session-${call.request.workerId}`, heartbeatIntervalMs: 1000 });
       },
-      heartbeat: (_call, cb) => cb(null, { assignmentGeneration: 1, drain: false }),
+      heartbeat: (_call, cb) => cb(null, { assignmentGeneration: 1, drain: false, abortFinetuneReason: '' }),
       reportStepMetrics: (_call, cb) => cb(null, {}),
       getAssignment: (call, cb) =>
         cb(null, {
