@@ -25,6 +25,7 @@ import type { RunMember } from '../runs/run.model';
 import { RunsRepository } from '../runs/runs.repository';
 import { isAlive, memberAlive } from '../workers/liveness';
 import { KeyedLock } from '../common/keyed-lock';
+import { WorkerPoolLock } from '../workers/worker-pool-lock';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import type { Finetune } from './finetune.model';
 import { FinetuneScheduler } from './finetune-scheduler.service';
@@ -48,6 +49,7 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
     private readonly runs: RunsRepository,
     private readonly scheduler: FinetuneScheduler,
     private readonly registry: WorkerRegistry,
+    private readonly pool: WorkerPoolLock,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
@@ -129,7 +131,7 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
     const now = Date.now();
     const workers = await this.registry.list();
     if (job.jobId === undefined) {
-      await this.form(job, workers, now);
+      await this.form(job);
       return;
     }
     if (!(await this.scheduler.exists(job.jobId))) {
@@ -145,7 +147,12 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /** Forms a ring of live, free workers and enqueues the job's next attempt. */
-  private async form(job: Finetune, workers: WorkerRecord[], now: number): Promise<void> {
+  private form(job: Finetune): Promise<void> {
+    // The registry is read under the claim: what another driver recorded a moment ago counts.
+    return this.pool.claim(async () => this.formClaimed(job, await this.registry.list(), Date.now()));
+  }
+
+  private async formClaimed(job: Finetune, workers: WorkerRecord[], now: number): Promise<void> {
     const busy = await this.busyWorkers(job.id);
     const free = workers.filter(
       (w) => isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) && !busy.has(w.id),
@@ -235,8 +242,7 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
     );
     await this.repo.update(job.id, { retries, jobId: undefined });
     const current = await this.repo.get(job.id);
-    if (current && current.status === 'running')
-      await this.form(current, await this.registry.list(), Date.now());
+    if (current && current.status === 'running') await this.form(current);
   }
 
   private async fail(job: Finetune, error: string): Promise<void> {

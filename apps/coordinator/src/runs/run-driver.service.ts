@@ -19,6 +19,7 @@ import { RunEvents } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { isAlive, memberAlive } from '../workers/liveness';
 import { KeyedLock } from '../common/keyed-lock';
+import { WorkerPoolLock } from '../workers/worker-pool-lock';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import { listCheckpoints } from './checkpoints';
 import { isTerminal, TRANSITIONS, type RunAction } from './run-state';
@@ -52,6 +53,7 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly repo: RunsRepository,
     private readonly scheduler: StepScheduler,
     private readonly registry: WorkerRegistry,
+    private readonly pool: WorkerPoolLock,
     private readonly events: RunEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
@@ -129,7 +131,7 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
     const now = Date.now();
     const workers = await this.registry.list();
     if (run.status === 'queued' || run.stepJobId === undefined) {
-      await this.form(run, workers, now);
+      await this.form(run);
       return;
     }
     if (!(await this.scheduler.exists(run.stepJobId))) {
@@ -144,18 +146,23 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
     if (lost.length > 0) {
       const names = lost.map((m) => m.workerId).join(', ');
       await this.abort(run, `worker ${names} stopped answering`);
-      await this.form(await this.require(runId), await this.registry.list(), Date.now());
+      await this.form(await this.require(runId));
     } else if (run.stepStartedAt !== undefined && now - run.stepStartedAt > this.config.stepTimeoutMs) {
       await this.abort(
         run,
         `step ${run.progress.step} ran past FORGE_STEP_TIMEOUT_MS (${this.config.stepTimeoutMs} ms)`,
       );
-      await this.form(await this.require(runId), await this.registry.list(), Date.now());
+      await this.form(await this.require(runId));
     }
   }
 
   /** Forms a ring of live, free workers for the run and enqueues its current step. */
-  private async form(run: Run, workers: WorkerRecord[], now: number): Promise<void> {
+  private form(run: Run): Promise<void> {
+    // The registry is read under the claim: what another driver recorded a moment ago counts.
+    return this.pool.claim(async () => this.formClaimed(run, await this.registry.list(), Date.now()));
+  }
+
+  private async formClaimed(run: Run, workers: WorkerRecord[], now: number): Promise<void> {
     const busy = await this.busyWorkers(run.id);
     const free = workers.filter(
       (w) =>
@@ -333,7 +340,7 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
     );
     await this.repo.update(run.id, { retries, badCheckpoints, stepJobId: undefined, resumeFrom: undefined });
     const current = await this.require(run.id);
-    if (current.status === 'running') await this.form(current, await this.registry.list(), Date.now());
+    if (current.status === 'running') await this.form(current);
     else await this.publish(run.id);
   }
 
