@@ -29,7 +29,10 @@ const list = (s) => s.split(',').filter(Boolean);
 async function rankChild() {
   const { RingAllReduce, checksum } = require('@llm-forge/collective');
   const [rank, worldSize, elements] = ['rank', 'world', 'elements'].map((k) => Number(arg(k)));
-  const ring = await RingAllReduce.listen({ rank, worldSize, secret: 'bench', timeoutMs: 600_000 });
+  const sizes = {};
+  if (arg('chunk-mb')) sizes.chunkBytes = Math.round(Number(arg('chunk-mb')) * 2 ** 20);
+  if (arg('bucket-mb')) sizes.bucketBytes = Math.round(Number(arg('bucket-mb')) * 2 ** 20);
+  const ring = await RingAllReduce.listen({ rank, worldSize, secret: 'bench', timeoutMs: 600_000, ...sizes });
   const buffer = new Float32Array(elements);
   const fill = () => {
     for (let i = 0; i < elements; i++) buffer[i] = ((i * 7 + rank * 13) % 1000) / 1000 - 0.5;
@@ -147,7 +150,15 @@ async function rawTcpRing(n, bytes = 256 * MB) {
 async function ringRun(n, sizeMB, dtypes, iters) {
   const elements = Math.floor((sizeMB * MB) / 4);
   const kids = Array.from({ length: n }, (_, rank) =>
-    spawn('rank', ['--rank', String(rank), '--world', String(n), '--elements', String(elements)]),
+    spawn('rank', [
+      '--rank',
+      String(rank),
+      '--world',
+      String(n),
+      '--elements',
+      String(elements),
+      ...['chunk-mb', 'bucket-mb'].flatMap((k) => (arg(k) ? [`--${k}`, arg(k)] : [])),
+    ]),
   );
   const addresses = await Promise.all(kids.map((k) => nextMessage(k, 'address').then((m) => m.address)));
   kids.forEach((k) => k.send({ type: 'connect', addresses }));
