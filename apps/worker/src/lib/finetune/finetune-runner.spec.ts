@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { RingAllReduce } from '@llm-forge/collective';
 import {
+  finetuneResultSchema,
   finetuneSpecSchema,
   type FinetuneProgress,
   type FinetuneRankJobData,
@@ -136,6 +137,40 @@ describe('FinetuneRunner', () => {
     expect(done).toMatchObject({ ok: true, steps: total });
     // it started from a saved step, not from 0
     expect(resumed[0].step).toBeGreaterThan(1);
+  });
+
+  it('an instruction job over two ranks: responses saved, the result valid for the coordinator', async () => {
+    const data = path.join(tmp, 'instructions.json');
+    const entries = Array.from({ length: 20 }, (_, i) => ({
+      instruction: `Repeat the number ${i}.`,
+      input: i % 2 ? '' : `number ${i}`,
+      output: `${i}`,
+    }));
+    fs.writeFileSync(data, JSON.stringify(entries));
+    const pair = await runners(2);
+    const spec = {
+      kind: 'instruction' as const,
+      dataset: data,
+      hyperparameters: { epochs: 1, batchSize: 4, lr: 1e-3, maxLength: 16 },
+      maxResponses: 2,
+    };
+    const both = jobs(
+      'ft-instruct',
+      0,
+      pair.map((p) => p.address),
+      path.join(tmp, 'instruct'),
+      spec,
+    );
+    const results = await Promise.all(pair.map((p, r) => p.runner.run(both[r])));
+    for (const r of results) {
+      const parsed = finetuneResultSchema.parse(r);
+      expect(parsed.ok ? 'ok' : parsed.error).toBe('ok');
+    }
+    const lead = results[0];
+    if (!lead.ok) return;
+    expect(lead.evaluation).toMatchObject({ responses: [{}, {}], judgeNote: expect.any(String) });
+    const file = (lead.evaluation as { responsesFile: string }).responsesFile;
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toHaveLength(2);
   });
 
   it('a malformed dataset is a fatal failure naming the file', async () => {
