@@ -254,6 +254,32 @@ describe('finetune jobs (e2e, Redis)', () => {
     await request(ctx.server).get('/finetunes').expect(401);
   });
 
+  it('refuses a base checkpoint of another vocabulary, or shorter than maxLength, naming it', async () => {
+    if (!ctx.up) return;
+    const other = path.join(tmp, 'other-vocab');
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(other, 'config.json'), JSON.stringify({ vocab_size: 1000, n_positions: 64 }));
+    fs.writeFileSync(path.join(other, 'model.safetensors'), '');
+    const res = await post('/finetunes', { kind: 'classification', baseCheckpoint: other, dataset }).expect(
+      400,
+    );
+    expect(res.body.issues[0]).toMatchObject({
+      field: 'baseCheckpoint',
+      message: expect.stringMatching(/1000 tokens, not GPT-2's 50257/),
+    });
+    fs.writeFileSync(path.join(other, 'config.json'), JSON.stringify({ vocab_size: 50257, n_positions: 64 }));
+    const short = await post('/finetunes', {
+      kind: 'classification',
+      baseCheckpoint: other,
+      dataset,
+      hyperparameters: { maxLength: 128 },
+    }).expect(400);
+    expect(short.body.issues[0]).toMatchObject({
+      field: 'hyperparameters.maxLength',
+      message: expect.stringMatching(/context length 64/),
+    });
+  });
+
   it('accepts a run checkpoint as <runId>/<checkpoint>', async () => {
     if (!ctx.up) return;
     const run = (

@@ -45,6 +45,7 @@ export class FinetunesService {
   async create(spec: FinetuneSpec): Promise<Finetune> {
     const baseCheckpoint =
       spec.baseCheckpoint === undefined ? undefined : await this.resolveBase(spec.baseCheckpoint);
+    if (baseCheckpoint !== undefined) await checkBaseFits(baseCheckpoint, spec);
     const dataset = await resolveDataset(spec.dataset);
     const id = `ft-${randomUUID()}`;
     const now = new Date().toISOString();
@@ -115,6 +116,38 @@ export class FinetunesService {
       if (error instanceof DomainError) throw invalid('baseCheckpoint', error.message);
       throw error;
     }
+  }
+}
+
+/** GPT-2's vocabulary size: finetuning data is tokenized with GPT-2 BPE. */
+const GPT2_VOCAB_SIZE = 50257;
+
+/**
+ * Refuses a base checkpoint the job could not use, from its config.json (Hugging Face GPT-2 keys):
+ * another vocabulary, or a context shorter than `maxLength`. Fields it lacks are left to the worker.
+ */
+async function checkBaseFits(dir: string, spec: FinetuneSpec): Promise<void> {
+  let config: { vocab_size?: unknown; n_positions?: unknown };
+  try {
+    config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as typeof config;
+  } catch (error) {
+    throw invalid(
+      'baseCheckpoint',
+      `${path.join(dir, 'config.json')} is not readable JSON (${(error as Error).message})`,
+    );
+  }
+  if (typeof config.vocab_size === 'number' && config.vocab_size !== GPT2_VOCAB_SIZE) {
+    throw invalid(
+      'baseCheckpoint',
+      `${dir}: the checkpoint's vocabulary has ${config.vocab_size} tokens, not GPT-2's ${GPT2_VOCAB_SIZE}; finetuning data is tokenized with GPT-2 BPE, so use a GPT-2-vocabulary checkpoint`,
+    );
+  }
+  const maxLength = spec.hyperparameters.maxLength;
+  if (typeof config.n_positions === 'number' && maxLength !== undefined && maxLength > config.n_positions) {
+    throw invalid(
+      'hyperparameters.maxLength',
+      `${maxLength} exceeds the base checkpoint's context length ${config.n_positions} (${dir})`,
+    );
   }
 }
 
