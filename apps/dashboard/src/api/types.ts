@@ -137,6 +137,8 @@ export interface CreateFinetuneRequest {
   dataset: string;
   hyperparameters: FinetuneHyperparameters;
   lora?: { rank: number; alpha: number };
+  /** Workers that train it data-parallel (the global batch is split over them). */
+  workers?: number;
 }
 
 /** Progress of a finetune job. */

@@ -11,6 +11,8 @@ export interface FinetuneFormFields {
   batchSize: string;
   lr: string;
   maxLength: string;
+  /** Workers that train it data-parallel. */
+  workers: string;
   lora: boolean;
   loraRank: string;
   loraAlpha: string;
@@ -26,6 +28,7 @@ export function defaultFinetuneForm(kind: FinetuneKind): FinetuneFormFields {
     batchSize: '8',
     lr: '0.00005',
     maxLength: kind === 'classification' ? '128' : '256',
+    workers: '1',
     lora: false,
     loraRank: '16',
     loraAlpha: '16',
@@ -44,13 +47,19 @@ export function buildFinetuneRequest(f: FinetuneFormFields): FormResult<CreateFi
     'dataset',
     f.dataset,
     f.kind === 'classification'
-      ? 'give the dataset: a CSV or JSONL of labelled texts'
+      ? 'give the dataset: a CSV/TSV of label,text rows, or spamassassin'
       : 'give the dataset: a JSON or JSONL of {instruction, input, output}',
   );
   const epochs = e.int('epochs', f.epochs, 1, 1000);
   const batchSize = e.int('batchSize', f.batchSize, 1);
   const lr = e.positive('lr', f.lr);
   const maxLength = e.int('maxLength', f.maxLength, 1);
+  const workers = e.int('workers', f.workers, 1, 256);
+  if (workers !== undefined && batchSize !== undefined && workers > batchSize)
+    e.fail(
+      'workers',
+      `workers (${workers}) must not exceed batchSize (${batchSize}): each needs an example per step`,
+    );
   const loraRank = f.lora ? e.int('loraRank', f.loraRank, 1, 1024) : undefined;
   const loraAlpha = f.lora ? e.positive('loraAlpha', f.loraAlpha) : undefined;
   if (e.any) return { ok: false, errors: e.errors };
@@ -65,6 +74,7 @@ export function buildFinetuneRequest(f: FinetuneFormFields): FormResult<CreateFi
       lr: lr as number,
       maxLength: maxLength as number,
     },
+    workers: workers as number,
   };
   if (f.lora) request.lora = { rank: loraRank as number, alpha: loraAlpha as number };
   return { ok: true, value: request };

@@ -79,6 +79,7 @@ describe('finetune form', () => {
         baseCheckpoint: 'run-1/step-000200',
         dataset: 'data/sms-spam.csv',
         hyperparameters: { epochs: 5, batchSize: 8, lr: 0.00005, maxLength: 128 },
+        workers: 1,
         lora: { rank: 8, alpha: 16 },
       },
     });
@@ -95,6 +96,17 @@ describe('finetune form', () => {
     expect(r.ok && r.value.kind).toBe('instruction');
   });
 
+  it('refuses more workers than examples per step', () => {
+    const r = buildFinetuneRequest({
+      ...defaultFinetuneForm('classification'),
+      baseCheckpoint: 'ck',
+      dataset: 'd.csv',
+      batchSize: '2',
+      workers: '3',
+    });
+    expect(r.ok === false && r.errors.workers).toMatch(/workers \(3\) must not exceed batchSize \(2\)/);
+  });
+
   it('names missing and out-of-range fields', () => {
     const r = buildFinetuneRequest({
       ...defaultFinetuneForm('classification'),
@@ -107,7 +119,7 @@ describe('finetune form', () => {
     if (r.ok) return;
     expect(r.errors).toEqual({
       baseCheckpoint: 'give the checkpoint to finetune (a directory, or <runId>/<checkpoint>)',
-      dataset: 'give the dataset: a CSV or JSONL of labelled texts',
+      dataset: 'give the dataset: a CSV/TSV of label,text rows, or spamassassin',
       epochs: 'epochs must be between 1 and 1000, got 0',
       lr: 'lr must be greater than 0, got -1',
       loraRank: 'loraRank must be between 1 and 1024, got 0',

@@ -65,7 +65,7 @@ export function NewFinetunePage(): ReactElement {
         'dataset',
         'Dataset',
         fields.kind === 'classification'
-          ? 'CSV or JSONL of labelled texts'
+          ? 'CSV/TSV of label,text rows (a path every worker can read), or spamassassin'
           : 'JSON/JSONL of {instruction, input, output}',
       )}
       <div className="row">
@@ -73,6 +73,7 @@ export function NewFinetunePage(): ReactElement {
         {text('batchSize', 'Batch size')}
         {text('lr', 'Learning rate')}
         {text('maxLength', 'Max length', 'tokens per example')}
+        {text('workers', 'Workers', 'data-parallel ranks')}
       </div>
       <label className="toggle">
         <input
