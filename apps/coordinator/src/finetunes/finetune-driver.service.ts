@@ -9,7 +9,7 @@
  * Workers are shared with pretraining runs: a worker in a run's ring is not taken, and a worker
  * assigned to a finetune is skipped by the run driver.
  */
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import {
   finetuneJobId,
@@ -24,7 +24,7 @@ import { isTerminal, TRANSITIONS, type RunAction } from '../runs/run-state';
 import type { RunMember } from '../runs/run.model';
 import { RunsRepository } from '../runs/runs.repository';
 import { isAlive, memberAlive } from '../workers/liveness';
-import { KeyedLock } from '../common/keyed-lock';
+import { PeriodicDriver } from '../common/periodic-driver';
 import { WorkerPoolLock } from '../workers/worker-pool-lock';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import type { Finetune } from './finetune.model';
@@ -36,14 +36,7 @@ const TICK_MS = 500;
 
 /** Drives every active finetune job. */
 @Injectable()
-export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log: Logger;
-  private readonly locks = new KeyedLock();
-  private readonly startedAt = Date.now();
-  private timer?: NodeJS.Timeout;
-  private ticking = false;
-  private stopped = false;
-
+export class FinetuneDriver extends PeriodicDriver {
   constructor(
     private readonly repo: FinetunesRepository,
     private readonly runs: RunsRepository,
@@ -53,41 +46,13 @@ export class FinetuneDriver implements OnApplicationBootstrap, OnApplicationShut
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
-    this.log = log.child({ component: 'finetune-driver' });
-  }
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.locks.drain();
-  }
-
-  /** Looks at every active job now (after a create). */
-  kick(): void {
-    setImmediate(() => void this.tick());
-  }
-
-  /** Runs `fn` with the job's lock held. */
-  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(id, fn);
+    super(TICK_MS, log.child({ component: 'finetune-driver' }));
   }
 
   /** One pass over the active jobs. */
-  async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
-    this.ticking = true;
-    try {
-      for (const job of (await this.repo.list()).filter((j) => !isTerminal(j.status))) {
-        await this.withLock(job.id, () => this.examine(job.id));
-      }
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'finetune driver tick failed; retrying');
-    } finally {
-      this.ticking = false;
+  protected async pass(): Promise<void> {
+    for (const job of (await this.repo.list()).filter((j) => !isTerminal(j.status))) {
+      await this.withLock(job.id, () => this.examine(job.id));
     }
   }
 

@@ -10,7 +10,7 @@
  *
  * One coordinator drives a cluster; actions on one run are serialised by a per-run lock.
  */
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { stepJobId, type RankResult, type RankSuccess, type StepJobData } from '@llm-forge/cluster-protocol';
 import { FORGE_CONFIG } from '../config/config.constants';
@@ -18,7 +18,7 @@ import type { CoordinatorConfig } from '../config/config.schema';
 import { RunEvents } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { isAlive, memberAlive } from '../workers/liveness';
-import { KeyedLock } from '../common/keyed-lock';
+import { PeriodicDriver } from '../common/periodic-driver';
 import { WorkerPoolLock } from '../workers/worker-pool-lock';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import { listCheckpoints } from './checkpoints';
@@ -32,9 +32,7 @@ const TICK_MS = 250;
 
 /** Drives every active run. */
 @Injectable()
-export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly log: Logger;
-  private readonly locks = new KeyedLock();
+export class RunDriver extends PeriodicDriver {
   /** Frees the workers of a run that was paused or cancelled, so other runs can use them. */
   async release(runId: string): Promise<void> {
     const run = await this.repo.get(runId);
@@ -44,10 +42,6 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** Active runs as last seen, to restore them if Redis loses its data. */
   private readonly known = new Map<string, Run>();
-  private readonly startedAt = Date.now();
-  private timer?: NodeJS.Timeout;
-  private ticking = false;
-  private stopped = false;
 
   constructor(
     private readonly repo: RunsRepository,
@@ -58,44 +52,16 @@ export class RunDriver implements OnApplicationBootstrap, OnApplicationShutdown 
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
-    this.log = log.child({ component: 'run-driver' });
-  }
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.locks.drain();
-  }
-
-  /** Looks at every active run now (after a create, resume or worker registration). */
-  kick(): void {
-    setImmediate(() => void this.tick());
-  }
-
-  /** Runs `fn` with the run's lock held. */
-  withLock<T>(runId: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(runId, fn);
+    super(TICK_MS, log.child({ component: 'run-driver' }));
   }
 
   /** One pass over the active runs: start queued ones, re-form rings that lost a member. */
-  async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
-    this.ticking = true;
-    try {
-      await this.restoreLostRuns();
-      const runs = (await this.repo.list()).filter((r) => !isTerminal(r.status));
-      for (const run of runs) {
-        this.known.set(run.id, run);
-        await this.withLock(run.id, () => this.examine(run.id));
-      }
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'driver tick failed; retrying');
-    } finally {
-      this.ticking = false;
+  protected async pass(): Promise<void> {
+    await this.restoreLostRuns();
+    const runs = (await this.repo.list()).filter((r) => !isTerminal(r.status));
+    for (const run of runs) {
+      this.known.set(run.id, run);
+      await this.withLock(run.id, () => this.examine(run.id));
     }
   }
 
