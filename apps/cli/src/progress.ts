@@ -27,11 +27,13 @@ export class TrainProgress {
     this.bar = this.bars.create(total, done, { loss: '-', tps: '-' });
   }
 
-  /** Advances to `stepsDone` with the latest loss and throughput. */
-  step(stepsDone: number, total: number, loss: number, tokensPerSecond: number): void {
-    this.bar?.update(stepsDone, { loss: loss.toFixed(3), tps: Math.round(tokensPerSecond) });
+  /** Advances to `stepsDone` with the latest loss and throughput (when known). */
+  step(stepsDone: number, total: number, loss: number, tokensPerSecond?: number): void {
+    const tps = tokensPerSecond === undefined ? '-' : Math.round(tokensPerSecond);
+    this.bar?.update(stepsDone, { loss: loss.toFixed(3), tps });
     if (!this.bar && (stepsDone % this.lineEvery === 0 || stepsDone === total)) {
-      this.log(`step ${stepsDone}/${total} loss ${loss.toFixed(4)} ${Math.round(tokensPerSecond)} tok/s`);
+      const rate = tokensPerSecond === undefined ? '' : ` ${tps} tok/s`;
+      this.log(`step ${stepsDone}/${total} loss ${loss.toFixed(4)}${rate}`);
     }
   }
 
