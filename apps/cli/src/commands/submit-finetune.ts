@@ -183,7 +183,7 @@ async function followFinetune(api: CoordinatorApi, id: string, json: boolean): P
         job.progress.step,
         Math.max(job.progress.totalSteps, 1),
         last.trainLoss,
-        last.tokensPerSecond ?? 0,
+        last.tokensPerSecond,
       );
       for (const m of metrics.slice(seen).filter((p) => p.valLoss !== undefined)) {
         const acc = m.valAccuracy === undefined ? '' : `, val accuracy ${(100 * m.valAccuracy).toFixed(1)}%`;
