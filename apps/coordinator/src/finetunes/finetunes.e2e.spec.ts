@@ -95,6 +95,9 @@ describe('finetune jobs (e2e, Redis)', () => {
     // the workers are free again: a pretraining run can use them
     const workersNow = (await get('/workers').expect(200)).body;
     expect(workersNow.every((w: { state: string }) => w.state === 'idle')).toBe(true);
+    const metrics = (await request(ctx.server).get('/metrics').expect(200)).text; // public, no token
+    expect(metrics).toContain('forge_finetunes{status="completed"} 1');
+    expect(metrics).toContain('forge_workers{state="alive"} 2');
   });
 
   it('follows rank 0 progress while the job runs', async () => {

@@ -25,6 +25,6 @@ import { FinetunesService } from './finetunes.service';
     FinetuneProcessor,
     CheckpointResolver,
   ],
-  exports: [FinetunesService],
+  exports: [FinetunesService, FinetunesRepository],
 })
 export class FinetunesModule {}

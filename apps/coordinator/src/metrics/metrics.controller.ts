@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RunEvents } from '../events/run-events.service';
+import { FinetunesRepository } from '../finetunes/finetunes.repository';
 import { RunsRepository } from '../runs/runs.repository';
 import { StepScheduler } from '../runs/step-scheduler.service';
 import { isAlive } from '../workers/liveness';
@@ -20,6 +21,7 @@ export class MetricsController implements OnModuleInit {
 
   constructor(
     private readonly runs: RunsRepository,
+    private readonly finetunes: FinetunesRepository,
     private readonly workers: WorkerRegistry,
     private readonly scheduler: StepScheduler,
     private readonly events: RunEvents,
@@ -99,6 +101,18 @@ export class MetricsController implements OnModuleInit {
       collect: async function (this: Gauge) {
         const counts: Record<string, number> = {};
         for (const run of await self.runs.list()) counts[run.status] = (counts[run.status] ?? 0) + 1;
+        this.reset();
+        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'forge_finetunes',
+      help: 'Finetune jobs by status',
+      labelNames: ['status'],
+      registers,
+      collect: async function (this: Gauge) {
+        const counts: Record<string, number> = {};
+        for (const job of await self.finetunes.list()) counts[job.status] = (counts[job.status] ?? 0) + 1;
         this.reset();
         for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },

@@ -76,6 +76,10 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     const plan = (step: number) => a.jobs.find((j) => j.step === step)!;
     expect([0, 1, 2, 3].map((s) => plan(s).evaluate)).toEqual([false, true, false, true]);
     expect([0, 1, 2, 3].map((s) => plan(s).saveCheckpoint)).toEqual([false, false, true, true]);
+    const metrics = (await request(ctx.server).get('/metrics').expect(200)).text; // public, no token
+    expect(metrics).toContain(`forge_steps_total{run="${id}"} 4`);
+    expect(metrics).toContain('forge_runs{status="completed"} 1');
+    expect(metrics).toMatch(/forge_loss\{run="[^"]+"\} 2\.5/);
     const listed = (await get('/workers').expect(200)).body;
     expect(listed.map((w: { id: string; state: string }) => [w.id, w.state])).toEqual([
       ['w-a', 'idle'],
