@@ -157,7 +157,8 @@ export class ClassificationTask implements JobTask {
     const batch = this.globalBatch(step);
     const [lo, hi] = rankRows(batch.batchSize, rank, worldSize);
     const weight = (hi - lo) / batch.batchSize;
-    if (hi === lo) return { weight };
+    const batchTokens = batch.ids.length;
+    if (hi === lo) return { weight, batchTokens };
     const slice = sliceBatch(batch, lo, hi);
     // finetuneClassifier's dropout seed; ranks draw their own masks (only matters with dropout).
     const base = 1_000_000 + step;
@@ -167,7 +168,7 @@ export class ClassificationTask implements JobTask {
       const logits = this.classifier.logits(slice, { training: true, dropoutSeed });
       return crossEntropy(logits, tf.tensor1d(slice.labels, 'int32'));
     };
-    return { loss, weight };
+    return { loss, weight, batchTokens };
   }
 
   /**

@@ -176,7 +176,9 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
     await new Promise((resolve) => setImmediate(resolve));
     const reason = ctx.abortReason?.();
     if (reason !== undefined) throw new FinetuneAbortedError(reason, step);
-    const { loss, lr: stepLr } = await globalStep(task, trainer, ctx, step, reduced);
+    const started = performance.now();
+    const { loss, lr: stepLr, batchTokens } = await globalStep(task, trainer, ctx, step, reduced);
+    const tokensPerSecond = batchTokens / Math.max((performance.now() - started) / 1000, 1e-6);
     const done = step + 1;
     const epoch = Math.floor(step / task.stepsPerEpoch) + 1;
     const epochEnd = done % task.stepsPerEpoch === 0;
@@ -190,6 +192,7 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
         epoch,
         trainLoss: loss,
         lr: stepLr,
+        tokensPerSecond,
         ...metrics,
       });
       ctx.onProgress?.({ step: done, totalSteps, epoch, history: [...history.points] });
@@ -231,7 +234,7 @@ async function checkSameStart(ctx: FinetuneJobContext, step: number): Promise<vo
 /**
  * One data-parallel optimizer step: local gradients of the rank's slice, weighted by its share;
  * one all-reduce of gradients and weighted loss; the same AdamW update on every rank. Returns the
- * global batch's loss and the learning rate.
+ * global batch's loss, the learning rate and the batch's tokens.
  */
 async function globalStep(
   task: JobTask,
@@ -239,8 +242,8 @@ async function globalStep(
   ctx: FinetuneJobContext,
   step: number,
   reduced: Float32Array,
-): Promise<{ loss: number; lr: number }> {
-  const { loss, weight } = task.localStep(step, ctx.rank, ctx.worldSize);
+): Promise<{ loss: number; lr: number; batchTokens: number }> {
+  const { loss, weight, batchTokens } = task.localStep(step, ctx.rank, ctx.worldSize);
   const size = trainer.grads.length;
   let localLoss = 0;
   if (loss) {
@@ -254,5 +257,5 @@ async function globalStep(
   await ctx.allReduce(reduced);
   trainer.grads.set(reduced.subarray(0, size));
   const { lr } = trainer.applyGradients();
-  return { loss: reduced[size], lr };
+  return { loss: reduced[size], lr, batchTokens };
 }

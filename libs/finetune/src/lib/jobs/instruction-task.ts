@@ -179,7 +179,8 @@ export class InstructionTask implements JobTask {
     // The loss is a mean over target tokens, so a slice stands for its share of the batch's tokens.
     const tokens = countTargets(slice.targets);
     const weight = tokens / countTargets(batch.targets);
-    if (tokens === 0) return { weight: 0 };
+    const batchTokens = batch.inputs.length;
+    if (tokens === 0) return { weight: 0, batchTokens };
     // The Trainer's (and LoraLmTrainer's) dropout seed of micro-batch 0; ranks draw their own masks.
     const dropoutSeed =
       worldSize === 1 ? deriveSeed(this.spec.seed, step, 0) : deriveSeed(this.spec.seed, step, 0, rank);
@@ -188,7 +189,7 @@ export class InstructionTask implements JobTask {
       const logits = this.model.forward(inputs, { training: true, dropoutSeed });
       return crossEntropy(logits, targets, IGNORE_INDEX);
     };
-    return { loss, weight };
+    return { loss, weight, batchTokens };
   }
 
   /**

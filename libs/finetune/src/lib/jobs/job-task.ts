@@ -20,6 +20,8 @@ export interface LocalStep {
   loss?: () => tf.Scalar;
   /** Share of the global loss this slice's mean stands for (rows or target tokens of the slice / of the batch). */
   weight: number;
+  /** Tokens of the whole global batch, padding included (for tokens per second). */
+  batchTokens: number;
 }
 
 /**
