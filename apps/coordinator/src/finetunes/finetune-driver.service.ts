@@ -37,6 +37,9 @@ const TICK_MS = 500;
 /** Drives every active finetune job. */
 @Injectable()
 export class FinetuneDriver extends PeriodicDriver {
+  /** Active jobs as last seen, to restore them if Redis loses its data. */
+  private readonly known = new Map<string, Finetune>();
+
   constructor(
     private readonly repo: FinetunesRepository,
     private readonly runs: RunsRepository,
@@ -51,8 +54,39 @@ export class FinetuneDriver extends PeriodicDriver {
 
   /** One pass over the active jobs. */
   protected async pass(): Promise<void> {
+    await this.restoreLostJobs();
     for (const job of (await this.repo.list()).filter((j) => !isTerminal(j.status))) {
-      await this.withLock(job.id, () => this.examine(job.id));
+      await this.withLock(job.id, async () => {
+        await this.examine(job.id);
+        // As it is after this pass (a ring formed, an attempt begun), for restoreLostJobs.
+        const now = await this.repo.get(job.id);
+        if (now && !isTerminal(now.status)) this.known.set(job.id, now);
+        else this.known.delete(job.id);
+      });
+    }
+  }
+
+  /**
+   * Redis without persistence forgets everything when it restarts. Active jobs this process knows
+   * are written back as queued; their next attempt continues from the state rank 0 saved on the
+   * shared volume (and its progress brings the logged history back). The attempt number skips past
+   * any the lost record may have used, so a rank still running one is told to stop.
+   */
+  private async restoreLostJobs(): Promise<void> {
+    for (const [id, job] of this.known) {
+      if (await this.repo.get(id)) continue;
+      await this.repo.create({
+        ...job,
+        status: 'queued',
+        jobId: undefined,
+        error: undefined,
+        progress: { ...job.progress, attempt: job.progress.attempt + 1 },
+        updatedAt: new Date().toISOString(),
+      });
+      this.log.warn(
+        { finetuneId: id, step: job.progress.step },
+        'Redis lost this finetune job (restart without persistence); restored it from memory',
+      );
     }
   }
 
@@ -83,6 +117,7 @@ export class FinetuneDriver extends PeriodicDriver {
 
   /** Cancels a job: its queued jobs are removed, running ranks stop at their next heartbeat. */
   async cancel(job: Finetune): Promise<void> {
+    this.known.delete(job.id);
     if (job.jobId !== undefined) await this.scheduler.remove(job.jobId);
     await this.repo.update(job.id, { jobId: undefined });
     await this.releaseMembers(job);
@@ -122,7 +157,8 @@ export class FinetuneDriver extends PeriodicDriver {
     const free = workers.filter(
       (w) => isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) && !busy.has(w.id),
     );
-    const started = job.members !== undefined;
+    // Begun before: it has had a ring, or it was restored after Redis lost it (attempt > 0).
+    const started = job.members !== undefined || job.progress.attempt > 0;
     // A new job waits for the workers it asked for; a started one continues with whoever is left
     // (the global batch is the same, so the result is too).
     if (free.length < (started ? 1 : job.spec.workers)) return;
@@ -189,6 +225,7 @@ export class FinetuneDriver extends PeriodicDriver {
       retries: 0,
     });
     await this.transition(job.id, 'complete');
+    this.known.delete(job.id);
     await this.releaseMembers(job);
     this.log.info({ finetuneId: job.id, steps: lead.steps, modelDir: lead.modelDir }, 'finetune completed');
   }
@@ -213,6 +250,7 @@ export class FinetuneDriver extends PeriodicDriver {
   private async fail(job: Finetune, error: string): Promise<void> {
     await this.repo.update(job.id, { error, jobId: undefined });
     await this.transition(job.id, 'fail');
+    this.known.delete(job.id);
     await this.releaseMembers(job);
     this.log.error({ finetuneId: job.id, err: error }, 'finetune failed');
   }

@@ -9,7 +9,8 @@ import * as path from 'path';
 import request from 'supertest';
 import type { FinetuneResult } from '@llm-forge/cluster-protocol';
 import { FakeWorker, fakeFinetune } from '../test-utils/fake-worker';
-import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
+import IORedis from 'ioredis';
+import { REDIS_URL, TEST_TOKEN, useTestApp } from '../test-utils/harness';
 import { ControlPlaneServer } from '../workers/control-plane.server';
 import type { FinetuneDetail } from './finetune.model';
 
@@ -157,6 +158,42 @@ describe('finetune jobs (e2e, Redis)', () => {
     const job = await waitFor(id, status('completed'), 'completed');
     expect(job.progress.attempt).toBe(1);
     expect(second.finetunes.map((j) => j.attempt)).toEqual([1]);
+  });
+
+  it('Redis losing everything mid-job: the job is restored and finishes on a new attempt', async () => {
+    if (!ctx.up) return;
+    const [w] = await startWorkers('ft-r');
+    let calls = 0;
+    w.handleFinetunes(async (job, worker, progress) => {
+      if (++calls > 1) return fakeFinetune(job, worker, progress);
+      // the first attempt runs until the coordinator says stop (after the loss, nobody knows it)
+      const deadline = Date.now() + 10_000;
+      while (worker.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return {
+        ok: false,
+        workerId: worker.id,
+        rank: job.rank,
+        steps: 1,
+        kind: 'transient',
+        error: 'aborted',
+      };
+    });
+    const id = await create();
+    await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
+    const redis = new IORedis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${ctx.prefix}*`);
+      if (keys.length > 0) await redis.del(...keys); // what a restart without persistence does
+    } finally {
+      redis.disconnect();
+    }
+    // the next pass of the driver writes it back
+    const restoredBy = Date.now() + 5000;
+    while ((await get(`/finetunes/${id}`)).status === 404 && Date.now() < restoredBy)
+      await new Promise((r) => setTimeout(r, 50));
+    const job = await waitFor(id, status('completed'), 'completed after the restore');
+    expect(job.progress.attempt).toBeGreaterThanOrEqual(2);
+    expect(w.aborts[0]).toMatch(/cancelled or superseded/);
   });
 
   it('a transient failure is retried; a fatal one fails the job with the rank error', async () => {

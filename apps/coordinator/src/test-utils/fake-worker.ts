@@ -99,6 +99,7 @@ export class FakeWorker {
   /** The finetune attempt running now (reported in heartbeats). */
   finetuneJob = '';
   private finetuneHandler: FakeFinetuneHandler = fakeFinetune;
+  private readonly address = `127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`;
   /** Steps the fake replica has applied, per run (what heartbeats report). */
   held?: { runId: string; appliedSteps: number };
   private client: coordinatorV1.CoordinatorServiceClient;
@@ -123,24 +124,27 @@ export class FakeWorker {
 
   /** Registers, starts heartbeating every `heartbeatMs` and consuming its queue. */
   async start(heartbeatMs = 100): Promise<void> {
-    const res = await new Promise<coordinatorV1.RegisterWorkerResponse>((resolve, reject) =>
-      this.client.registerWorker(
-        {
-          workerId: this.id,
-          collectiveAddress: `127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`,
-          pid: process.pid,
-        },
-        this.metadata,
-        (err, r) => (err ? reject(err) : resolve(r)),
-      ),
-    );
-    this.sessionId = res.sessionId;
+    await this.register();
     this.timer = setInterval(() => this.beat(), heartbeatMs);
     this.connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
     this.bull = new Worker(rankQueueName(this.id), (job: Job) => this.process(job), {
       connection: this.connection,
       prefix: bullPrefix(this.redisPrefix),
     });
+    // e.g. a job's keys gone with a Redis that lost its data; the real worker logs these.
+    this.bull.on('error', () => undefined);
+  }
+
+  /** Registers (again), as a worker does at start and when the coordinator forgot its session. */
+  async register(): Promise<void> {
+    const res = await new Promise<coordinatorV1.RegisterWorkerResponse>((resolve, reject) =>
+      this.client.registerWorker(
+        { workerId: this.id, collectiveAddress: this.address, pid: process.pid },
+        this.metadata,
+        (err, r) => (err ? reject(err) : resolve(r)),
+      ),
+    );
+    this.sessionId = res.sessionId;
   }
 
   /** Replaces the finetune handler. */
@@ -173,7 +177,8 @@ export class FakeWorker {
       },
       this.metadata,
       (err, res) => {
-        if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
+        if (err?.code === grpc.status.NOT_FOUND) void this.register().catch(() => undefined);
+        else if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
       },
     );
   }
