@@ -21,6 +21,8 @@ import { OperationKey, describeKey, operationMetadata } from '../transport/opera
 type GradientChunk = collectiveV1.GradientChunk;
 type PushAck = collectiveV1.PushAck;
 const { Phase } = collectiveV1;
+/** `GradientChunk.alignment` as handed to the serializer, which computes the real filler. */
+const NO_ALIGNMENT = Buffer.alloc(0);
 
 /** A neighbour: its rank and address. */
 export interface PeerRef {
@@ -273,6 +275,7 @@ export class AllReduceOperation {
         offset: item.offset,
         dtype: protoDType(this.spec.wireDType),
         payload,
+        alignment: NO_ALIGNMENT, // the serializer fills it in
       });
       if (!writable) {
         this.waitingForDrain = true;

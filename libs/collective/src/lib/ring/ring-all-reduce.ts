@@ -18,6 +18,7 @@ import {
 import {
   CollectiveClient,
   collectiveChannelOptions,
+  collectiveServerDefinition,
   collectiveServerOptions,
 } from '../transport/grpc-options';
 import {
@@ -99,7 +100,7 @@ export class RingAllReduce {
         respond(null, { rank: this.options.rank, worldSize: this.options.worldSize });
       },
     };
-    this.server.addService(collectiveV1.CollectiveServiceService, impl);
+    this.server.addService(collectiveServerDefinition, impl);
   }
 
   /** Creates a rank and binds its collective server (port 0 picks a free port). */

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
-import { encodeGradientChunk } from '../codec/chunk-codec';
+import { decodeGradientChunk, encodeGradientChunk } from '../codec/chunk-codec';
 
 /** Room for a chunk's header fields on top of its payload. */
 const HEADER_SLACK_BYTES = 64 * 1024;
@@ -57,6 +57,15 @@ export function collectiveServerOptions(chunkBytes: number): grpc.ServerOptions 
 export const collectiveClientDefinition = {
   ...collectiveV1.CollectiveServiceService,
   push: { ...collectiveV1.CollectiveServiceService.push, requestSerialize: encodeGradientChunk },
+} as const;
+
+/**
+ * The collective service as the server sees it: the generated definition with a Push request
+ * deserializer that leaves the payload in the received buffer; see {@link decodeGradientChunk}.
+ */
+export const collectiveServerDefinition = {
+  ...collectiveV1.CollectiveServiceService,
+  push: { ...collectiveV1.CollectiveServiceService.push, requestDeserialize: decodeGradientChunk },
 } as const;
 
 /** Client constructor of {@link collectiveClientDefinition}. */

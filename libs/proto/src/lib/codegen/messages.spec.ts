@@ -15,6 +15,7 @@ describe('collective messages', () => {
       offset: 123456,
       dtype: collectiveV1.DType.DTYPE_F32,
       payload,
+      alignment: Buffer.alloc(0),
     };
     const decoded = collectiveV1.GradientChunk.decode(collectiveV1.GradientChunk.encode(chunk).finish());
     expect(decoded).toEqual(chunk);

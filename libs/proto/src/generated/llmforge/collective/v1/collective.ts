@@ -149,6 +149,11 @@ export interface GradientChunk {
   dtype: DType;
   /** The elements, `dtype`-encoded; its length is a multiple of the element size. */
   payload: Buffer;
+  /**
+   * Filler (zeros) written before `payload` so that the payload starts on a 4-byte boundary of the
+   * receiver's message buffer, where it can be read as f32 in place; carries nothing, ignore it.
+   */
+  alignment: Buffer;
 }
 
 /** Sent by the receiving rank once the sender half-closes its Push stream. */
@@ -185,6 +190,7 @@ function createBaseGradientChunk(): GradientChunk {
     offset: 0,
     dtype: 0,
     payload: Buffer.alloc(0),
+    alignment: Buffer.alloc(0),
   };
 }
 
@@ -219,6 +225,9 @@ export const GradientChunk: MessageFns<GradientChunk> = {
     }
     if (message.payload.length !== 0) {
       writer.uint32(82).bytes(message.payload);
+    }
+    if (message.alignment.length !== 0) {
+      writer.uint32(90).bytes(message.alignment);
     }
     return writer;
   },
@@ -316,6 +325,14 @@ export const GradientChunk: MessageFns<GradientChunk> = {
             message.payload = Buffer.from(reader.bytes());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.alignment = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -356,6 +373,7 @@ export const GradientChunk: MessageFns<GradientChunk> = {
       offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
       dtype: isSet(object.dtype) ? dTypeFromJSON(object.dtype) : 0,
       payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+      alignment: isSet(object.alignment) ? Buffer.from(bytesFromBase64(object.alignment)) : Buffer.alloc(0),
     };
   },
 
@@ -391,6 +409,9 @@ export const GradientChunk: MessageFns<GradientChunk> = {
     if (message.payload.length !== 0) {
       obj.payload = base64FromBytes(message.payload);
     }
+    if (message.alignment.length !== 0) {
+      obj.alignment = base64FromBytes(message.alignment);
+    }
     return obj;
   },
 
@@ -409,6 +430,7 @@ export const GradientChunk: MessageFns<GradientChunk> = {
     message.offset = object.offset ?? 0;
     message.dtype = object.dtype ?? 0;
     message.payload = object.payload ?? Buffer.alloc(0);
+    message.alignment = object.alignment ?? Buffer.alloc(0);
     return message;
   },
 };
