@@ -58,8 +58,12 @@ export class FinetuneRunner {
         rank: job.rank,
         worldSize: job.worldSize,
         outDir: job.outDir,
-        allReduce: async (values) => {
-          await this.ring.allReduce(values, { step: operation++, attempt: job.attempt });
+        allReduce: async (values, options) => {
+          await this.ring.allReduce(values, {
+            step: operation++,
+            attempt: job.attempt,
+            ...(options?.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+          });
         },
         onProgress: (progress) => {
           steps = progress.step;

@@ -40,8 +40,12 @@ import type { InitialLosses, JobTask, ShardedEvaluation } from './job-task';
 export interface FinetuneJobContext {
   rank: number;
   worldSize: number;
-  /** Sums `values` element-wise over all ranks, in place (the ring all-reduce); every rank calls it with the same length, in the same order. */
-  allReduce(values: Float32Array): Promise<void>;
+  /**
+   * Sums `values` element-wise over all ranks, in place (the ring all-reduce); every rank calls it
+   * with the same length, in the same order. `timeoutMs` overrides the ring's timeout for this call
+   * (the wait for rank 0's state save).
+   */
+  allReduce(values: Float32Array, options?: { timeoutMs?: number }): Promise<void>;
   /** Directory of the job's outputs, shared by every rank: state/ (resumable), model/, responses.json. */
   outDir: string;
   /** Rank 0: called with the progress after each logged point (cheap; the worker forwards it to BullMQ). */
@@ -185,8 +189,8 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
     const evaluate = epochEnd && history.evaluatesEpoch(epoch);
     // Every rank evaluates its share (one more all-reduce); only rank 0 logs and saves.
     const metrics = evaluate ? await evaluateShared(ctx, task.evaluateEpoch(ctx.rank, ctx.worldSize)) : {};
-    if (ctx.rank !== 0) continue;
-    if (history.logsStep(done) || evaluate) {
+    const saves = epochEnd || (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0);
+    if (ctx.rank === 0 && (history.logsStep(done) || evaluate)) {
       history.add({
         step: done,
         epoch,
@@ -197,7 +201,7 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
       });
       ctx.onProgress?.({ step: done, totalSteps, epoch, history: [...history.points] });
     }
-    if (epochEnd || (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0)) {
+    if (ctx.rank === 0 && saves) {
       saveJobState(ctx.outDir, specHash, {
         step: done,
         values: trainer.params,
@@ -206,8 +210,26 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
         initial,
       });
     }
+    if (saves) await waitForStateSave(ctx);
   }
   return { task, trainer, history, initial };
+}
+
+/**
+ * How long the other ranks wait for rank 0 to write a state: the values and both AdamW moments of
+ * every trainable parameter (12 bytes each: 4 GB for a full GPT-2 medium) plus their sha256, on
+ * whatever disk the shared volume is — far longer than a gradient all-reduce may take.
+ */
+export const STATE_SAVE_WAIT_MS = 30 * 60_000;
+
+/**
+ * A barrier after a state save: the other ranks wait here, in an all-reduce of one value with a
+ * long timeout, instead of in the next step's gradient all-reduce, whose ring timeout a large
+ * state could outlast (every attempt would then fail at the same save).
+ */
+async function waitForStateSave(ctx: FinetuneJobContext): Promise<void> {
+  if (ctx.worldSize === 1) return;
+  await ctx.allReduce(new Float32Array(1), { timeoutMs: STATE_SAVE_WAIT_MS });
 }
 
 /** Sums an evaluation's shares over the ranks and returns its result. */

@@ -1,4 +1,4 @@
-export { runFinetuneJob, trainFinetuneJob } from './finetune-job';
+export { runFinetuneJob, STATE_SAVE_WAIT_MS, trainFinetuneJob } from './finetune-job';
 export type { FinetuneJobContext, FinetuneJobOptions, FinetuneJobOutcome, TrainedJob } from './finetune-job';
 export { FinetuneAbortedError } from './finetune-aborted-error';
 export { STATE_DIR, STATE_JSON_FILE, STATE_TENSORS_FILE, trainingSpecHash } from './job-state';

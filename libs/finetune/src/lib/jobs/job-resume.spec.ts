@@ -5,7 +5,7 @@ import type { FinetuneSpecInput, InstructionEvaluation } from '@llm-forge/cluste
 import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
 import { GPTClassifier } from '../classification/classifier';
 import { FinetuneAbortedError } from './finetune-aborted-error';
-import { runFinetuneJob, type FinetuneJobOutcome } from './finetune-job';
+import { runFinetuneJob, STATE_SAVE_WAIT_MS, type FinetuneJobOutcome } from './finetune-job';
 import { STATE_DIR, STATE_TENSORS_FILE } from './job-state';
 import { runRanks } from './test-utils/in-process-all-reduce';
 import {
@@ -121,6 +121,28 @@ describe('finetune job state', () => {
     const resumed = finalState(outcome);
     expect(maxAbsDiff(resumed.losses, reference.losses)).toBeLessThan(1e-4);
     expect(maxAbsDiff(resumed.head, reference.head)).toBeLessThan(1e-4);
+  });
+
+  it('the other ranks wait for a state save in a barrier with a long timeout, not in the next step', async () => {
+    const outDir = fx.outDir('barrier');
+    const calls: Array<{ rank: number; length: number; timeoutMs?: number; states: number }> = [];
+    const saved = () => (fs.existsSync(path.join(outDir, STATE_DIR)) ? states(outDir).length : 0);
+    await runRanks(2, (rank, allReduce) =>
+      runFinetuneJob(
+        spec(),
+        jobContext(outDir, rank, 2, (values, options) => {
+          calls.push({ rank, length: values.length, timeoutMs: options?.timeoutMs, states: saved() });
+          return allReduce(values);
+        }),
+      ),
+    );
+    const barriers = calls.filter((c) => c.timeoutMs !== undefined);
+    expect(barriers.every((c) => c.length === 1 && c.timeoutMs === STATE_SAVE_WAIT_MS)).toBe(true);
+    // 12 steps, a save every 2 (epochs end at 6 and 12): 6 saves, a barrier on each rank after each
+    expect(barriers.filter((c) => c.rank === 0)).toHaveLength(6);
+    expect(barriers.filter((c) => c.rank === 1)).toHaveLength(6);
+    // rank 0 reaches the barrier only once its state is on disk
+    expect(barriers.filter((c) => c.rank === 0).every((c) => c.states > 0)).toBe(true);
   });
 
   it('refuses to train when the ranks resumed from different states', async () => {

@@ -83,7 +83,7 @@ export function jobContext(
   outDir: string,
   rank: number,
   worldSize: number,
-  allReduce: (values: Float32Array) => Promise<void>,
+  allReduce: FinetuneJobContext['allReduce'],
   extra: Partial<FinetuneJobContext> = {},
 ): FinetuneJobContext & {
   progress: FinetuneProgress[];
