@@ -5,6 +5,7 @@ import {
   CheckpointNotFoundError,
   DomainError,
   FinetuneNotFoundError,
+  ModelNotFoundError,
   InvalidTransitionError,
   RequestValidationError,
   RunNotFoundError,
@@ -22,7 +23,8 @@ function statusOf(error: DomainError): number {
   if (
     error instanceof RunNotFoundError ||
     error instanceof CheckpointNotFoundError ||
-    error instanceof FinetuneNotFoundError
+    error instanceof FinetuneNotFoundError ||
+    error instanceof ModelNotFoundError
   )
     return HttpStatus.NOT_FOUND;
   if (error instanceof InvalidTransitionError) return HttpStatus.CONFLICT;

@@ -48,6 +48,20 @@ export interface FieldIssue {
   message: string;
 }
 
+/** No checkpoint at the directory asked for. */
+export class ModelNotFoundError extends DomainError {
+  override readonly name = 'ModelNotFoundError';
+  readonly code = 'checkpoint_not_found';
+  constructor(
+    readonly dir: string,
+    problem: string,
+  ) {
+    super(
+      `no checkpoint at ${dir}: ${problem} (a checkpoint directory holds config.json and model.safetensors, as \`forge train --out DIR\` writes)`,
+    );
+  }
+}
+
 /** A request body or parameter failed validation. */
 export class RequestValidationError extends DomainError {
   override readonly name = 'RequestValidationError';

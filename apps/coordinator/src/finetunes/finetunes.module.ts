@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CheckpointResolver } from '../generate/checkpoint-resolver';
 import { RunsModule } from '../runs/runs.module';
 import { WorkersModule } from '../workers/workers.module';
 import { FinetuneDriver } from './finetune-driver.service';
@@ -17,14 +16,7 @@ import { FinetunesService } from './finetunes.service';
 @Module({
   imports: [RunsModule, WorkersModule],
   controllers: [FinetunesController],
-  providers: [
-    FinetunesService,
-    FinetunesRepository,
-    FinetuneScheduler,
-    FinetuneDriver,
-    FinetuneProcessor,
-    CheckpointResolver,
-  ],
+  providers: [FinetunesService, FinetunesRepository, FinetuneScheduler, FinetuneDriver, FinetuneProcessor],
   exports: [FinetunesService, FinetunesRepository],
 })
 export class FinetunesModule {}

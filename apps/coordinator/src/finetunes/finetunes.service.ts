@@ -13,15 +13,12 @@ import {
 } from '../common/errors';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { CheckpointResolver } from '../generate/checkpoint-resolver';
+import { CheckpointResolver, isCheckpointRef } from '../runs/checkpoint-resolver';
 import { PINO_LOGGER } from '../logging/logger';
 import { TRANSITIONS } from '../runs/run-state';
 import type { Finetune, FinetuneDetail } from './finetune.model';
 import { FinetuneDriver } from './finetune-driver.service';
 import { FinetunesRepository } from './finetunes.repository';
-
-/** `<runId>/<checkpointName>`: a checkpoint of a pretraining run. */
-const RUN_CHECKPOINT_REF = /^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/;
 
 /** Creates, lists, inspects and cancels finetune jobs; the {@link FinetuneDriver} runs them. */
 @Injectable()
@@ -104,7 +101,7 @@ export class FinetunesService {
   }
 
   private async resolveBase(ref: string): Promise<string> {
-    if (!path.isAbsolute(ref) && !RUN_CHECKPOINT_REF.test(ref)) {
+    if (!isCheckpointRef(ref)) {
       throw invalid(
         'baseCheckpoint',
         `${JSON.stringify(ref)} is neither an absolute checkpoint directory nor <runId>/<checkpoint> (e.g. run-…/step-000200 or run-…/latest)`,

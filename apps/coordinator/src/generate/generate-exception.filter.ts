@@ -6,7 +6,6 @@ import {
   GenerateError,
   GenerationBusyError,
   GenerationFailedError,
-  ModelNotFoundError,
   ModelUnreadableError,
 } from './generate.errors';
 
@@ -14,7 +13,6 @@ import {
 const RETRY_AFTER_S = 5;
 
 function statusOf(error: GenerateError): number {
-  if (error instanceof ModelNotFoundError) return HttpStatus.NOT_FOUND;
   if (error instanceof ModelUnreadableError) return HttpStatus.UNPROCESSABLE_ENTITY;
   if (error instanceof GenerationBusyError) return HttpStatus.SERVICE_UNAVAILABLE;
   if (error instanceof GenerationFailedError) return HttpStatus.INTERNAL_SERVER_ERROR;

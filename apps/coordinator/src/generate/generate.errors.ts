@@ -4,20 +4,6 @@ import { DomainError } from '../common/errors';
 /** Base class of the errors the generate feature's filter maps. */
 export abstract class GenerateError extends DomainError {}
 
-/** No checkpoint at the directory asked for. */
-export class ModelNotFoundError extends GenerateError {
-  override readonly name = 'ModelNotFoundError';
-  readonly code = 'checkpoint_not_found';
-  constructor(
-    readonly dir: string,
-    problem: string,
-  ) {
-    super(
-      `no checkpoint at ${dir}: ${problem} (a checkpoint directory holds config.json and model.safetensors, as \`forge train --out DIR\` writes)`,
-    );
-  }
-}
-
 /** The checkpoint exists but cannot be loaded: truncated, corrupt or of a foreign layout. */
 export class ModelUnreadableError extends GenerateError {
   override readonly name = 'ModelUnreadableError';

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { RunsModule } from '../runs/runs.module';
-import { CheckpointResolver } from './checkpoint-resolver';
 import { GenerateController } from './generate.controller';
 import { executorProvider, GenerateService } from './generate.service';
 
@@ -11,6 +10,6 @@ import { executorProvider, GenerateService } from './generate.service';
 @Module({
   imports: [RunsModule],
   controllers: [GenerateController],
-  providers: [GenerateService, CheckpointResolver, executorProvider],
+  providers: [GenerateService, executorProvider],
 })
 export class GenerateModule {}

@@ -1,21 +1,11 @@
 /** Body of `POST /generate`, validated with zod (the OpenAPI schema is derived from it). */
-import * as path from 'path';
 import { z } from 'zod';
+import { isCheckpointRef } from '../runs/checkpoint-resolver';
 
 /** Most tokens one request may generate (a bound on the time one request holds a slot). */
 export const MAX_NEW_TOKENS = 1024;
 /** Longest prompt accepted, in characters (the model only sees its last context-length tokens). */
 export const MAX_PROMPT_CHARS = 20_000;
-
-/** One segment of `<runId>/<checkpointName>`: a plain folder name, never `.` or `..`. */
-const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
-
-/** Whether `value` is an absolute directory or `<runId>/<checkpointName>` without traversal. */
-export function isCheckpointRef(value: string): boolean {
-  if (path.isAbsolute(value)) return true;
-  const parts = value.split('/');
-  return parts.length === 2 && parts.every((p) => SEGMENT.test(p));
-}
 
 /** `POST /generate` request. */
 export const generateRequestSchema = z

@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomInt } from 'crypto';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger';
-import { CheckpointResolver } from './checkpoint-resolver';
+import { CheckpointResolver } from '../runs/checkpoint-resolver';
 import type { GenerateRequest } from './generate.schema';
 import { GenerationBusyError, GenerationFailedError, ModelUnreadableError } from './generate.errors';
 import {

@@ -1,6 +1,7 @@
 import { createTokenizer } from '@llm-forge/gpt';
 import { EventQueue } from './event-queue';
-import { generateRequestSchema, isCheckpointRef } from './generate.schema';
+import { isCheckpointRef } from '../runs/checkpoint-resolver';
+import { generateRequestSchema } from './generate.schema';
 import { IncrementalDecoder } from './generation-core';
 import type { StreamEvent } from './generation-messages';
 import { formatEvent } from './sse';

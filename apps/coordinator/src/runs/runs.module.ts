@@ -3,6 +3,7 @@ import { RunEvents } from '../events/run-events.service';
 import { EventsController } from '../events/events.controller';
 import { ControlPlaneServer } from '../workers/control-plane.server';
 import { WorkersModule } from '../workers/workers.module';
+import { CheckpointResolver } from './checkpoint-resolver';
 import { RunDriver } from './run-driver.service';
 import { RunsController } from './runs.controller';
 import { RunsRepository } from './runs.repository';
@@ -25,7 +26,8 @@ import { StepScheduler } from './step-scheduler.service';
     StepProcessor,
     ControlPlaneServer,
     RunEvents,
+    CheckpointResolver,
   ],
-  exports: [RunsService, RunsRepository, RunEvents, ControlPlaneServer, StepScheduler],
+  exports: [RunsService, RunsRepository, RunEvents, ControlPlaneServer, StepScheduler, CheckpointResolver],
 })
 export class RunsModule {}

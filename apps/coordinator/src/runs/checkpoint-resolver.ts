@@ -1,22 +1,32 @@
 /**
- * Turns the `checkpoint` of a generate request into a directory: an absolute directory as given, or
- * `<runId>/<checkpointName>` inside the run's checkpoint directory (`<runId>/latest`: its newest
- * complete checkpoint). The request schema has already refused `.` and `..` segments; the resolved
- * path is checked again to stay inside the run's directory.
+ * Turns a checkpoint reference (of a generate request, or a finetune job's base) into a directory: an
+ * absolute directory as given, or `<runId>/<checkpointName>` inside the run's checkpoint directory
+ * (`<runId>/latest`: its newest complete checkpoint). Callers check the form with
+ * {@link isCheckpointRef} first (it refuses `.` and `..` segments); the resolved path is checked
+ * again to stay inside the run's directory.
  */
 import { Injectable } from '@nestjs/common';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { CheckpointNotFoundError, RunNotFoundError } from '../common/errors';
-import { listCheckpoints } from '../runs/checkpoints';
-import { RunsRepository } from '../runs/runs.repository';
-import { ModelNotFoundError } from './generate.errors';
+import { CheckpointNotFoundError, ModelNotFoundError, RunNotFoundError } from '../common/errors';
+import { listCheckpoints } from './checkpoints';
+import { RunsRepository } from './runs.repository';
 
 /** The model config of a checkpoint (libs/gpt's CONFIG_FILE; not imported, to keep tfjs out of this thread). */
 const CONFIG_FILE = 'config.json';
 
 /** Name that stands for a run's newest complete checkpoint. */
 export const LATEST = 'latest';
+
+/** One segment of `<runId>/<checkpointName>`: a plain folder name, never `.` or `..`. */
+const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
+
+/** Whether `value` is an absolute directory or `<runId>/<checkpointName>` without traversal. */
+export function isCheckpointRef(value: string): boolean {
+  if (path.isAbsolute(value)) return true;
+  const parts = value.split('/');
+  return parts.length === 2 && parts.every((p) => SEGMENT.test(p));
+}
 
 /** Resolves checkpoint references to directories holding a model. */
 @Injectable()
