@@ -106,11 +106,10 @@ export class FinetuneDriver extends PeriodicDriver {
         await this.complete(job, results as FinetuneSuccess[]);
         return;
       }
-      const fatal = failures.find((f) => f.kind === 'fatal');
       const reason =
         failures.map((f) => `rank ${f.rank} (worker ${f.workerId}): ${f.error}`).join('; ') ||
         'missing rank results';
-      if (fatal) await this.fail(job, reason);
+      if (failures.some((f) => f.kind === 'fatal')) await this.fail(job, reason);
       else await this.retry(job, reason);
     });
   }
@@ -128,8 +127,6 @@ export class FinetuneDriver extends PeriodicDriver {
   private async examine(id: string): Promise<void> {
     const job = await this.repo.get(id);
     if (!job || isTerminal(job.status)) return;
-    const now = Date.now();
-    const workers = await this.registry.list();
     if (job.jobId === undefined) {
       await this.form(job);
       return;
@@ -138,6 +135,8 @@ export class FinetuneDriver extends PeriodicDriver {
       this.log.warn({ finetuneId: id, jobId: job.jobId }, 'finetune job missing; enqueued again');
       await this.scheduler.enqueue(job);
     }
+    const workers = await this.registry.list();
+    const now = Date.now();
     const lost = (job.members ?? []).filter((m) => !this.memberAlive(m, workers, now));
     if (lost.length > 0) {
       await this.retry(job, `worker ${lost.map((m) => m.workerId).join(', ')} stopped answering`);

@@ -99,10 +99,7 @@ export class MetricsController implements OnModuleInit {
       labelNames: ['status'],
       registers,
       collect: async function (this: Gauge) {
-        const counts: Record<string, number> = {};
-        for (const run of await self.runs.list()) counts[run.status] = (counts[run.status] ?? 0) + 1;
-        this.reset();
-        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+        setByStatus(this, await self.runs.list());
       },
     });
     new Gauge({
@@ -111,10 +108,7 @@ export class MetricsController implements OnModuleInit {
       labelNames: ['status'],
       registers,
       collect: async function (this: Gauge) {
-        const counts: Record<string, number> = {};
-        for (const job of await self.finetunes.list()) counts[job.status] = (counts[job.status] ?? 0) + 1;
-        this.reset();
-        for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+        setByStatus(this, await self.finetunes.list());
       },
     });
     new Gauge({
@@ -134,4 +128,12 @@ export class MetricsController implements OnModuleInit {
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** Sets `gauge{status}` to the number of records in each status (statuses with none are dropped). */
+function setByStatus(gauge: Gauge, records: readonly { status: string }[]): void {
+  const counts: Record<string, number> = {};
+  for (const r of records) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  gauge.reset();
+  for (const [status, n] of Object.entries(counts)) gauge.set({ status }, n);
 }

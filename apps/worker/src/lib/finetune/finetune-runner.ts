@@ -32,11 +32,6 @@ export class FinetuneRunner {
     private readonly ring: RingAllReduce,
   ) {}
 
-  /** The running job's id (`<finetuneId>.a<attempt>`), if any. */
-  current(): string | undefined {
-    return this.running;
-  }
-
   /** Stops the running job (if it is `jobId`) before its next step. */
   abort(jobId: string, reason: string): void {
     if (this.running === jobId) this.abortReason = reason;
