@@ -8,17 +8,16 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import type { FinetuneResult } from '@llm-forge/cluster-protocol';
-import { FakeWorker, fakeFinetune } from '../test-utils/fake-worker';
+import { FakeWorker, fakeFinetune, useFakeWorkers } from '../test-utils/fake-worker';
 import IORedis from 'ioredis';
 import { REDIS_URL, TEST_TOKEN, useTestApp } from '../test-utils/harness';
-import { ControlPlaneServer } from '../workers/control-plane.server';
 import type { FinetuneDetail } from './finetune.model';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 
 describe('finetune jobs (e2e, Redis)', () => {
   const ctx = useTestApp();
-  const workers: FakeWorker[] = [];
+  const workers = useFakeWorkers(ctx);
   let tmp = '';
   let dataset = '';
   let base = '';
@@ -31,21 +30,14 @@ describe('finetune jobs (e2e, Redis)', () => {
     fs.mkdirSync(base);
     for (const f of ['config.json', 'model.safetensors']) fs.writeFileSync(path.join(base, f), '{}');
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
+  afterEach(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const post = (url: string, body?: object) => request(ctx.server).post(url).set(auth).send(body);
   const get = (url: string) => request(ctx.server).get(url).set(auth);
 
-  async function startWorkers(...ids: string[]): Promise<FakeWorker[]> {
-    const port = ctx.built!.app.get(ControlPlaneServer).port;
-    const started = ids.map((id) => new FakeWorker(id, port, ctx.prefix));
-    await Promise.all(started.map((w) => w.start()));
-    workers.push(...started);
-    return started;
-  }
+  const startWorkers = workers.start;
 
   async function create(body: object = {}): Promise<string> {
     const res = await post('/finetunes', {
@@ -122,26 +114,13 @@ describe('finetune jobs (e2e, Redis)', () => {
   it('cancel stops a running job: its worker is told by heartbeat and freed', async () => {
     if (!ctx.up) return;
     const [w] = await startWorkers('ft-c');
-    w.handleFinetunes(async (job, worker) => {
-      const deadline = Date.now() + 10_000;
-      while (worker.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return {
-        ok: false,
-        workerId: worker.id,
-        rank: job.rank,
-        steps: 1,
-        kind: 'transient',
-        error: worker.aborts[0] ?? 'no abort',
-      };
-    });
+    w.handleFinetunes(FakeWorker.untilAbortedThenFail);
     const id = await create();
     await waitFor(id, status('running'), 'running');
     await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
     const cancelled = (await post(`/finetunes/${id}/cancel`).expect(200)).body;
     expect(cancelled.status).toBe('cancelled');
-    const deadline = Date.now() + 5000;
-    while (w.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(w.aborts[0]).toMatch(/cancelled or superseded/);
+    expect(await w.untilAborted(5000)).toMatch(/cancelled or superseded/);
     await post(`/finetunes/${id}/cancel`).expect(409);
     expect((await get(`/finetunes/${id}`)).body.status).toBe('cancelled');
   });
@@ -153,7 +132,7 @@ describe('finetune jobs (e2e, Redis)', () => {
     const id = await create();
     await waitFor(id, () => first.finetuneJob !== '', 'the first worker to start');
     await first.kill();
-    workers.splice(workers.indexOf(first), 1);
+    workers.list.splice(workers.list.indexOf(first), 1);
     const [second] = await startWorkers('ft-l2');
     const job = await waitFor(id, status('completed'), 'completed');
     expect(job.progress.attempt).toBe(1);
@@ -165,18 +144,9 @@ describe('finetune jobs (e2e, Redis)', () => {
     const [w] = await startWorkers('ft-r');
     let calls = 0;
     w.handleFinetunes(async (job, worker, progress) => {
-      if (++calls > 1) return fakeFinetune(job, worker, progress);
       // the first attempt runs until the coordinator says stop (after the loss, nobody knows it)
-      const deadline = Date.now() + 10_000;
-      while (worker.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return {
-        ok: false,
-        workerId: worker.id,
-        rank: job.rank,
-        steps: 1,
-        kind: 'transient',
-        error: 'aborted',
-      };
+      if (++calls === 1) return FakeWorker.untilAbortedThenFail(job, worker, progress);
+      return fakeFinetune(job, worker, progress);
     });
     const id = await create();
     await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');

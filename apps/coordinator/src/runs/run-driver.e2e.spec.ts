@@ -3,35 +3,27 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import type { RankJobData } from '@llm-forge/cluster-protocol';
-import { FakeWorker, fakeSuccess } from '../test-utils/fake-worker';
+import { fakeSuccess, useFakeWorkers } from '../test-utils/fake-worker';
 import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
-import { ControlPlaneServer } from '../workers/control-plane.server';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 
 describe('run driver with workers over the control plane (e2e, Redis)', () => {
   const ctx = useTestApp();
-  const workers: FakeWorker[] = [];
+  const workers = useFakeWorkers(ctx);
   let tmp = '';
 
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-driver-'));
   });
-  afterEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.kill()));
+  afterEach(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const post = (url: string, body?: object) => request(ctx.server).post(url).set(auth).send(body);
   const get = (url: string) => request(ctx.server).get(url).set(auth);
 
-  async function startWorkers(...ids: string[]): Promise<FakeWorker[]> {
-    const port = ctx.built!.app.get(ControlPlaneServer).port;
-    const started = ids.map((id) => new FakeWorker(id, port, ctx.prefix));
-    await Promise.all(started.map((w) => w.start()));
-    workers.push(...started);
-    return started;
-  }
+  const startWorkers = workers.start;
 
   async function createRun(body: object): Promise<string> {
     const res = await post('/runs', { data: { text: 'corpus.txt' }, batchSize: 4, out: tmp, ...body }).expect(

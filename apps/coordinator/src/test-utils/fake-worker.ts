@@ -20,7 +20,8 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
 import { bullPrefix } from '../runs/step-scheduler.service';
-import { REDIS_URL, TEST_SECRET } from './harness';
+import { ControlPlaneServer } from '../workers/control-plane.server';
+import { REDIS_URL, TEST_SECRET, type TestApp } from './harness';
 
 /** What a fake rank does with a job. */
 export type FakeHandler = (job: RankJobData, worker: FakeWorker) => Promise<RankResult> | RankResult;
@@ -147,6 +148,26 @@ export class FakeWorker {
     this.sessionId = res.sessionId;
   }
 
+  /**
+   * Waits until the coordinator has told this worker to stop its finetune attempt, as a running rank
+   * does between steps; resolves with the first reason, or undefined after `timeoutMs`.
+   */
+  async untilAborted(timeoutMs = 10_000): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return this.aborts[0];
+  }
+
+  /** A handler for a first attempt that trains until told to stop, then fails as transient. */
+  static untilAbortedThenFail: FakeFinetuneHandler = async (job, worker) => ({
+    ok: false,
+    workerId: worker.id,
+    rank: job.rank,
+    steps: 1,
+    kind: 'transient',
+    error: (await worker.untilAborted()) ?? 'no abort within 10 s',
+  });
+
   /** Replaces the finetune handler. */
   handleFinetunes(handler: FakeFinetuneHandler): void {
     this.finetuneHandler = handler;
@@ -202,4 +223,28 @@ export class FakeWorker {
       this.finetuneJob = '';
     }
   }
+}
+
+/**
+ * Stand-in workers for a spec using {@link useTestApp}: `start(...ids)` registers them with the
+ * test's app; each test's workers are killed after it.
+ */
+export function useFakeWorkers(ctx: TestApp): {
+  start(...ids: string[]): Promise<FakeWorker[]>;
+  list: FakeWorker[];
+} {
+  const list: FakeWorker[] = [];
+  afterEach(async () => {
+    await Promise.all(list.splice(0).map((w) => w.kill()));
+  });
+  return {
+    list,
+    async start(...ids) {
+      const port = ctx.built!.app.get(ControlPlaneServer).port;
+      const started = ids.map((id) => new FakeWorker(id, port, ctx.prefix));
+      await Promise.all(started.map((w) => w.start()));
+      list.push(...started);
+      return started;
+    },
+  };
 }
