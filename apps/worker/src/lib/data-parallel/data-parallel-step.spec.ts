@@ -15,6 +15,7 @@ import {
   type TestRank,
   type TestRingOptions,
 } from '../test-utils/data-parallel-harness';
+import { maxAbsDiff } from '../../../../../libs/gpt/src/lib/test-utils/compare';
 
 /**
  * libs/gpt's TEST_CONFIG (2 layers, 4 heads, width 32, context 16, no dropout) over a compact
@@ -79,13 +80,6 @@ async function train(
     losses.push(metrics.map((m) => m.loss));
   }
   return { losses, params: group.map((r) => r.trainer.params.slice()) };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
 }
 
 describe('DataParallelStep', () => {

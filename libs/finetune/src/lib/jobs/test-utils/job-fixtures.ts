@@ -104,13 +104,8 @@ export function jobContext(
   };
 }
 
-/** The largest absolute difference of two equally long arrays. */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
+/** The largest element-wise difference (libs/gpt's test helper). */
+export { maxAbsDiff } from '../../../../../gpt/src/lib/test-utils/compare';
 
 /** Whether two float arrays hold the same bytes. */
 export function sameBytes(a: Float32Array, b: Float32Array): boolean {
