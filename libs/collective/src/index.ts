@@ -6,6 +6,8 @@
 export { RingAllReduce, type AllReduceResult } from './lib/ring/ring-all-reduce';
 export {
   RING_DEFAULTS,
+  sumIntoJs,
+  type SumInto,
   type AllReduceOptions,
   type RingAllReduceOptions,
   type WireDType,

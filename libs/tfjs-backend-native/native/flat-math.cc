@@ -99,12 +99,19 @@ FORGE_SIMD void AxpyRange(float* dst, const float* src, float alpha, int64_t i0,
   for (int64_t i = i0; i < i1; ++i) dst[i] += alpha * src[i];
 }
 
-// axpy(dst, src, alpha, offset, length): dst += alpha * src
+// axpy(dst, src, alpha, offset, length, parallel = true): dst += alpha * src. With parallel false
+// it runs on the calling thread only: for the all-reduce's chunks (about 1 MB), where waking the
+// pool costs more than it saves and the other cores are busy with the peers' streams.
 Napi::Value Axpy(const Napi::CallbackInfo& info) {
   float* dst = F32Arg(info, 0, 0, "dst");
   const float* src = F32Arg(info, 1, 0, "src");
   const float alpha = static_cast<float>(NumArg(info, 2, "alpha"));
   const Range r = RangeArgs(info, 3, {0, 1});
+  const bool parallel = info.Length() < 6 || info[5].ToBoolean().Value();
+  if (!parallel) {
+    AxpyRange(dst, src, alpha, r.offset, r.offset + r.length);
+    return info.Env().Undefined();
+  }
   ParallelFor(r.length, kGrain, [&](int64_t i0, int64_t i1) { AxpyRange(dst, src, alpha, r.offset + i0, r.offset + i1); });
   return info.Env().Undefined();
 }

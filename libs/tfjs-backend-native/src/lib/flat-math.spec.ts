@@ -79,6 +79,18 @@ describe.each(impls)('flat math (%s)', (impl) => {
     expect(Array.from(z)).toEqual([0, 0, 3, 3, 3, 0, 0, 0, 0, 0]);
   });
 
+  it('sumIntoSerial adds with exact f32 rounding (the all-reduce kernel: every rank the same bits)', () => {
+    const [target, source] = [randn(262_147, 38), randn(262_147, 39, 1e-3)];
+    const before = target.slice();
+    math.sumIntoSerial(target, source);
+    expect(target.every((v, i) => v === Math.fround(before[i] + source[i]))).toBe(true);
+    const view = before.subarray(3, 8); // views at any offset
+    const first = view[0];
+    math.sumIntoSerial(view, new Float32Array(5).fill(1));
+    expect(view[0]).toBe(Math.fround(first + 1));
+    expect(() => math.sumIntoSerial(view, new Float32Array(4))).toThrow(/source has 4 elements, target 5/);
+  });
+
   it('rejects ranges past the end and a step below 1', () => {
     const a = new Float32Array(4);
     expect(() => math.sumOfSquares(a, 2, 3)).toThrow(/x has 4 elements, fewer than offset \+ length = 5/);

@@ -3,6 +3,7 @@
  * the tensor backend, the collective server and the {@link TrainingSession}.
  */
 import { RingAllReduce } from '@llm-forge/collective';
+import { nativeAddonStatus, sumIntoSerial } from '@llm-forge/tfjs-backend-native';
 import type {
   FinetuneRankJobData,
   FinetuneResult,
@@ -38,6 +39,8 @@ export async function startComputeCore(config: ComputeThreadConfig): Promise<Com
     host: config.bindHost,
     port: config.port,
     timeoutMs: config.collectiveTimeoutMs,
+    // The addon's vectorised add instead of collective's JavaScript loop (same bits, ~15x faster).
+    sumInto: nativeAddonStatus().loaded ? sumIntoSerial : undefined,
   });
   const session = new TrainingSession(config.workerId, ring);
   const finetunes = new FinetuneRunner(config.workerId, ring);

@@ -1,8 +1,8 @@
 import { collectiveV1 } from '@llm-forge/proto';
-import { decodeGradientChunk, decodePayload, encodeGradientChunk } from './chunk-codec';
+import { f32ToBf16 } from './bf16';
+import { ChunkEncoder, ChunkHeader, decodeGradientChunk, decodePayload } from './chunk-codec';
 
-function chunk(elements: number, runId = 'run-1'): collectiveV1.GradientChunk {
-  const values = Float32Array.from({ length: elements }, (_, i) => i / 7);
+function header(runId = 'run-1'): ChunkHeader {
   return {
     runId,
     step: 12,
@@ -13,9 +13,20 @@ function chunk(elements: number, runId = 'run-1'): collectiveV1.GradientChunk {
     segmentIndex: 2,
     offset: 4096,
     dtype: collectiveV1.DType.DTYPE_F32,
-    payload: Buffer.from(values.buffer),
-    alignment: Buffer.alloc(0),
   };
+}
+
+function values(elements: number): Float32Array {
+  return Float32Array.from({ length: elements }, (_, i) => i / 7);
+}
+
+/** The chunk as the generated types spell it. */
+function chunk(elements: number, runId = 'run-1'): collectiveV1.GradientChunk {
+  return { ...header(runId), payload: Buffer.from(values(elements).buffer), alignment: Buffer.alloc(0) };
+}
+
+function encode(elements: number, runId = 'run-1'): Buffer {
+  return new ChunkEncoder().encode(header(runId), values(elements), 'f32');
 }
 
 /** What grpc-js hands a deserializer: the gRPC frame (flag, length, message) reassembled, message at 5. */
@@ -29,7 +40,7 @@ describe('GradientChunk codec', () => {
   it.each([1, 3, 100, 5_000])('round-trips %i elements, readable by the generated decoder', (n) => {
     for (const runId of ['r', 'run-with-a-longer-id', 'x'.repeat(200)]) {
       const original = chunk(n, runId);
-      const wire = encodeGradientChunk(original);
+      const wire = encode(n, runId);
       const generic = collectiveV1.GradientChunk.decode(wire);
       expect({ ...generic, alignment: Buffer.alloc(0) }).toEqual(original);
       expect(generic.alignment.every((b) => b === 0)).toBe(true);
@@ -39,7 +50,7 @@ describe('GradientChunk codec', () => {
 
   it('leaves the payload in the received buffer, 4-byte aligned, so f32 is read in place', () => {
     for (const runId of ['r', 'ru', 'run', 'run-', 'run-1234567']) {
-      const message = received(encodeGradientChunk(chunk(1 << 18, runId)));
+      const message = received(encode(1 << 18, runId));
       const decoded = decodeGradientChunk(message);
       expect(decoded.payload.buffer).toBe(message.buffer); // a view, not a copy
       expect(decoded.payload.byteOffset % 4).toBe(0);
@@ -53,5 +64,42 @@ describe('GradientChunk codec', () => {
     const original = chunk(10);
     const wire = Buffer.from(collectiveV1.GradientChunk.encode(original).finish());
     expect(decodeGradientChunk(wire)).toEqual(original);
+  });
+
+  it('encodes bf16 as the rounded upper halves, as the generated encoder would', () => {
+    const x = values(1001);
+    const bf16 = new Uint16Array(x.length);
+    f32ToBf16(x, bf16);
+    const bf16Header = { ...header(), dtype: collectiveV1.DType.DTYPE_BF16 };
+    const decoded = collectiveV1.GradientChunk.decode(new ChunkEncoder().encode(bf16Header, x, 'bf16'));
+    expect({ ...decoded, alignment: Buffer.alloc(0) }).toEqual({
+      ...bf16Header,
+      payload: Buffer.from(bf16.buffer),
+      alignment: Buffer.alloc(0),
+    });
+  });
+
+  it('reuses released buffers, and only its own', () => {
+    const encoder = new ChunkEncoder(2);
+    const first = encoder.encode(header(), values(1000), 'f32');
+    encoder.release(first);
+    encoder.release(first); // twice: still one free buffer
+    const second = encoder.encode(header('other-run'), values(999), 'f32');
+    expect(second.buffer).toBe(first.buffer);
+    const third = encoder.encode(header(), values(1000), 'f32');
+    expect(third.buffer).not.toBe(second.buffer); // the only free one is in use
+    encoder.release(Buffer.from(values(1000).buffer)); // not its own: ignored
+    const fourth = encoder.encode(header(), values(1000), 'f32');
+    expect([second.buffer, third.buffer]).not.toContain(fourth.buffer);
+    expect(collectiveV1.GradientChunk.decode(second).runId).toBe('other-run');
+  });
+
+  it('keeps at most maxPooled free buffers', () => {
+    const encoder = new ChunkEncoder(1);
+    const [a, b] = [encoder.encode(header(), values(10), 'f32'), encoder.encode(header(), values(10), 'f32')];
+    encoder.release(a);
+    encoder.release(b); // pool full: dropped
+    expect(encoder.encode(header(), values(10), 'f32').buffer).toBe(a.buffer);
+    expect(encoder.encode(header(), values(10), 'f32').buffer).not.toBe(b.buffer);
   });
 });

@@ -3,6 +3,17 @@ import { CollectiveConfigError } from '../errors/collective-config-error';
 /** Element encoding on the wire: full f32, or bf16 (half the bytes, accumulated in f32). */
 export type WireDType = 'f32' | 'bf16';
 
+/**
+ * Adds `source` into `target` element-wise, in place (equal lengths): the reduction of a ring
+ * all-reduce. IEEE f32 addition gives the same bits in any implementation, so ranks may differ.
+ */
+export type SumInto = (target: Float32Array, source: Float32Array) => void;
+
+/** The default {@link SumInto}: a JavaScript loop (about 2 ns per element on one core). */
+export const sumIntoJs: SumInto = (target, source) => {
+  for (let i = 0; i < target.length; i++) target[i] += source[i];
+};
+
 /** Options of a {@link RingAllReduce}; every rank of a ring must use the same values. */
 export interface RingAllReduceOptions {
   /** This worker's rank, 0 .. worldSize - 1. */
@@ -47,6 +58,13 @@ export interface RingAllReduceOptions {
    * @defaultValue `'f32'`
    */
   wireDType?: WireDType;
+  /**
+   * The reduction kernel. The JavaScript default is a large share of a rank's CPU time; a worker
+   * with the native backend passes its vectorised one (`addInto` of
+   * `@llm-forge/tfjs-backend-native`).
+   * @defaultValue {@link sumIntoJs}
+   */
+  sumInto?: SumInto;
 }
 
 /** Per-call options of {@link RingAllReduce.allReduce}. */
@@ -82,6 +100,7 @@ export const RING_DEFAULTS = {
   chunkBytes: 2 ** 20,
   timeoutMs: 30_000,
   wireDType: 'f32' as WireDType,
+  sumInto: sumIntoJs,
 } as const;
 
 function requireInteger(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -106,7 +125,8 @@ function requireDType(field: string, value: string): void {
 
 /** Merges defaults into `options` and validates every field; throws {@link CollectiveConfigError}. */
 export function resolveRingOptions(options: RingAllReduceOptions): ResolvedRingOptions {
-  const resolved: ResolvedRingOptions = { ...RING_DEFAULTS, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const resolved = { ...RING_DEFAULTS, ...given } as ResolvedRingOptions; // undefined means the default
   requireInteger('worldSize', resolved.worldSize, 1, 4096);
   requireInteger('rank', resolved.rank, 0, resolved.worldSize - 1);
   requireInteger('port', resolved.port, 0, 65535);
@@ -114,6 +134,13 @@ export function resolveRingOptions(options: RingAllReduceOptions): ResolvedRingO
   requireInteger('chunkBytes', resolved.chunkBytes, 4, 64 * 2 ** 20);
   requireInteger('timeoutMs', resolved.timeoutMs, 1);
   requireDType('wireDType', resolved.wireDType);
+  if (typeof resolved.sumInto !== 'function') {
+    throw new CollectiveConfigError(
+      'sumInto',
+      'must be a function',
+      'pass (target, source) => void or leave it out',
+    );
+  }
   if (typeof resolved.secret !== 'string' || resolved.secret.length === 0) {
     throw new CollectiveConfigError(
       'secret',

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
-import { bytesPerElement, decodePayload, encodePayload, protoDType } from '../codec/chunk-codec';
+import { ChunkEncoder, bytesPerElement, decodePayload, protoDType } from '../codec/chunk-codec';
 import { roundToBf16InPlace } from '../codec/bf16';
 import { CollectiveAuthError } from '../errors/collective-auth-error';
 import { CollectiveError, CollectiveErrorContext } from '../errors/collective-error';
@@ -15,14 +15,13 @@ import {
   segmentChunks,
   sendSegment,
 } from '../layout/ring-layout';
-import type { WireDType } from '../options/ring-options';
+import type { SumInto, WireDType } from '../options/ring-options';
+import type { CollectiveClient } from '../transport/grpc-options';
 import { OperationKey, describeKey, operationMetadata } from '../transport/operation-key';
 
 type GradientChunk = collectiveV1.GradientChunk;
 type PushAck = collectiveV1.PushAck;
 const { Phase } = collectiveV1;
-/** `GradientChunk.alignment` as handed to the serializer, which computes the real filler. */
-const NO_ALIGNMENT = Buffer.alloc(0);
 
 /** A neighbour: its rank and address. */
 export interface PeerRef {
@@ -46,7 +45,11 @@ export interface OperationSpec {
   readonly secret: string;
   readonly left: PeerRef;
   readonly right: PeerRef;
-  readonly client: collectiveV1.CollectiveServiceClient;
+  readonly client: CollectiveClient;
+  /** Serializes outgoing chunks into reusable buffers (the ring's, shared by its operations). */
+  readonly encoder: ChunkEncoder;
+  /** target += source, element-wise (the reduction of reduce-scatter). */
+  readonly sumInto: SumInto;
 }
 
 /** The server side of the stream from the left neighbour. */
@@ -90,7 +93,7 @@ export class AllReduceOperation {
   private chunksReceived = 0;
   private bytesReceived = 0;
   private scratch: Float32Array = new Float32Array(0);
-  private outgoing?: grpc.ClientWritableStream<GradientChunk>;
+  private outgoing?: grpc.ClientWritableStream<Buffer>;
   private incoming?: IncomingStream;
   private incomingProblem?: string;
   private waitingForDrain = false;
@@ -258,25 +261,27 @@ export class AllReduceOperation {
           ? this.forwards[this.forwardHead++]
           : this.initial[this.initialHead++];
       if (!item) break;
-      const payload = encodePayload(
-        this.spec.buffer.subarray(item.offset, item.offset + item.count),
-        this.spec.wireDType,
+      const { spec } = this;
+      const message = spec.encoder.encode(
+        {
+          runId: spec.key.runId,
+          step: spec.key.step,
+          attempt: spec.key.attempt,
+          bucketId: item.bucket,
+          phase: item.phase,
+          ringStep: item.ringStep,
+          segmentIndex: item.segment,
+          offset: item.offset,
+          dtype: protoDType(spec.wireDType),
+        },
+        spec.buffer.subarray(item.offset, item.offset + item.count),
+        spec.wireDType,
       );
       this.sentElements += item.count;
-      this.bytesSent += payload.length;
-      const writable = out.write({
-        runId: this.spec.key.runId,
-        step: this.spec.key.step,
-        attempt: this.spec.key.attempt,
-        bucketId: item.bucket,
-        phase: item.phase,
-        ringStep: item.ringStep,
-        segmentIndex: item.segment,
-        offset: item.offset,
-        dtype: protoDType(this.spec.wireDType),
-        payload,
-        alignment: NO_ALIGNMENT, // the serializer fills it in
-      });
+      this.bytesSent += item.count * bytesPerElement(spec.wireDType);
+      // Written to the connection: grpc-js holds its own framed copy, so the buffer can be reused.
+      // After an error grpc-js may still read it, so it is left to the garbage collector instead.
+      const writable = out.write(message, (err?: Error | null) => err || spec.encoder.release(message));
       if (!writable) {
         this.waitingForDrain = true;
         out.once('drain', () => {
@@ -352,7 +357,7 @@ export class AllReduceOperation {
       count,
     };
     if (chunk.phase === Phase.PHASE_REDUCE_SCATTER) {
-      for (let i = 0; i < count; i++) target[i] += values[i]; // f32 add: left partial joins ours in ring order
+      spec.sumInto(target, values); // f32 add: left partial joins ours in ring order
       if (chunk.ringStep === n - 2) {
         // This rank owns the segment now: finish it once, then every rank gets these exact bytes.
         if (spec.average) for (let i = 0; i < count; i++) target[i] /= n;

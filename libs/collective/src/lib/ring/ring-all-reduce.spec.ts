@@ -93,6 +93,28 @@ describe('RingAllReduce', () => {
     }
   });
 
+  it('reduces with the given sumInto kernel (one rank may differ: f32 addition is exact IEEE)', async () => {
+    const calls = [0, 0, 0];
+    const counting = (rank: number) => (target: Float32Array, source: Float32Array) => {
+      calls[rank]++;
+      for (let i = 0; i < target.length; i++) target[i] = Math.fround(target[i] + source[i]);
+    };
+    const kernels = [counting(0), counting(1), undefined]; // undefined: the JavaScript default
+    const rings = await Promise.all(
+      kernels.map((sumInto, rank) =>
+        RingAllReduce.listen({ ...SMALL, secret: 'test-secret', rank, worldSize: 3, sumInto }),
+      ),
+    );
+    open.push(...rings);
+    await Promise.all(rings.map((r) => r.connect(rings.map((x) => x.address))));
+    const inputs = rings.map((_, r) => randomBuffer(4099, 700 + r));
+    const outputs = await allReduceAll(rings, inputs, { step: 0 });
+    for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, BUCKET_ELEMENTS))).toBe(true);
+    expect(calls[0]).toBeGreaterThan(0);
+    expect(calls[1]).toBeGreaterThan(0);
+    expect(calls[2]).toBe(0);
+  });
+
   it('reconfigures into a smaller ring on the same addresses, even at an earlier step', async () => {
     const rings = await ring(3);
     const before = rings.map((_, r) => randomBuffer(2000, r));
@@ -166,6 +188,10 @@ describe('RingAllReduce', () => {
       CollectiveConfigError,
     );
     await expect(RingAllReduce.listen({ rank: 0, worldSize: 2, secret: '' })).rejects.toThrow(/secret/);
+    const notAFunction = 'add' as unknown as (t: Float32Array, s: Float32Array) => void;
+    await expect(
+      RingAllReduce.listen({ rank: 0, worldSize: 2, secret: 's', sumInto: notAFunction }),
+    ).rejects.toThrow(/sumInto must be a function/);
     const [a] = await ring(1);
     await a.allReduce(new Float32Array(4), { step: 5 });
     await expect(a.allReduce(new Float32Array(4), { step: 5 })).rejects.toThrow(

@@ -7,6 +7,7 @@ import { CollectiveClosedError } from '../errors/collective-closed-error';
 import { CollectiveConfigError } from '../errors/collective-config-error';
 import { CollectivePeerError } from '../errors/collective-peer-error';
 import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
+import { ChunkEncoder } from '../codec/chunk-codec';
 import { mod } from '../layout/ring-layout';
 import {
   AllReduceOptions,
@@ -72,7 +73,8 @@ export class RingAllReduce {
   private readonly secretDigest: Buffer;
   private readonly server: grpc.Server;
   private boundPort = 0;
-  private client?: collectiveV1.CollectiveServiceClient;
+  private client?: CollectiveClient;
+  private readonly encoder = new ChunkEncoder();
   private peers: string[] = [];
   private current?: AllReduceOperation;
   private lastKey?: OperationKey;
@@ -256,6 +258,8 @@ export class RingAllReduce {
       left: this.peer(this.options.rank - 1),
       right: this.peer(this.options.rank + 1),
       client: this.client,
+      encoder: this.encoder,
+      sumInto: this.options.sumInto,
     });
     this.current = op;
     this.adoptPending(op);

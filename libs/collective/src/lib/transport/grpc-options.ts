@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
-import { decodeGradientChunk, encodeGradientChunk } from '../codec/chunk-codec';
+import { decodeGradientChunk } from '../codec/chunk-codec';
 
 /** Room for a chunk's header fields on top of its payload. */
 const HEADER_SLACK_BYTES = 64 * 1024;
@@ -50,13 +50,17 @@ export function collectiveServerOptions(chunkBytes: number): grpc.ServerOptions 
   };
 }
 
+/** Push's request serializer on the client: chunks arrive serialized already (see `ChunkEncoder`). */
+const preEncoded = (message: Buffer): Buffer => message;
+
 /**
- * The collective service as the client sees it: the generated definition with a faster
- * (wire-identical) request serializer for Push; see {@link encodeGradientChunk}.
+ * The collective service as the client sees it: the generated definition, except that Push takes
+ * chunks serialized by a `ChunkEncoder` (wire-identical to the generated encoder): the
+ * sender encodes into buffers it reuses once gRPC has written them.
  */
 export const collectiveClientDefinition = {
   ...collectiveV1.CollectiveServiceService,
-  push: { ...collectiveV1.CollectiveServiceService.push, requestSerialize: encodeGradientChunk },
+  push: { ...collectiveV1.CollectiveServiceService.push, requestSerialize: preEncoded },
 } as const;
 
 /**
@@ -68,8 +72,22 @@ export const collectiveServerDefinition = {
   push: { ...collectiveV1.CollectiveServiceService.push, requestDeserialize: decodeGradientChunk },
 } as const;
 
+/** A client of {@link collectiveClientDefinition}: the generated client with Push sending serialized chunks. */
+export interface CollectiveClient extends Omit<collectiveV1.CollectiveServiceClient, 'push'> {
+  /** Opens the Push stream; write buffers from `ChunkEncoder.encode`. */
+  push(
+    metadata: grpc.Metadata,
+    options: Partial<grpc.CallOptions>,
+    callback: (error: grpc.ServiceError | null, response: collectiveV1.PushAck) => void,
+  ): grpc.ClientWritableStream<Buffer>;
+}
+
 /** Client constructor of {@link collectiveClientDefinition}. */
 export const CollectiveClient = grpc.makeGenericClientConstructor(
   collectiveClientDefinition,
   'llmforge.collective.v1.CollectiveService',
-) as unknown as typeof collectiveV1.CollectiveServiceClient;
+) as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: Partial<grpc.ClientOptions>,
+) => CollectiveClient;

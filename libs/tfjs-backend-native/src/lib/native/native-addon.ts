@@ -132,7 +132,15 @@ export interface NativeAddon {
   ): void;
   sumOfSquares(x: Float32Array, offset: number, length: number): number;
   scale(x: Float32Array, s: number, offset: number, length: number): void;
-  axpy(dst: Float32Array, src: Float32Array, alpha: number, offset: number, length: number): void;
+  /** dst += alpha src over [offset, offset + length); on the calling thread only when `parallel` is false. */
+  axpy(
+    dst: Float32Array,
+    src: Float32Array,
+    alpha: number,
+    offset: number,
+    length: number,
+    parallel?: boolean,
+  ): void;
   /** out = full op other (other op full when otherLeft); other[i % period] when repeat = 1, else other[i / repeat]. op: 0 add, 1 sub, 2 mul, 3 div. */
   binary(
     op: number,
