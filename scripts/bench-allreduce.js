@@ -3,14 +3,25 @@
  * Ring all-reduce throughput over gRPC on loopback, each rank its own process, beside the raw
  * TCP throughput of this machine measured in the same run.
  *
- *   npm run bench:allreduce [-- --sizes 25,100,500 --worlds 2,4,8 --dtypes f32,bf16 --iters 3]
+ *   npm run bench:allreduce [-- --sizes 25,100,500 --worlds 2,4,8 --dtypes f32,bf16 --iters 3
+ *                               --setup worker|bare --ring-thread no --chunk-mb 1 --bucket-mb 4
+ *                               --cpu-prof DIR]
  *
  * Definitions (nccl-tests): algbw = bytes / time, busbw = algbw × 2(N−1)/N, with bytes the f32
  * buffer size (also for the bf16 wire, which moves half as many bytes). Reference columns:
  *   tcp pair  one socket pair pushing 1 GB between two processes (the brief's bar: busbw ≥ 50%)
  *   tcp ring  N processes each pushing 256 MB to the next at once: per-link throughput when N
  *             processes share this machine's cores — the ceiling a ring of N can reach here.
- * Needs the compiled libraries: `npx tsc -b libs/collective/tsconfig.lib.json` (run here if missing).
+ *   CPU       user + system CPU seconds per rank per all-reduce, and the link bytes moved per
+ *             CPU-second beside the raw TCP ring's: the cost per byte, which does not depend on
+ *             how many ranks share a core (on a machine with a core per rank, busbw approaches it).
+ * Every rank refills its buffer, then all start together (the parent waits for all of them), and
+ * the median of `--iters` timed runs is reported after one warm-up run.
+ * `--setup worker` (the default when the native addon is built) sets each rank up as a worker's
+ * compute thread is: the native backend started, the ring on a thread of its own
+ * (ThreadedRingAllReduce) reducing with the addon's add; `--ring-thread no` keeps the ring on the
+ * backend's thread instead. `--setup bare` measures the collective library alone (JavaScript kernel).
+ * Needs the compiled libraries: `npm run build` (collective alone is compiled here if missing).
  */
 const { execFileSync, fork } = require('child_process');
 const fs = require('fs');
@@ -27,24 +38,44 @@ const list = (s) => s.split(',').filter(Boolean);
 
 // ---------------------------------------------------------------- children
 async function rankChild() {
-  const { RingAllReduce, checksum } = require('@llm-forge/collective');
+  const { RingAllReduce, ThreadedRingAllReduce, checksum } = require('@llm-forge/collective');
   const [rank, worldSize, elements] = ['rank', 'world', 'elements'].map((k) => Number(arg(k)));
-  const sizes = {};
-  if (arg('chunk-mb')) sizes.chunkBytes = Math.round(Number(arg('chunk-mb')) * 2 ** 20);
-  if (arg('bucket-mb')) sizes.bucketBytes = Math.round(Number(arg('bucket-mb')) * 2 ** 20);
-  const ring = await RingAllReduce.listen({ rank, worldSize, secret: 'bench', timeoutMs: 600_000, ...sizes });
+  const options = { rank, worldSize, secret: 'bench', timeoutMs: 600_000 };
+  if (arg('chunk-mb')) options.chunkBytes = Math.round(Number(arg('chunk-mb')) * 2 ** 20);
+  if (arg('bucket-mb')) options.bucketBytes = Math.round(Number(arg('bucket-mb')) * 2 ** 20);
+  let ring;
+  if (arg('setup') === 'worker') {
+    // As a worker's compute thread (apps/worker compute-core.ts): the native backend started here,
+    // the ring on its own thread reducing with the addon's vectorised add.
+    const backend = require('@llm-forge/tfjs-backend-native');
+    await backend.initBackend('native');
+    ring =
+      arg('ring-thread') === 'no'
+        ? await RingAllReduce.listen({ ...options, sumInto: backend.sumIntoSerial })
+        : await ThreadedRingAllReduce.listen({
+            ...options,
+            sumInto: {
+              module: '@llm-forge/tfjs-backend-native/dist/lib/flat-math',
+              exportName: 'sumIntoSerial',
+            },
+          });
+  } else {
+    ring = await RingAllReduce.listen(options); // the library alone, its JavaScript kernel
+  }
   const buffer = new Float32Array(elements);
-  const fill = () => {
-    for (let i = 0; i < elements; i++) buffer[i] = ((i * 7 + rank * 13) % 1000) / 1000 - 0.5;
-  };
+  const input = new Float32Array(elements);
+  for (let i = 0; i < elements; i++) input[i] = ((i * 7 + rank * 13) % 1000) / 1000 - 0.5;
   process.send({ type: 'address', address: ring.address });
   let step = 0;
   process.on('message', async (m) => {
     if (m.type === 'connect') {
       await ring.connect(m.addresses);
       process.send({ type: 'connected' });
+    } else if (m.type === 'fill') {
+      buffer.set(input); // every rank refills before the parent starts the timed call on all of them
+      process.send({ type: 'filled' });
     } else if (m.type === 'run') {
-      fill();
+      const cpuStart = process.cpuUsage();
       const { elapsedMs, bytesSent } = await ring.allReduce(buffer, {
         step: step++,
         wireDType: m.dtype,
@@ -53,6 +84,7 @@ async function rankChild() {
       process.send({
         type: 'done',
         elapsedMs,
+        cpuSeconds: cpuSecondsSince(cpuStart),
         bytesSent,
         checksum: m.checksum ? checksum(buffer) : undefined,
         rss: process.memoryUsage().rss,
@@ -70,14 +102,26 @@ function tcpSinkChild() {
   process.on('message', (m) => m.type === 'exit' && process.exit(0));
 }
 
-/** One member of a raw TCP ring: accepts from the left, pushes `bytes` to the right. */
+/** CPU seconds (user + system) this process used since `start` (a process.cpuUsage() value). */
+const cpuSecondsSince = (start) => {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+};
+
+/**
+ * One member of a raw TCP ring: accepts from the left, pushes `bytes` to the right, and reports
+ * when it received everything and the CPU time it spent sending and receiving.
+ */
 function tcpRingChild() {
   const bytes = Number(arg('bytes'));
+  let cpuStart;
+  let receivedAll;
+  const received = new Promise((r) => (receivedAll = r));
   const server = net.createServer((sock) => {
     let got = 0;
     sock.on('data', (d) => {
       got += d.length;
-      if (got >= bytes) process.send({ type: 'received', at: Date.now() });
+      if (got >= bytes) receivedAll(Date.now());
     });
   });
   server.listen(0, '127.0.0.1', () => process.send({ type: 'port', port: server.address().port }));
@@ -87,9 +131,12 @@ function tcpRingChild() {
       await new Promise((r) => sock.once('connect', r));
       process.send({ type: 'ready' });
       await new Promise((r) => process.once('message', r)); // 'go'
+      cpuStart = process.cpuUsage();
       const chunk = Buffer.alloc(1 << 20, 1);
       for (let sent = 0; sent < bytes; sent += chunk.length)
         if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
+      const at = await received;
+      process.send({ type: 'received', at, cpuSeconds: cpuSecondsSince(cpuStart) });
     } else if (m.type === 'exit') process.exit(0);
   });
 }
@@ -104,8 +151,10 @@ const nextMessage = (child, type) =>
       }
     }),
   );
-const spawn = (role, extra = []) =>
-  fork(__filename, ['--role', role, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** `--cpu-prof DIR`: each rank process writes a V8 CPU profile there (open in Chrome DevTools). */
+const rankExecArgv = () => (arg('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', arg('cpu-prof')] : []);
+const spawn = (role, extra = [], execArgv = []) =>
+  fork(__filename, ['--role', role, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
 async function stopAll(children) {
   await Promise.all(
     children.map(
@@ -142,23 +191,33 @@ async function rawTcpRing(n, bytes = 256 * MB) {
   const received = kids.map((k) => nextMessage(k, 'received'));
   const t0 = Date.now();
   kids.forEach((k) => k.send({ type: 'go' }));
-  const last = Math.max(...(await Promise.all(received)).map((m) => m.at));
+  const results = await Promise.all(received);
+  const last = Math.max(...results.map((m) => m.at));
   await stopAll(kids);
-  return bytes / ((last - t0) / 1000);
+  const cpuSeconds = results.reduce((sum, m) => sum + m.cpuSeconds, 0) / n;
+  return { perLink: bytes / ((last - t0) / 1000), perCpuSecond: bytes / cpuSeconds };
 }
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function ringRun(n, sizeMB, dtypes, iters) {
   const elements = Math.floor((sizeMB * MB) / 4);
   const kids = Array.from({ length: n }, (_, rank) =>
-    spawn('rank', [
-      '--rank',
-      String(rank),
-      '--world',
-      String(n),
-      '--elements',
-      String(elements),
-      ...['chunk-mb', 'bucket-mb'].flatMap((k) => (arg(k) ? [`--${k}`, arg(k)] : [])),
-    ]),
+    spawn(
+      'rank',
+      [
+        '--rank',
+        String(rank),
+        '--world',
+        String(n),
+        '--elements',
+        String(elements),
+        ...['chunk-mb', 'bucket-mb', 'setup', 'ring-thread'].flatMap((k) =>
+          arg(k) ? [`--${k}`, arg(k)] : [],
+        ),
+      ],
+      rankExecArgv(),
+    ),
   );
   const addresses = await Promise.all(kids.map((k) => nextMessage(k, 'address').then((m) => m.address)));
   kids.forEach((k) => k.send({ type: 'connect', addresses }));
@@ -166,27 +225,44 @@ async function ringRun(n, sizeMB, dtypes, iters) {
   const rows = [];
   for (const dtype of dtypes) {
     const times = [];
+    const cpu = [];
     let sums;
     let rss = 0;
     for (let it = 0; it < iters + 1; it++) {
       const last = it === iters;
+      const filled = kids.map((k) => nextMessage(k, 'filled'));
+      kids.forEach((k) => k.send({ type: 'fill' }));
+      await Promise.all(filled);
       const done = kids.map((k) => nextMessage(k, 'done'));
       kids.forEach((k) => k.send({ type: 'run', dtype, checksum: last }));
       const results = await Promise.all(done);
-      if (it > 0) times.push(Math.max(...results.map((r) => r.elapsedMs)) / 1000); // the first run warms up
+      if (it > 0) {
+        // the first run warms up
+        times.push(Math.max(...results.map((r) => r.elapsedMs)) / 1000);
+        cpu.push(results.reduce((sum, r) => sum + r.cpuSeconds, 0) / n);
+      }
       if (last) sums = new Set(results.map((r) => r.checksum));
       rss = Math.max(rss, ...results.map((r) => r.rss));
     }
-    times.sort((a, b) => a - b);
     rows.push({
       dtype,
-      seconds: times[times.length >> 1],
+      seconds: median(times),
+      cpuSeconds: median(cpu),
       identical: sums.size === 1,
       rssMB: Math.round(rss / 2 ** 20),
     });
   }
   await stopAll(kids);
   return rows;
+}
+
+/** True when the native addon is built and loads (then ranks reduce with it, as workers do). */
+function nativeAddonLoads() {
+  try {
+    return require('@llm-forge/tfjs-backend-native').nativeAddonStatus().loaded;
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------- main
@@ -201,40 +277,54 @@ async function main() {
   const worlds = list(arg('worlds', '2,4,8')).map(Number);
   const dtypes = list(arg('dtypes', 'f32,bf16'));
   const iters = Number(arg('iters', '3'));
+  if (!arg('setup')) process.argv.push('--setup', nativeAddonLoads() ? 'worker' : 'bare');
+  if (!['bare', 'worker'].includes(arg('setup')))
+    throw new Error(`--setup must be bare or worker, got ${arg('setup')}`);
+  const setup =
+    arg('setup') === 'worker'
+      ? `worker (native backend, ring ${arg('ring-thread') === 'no' ? 'on the same thread' : 'on its own thread'})`
+      : 'bare (collective alone)';
   console.log(
-    `# ring all-reduce over gRPC, loopback, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+    `# ring all-reduce over gRPC, loopback, ranks set up ${setup}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
   );
   const pair = await rawTcpPair();
   console.log(`raw TCP pair (1 GB, 2 processes): ${(pair / 1e9).toFixed(2)} GB/s`);
   const header =
-    '| N | size MB | wire | time s | algbw GB/s | busbw GB/s | busbw/tcp pair | tcp ring GB/s | busbw/tcp ring | identical | peak RSS/rank MB |';
+    '| N | size MB | wire | time s | algbw GB/s | busbw GB/s | busbw/tcp pair | tcp ring GB/s | busbw/tcp ring | CPU s/rank | GB/CPU-s | tcp ring GB/CPU-s | per CPU-s/tcp ring | identical | peak RSS/rank MB |';
   const lines = [header, header.replace(/[^|]/g, '-')];
   for (const n of worlds) {
     const ringTcp = await rawTcpRing(n);
-    console.log(`raw TCP ring of ${n} (256 MB per link): ${(ringTcp / 1e9).toFixed(2)} GB/s per link`);
+    console.log(
+      `raw TCP ring of ${n} (256 MB per link): ${(ringTcp.perLink / 1e9).toFixed(2)} GB/s per link, ${(ringTcp.perCpuSecond / 1e9).toFixed(2)} GB per CPU-second of a member`,
+    );
     for (const sizeMB of sizes) {
       // buffer + up to ~40% in flight (chunks, bf16 copies, HTTP/2 buffers) per rank, plus 1 GB headroom
       const needGB = (n * sizeMB * MB * 1.4) / 1e9 + 1;
       if (needGB > os.freemem() / 1e9) {
         lines.push(
-          `| ${n} | ${sizeMB} | - | skipped: needs ~${needGB.toFixed(1)} GB, ${(os.freemem() / 1e9).toFixed(1)} GB free | | | | | | | |`,
+          `| ${n} | ${sizeMB} | - | skipped: needs ~${needGB.toFixed(1)} GB, ${(os.freemem() / 1e9).toFixed(1)} GB free |${' |'.repeat(11)}`,
         );
         console.log(lines[lines.length - 1]);
         continue;
       }
       for (const r of await ringRun(n, sizeMB, dtypes, sizeMB >= 500 ? 1 : iters)) {
-        const algbw = (sizeMB * MB) / r.seconds;
-        const busbw = (algbw * 2 * (n - 1)) / n;
+        const linkBytes = (sizeMB * MB * 2 * (n - 1)) / n; // what each rank sends (and receives), in f32 terms
+        const busbw = linkBytes / r.seconds; // = algbw × 2(N−1)/N
+        const perCpuSecond = linkBytes / r.cpuSeconds;
         const cells = [
           n,
           sizeMB,
           r.dtype,
           r.seconds.toFixed(2),
-          (algbw / 1e9).toFixed(3),
+          ((sizeMB * MB) / r.seconds / 1e9).toFixed(3),
           (busbw / 1e9).toFixed(3),
           `${((busbw / pair) * 100).toFixed(0)}%`,
-          (ringTcp / 1e9).toFixed(2),
-          `${((busbw / ringTcp) * 100).toFixed(0)}%`,
+          (ringTcp.perLink / 1e9).toFixed(2),
+          `${((busbw / ringTcp.perLink) * 100).toFixed(0)}%`,
+          r.cpuSeconds.toFixed(2),
+          (perCpuSecond / 1e9).toFixed(3),
+          (ringTcp.perCpuSecond / 1e9).toFixed(2),
+          `${((perCpuSecond / ringTcp.perCpuSecond) * 100).toFixed(0)}%`,
           r.identical ? 'yes' : 'NO',
           r.rssMB,
         ];

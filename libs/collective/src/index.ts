@@ -3,7 +3,10 @@
  * gradients over gRPC (`RingAllReduce`), a cheap checksum for divergence checks, bf16 helpers,
  * and the typed errors operations reject with.
  */
-export { RingAllReduce, type AllReduceResult } from './lib/ring/ring-all-reduce';
+export { RingAllReduce } from './lib/ring/ring-all-reduce';
+export type { AllReduceResult, AllReduceRing } from './lib/ring/all-reduce-ring';
+export { ThreadedRingAllReduce, type ThreadedRingOptions } from './lib/thread/threaded-ring-all-reduce';
+export type { SumIntoExport } from './lib/thread/ring-thread-protocol';
 export {
   RING_DEFAULTS,
   sumIntoJs,

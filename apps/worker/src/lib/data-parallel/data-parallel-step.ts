@@ -11,7 +11,7 @@
  *
  * B = global batch size, b_r = rows of rank r, T = context length, N = world size.
  */
-import { checksum, type AllReduceOptions, type RingAllReduce, type WireDType } from '@llm-forge/collective';
+import { checksum, type AllReduceOptions, type AllReduceRing, type WireDType } from '@llm-forge/collective';
 import type { Batch, Trainer } from '@llm-forge/gpt';
 import { addInto, scale } from '@llm-forge/tfjs-backend-native';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
@@ -98,7 +98,7 @@ export class DataParallelStep {
     /** This rank's trainer (its model replica, flat params and grads, AdamW state). */
     readonly trainer: Trainer,
     /** This rank's connected ring. */
-    readonly ring: RingAllReduce,
+    readonly ring: AllReduceRing,
     options: DataParallelStepOptions,
   ) {
     const { globalBatchSize, checkEvery = 100, timeoutMs, attempt = 0, wireDType } = options;

@@ -4,7 +4,7 @@
  * the outcome into a {@link FinetuneResult}. Never throws: the coordinator's parent job always runs
  * and decides (retry from the job's saved state, or fail). One job at a time.
  */
-import { CollectiveError, type RingAllReduce } from '@llm-forge/collective';
+import { CollectiveError, type AllReduceRing } from '@llm-forge/collective';
 import type {
   FailureKind,
   FinetuneProgress,
@@ -29,7 +29,7 @@ export class FinetuneRunner {
 
   constructor(
     private readonly workerId: string,
-    private readonly ring: RingAllReduce,
+    private readonly ring: AllReduceRing,
   ) {}
 
   /** Stops the running job (if it is `jobId`) before its next step. */

@@ -7,7 +7,7 @@
  *
  * B = global batch size, b = this rank's rows, T = context length, N = world size.
  */
-import { CollectiveError, type RingAllReduce } from '@llm-forge/collective';
+import { CollectiveError, type AllReduceRing } from '@llm-forge/collective';
 import type { FailureKind, RankJobData, RankResult, RankSuccess } from '@llm-forge/cluster-protocol';
 import { DistributedBatchLoader, ShardError } from '@llm-forge/data-shards';
 import { CheckpointError, createTokenizer, ForgeError, generate, meanLoss, type Batch } from '@llm-forge/gpt';
@@ -51,7 +51,7 @@ export class TrainingSession {
     /** This worker's id (reported back in results). */
     readonly workerId: string,
     /** This worker's collective endpoint; reconfigured for every ring generation. */
-    readonly ring: RingAllReduce,
+    readonly ring: AllReduceRing,
   ) {}
 
   /** The run and step count of the replica held in memory, if any. */

@@ -31,14 +31,7 @@ import {
 } from '../transport/operation-key';
 import { raiseServerReceiveWindow } from '../transport/http2-window';
 import { AllReduceOperation, IncomingStream, PeerRef } from './all-reduce-operation';
-
-/** What one {@link RingAllReduce.allReduce} did. */
-export interface AllReduceResult {
-  /** Wall time of the call, in milliseconds. */
-  elapsedMs: number;
-  /** Payload bytes this rank sent to its right neighbour. */
-  bytesSent: number;
-}
+import type { AllReduceResult, AllReduceRing } from './all-reduce-ring';
 
 /** An incoming stream for an operation this rank has not started yet. */
 interface PendingStream extends IncomingStream {
@@ -68,7 +61,7 @@ function digest(secret: string): Buffer {
  * await ring.close();
  * ```
  */
-export class RingAllReduce {
+export class RingAllReduce implements AllReduceRing {
   private options: ResolvedRingOptions;
   private readonly secretDigest: Buffer;
   private readonly server: grpc.Server;

@@ -1,0 +1,86 @@
+/**
+ * Messages between a {@link ThreadedRingAllReduce} and its thread (ring-thread.ts), and how a
+ * collective error crosses between them with its class and fields intact.
+ */
+import { CollectiveAuthError } from '../errors/collective-auth-error';
+import { CollectiveClosedError } from '../errors/collective-closed-error';
+import { CollectiveConfigError } from '../errors/collective-config-error';
+import { CollectiveError } from '../errors/collective-error';
+import { CollectivePeerError } from '../errors/collective-peer-error';
+import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
+import type { AllReduceOptions, RingAllReduceOptions } from '../options/ring-options';
+import type { AllReduceResult } from '../ring/all-reduce-ring';
+
+/** A module export to reduce with in the thread: functions cannot be posted to a thread. */
+export interface SumIntoExport {
+  /** Module path (absolute, or resolvable from this library) that the thread requires. */
+  module: string;
+  /** Name of the `(target, source) => void` export. */
+  exportName: string;
+}
+
+/** The thread's workerData. */
+export interface RingThreadConfig {
+  options: Omit<RingAllReduceOptions, 'sumInto'>;
+  sumInto?: SumIntoExport;
+}
+
+/** Requests to the thread; each carries an id its answer repeats. */
+export type ToRingThread =
+  | { type: 'connect'; id: number; addresses: string[]; timeoutMs?: number }
+  | { type: 'reconfigure'; id: number; place: { rank: number; worldSize: number; runId?: string } }
+  | {
+      type: 'all-reduce';
+      id: number;
+      /** The buffer's values, shared: the thread reduces them in place. */
+      shared: SharedArrayBuffer;
+      length: number;
+      options: AllReduceOptions;
+    }
+  | { type: 'close'; id: number };
+
+/** An error as it crosses threads. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  fields: Record<string, unknown>;
+}
+
+/** Answers from the thread. */
+export type FromRingThread =
+  | { type: 'ready'; address: string }
+  | { type: 'fatal'; error: SerializedError }
+  | { type: 'done'; id: number; result?: AllReduceResult }
+  | { type: 'failed'; id: number; error: SerializedError };
+
+const ERROR_CLASSES: Record<string, { prototype: object }> = {
+  CollectiveError,
+  CollectiveTimeoutError,
+  CollectivePeerError,
+  CollectiveAuthError,
+  CollectiveConfigError,
+  CollectiveClosedError,
+};
+
+/** `error` with its own fields, for postMessage. */
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), fields: {} };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (value === undefined || ['string', 'number', 'boolean'].includes(typeof value)) fields[key] = value;
+  }
+  return { name: error.name, message: error.message, stack: error.stack, fields };
+}
+
+/** The error back as an instance of its class (a plain Error for classes not of this library). */
+export function deserializeError(serialized: SerializedError): Error {
+  const cls = ERROR_CLASSES[serialized.name];
+  const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error(serialized.message);
+  Object.assign(error, serialized.fields);
+  Object.defineProperty(error, 'message', { value: serialized.message, writable: true, configurable: true });
+  Object.defineProperty(error, 'name', { value: serialized.name, writable: true, configurable: true });
+  if (serialized.stack)
+    Object.defineProperty(error, 'stack', { value: serialized.stack, writable: true, configurable: true });
+  return error;
+}

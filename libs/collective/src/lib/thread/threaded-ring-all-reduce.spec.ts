@@ -1,0 +1,113 @@
+/**
+ * The ring on its own thread, through the compiled thread entry (dist/, built by `npm run build`;
+ * the suite is skipped with a message when it is absent, since ts-jest runs only the sources).
+ */
+import * as path from 'path';
+import { CollectiveConfigError } from '../errors/collective-config-error';
+import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
+import { RingAllReduce } from '../ring/ring-all-reduce';
+import { randomBuffer, ringOrderSum, sameBytes } from '../test-utils/ring-harness';
+import { deserializeError, serializeError } from './ring-thread-protocol';
+import { ThreadedRingAllReduce } from './threaded-ring-all-reduce';
+
+const THREAD_FILE = path.resolve(__dirname, '../../../dist/lib/thread/ring-thread.js');
+const SMALL = { bucketBytes: 4 * 1000, chunkBytes: 4 * 96, secret: 'test-secret', timeoutMs: 10_000 };
+const built = ThreadedRingAllReduce.available(THREAD_FILE);
+if (!built) console.warn(`skipping the threaded ring tests: ${THREAD_FILE} is missing (npm run build)`);
+
+describe('collective errors across threads', () => {
+  it('keep their class and fields', () => {
+    const original = new CollectiveTimeoutError(
+      { step: 3, attempt: 1, peerRank: 2, timeoutMs: 50 },
+      'nothing came',
+    );
+    const copy = deserializeError(structuredClone(serializeError(original)));
+    expect(copy).toBeInstanceOf(CollectiveTimeoutError);
+    expect(copy).toMatchObject({ message: original.message, step: 3, peerRank: 2, timeoutMs: 50 });
+    expect(deserializeError(serializeError(new TypeError('x')))).toBeInstanceOf(Error);
+  });
+});
+
+(built ? describe : describe.skip)('ThreadedRingAllReduce', () => {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterAll(async () => {
+    await Promise.all(open.map((r) => r.close()));
+  });
+
+  it('sums bit-identically with in-thread ranks, step after step, and reconfigures', async () => {
+    const threaded = await Promise.all(
+      [0, 1].map((rank) =>
+        ThreadedRingAllReduce.listen({ ...SMALL, rank, worldSize: 3, threadFile: THREAD_FILE }),
+      ),
+    );
+    const local = await RingAllReduce.listen({ ...SMALL, rank: 2, worldSize: 3 });
+    const rings = [...threaded, local];
+    open.push(...rings);
+    const addresses = rings.map((r) => r.address);
+    await Promise.all(rings.map((r) => r.connect(addresses)));
+    for (let step = 0; step < 3; step++) {
+      const inputs = rings.map((_, r) => randomBuffer(4099 + step, 40 * step + r));
+      const outputs = inputs.map((x) => x.slice());
+      const results = await Promise.all(rings.map((r, i) => r.allReduce(outputs[i], { step })));
+      for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, 1000))).toBe(true);
+      expect(results[0].bytesSent).toBeGreaterThan(0);
+    }
+    // a new generation of two: the threaded ranks alone, from step 0 again
+    threaded.forEach((r, rank) => r.reconfigure({ rank, worldSize: 2 }));
+    expect(threaded[1]).toMatchObject({ rank: 1, worldSize: 2 });
+    await Promise.all(threaded.map((r) => r.connect(addresses.slice(0, 2))));
+    const inputs = threaded.map((_, r) => randomBuffer(777, 90 + r));
+    const outputs = inputs.map((x) => x.slice());
+    await Promise.all(threaded.map((r, i) => r.allReduce(outputs[i], { step: 0, average: true })));
+    expect(sameBytes(outputs[0], ringOrderSum(inputs, 1000, true))).toBe(true);
+    expect(sameBytes(outputs[1], outputs[0])).toBe(true);
+    expect(() => threaded[0].reconfigure({ rank: 5, worldSize: 2 })).toThrow(CollectiveConfigError);
+  });
+
+  it('rejects with the ring error class when a peer never answers', async () => {
+    const [a] = await Promise.all([
+      ThreadedRingAllReduce.listen({
+        ...SMALL,
+        rank: 0,
+        worldSize: 2,
+        timeoutMs: 500,
+        threadFile: THREAD_FILE,
+      }),
+    ]);
+    const silent = await RingAllReduce.listen({ ...SMALL, rank: 1, worldSize: 2 });
+    open.push(a, silent);
+    await a.connect([a.address, silent.address]);
+    const error = await a.allReduce(new Float32Array(100), { step: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CollectiveTimeoutError);
+    expect((error as CollectiveTimeoutError).message).toMatch(/timed out after 500 ms/);
+  });
+
+  it('reduces with a kernel named by module export', async () => {
+    const kernel = path.resolve(__dirname, '../../../dist/lib/options/ring-options.js');
+    const rings = await Promise.all(
+      [0, 1].map((rank) =>
+        ThreadedRingAllReduce.listen({
+          ...SMALL,
+          rank,
+          worldSize: 2,
+          threadFile: THREAD_FILE,
+          sumInto: { module: kernel, exportName: 'sumIntoJs' },
+        }),
+      ),
+    );
+    open.push(...rings);
+    await Promise.all(rings.map((r) => r.connect(rings.map((x) => x.address))));
+    const outputs = [new Float32Array(10).fill(1), new Float32Array(10).fill(2)];
+    await Promise.all(rings.map((r, i) => r.allReduce(outputs[i], { step: 0 })));
+    expect(Array.from(outputs[1])).toEqual(new Array(10).fill(3));
+    await expect(
+      ThreadedRingAllReduce.listen({
+        ...SMALL,
+        rank: 0,
+        worldSize: 1,
+        threadFile: THREAD_FILE,
+        sumInto: { module: kernel, exportName: 'nothing' },
+      }),
+    ).rejects.toThrow(/has no function export 'nothing'/);
+  });
+});

@@ -1,0 +1,174 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { CollectiveClosedError } from '../errors/collective-closed-error';
+import { CollectiveConfigError } from '../errors/collective-config-error';
+import { AllReduceOptions, RingAllReduceOptions, resolveRingOptions } from '../options/ring-options';
+import type { AllReduceResult, AllReduceRing } from '../ring/all-reduce-ring';
+import {
+  FromRingThread,
+  RingThreadConfig,
+  SumIntoExport,
+  ToRingThread,
+  deserializeError,
+} from './ring-thread-protocol';
+
+/** The compiled thread entry beside this file (absent when running from TypeScript sources). */
+const THREAD_FILE = path.join(__dirname, 'ring-thread.js');
+
+/** Options of a {@link ThreadedRingAllReduce}: the ring's, with the kernel named by module. */
+export interface ThreadedRingOptions extends Omit<RingAllReduceOptions, 'sumInto'> {
+  /** The reduction kernel, as a module export the thread requires. @defaultValue the JavaScript loop */
+  sumInto?: SumIntoExport;
+  /** The thread's entry file. @defaultValue the compiled ring-thread.js beside this module */
+  threadFile?: string;
+}
+
+interface Pending {
+  resolve: (result: AllReduceResult | undefined) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * A {@link RingAllReduce} on a thread of its own, behind the same interface. The gRPC streams,
+ * their buffers and the reduction then live in a small V8 heap with its own garbage collector and
+ * its own core: in a process that also holds TensorFlow.js and a model, the ring's 1 MB chunk
+ * buffers otherwise trigger full collections of the large heap — measured at twice the CPU per
+ * byte of a ring alone (docs/benchmarks.md) — and its event loop is not shared with compute.
+ * Each all-reduce copies the buffer into shared memory and back (about 1% of its time).
+ */
+export class ThreadedRingAllReduce implements AllReduceRing {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private shared = new SharedArrayBuffer(0);
+  private place: { rank: number; worldSize: number };
+  private closed = false;
+  private failure?: Error;
+
+  private constructor(
+    private readonly thread: Worker,
+    readonly address: string,
+    private readonly ringOptions: Omit<RingAllReduceOptions, 'sumInto'>,
+  ) {
+    this.place = { rank: ringOptions.rank, worldSize: ringOptions.worldSize };
+    thread.on('message', (message: FromRingThread) => this.receive(message));
+    thread.on('error', (error) => this.lost(error));
+    thread.on('exit', (code) => {
+      if (!this.closed) this.lost(new Error(`the collective thread exited with code ${code}`));
+    });
+  }
+
+  /** True when the compiled thread entry exists (false under ts-jest, which runs the sources). */
+  static available(threadFile = THREAD_FILE): boolean {
+    return fs.existsSync(threadFile);
+  }
+
+  /** Starts the thread, which binds the ring's collective server; resolves once it listens. */
+  static async listen(options: ThreadedRingOptions): Promise<ThreadedRingAllReduce> {
+    const { threadFile = THREAD_FILE, sumInto, ...ringOptions } = options;
+    if (!ThreadedRingAllReduce.available(threadFile)) {
+      throw new CollectiveConfigError(
+        'threadFile',
+        `${threadFile} does not exist`,
+        'build the library (npm run build), or use RingAllReduce on the calling thread',
+      );
+    }
+    const config: RingThreadConfig = { options: ringOptions, sumInto };
+    const thread = new Worker(threadFile, { workerData: config });
+    const address = await new Promise<string>((resolve, reject) => {
+      thread.once('message', (message: FromRingThread) => {
+        if (message.type === 'ready') resolve(message.address);
+        else if (message.type === 'fatal') reject(deserializeError(message.error));
+      });
+      thread.once('error', reject);
+      thread.once('exit', (code) =>
+        reject(new Error(`the collective thread exited with code ${code} while starting`)),
+      );
+    }).catch(async (error: unknown) => {
+      await thread.terminate();
+      throw error;
+    });
+    return new ThreadedRingAllReduce(thread, address, ringOptions);
+  }
+
+  /** This rank. */
+  get rank(): number {
+    return this.place.rank;
+  }
+
+  /** Number of ranks. */
+  get worldSize(): number {
+    return this.place.worldSize;
+  }
+
+  /** See {@link RingAllReduce.connect}. */
+  async connect(addresses: readonly string[], timeoutMs?: number): Promise<void> {
+    await this.request({ type: 'connect', id: this.nextId++, addresses: [...addresses], timeoutMs });
+  }
+
+  /** See {@link RingAllReduce.reconfigure}; takes effect in the thread before any later request. */
+  reconfigure(place: { rank: number; worldSize: number; runId?: string }): void {
+    if (this.closed) throw new CollectiveClosedError('reconfigure');
+    resolveRingOptions({ ...this.ringOptions, ...place }); // throws here, as the ring would
+    this.place = { rank: place.rank, worldSize: place.worldSize };
+    this.request({ type: 'reconfigure', id: this.nextId++, place }).catch((error: Error) => {
+      this.failure ??= error;
+    });
+  }
+
+  /** See {@link RingAllReduce.allReduce}; `buffer` is copied to shared memory and back. */
+  async allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
+    const failure = this.failure;
+    if (failure) {
+      this.failure = undefined;
+      throw failure;
+    }
+    if (this.shared.byteLength < buffer.byteLength) this.shared = new SharedArrayBuffer(buffer.byteLength);
+    const staged = new Float32Array(this.shared, 0, buffer.length);
+    staged.set(buffer);
+    const message: ToRingThread = {
+      type: 'all-reduce',
+      id: this.nextId++,
+      shared: this.shared,
+      length: buffer.length,
+      options,
+    };
+    const result = await this.request(message);
+    buffer.set(staged);
+    return result ?? { elapsedMs: 0, bytesSent: 0 };
+  }
+
+  /** Closes the ring in its thread and stops the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const closing = this.request({ type: 'close', id: this.nextId++ }).catch(() => undefined);
+    this.closed = true;
+    const exited = new Promise<void>((resolve) => this.thread.once('exit', () => resolve()));
+    await Promise.race([closing.then(() => exited), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    await this.thread.terminate();
+  }
+
+  private request(message: ToRingThread): Promise<AllReduceResult | undefined> {
+    if (this.closed) return Promise.reject(new CollectiveClosedError(message.type));
+    return new Promise((resolve, reject) => {
+      this.pending.set(message.id, { resolve, reject });
+      this.thread.postMessage(message);
+    });
+  }
+
+  private receive(message: FromRingThread): void {
+    if (message.type !== 'done' && message.type !== 'failed') return;
+    const waiter = this.pending.get(message.id);
+    if (!waiter) return;
+    this.pending.delete(message.id);
+    if (message.type === 'done') waiter.resolve(message.result);
+    else waiter.reject(deserializeError(message.error));
+  }
+
+  /** The thread died: every waiting call fails, and so does every later one. */
+  private lost(error: Error): void {
+    this.closed = true;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}
