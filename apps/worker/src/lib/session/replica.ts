@@ -126,6 +126,7 @@ function newTrainer(
       adamw: { weightDecay },
       gradClip,
       seed: spec.seed,
+      sharedGradients: true, // all-reduced in place by the collective thread
     },
     optimizer,
   );

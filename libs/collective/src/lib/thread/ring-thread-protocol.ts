@@ -34,6 +34,7 @@ export type ToRingThread =
       id: number;
       /** The buffer's values, shared: the thread reduces them in place. */
       shared: SharedArrayBuffer;
+      byteOffset: number;
       length: number;
       options: AllReduceOptions;
     }

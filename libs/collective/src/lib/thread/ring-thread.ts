@@ -30,7 +30,7 @@ async function serve(ring: RingAllReduce, message: ToRingThread): Promise<FromRi
       ring.reconfigure(message.place);
       return { type: 'done', id: message.id };
     case 'all-reduce': {
-      const buffer = new Float32Array(message.shared, 0, message.length);
+      const buffer = new Float32Array(message.shared, message.byteOffset, message.length);
       return { type: 'done', id: message.id, result: await ring.allReduce(buffer, message.options) };
     }
     case 'close':

@@ -52,6 +52,20 @@ describe('collective errors across threads', () => {
       for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, 1000))).toBe(true);
       expect(results[0].bytesSent).toBeGreaterThan(0);
     }
+    // a buffer on shared memory is reduced in place, at any offset
+    const shared = threaded.map((_, r) => {
+      const view = new Float32Array(new SharedArrayBuffer(4 * 600), 4 * 50, 500);
+      view.set(randomBuffer(500, 60 + r));
+      return view;
+    });
+    const sharedInputs = [...shared.map((x) => x.slice()), randomBuffer(500, 62)];
+    const localOut = sharedInputs[2].slice();
+    await Promise.all([
+      ...threaded.map((r, i) => r.allReduce(shared[i], { step: 3 })),
+      local.allReduce(localOut, { step: 3 }),
+    ]);
+    for (const out of [...shared, localOut])
+      expect(sameBytes(out, ringOrderSum(sharedInputs, 1000))).toBe(true);
     // a new generation of two: the threaded ranks alone, from step 0 again
     threaded.forEach((r, rank) => r.reconfigure({ rank, worldSize: 2 }));
     expect(threaded[1]).toMatchObject({ rank: 1, worldSize: 2 });

@@ -35,7 +35,8 @@ interface Pending {
  * its own core: in a process that also holds TensorFlow.js and a model, the ring's 1 MB chunk
  * buffers otherwise trigger full collections of the large heap — measured at twice the CPU per
  * byte of a ring alone (docs/benchmarks.md) — and its event loop is not shared with compute.
- * Each all-reduce copies the buffer into shared memory and back (about 1% of its time).
+ * A buffer on a SharedArrayBuffer (e.g. a Trainer's with `sharedGradients`) is reduced in place;
+ * any other is copied into shared memory and back.
  */
 export class ThreadedRingAllReduce implements AllReduceRing {
   private readonly pending = new Map<number, Pending>();
@@ -116,25 +117,30 @@ export class ThreadedRingAllReduce implements AllReduceRing {
     });
   }
 
-  /** See {@link RingAllReduce.allReduce}; `buffer` is copied to shared memory and back. */
+  /**
+   * See {@link RingAllReduce.allReduce}. A buffer on a SharedArrayBuffer is reduced in place by the
+   * thread; any other is copied to shared memory and back.
+   */
   async allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
     const failure = this.failure;
     if (failure) {
       this.failure = undefined;
       throw failure;
     }
-    if (this.shared.byteLength < buffer.byteLength) this.shared = new SharedArrayBuffer(buffer.byteLength);
-    const staged = new Float32Array(this.shared, 0, buffer.length);
-    staged.set(buffer);
-    const message: ToRingThread = {
+    const inPlace = buffer.buffer instanceof SharedArrayBuffer;
+    if (!inPlace && this.shared.byteLength < buffer.byteLength)
+      this.shared = new SharedArrayBuffer(buffer.byteLength);
+    const staged = inPlace ? buffer : new Float32Array(this.shared, 0, buffer.length);
+    if (!inPlace) staged.set(buffer);
+    const result = await this.request({
       type: 'all-reduce',
       id: this.nextId++,
-      shared: this.shared,
+      shared: staged.buffer as SharedArrayBuffer,
+      byteOffset: staged.byteOffset,
       length: buffer.length,
       options,
-    };
-    const result = await this.request(message);
-    buffer.set(staged);
+    });
+    if (!inPlace) buffer.set(staged);
     return result ?? { elapsedMs: 0, bytesSent: 0 };
   }
 

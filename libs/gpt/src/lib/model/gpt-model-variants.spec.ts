@@ -102,6 +102,27 @@ describe('GPT variants', () => {
     b.dispose();
   });
 
+  it('keeps gradients in shared memory with sharedGradients, computing the same values', () => {
+    const options = {
+      schedule: { lr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1, schedule: 'constant' as const },
+    };
+    const [a, b] = [randomModel(TEST_CONFIG, SEED), randomModel(TEST_CONFIG, SEED)];
+    const [shared, plain] = [new Trainer(a, { ...options, sharedGradients: true }), new Trainer(b, options)];
+    const T = ids.length - 1;
+    const batch = {
+      inputs: Int32Array.from(ids.slice(0, T)),
+      targets: Int32Array.from(ids.slice(1)),
+      batchSize: 1,
+      contextLength: T,
+    };
+    expect(shared.computeGradients([batch])).toBe(plain.computeGradients([batch]));
+    expect(shared.grads.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(plain.grads.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Buffer.from(shared.grads.buffer).equals(Buffer.from(plain.grads.buffer))).toBe(true);
+    a.dispose();
+    b.dispose();
+  });
+
   it('ignores targets of -100 in the mean loss (NaN when all are ignored, as PyTorch)', () => {
     const model = randomModel(TEST_CONFIG, SEED);
     const input = tf.tensor2d(ids.slice(0, 4), [1, 4], 'int32');

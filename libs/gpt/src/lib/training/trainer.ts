@@ -23,6 +23,11 @@ export interface TrainerOptions {
   seed?: number;
   /** Target value that carries no loss. @defaultValue -100 */
   ignoreIndex?: number;
+  /**
+   * Keep {@link Trainer.grads} in a SharedArrayBuffer, so a collective on another thread can
+   * all-reduce it in place (no staging copies). @defaultValue false
+   */
+  sharedGradients?: boolean;
 }
 
 /** What one optimizer step did. */
@@ -68,7 +73,10 @@ export class Trainer {
     const { buffer, live } = model.parameterBuffer();
     this.params = buffer;
     this.liveParams = live;
-    this.grads = new Float32Array(this.params.length);
+    const n = this.params.length;
+    this.grads = options.sharedGradients
+      ? new Float32Array(new SharedArrayBuffer(4 * n))
+      : new Float32Array(n);
     this.optimizer = new AdamW(this.params.length, { ...DEFAULT_ADAMW, ...options.adamw }, optimizerState);
   }
 
