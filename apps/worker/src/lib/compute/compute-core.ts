@@ -50,9 +50,18 @@ export async function startComputeCore(config: ComputeThreadConfig): Promise<Com
   const ring: AllReduceRing = ThreadedRingAllReduce.available()
     ? await ThreadedRingAllReduce.listen({
         ...options,
-        sumInto: native ? { module: FLAT_MATH_MODULE, exportName: 'sumIntoSerial' } : undefined,
+        sumInto: native
+          ? { module: require.resolve(FLAT_MATH_MODULE), exportName: 'sumIntoSerial' }
+          : undefined,
       })
     : await RingAllReduce.listen({ ...options, sumInto: native ? sumIntoSerial : undefined });
+  if (ring instanceof ThreadedRingAllReduce) {
+    // Without its ring a worker is useless: fail the compute thread, so the process exits and restarts.
+    ring.onLost = (error) =>
+      process.nextTick(() => {
+        throw new Error(`the collective thread was lost: ${error.message}`);
+      });
+  }
   const session = new TrainingSession(config.workerId, ring);
   const finetunes = new FinetuneRunner(config.workerId, ring);
   return {

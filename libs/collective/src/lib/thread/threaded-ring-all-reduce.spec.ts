@@ -124,4 +124,24 @@ describe('collective errors across threads', () => {
       }),
     ).rejects.toThrow(/has no function export 'nothing'/);
   });
+
+  it('fails waiting and later calls, and tells onLost, when its thread dies', async () => {
+    const ring = await ThreadedRingAllReduce.listen({
+      ...SMALL,
+      rank: 0,
+      worldSize: 2,
+      threadFile: THREAD_FILE,
+    });
+    const lost: Error[] = [];
+    ring.onLost = (error) => lost.push(error);
+    const other = await RingAllReduce.listen({ ...SMALL, rank: 1, worldSize: 2 });
+    open.push(other);
+    await ring.connect([ring.address, other.address]);
+    const waiting = ring.allReduce(new Float32Array(10), { step: 0 }).catch((e: Error) => e);
+    await (ring as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+    expect(String(await waiting)).toMatch(/collective thread exited/);
+    expect(lost).toHaveLength(1);
+    await expect(ring.allReduce(new Float32Array(10), { step: 1 })).rejects.toThrow();
+    await ring.close(); // harmless after the loss
+  });
 });

@@ -39,6 +39,8 @@ interface Pending {
  * any other is copied into shared memory and back.
  */
 export class ThreadedRingAllReduce implements AllReduceRing {
+  /** Called once if the thread dies (every waiting and later call fails); e.g. to restart the process. */
+  onLost?: (error: Error) => void;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private shared = new SharedArrayBuffer(0);
@@ -173,7 +175,9 @@ export class ThreadedRingAllReduce implements AllReduceRing {
 
   /** The thread died: every waiting call fails, and so does every later one. */
   private lost(error: Error): void {
+    if (this.closed) return;
     this.closed = true;
+    this.onLost?.(error);
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
