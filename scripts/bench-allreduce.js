@@ -62,7 +62,11 @@ async function rankChild() {
   } else {
     ring = await RingAllReduce.listen(options); // the library alone, its JavaScript kernel
   }
-  const buffer = new Float32Array(elements);
+  // A worker's gradients live in shared memory (Trainer sharedGradients): reduced in place by the ring thread.
+  const buffer =
+    arg('setup') === 'worker'
+      ? new Float32Array(new SharedArrayBuffer(4 * elements))
+      : new Float32Array(elements);
   const input = new Float32Array(elements);
   for (let i = 0; i < elements; i++) input[i] = ((i * 7 + rank * 13) % 1000) / 1000 - 0.5;
   process.send({ type: 'address', address: ring.address });
