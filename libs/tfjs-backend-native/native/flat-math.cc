@@ -100,7 +100,7 @@ FORGE_SIMD void AxpyRange(float* dst, const float* src, float alpha, int64_t i0,
 }
 
 // axpy(dst, src, alpha, offset, length, parallel = true): dst += alpha * src. With parallel false
-// it runs on the calling thread only: for the all-reduce's chunks (about 1 MB), where waking the
+// it runs on the calling thread only: for the all-reduce's chunks (a few MB), where waking the
 // pool costs more than it saves and the other cores are busy with the peers' streams.
 Napi::Value Axpy(const Napi::CallbackInfo& info) {
   float* dst = F32Arg(info, 0, 0, "dst");

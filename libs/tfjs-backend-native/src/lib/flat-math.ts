@@ -148,7 +148,7 @@ export function addInto(
  * target += source element-wise (equal lengths) on the calling thread: the reduction kernel of
  * the ring all-reduce (`sumInto` of @llm-forge/collective). Vectorised in the native addon,
  * about 15x the JavaScript loop; the JavaScript loop when the addon is not loaded. Single-threaded
- * on purpose: chunks are about 1 MB, and the other cores are busy with the peers' streams.
+ * on purpose: chunks are a few MB, and the other cores are busy with the peers' streams.
  */
 export function sumIntoSerial(target: Float32Array, source: Float32Array): void {
   if (source.length !== target.length) {

@@ -80,7 +80,7 @@ describe('GradientChunk codec', () => {
   });
 
   it('reuses released buffers, and only its own', () => {
-    const encoder = new ChunkEncoder(2);
+    const encoder = new ChunkEncoder(2 * 64 * 1024); // two small (64 KiB) buffers
     const first = encoder.encode(header(), values(1000), 'f32');
     encoder.release(first);
     encoder.release(first); // twice: still one free buffer
@@ -94,8 +94,8 @@ describe('GradientChunk codec', () => {
     expect(collectiveV1.GradientChunk.decode(second).runId).toBe('other-run');
   });
 
-  it('keeps at most maxPooled free buffers', () => {
-    const encoder = new ChunkEncoder(1);
+  it('keeps at most maxPooledBytes of free buffers', () => {
+    const encoder = new ChunkEncoder(64 * 1024); // one small buffer
     const [a, b] = [encoder.encode(header(), values(10), 'f32'), encoder.encode(header(), values(10), 'f32')];
     encoder.release(a);
     encoder.release(b); // pool full: dropped

@@ -50,8 +50,8 @@ function writeVarint(out: Buffer, at: number, n: number): number {
 /** A GradientChunk's fields other than its payload and the filler the encoder computes. */
 export type ChunkHeader = Omit<GradientChunk, 'payload' | 'alignment'>;
 
-/** Free send buffers kept for reuse, at most (each about one chunk). */
-const DEFAULT_POOLED_BUFFERS = 32;
+/** Bytes of free send buffers kept for reuse, at most (a few chunks). */
+const DEFAULT_POOLED_BYTES = 32 * 2 ** 20;
 /** Pooled buffers are allocated in multiples of this, so chunks of slightly different sizes share them. */
 const POOL_GRANULE_BYTES = 64 * 1024;
 
@@ -60,7 +60,7 @@ const POOL_GRANULE_BYTES = 64 * 1024;
  * (fields may come in any order): the header fields, then `alignment` — 0 to 3 zero bytes so that
  * the payload starts on a 4-byte boundary of the receiver's buffer (see {@link decodeGradientChunk})
  * — then the payload, field 10, last, written straight from the f32 values (or their bf16
- * rounding). One payload copy and, in the steady state, no allocation: a fresh 1 MB buffer per
+ * rounding). One payload copy and, in the steady state, no allocation: a fresh chunk-sized buffer per
  * chunk costs page faults and garbage collections that showed up as a fifth of a rank's CPU time.
  *
  * A buffer handed out by {@link encode} must not be touched by anyone once given back with
@@ -68,11 +68,12 @@ const POOL_GRANULE_BYTES = 64 * 1024;
  */
 export class ChunkEncoder {
   private readonly free: ArrayBuffer[] = [];
+  private freeBytes = 0;
   private readonly owned = new WeakSet<ArrayBufferLike>();
   private bf16Scratch = new Uint16Array(0);
 
-  /** @param maxPooled - free buffers kept at most; more are left to the garbage collector. */
-  constructor(private readonly maxPooled = DEFAULT_POOLED_BUFFERS) {}
+  /** @param maxPooledBytes - bytes of free buffers kept at most; more are left to the garbage collector. */
+  constructor(private readonly maxPooledBytes = DEFAULT_POOLED_BYTES) {}
 
   /** The serialized chunk: `header` with `values` as its payload in `dtype`. */
   encode(header: ChunkHeader, values: Float32Array, dtype: WireDType): Buffer {
@@ -103,13 +104,16 @@ export class ChunkEncoder {
   release(message: Buffer): void {
     if (!this.owned.has(message.buffer)) return;
     const backing = message.buffer as ArrayBuffer;
-    if (this.free.length < this.maxPooled && !this.free.includes(backing)) this.free.push(backing);
+    if (this.freeBytes + backing.byteLength > this.maxPooledBytes || this.free.includes(backing)) return;
+    this.free.push(backing);
+    this.freeBytes += backing.byteLength;
   }
 
   private acquire(bytes: number): Buffer {
     for (let i = this.free.length - 1; i >= 0; i--) {
       if (this.free[i].byteLength >= bytes) {
         const [backing] = this.free.splice(i, 1);
+        this.freeBytes -= backing.byteLength;
         return Buffer.from(backing, 0, bytes);
       }
     }

@@ -1,6 +1,6 @@
 import type * as http2 from 'http2';
 
-/** HTTP/2 receive window of each incoming Push stream: 16 chunks of 1 MiB in flight. */
+/** HTTP/2 receive window of each incoming Push stream: 4 chunks of 4 MiB in flight (32 MiB measured no better). */
 export const SERVER_STREAM_WINDOW_BYTES = 16 * 2 ** 20;
 /** HTTP/2 receive window of a whole server connection. */
 export const SERVER_CONNECTION_WINDOW_BYTES = 64 * 2 ** 20;
