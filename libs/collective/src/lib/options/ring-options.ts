@@ -9,7 +9,7 @@ export type WireDType = 'f32' | 'bf16';
  */
 export type SumInto = (target: Float32Array, source: Float32Array) => void;
 
-/** The default {@link SumInto}: a JavaScript loop (about 2 ns per element on one core). */
+/** The default {@link SumInto}: a JavaScript loop (2–4 ns per element on one core). */
 export const sumIntoJs: SumInto = (target, source) => {
   for (let i = 0; i < target.length; i++) target[i] += source[i];
 };
@@ -61,7 +61,7 @@ export interface RingAllReduceOptions {
   wireDType?: WireDType;
   /**
    * The reduction kernel. The JavaScript default is a large share of a rank's CPU time; a worker
-   * with the native backend passes its vectorised one (`addInto` of
+   * with the native backend passes its vectorised one (`sumIntoSerial` of
    * `@llm-forge/tfjs-backend-native`).
    * @defaultValue {@link sumIntoJs}
    */

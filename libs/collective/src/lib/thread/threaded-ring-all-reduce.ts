@@ -33,7 +33,7 @@ interface Pending {
  * A {@link RingAllReduce} on a thread of its own, behind the same interface. The gRPC streams,
  * their buffers and the reduction then live in a small V8 heap with its own garbage collector and
  * its own core: in a process that also holds TensorFlow.js and a model, the ring's chunk
- * buffers otherwise trigger full collections of the large heap — measured at twice the CPU per
+ * buffers otherwise trigger full collections of the large heap — measured at 1.7x the CPU per
  * byte of a ring alone (docs/benchmarks.md) — and its event loop is not shared with compute.
  * A buffer on a SharedArrayBuffer (e.g. a Trainer's with `sharedGradients`) is reduced in place;
  * any other is copied into shared memory and back.
