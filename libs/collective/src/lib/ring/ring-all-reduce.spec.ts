@@ -115,6 +115,21 @@ describe('RingAllReduce', () => {
     expect(calls[2]).toBe(0);
   });
 
+  it('connect waits for a neighbour that joins the generation late, and names a wrong one', async () => {
+    const rings = await ring(2);
+    const addresses = rings.map((r) => r.address);
+    rings[0].reconfigure({ rank: 0, worldSize: 2, runId: 'late' });
+    const late = setTimeout(() => rings[1].reconfigure({ rank: 1, worldSize: 2, runId: 'late' }), 300);
+    rings[1].reconfigure({ rank: 0, worldSize: 1 }); // still in its previous generation
+    await rings[0].connect(addresses, 5_000); // succeeds once rank 1 has joined
+    clearTimeout(late);
+    await rings[1].connect(addresses);
+    rings[1].reconfigure({ rank: 0, worldSize: 1 });
+    await expect(rings[0].connect(addresses, 400)).rejects.toThrow(
+      /entry 1 \(.*\) is rank 0 of 1, expected rank 1 of 2 \(still after 400 ms\)/,
+    );
+  });
+
   it('reconfigures into a smaller ring on the same addresses, even at an earlier step', async () => {
     const rings = await ring(3);
     const before = rings.map((_, r) => randomBuffer(2000, r));

@@ -38,6 +38,9 @@ interface PendingStream extends IncomingStream {
   readonly key: OperationKey;
 }
 
+/** Pause between pings while the right neighbour has not yet joined the ring generation. */
+const CONNECT_RETRY_MS = 100;
+
 /** Incoming streams held for operations not started yet, at most; more are refused. */
 const MAX_PENDING_STREAMS = 4;
 
@@ -135,7 +138,8 @@ export class RingAllReduce implements AllReduceRing {
 
   /**
    * Connects to the right-hand neighbour `addresses[(rank + 1) % worldSize]` and checks that it is
-   * up and accepts our secret. `addresses` lists every rank's {@link address} in rank order.
+   * up, accepts our secret and holds the expected place (waiting, up to `timeoutMs`, for it to
+   * reconfigure into this ring generation). `addresses` lists every rank's {@link address} in rank order.
    */
   async connect(addresses: readonly string[], timeoutMs = this.options.timeoutMs): Promise<void> {
     const { rank, worldSize } = this.options;
@@ -169,20 +173,26 @@ export class RingAllReduce implements AllReduceRing {
           : resolve(),
       ),
     );
-    const pong = await new Promise<collectiveV1.PingResponse>((resolve, reject) =>
-      client.ping({ fromRank: rank }, md, { deadline }, (err, res) => {
-        if (!err) return resolve(res);
-        if (err.code === grpc.status.UNAUTHENTICATED)
-          return reject(new CollectiveAuthError(context, err.details));
-        reject(new CollectivePeerError({ ...context, code: err.code }, `ping failed: ${err.details}`, err));
-      }),
-    );
-    if (pong.rank !== right.rank || pong.worldSize !== worldSize) {
-      throw new CollectiveConfigError(
-        'addresses',
-        `entry ${right.rank} (${right.address}) is rank ${pong.rank} of ${pong.worldSize}, expected rank ${right.rank} of ${worldSize}`,
-        'list the addresses in rank order and give every rank the same worldSize',
+    // The neighbour may not have joined this ring generation yet (it reconfigures when its own job
+    // starts, which can be seconds later): ask again until it has or the deadline passes.
+    for (;;) {
+      const pong = await new Promise<collectiveV1.PingResponse>((resolve, reject) =>
+        client.ping({ fromRank: rank }, md, { deadline }, (err, res) => {
+          if (!err) return resolve(res);
+          if (err.code === grpc.status.UNAUTHENTICATED)
+            return reject(new CollectiveAuthError(context, err.details));
+          reject(new CollectivePeerError({ ...context, code: err.code }, `ping failed: ${err.details}`, err));
+        }),
       );
+      if (pong.rank === right.rank && pong.worldSize === worldSize) return;
+      if (Date.now() + CONNECT_RETRY_MS >= deadline || this.closed) {
+        throw new CollectiveConfigError(
+          'addresses',
+          `entry ${right.rank} (${right.address}) is rank ${pong.rank} of ${pong.worldSize}, expected rank ${right.rank} of ${worldSize} (still after ${timeoutMs} ms)`,
+          'list the addresses in rank order and give every rank the same worldSize',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS));
     }
   }
 
