@@ -134,6 +134,19 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     expect(run.members.map((m: { workerId: string }) => m.workerId)).toEqual(['w-a']);
   });
 
+  it('forgets a worker that leaves cleanly at once, and forms no ring with it', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('w-a', 'w-b');
+    await b.leave();
+    const listed = (await get('/workers').expect(200)).body;
+    expect(listed.map((w: { id: string }) => w.id)).toEqual(['w-a']);
+    const id = await createRun({ steps: 2, workers: 1 });
+    const run = await waitFor(id, 'completed');
+    expect(run.members.map((m: { workerId: string }) => m.workerId)).toEqual(['w-a']);
+    expect(a.jobs).toHaveLength(2);
+    expect(b.jobs).toHaveLength(0);
+  });
+
   it('rewinds to the newest usable checkpoint when the replicas are gone, skipping a corrupt one', async () => {
     if (!ctx.up) return;
     const [a] = await startWorkers('w-a');

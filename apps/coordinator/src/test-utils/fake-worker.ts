@@ -107,6 +107,8 @@ export class FakeWorker {
   private metadata = new grpc.Metadata();
   private sessionId = '';
   private timer?: NodeJS.Timeout;
+  /** Set once it left or was killed: a heartbeat still in flight must not register it again. */
+  private gone = false;
   private bull?: Worker;
   private connection?: IORedis;
 
@@ -178,8 +180,33 @@ export class FakeWorker {
     this.handler = handler;
   }
 
+  /** Stops as a worker shut down cleanly does: stops consuming, then a last heartbeat saying it leaves. */
+  async leave(): Promise<void> {
+    this.gone = true;
+    clearInterval(this.timer);
+    await this.bull?.close();
+    await new Promise<void>((resolve, reject) =>
+      this.client.heartbeat(
+        {
+          workerId: this.id,
+          sessionId: this.sessionId,
+          lastCompletedStep: 0,
+          heldRunId: '',
+          appliedSteps: 0,
+          finetuneJob: '',
+          leaving: true,
+        },
+        this.metadata,
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+    this.connection?.disconnect();
+    this.client.close();
+  }
+
   /** Stops heartbeating and consuming, as a killed process would (its job stays unfinished). */
   async kill(): Promise<void> {
+    this.gone = true;
     clearInterval(this.timer);
     await this.bull?.close(true);
     this.connection?.disconnect();
@@ -195,10 +222,11 @@ export class FakeWorker {
         heldRunId: this.held?.runId ?? '',
         appliedSteps: this.held?.appliedSteps ?? 0,
         finetuneJob: this.finetuneJob,
+        leaving: false,
       },
       this.metadata,
       (err, res) => {
-        if (err?.code === grpc.status.NOT_FOUND) void this.register().catch(() => undefined);
+        if (err?.code === grpc.status.NOT_FOUND && !this.gone) void this.register().catch(() => undefined);
         else if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
       },
     );

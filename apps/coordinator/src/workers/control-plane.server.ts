@@ -120,6 +120,12 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
     if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held))) {
       throw unknownSession(req.workerId);
     }
+    if (req.leaving) {
+      // Shut down cleanly: forget it now, so the drivers never form a ring with a stopped worker.
+      await this.registry.remove(req.workerId);
+      this.log.info({ workerId: req.workerId }, 'worker left');
+      return { assignmentGeneration: 0, drain: true, abortFinetuneReason: '' };
+    }
     const worker = await this.registry.get(req.workerId);
     return {
       assignmentGeneration: worker?.assignment?.attempt ?? 0,

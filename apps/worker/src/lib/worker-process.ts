@@ -82,6 +82,7 @@ export class WorkerProcess {
     this.stopped = true;
     clearTimeout(this.heartbeatTimer);
     await this.bullWorker?.close();
+    await this.leave();
     await this.executor.close();
     this.client.close();
     this.connection?.disconnect();
@@ -188,6 +189,27 @@ export class WorkerProcess {
     }
   }
 
+  /** Tells the coordinator this worker is gone (best effort: otherwise its heartbeats go stale). */
+  private async leave(): Promise<void> {
+    if (!this.sessionId) return;
+    try {
+      await this.client.heartbeat({
+        workerId: this.config.workerId,
+        sessionId: this.sessionId,
+        lastCompletedStep: this.lastCompletedStep,
+        heldRunId: '',
+        appliedSteps: 0,
+        finetuneJob: '',
+        leaving: true,
+      });
+    } catch (error) {
+      this.log.warn(
+        { err: (error as Error).message },
+        'could not tell the coordinator that this worker leaves',
+      );
+    }
+  }
+
   private scheduleHeartbeat(intervalMs: number): void {
     clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = setTimeout(() => void this.heartbeat(intervalMs), intervalMs);
@@ -205,6 +227,7 @@ export class WorkerProcess {
         heldRunId: held?.runId ?? '',
         appliedSteps: held?.appliedSteps ?? 0,
         finetuneJob,
+        leaving: false,
       });
       if (finetuneJob && answer.abortFinetuneReason) {
         this.log.warn(

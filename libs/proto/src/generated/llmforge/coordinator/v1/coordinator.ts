@@ -127,6 +127,11 @@ export interface HeartbeatRequest {
   appliedSteps: number;
   /** Finetune rank job the worker is running now (`<finetuneId>.a<attempt>`; empty: none). */
   finetuneJob: string;
+  /**
+   * The worker is shutting down (its last heartbeat): the coordinator forgets it at once, so no new
+   * ring is formed with it, instead of waiting for its heartbeats to go stale.
+   */
+  leaving: boolean;
 }
 
 /** Answer to Heartbeat. */
@@ -616,6 +621,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     heldRunId: '',
     appliedSteps: 0,
     finetuneJob: '',
+    leaving: false,
   };
 }
 
@@ -638,6 +644,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.finetuneJob !== '') {
       writer.uint32(50).string(message.finetuneJob);
+    }
+    if (message.leaving !== false) {
+      writer.uint32(56).bool(message.leaving);
     }
     return writer;
   },
@@ -703,6 +712,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.finetuneJob = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.leaving = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -747,6 +764,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.finetune_job)
           ? globalThis.String(object.finetune_job)
           : '',
+      leaving: isSet(object.leaving) ? globalThis.Boolean(object.leaving) : false,
     };
   },
 
@@ -770,6 +788,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.finetuneJob !== '') {
       obj.finetuneJob = message.finetuneJob;
     }
+    if (message.leaving !== false) {
+      obj.leaving = message.leaving;
+    }
     return obj;
   },
 
@@ -784,6 +805,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.heldRunId = object.heldRunId ?? '';
     message.appliedSteps = object.appliedSteps ?? 0;
     message.finetuneJob = object.finetuneJob ?? '';
+    message.leaving = object.leaving ?? false;
     return message;
   },
 };
