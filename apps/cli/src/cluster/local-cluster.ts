@@ -243,13 +243,19 @@ export async function restartCoordinator(state: ClusterState, timeoutMs: number)
   return { ...state, coordinator };
 }
 
-/** Stops every process of the cluster (SIGTERM, then SIGKILL after `graceMs`). */
+/**
+ * Stops every process of the cluster: the workers first (each finishes its job and tells the
+ * coordinator it leaves), then the coordinator; each group SIGTERM, SIGKILL at the end for any still
+ * running after `graceMs`.
+ */
 export async function stopLocalCluster(state: ClusterState, graceMs = 10_000): Promise<void> {
-  const procs = [...state.workers, state.coordinator];
-  for (const p of procs) if (isRunning(p.pid)) process.kill(p.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (procs.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const group of [state.workers, [state.coordinator]]) {
+    const deadline = Date.now() + graceMs;
+    for (const p of group) if (isRunning(p.pid)) process.kill(p.pid, 'SIGTERM');
+    while (group.some((p) => isRunning(p.pid)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
+  const procs = [...state.workers, state.coordinator];
   for (const p of procs) if (isRunning(p.pid)) process.kill(p.pid, 'SIGKILL');
 }
