@@ -285,7 +285,7 @@ describeBrowser('dashboard in chromium', () => {
     await page.locator(`tr[data-run-id="${run.id}"]`).waitFor({ timeout: 3000 });
   });
 
-  it('lists a real worker on the workers page, then shows it lost when it stops', async () => {
+  it('lists a real worker on the workers page, then shows it lost when it crashes', async () => {
     if (!up) return;
     await cancelUnfinishedRuns();
     const worker = startWorker('browser-w1', workerTarget);
@@ -295,7 +295,8 @@ describeBrowser('dashboard in chromium', () => {
       await row.getByText('idle').waitFor({ timeout: 60_000 });
       expect(await page.getByRole('alert').count()).toBe(0);
       await screenshot(page, '06-workers');
-      await stopWorker(worker);
+      // A crash, not a clean stop: a worker stopped cleanly says it leaves and is removed at once.
+      worker.kill('SIGKILL');
       await row.getByText('lost').waitFor({ timeout: 20_000 }); // no heartbeat within workerTimeoutMs
     } finally {
       await stopWorker(worker);
