@@ -186,18 +186,8 @@ export class FakeWorker {
     clearInterval(this.timer);
     await this.bull?.close();
     await new Promise<void>((resolve, reject) =>
-      this.client.heartbeat(
-        {
-          workerId: this.id,
-          sessionId: this.sessionId,
-          lastCompletedStep: 0,
-          heldRunId: '',
-          appliedSteps: 0,
-          finetuneJob: '',
-          leaving: true,
-        },
-        this.metadata,
-        (err) => (err ? reject(err) : resolve()),
+      this.client.heartbeat(this.heartbeatRequest(true), this.metadata, (err) =>
+        err ? reject(err) : resolve(),
       ),
     );
     this.connection?.disconnect();
@@ -213,23 +203,24 @@ export class FakeWorker {
     this.client.close();
   }
 
+  /** What its heartbeats report, as a worker's do; `leaving` on the last one. */
+  private heartbeatRequest(leaving: boolean): coordinatorV1.HeartbeatRequest {
+    return {
+      workerId: this.id,
+      sessionId: this.sessionId,
+      lastCompletedStep: 0,
+      heldRunId: this.held?.runId ?? '',
+      appliedSteps: this.held?.appliedSteps ?? 0,
+      finetuneJob: this.finetuneJob,
+      leaving,
+    };
+  }
+
   private beat(): void {
-    this.client.heartbeat(
-      {
-        workerId: this.id,
-        sessionId: this.sessionId,
-        lastCompletedStep: 0,
-        heldRunId: this.held?.runId ?? '',
-        appliedSteps: this.held?.appliedSteps ?? 0,
-        finetuneJob: this.finetuneJob,
-        leaving: false,
-      },
-      this.metadata,
-      (err, res) => {
-        if (err?.code === grpc.status.NOT_FOUND && !this.gone) void this.register().catch(() => undefined);
-        else if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
-      },
-    );
+    this.client.heartbeat(this.heartbeatRequest(false), this.metadata, (err, res) => {
+      if (err?.code === grpc.status.NOT_FOUND && !this.gone) void this.register().catch(() => undefined);
+      else if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
+    });
   }
 
   private async process(job: Job): Promise<RankResult | FinetuneResult> {

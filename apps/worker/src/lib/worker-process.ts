@@ -193,21 +193,27 @@ export class WorkerProcess {
   private async leave(): Promise<void> {
     if (!this.sessionId) return;
     try {
-      await this.client.heartbeat({
-        workerId: this.config.workerId,
-        sessionId: this.sessionId,
-        lastCompletedStep: this.lastCompletedStep,
-        heldRunId: '',
-        appliedSteps: 0,
-        finetuneJob: '',
-        leaving: true,
-      });
+      await this.client.heartbeat(this.heartbeatRequest(true));
     } catch (error) {
       this.log.warn(
         { err: (error as Error).message },
         'could not tell the coordinator that this worker leaves',
       );
     }
+  }
+
+  /** What a heartbeat reports: this worker, what it holds and runs; `leaving` on the last one. */
+  private heartbeatRequest(leaving: boolean): coordinatorV1.HeartbeatRequest {
+    const held = this.executor.held();
+    return {
+      workerId: this.config.workerId,
+      sessionId: this.sessionId,
+      lastCompletedStep: this.lastCompletedStep,
+      heldRunId: held?.runId ?? '',
+      appliedSteps: held?.appliedSteps ?? 0,
+      finetuneJob: this.finetuneJob,
+      leaving,
+    };
   }
 
   private scheduleHeartbeat(intervalMs: number): void {
@@ -217,18 +223,10 @@ export class WorkerProcess {
 
   private async heartbeat(intervalMs: number): Promise<void> {
     if (this.stopped) return;
-    const held = this.executor.held();
-    const finetuneJob = this.finetuneJob;
+    const request = this.heartbeatRequest(false);
+    const finetuneJob = request.finetuneJob;
     try {
-      const answer = await this.client.heartbeat({
-        workerId: this.config.workerId,
-        sessionId: this.sessionId,
-        lastCompletedStep: this.lastCompletedStep,
-        heldRunId: held?.runId ?? '',
-        appliedSteps: held?.appliedSteps ?? 0,
-        finetuneJob,
-        leaving: false,
-      });
+      const answer = await this.client.heartbeat(request);
       if (finetuneJob && answer.abortFinetuneReason) {
         this.log.warn(
           { job: finetuneJob, reason: answer.abortFinetuneReason },
