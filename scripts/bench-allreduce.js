@@ -156,7 +156,7 @@ const nextMessage = (child, type) =>
     }),
   );
 /** `--cpu-prof DIR`: each rank process writes a V8 CPU profile there (open in Chrome DevTools). */
-const rankExecArgv = () => (arg('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', arg('cpu-prof')] : []);
+const rankExecArgv = () => [...(arg("cpu-prof") ? ["--cpu-prof", "--cpu-prof-dir", arg("cpu-prof")] : []), ...(process.env.BENCH_RANK_FLAGS ? process.env.BENCH_RANK_FLAGS.split(" ") : [])];
 const spawn = (role, extra = [], execArgv = []) =>
   fork(__filename, ['--role', role, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
 async function stopAll(children) {

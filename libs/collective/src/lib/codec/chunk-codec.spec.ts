@@ -60,6 +60,20 @@ describe('GradientChunk codec', () => {
     }
   });
 
+  it('places the payload as the values lie in their buffer, modulo 8, on both ends', () => {
+    const flat = new Float32Array(new SharedArrayBuffer(4 * 1024));
+    for (const runId of ['r', 'ru', 'run', 'run-', 'run-1234567']) {
+      for (const offset of [0, 1, 2, 3, 501]) {
+        const slice = flat.subarray(offset, offset + 100);
+        const sent = new ChunkEncoder().encode(header(runId), slice, 'f32');
+        const sentPayload = decodeGradientChunk(sent).payload;
+        expect(sentPayload.byteOffset % 8).toBe(slice.byteOffset % 8);
+        const receivedPayload = decodeGradientChunk(received(sent)).payload;
+        expect(receivedPayload.byteOffset % 8).toBe(slice.byteOffset % 8);
+      }
+    }
+  });
+
   it('reads messages of the generated encoder too (payload not last, no alignment)', () => {
     const original = chunk(10);
     const wire = Buffer.from(collectiveV1.GradientChunk.encode(original).finish());

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
 import { ChunkEncoder, bytesPerElement, decodePayload, protoDType } from '../codec/chunk-codec';
 import { roundToBf16InPlace } from '../codec/bf16';
+import type { BufferPool } from '../codec/buffer-pool';
 import { CollectiveAuthError } from '../errors/collective-auth-error';
 import { CollectiveError, CollectiveErrorContext } from '../errors/collective-error';
 import { CollectivePeerError } from '../errors/collective-peer-error';
@@ -22,6 +23,13 @@ import { OperationKey, describeKey, operationMetadata } from '../transport/opera
 type GradientChunk = collectiveV1.GradientChunk;
 type PushAck = collectiveV1.PushAck;
 const { Phase } = collectiveV1;
+
+/**
+ * Chunks written to the right neighbour and not yet taken by the connection, at most. grpc-js hands
+ * one message at a time to HTTP/2 and queues the rest, so a few keep the link busy; more would only
+ * hold more encoded buffers (each one past the encoder's pool a fresh allocation).
+ */
+const MAX_CHUNKS_IN_FLIGHT = 3;
 
 /** A neighbour: its rank and address. */
 export interface PeerRef {
@@ -48,6 +56,8 @@ export interface OperationSpec {
   readonly client: CollectiveClient;
   /** Serializes outgoing chunks into reusable buffers (the ring's, shared by its operations). */
   readonly encoder: ChunkEncoder;
+  /** The pool incoming chunks were assembled in: each chunk's buffer goes back once it is used. */
+  readonly receivePool: BufferPool;
   /** target += source, element-wise (the reduction of reduce-scatter). */
   readonly sumInto: SumInto;
 }
@@ -97,6 +107,8 @@ export class AllReduceOperation {
   private incoming?: IncomingStream;
   private incomingProblem?: string;
   private waitingForDrain = false;
+  /** Chunks handed to grpc-js and not yet reported written. */
+  private inFlight = 0;
   private outgoingEnded = false;
   private acked = false;
   private settled = false;
@@ -162,7 +174,10 @@ export class AllReduceOperation {
       this.respondFailure(stream);
       return true;
     }
-    stream.call.on('data', (chunk: GradientChunk) => this.onChunk(chunk));
+    stream.call.on('data', (chunk: GradientChunk) => {
+      this.onChunk(chunk);
+      this.spec.receivePool.release(chunk.payload);
+    });
     stream.call.on('end', () => {
       if (!this.failure)
         stream.respond(null, { chunksReceived: this.chunksReceived, bytesReceived: this.bytesReceived });
@@ -251,11 +266,14 @@ export class AllReduceOperation {
     this.resolveDone();
   }
 
-  /** Writes queued chunks until grpc-js asks us to wait for 'drain'; half-closes when all are out. */
+  /**
+   * Writes queued chunks while fewer than {@link MAX_CHUNKS_IN_FLIGHT} are unwritten and grpc-js
+   * does not ask us to wait for 'drain'; half-closes when all are out.
+   */
   private pump(): void {
     const out = this.outgoing;
     if (!out || this.settled || this.waitingForDrain) return;
-    for (;;) {
+    while (this.inFlight < MAX_CHUNKS_IN_FLIGHT) {
       const item =
         this.forwardHead < this.forwards.length
           ? this.forwards[this.forwardHead++]
@@ -279,9 +297,8 @@ export class AllReduceOperation {
       );
       this.sentElements += item.count;
       this.bytesSent += item.count * bytesPerElement(spec.wireDType);
-      // Written to the connection: grpc-js holds its own framed copy, so the buffer can be reused.
-      // After an error grpc-js may still read it, so it is left to the garbage collector instead.
-      const writable = out.write(message, (err?: Error | null) => err || spec.encoder.release(message));
+      this.inFlight++;
+      const writable = out.write(message, (err?: Error | null) => this.onWritten(message, err));
       if (!writable) {
         this.waitingForDrain = true;
         out.once('drain', () => {
@@ -296,6 +313,18 @@ export class AllReduceOperation {
       this.outgoingEnded = true;
       out.end();
     }
+  }
+
+  /**
+   * A chunk is reported written once the connection has taken its bytes (the frame is this very
+   * buffer: see frameInPlace), so the buffer can be reused. After an error grpc-js may still hold
+   * it, so it is left to the garbage collector instead.
+   */
+  private onWritten(message: Buffer, err?: Error | null): void {
+    this.inFlight--;
+    if (err) return;
+    this.spec.encoder.release(message);
+    this.pump();
   }
 
   private protocolError(detail: string): void {

@@ -30,6 +30,9 @@ import {
   keyFromMetadata,
 } from '../transport/operation-key';
 import { raiseServerReceiveWindow } from '../transport/http2-window';
+import { installInPlaceFraming } from '../transport/in-place-framing';
+import { adoptPooledDecoder } from '../transport/pooled-message-decoder';
+import { BufferPool } from '../codec/buffer-pool';
 import { AllReduceOperation, IncomingStream, PeerRef } from './all-reduce-operation';
 import type { AllReduceResult, AllReduceRing } from './all-reduce-ring';
 
@@ -71,6 +74,8 @@ export class RingAllReduce implements AllReduceRing {
   private boundPort = 0;
   private client?: CollectiveClient;
   private readonly encoder = new ChunkEncoder();
+  /** Where incoming chunks are assembled; each is given back once reduced. */
+  private readonly receivePool = new BufferPool();
   private peers: string[] = [];
   private current?: AllReduceOperation;
   private lastKey?: OperationKey;
@@ -86,11 +91,13 @@ export class RingAllReduce implements AllReduceRing {
       );
     }
     this.options = resolveRingOptions(options);
+    installInPlaceFraming();
     this.secretDigest = digest(this.options.secret);
     this.server = new grpc.Server(collectiveServerOptions(this.options.chunkBytes));
     const impl: collectiveV1.CollectiveServiceServer = {
       push: (call, respond) => {
         raiseServerReceiveWindow(call);
+        adoptPooledDecoder(call, this.receivePool);
         this.onPush({ call, respond });
       },
       ping: (call, respond) => {
@@ -262,6 +269,7 @@ export class RingAllReduce implements AllReduceRing {
       right: this.peer(this.options.rank + 1),
       client: this.client,
       encoder: this.encoder,
+      receivePool: this.receivePool,
       sumInto: this.options.sumInto,
     });
     this.current = op;

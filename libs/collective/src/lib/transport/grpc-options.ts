@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
 import { decodeGradientChunk } from '../codec/chunk-codec';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named in the documentation
+import type { frameInPlace } from './in-place-framing';
 
 /** Room for a chunk's header fields on top of its payload. */
 const HEADER_SLACK_BYTES = 64 * 1024;
@@ -15,6 +17,9 @@ const HEADER_SLACK_BYTES = 64 * 1024;
  *   on loopback raising windows measured no gain (framing and copies dominate, not RTT).
  * - `grpc.enable_retries` = 0: transparent retries make grpc-js keep copies of sent messages of
  *   streaming calls; a failed step is retried by the trainer with a new attempt instead.
+ * - `grpc.per_rpc_retry_buffer_size` = 0: otherwise grpc-js reports a message under 1 MiB written
+ *   as soon as it is queued; the ring reuses a chunk's buffer once it is reported written, and a
+ *   message framed in place ({@link frameInPlace}) is that buffer, so the report must mean it.
  * - `grpc.keepalive_time_ms` / `grpc.keepalive_timeout_ms`: HTTP/2 pings every 5 min detect a
  *   peer whose host vanished without closing the TCP connection; generous, because a peer blocked
  *   in a long compute phase cannot answer a ping (a vanished peer mid-step is caught sooner by the
@@ -30,6 +35,7 @@ export function collectiveChannelOptions(chunkBytes: number): grpc.ChannelOption
     'grpc.max_receive_message_length': chunkBytes + HEADER_SLACK_BYTES,
     'grpc-node.flow_control_window': 16 * 2 ** 20,
     'grpc.enable_retries': 0,
+    'grpc.per_rpc_retry_buffer_size': 0,
     'grpc.keepalive_time_ms': 300_000,
     'grpc.keepalive_timeout_ms': 120_000,
     'grpc.initial_reconnect_backoff_ms': 100,
