@@ -5,7 +5,7 @@
  *
  *   npm run bench:allreduce [-- --sizes 25,100,500 --worlds 2,4,8 --dtypes f32,bf16 --iters 3
  *                               --setup worker|bare --ring-thread no --chunk-mb 1 --bucket-mb 4
- *                               --cpu-prof DIR]
+ *                               --cpu-prof DIR --node-flags '--trace-gc']
  *
  * Definitions (nccl-tests): algbw = bytes / time, busbw = algbw × 2(N−1)/N, with bytes the f32
  * buffer size (also for the bf16 wire, which moves half as many bytes). Reference columns:
@@ -155,8 +155,14 @@ const nextMessage = (child, type) =>
       }
     }),
   );
-/** `--cpu-prof DIR`: each rank process writes a V8 CPU profile there (open in Chrome DevTools). */
-const rankExecArgv = () => [...(arg("cpu-prof") ? ["--cpu-prof", "--cpu-prof-dir", arg("cpu-prof")] : []), ...(process.env.BENCH_RANK_FLAGS ? process.env.BENCH_RANK_FLAGS.split(" ") : [])];
+/**
+ * `--cpu-prof DIR`: each rank process writes a V8 CPU profile there (open in Chrome DevTools).
+ * `--node-flags '--trace-gc ...'`: more Node/V8 flags for each rank process.
+ */
+const rankExecArgv = () => [
+  ...(arg('cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', arg('cpu-prof')] : []),
+  ...list(arg('node-flags', '').replace(/\s+/g, ',')),
+];
 const spawn = (role, extra = [], execArgv = []) =>
   fork(__filename, ['--role', role, ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
 async function stopAll(children) {

@@ -93,6 +93,29 @@ describe('RingAllReduce', () => {
     }
   });
 
+  it('sums large chunks (framed in place, assembled in pooled buffers) into shared buffers at any offset', async () => {
+    // Chunks of 256 KiB take the pooled paths (small test chunks do not); several steps reuse the
+    // pools' buffers; shared gradient buffers as workers keep them, one starting 4 bytes in.
+    const bucketBytes = 2 ** 20;
+    const rings = await ring(3, { chunkBytes: 256 * 1024, bucketBytes });
+    const length = 700_001;
+    for (let step = 0; step < 3; step++) {
+      const inputs = rings.map((_, r) => randomBuffer(length, 31 * step + r));
+      const outputs = inputs.map((x, r) => {
+        const shared = new Float32Array(
+          new SharedArrayBuffer(4 * (length + 1)),
+          4 * (r === 1 ? 1 : 0),
+          length,
+        );
+        shared.set(x);
+        return shared;
+      });
+      await Promise.all(rings.map((ring, r) => ring.allReduce(outputs[r], { step })));
+      const expected = ringOrderSum(inputs, bucketBytes / 4);
+      for (const out of outputs) expect(sameBytes(out, expected)).toBe(true);
+    }
+  });
+
   it('reduces with the given sumInto kernel (one rank may differ: f32 addition is exact IEEE)', async () => {
     const calls = [0, 0, 0];
     const counting = (rank: number) => (target: Float32Array, source: Float32Array) => {
