@@ -1,5 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
 import { BufferPool } from '../codec/buffer-pool';
+import { startUploadService, type UploadService } from '../test-utils/upload-service';
 import { GRPC_FRAME_HEADER_BYTES } from './in-place-framing';
 import { PooledMessageDecoder, adoptPooledDecoder } from './pooled-message-decoder';
 
@@ -78,55 +78,23 @@ describe('PooledMessageDecoder', () => {
 });
 
 describe('adoptPooledDecoder', () => {
-  const identity = (b: Buffer): Buffer => b;
-  const definition = {
-    upload: {
-      path: '/test.Pool/Upload',
-      requestStream: true,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    },
-  };
-  let server: grpc.Server;
-  let client: grpc.Client & {
-    upload(cb: (e: grpc.ServiceError | null, r: Buffer) => void): grpc.ClientWritableStream<Buffer>;
-  };
+  let service: UploadService;
   const pool = new BufferPool();
   const adopted: boolean[] = [];
   const received: Buffer[] = [];
 
   beforeAll(async () => {
-    server = new grpc.Server();
-    server.addService(definition, {
-      upload: (call: grpc.ServerReadableStream<Buffer, Buffer>, respond: grpc.sendUnaryData<Buffer>) => {
-        adopted.push(adoptPooledDecoder(call, pool));
-        call.on('data', (m: Buffer) => received.push(m));
-        call.on('end', () => respond(null, Buffer.alloc(0)));
-      },
+    service = await startUploadService((call, respond) => {
+      adopted.push(adoptPooledDecoder(call, pool));
+      call.on('data', (m: Buffer) => received.push(m));
+      call.on('end', () => respond(null, Buffer.alloc(0)));
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
-    );
-    const Client = grpc.makeGenericClientConstructor(definition, 'Pool');
-    client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as typeof client;
   });
-  afterAll(() => {
-    client.close();
-    server.forceShutdown();
-  });
+  afterAll(() => service.close());
 
   it('has a grpc-js server call assemble large messages in the pool', async () => {
     const sent = [bytes(300_000, 1), bytes(10, 2), bytes(500_000, 3)];
-    await new Promise<void>((resolve, reject) => {
-      const call = client.upload((e) => (e ? reject(e) : resolve()));
-      sent.forEach((m) => call.write(m));
-      call.end();
-    });
+    await service.upload(sent);
     expect(adopted).toEqual([true]);
     expect(sameBuffers(received, sent)).toBe(true);
     expect(received.map((m) => pool.owns(m))).toEqual([true, false, true]);
