@@ -81,7 +81,6 @@ export type ChunkHeader = Omit<GradientChunk, 'payload' | 'alignment'>;
  */
 export class ChunkEncoder {
   private readonly pool: BufferPool;
-  private bf16Scratch = new Uint16Array(0);
 
   /** @param maxPooledBytes - bytes of free buffers kept at most; more are left to the garbage collector. */
   constructor(maxPooledBytes = DEFAULT_POOLED_BYTES) {
@@ -112,22 +111,14 @@ export class ChunkEncoder {
     at += filler;
     out[at++] = PAYLOAD_TAG;
     at = writeVarint(out, at, length);
-    out.set(this.payloadBytes(values, dtype), at);
+    if (dtype === 'f32') out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+    else f32ToBf16(values, new Uint16Array(out.buffer, out.byteOffset + at, values.length)); // 8-aligned
     return out;
   }
 
   /** Gives a buffer from {@link encode} back for reuse. */
   release(message: Buffer): void {
     this.pool.release(message);
-  }
-
-  /** The payload's bytes: a view of `values` for f32, their bf16 rounding (in scratch) for bf16. */
-  private payloadBytes(values: Float32Array, dtype: WireDType): Uint8Array {
-    if (dtype === 'f32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    if (this.bf16Scratch.length < values.length) this.bf16Scratch = new Uint16Array(values.length);
-    const bf16 = this.bf16Scratch.subarray(0, values.length);
-    f32ToBf16(values, bf16);
-    return new Uint8Array(bf16.buffer, bf16.byteOffset, bf16.byteLength);
   }
 }
 
