@@ -150,8 +150,9 @@ export interface GradientChunk {
   /** The elements, `dtype`-encoded; its length is a multiple of the element size. */
   payload: Buffer;
   /**
-   * Filler (zeros) written before `payload` so that the payload starts on a 4-byte boundary of the
-   * receiver's message buffer, where it can be read as f32 in place; carries nothing, ignore it.
+   * Filler (zeros, 0 to 7 bytes) written before `payload` so that the payload lies in the receiver's
+   * message buffer as its elements do in the flat buffer, modulo 8: f32 is read in place and copied
+   * between equally aligned addresses. Carries nothing; ignore it.
    */
   alignment: Buffer;
 }
