@@ -71,10 +71,10 @@ export type ChunkHeader = Omit<GradientChunk, 'payload' | 'alignment'>;
  * Serializes GradientChunks into reusable buffers. Wire-compatible with `GradientChunk.encode`
  * (fields may come in any order): the header fields, then `alignment` — 0 to 7 zero bytes placing
  * the payload in the receiver's buffer as the values lie in the flat gradient buffer, modulo 8 (see
- * {@link payloadPlace}) — then the payload, field 10, last, written straight from the f32 values (or their bf16
- * rounding). Each message has room for its gRPC frame header before it ({@link frameInPlace}), so
- * grpc-js sends it without a copy of its own. One payload copy and, in the steady state, no
- * allocation (see {@link BufferPool}).
+ * {@link payloadPlace}) — then the payload, field 10, last, written straight from the f32 values
+ * (or their bf16 rounding). Each message has room for its gRPC frame header before it
+ * ({@link frameInPlace}), so grpc-js sends it without a copy of its own. One payload copy and, in the
+ * steady state, no allocation (see {@link BufferPool}).
  *
  * A buffer handed out by {@link encode} must not be touched by anyone once given back with
  * {@link release}; the ring releases a chunk when gRPC reports it written to the connection.

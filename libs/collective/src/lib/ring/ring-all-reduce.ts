@@ -91,7 +91,7 @@ export class RingAllReduce implements AllReduceRing {
       );
     }
     this.options = resolveRingOptions(options);
-    installInPlaceFraming();
+    installInPlaceFraming(); // once per process: our chunks then go out without grpc-js' framing copy
     this.secretDigest = digest(this.options.secret);
     this.server = new grpc.Server(collectiveServerOptions(this.options.chunkBytes));
     const impl: collectiveV1.CollectiveServiceServer = {

@@ -1,8 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
 import { decodeGradientChunk } from '../codec/chunk-codec';
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- named in the documentation
-import type { frameInPlace } from './in-place-framing';
 
 /** Room for a chunk's header fields on top of its payload. */
 const HEADER_SLACK_BYTES = 64 * 1024;
@@ -19,7 +17,7 @@ const HEADER_SLACK_BYTES = 64 * 1024;
  *   streaming calls; a failed step is retried by the trainer with a new attempt instead.
  * - `grpc.per_rpc_retry_buffer_size` = 0: otherwise grpc-js reports a message under 1 MiB written
  *   as soon as it is queued; the ring reuses a chunk's buffer once it is reported written, and a
- *   message framed in place ({@link frameInPlace}) is that buffer, so the report must mean it.
+ *   message framed in place (`frameInPlace`) is that buffer, so the report must mean it.
  * - `grpc.keepalive_time_ms` / `grpc.keepalive_timeout_ms`: HTTP/2 pings every 5 min detect a
  *   peer whose host vanished without closing the TCP connection; generous, because a peer blocked
  *   in a long compute phase cannot answer a ping (a vanished peer mid-step is caught sooner by the
