@@ -19,8 +19,8 @@
  * the median of `--iters` timed runs is reported after one warm-up run.
  * `--setup worker` (the default when the native addon is built) sets each rank up as a worker's
  * compute thread is: the native backend started, the ring on a thread of its own
- * (ThreadedRingAllReduce) reducing with the addon's add; `--ring-thread no` keeps the ring on the
- * backend's thread instead. `--setup bare` measures the collective library alone (JavaScript kernel).
+ * (ThreadedRingAllReduce) reducing and averaging with the addon's kernels; `--ring-thread no`
+ * keeps the ring on the backend's thread instead. `--setup bare` measures the collective library alone (JavaScript kernel).
  * Needs the compiled libraries: `npm run build` (collective alone is compiled here if missing).
  */
 const { execFileSync, fork } = require('child_process');
@@ -37,6 +37,9 @@ function arg(name, fallback) {
 const list = (s) => s.split(',').filter(Boolean);
 
 // ---------------------------------------------------------------- children
+/** Where a worker's ring thread loads its kernels from (apps/worker compute-core.ts). */
+const FLAT_MATH = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
+
 async function rankChild() {
   const { RingAllReduce, ThreadedRingAllReduce, checksum } = require('@llm-forge/collective');
   const [rank, worldSize, elements] = ['rank', 'world', 'elements'].map((k) => Number(arg(k)));
@@ -46,18 +49,20 @@ async function rankChild() {
   let ring;
   if (arg('setup') === 'worker') {
     // As a worker's compute thread (apps/worker compute-core.ts): the native backend started here,
-    // the ring on its own thread reducing with the addon's vectorised add.
+    // the ring on its own thread reducing and averaging with the addon's vectorised kernels.
     const backend = require('@llm-forge/tfjs-backend-native');
     await backend.initBackend('native');
     ring =
       arg('ring-thread') === 'no'
-        ? await RingAllReduce.listen({ ...options, sumInto: backend.sumIntoSerial })
+        ? await RingAllReduce.listen({
+            ...options,
+            sumInto: backend.sumIntoSerial,
+            divideInPlace: backend.divideSerial,
+          })
         : await ThreadedRingAllReduce.listen({
             ...options,
-            sumInto: {
-              module: '@llm-forge/tfjs-backend-native/dist/lib/flat-math',
-              exportName: 'sumIntoSerial',
-            },
+            sumInto: { module: FLAT_MATH, exportName: 'sumIntoSerial' },
+            divideInPlace: { module: FLAT_MATH, exportName: 'divideSerial' },
           });
   } else {
     ring = await RingAllReduce.listen(options); // the library alone, its JavaScript kernel

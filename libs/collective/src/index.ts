@@ -6,10 +6,12 @@
 export { RingAllReduce } from './lib/ring/ring-all-reduce';
 export type { AllReduceResult, AllReduceRing } from './lib/ring/all-reduce-ring';
 export { ThreadedRingAllReduce, type ThreadedRingOptions } from './lib/thread/threaded-ring-all-reduce';
-export type { SumIntoExport } from './lib/thread/ring-thread-protocol';
+export type { KernelExport } from './lib/thread/ring-thread-protocol';
 export {
   RING_DEFAULTS,
   sumIntoJs,
+  divideInPlaceJs,
+  type DivideInPlace,
   type SumInto,
   type AllReduceOptions,
   type RingAllReduceOptions,

@@ -116,6 +116,21 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+FORGE_SIMD void DivideRange(float* x, float divisor, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) x[i] /= divisor;
+}
+
+// divide(x, divisor, offset, length): x /= divisor on the calling thread. IEEE f32 division (no
+// -freciprocal-math), so the same bits as JavaScript's Math.fround(x / divisor): the averaging of the
+// all-reduce, where every rank must end with the same bits whatever its kernel.
+Napi::Value Divide(const Napi::CallbackInfo& info) {
+  float* x = F32Arg(info, 0, 0, "x");
+  const float divisor = static_cast<float>(NumArg(info, 1, "divisor"));
+  const Range r = RangeArgs(info, 2, {0});
+  DivideRange(x, divisor, r.offset, r.offset + r.length);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitFlatMath(Napi::Env env, Napi::Object exports) {
@@ -123,6 +138,7 @@ void InitFlatMath(Napi::Env env, Napi::Object exports) {
   exports.Set("sumOfSquares", Napi::Function::New(env, SumOfSquares, "sumOfSquares"));
   exports.Set("scale", Napi::Function::New(env, Scale, "scale"));
   exports.Set("axpy", Napi::Function::New(env, Axpy, "axpy"));
+  exports.Set("divide", Napi::Function::New(env, Divide, "divide"));
 }
 
 }  // namespace forge

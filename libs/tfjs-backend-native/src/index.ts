@@ -15,7 +15,15 @@ completeTfjsCore();
 registerCpuKernels();
 
 export * from './lib/kernel-names';
-export { adamwStep, addInto, scale, sumIntoSerial, sumOfSquares, type AdamWStep } from './lib/flat-math';
+export {
+  adamwStep,
+  addInto,
+  divideSerial,
+  scale,
+  sumIntoSerial,
+  sumOfSquares,
+  type AdamWStep,
+} from './lib/flat-math';
 export { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './lib/select-backend';
 export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';

@@ -91,6 +91,18 @@ describe.each(impls)('flat math (%s)', (impl) => {
     expect(() => math.sumIntoSerial(view, new Float32Array(4))).toThrow(/source has 4 elements, target 5/);
   });
 
+  it('divideSerial divides with exact f32 rounding (the all-reduce average: every rank the same bits)', () => {
+    for (const divisor of [2, 3, 4, 5, 7, 8]) {
+      const values = randn(65_537, 40 + divisor);
+      const before = values.slice();
+      math.divideSerial(values, divisor);
+      expect(values.every((v, i) => v === Math.fround(before[i] / divisor))).toBe(true);
+    }
+    const whole = new Float32Array(10).fill(1);
+    math.divideSerial(whole.subarray(3, 8), 3); // views at any offset
+    expect(Array.from(whole)).toEqual([1, 1, 1, ...Array(5).fill(Math.fround(1 / 3)), 1, 1]);
+  });
+
   it('rejects ranges past the end and a step below 1', () => {
     const a = new Float32Array(4);
     expect(() => math.sumOfSquares(a, 2, 3)).toThrow(/x has 4 elements, fewer than offset \+ length = 5/);

@@ -163,3 +163,17 @@ export function sumIntoSerial(target: Float32Array, source: Float32Array): void 
   }
   for (let i = 0; i < target.length; i++) target[i] += source[i];
 }
+
+/**
+ * values /= divisor element-wise, in place, on the calling thread: the averaging kernel of the ring
+ * all-reduce (`divideInPlace` of @llm-forge/collective). Vectorised in the native addon; IEEE f32
+ * division either way, so the same bits as the JavaScript loop (`Math.fround(x / divisor)`).
+ */
+export function divideSerial(values: Float32Array, divisor: number): void {
+  const addon = getNativeAddon();
+  if (addon) {
+    addon.divide(values, divisor, 0, values.length);
+    return;
+  }
+  for (let i = 0; i < values.length; i++) values[i] /= divisor;
+}

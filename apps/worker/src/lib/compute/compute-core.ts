@@ -3,7 +3,7 @@
  * the tensor backend, the collective server and the {@link TrainingSession}.
  */
 import { RingAllReduce, ThreadedRingAllReduce, type AllReduceRing } from '@llm-forge/collective';
-import { nativeAddonStatus, sumIntoSerial } from '@llm-forge/tfjs-backend-native';
+import { divideSerial, nativeAddonStatus, sumIntoSerial } from '@llm-forge/tfjs-backend-native';
 import type {
   FinetuneRankJobData,
   FinetuneResult,
@@ -14,7 +14,7 @@ import { FinetuneRunner, type FinetuneJobHooks } from '../finetune/finetune-runn
 import { TrainingSession } from '../session/training-session';
 import type { ComputeThreadConfig } from './compute-messages';
 
-/** The module the collective thread loads its reduction kernel from (it must not load TensorFlow.js). */
+/** The module the collective thread loads its kernels from (it must not load TensorFlow.js). */
 const FLAT_MATH_MODULE = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
 
 /** A started compute side. */
@@ -45,16 +45,20 @@ export async function startComputeCore(config: ComputeThreadConfig): Promise<Com
   };
   const native = nativeAddonStatus().loaded;
   // The ring on a thread of its own (compiled builds): its gRPC buffers then never trigger
-  // collections of this thread's large TensorFlow.js heap. Reduced with the addon's vectorised add
-  // (same bits as the JavaScript loop, ~15x faster) when the native backend is here.
+  // collections of this thread's large TensorFlow.js heap. Reduced and averaged with the addon's
+  // vectorised kernels (same bits as the JavaScript loops, ~15x faster) when the native backend is here.
+  const kernelModule = native ? require.resolve(FLAT_MATH_MODULE) : undefined;
   const ring: AllReduceRing = ThreadedRingAllReduce.available()
     ? await ThreadedRingAllReduce.listen({
         ...options,
-        sumInto: native
-          ? { module: require.resolve(FLAT_MATH_MODULE), exportName: 'sumIntoSerial' }
-          : undefined,
+        sumInto: kernelModule ? { module: kernelModule, exportName: 'sumIntoSerial' } : undefined,
+        divideInPlace: kernelModule ? { module: kernelModule, exportName: 'divideSerial' } : undefined,
       })
-    : await RingAllReduce.listen({ ...options, sumInto: native ? sumIntoSerial : undefined });
+    : await RingAllReduce.listen({
+        ...options,
+        sumInto: native ? sumIntoSerial : undefined,
+        divideInPlace: native ? divideSerial : undefined,
+      });
   if (ring instanceof ThreadedRingAllReduce) {
     // Without its ring a worker is useless: fail the compute thread, so the process exits and restarts.
     ring.onLost = (error) =>

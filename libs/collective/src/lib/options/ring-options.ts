@@ -14,6 +14,17 @@ export const sumIntoJs: SumInto = (target, source) => {
   for (let i = 0; i < target.length; i++) target[i] += source[i];
 };
 
+/**
+ * Divides every element of `values` by `divisor`, in place: the averaging of a ring all-reduce.
+ * IEEE f32 division gives the same bits in any implementation (no multiplying by a reciprocal).
+ */
+export type DivideInPlace = (values: Float32Array, divisor: number) => void;
+
+/** The default {@link DivideInPlace}: a JavaScript loop (~1.3 ns per element). */
+export const divideInPlaceJs: DivideInPlace = (values, divisor) => {
+  for (let i = 0; i < values.length; i++) values[i] /= divisor;
+};
+
 /** Options of a {@link RingAllReduce}; every rank of a ring must use the same values. */
 export interface RingAllReduceOptions {
   /** This worker's rank, 0 .. worldSize - 1. */
@@ -66,6 +77,12 @@ export interface RingAllReduceOptions {
    * @defaultValue {@link sumIntoJs}
    */
   sumInto?: SumInto;
+  /**
+   * The averaging kernel (`average: true`), run by the rank that finishes a segment over that
+   * segment; a worker with the native backend passes its vectorised one (`divideSerial`).
+   * @defaultValue {@link divideInPlaceJs}
+   */
+  divideInPlace?: DivideInPlace;
 }
 
 /** Per-call options of {@link RingAllReduce.allReduce}. */
@@ -102,6 +119,7 @@ export const RING_DEFAULTS = {
   timeoutMs: 30_000,
   wireDType: 'f32' as WireDType,
   sumInto: sumIntoJs,
+  divideInPlace: divideInPlaceJs,
 } as const;
 
 function requireInteger(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -111,6 +129,12 @@ function requireInteger(field: string, value: number, min: number, max = Number.
       `must be an integer in [${min}, ${max}], got ${value}`,
       `pass an integer between ${min} and ${max}`,
     );
+  }
+}
+
+function requireFunction(field: string, value: unknown, signature: string): void {
+  if (typeof value !== 'function') {
+    throw new CollectiveConfigError(field, 'must be a function', `pass ${signature} or leave it out`);
   }
 }
 
@@ -135,13 +159,8 @@ export function resolveRingOptions(options: RingAllReduceOptions): ResolvedRingO
   requireInteger('chunkBytes', resolved.chunkBytes, 4, 64 * 2 ** 20);
   requireInteger('timeoutMs', resolved.timeoutMs, 1);
   requireDType('wireDType', resolved.wireDType);
-  if (typeof resolved.sumInto !== 'function') {
-    throw new CollectiveConfigError(
-      'sumInto',
-      'must be a function',
-      'pass (target, source) => void or leave it out',
-    );
-  }
+  requireFunction('sumInto', resolved.sumInto, '(target, source) => void');
+  requireFunction('divideInPlace', resolved.divideInPlace, '(values, divisor) => void');
   if (typeof resolved.secret !== 'string' || resolved.secret.length === 0) {
     throw new CollectiveConfigError(
       'secret',

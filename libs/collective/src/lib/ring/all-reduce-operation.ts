@@ -16,7 +16,7 @@ import {
   segmentChunks,
   sendSegment,
 } from '../layout/ring-layout';
-import type { SumInto, WireDType } from '../options/ring-options';
+import type { DivideInPlace, SumInto, WireDType } from '../options/ring-options';
 import type { CollectiveClient } from '../transport/grpc-options';
 import { OperationKey, describeKey, operationMetadata } from '../transport/operation-key';
 
@@ -60,6 +60,8 @@ export interface OperationSpec {
   readonly receivePool: BufferPool;
   /** target += source, element-wise (the reduction of reduce-scatter). */
   readonly sumInto: SumInto;
+  /** values /= n, element-wise (the averaging of the segment this rank finishes). */
+  readonly divideInPlace: DivideInPlace;
 }
 
 /** The server side of the stream from the left neighbour. */
@@ -389,7 +391,7 @@ export class AllReduceOperation {
       spec.sumInto(target, values); // f32 add: left partial joins ours in ring order
       if (chunk.ringStep === n - 2) {
         // This rank owns the segment now: finish it once, then every rank gets these exact bytes.
-        if (spec.average) for (let i = 0; i < count; i++) target[i] /= n;
+        if (spec.average) spec.divideInPlace(target, n);
         if (spec.wireDType === 'bf16') roundToBf16InPlace(target);
         this.forwards.push({
           ...item,

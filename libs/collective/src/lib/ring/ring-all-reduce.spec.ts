@@ -116,16 +116,24 @@ describe('RingAllReduce', () => {
     }
   });
 
-  it('reduces with the given sumInto kernel (one rank may differ: f32 addition is exact IEEE)', async () => {
-    const calls = [0, 0, 0];
-    const counting = (rank: number) => (target: Float32Array, source: Float32Array) => {
-      calls[rank]++;
+  it('reduces and averages with the given kernels (ranks may differ: IEEE f32 add and divide are exact)', async () => {
+    const sums = [0, 0, 0];
+    const divides = [0, 0, 0];
+    const summing = (rank: number) => (target: Float32Array, source: Float32Array) => {
+      sums[rank]++;
       for (let i = 0; i < target.length; i++) target[i] = Math.fround(target[i] + source[i]);
     };
-    const kernels = [counting(0), counting(1), undefined]; // undefined: the JavaScript default
+    const dividing = (rank: number) => (values: Float32Array, divisor: number) => {
+      divides[rank]++;
+      for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i] / divisor);
+    };
+    // rank 2 keeps the JavaScript defaults
+    const kernels = [0, 1, 2].map((rank) =>
+      rank < 2 ? { sumInto: summing(rank), divideInPlace: dividing(rank) } : {},
+    );
     const rings = await Promise.all(
-      kernels.map((sumInto, rank) =>
-        RingAllReduce.listen({ ...SMALL, secret: 'test-secret', rank, worldSize: 3, sumInto }),
+      kernels.map((k, rank) =>
+        RingAllReduce.listen({ ...SMALL, secret: 'test-secret', rank, worldSize: 3, ...k }),
       ),
     );
     open.push(...rings);
@@ -133,9 +141,16 @@ describe('RingAllReduce', () => {
     const inputs = rings.map((_, r) => randomBuffer(4099, 700 + r));
     const outputs = await allReduceAll(rings, inputs, { step: 0 });
     for (const out of outputs) expect(sameBytes(out, ringOrderSum(inputs, BUCKET_ELEMENTS))).toBe(true);
-    expect(calls[0]).toBeGreaterThan(0);
-    expect(calls[1]).toBeGreaterThan(0);
-    expect(calls[2]).toBe(0);
+    expect(divides).toEqual([0, 0, 0]);
+    const averaged = await allReduceAll(rings, inputs, { step: 1, average: true });
+    for (const out of averaged)
+      expect(sameBytes(out, ringOrderSum(inputs, BUCKET_ELEMENTS, true))).toBe(true);
+    expect(sums[0]).toBeGreaterThan(0);
+    expect(sums[1]).toBeGreaterThan(0);
+    expect(sums[2]).toBe(0);
+    expect(divides[0]).toBeGreaterThan(0);
+    expect(divides[1]).toBeGreaterThan(0);
+    expect(divides[2]).toBe(0);
   });
 
   it('connect waits for a neighbour that joins the generation late, and names a wrong one', async () => {
@@ -230,6 +245,14 @@ describe('RingAllReduce', () => {
     await expect(
       RingAllReduce.listen({ rank: 0, worldSize: 2, secret: 's', sumInto: notAFunction }),
     ).rejects.toThrow(/sumInto must be a function/);
+    await expect(
+      RingAllReduce.listen({
+        rank: 0,
+        worldSize: 2,
+        secret: 's',
+        divideInPlace: notAFunction as unknown as (v: Float32Array, d: number) => void,
+      }),
+    ).rejects.toThrow(/divideInPlace must be a function/);
     const [a] = await ring(1);
     await a.allReduce(new Float32Array(4), { step: 5 });
     await expect(a.allReduce(new Float32Array(4), { step: 5 })).rejects.toThrow(

@@ -271,6 +271,7 @@ export class RingAllReduce implements AllReduceRing {
       encoder: this.encoder,
       receivePool: this.receivePool,
       sumInto: this.options.sumInto,
+      divideInPlace: this.options.divideInPlace,
     });
     this.current = op;
     this.adoptPending(op);

@@ -11,18 +11,21 @@ import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
 import type { AllReduceOptions, RingAllReduceOptions } from '../options/ring-options';
 import type { AllReduceResult } from '../ring/all-reduce-ring';
 
-/** A module export to reduce with in the thread: functions cannot be posted to a thread. */
-export interface SumIntoExport {
+/** A module export the thread uses as a kernel: functions cannot be posted to a thread. */
+export interface KernelExport {
   /** Module path (absolute, or resolvable from this library) that the thread requires. */
   module: string;
-  /** Name of the `(target, source) => void` export. */
+  /** Name of the function export. */
   exportName: string;
 }
 
+/** The ring options that are functions, given to the thread as {@link KernelExport}s instead. */
+export type KernelOption = 'sumInto' | 'divideInPlace';
+
 /** The thread's workerData. */
 export interface RingThreadConfig {
-  options: Omit<RingAllReduceOptions, 'sumInto'>;
-  sumInto?: SumIntoExport;
+  options: Omit<RingAllReduceOptions, KernelOption>;
+  kernels: Partial<Record<KernelOption, KernelExport>>;
 }
 
 /** Requests to the thread; each carries an id its answer repeats. */

@@ -3,22 +3,37 @@
  * messages, reducing buffers the caller shares with it.
  */
 import { parentPort, workerData } from 'worker_threads';
-import type { SumInto } from '../options/ring-options';
+import type { RingAllReduceOptions } from '../options/ring-options';
 import { RingAllReduce } from '../ring/ring-all-reduce';
-import { FromRingThread, RingThreadConfig, ToRingThread, serializeError } from './ring-thread-protocol';
+import {
+  FromRingThread,
+  KernelExport,
+  KernelOption,
+  RingThreadConfig,
+  ToRingThread,
+  serializeError,
+} from './ring-thread-protocol';
 
 function post(message: FromRingThread): void {
   parentPort?.postMessage(message);
 }
 
-function loadSumInto(config: RingThreadConfig): SumInto | undefined {
-  if (!config.sumInto) return undefined;
+function loadKernel(kernel: KernelExport | undefined): unknown {
+  if (!kernel) return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = (require(config.sumInto.module) as Record<string, unknown>)[config.sumInto.exportName];
+  const loaded = (require(kernel.module) as Record<string, unknown>)[kernel.exportName];
   if (typeof loaded !== 'function') {
-    throw new Error(`${config.sumInto.module} has no function export '${config.sumInto.exportName}'`);
+    throw new Error(`${kernel.module} has no function export '${kernel.exportName}'`);
   }
-  return loaded as SumInto;
+  return loaded;
+}
+
+/** The kernels named in `config`, loaded (the ring validates their type). */
+function loadKernels(config: RingThreadConfig): Pick<RingAllReduceOptions, KernelOption> {
+  return {
+    sumInto: loadKernel(config.kernels.sumInto) as RingAllReduceOptions['sumInto'],
+    divideInPlace: loadKernel(config.kernels.divideInPlace) as RingAllReduceOptions['divideInPlace'],
+  };
 }
 
 async function serve(ring: RingAllReduce, message: ToRingThread): Promise<FromRingThread> {
@@ -43,7 +58,7 @@ async function main(): Promise<void> {
   const config = workerData as RingThreadConfig;
   let ring: RingAllReduce;
   try {
-    ring = await RingAllReduce.listen({ ...config.options, sumInto: loadSumInto(config) });
+    ring = await RingAllReduce.listen({ ...config.options, ...loadKernels(config) });
   } catch (error) {
     post({ type: 'fatal', error: serializeError(error) });
     return;

@@ -96,7 +96,7 @@ describe('collective errors across threads', () => {
     expect((error as CollectiveTimeoutError).message).toMatch(/timed out after 500 ms/);
   });
 
-  it('reduces with a kernel named by module export', async () => {
+  it('reduces and averages with kernels named by module export', async () => {
     const kernel = path.resolve(__dirname, '../../../dist/lib/options/ring-options.js');
     const rings = await Promise.all(
       [0, 1].map((rank) =>
@@ -106,6 +106,7 @@ describe('collective errors across threads', () => {
           worldSize: 2,
           threadFile: THREAD_FILE,
           sumInto: { module: kernel, exportName: 'sumIntoJs' },
+          divideInPlace: { module: kernel, exportName: 'divideInPlaceJs' },
         }),
       ),
     );
@@ -114,6 +115,8 @@ describe('collective errors across threads', () => {
     const outputs = [new Float32Array(10).fill(1), new Float32Array(10).fill(2)];
     await Promise.all(rings.map((r, i) => r.allReduce(outputs[i], { step: 0 })));
     expect(Array.from(outputs[1])).toEqual(new Array(10).fill(3));
+    await Promise.all(rings.map((r, i) => r.allReduce(outputs[i], { step: 1, average: true })));
+    expect(Array.from(outputs[0])).toEqual(new Array(10).fill(3));
     await expect(
       ThreadedRingAllReduce.listen({
         ...SMALL,
@@ -123,6 +126,15 @@ describe('collective errors across threads', () => {
         sumInto: { module: kernel, exportName: 'nothing' },
       }),
     ).rejects.toThrow(/has no function export 'nothing'/);
+    await expect(
+      ThreadedRingAllReduce.listen({
+        ...SMALL,
+        rank: 0,
+        worldSize: 1,
+        threadFile: THREAD_FILE,
+        divideInPlace: { module: kernel, exportName: 'RING_DEFAULTS' },
+      }),
+    ).rejects.toThrow(/has no function export 'RING_DEFAULTS'/);
   });
 
   it('fails waiting and later calls, and tells onLost, when its thread dies', async () => {

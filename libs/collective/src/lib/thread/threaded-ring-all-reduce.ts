@@ -8,7 +8,8 @@ import type { AllReduceResult, AllReduceRing } from '../ring/all-reduce-ring';
 import {
   FromRingThread,
   RingThreadConfig,
-  SumIntoExport,
+  KernelExport,
+  KernelOption,
   ToRingThread,
   deserializeError,
 } from './ring-thread-protocol';
@@ -16,10 +17,12 @@ import {
 /** The compiled thread entry beside this file (absent when running from TypeScript sources). */
 const THREAD_FILE = path.join(__dirname, 'ring-thread.js');
 
-/** Options of a {@link ThreadedRingAllReduce}: the ring's, with the kernel named by module. */
-export interface ThreadedRingOptions extends Omit<RingAllReduceOptions, 'sumInto'> {
+/** Options of a {@link ThreadedRingAllReduce}: the ring's, with the kernels named by module. */
+export interface ThreadedRingOptions extends Omit<RingAllReduceOptions, KernelOption> {
   /** The reduction kernel, as a module export the thread requires. @defaultValue the JavaScript loop */
-  sumInto?: SumIntoExport;
+  sumInto?: KernelExport;
+  /** The averaging kernel, as a module export the thread requires. @defaultValue the JavaScript loop */
+  divideInPlace?: KernelExport;
   /** The thread's entry file. @defaultValue the compiled ring-thread.js beside this module */
   threadFile?: string;
 }
@@ -51,7 +54,7 @@ export class ThreadedRingAllReduce implements AllReduceRing {
   private constructor(
     private readonly thread: Worker,
     readonly address: string,
-    private readonly ringOptions: Omit<RingAllReduceOptions, 'sumInto'>,
+    private readonly ringOptions: Omit<RingAllReduceOptions, KernelOption>,
   ) {
     this.place = { rank: ringOptions.rank, worldSize: ringOptions.worldSize };
     thread.on('message', (message: FromRingThread) => this.receive(message));
@@ -68,7 +71,7 @@ export class ThreadedRingAllReduce implements AllReduceRing {
 
   /** Starts the thread, which binds the ring's collective server; resolves once it listens. */
   static async listen(options: ThreadedRingOptions): Promise<ThreadedRingAllReduce> {
-    const { threadFile = THREAD_FILE, sumInto, ...ringOptions } = options;
+    const { threadFile = THREAD_FILE, sumInto, divideInPlace, ...ringOptions } = options;
     if (!ThreadedRingAllReduce.available(threadFile)) {
       throw new CollectiveConfigError(
         'threadFile',
@@ -76,7 +79,7 @@ export class ThreadedRingAllReduce implements AllReduceRing {
         'build the library (npm run build), or use RingAllReduce on the calling thread',
       );
     }
-    const config: RingThreadConfig = { options: ringOptions, sumInto };
+    const config: RingThreadConfig = { options: ringOptions, kernels: { sumInto, divideInPlace } };
     const thread = new Worker(threadFile, { workerData: config });
     const address = await new Promise<string>((resolve, reject) => {
       thread.once('message', (message: FromRingThread) => {

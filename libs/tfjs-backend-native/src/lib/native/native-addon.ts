@@ -141,6 +141,8 @@ export interface NativeAddon {
     length: number,
     parallel?: boolean,
   ): void;
+  /** x /= divisor over [offset, offset + length), IEEE f32 division, on the calling thread. */
+  divide(x: Float32Array, divisor: number, offset: number, length: number): void;
   /** out = full op other (other op full when otherLeft); other[i % period] when repeat = 1, else other[i / repeat]. op: 0 add, 1 sub, 2 mul, 3 div. */
   binary(
     op: number,
@@ -190,6 +192,7 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'sumOfSquares',
   'scale',
   'axpy',
+  'divide',
   'binary',
   'reduceSum',
 ];
