@@ -2,6 +2,7 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { collectiveV1 } from '@llm-forge/proto';
 import { bf16ToF32, f32ToBf16 } from './bf16';
 import { BufferPool, DEFAULT_POOLED_BYTES } from './buffer-pool';
+import { mod } from '../layout/ring-layout';
 import type { WireDType } from '../options/ring-options';
 import { GRPC_FRAME_HEADER_BYTES, frameInPlace } from '../transport/in-place-framing';
 
@@ -20,10 +21,6 @@ const EMPTY = Buffer.alloc(0);
  * and the all-gather's copy back into them are both SharedArrayBuffer copies.
  */
 const PAYLOAD_ALIGNMENT = 8;
-
-function mod(n: number, m: number): number {
-  return ((n % m) + m) % m;
-}
 
 /**
  * Where the payload of `values` goes, modulo {@link PAYLOAD_ALIGNMENT}: f32 values where they lie in
