@@ -20,7 +20,8 @@
  * `--setup worker` (the default when the native addon is built) sets each rank up as a worker's
  * compute thread is: the native backend started, the ring on a thread of its own
  * (ThreadedRingAllReduce) reducing and averaging with the addon's kernels; `--ring-thread no`
- * keeps the ring on the backend's thread instead. `--setup bare` measures the collective library alone (JavaScript kernel).
+ * keeps the ring on the backend's thread instead. `--setup bare` measures the collective library
+ * alone (JavaScript kernels).
  * Needs the compiled libraries: `npm run build` (collective alone is compiled here if missing).
  */
 const { execFileSync, fork } = require('child_process');
