@@ -118,6 +118,17 @@ describeBrowser('dashboard in chromium', () => {
     return page;
   }
 
+  /**
+   * Fails the page's every later GET of `pathname`, so that what it shows next can only come from
+   * the event stream (not from its periodic refetch).
+   */
+  async function blockRefetch(page: Page, pathname: string): Promise<void> {
+    await page.route(
+      (url) => url.pathname === pathname,
+      (route) => (route.request().method() === 'GET' ? route.abort() : route.continue()),
+    );
+  }
+
   /** Calls the coordinator's API directly (as a CLI or another user would). */
   async function api<T>(method: string, route: string, body?: unknown): Promise<T> {
     const res = await fetch(`${apiOrigin}${route}`, {
@@ -199,14 +210,16 @@ describeBrowser('dashboard in chromium', () => {
     expect(await pixelsOfColour(page, '[data-testid=loss-chart]', TRAIN_LOSS_RGB)).toBe(0);
 
     await page.getByTestId('live-state').getByText('live').waitFor();
+    await blockRefetch(page, `/runs/${run.id}`); // only the events can draw the curves now
     // What the step processor does with three workers' reports (one of them slow): store, then publish.
     const app = (coordinator as CoordinatorApp).app;
     for (const metric of stragglerMetrics(30)) {
       await app.get(RunsRepository).appendMetrics(run.id, metric);
       app.get(RunEvents).emit({ type: 'step', data: { runId: run.id, metric } });
     }
-    // While the stream is open the page refetches only every 10 s: 5 s means the events drew it.
-    await page.waitForSelector('[data-testid=loss-chart] .chart-canvas[data-points="30"]', { timeout: 5000 });
+    await page.waitForSelector('[data-testid=loss-chart] .chart-canvas[data-points="30"]', {
+      timeout: 15_000,
+    });
     const linear = await pixelsOfColour(page, '[data-testid=loss-chart]', TRAIN_LOSS_RGB);
     expect(linear).toBeGreaterThan(200);
     const linearImage = await page.locator('[data-testid=loss-chart] canvas').screenshot();
@@ -280,9 +293,11 @@ describeBrowser('dashboard in chromium', () => {
     if (!up) return;
     const page = await open('#/runs');
     await page.getByTestId('live-state').getByText('live').waitFor();
+    await page.getByTestId('runs-table').waitFor(); // the list as loaded (earlier tests made runs)
+    await blockRefetch(page, '/runs'); // only the event stream can bring the new run now
     const run = await createRun('live');
-    // While the stream is open the page polls only every 10 s: seeing the run this fast means an event.
-    await page.locator(`tr[data-run-id="${run.id}"]`).waitFor({ timeout: 3000 });
+    await page.locator(`tr[data-run-id="${run.id}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('tr[data-run-id]').count()).toBe((await api<Run[]>('GET', '/runs')).length);
   });
 
   it('lists a real worker on the workers page, then shows it lost when it crashes', async () => {

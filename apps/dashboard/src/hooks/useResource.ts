@@ -1,9 +1,11 @@
 /**
  * Loads data from the API and keeps it fresh: refetched every `fastMs` while the live stream is
  * not open (so the dashboard works against a coordinator without /events), every `slowMs` while it
- * is (to pick up what events do not carry), and at once when the stream connects or drops.
+ * is (to pick up what events do not carry), and at once when the stream connects or drops. Live
+ * updates made while a fetch is in flight survive its answer (LoadSequencer).
  */
-import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react';
+import { useCallback, useEffect, useState, type Dispatch, type SetStateAction } from 'react';
+import { LoadSequencer } from '../lib/load-sequencer';
 import { useLiveState } from './useLiveState';
 
 /** What {@link useResource} returns. */
@@ -30,19 +32,27 @@ export function useResource<T>(load: () => Promise<T>, options: ResourceOptions 
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
   const live = useLiveState();
-  const generation = useRef(0);
+  const [sequencer] = useState(() => new LoadSequencer<T | undefined>());
 
   const reload = useCallback(async () => {
-    const mine = ++generation.current;
+    const ticket = sequencer.start();
     try {
-      const value = await load();
-      if (mine !== generation.current) return; // a newer load is in flight: its answer wins
-      setData(value);
+      const settled = sequencer.settle(ticket, await load());
+      if (!settled) return; // a newer load is in flight: its answer wins
+      setData(() => settled.data);
       setError(undefined);
     } catch (err) {
-      if (mine === generation.current) setError(err instanceof Error ? err : new Error(String(err)));
+      if (sequencer.fail(ticket)) setError(err instanceof Error ? err : new Error(String(err)));
     }
-  }, [load]);
+  }, [load, sequencer]);
+
+  const update = useCallback<Dispatch<SetStateAction<T | undefined>>>(
+    (action) => {
+      sequencer.record(action);
+      setData(action);
+    },
+    [sequencer],
+  );
 
   useEffect(() => {
     setData(undefined);
@@ -58,5 +68,5 @@ export function useResource<T>(load: () => Promise<T>, options: ResourceOptions 
     return () => window.clearInterval(timer);
   }, [reload, live, fastMs, slowMs]);
 
-  return { data, error, reload, setData };
+  return { data, error, reload, setData: update };
 }
