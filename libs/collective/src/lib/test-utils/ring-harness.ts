@@ -1,6 +1,13 @@
 import { RingAllReduce } from '../ring/ring-all-reduce';
 import type { RingAllReduceOptions } from '../options/ring-options';
 
+/**
+ * How much longer than its timeout a failing collective may take in a test that checks nobody
+ * hangs: room for a loaded CI machine, yet well under the harness' 10 s default timeout, so a rank
+ * that waited for that instead of the call's own timeout still fails the test.
+ */
+export const HANG_SLACK_MS = 4000;
+
 /** Starts `n` ranks on loopback (ephemeral ports) and connects them into a ring. */
 export async function startRing(
   n: number,

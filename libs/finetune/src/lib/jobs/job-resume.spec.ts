@@ -182,7 +182,8 @@ describe('finetune job state', () => {
     expect((error as FinetuneAbortedError).reason).toBe('cancelled');
     expect((error as FinetuneAbortedError).step).toBeGreaterThanOrEqual(8);
     expect((error as FinetuneAbortedError).step).toBeLessThanOrEqual(10);
-    expect(performance.now() - askedAt).toBeLessThan(500);
+    // Within a few steps of a tiny model, with room for a loaded CI machine (a miss would run on).
+    expect(performance.now() - askedAt).toBeLessThan(3000);
   });
 
   it("takes an instruction job's initial losses from the saved state on resume", async () => {
