@@ -20,6 +20,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
 import { bullPrefix } from '../runs/step-scheduler.service';
+import { disconnectNow } from '../redis/redis.service';
 import { ControlPlaneServer } from '../workers/control-plane.server';
 import { REDIS_URL, TEST_SECRET, type TestApp } from './harness';
 
@@ -133,6 +134,10 @@ export class FakeWorker {
     this.bull = new Worker(rankQueueName(this.id), (job: Job) => this.process(job), {
       connection: this.connection,
       prefix: bullPrefix(this.redisPrefix),
+      // The coordinator judges workers by heartbeats, not by stalled jobs; and a worker closed while
+      // BullMQ's first stalled check runs keeps its 30 s timer alive (taskforcesh/bullmq#1810),
+      // holding Jest open after the tests.
+      skipStalledCheck: true,
     });
     // e.g. a job's keys gone with a Redis that lost its data; the real worker logs these.
     this.bull.on('error', () => undefined);
@@ -190,7 +195,7 @@ export class FakeWorker {
         err ? reject(err) : resolve(),
       ),
     );
-    this.connection?.disconnect();
+    if (this.connection) disconnectNow(this.connection);
     this.client.close();
   }
 
@@ -199,7 +204,7 @@ export class FakeWorker {
     this.gone = true;
     clearInterval(this.timer);
     await this.bull?.close(true);
-    this.connection?.disconnect();
+    if (this.connection) disconnectNow(this.connection);
     this.client.close();
   }
 
