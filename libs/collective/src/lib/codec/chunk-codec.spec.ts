@@ -1,6 +1,7 @@
 import { collectiveV1 } from '@llm-forge/proto';
 import { f32ToBf16 } from './bf16';
 import { ChunkEncoder, ChunkHeader, decodeGradientChunk, decodePayload } from './chunk-codec';
+import { GRPC_FRAME_HEADER_BYTES } from '../transport/in-place-framing';
 
 function header(runId = 'run-1'): ChunkHeader {
   return {
@@ -29,11 +30,12 @@ function encode(elements: number, runId = 'run-1'): Buffer {
   return new ChunkEncoder().encode(header(runId), values(elements), 'f32');
 }
 
-/** What grpc-js hands a deserializer: the gRPC frame (flag, length, message) reassembled, message at 5. */
+/** What grpc-js hands a deserializer: the message inside its reassembled gRPC frame (flag, length). */
 function received(message: Buffer): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(message.length, 1);
-  return Buffer.concat([prefix, message], message.length + 5).subarray(5);
+  const frame = Buffer.alloc(GRPC_FRAME_HEADER_BYTES + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, GRPC_FRAME_HEADER_BYTES);
+  return frame.subarray(GRPC_FRAME_HEADER_BYTES);
 }
 
 describe('GradientChunk codec', () => {
