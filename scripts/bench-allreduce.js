@@ -4,8 +4,8 @@
  * TCP throughput of this machine measured in the same run.
  *
  *   npm run bench:allreduce [-- --sizes 25,100,500 --worlds 2,4,8 --dtypes f32,bf16 --iters 3
- *                               --setup worker|bare --ring-thread no --chunk-mb 1 --bucket-mb 4
- *                               --cpu-prof DIR --node-flags '--trace-gc']
+ *                               --setup worker|bare --ring-thread no --bf16-codec js --chunk-mb 1
+ *                               --bucket-mb 4 --cpu-prof DIR --node-flags '--trace-gc']
  *
  * Definitions (nccl-tests): algbw = bytes / time, busbw = algbw × 2(N−1)/N, with bytes the f32
  * buffer size (also for the bf16 wire, which moves half as many bytes). Reference columns:
@@ -19,8 +19,8 @@
  * the median of `--iters` timed runs is reported after one warm-up run.
  * `--setup worker` (the default when the native addon is built) sets each rank up as a worker's
  * compute thread is: the native backend started, the ring on a thread of its own
- * (ThreadedRingAllReduce) reducing and averaging with the addon's kernels; `--ring-thread no`
- * keeps the ring on the backend's thread instead. `--setup bare` measures the collective library
+ * (ThreadedRingAllReduce) with the addon's kernels (reduction, averaging, bf16 codec); `--ring-thread
+ * no` keeps the ring on the backend's thread instead, `--bf16-codec js` the JavaScript bf16 codec. `--setup bare` measures the collective library
  * alone (JavaScript kernels).
  * Needs the compiled libraries: `npm run build` (collective alone is compiled here if missing).
  */
@@ -38,8 +38,29 @@ function arg(name, fallback) {
 const list = (s) => s.split(',').filter(Boolean);
 
 // ---------------------------------------------------------------- children
-/** Where a worker's ring thread loads its kernels from (apps/worker compute-core.ts). */
+/** Where a worker's ring thread loads its kernels from, and which (apps/worker compute-core.ts). */
 const FLAT_MATH = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
+const NATIVE_RING_KERNELS = {
+  sumInto: 'sumIntoSerial',
+  divideInPlace: 'divideSerial',
+  bf16Encode: 'bf16EncodeSerial',
+  bf16Decode: 'bf16DecodeSerial',
+  bf16Round: 'bf16RoundSerial',
+};
+
+/** The worker's ring kernels, as functions (`asExports` false) or as module exports for its thread. */
+function nativeRingKernels(backend, asExports) {
+  // --bf16-codec js: the library's JavaScript bf16 codec, to measure what the native one saves
+  const names = Object.entries(NATIVE_RING_KERNELS).filter(
+    ([option]) => !(arg('bf16-codec') === 'js' && option.startsWith('bf16')),
+  );
+  return Object.fromEntries(
+    names.map(([option, name]) => [
+      option,
+      asExports ? { module: FLAT_MATH, exportName: name } : backend[name],
+    ]),
+  );
+}
 
 async function rankChild() {
   const { RingAllReduce, ThreadedRingAllReduce, checksum } = require('@llm-forge/collective');
@@ -55,16 +76,8 @@ async function rankChild() {
     await backend.initBackend('native');
     ring =
       arg('ring-thread') === 'no'
-        ? await RingAllReduce.listen({
-            ...options,
-            sumInto: backend.sumIntoSerial,
-            divideInPlace: backend.divideSerial,
-          })
-        : await ThreadedRingAllReduce.listen({
-            ...options,
-            sumInto: { module: FLAT_MATH, exportName: 'sumIntoSerial' },
-            divideInPlace: { module: FLAT_MATH, exportName: 'divideSerial' },
-          });
+        ? await RingAllReduce.listen({ ...options, ...nativeRingKernels(backend, false) })
+        : await ThreadedRingAllReduce.listen({ ...options, ...nativeRingKernels(backend, true) });
   } else {
     ring = await RingAllReduce.listen(options); // the library alone, its JavaScript kernel
   }
@@ -228,7 +241,7 @@ async function ringRun(n, sizeMB, dtypes, iters) {
         String(n),
         '--elements',
         String(elements),
-        ...['chunk-mb', 'bucket-mb', 'setup', 'ring-thread'].flatMap((k) =>
+        ...['chunk-mb', 'bucket-mb', 'setup', 'ring-thread', 'bf16-codec'].flatMap((k) =>
           arg(k) ? [`--${k}`, arg(k)] : [],
         ),
       ],
@@ -298,7 +311,7 @@ async function main() {
     throw new Error(`--setup must be bare or worker, got ${arg('setup')}`);
   const setup =
     arg('setup') === 'worker'
-      ? `worker (native backend, ring ${arg('ring-thread') === 'no' ? 'on the same thread' : 'on its own thread'})`
+      ? `worker (native backend, ring ${arg('ring-thread') === 'no' ? 'on the same thread' : 'on its own thread'}, ${arg('bf16-codec') === 'js' ? 'JavaScript' : 'native'} bf16 codec)`
       : 'bare (collective alone)';
   console.log(
     `# ring all-reduce over gRPC, loopback, ranks set up ${setup}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,

@@ -6,11 +6,14 @@
 export { RingAllReduce } from './lib/ring/ring-all-reduce';
 export type { AllReduceResult, AllReduceRing } from './lib/ring/all-reduce-ring';
 export { ThreadedRingAllReduce, type ThreadedRingOptions } from './lib/thread/threaded-ring-all-reduce';
-export type { KernelExport } from './lib/thread/ring-thread-protocol';
+export type { KernelExport, KernelExports } from './lib/thread/ring-thread-protocol';
 export {
   RING_DEFAULTS,
   sumIntoJs,
   divideInPlaceJs,
+  type Bf16Decode,
+  type Bf16Encode,
+  type Bf16Round,
   type DivideInPlace,
   type SumInto,
   type AllReduceOptions,

@@ -37,6 +37,13 @@ int32_t* I32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, con
   return t.As<Napi::Int32Array>().Data();
 }
 
+uint16_t* U16Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const char* name) {
+  Napi::TypedArray t = TypedAt(info, i, name);
+  if (t.TypedArrayType() != napi_uint16_array) Fail(info, i, name, "must be a Uint16Array");
+  CheckLength(info, i, name, static_cast<int64_t>(t.ElementLength()), minLength);
+  return t.As<Napi::Uint16Array>().Data();
+}
+
 uint32_t* Word32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const char* name) {
   Napi::TypedArray t = TypedAt(info, i, name);
   const napi_typedarray_type type = t.TypedArrayType();
@@ -44,8 +51,12 @@ uint32_t* Word32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength,
     Fail(info, i, name, "must be a Float32Array, Int32Array or Uint32Array");
   }
   CheckLength(info, i, name, static_cast<int64_t>(t.ElementLength()), minLength);
-  uint8_t* base = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-  return reinterpret_cast<uint32_t*>(base);
+  // The element data straight from the typed array: t.ArrayBuffer() refuses a SharedArrayBuffer
+  // (napi_invalid_arg), and a worker's gradients live in one.
+  void* data = nullptr;
+  NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), t, nullptr, nullptr, &data, nullptr, nullptr),
+                       nullptr);
+  return static_cast<uint32_t*>(data);
 }
 
 int64_t TypedLength(const Napi::CallbackInfo& info, size_t i, const char* name) {

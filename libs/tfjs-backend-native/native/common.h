@@ -26,6 +26,8 @@ float* F32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const
 int32_t* I32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const char* name);
 /** A 4-byte-element typed array (Float32Array, Int32Array, Uint32Array) as raw words. */
 uint32_t* Word32Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const char* name);
+/** Uint16Array argument `i` (bf16 bit patterns), checked to hold at least `minLength` elements. */
+uint16_t* U16Arg(const Napi::CallbackInfo& info, size_t i, int64_t minLength, const char* name);
 /** Length in elements of typed-array argument `i`. */
 int64_t TypedLength(const Napi::CallbackInfo& info, size_t i, const char* name);
 /** Non-negative integer argument `i`. */

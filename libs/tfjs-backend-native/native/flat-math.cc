@@ -131,6 +131,55 @@ Napi::Value Divide(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// bfloat16 is the upper half of an f32. Rounding to nearest even adds 0x7fff plus the lowest kept
+// bit; a NaN keeps its sign and top payload bits with the quiet bit set, so it cannot round to
+// infinity. Branch-free, so the loops vectorise; the same bits as the JavaScript codec of
+// @llm-forge/collective (codec/bf16.ts).
+static inline uint32_t Bf16Bits(uint32_t b) {
+  const uint32_t rounded = (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+  const uint32_t quietNan = (b >> 16) | 0x40u;
+  return (b & 0x7fffffffu) > 0x7f800000u ? quietNan : rounded;
+}
+
+FORGE_SIMD void Bf16EncodeRange(const uint32_t* src, uint16_t* dst, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<uint16_t>(Bf16Bits(src[i]));
+}
+
+FORGE_SIMD void Bf16DecodeRange(const uint16_t* src, uint32_t* dst, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<uint32_t>(src[i]) << 16;
+}
+
+FORGE_SIMD void Bf16RoundRange(uint32_t* x, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) x[i] = Bf16Bits(x[i]) << 16;
+}
+
+// The bf16 wire codec of the ring all-reduce, on the calling thread (like axpy's serial mode):
+// bf16Encode(src: Float32Array, dst: Uint16Array, offset, length)
+Napi::Value Bf16Encode(const Napi::CallbackInfo& info) {
+  const uint32_t* src = Word32Arg(info, 0, 0, "src");
+  uint16_t* dst = U16Arg(info, 1, 0, "dst");
+  const Range r = RangeArgs(info, 2, {0, 1});
+  Bf16EncodeRange(src, dst, r.offset, r.offset + r.length);
+  return info.Env().Undefined();
+}
+
+// bf16Decode(src: Uint16Array, dst: Float32Array, offset, length): exact widening.
+Napi::Value Bf16Decode(const Napi::CallbackInfo& info) {
+  const uint16_t* src = U16Arg(info, 0, 0, "src");
+  uint32_t* dst = Word32Arg(info, 1, 0, "dst");
+  const Range r = RangeArgs(info, 2, {0, 1});
+  Bf16DecodeRange(src, dst, r.offset, r.offset + r.length);
+  return info.Env().Undefined();
+}
+
+// bf16Round(x: Float32Array, offset, length): every element to its nearest bf16, in place.
+Napi::Value Bf16Round(const Napi::CallbackInfo& info) {
+  uint32_t* x = Word32Arg(info, 0, 0, "x");
+  const Range r = RangeArgs(info, 1, {0});
+  Bf16RoundRange(x, r.offset, r.offset + r.length);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitFlatMath(Napi::Env env, Napi::Object exports) {
@@ -139,6 +188,9 @@ void InitFlatMath(Napi::Env env, Napi::Object exports) {
   exports.Set("scale", Napi::Function::New(env, Scale, "scale"));
   exports.Set("axpy", Napi::Function::New(env, Axpy, "axpy"));
   exports.Set("divide", Napi::Function::New(env, Divide, "divide"));
+  exports.Set("bf16Encode", Napi::Function::New(env, Bf16Encode, "bf16Encode"));
+  exports.Set("bf16Decode", Napi::Function::New(env, Bf16Decode, "bf16Decode"));
+  exports.Set("bf16Round", Napi::Function::New(env, Bf16Round, "bf16Round"));
 }
 
 }  // namespace forge

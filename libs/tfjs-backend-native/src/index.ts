@@ -18,6 +18,9 @@ export * from './lib/kernel-names';
 export {
   adamwStep,
   addInto,
+  bf16DecodeSerial,
+  bf16EncodeSerial,
+  bf16RoundSerial,
   divideSerial,
   scale,
   sumIntoSerial,

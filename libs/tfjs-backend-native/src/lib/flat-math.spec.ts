@@ -131,3 +131,99 @@ if (nativeAvailable()) {
     expect(maxUlps).toBeLessThanOrEqual(1);
   });
 }
+
+/**
+ * The nearest bf16 of the f32 with bit pattern `bits`, as f32 bits, worked out from values (not
+ * from bit tricks): the two bf16 neighbours, the nearer one, a tie to the even one; NaN stays NaN.
+ */
+function nearestBf16Bits(bits: number): number {
+  const x = new Float32Array(new Uint32Array([bits]).buffer)[0];
+  if (Number.isNaN(x)) return NaN;
+  if (!Number.isFinite(x)) return bits; // infinities are bf16 already
+  const toward0 = (bits & 0xffff0000) >>> 0;
+  const away = (toward0 + 0x10000) >>> 0; // the next bf16 away from zero (infinity past the largest)
+  // Past the largest bf16 comes infinity, which IEEE rounding treats as 2^128 (the next power).
+  const value = (b: number) => {
+    const v = new Float32Array(new Uint32Array([b]).buffer)[0];
+    return Number.isFinite(v) ? v : Math.sign(v) * 2 ** 128;
+  };
+  const [d0, d1] = [Math.abs(x - value(toward0)), Math.abs(value(away) - x)];
+  if (d0 !== d1) return d0 < d1 ? toward0 : away;
+  return (toward0 & 0x10000) === 0 ? toward0 : away;
+}
+
+/** Random f32 bit patterns of every kind, with the edge cases of bf16 rounding first. */
+function bf16Cases(n: number): Uint32Array {
+  const edges = [
+    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffbfffff, 0x7f7fffff, 0xff7fffff,
+    0x7f7f8000, 0x3f808000, 0x3f818000, 0x3f807fff, 0x00008000, 0x00018000, 0x80018000, 0x00000001,
+  ];
+  const out = new Uint32Array(edges.length + n);
+  out.set(edges);
+  const random = randn(n, 50);
+  const words = new Uint32Array(random.buffer);
+  for (let i = 0; i < n; i++) out[edges.length + i] = (words[i] * 2654435761 + i) >>> 0; // all exponents
+  return out;
+}
+
+if (nativeAvailable()) {
+  describe('bf16 codec (native): the ring all-reduce wire format', () => {
+    const math = flatMath(true);
+    const cases = bf16Cases(100_003);
+    const source = new Float32Array(cases.buffer);
+    const expected = Array.from(cases, nearestBf16Bits);
+
+    it('bf16EncodeSerial rounds to nearest even and keeps NaN a NaN', () => {
+      const encoded = new Uint16Array(source.length);
+      math.bf16EncodeSerial(source, encoded);
+      for (let i = 0; i < cases.length; i++) {
+        if (Number.isNaN(expected[i]))
+          expect(encoded[i] & 0x7fc0).toBe(0x7fc0); // all-ones exponent, quiet bit set
+        else if (encoded[i] !== expected[i] >>> 16)
+          expect([i, cases[i], encoded[i]]).toEqual([i, cases[i], expected[i] >>> 16]);
+      }
+    });
+
+    it('bf16DecodeSerial widens exactly, bf16RoundSerial equals encode then decode', () => {
+      const encoded = new Uint16Array(source.length);
+      math.bf16EncodeSerial(source, encoded);
+      const decoded = new Float32Array(source.length);
+      math.bf16DecodeSerial(encoded, decoded);
+      const decodedBits = new Uint32Array(decoded.buffer);
+      expect(decodedBits.every((b, i) => b === (encoded[i] << 16) >>> 0)).toBe(true);
+      const rounded = source.slice();
+      math.bf16RoundSerial(rounded.subarray(0)); // a view
+      expect(Buffer.from(rounded.buffer).equals(Buffer.from(decoded.buffer))).toBe(true);
+    });
+
+    it('works on arrays in shared memory (a worker keeps its gradients there)', () => {
+      const shared = new Float32Array(new SharedArrayBuffer(4 * 9)).subarray(1);
+      shared.set(source.subarray(7, 15)); // past the NaNs, whose bits the reference leaves open
+      const want = expected.slice(7, 15);
+      const encoded = new Uint16Array(new SharedArrayBuffer(2 * 8));
+      math.bf16EncodeSerial(shared, encoded);
+      expect(Array.from(encoded)).toEqual(want.map((b) => b >>> 16));
+      math.bf16DecodeSerial(encoded, shared);
+      math.bf16RoundSerial(shared);
+      expect(Array.from(new Uint32Array(shared.buffer, 4, 8))).toEqual(want);
+    });
+
+    it('works on views at any offset and refuses unequal lengths', () => {
+      const whole = new Float32Array([1.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 7]);
+      math.bf16RoundSerial(whole.subarray(1, 3)); // ties: to even, up to even
+      expect(Array.from(whole)).toEqual([1.5, 1, 1 + 4 * 2 ** -8, 7]);
+      expect(() => math.bf16EncodeSerial(new Float32Array(3), new Uint16Array(2))).toThrow(
+        /source has 3 elements, target 2/,
+      );
+    });
+  });
+}
+
+describe('bf16 codec without the native addon', () => {
+  it('says what is missing and what to use instead', () => {
+    const math = flatMath(false);
+    expect(() => math.bf16RoundSerial(new Float32Array(2))).toThrow(
+      /bf16RoundSerial needs the native addon.*JavaScript bf16 codec/,
+    );
+  });
+});

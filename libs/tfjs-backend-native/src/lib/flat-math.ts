@@ -4,7 +4,8 @@
  * these when it loads; otherwise the JavaScript versions here run. Both compute in the same
  * order so results agree to float32 rounding.
  */
-import { getNativeAddon } from './native/native-addon';
+import { BackendError } from './errors/backend-error';
+import { getNativeAddon, nativeAddonStatus } from './native/native-addon';
 
 /** Hyperparameters of one AdamW update (PyTorch semantics: decoupled weight decay). */
 export interface AdamWStep {
@@ -176,4 +177,44 @@ export function divideSerial(values: Float32Array, divisor: number): void {
     return;
   }
   for (let i = 0; i < values.length; i++) values[i] /= divisor;
+}
+
+/** The addon, or a BackendError naming `fn` and why the addon is missing. */
+function requireAddon(fn: string): NonNullable<ReturnType<typeof getNativeAddon>> {
+  const addon = getNativeAddon();
+  if (!addon) {
+    throw new BackendError(
+      `${fn} needs the native addon: ${nativeAddonStatus().error ?? 'it did not load'}`,
+      "use @llm-forge/collective's JavaScript bf16 codec (the ring's default) instead",
+    );
+  }
+  return addon;
+}
+
+function requireSameLength(fn: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) {
+    throw new RangeError(`${fn}: source has ${a.length} elements, target ${b.length}; pass equal lengths`);
+  }
+}
+
+/**
+ * target = the bf16 encoding of source (round to nearest even; a NaN stays a quiet NaN), on the
+ * calling thread, vectorised: the encoder of the ring all-reduce's bf16 wire format (`bf16Encode`
+ * of @llm-forge/collective), the same bits as its JavaScript codec at a fraction of the time. Needs
+ * the native addon (throws a BackendError without it).
+ */
+export function bf16EncodeSerial(source: Float32Array, target: Uint16Array): void {
+  requireSameLength('bf16EncodeSerial', source, target);
+  requireAddon('bf16EncodeSerial').bf16Encode(source, target, 0, source.length);
+}
+
+/** target = the f32 values of the bf16 bits source (exact); the decoder of {@link bf16EncodeSerial}. */
+export function bf16DecodeSerial(source: Uint16Array, target: Float32Array): void {
+  requireSameLength('bf16DecodeSerial', source, target);
+  requireAddon('bf16DecodeSerial').bf16Decode(source, target, 0, source.length);
+}
+
+/** Rounds every element of values to its nearest bf16 (as {@link bf16EncodeSerial}), in place. */
+export function bf16RoundSerial(values: Float32Array): void {
+  requireAddon('bf16RoundSerial').bf16Round(values, 0, values.length);
 }

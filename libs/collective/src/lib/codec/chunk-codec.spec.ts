@@ -96,7 +96,7 @@ describe('GradientChunk codec', () => {
   });
 
   it('reuses released buffers, and only its own', () => {
-    const encoder = new ChunkEncoder(2 * 64 * 1024); // two small (64 KiB) buffers
+    const encoder = new ChunkEncoder({ maxPooledBytes: 2 * 64 * 1024 }); // two small (64 KiB) buffers
     const first = encoder.encode(header(), values(1000), 'f32');
     encoder.release(first);
     encoder.release(first); // twice: still one free buffer
@@ -111,7 +111,7 @@ describe('GradientChunk codec', () => {
   });
 
   it('keeps at most maxPooledBytes of free buffers', () => {
-    const encoder = new ChunkEncoder(64 * 1024); // one small buffer
+    const encoder = new ChunkEncoder({ maxPooledBytes: 64 * 1024 }); // one small buffer
     const [a, b] = [encoder.encode(header(), values(10), 'f32'), encoder.encode(header(), values(10), 'f32')];
     encoder.release(a);
     encoder.release(b); // pool full: dropped

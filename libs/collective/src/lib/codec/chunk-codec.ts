@@ -3,7 +3,7 @@ import { collectiveV1 } from '@llm-forge/proto';
 import { bf16ToF32, f32ToBf16 } from './bf16';
 import { BufferPool, DEFAULT_POOLED_BYTES } from './buffer-pool';
 import { mod } from '../layout/ring-layout';
-import type { WireDType } from '../options/ring-options';
+import type { Bf16Decode, Bf16Encode, WireDType } from '../options/ring-options';
 import { GRPC_FRAME_HEADER_BYTES, frameInPlace } from '../transport/in-place-framing';
 
 type GradientChunk = collectiveV1.GradientChunk;
@@ -79,9 +79,16 @@ export type ChunkHeader = Omit<GradientChunk, 'payload' | 'alignment'>;
 export class ChunkEncoder {
   private readonly pool: BufferPool;
 
-  /** @param maxPooledBytes - bytes of free buffers kept at most; more are left to the garbage collector. */
-  constructor(maxPooledBytes = DEFAULT_POOLED_BYTES) {
-    this.pool = new BufferPool(maxPooledBytes);
+  private readonly bf16Encode: Bf16Encode;
+
+  /**
+   * @param options.bf16Encode - the encoder of `dtype: 'bf16'` payloads. @defaultValue {@link f32ToBf16}
+   * @param options.maxPooledBytes - bytes of free buffers kept at most; more are left to the garbage
+   * collector. @defaultValue 32 MiB
+   */
+  constructor(options: { bf16Encode?: Bf16Encode; maxPooledBytes?: number } = {}) {
+    this.bf16Encode = options.bf16Encode ?? f32ToBf16;
+    this.pool = new BufferPool(options.maxPooledBytes ?? DEFAULT_POOLED_BYTES);
   }
 
   /** The serialized chunk: `header` with `values` as its payload in `dtype`. */
@@ -109,7 +116,7 @@ export class ChunkEncoder {
     out[at++] = PAYLOAD_TAG;
     at = writeVarint(out, at, length);
     if (dtype === 'f32') out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
-    else f32ToBf16(values, new Uint16Array(out.buffer, out.byteOffset + at, values.length)); // 8-aligned
+    else this.bf16Encode(values, new Uint16Array(out.buffer, out.byteOffset + at, values.length)); // 8-aligned
     return out;
   }
 
@@ -153,12 +160,13 @@ export function decodeGradientChunk(message: Buffer): GradientChunk {
 
 /**
  * The payload as f32 values: a view when the bytes are 4-aligned f32, otherwise decoded into
- * `scratch` (grown as needed and returned so callers can reuse it).
+ * `scratch` (grown as needed and returned so callers can reuse it), bf16 with `bf16Decode`.
  */
 export function decodePayload(
   payload: Buffer,
   dtype: WireDType,
   scratch: Float32Array,
+  bf16Decode: Bf16Decode = bf16ToF32,
 ): { values: Float32Array; scratch: Float32Array } {
   const count = payload.length / bytesPerElement(dtype);
   if (dtype === 'f32' && payload.byteOffset % 4 === 0) {
@@ -169,9 +177,9 @@ export function decodePayload(
   if (dtype === 'f32') {
     new Uint8Array(values.buffer, values.byteOffset, payload.length).set(payload);
   } else if (payload.byteOffset % 2 === 0) {
-    bf16ToF32(new Uint16Array(payload.buffer, payload.byteOffset, count), values);
+    bf16Decode(new Uint16Array(payload.buffer, payload.byteOffset, count), values);
   } else {
-    bf16ToF32(new Uint16Array(Uint8Array.from(payload).buffer), values);
+    bf16Decode(new Uint16Array(Uint8Array.from(payload).buffer), values);
   }
   return { values, scratch };
 }

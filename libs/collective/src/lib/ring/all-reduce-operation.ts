@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { collectiveV1 } from '@llm-forge/proto';
 import { ChunkEncoder, bytesPerElement, decodePayload, protoDType } from '../codec/chunk-codec';
-import { roundToBf16InPlace } from '../codec/bf16';
 import type { BufferPool } from '../codec/buffer-pool';
 import { CollectiveAuthError } from '../errors/collective-auth-error';
 import { CollectiveError, CollectiveErrorContext } from '../errors/collective-error';
@@ -16,7 +15,7 @@ import {
   segmentChunks,
   sendSegment,
 } from '../layout/ring-layout';
-import type { DivideInPlace, SumInto, WireDType } from '../options/ring-options';
+import type { Bf16Decode, Bf16Round, DivideInPlace, SumInto, WireDType } from '../options/ring-options';
 import type { CollectiveClient } from '../transport/grpc-options';
 import { OperationKey, describeKey, operationMetadata } from '../transport/operation-key';
 
@@ -62,6 +61,10 @@ export interface OperationSpec {
   readonly sumInto: SumInto;
   /** values /= n, element-wise (the averaging of the segment this rank finishes). */
   readonly divideInPlace: DivideInPlace;
+  /** Widens received bf16 payloads. */
+  readonly bf16Decode: Bf16Decode;
+  /** Rounds a finished segment to bf16, so the owner keeps exactly what it sends. */
+  readonly bf16Round: Bf16Round;
 }
 
 /** The server side of the stream from the left neighbour. */
@@ -375,7 +378,7 @@ export class AllReduceOperation {
         `offset ${chunk.offset} with ${count} elements in segment [${segment.start}, ${segmentEnd})`,
       );
     }
-    const decoded = decodePayload(chunk.payload, spec.wireDType, this.scratch);
+    const decoded = decodePayload(chunk.payload, spec.wireDType, this.scratch, spec.bf16Decode);
     this.scratch = decoded.scratch;
     const values = decoded.values;
     const target = spec.buffer.subarray(chunk.offset, chunk.offset + count);
@@ -392,7 +395,7 @@ export class AllReduceOperation {
       if (chunk.ringStep === n - 2) {
         // This rank owns the segment now: finish it once, then every rank gets these exact bytes.
         if (spec.average) spec.divideInPlace(target, n);
-        if (spec.wireDType === 'bf16') roundToBf16InPlace(target);
+        if (spec.wireDType === 'bf16') spec.bf16Round(target);
         this.forwards.push({
           ...item,
           phase: Phase.PHASE_ALL_GATHER,

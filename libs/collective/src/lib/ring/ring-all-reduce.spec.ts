@@ -3,6 +3,7 @@ import { CollectiveConfigError } from '../errors/collective-config-error';
 import { CollectiveError } from '../errors/collective-error';
 import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
 import { checksum } from '../checksum/checksum';
+import { bf16ToF32, f32ToBf16, roundToBf16InPlace } from '../codec/bf16';
 import { HANG_SLACK_MS, randomBuffer, ringOrderSum, sameBytes, startRing } from '../test-utils/ring-harness';
 import { RingAllReduce } from './ring-all-reduce';
 
@@ -153,6 +154,51 @@ describe('RingAllReduce', () => {
     expect(divides[2]).toBe(0);
   });
 
+  it('encodes, decodes and rounds bf16 with the given kernels (ranks may differ when their bits agree)', async () => {
+    const calls = [0, 1, 2].map(() => ({ encode: 0, decode: 0, round: 0 }));
+    const counting = (rank: number) => ({
+      bf16Encode: (source: Float32Array, target: Uint16Array) => {
+        calls[rank].encode++;
+        f32ToBf16(source, target);
+      },
+      bf16Decode: (source: Uint16Array, target: Float32Array) => {
+        calls[rank].decode++;
+        bf16ToF32(source, target);
+      },
+      bf16Round: (values: Float32Array) => {
+        calls[rank].round++;
+        roundToBf16InPlace(values);
+      },
+    });
+    const kernelled = await Promise.all(
+      [0, 1, 2].map((rank) =>
+        RingAllReduce.listen({
+          ...SMALL,
+          secret: 'test-secret',
+          rank,
+          worldSize: 3,
+          ...(rank < 2 ? counting(rank) : {}), // rank 2 keeps the JavaScript defaults
+        }),
+      ),
+    );
+    open.push(...kernelled);
+    await Promise.all(kernelled.map((r) => r.connect(kernelled.map((x) => x.address))));
+    const inputs = kernelled.map((_, r) => randomBuffer(4099, 900 + r));
+    const outputs = await allReduceAll(kernelled, inputs, { step: 0, wireDType: 'bf16', average: true });
+    const reference = await allReduceAll(await ring(3), inputs, {
+      step: 0,
+      wireDType: 'bf16',
+      average: true,
+    });
+    for (const out of outputs) expect(sameBytes(out, reference[0])).toBe(true);
+    for (const rank of [0, 1]) {
+      expect(calls[rank].encode).toBeGreaterThan(0);
+      expect(calls[rank].decode).toBeGreaterThan(0);
+      expect(calls[rank].round).toBeGreaterThan(0);
+    }
+    expect(calls[2]).toEqual({ encode: 0, decode: 0, round: 0 });
+  });
+
   it('connect waits for a neighbour that joins the generation late, and names a wrong one', async () => {
     const rings = await ring(2);
     const addresses = rings.map((r) => r.address);
@@ -253,6 +299,11 @@ describe('RingAllReduce', () => {
         divideInPlace: notAFunction as unknown as (v: Float32Array, d: number) => void,
       }),
     ).rejects.toThrow(/divideInPlace must be a function/);
+    for (const kernel of ['bf16Encode', 'bf16Decode', 'bf16Round']) {
+      await expect(
+        RingAllReduce.listen({ rank: 0, worldSize: 2, secret: 's', [kernel]: notAFunction }),
+      ).rejects.toThrow(new RegExp(`${kernel} must be a function`));
+    }
     const [a] = await ring(1);
     await a.allReduce(new Float32Array(4), { step: 5 });
     await expect(a.allReduce(new Float32Array(4), { step: 5 })).rejects.toThrow(

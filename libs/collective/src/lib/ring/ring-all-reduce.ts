@@ -73,7 +73,7 @@ export class RingAllReduce implements AllReduceRing {
   private readonly server: grpc.Server;
   private boundPort = 0;
   private client?: CollectiveClient;
-  private readonly encoder = new ChunkEncoder();
+  private readonly encoder: ChunkEncoder;
   /** Where incoming chunks are assembled; each is given back once reduced. */
   private readonly receivePool = new BufferPool();
   private peers: string[] = [];
@@ -91,6 +91,7 @@ export class RingAllReduce implements AllReduceRing {
       );
     }
     this.options = resolveRingOptions(options);
+    this.encoder = new ChunkEncoder({ bf16Encode: this.options.bf16Encode });
     installInPlaceFraming(); // once per process: our chunks then go out without grpc-js' framing copy
     this.secretDigest = digest(this.options.secret);
     this.server = new grpc.Server(collectiveServerOptions(this.options.chunkBytes));
@@ -272,6 +273,8 @@ export class RingAllReduce implements AllReduceRing {
       receivePool: this.receivePool,
       sumInto: this.options.sumInto,
       divideInPlace: this.options.divideInPlace,
+      bf16Decode: this.options.bf16Decode,
+      bf16Round: this.options.bf16Round,
     });
     this.current = op;
     this.adoptPending(op);

@@ -20,12 +20,31 @@ export interface KernelExport {
 }
 
 /** The ring options that are functions, given to the thread as {@link KernelExport}s instead. */
-export type KernelOption = 'sumInto' | 'divideInPlace';
+export const KERNEL_OPTIONS = ['sumInto', 'divideInPlace', 'bf16Encode', 'bf16Decode', 'bf16Round'] as const;
+
+/** One of {@link KERNEL_OPTIONS}. */
+export type KernelOption = (typeof KERNEL_OPTIONS)[number];
+
+/** The kernels of a ring, each as the module export that provides it (absent: the default). */
+export type KernelExports = Partial<Record<KernelOption, KernelExport>>;
+
+/** Splits options into the ring's plain options and its kernels. */
+export function splitKernels<T extends KernelExports>(
+  options: T,
+): { ringOptions: Omit<T, KernelOption>; kernels: KernelExports } {
+  const ringOptions: Record<string, unknown> = { ...options };
+  const kernels: KernelExports = {};
+  for (const name of KERNEL_OPTIONS) {
+    if (options[name] !== undefined) kernels[name] = options[name];
+    delete ringOptions[name];
+  }
+  return { ringOptions: ringOptions as Omit<T, KernelOption>, kernels };
+}
 
 /** The thread's workerData. */
 export interface RingThreadConfig {
   options: Omit<RingAllReduceOptions, KernelOption>;
-  kernels: Partial<Record<KernelOption, KernelExport>>;
+  kernels: KernelExports;
 }
 
 /** Requests to the thread; each carries an id its answer repeats. */

@@ -7,6 +7,7 @@ import type { RingAllReduceOptions } from '../options/ring-options';
 import { RingAllReduce } from '../ring/ring-all-reduce';
 import {
   FromRingThread,
+  KERNEL_OPTIONS,
   KernelExport,
   KernelOption,
   RingThreadConfig,
@@ -30,10 +31,9 @@ function loadKernel(kernel: KernelExport | undefined): unknown {
 
 /** The kernels named in `config`, loaded (the ring validates their type). */
 function loadKernels(config: RingThreadConfig): Pick<RingAllReduceOptions, KernelOption> {
-  return {
-    sumInto: loadKernel(config.kernels.sumInto) as RingAllReduceOptions['sumInto'],
-    divideInPlace: loadKernel(config.kernels.divideInPlace) as RingAllReduceOptions['divideInPlace'],
-  };
+  const loaded: Record<string, unknown> = {};
+  for (const name of KERNEL_OPTIONS) loaded[name] = loadKernel(config.kernels[name]);
+  return loaded as Pick<RingAllReduceOptions, KernelOption>;
 }
 
 async function serve(ring: RingAllReduce, message: ToRingThread): Promise<FromRingThread> {

@@ -98,6 +98,7 @@ describe('collective errors across threads', () => {
 
   it('reduces and averages with kernels named by module export', async () => {
     const kernel = path.resolve(__dirname, '../../../dist/lib/options/ring-options.js');
+    const codec = path.resolve(__dirname, '../../../dist/lib/codec/bf16.js');
     const rings = await Promise.all(
       [0, 1].map((rank) =>
         ThreadedRingAllReduce.listen({
@@ -107,6 +108,9 @@ describe('collective errors across threads', () => {
           threadFile: THREAD_FILE,
           sumInto: { module: kernel, exportName: 'sumIntoJs' },
           divideInPlace: { module: kernel, exportName: 'divideInPlaceJs' },
+          bf16Encode: { module: codec, exportName: 'f32ToBf16' },
+          bf16Decode: { module: codec, exportName: 'bf16ToF32' },
+          bf16Round: { module: codec, exportName: 'roundToBf16InPlace' },
         }),
       ),
     );
@@ -117,9 +121,13 @@ describe('collective errors across threads', () => {
     expect(Array.from(outputs[1])).toEqual(new Array(10).fill(3));
     await Promise.all(rings.map((r, i) => r.allReduce(outputs[i], { step: 1, average: true })));
     expect(Array.from(outputs[0])).toEqual(new Array(10).fill(3));
+    const halves = [new Float32Array(10).fill(1.5), new Float32Array(10).fill(0.25)];
+    await Promise.all(rings.map((r, i) => r.allReduce(halves[i], { step: 2, wireDType: 'bf16' })));
+    expect(Array.from(halves[1])).toEqual(new Array(10).fill(1.75)); // through the bf16 kernels named below
     const missing = [
       { sumInto: { module: kernel, exportName: 'nothing' } },
       { divideInPlace: { module: kernel, exportName: 'RING_DEFAULTS' } }, // not a function
+      { bf16Round: { module: codec, exportName: 'roundToBf16' } },
     ];
     for (const kernels of missing) {
       const name = Object.values(kernels)[0].exportName;

@@ -8,21 +8,22 @@ import type { AllReduceResult, AllReduceRing } from '../ring/all-reduce-ring';
 import {
   FromRingThread,
   RingThreadConfig,
-  KernelExport,
+  KernelExports,
   KernelOption,
   ToRingThread,
   deserializeError,
+  splitKernels,
 } from './ring-thread-protocol';
 
 /** The compiled thread entry beside this file (absent when running from TypeScript sources). */
 const THREAD_FILE = path.join(__dirname, 'ring-thread.js');
 
-/** Options of a {@link ThreadedRingAllReduce}: the ring's, with the kernels named by module. */
-export interface ThreadedRingOptions extends Omit<RingAllReduceOptions, KernelOption> {
-  /** The reduction kernel, as a module export the thread requires. @defaultValue the JavaScript loop */
-  sumInto?: KernelExport;
-  /** The averaging kernel, as a module export the thread requires. @defaultValue the JavaScript loop */
-  divideInPlace?: KernelExport;
+/**
+ * Options of a {@link ThreadedRingAllReduce}: the ring's, with its kernels (`sumInto`,
+ * `divideInPlace`, `bf16Encode`, `bf16Decode`, `bf16Round`) named as module exports the thread
+ * requires, since functions cannot be posted to a thread. Absent kernels are the JavaScript defaults.
+ */
+export interface ThreadedRingOptions extends Omit<RingAllReduceOptions, KernelOption>, KernelExports {
   /** The thread's entry file. @defaultValue the compiled ring-thread.js beside this module */
   threadFile?: string;
 }
@@ -71,7 +72,8 @@ export class ThreadedRingAllReduce implements AllReduceRing {
 
   /** Starts the thread, which binds the ring's collective server; resolves once it listens. */
   static async listen(options: ThreadedRingOptions): Promise<ThreadedRingAllReduce> {
-    const { threadFile = THREAD_FILE, sumInto, divideInPlace, ...ringOptions } = options;
+    const { threadFile = THREAD_FILE, ...rest } = options;
+    const { ringOptions, kernels } = splitKernels(rest);
     if (!ThreadedRingAllReduce.available(threadFile)) {
       throw new CollectiveConfigError(
         'threadFile',
@@ -79,7 +81,7 @@ export class ThreadedRingAllReduce implements AllReduceRing {
         'build the library (npm run build), or use RingAllReduce on the calling thread',
       );
     }
-    const config: RingThreadConfig = { options: ringOptions, kernels: { sumInto, divideInPlace } };
+    const config: RingThreadConfig = { options: ringOptions, kernels };
     const thread = new Worker(threadFile, { workerData: config });
     const address = await new Promise<string>((resolve, reject) => {
       thread.once('message', (message: FromRingThread) => {

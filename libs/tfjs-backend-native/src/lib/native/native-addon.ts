@@ -143,6 +143,12 @@ export interface NativeAddon {
   ): void;
   /** x /= divisor over [offset, offset + length), IEEE f32 division, on the calling thread. */
   divide(x: Float32Array, divisor: number, offset: number, length: number): void;
+  /** dst = bf16 bits of src (round to nearest even) over [offset, offset + length), calling thread. */
+  bf16Encode(src: Float32Array, dst: Uint16Array, offset: number, length: number): void;
+  /** dst = f32 of the bf16 bits src (exact) over [offset, offset + length), calling thread. */
+  bf16Decode(src: Uint16Array, dst: Float32Array, offset: number, length: number): void;
+  /** x = nearest bf16 of x, in place, over [offset, offset + length), calling thread. */
+  bf16Round(x: Float32Array, offset: number, length: number): void;
   /** out = full op other (other op full when otherLeft); other[i % period] when repeat = 1, else other[i / repeat]. op: 0 add, 1 sub, 2 mul, 3 div. */
   binary(
     op: number,
@@ -193,6 +199,9 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'scale',
   'axpy',
   'divide',
+  'bf16Encode',
+  'bf16Decode',
+  'bf16Round',
   'binary',
   'reduceSum',
 ];
