@@ -38,20 +38,13 @@ function arg(name, fallback) {
 const list = (s) => s.split(',').filter(Boolean);
 
 // ---------------------------------------------------------------- children
-/** Where a worker's ring thread loads its kernels from, and which (apps/worker compute-core.ts). */
+/** Where a worker's ring thread loads its kernels from (apps/worker compute-core.ts). */
 const FLAT_MATH = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
-const NATIVE_RING_KERNELS = {
-  sumInto: 'sumIntoSerial',
-  divideInPlace: 'divideSerial',
-  bf16Encode: 'bf16EncodeSerial',
-  bf16Decode: 'bf16DecodeSerial',
-  bf16Round: 'bf16RoundSerial',
-};
 
 /** The worker's ring kernels, as functions (`asExports` false) or as module exports for its thread. */
 function nativeRingKernels(backend, asExports) {
   // --bf16-codec js: the library's JavaScript bf16 codec, to measure what the native one saves
-  const names = Object.entries(NATIVE_RING_KERNELS).filter(
+  const names = Object.entries(backend.RING_KERNEL_EXPORTS).filter(
     ([option]) => !(arg('bf16-codec') === 'js' && option.startsWith('bf16')),
   );
   return Object.fromEntries(

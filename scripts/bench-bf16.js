@@ -6,7 +6,8 @@
  *
  *   npm run bench:bf16 [-- --ranks 2 --steps 150 --preset tiny --batch 8 --context 64]
  *
- * Data: the built-in corpus, in order (no shuffle), dropout 0, the same seeds for both runs.
+ * Data: the built-in corpus, in order (no shuffle), dropout 0, the same seeds for both runs. The rings
+ * use a worker's kernels (the native addon's reduction and bf16 codec) when the addon is built.
  * Needs the built apps (`npm run build`).
  */
 const path = require('path');
@@ -27,8 +28,16 @@ async function run(wireDType, tokens) {
   const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
   const { DataParallelStep } = require(path.join(__dirname, '..', 'apps/worker/dist/index.js'));
   const config = presetConfig(PRESET, { dropRate: 0 });
+  const native = require('@llm-forge/tfjs-backend-native');
+  const kernels = native.nativeAddonStatus().loaded
+    ? Object.fromEntries(
+        Object.entries(native.RING_KERNEL_EXPORTS).map(([option, name]) => [option, native[name]]),
+      )
+    : {};
   const rings = await Promise.all(
-    Array.from({ length: RANKS }, (_, rank) => RingAllReduce.listen({ rank, worldSize: RANKS, secret: 'bench', timeoutMs: 600_000 })),
+    Array.from({ length: RANKS }, (_, rank) =>
+      RingAllReduce.listen({ rank, worldSize: RANKS, secret: 'bench', timeoutMs: 600_000, ...kernels }),
+    ),
   );
   const addresses = rings.map((r) => r.address);
   await Promise.all(rings.map((r) => r.connect(addresses)));
@@ -71,7 +80,9 @@ async function main() {
   const { createTokenizer } = require('@llm-forge/gpt');
   const backend = await initBackend();
   const tokens = createTokenizer().encode(builtinCorpus().slice(0, 400_000));
-  console.log(`bf16 vs f32 gradients on the wire: ${PRESET}, ${RANKS} ranks, B=${B}, T=${T}, ${STEPS} steps, backend ${backend.name}`);
+  console.log(
+    `bf16 vs f32 gradients on the wire: ${PRESET}, ${RANKS} ranks, B=${B}, T=${T}, ${STEPS} steps, backend ${backend.name}`,
+  );
   const f32 = await run('f32', tokens);
   const bf16 = await run('bf16', tokens);
   const diffs = f32.losses.map((l, i) => Math.abs(l - bf16.losses[i]));
@@ -79,11 +90,19 @@ async function main() {
   const tail = (xs) => mean(xs.slice(-20));
   console.log('step   f32 loss   bf16 loss   |diff|');
   for (let s = 0; s < STEPS; s += Math.max(1, Math.floor(STEPS / 10))) {
-    console.log(`${String(s).padStart(4)}   ${f32.losses[s].toFixed(4)}     ${bf16.losses[s].toFixed(4)}      ${diffs[s].toExponential(2)}`);
+    console.log(
+      `${String(s).padStart(4)}   ${f32.losses[s].toFixed(4)}     ${bf16.losses[s].toFixed(4)}      ${diffs[s].toExponential(2)}`,
+    );
   }
-  console.log(`mean of the last 20 losses: f32 ${tail(f32.losses).toFixed(4)}, bf16 ${tail(bf16.losses).toFixed(4)}`);
-  console.log(`|diff| over all steps: max ${Math.max(...diffs).toExponential(2)}, mean ${mean(diffs).toExponential(2)}`);
-  console.log(`all-reduce: f32 ${(f32.commMs / STEPS).toFixed(1)} ms/step (${(f32.bytes / STEPS / 1e6).toFixed(1)} MB sent per rank), bf16 ${(bf16.commMs / STEPS).toFixed(1)} ms/step (${(bf16.bytes / STEPS / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `mean of the last 20 losses: f32 ${tail(f32.losses).toFixed(4)}, bf16 ${tail(bf16.losses).toFixed(4)}`,
+  );
+  console.log(
+    `|diff| over all steps: max ${Math.max(...diffs).toExponential(2)}, mean ${mean(diffs).toExponential(2)}`,
+  );
+  console.log(
+    `all-reduce: f32 ${(f32.commMs / STEPS).toFixed(1)} ms/step (${(f32.bytes / STEPS / 1e6).toFixed(1)} MB sent per rank), bf16 ${(bf16.commMs / STEPS).toFixed(1)} ms/step (${(bf16.bytes / STEPS / 1e6).toFixed(1)} MB)`,
+  );
 }
 
 main().catch((error) => {

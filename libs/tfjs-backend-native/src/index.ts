@@ -22,6 +22,7 @@ export {
   bf16EncodeSerial,
   bf16RoundSerial,
   divideSerial,
+  RING_KERNEL_EXPORTS,
   scale,
   sumIntoSerial,
   sumOfSquares,

@@ -218,3 +218,17 @@ export function bf16DecodeSerial(source: Uint16Array, target: Float32Array): voi
 export function bf16RoundSerial(values: Float32Array): void {
   requireAddon('bf16RoundSerial').bf16Round(values, 0, values.length);
 }
+
+/**
+ * This module's kernels for the ring all-reduce of @llm-forge/collective, by the ring option each
+ * one fills: the same bits as the ring's JavaScript defaults (IEEE f32 add and divide, bf16 round to
+ * nearest even), vectorised, on the calling thread. Export names, so that a ring on its own thread
+ * can load them from this module without loading TensorFlow.js.
+ */
+export const RING_KERNEL_EXPORTS = {
+  sumInto: 'sumIntoSerial',
+  divideInPlace: 'divideSerial',
+  bf16Encode: 'bf16EncodeSerial',
+  bf16Decode: 'bf16DecodeSerial',
+  bf16Round: 'bf16RoundSerial',
+} as const;

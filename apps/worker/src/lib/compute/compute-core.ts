@@ -23,19 +23,11 @@ import type { ComputeThreadConfig } from './compute-messages';
 /** The module the collective thread loads its kernels from (it must not load TensorFlow.js). */
 const FLAT_MATH_MODULE = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
 
-/**
- * The native addon's kernel for each of the ring's: the same bits as the ring's JavaScript defaults
- * (IEEE f32 add and divide, bf16 round to nearest even), vectorised, on the calling thread.
- */
-const NATIVE_RING_KERNELS = {
-  sumInto: 'sumIntoSerial',
-  divideInPlace: 'divideSerial',
-  bf16Encode: 'bf16EncodeSerial',
-  bf16Decode: 'bf16DecodeSerial',
-  bf16Round: 'bf16RoundSerial',
-} as const satisfies Record<keyof KernelExports, keyof typeof nativeBackend>;
+/** The native addon's kernel for every kernel of the ring (a missing one fails to compile). */
+const NATIVE_RING_KERNELS: Record<keyof KernelExports, keyof typeof nativeBackend> =
+  nativeBackend.RING_KERNEL_EXPORTS;
 
-type NativeRingKernels = Pick<RingAllReduceOptions, keyof typeof NATIVE_RING_KERNELS>;
+type NativeRingKernels = Pick<RingAllReduceOptions, keyof KernelExports>;
 
 /** {@link NATIVE_RING_KERNELS} as functions, for a ring on this thread. */
 function nativeRingKernels(): NativeRingKernels {
