@@ -153,23 +153,27 @@ FORGE_SIMD void Bf16RoundRange(uint32_t* x, int64_t i0, int64_t i1) {
   for (int64_t i = i0; i < i1; ++i) x[i] = Bf16Bits(x[i]) << 16;
 }
 
-// The bf16 wire codec of the ring all-reduce, on the calling thread (like axpy's serial mode):
+// Runs `kernel` from src (argument 0) into dst (argument 1) over [offset, offset + length)
+// (arguments 2 and 3), on the calling thread (like axpy's serial mode): the chunks are a few MB.
+template <typename Src, typename Dst>
+Napi::Value ConvertSerial(const Napi::CallbackInfo& info, const Src* src, Dst* dst,
+                          void (*kernel)(const Src*, Dst*, int64_t, int64_t)) {
+  const Range r = RangeArgs(info, 2, {0, 1});
+  kernel(src, dst, r.offset, r.offset + r.length);
+  return info.Env().Undefined();
+}
+
+// The bf16 wire codec of the ring all-reduce.
 // bf16Encode(src: Float32Array, dst: Uint16Array, offset, length)
 Napi::Value Bf16Encode(const Napi::CallbackInfo& info) {
-  const uint32_t* src = Word32Arg(info, 0, 0, "src");
-  uint16_t* dst = U16Arg(info, 1, 0, "dst");
-  const Range r = RangeArgs(info, 2, {0, 1});
-  Bf16EncodeRange(src, dst, r.offset, r.offset + r.length);
-  return info.Env().Undefined();
+  return ConvertSerial<uint32_t, uint16_t>(info, Word32Arg(info, 0, 0, "src"), U16Arg(info, 1, 0, "dst"),
+                                           Bf16EncodeRange);
 }
 
 // bf16Decode(src: Uint16Array, dst: Float32Array, offset, length): exact widening.
 Napi::Value Bf16Decode(const Napi::CallbackInfo& info) {
-  const uint16_t* src = U16Arg(info, 0, 0, "src");
-  uint32_t* dst = Word32Arg(info, 1, 0, "dst");
-  const Range r = RangeArgs(info, 2, {0, 1});
-  Bf16DecodeRange(src, dst, r.offset, r.offset + r.length);
-  return info.Env().Undefined();
+  return ConvertSerial<uint16_t, uint32_t>(info, U16Arg(info, 0, 0, "src"), Word32Arg(info, 1, 0, "dst"),
+                                           Bf16DecodeRange);
 }
 
 // bf16Round(x: Float32Array, offset, length): every element to its nearest bf16, in place.
