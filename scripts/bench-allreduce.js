@@ -20,8 +20,8 @@
  * `--setup worker` (the default when the native addon is built) sets each rank up as a worker's
  * compute thread is: the native backend started, the ring on a thread of its own
  * (ThreadedRingAllReduce) with the addon's kernels (reduction, averaging, bf16 codec); `--ring-thread
- * no` keeps the ring on the backend's thread instead, `--bf16-codec js` the JavaScript bf16 codec. `--setup bare` measures the collective library
- * alone (JavaScript kernels).
+ * no` keeps the ring on the backend's thread instead, `--bf16-codec js` the JavaScript bf16 codec.
+ * `--setup bare` measures the collective library alone (JavaScript kernels).
  * Needs the compiled libraries: `npm run build` (collective alone is compiled here if missing).
  */
 const { execFileSync, fork } = require('child_process');
@@ -43,14 +43,15 @@ const FLAT_MATH = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
 
 /** The worker's ring kernels, as functions (`asExports` false) or as module exports for its thread. */
 function nativeRingKernels(backend, asExports) {
+  const functions = backend.ringKernels();
   // --bf16-codec js: the library's JavaScript bf16 codec, to measure what the native one saves
-  const names = Object.entries(backend.RING_KERNEL_EXPORTS).filter(
-    ([option]) => !(arg('bf16-codec') === 'js' && option.startsWith('bf16')),
+  const options = Object.keys(functions).filter(
+    (option) => !(arg('bf16-codec') === 'js' && option.startsWith('bf16')),
   );
   return Object.fromEntries(
-    names.map(([option, name]) => [
+    options.map((option) => [
       option,
-      asExports ? { module: FLAT_MATH, exportName: name } : backend[name],
+      asExports ? { module: FLAT_MATH, exportName: backend.RING_KERNEL_EXPORTS[option] } : functions[option],
     ]),
   );
 }

@@ -29,11 +29,7 @@ async function run(wireDType, tokens) {
   const { DataParallelStep } = require(path.join(__dirname, '..', 'apps/worker/dist/index.js'));
   const config = presetConfig(PRESET, { dropRate: 0 });
   const native = require('@llm-forge/tfjs-backend-native');
-  const kernels = native.nativeAddonStatus().loaded
-    ? Object.fromEntries(
-        Object.entries(native.RING_KERNEL_EXPORTS).map(([option, name]) => [option, native[name]]),
-      )
-    : {};
+  const kernels = native.nativeAddonStatus().loaded ? native.ringKernels() : {};
   const rings = await Promise.all(
     Array.from({ length: RANKS }, (_, rank) =>
       RingAllReduce.listen({ rank, worldSize: RANKS, secret: 'bench', timeoutMs: 600_000, ...kernels }),

@@ -23,6 +23,8 @@ export {
   bf16RoundSerial,
   divideSerial,
   RING_KERNEL_EXPORTS,
+  ringKernels,
+  type RingKernels,
   scale,
   sumIntoSerial,
   sumOfSquares,

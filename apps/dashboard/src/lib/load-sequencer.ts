@@ -18,19 +18,18 @@ export function applyUpdate<T>(previous: T, update: Update<T>): T {
 /** Tracks the newest fetch and the updates made while it is in flight. */
 export class LoadSequencer<T> {
   private newest = 0;
-  private inFlight = false;
-  private sinceNewest: Update<T>[] = [];
+  /** Updates made since the newest fetch started; undefined while none is in flight. */
+  private sinceNewest?: Update<T>[];
 
   /** A fetch starts; returns its ticket. Updates made before now are in its answer. */
   start(): number {
     this.sinceNewest = [];
-    this.inFlight = true;
     return ++this.newest;
   }
 
   /** Notes an update made now (call it with every update applied while data is shown). */
   record(update: Update<T>): void {
-    if (this.inFlight) this.sinceNewest.push(update);
+    this.sinceNewest?.push(update);
   }
 
   /**
@@ -40,22 +39,15 @@ export class LoadSequencer<T> {
    */
   settle(ticket: number, value: T): { data: T } | undefined {
     if (ticket !== this.newest) return undefined;
-    const data = this.sinceNewest.reduce<T>((acc, update) => applyUpdate(acc, update), value);
-    this.finish(ticket);
+    const data = (this.sinceNewest ?? []).reduce<T>((acc, update) => applyUpdate(acc, update), value);
+    this.sinceNewest = undefined;
     return { data };
   }
 
-  /** Whether `ticket` is the newest fetch (for its error); ends it either way. */
+  /** Whether `ticket` is the newest fetch (for its error); if so, it ends. */
   fail(ticket: number): boolean {
-    const newest = ticket === this.newest;
-    this.finish(ticket);
-    return newest;
-  }
-
-  private finish(ticket: number): void {
-    if (ticket === this.newest) {
-      this.sinceNewest = [];
-      this.inFlight = false;
-    }
+    if (ticket !== this.newest) return false;
+    this.sinceNewest = undefined;
+    return true;
   }
 }

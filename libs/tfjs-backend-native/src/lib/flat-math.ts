@@ -145,6 +145,13 @@ export function addInto(
   for (let i = offset, end = offset + length; i < end; i++) dst[i] += alpha * src[i];
 }
 
+/** A RangeError naming `fn` unless `source` and `target` have equal lengths. */
+function requireSameLength(fn: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) {
+    throw new RangeError(`${fn}: source has ${a.length} elements, target ${b.length}; pass equal lengths`);
+  }
+}
+
 /**
  * target += source element-wise (equal lengths) on the calling thread: the reduction kernel of
  * the ring all-reduce (`sumInto` of @llm-forge/collective). Vectorised in the native addon,
@@ -152,11 +159,7 @@ export function addInto(
  * on purpose: chunks are a few MB, and the other cores are busy with the peers' streams.
  */
 export function sumIntoSerial(target: Float32Array, source: Float32Array): void {
-  if (source.length !== target.length) {
-    throw new RangeError(
-      `sumIntoSerial: source has ${source.length} elements, target ${target.length}; pass equal lengths`,
-    );
-  }
+  requireSameLength('sumIntoSerial', source, target);
   const addon = getNativeAddon();
   if (addon) {
     addon.axpy(target, source, 1, 0, target.length, false);
@@ -189,12 +192,6 @@ function requireAddon(fn: string): NonNullable<ReturnType<typeof getNativeAddon>
     );
   }
   return addon;
-}
-
-function requireSameLength(fn: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
-  if (a.length !== b.length) {
-    throw new RangeError(`${fn}: source has ${a.length} elements, target ${b.length}; pass equal lengths`);
-  }
 }
 
 /**
@@ -232,3 +229,16 @@ export const RING_KERNEL_EXPORTS = {
   bf16Decode: 'bf16DecodeSerial',
   bf16Round: 'bf16RoundSerial',
 } as const;
+
+const SERIAL_KERNELS = { sumIntoSerial, divideSerial, bf16EncodeSerial, bf16DecodeSerial, bf16RoundSerial };
+
+/** The functions of {@link RING_KERNEL_EXPORTS}, by ring option. */
+export type RingKernels = {
+  [Option in keyof typeof RING_KERNEL_EXPORTS]: (typeof SERIAL_KERNELS)[(typeof RING_KERNEL_EXPORTS)[Option]];
+};
+
+/** {@link RING_KERNEL_EXPORTS} as functions, for a ring on the calling thread. */
+export function ringKernels(): RingKernels {
+  const entries = Object.entries(RING_KERNEL_EXPORTS).map(([option, name]) => [option, SERIAL_KERNELS[name]]);
+  return Object.fromEntries(entries) as RingKernels;
+}

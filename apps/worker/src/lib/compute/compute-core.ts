@@ -7,7 +7,6 @@ import {
   ThreadedRingAllReduce,
   type AllReduceRing,
   type KernelExports,
-  type RingAllReduceOptions,
 } from '@llm-forge/collective';
 import * as nativeBackend from '@llm-forge/tfjs-backend-native';
 import type {
@@ -26,14 +25,6 @@ const FLAT_MATH_MODULE = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
 /** The native addon's kernel for every kernel of the ring (a missing one fails to compile). */
 const NATIVE_RING_KERNELS: Record<keyof KernelExports, keyof typeof nativeBackend> =
   nativeBackend.RING_KERNEL_EXPORTS;
-
-type NativeRingKernels = Pick<RingAllReduceOptions, keyof KernelExports>;
-
-/** {@link NATIVE_RING_KERNELS} as functions, for a ring on this thread. */
-function nativeRingKernels(): NativeRingKernels {
-  const entries = Object.entries(NATIVE_RING_KERNELS).map(([option, name]) => [option, nativeBackend[name]]);
-  return Object.fromEntries(entries) as NativeRingKernels;
-}
 
 /** {@link NATIVE_RING_KERNELS} as module exports, for a ring on its own thread. */
 function nativeRingKernelExports(): KernelExports {
@@ -77,7 +68,7 @@ export async function startComputeCore(config: ComputeThreadConfig): Promise<Com
   // native backend is here (10-20x the JavaScript loops).
   const ring: AllReduceRing = ThreadedRingAllReduce.available()
     ? await ThreadedRingAllReduce.listen({ ...options, ...(native ? nativeRingKernelExports() : {}) })
-    : await RingAllReduce.listen({ ...options, ...(native ? nativeRingKernels() : {}) });
+    : await RingAllReduce.listen({ ...options, ...(native ? nativeBackend.ringKernels() : {}) });
   if (ring instanceof ThreadedRingAllReduce) {
     // Without its ring a worker is useless: fail the compute thread, so the process exits and restarts.
     ring.onLost = (error) =>
