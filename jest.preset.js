@@ -7,11 +7,19 @@ const path = require('path');
 
 const root = __dirname;
 
-/** Maps `@llm-forge/<lib>` to `libs/<lib>/src/index.ts` for every library in the workspace. */
+/**
+ * Maps `@llm-forge/<lib>` to `libs/<lib>/src/index.ts` for every library in the workspace, and
+ * `@llm-forge/<lib>/testing` to `libs/<lib>/src/testing.ts` where a library has one (its test
+ * helpers for other packages' specs; never shipped in its build).
+ */
 function workspaceMapper() {
   const mapper = {};
   for (const lib of fs.readdirSync(path.join(root, 'libs'))) {
-    mapper[`^@llm-forge/${lib}$`] = path.join(root, 'libs', lib, 'src', 'index.ts');
+    const src = path.join(root, 'libs', lib, 'src');
+    mapper[`^@llm-forge/${lib}$`] = path.join(src, 'index.ts');
+    if (fs.existsSync(path.join(src, 'testing.ts'))) {
+      mapper[`^@llm-forge/${lib}/testing$`] = path.join(src, 'testing.ts');
+    }
   }
   return mapper;
 }

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
-import { TEST_CONFIG } from '../../../../libs/gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG } from '@llm-forge/gpt/testing';
 import { CoordinatorApi } from '../cluster/api-client';
 import { readClusterState } from '../cluster/cluster-state';
 import { freePort } from '../cluster/local-cluster';

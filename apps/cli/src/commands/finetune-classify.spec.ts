@@ -5,7 +5,7 @@ import * as path from 'path';
 import { GPTModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
 import { runForge as forge } from '../test-utils/run-forge';
 import { startBackend } from '../backend';
-import { TEST_CONFIG } from '../../../../libs/gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG } from '@llm-forge/gpt/testing';
 
 /** The shared tiny test model (libs/gpt test-utils). */
 const BASE: GPTConfig = TEST_CONFIG;

@@ -6,7 +6,7 @@ import * as path from 'path';
 import request from 'supertest';
 import { createTokenizer, generate, GPTModel, loadModel, saveModel } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
-import { TEST_CONFIG } from '../../../../libs/gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG } from '@llm-forge/gpt/testing';
 import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
 import { type ActiveGeneration, type GenerationExecutor } from './generation-executor';
 import type { StreamEvent } from './generation-messages';

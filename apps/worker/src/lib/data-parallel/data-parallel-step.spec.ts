@@ -15,8 +15,8 @@ import {
   type TestRank,
   type TestRingOptions,
 } from '../test-utils/data-parallel-harness';
-import { HANG_SLACK_MS } from '../../../../../libs/collective/src/lib/test-utils/ring-harness';
-import { maxAbsDiff } from '../../../../../libs/gpt/src/lib/test-utils/compare';
+import { HANG_SLACK_MS } from '@llm-forge/collective/testing';
+import { maxAbsDiff } from '@llm-forge/gpt/testing';
 
 /**
  * libs/gpt's TEST_CONFIG (2 layers, 4 heads, width 32, context 16, no dropout) over a compact

@@ -17,7 +17,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
-import { TEST_CONFIG } from '../../../../../libs/gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG } from '@llm-forge/gpt/testing';
 import { FinetuneRunner } from './finetune-runner';
 
 const HAM = [

@@ -5,7 +5,7 @@ import { RingAllReduce } from '@llm-forge/collective';
 import { runSpecSchema, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
 import { prepareShards } from '@llm-forge/data-shards';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
-import { TEST_CONFIG } from '../../../../../libs/gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG } from '@llm-forge/gpt/testing';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
 import { TrainingSession } from './training-session';
 

@@ -3,13 +3,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createTokenizer, GPTModel, type GPTConfig } from '@llm-forge/gpt';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { TEST_CONFIG, useBackend } from '@llm-forge/gpt/testing';
 import { encodeSplits, padBatch, splitBatches, stratifiedSplit } from './classification-dataset';
 import { GPTClassifier, type ClassifierSpec } from './classifier';
 import { finetuneClassifier } from './finetune-classifier';
 import { parseTrainSelection } from './trainable-selection';
 import type { LabeledExample } from './labeled-text';
-import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
 
 /** The shared tiny test model (libs/gpt test-utils), with an untied output head. */
 const CONFIG: GPTConfig = { ...TEST_CONFIG, tiedHead: false };

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { describeIfShared, sharedPath } from '../../../../gpt/src/lib/test-utils/shared-data';
+import { describeIfShared, sharedPath } from '@llm-forge/gpt/testing';
 import { collateInstructions } from './collate';
 
 /** Rows of a (B, T) row-major batch. */

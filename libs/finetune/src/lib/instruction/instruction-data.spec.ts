@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DataError } from '@llm-forge/gpt';
-import { describeIfShared, sharedPath } from '../../../../gpt/src/lib/test-utils/shared-data';
+import { describeIfShared, sharedPath } from '@llm-forge/gpt/testing';
 import { loadInstructionData, parseInstructionData } from './instruction-data';
 
 const entry = {

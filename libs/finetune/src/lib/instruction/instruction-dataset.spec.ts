@@ -1,5 +1,5 @@
 import { createTokenizer } from '@llm-forge/gpt';
-import { describeIfShared, sharedPath } from '../../../../gpt/src/lib/test-utils/shared-data';
+import { describeIfShared, sharedPath } from '@llm-forge/gpt/testing';
 import { loadInstructionData, type InstructionEntry } from './instruction-data';
 import {
   batchCount,

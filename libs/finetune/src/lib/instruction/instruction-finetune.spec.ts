@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, GPTModel, parameterLayout, type GPTConfig } from '@llm-forge/gpt';
-import { TEST_CONFIG, randomModel } from '../../../../gpt/src/lib/test-utils/tiny-model';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { TEST_CONFIG, randomModel, useBackend } from '@llm-forge/gpt/testing';
 import type { InstructionEntry } from './instruction-data';
 import { finetuneInstructions, type InstructionEval } from './instruction-finetune';
 import { PHI3_STYLE } from './prompt-style';

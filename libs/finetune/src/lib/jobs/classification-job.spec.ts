@@ -1,7 +1,7 @@
 /** Classification finetune jobs: equal to finetuneClassifier on one rank, to one rank on several, and their outputs. */
 import * as path from 'path';
 import { createTokenizer, loadModel } from '@llm-forge/gpt';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { useBackend } from '@llm-forge/gpt/testing';
 import {
   balanceByDownsampling,
   encodeSplits,

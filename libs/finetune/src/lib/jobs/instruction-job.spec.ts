@@ -4,7 +4,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { finetuneResultSchema, type InstructionEvaluation } from '@llm-forge/cluster-protocol';
 import { GPTModel, loadModel } from '@llm-forge/gpt';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { useBackend } from '@llm-forge/gpt/testing';
 import { loadInstructionData } from '../instruction/instruction-data';
 import { splitInstructionData } from '../instruction/instruction-dataset';
 import { finetuneInstructions } from '../instruction/instruction-finetune';

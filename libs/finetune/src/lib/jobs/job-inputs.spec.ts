@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { FinetuneSpecInput } from '@llm-forge/cluster-protocol';
 import { CheckpointError, ConfigError, DataError, ForgeError } from '@llm-forge/gpt';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { useBackend } from '@llm-forge/gpt/testing';
 import { runFinetuneJob } from './finetune-job';
 import { JobHistory } from './job-history';
 import { createJobFixture, jobContext, jobSpec, type JobFixture } from './test-utils/job-fixtures';

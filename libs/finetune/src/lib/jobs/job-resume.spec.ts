@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FinetuneSpecInput, InstructionEvaluation } from '@llm-forge/cluster-protocol';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { useBackend } from '@llm-forge/gpt/testing';
 import { GPTClassifier } from '../classification/classifier';
 import { FinetuneAbortedError } from './finetune-aborted-error';
 import { runFinetuneJob, STATE_SAVE_WAIT_MS, type FinetuneJobOutcome } from './finetune-job';

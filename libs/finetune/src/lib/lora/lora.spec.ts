@@ -7,14 +7,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy, GPTModel, loadModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
-import { useBackend } from '../../../../gpt/src/lib/test-utils/backends';
+import { TEST_CONFIG, useBackend } from '@llm-forge/gpt/testing';
 import { SelectiveTrainer } from '../training/selective-trainer';
 import { GPTClassifier } from '../classification/classifier';
 import { padBatch } from '../classification/classification-dataset';
 import { LoraAdapters } from './lora-adapters';
 import { mergeLoraFolder } from './lora-merge';
 import { LoraLmTrainer } from './lora-lm-trainer';
-import { TEST_CONFIG } from '../../../../gpt/src/lib/test-utils/tiny-model';
 
 /** The shared tiny test model (libs/gpt test-utils). */
 const CONFIG: GPTConfig = TEST_CONFIG;

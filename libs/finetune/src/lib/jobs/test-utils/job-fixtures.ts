@@ -13,7 +13,7 @@ import {
   type FinetuneSpecInput,
 } from '@llm-forge/cluster-protocol';
 import { GPTModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
-import { TEST_CONFIG } from '../../../../../gpt/src/lib/test-utils/tiny-model';
+import { TEST_CONFIG } from '@llm-forge/gpt/testing';
 import type { FinetuneJobContext } from '../finetune-job';
 
 /** The shared tiny config with room for an Alpaca prompt's start (prompts are cut to 32 tokens). */
@@ -105,7 +105,7 @@ export function jobContext(
 }
 
 /** The largest element-wise difference (libs/gpt's test helper). */
-export { maxAbsDiff } from '../../../../../gpt/src/lib/test-utils/compare';
+export { maxAbsDiff } from '@llm-forge/gpt/testing';
 
 /** Whether two float arrays hold the same bytes. */
 export function sameBytes(a: Float32Array, b: Float32Array): boolean {
