@@ -38,9 +38,6 @@ function arg(name, fallback) {
 const list = (s) => s.split(',').filter(Boolean);
 
 // ---------------------------------------------------------------- children
-/** Where a worker's ring thread loads its kernels from (apps/worker compute-core.ts). */
-const FLAT_MATH = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
-
 /** The worker's ring kernels, as functions (`asExports` false) or as module exports for its thread. */
 function nativeRingKernels(backend, asExports) {
   const functions = backend.ringKernels();
@@ -51,7 +48,9 @@ function nativeRingKernels(backend, asExports) {
   return Object.fromEntries(
     options.map((option) => [
       option,
-      asExports ? { module: FLAT_MATH, exportName: backend.RING_KERNEL_EXPORTS[option] } : functions[option],
+      asExports
+        ? { module: backend.RING_KERNEL_MODULE, exportName: backend.RING_KERNEL_EXPORTS[option] }
+        : functions[option],
     ]),
   );
 }

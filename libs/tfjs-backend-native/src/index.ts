@@ -23,6 +23,7 @@ export {
   bf16RoundSerial,
   divideSerial,
   RING_KERNEL_EXPORTS,
+  RING_KERNEL_MODULE,
   ringKernels,
   type RingKernels,
   scale,

@@ -230,6 +230,14 @@ export const RING_KERNEL_EXPORTS = {
   bf16Round: 'bf16RoundSerial',
 } as const;
 
+/**
+ * The resolved path of this module, from which a ring on its own thread loads the functions that
+ * {@link RING_KERNEL_EXPORTS} names (it loads the native addon but not TensorFlow.js). In a build
+ * this is `dist/lib/flat-math.js`; under ts-jest it is the TypeScript source, which a plain worker
+ * thread cannot load — threaded rings run from builds only.
+ */
+export const RING_KERNEL_MODULE: string = __filename;
+
 const SERIAL_KERNELS = { sumIntoSerial, divideSerial, bf16EncodeSerial, bf16DecodeSerial, bf16RoundSerial };
 
 /** The functions of {@link RING_KERNEL_EXPORTS}, by ring option. */

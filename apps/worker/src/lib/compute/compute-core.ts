@@ -19,16 +19,14 @@ import { FinetuneRunner, type FinetuneJobHooks } from '../finetune/finetune-runn
 import { TrainingSession } from '../session/training-session';
 import type { ComputeThreadConfig } from './compute-messages';
 
-/** The module the collective thread loads its kernels from (it must not load TensorFlow.js). */
-const FLAT_MATH_MODULE = '@llm-forge/tfjs-backend-native/dist/lib/flat-math';
-
 /** The native addon's kernel for every kernel of the ring (a missing one fails to compile). */
 const NATIVE_RING_KERNELS: Record<keyof KernelExports, keyof typeof nativeBackend> =
   nativeBackend.RING_KERNEL_EXPORTS;
 
 /** {@link NATIVE_RING_KERNELS} as module exports, for a ring on its own thread. */
 function nativeRingKernelExports(): KernelExports {
-  const module = require.resolve(FLAT_MATH_MODULE);
+  // The module the collective thread loads its kernels from (it must not load TensorFlow.js).
+  const module = nativeBackend.RING_KERNEL_MODULE;
   const entries = Object.entries(NATIVE_RING_KERNELS).map(([option, exportName]) => [
     option,
     { module, exportName },
