@@ -8,7 +8,7 @@ import {
   REDIS_PREFIX_PATTERN,
   WORKER,
 } from '../app-contract';
-import { K8sObject } from '../kustomize/k8s-object';
+import { K8sObject } from './k8s-object';
 import { isObject, JsonObject } from '../yaml-files';
 import {
   byName,

@@ -1,5 +1,5 @@
-import { K8sObject, objectId } from '../kustomize/k8s-object';
-import { parseImage } from '../kustomize/transformers';
+import { K8sObject, objectId } from './k8s-object';
+import { isPinned } from '../image-ref';
 import { isObject, Json, JsonObject } from '../yaml-files';
 import {
   byName,
@@ -209,11 +209,9 @@ function checkProbes(container: JsonObject, id: string): string[] {
 
 function checkHygiene({ container, id, pod }: ContainerInfo): string[] {
   const problems: string[] = [];
-  const image = typeof container.image === 'string' ? parseImage(container.image) : undefined;
-  if (!image) problems.push(`${id}: no image`);
-  else if (!image.digest && (!image.tag || image.tag === 'latest')) {
-    problems.push(`${id}: image ${String(container.image)} needs a pinned tag or digest`);
-  }
+  if (typeof container.image !== 'string') problems.push(`${id}: no image`);
+  else if (!isPinned(container.image))
+    problems.push(`${id}: image ${container.image} needs a pinned tag or digest`);
   const resources = isObject(container.resources) ? container.resources : {};
   const requests = isObject(resources.requests) ? resources.requests : {};
   const limits = isObject(resources.limits) ? resources.limits : {};

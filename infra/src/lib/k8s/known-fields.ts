@@ -1,6 +1,6 @@
 import * as path from 'path';
 import * as ts from 'typescript';
-import { K8sObject, objectId } from '../kustomize/k8s-object';
+import { K8sObject, objectId } from './k8s-object';
 
 /** Where the virtual source lives: next to node_modules, so `kubernetes-models` resolves. */
 const VIRTUAL_FILE = path.resolve(__dirname, '..', '..', '..', '__known_fields__.ts');

@@ -1,4 +1,4 @@
-import { K8sObject, objectId } from '../kustomize/k8s-object';
+import { K8sObject, objectId } from './k8s-object';
 import { isObject, Json, JsonObject } from '../yaml-files';
 
 /** A pod template inside a workload (or a bare Pod), with where it came from. */

@@ -1,4 +1,4 @@
-import { K8sObject, objectId } from '../kustomize/k8s-object';
+import { K8sObject, objectId } from './k8s-object';
 
 /** An ajv error as kubernetes-models reports it. */
 interface SchemaError {

@@ -7,21 +7,6 @@ export interface K8sObject extends JsonObject {
   metadata: JsonObject & { name: string; namespace?: string };
 }
 
-/** Kinds that live outside namespaces (the namespace transformer leaves them alone). */
-export const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace',
-  'PersistentVolume',
-  'StorageClass',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PriorityClass',
-  'IngressClass',
-  'RuntimeClass',
-  'ValidatingWebhookConfiguration',
-  'MutatingWebhookConfiguration',
-]);
-
 /** Checks that `value` (document `index` of `file`) is a Kubernetes object and returns it typed. */
 export function asK8sObject(value: Json, file: string, index: number): K8sObject {
   const where = `document ${index + 1}`;

