@@ -9,7 +9,7 @@ import { KeyedLock } from './keyed-lock';
 
 /** A driver that passes over its records every `periodMs`. */
 export abstract class PeriodicDriver implements OnApplicationBootstrap, OnApplicationShutdown {
-  /** When this coordinator started (workers get a grace period after it). */
+  /** When this coordinator started: ring members get a grace period after it (see memberAlive). */
   protected readonly startedAt = Date.now();
   private readonly locks = new KeyedLock();
   private timer?: NodeJS.Timeout;

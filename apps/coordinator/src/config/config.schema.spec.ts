@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       clusterSecret: 'a-cluster-secret',
       heartbeatMs: 1000,
       workerTimeoutMs: 5000,
+      workerRetentionMs: 3_600_000,
       stepTimeoutMs: 600_000,
       maxStepRetries: 5,
       dashboardDir: undefined,
@@ -48,6 +49,17 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ FORGE_API_TOKEN: token, FORGE_REDIS_PREFIX: 'forge' })).toThrow(
       /FORGE_REDIS_PREFIX must end with ":"/,
+    );
+  });
+
+  it('keeps lost workers for FORGE_WORKER_RETENTION_MS, never shorter than the worker timeout', () => {
+    const env = { FORGE_API_TOKEN: token, FORGE_CLUSTER_SECRET: 'a-cluster-secret' };
+    expect(loadConfig({ ...env, FORGE_WORKER_RETENTION_MS: '60000' }).workerRetentionMs).toBe(60_000);
+    expect(() =>
+      loadConfig({ ...env, FORGE_WORKER_TIMEOUT_MS: '10000', FORGE_WORKER_RETENTION_MS: '5000' }),
+    ).toThrow(/FORGE_WORKER_RETENTION_MS \(5000\) must be at least FORGE_WORKER_TIMEOUT_MS \(10000\)/);
+    expect(() => loadConfig({ ...env, FORGE_WORKER_RETENTION_MS: 'an hour' })).toThrow(
+      /FORGE_WORKER_RETENTION_MS: /,
     );
   });
 });

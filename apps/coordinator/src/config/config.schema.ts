@@ -25,6 +25,7 @@ export const environmentSchema = z.object({
   FORGE_CLUSTER_SECRET: z.string().min(8, 'FORGE_CLUSTER_SECRET must have at least 8 characters').optional(),
   FORGE_HEARTBEAT_MS: z.coerce.number().int().min(50).default(1000),
   FORGE_WORKER_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  FORGE_WORKER_RETENTION_MS: z.coerce.number().int().min(1000).default(3_600_000),
   FORGE_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).default(600_000),
   FORGE_MAX_STEP_RETRIES: z.coerce.number().int().min(0).default(5),
   FORGE_DASHBOARD_DIR: z.string().min(1).optional(),
@@ -58,6 +59,13 @@ export interface CoordinatorConfig {
   heartbeatMs: number;
   /** A worker silent for this long is lost; its step is re-run without it. @defaultValue 5000 */
   workerTimeoutMs: number;
+  /**
+   * A lost worker's record (shown as `lost` in `GET /workers` and `forge_workers`) is removed once
+   * the worker has been silent this long: long enough for an operator to see what went, short enough
+   * that workers of long-gone processes do not pile up. Must be at least `workerTimeoutMs`.
+   * @defaultValue 3600000 (1 hour)
+   */
+  workerRetentionMs: number;
   /** A step attempt running longer than this is aborted and retried. @defaultValue 600000 */
   stepTimeoutMs: number;
   /** Failed attempts of one step before the run fails. @defaultValue 5 */
@@ -81,6 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
   const e = parsed.data;
   if (e.FORGE_AUTH_DISABLED && !e.FORGE_LOCAL_MODE) {
     throw new ConfigError('FORGE_AUTH_DISABLED=true is only allowed with FORGE_LOCAL_MODE=true');
+  }
+  if (e.FORGE_WORKER_RETENTION_MS < e.FORGE_WORKER_TIMEOUT_MS) {
+    throw new ConfigError(
+      `FORGE_WORKER_RETENTION_MS (${e.FORGE_WORKER_RETENTION_MS}) must be at least FORGE_WORKER_TIMEOUT_MS (${e.FORGE_WORKER_TIMEOUT_MS}): a shorter retention would remove workers that are only late`,
+    );
   }
   const authEnabled = !e.FORGE_AUTH_DISABLED;
   if (authEnabled && !e.FORGE_API_TOKEN) {
@@ -107,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     clusterSecret: e.FORGE_CLUSTER_SECRET ?? LOCAL_CLUSTER_SECRET,
     heartbeatMs: e.FORGE_HEARTBEAT_MS,
     workerTimeoutMs: e.FORGE_WORKER_TIMEOUT_MS,
+    workerRetentionMs: e.FORGE_WORKER_RETENTION_MS,
     stepTimeoutMs: e.FORGE_STEP_TIMEOUT_MS,
     maxStepRetries: e.FORGE_MAX_STEP_RETRIES,
     dashboardDir: e.FORGE_DASHBOARD_DIR,

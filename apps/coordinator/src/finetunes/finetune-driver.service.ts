@@ -153,9 +153,7 @@ export class FinetuneDriver extends PeriodicDriver {
 
   private async formClaimed(job: Finetune, workers: WorkerRecord[], now: number): Promise<void> {
     const busy = await this.busyWorkers(job.id);
-    const free = workers.filter(
-      (w) => isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) && !busy.has(w.id),
-    );
+    const free = workers.filter((w) => isAlive(w, now, this.config.workerTimeoutMs) && !busy.has(w.id));
     // Begun before: it has had a ring, or it was restored after Redis lost it (attempt > 0).
     const started = job.members !== undefined || job.progress.attempt > 0;
     // A new job waits for the workers it asked for; a started one continues with whoever is left

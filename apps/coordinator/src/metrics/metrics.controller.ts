@@ -17,7 +17,6 @@ import { Public } from '../auth/public.decorator';
 @Controller('metrics')
 export class MetricsController implements OnModuleInit {
   private readonly registry = new Registry();
-  private readonly startedAt = Date.now();
 
   constructor(
     private readonly runs: RunsRepository,
@@ -88,7 +87,7 @@ export class MetricsController implements OnModuleInit {
       collect: async function (this: Gauge) {
         const now = Date.now();
         const list = await self.workers.list();
-        const alive = list.filter((w) => isAlive(w, now, self.config.workerTimeoutMs, self.startedAt));
+        const alive = list.filter((w) => isAlive(w, now, self.config.workerTimeoutMs));
         this.set({ state: 'alive' }, alive.length);
         this.set({ state: 'lost' }, list.length - alive.length);
       },

@@ -132,9 +132,10 @@ export class RunDriver extends PeriodicDriver {
     const busy = await this.busyWorkers(run.id);
     const free = workers.filter(
       (w) =>
-        isAlive(w, now, this.config.workerTimeoutMs, this.startedAt) &&
+        isAlive(w, now, this.config.workerTimeoutMs) &&
         !busy.has(w.id) &&
-        w.assignment?.kind !== 'finetune', // taken by a finetune job until it releases the worker
+        // taken by a finetune job until it releases the worker
+        w.assignment?.kind !== 'finetune',
     );
     const started = run.members !== undefined || run.progress.step > 0 || run.progress.attempt > 0;
     // A new run waits for the workers it asked for; a running one continues with whoever is left.

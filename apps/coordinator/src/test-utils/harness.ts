@@ -45,6 +45,7 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     clusterSecret: TEST_SECRET,
     heartbeatMs: 200,
     workerTimeoutMs: 2000,
+    workerRetentionMs: 3_600_000,
     stepTimeoutMs: 60_000,
     maxStepRetries: 5,
     ...overrides,

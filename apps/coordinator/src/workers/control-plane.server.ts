@@ -1,6 +1,7 @@
 /**
- * The workers' control plane: the coordinator.v1 CoordinatorService over gRPC (register, heartbeat,
- * assignment, out-of-band step metrics). Every call must carry the cluster's shared secret.
+ * The workers' control plane: the coordinator.v1 CoordinatorService over gRPC (register, heartbeat).
+ * Every call must carry the cluster's shared secret. Rings and steps reach workers as BullMQ rank
+ * jobs, and step metrics come back as their results, so this is all a worker calls.
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
@@ -12,7 +13,6 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { PINO_LOGGER } from '../logging/logger';
 import { StepScheduler } from '../runs/step-scheduler.service';
-import { RunsRepository } from '../runs/runs.repository';
 import { WorkerRegistry, type WorkerRecord } from './worker-registry';
 
 type Callback<T> = grpc.sendUnaryData<T>;
@@ -31,15 +31,12 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
     @Inject(PINO_LOGGER) log: Logger,
     private readonly registry: WorkerRegistry,
     private readonly scheduler: StepScheduler,
-    private readonly runs: RunsRepository,
   ) {
     this.log = log.child({ component: 'control-plane' });
     this.secretDigest = digest(config.clusterSecret);
     const impl: coordinatorV1.CoordinatorServiceServer = {
       registerWorker: (call, cb) => this.guard(call, cb, () => this.register(call.request)),
       heartbeat: (call, cb) => this.guard(call, cb, () => this.heartbeat(call.request)),
-      reportStepMetrics: (call, cb) => this.guard(call, cb, () => this.report(call.request)),
-      getAssignment: (call, cb) => this.guard(call, cb, () => this.assignment(call.request)),
     };
     this.server.addService(coordinatorV1.CoordinatorServiceService, impl);
   }
@@ -77,13 +74,6 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
       (err: Error & { code?: grpc.status }) =>
         cb({ code: err.code ?? grpc.status.INTERNAL, details: err.message }),
     );
-  }
-
-  /** The worker of a live session; NOT_FOUND (the worker registers again) otherwise. */
-  private async requireSession(workerId: string, sessionId: string): Promise<WorkerRecord> {
-    const worker = await this.registry.get(workerId);
-    if (!worker || worker.sessionId !== sessionId) throw unknownSession(workerId);
-    return worker;
   }
 
   private async register(
@@ -124,45 +114,10 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
       // Shut down cleanly: forget it now, so the drivers never form a ring with a stopped worker.
       await this.registry.remove(req.workerId);
       this.log.info({ workerId: req.workerId }, 'worker left');
-      return { assignmentGeneration: 0, drain: true, abortFinetuneReason: '' };
+      return { abortFinetuneReason: '' };
     }
     const worker = await this.registry.get(req.workerId);
-    return {
-      assignmentGeneration: worker?.assignment?.attempt ?? 0,
-      drain: false,
-      abortFinetuneReason: staleFinetune(req.finetuneJob, worker?.assignment),
-    };
-  }
-
-  private async report(
-    req: coordinatorV1.ReportStepMetricsRequest,
-  ): Promise<coordinatorV1.ReportStepMetricsResponse> {
-    await this.requireSession(req.workerId, req.sessionId);
-    if (req.metrics)
-      this.log.debug({ runId: req.runId, workerId: req.workerId, metrics: req.metrics }, 'step metrics');
-    return {};
-  }
-
-  private async assignment(
-    req: coordinatorV1.GetAssignmentRequest,
-  ): Promise<coordinatorV1.GetAssignmentResponse> {
-    const worker = await this.requireSession(req.workerId, req.sessionId);
-    const a = worker.assignment;
-    const run = a ? await this.runs.get(a.runId) : undefined;
-    if (!a || !run?.members) {
-      return { runId: '', rank: 0, worldSize: 0, peers: [], assignmentGeneration: 0, wireDtype: 0 };
-    }
-    return {
-      runId: a.runId,
-      rank: a.rank,
-      worldSize: a.worldSize,
-      peers: run.members.map((m, rank) => ({ rank, workerId: m.workerId, address: m.address })),
-      assignmentGeneration: a.attempt,
-      wireDtype:
-        run.spec.wireDType === 'bf16'
-          ? coordinatorV1.WireDType.WIRE_DTYPE_BF16
-          : coordinatorV1.WireDType.WIRE_DTYPE_F32,
-    };
+    return { abortFinetuneReason: staleFinetune(req.finetuneJob, worker?.assignment) };
   }
 }
 

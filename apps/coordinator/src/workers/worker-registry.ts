@@ -2,7 +2,9 @@
  * The workers the coordinator knows, in Redis (so a coordinator restart keeps them):
  *   <prefix>worker:<id>  hash: session, address, pid, host, backend, lastSeen (ms), held replica, assignment
  *   <prefix>workers      set of ids
- * Liveness is derived, not stored: a worker is alive while its last heartbeat is recent.
+ * Liveness is derived, not stored: a worker is alive while its last heartbeat is recent (liveness.ts).
+ * A worker that leaves is removed at once; one that goes silent is removed by {@link WorkerRegistry.removeSilent}
+ * once the retention period has passed (worker-retention.service.ts).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
@@ -15,6 +17,24 @@ import { RedisService } from '../redis/redis.service';
 const SET_IF_EXISTS = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+`;
+
+// Records a heartbeat of session ARGV[1] (lastSeen ARGV[2], held ARGV[3]); 0 when the session is not
+// the stored one. One script, so a record removed in between is not re-created as a partial one.
+const HEARTBEAT = `
+if redis.call('HGET', KEYS[1], 'sessionId') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'lastSeen', ARGV[2], 'held', ARGV[3])
+return 1
+`;
+
+// Removes worker ARGV[2] (hash KEYS[1], id set KEYS[2]) unless it was seen at or after ARGV[1]; one
+// script, so a heartbeat that lands between the check and the delete keeps the worker.
+const REMOVE_IF_SILENT = `
+local seen = tonumber(redis.call('HGET', KEYS[1], 'lastSeen'))
+if seen ~= nil and seen >= tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
 `;
 
 /** What a worker told the coordinator about itself and what it holds. */
@@ -56,6 +76,10 @@ export class WorkerRegistry {
     return `${this.prefix}worker:${id}`;
   }
 
+  private get setKey(): string {
+    return `${this.prefix}workers`;
+  }
+
   /** Stores a (re)registration under a new session id and returns it; the old session ends. */
   async register(worker: Registration): Promise<string> {
     const sessionId = randomUUID();
@@ -73,19 +97,16 @@ export class WorkerRegistry {
         registeredAt: new Date(now).toISOString(),
         lastSeen: String(now),
       })
-      .sadd(`${this.prefix}workers`, worker.id)
+      .sadd(this.setKey, worker.id)
       .exec();
     return sessionId;
   }
 
   /** Records a heartbeat; false when the session is unknown (the worker must register again). */
   async heartbeat(id: string, sessionId: string, held?: WorkerRecord['held']): Promise<boolean> {
-    const current = await this.redis.hget(this.key(id), 'sessionId');
-    if (current === null || current !== sessionId) return false;
-    const fields: Record<string, string> = { lastSeen: String(Date.now()) };
-    fields.held = held ? JSON.stringify(held) : '';
-    await this.redis.hset(this.key(id), fields);
-    return true;
+    const heldField = held ? JSON.stringify(held) : '';
+    const done = await this.redis.eval(HEARTBEAT, 1, this.key(id), sessionId, String(Date.now()), heldField);
+    return done === 1;
   }
 
   /** Sets what several workers hold, in one round trip (after a step, for every rank). */
@@ -99,8 +120,8 @@ export class WorkerRegistry {
 
   /** Sets (or clears) a worker's place in a ring. */
   async setAssignment(id: string, assignment: WorkerRecord['assignment']): Promise<void> {
-    if ((await this.redis.exists(this.key(id))) === 0) return;
-    await this.redis.hset(this.key(id), 'assignment', assignment ? JSON.stringify(assignment) : '');
+    const value = assignment ? JSON.stringify(assignment) : '';
+    await this.redis.eval(SET_IF_EXISTS, 1, this.key(id), 'assignment', value);
   }
 
   /** One worker, or undefined. */
@@ -111,7 +132,7 @@ export class WorkerRegistry {
 
   /** Every registered worker, by id. */
   async list(): Promise<WorkerRecord[]> {
-    const ids = (await this.redis.smembers(`${this.prefix}workers`)).sort();
+    const ids = (await this.redis.smembers(this.setKey)).sort();
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.key(id));
@@ -126,7 +147,20 @@ export class WorkerRegistry {
 
   /** Forgets a worker. */
   async remove(id: string): Promise<void> {
-    await this.redis.multi().del(this.key(id)).srem(`${this.prefix}workers`, id).exec();
+    await this.redis.multi().del(this.key(id)).srem(this.setKey, id).exec();
+  }
+
+  /**
+   * Forgets every worker last seen before `cutoff` (epoch ms), and ids whose record is gone; returns
+   * the ids removed. A worker that heartbeats meanwhile is kept (the check and the delete are atomic).
+   */
+  async removeSilent(cutoff: number): Promise<string[]> {
+    const ids = (await this.redis.smembers(this.setKey)).sort();
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.eval(REMOVE_IF_SILENT, 2, this.key(id), this.setKey, cutoff, id);
+    const results = (await pipeline.exec()) ?? [];
+    return ids.filter((_, i) => !results[i]?.[0] && results[i]?.[1] === 1);
   }
 }
 

@@ -13,7 +13,10 @@ export interface WorkerView {
   hostname: string;
   address: string;
   backend: string;
-  /** `training` (in a run's ring), `idle` (alive, free) or `lost` (no recent heartbeat). */
+  /**
+   * `training` (in a ring), `idle` (alive, free) or `lost` (no heartbeat for the worker timeout; the
+   * record is removed after the retention period, FORGE_WORKER_RETENTION_MS).
+   */
   state: 'training' | 'idle' | 'lost';
   runId?: string;
   rank?: number;
@@ -26,8 +29,6 @@ export interface WorkerView {
 @ApiBearerAuth()
 @Controller('workers')
 export class WorkersController {
-  private readonly startedAt = Date.now();
-
   constructor(
     private readonly registry: WorkerRegistry,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
@@ -39,7 +40,7 @@ export class WorkersController {
   async list(): Promise<WorkerView[]> {
     const now = Date.now();
     return (await this.registry.list()).map((w) => {
-      const alive = isAlive(w, now, this.config.workerTimeoutMs, this.startedAt);
+      const alive = isAlive(w, now, this.config.workerTimeoutMs);
       const view: WorkerView = {
         id: w.id,
         pid: w.pid,

@@ -23,6 +23,22 @@ describe('collective messages', () => {
   });
 });
 
+describe('coordinator messages', () => {
+  it('decodes a heartbeat answer of an older coordinator, skipping its removed fields 1 and 2', () => {
+    // assignment_generation = 7 (field 1, varint), drain = true (field 2, varint), then field 3.
+    const reason = Buffer.from('cancelled');
+    const old = Buffer.concat([Buffer.from([0x08, 7, 0x10, 1, 0x1a, reason.length]), reason]);
+    expect(coordinatorV1.HeartbeatResponse.decode(old)).toEqual({ abortFinetuneReason: 'cancelled' });
+  });
+
+  it('has no ReportStepMetrics or GetAssignment RPC any more', () => {
+    expect(Object.keys(coordinatorV1.CoordinatorServiceService).sort()).toEqual([
+      'heartbeat',
+      'registerWorker',
+    ]);
+  });
+});
+
 describe('coordinator service over grpc-js', () => {
   let server: grpc.Server;
   let client: coordinatorV1.CoordinatorServiceClient;
@@ -35,16 +51,9 @@ describe('coordinator service over grpc-js', () => {
         if (!ok) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'wrong secret' });
         cb(null, { sessionId: `session-${call.request.workerId}`, heartbeatIntervalMs: 1000 });
       },
-      heartbeat: (_call, cb) => cb(null, { assignmentGeneration: 1, drain: false, abortFinetuneReason: '' }),
-      reportStepMetrics: (_call, cb) => cb(null, {}),
-      getAssignment: (call, cb) =>
+      heartbeat: (call, cb) =>
         cb(null, {
-          runId: 'run-1',
-          rank: 0,
-          worldSize: 1,
-          peers: [{ rank: 0, workerId: call.request.workerId, address: 'localhost:1' }],
-          assignmentGeneration: 1,
-          wireDtype: coordinatorV1.WireDType.WIRE_DTYPE_BF16,
+          abortFinetuneReason: call.request.finetuneJob ? `${call.request.finetuneJob} was cancelled` : '',
         }),
     };
     server.addService(coordinatorV1.CoordinatorServiceService, impl);
@@ -64,7 +73,7 @@ describe('coordinator service over grpc-js', () => {
     server.forceShutdown();
   });
 
-  it('registers a worker and returns its assignment', async () => {
+  it('registers a worker, then heartbeats what it holds and runs', async () => {
     const md = new grpc.Metadata();
     md.set(METADATA_KEYS.secret, 's3cret');
     const registered = await new Promise<coordinatorV1.RegisterWorkerResponse>((resolve, reject) =>
@@ -87,12 +96,21 @@ describe('coordinator service over grpc-js', () => {
       ),
     );
     expect(registered.sessionId).toBe('session-w0');
-    const assignment = await new Promise<coordinatorV1.GetAssignmentResponse>((resolve, reject) =>
-      client.getAssignment({ workerId: 'w0', sessionId: registered.sessionId }, (e, r) =>
-        e ? reject(e) : resolve(r),
+    const answer = await new Promise<coordinatorV1.HeartbeatResponse>((resolve, reject) =>
+      client.heartbeat(
+        {
+          workerId: 'w0',
+          sessionId: registered.sessionId,
+          lastCompletedStep: 3,
+          heldRunId: 'run-1',
+          appliedSteps: 4,
+          finetuneJob: 'ft-1.a0',
+          leaving: false,
+        },
+        (e, r) => (e ? reject(e) : resolve(r)),
       ),
     );
-    expect(assignment.peers).toEqual([{ rank: 0, workerId: 'w0', address: 'localhost:1' }]);
+    expect(answer).toEqual({ abortFinetuneReason: 'ft-1.a0 was cancelled' });
   });
 
   it('answers UNAUTHENTICATED for a wrong secret', async () => {

@@ -23,10 +23,11 @@ export const protobufFileName = 'llmforge/coordinator/v1/coordinator.proto';
 /**
  * Worker-to-coordinator control plane for distributed training.
  *
- * A worker registers once with its capabilities, then heartbeats; the coordinator answers
- * each heartbeat with the assignment generation it should be on, and the worker fetches
- * its assignment (run, rank, world size, ring order) whenever that generation changes.
- * After every optimizer step the worker reports its step metrics.
+ * A worker registers once with its capabilities, then heartbeats. The heartbeat carries what the
+ * worker holds (the replica of a run, the finetune attempt it runs) and, on shutdown, that it
+ * leaves; its answer can tell the worker to stop a cancelled finetune attempt. Everything else
+ * travels through Redis: a worker's place in a ring and its step's work arrive as BullMQ rank jobs
+ * (libs/cluster-protocol), and its step metrics go back as those jobs' results.
  *
  * Authentication: every call carries the cluster's shared secret in the
  * `x-llmforge-secret` metadata entry.
@@ -137,82 +138,10 @@ export interface HeartbeatRequest {
 /** Answer to Heartbeat. */
 export interface HeartbeatResponse {
   /**
-   * Generation of the assignment the worker should be on; when it differs from the one
-   * the worker holds, the worker calls GetAssignment.
-   */
-  assignmentGeneration: number;
-  /** True when the coordinator asks the worker to stop after the current step. */
-  drain: boolean;
-  /**
    * Set when the finetune job the worker reported is cancelled or superseded by a newer attempt:
    * the worker stops it before its next step. Says why.
    */
   abortFinetuneReason: string;
-}
-
-/** Metrics of one optimizer step on one worker. */
-export interface StepMetrics {
-  /** Optimizer step the metrics describe. */
-  step: number;
-  /** Mean training loss of the worker's micro-batches. */
-  loss: number;
-  /** Training throughput of this worker, in tokens per second. */
-  tokensPerSecond: number;
-  /** Wall time of forward and backward passes, in milliseconds. */
-  computeMs: number;
-  /** Wall time of the gradient all-reduce, in milliseconds. */
-  commMs: number;
-  /** Bytes this worker sent on the collective wire during the step. */
-  bytesSent: number;
-}
-
-/** Report of one step. */
-export interface ReportStepMetricsRequest {
-  /** Identifier given at registration. */
-  workerId: string;
-  /** Session token from RegisterWorkerResponse. */
-  sessionId: string;
-  /** Run the step belongs to. */
-  runId: string;
-  /** The metrics. */
-  metrics?: StepMetrics | undefined;
-}
-
-/** Answer to ReportStepMetrics. */
-export interface ReportStepMetricsResponse {}
-
-/** Asks for the worker's place in the current run. */
-export interface GetAssignmentRequest {
-  /** Identifier given at registration. */
-  workerId: string;
-  /** Session token from RegisterWorkerResponse. */
-  sessionId: string;
-}
-
-/** One member of the ring. */
-export interface RingPeer {
-  /** Rank of the member, 0 .. world_size - 1. */
-  rank: number;
-  /** Identifier the member registered with. */
-  workerId: string;
-  /** Address (host:port) of the member's CollectiveService. */
-  address: string;
-}
-
-/** The worker's place in the current run. */
-export interface GetAssignmentResponse {
-  /** Run to train; empty when the worker is not assigned (it should keep heartbeating). */
-  runId: string;
-  /** Rank of this worker, 0 .. world_size - 1. */
-  rank: number;
-  /** Number of workers in the ring. */
-  worldSize: number;
-  /** Every member in ring order: peers[i] sends to peers[(i + 1) % world_size]. */
-  peers: RingPeer[];
-  /** Generation of this assignment (see HeartbeatResponse). */
-  assignmentGeneration: number;
-  /** Wire encoding the run's all-reduce uses. */
-  wireDtype: WireDType;
 }
 
 function createBaseWorkerCapabilities(): WorkerCapabilities {
@@ -811,17 +740,11 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { assignmentGeneration: 0, drain: false, abortFinetuneReason: '' };
+  return { abortFinetuneReason: '' };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
   encode(message: HeartbeatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.assignmentGeneration !== 0) {
-      writer.uint32(8).uint64(message.assignmentGeneration);
-    }
-    if (message.drain !== false) {
-      writer.uint32(16).bool(message.drain);
-    }
     if (message.abortFinetuneReason !== '') {
       writer.uint32(26).string(message.abortFinetuneReason);
     }
@@ -841,22 +764,6 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.assignmentGeneration = longToNumber(reader.uint64());
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.drain = reader.bool();
-            continue;
-          }
           case 3: {
             if (tag !== 26) {
               break;
@@ -879,12 +786,6 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
 
   fromJSON(object: any): HeartbeatResponse {
     return {
-      assignmentGeneration: isSet(object.assignmentGeneration)
-        ? globalThis.Number(object.assignmentGeneration)
-        : isSet(object.assignment_generation)
-          ? globalThis.Number(object.assignment_generation)
-          : 0,
-      drain: isSet(object.drain) ? globalThis.Boolean(object.drain) : false,
       abortFinetuneReason: isSet(object.abortFinetuneReason)
         ? globalThis.String(object.abortFinetuneReason)
         : isSet(object.abort_finetune_reason)
@@ -895,12 +796,6 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
 
   toJSON(message: HeartbeatResponse): unknown {
     const obj: any = {};
-    if (message.assignmentGeneration !== 0) {
-      obj.assignmentGeneration = Math.round(message.assignmentGeneration);
-    }
-    if (message.drain !== false) {
-      obj.drain = message.drain;
-    }
     if (message.abortFinetuneReason !== '') {
       obj.abortFinetuneReason = message.abortFinetuneReason;
     }
@@ -912,725 +807,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<HeartbeatResponse>, I>>(object: I): HeartbeatResponse {
     const message = createBaseHeartbeatResponse();
-    message.assignmentGeneration = object.assignmentGeneration ?? 0;
-    message.drain = object.drain ?? false;
     message.abortFinetuneReason = object.abortFinetuneReason ?? '';
-    return message;
-  },
-};
-
-function createBaseStepMetrics(): StepMetrics {
-  return { step: 0, loss: 0, tokensPerSecond: 0, computeMs: 0, commMs: 0, bytesSent: 0 };
-}
-
-export const StepMetrics: MessageFns<StepMetrics> = {
-  encode(message: StepMetrics, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.step !== 0) {
-      writer.uint32(8).uint64(message.step);
-    }
-    if (message.loss !== 0) {
-      writer.uint32(17).double(message.loss);
-    }
-    if (message.tokensPerSecond !== 0) {
-      writer.uint32(25).double(message.tokensPerSecond);
-    }
-    if (message.computeMs !== 0) {
-      writer.uint32(33).double(message.computeMs);
-    }
-    if (message.commMs !== 0) {
-      writer.uint32(41).double(message.commMs);
-    }
-    if (message.bytesSent !== 0) {
-      writer.uint32(48).uint64(message.bytesSent);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): StepMetrics {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStepMetrics();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.step = longToNumber(reader.uint64());
-            continue;
-          }
-          case 2: {
-            if (tag !== 17) {
-              break;
-            }
-
-            message.loss = reader.double();
-            continue;
-          }
-          case 3: {
-            if (tag !== 25) {
-              break;
-            }
-
-            message.tokensPerSecond = reader.double();
-            continue;
-          }
-          case 4: {
-            if (tag !== 33) {
-              break;
-            }
-
-            message.computeMs = reader.double();
-            continue;
-          }
-          case 5: {
-            if (tag !== 41) {
-              break;
-            }
-
-            message.commMs = reader.double();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.bytesSent = longToNumber(reader.uint64());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): StepMetrics {
-    return {
-      step: isSet(object.step) ? globalThis.Number(object.step) : 0,
-      loss: isSet(object.loss) ? globalThis.Number(object.loss) : 0,
-      tokensPerSecond: isSet(object.tokensPerSecond)
-        ? globalThis.Number(object.tokensPerSecond)
-        : isSet(object.tokens_per_second)
-          ? globalThis.Number(object.tokens_per_second)
-          : 0,
-      computeMs: isSet(object.computeMs)
-        ? globalThis.Number(object.computeMs)
-        : isSet(object.compute_ms)
-          ? globalThis.Number(object.compute_ms)
-          : 0,
-      commMs: isSet(object.commMs)
-        ? globalThis.Number(object.commMs)
-        : isSet(object.comm_ms)
-          ? globalThis.Number(object.comm_ms)
-          : 0,
-      bytesSent: isSet(object.bytesSent)
-        ? globalThis.Number(object.bytesSent)
-        : isSet(object.bytes_sent)
-          ? globalThis.Number(object.bytes_sent)
-          : 0,
-    };
-  },
-
-  toJSON(message: StepMetrics): unknown {
-    const obj: any = {};
-    if (message.step !== 0) {
-      obj.step = Math.round(message.step);
-    }
-    if (message.loss !== 0) {
-      obj.loss = floatToJson(message.loss);
-    }
-    if (message.tokensPerSecond !== 0) {
-      obj.tokensPerSecond = floatToJson(message.tokensPerSecond);
-    }
-    if (message.computeMs !== 0) {
-      obj.computeMs = floatToJson(message.computeMs);
-    }
-    if (message.commMs !== 0) {
-      obj.commMs = floatToJson(message.commMs);
-    }
-    if (message.bytesSent !== 0) {
-      obj.bytesSent = Math.round(message.bytesSent);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<StepMetrics>, I>>(base?: I): StepMetrics {
-    return StepMetrics.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<StepMetrics>, I>>(object: I): StepMetrics {
-    const message = createBaseStepMetrics();
-    message.step = object.step ?? 0;
-    message.loss = object.loss ?? 0;
-    message.tokensPerSecond = object.tokensPerSecond ?? 0;
-    message.computeMs = object.computeMs ?? 0;
-    message.commMs = object.commMs ?? 0;
-    message.bytesSent = object.bytesSent ?? 0;
-    return message;
-  },
-};
-
-function createBaseReportStepMetricsRequest(): ReportStepMetricsRequest {
-  return { workerId: '', sessionId: '', runId: '', metrics: undefined };
-}
-
-export const ReportStepMetricsRequest: MessageFns<ReportStepMetricsRequest> = {
-  encode(message: ReportStepMetricsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.workerId !== '') {
-      writer.uint32(10).string(message.workerId);
-    }
-    if (message.sessionId !== '') {
-      writer.uint32(18).string(message.sessionId);
-    }
-    if (message.runId !== '') {
-      writer.uint32(26).string(message.runId);
-    }
-    if (message.metrics !== undefined) {
-      StepMetrics.encode(message.metrics, writer.uint32(34).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ReportStepMetricsRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReportStepMetricsRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.workerId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.sessionId = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.runId = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.metrics = StepMetrics.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): ReportStepMetricsRequest {
-    return {
-      workerId: isSet(object.workerId)
-        ? globalThis.String(object.workerId)
-        : isSet(object.worker_id)
-          ? globalThis.String(object.worker_id)
-          : '',
-      sessionId: isSet(object.sessionId)
-        ? globalThis.String(object.sessionId)
-        : isSet(object.session_id)
-          ? globalThis.String(object.session_id)
-          : '',
-      runId: isSet(object.runId)
-        ? globalThis.String(object.runId)
-        : isSet(object.run_id)
-          ? globalThis.String(object.run_id)
-          : '',
-      metrics: isSet(object.metrics) ? StepMetrics.fromJSON(object.metrics) : undefined,
-    };
-  },
-
-  toJSON(message: ReportStepMetricsRequest): unknown {
-    const obj: any = {};
-    if (message.workerId !== '') {
-      obj.workerId = message.workerId;
-    }
-    if (message.sessionId !== '') {
-      obj.sessionId = message.sessionId;
-    }
-    if (message.runId !== '') {
-      obj.runId = message.runId;
-    }
-    if (message.metrics !== undefined) {
-      obj.metrics = StepMetrics.toJSON(message.metrics);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ReportStepMetricsRequest>, I>>(base?: I): ReportStepMetricsRequest {
-    return ReportStepMetricsRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ReportStepMetricsRequest>, I>>(
-    object: I,
-  ): ReportStepMetricsRequest {
-    const message = createBaseReportStepMetricsRequest();
-    message.workerId = object.workerId ?? '';
-    message.sessionId = object.sessionId ?? '';
-    message.runId = object.runId ?? '';
-    message.metrics =
-      object.metrics !== undefined && object.metrics !== null
-        ? StepMetrics.fromPartial(object.metrics)
-        : undefined;
-    return message;
-  },
-};
-
-function createBaseReportStepMetricsResponse(): ReportStepMetricsResponse {
-  return {};
-}
-
-export const ReportStepMetricsResponse: MessageFns<ReportStepMetricsResponse> = {
-  encode(_: ReportStepMetricsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ReportStepMetricsResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReportStepMetricsResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): ReportStepMetricsResponse {
-    return {};
-  },
-
-  toJSON(_: ReportStepMetricsResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<ReportStepMetricsResponse>, I>>(base?: I): ReportStepMetricsResponse {
-    return ReportStepMetricsResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<ReportStepMetricsResponse>, I>>(_: I): ReportStepMetricsResponse {
-    const message = createBaseReportStepMetricsResponse();
-    return message;
-  },
-};
-
-function createBaseGetAssignmentRequest(): GetAssignmentRequest {
-  return { workerId: '', sessionId: '' };
-}
-
-export const GetAssignmentRequest: MessageFns<GetAssignmentRequest> = {
-  encode(message: GetAssignmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.workerId !== '') {
-      writer.uint32(10).string(message.workerId);
-    }
-    if (message.sessionId !== '') {
-      writer.uint32(18).string(message.sessionId);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): GetAssignmentRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetAssignmentRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.workerId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.sessionId = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): GetAssignmentRequest {
-    return {
-      workerId: isSet(object.workerId)
-        ? globalThis.String(object.workerId)
-        : isSet(object.worker_id)
-          ? globalThis.String(object.worker_id)
-          : '',
-      sessionId: isSet(object.sessionId)
-        ? globalThis.String(object.sessionId)
-        : isSet(object.session_id)
-          ? globalThis.String(object.session_id)
-          : '',
-    };
-  },
-
-  toJSON(message: GetAssignmentRequest): unknown {
-    const obj: any = {};
-    if (message.workerId !== '') {
-      obj.workerId = message.workerId;
-    }
-    if (message.sessionId !== '') {
-      obj.sessionId = message.sessionId;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetAssignmentRequest>, I>>(base?: I): GetAssignmentRequest {
-    return GetAssignmentRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetAssignmentRequest>, I>>(object: I): GetAssignmentRequest {
-    const message = createBaseGetAssignmentRequest();
-    message.workerId = object.workerId ?? '';
-    message.sessionId = object.sessionId ?? '';
-    return message;
-  },
-};
-
-function createBaseRingPeer(): RingPeer {
-  return { rank: 0, workerId: '', address: '' };
-}
-
-export const RingPeer: MessageFns<RingPeer> = {
-  encode(message: RingPeer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.rank !== 0) {
-      writer.uint32(8).uint32(message.rank);
-    }
-    if (message.workerId !== '') {
-      writer.uint32(18).string(message.workerId);
-    }
-    if (message.address !== '') {
-      writer.uint32(26).string(message.address);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): RingPeer {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRingPeer();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.rank = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.workerId = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.address = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): RingPeer {
-    return {
-      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
-      workerId: isSet(object.workerId)
-        ? globalThis.String(object.workerId)
-        : isSet(object.worker_id)
-          ? globalThis.String(object.worker_id)
-          : '',
-      address: isSet(object.address) ? globalThis.String(object.address) : '',
-    };
-  },
-
-  toJSON(message: RingPeer): unknown {
-    const obj: any = {};
-    if (message.rank !== 0) {
-      obj.rank = Math.round(message.rank);
-    }
-    if (message.workerId !== '') {
-      obj.workerId = message.workerId;
-    }
-    if (message.address !== '') {
-      obj.address = message.address;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<RingPeer>, I>>(base?: I): RingPeer {
-    return RingPeer.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<RingPeer>, I>>(object: I): RingPeer {
-    const message = createBaseRingPeer();
-    message.rank = object.rank ?? 0;
-    message.workerId = object.workerId ?? '';
-    message.address = object.address ?? '';
-    return message;
-  },
-};
-
-function createBaseGetAssignmentResponse(): GetAssignmentResponse {
-  return { runId: '', rank: 0, worldSize: 0, peers: [], assignmentGeneration: 0, wireDtype: 0 };
-}
-
-export const GetAssignmentResponse: MessageFns<GetAssignmentResponse> = {
-  encode(message: GetAssignmentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.runId !== '') {
-      writer.uint32(10).string(message.runId);
-    }
-    if (message.rank !== 0) {
-      writer.uint32(16).uint32(message.rank);
-    }
-    if (message.worldSize !== 0) {
-      writer.uint32(24).uint32(message.worldSize);
-    }
-    for (const v of message.peers) {
-      RingPeer.encode(v!, writer.uint32(34).fork()).join();
-    }
-    if (message.assignmentGeneration !== 0) {
-      writer.uint32(40).uint64(message.assignmentGeneration);
-    }
-    if (message.wireDtype !== 0) {
-      writer.uint32(48).int32(message.wireDtype);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): GetAssignmentResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error('protobuf decode recursion limit exceeded');
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetAssignmentResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.runId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.rank = reader.uint32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.worldSize = reader.uint32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.peers.push(RingPeer.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-
-            message.assignmentGeneration = longToNumber(reader.uint64());
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-
-            message.wireDtype = reader.int32() as any;
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): GetAssignmentResponse {
-    return {
-      runId: isSet(object.runId)
-        ? globalThis.String(object.runId)
-        : isSet(object.run_id)
-          ? globalThis.String(object.run_id)
-          : '',
-      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
-      worldSize: isSet(object.worldSize)
-        ? globalThis.Number(object.worldSize)
-        : isSet(object.world_size)
-          ? globalThis.Number(object.world_size)
-          : 0,
-      peers: globalThis.Array.isArray(object?.peers)
-        ? object.peers.map((e: any) => RingPeer.fromJSON(e))
-        : [],
-      assignmentGeneration: isSet(object.assignmentGeneration)
-        ? globalThis.Number(object.assignmentGeneration)
-        : isSet(object.assignment_generation)
-          ? globalThis.Number(object.assignment_generation)
-          : 0,
-      wireDtype: isSet(object.wireDtype)
-        ? wireDTypeFromJSON(object.wireDtype)
-        : isSet(object.wire_dtype)
-          ? wireDTypeFromJSON(object.wire_dtype)
-          : 0,
-    };
-  },
-
-  toJSON(message: GetAssignmentResponse): unknown {
-    const obj: any = {};
-    if (message.runId !== '') {
-      obj.runId = message.runId;
-    }
-    if (message.rank !== 0) {
-      obj.rank = Math.round(message.rank);
-    }
-    if (message.worldSize !== 0) {
-      obj.worldSize = Math.round(message.worldSize);
-    }
-    if (message.peers?.length) {
-      obj.peers = message.peers.map((e) => RingPeer.toJSON(e));
-    }
-    if (message.assignmentGeneration !== 0) {
-      obj.assignmentGeneration = Math.round(message.assignmentGeneration);
-    }
-    if (message.wireDtype !== 0) {
-      obj.wireDtype = wireDTypeToJSON(message.wireDtype);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<GetAssignmentResponse>, I>>(base?: I): GetAssignmentResponse {
-    return GetAssignmentResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<GetAssignmentResponse>, I>>(object: I): GetAssignmentResponse {
-    const message = createBaseGetAssignmentResponse();
-    message.runId = object.runId ?? '';
-    message.rank = object.rank ?? 0;
-    message.worldSize = object.worldSize ?? 0;
-    message.peers = object.peers?.map((e) => RingPeer.fromPartial(e)) || [];
-    message.assignmentGeneration = object.assignmentGeneration ?? 0;
-    message.wireDtype = object.wireDtype ?? 0;
     return message;
   },
 };
@@ -1650,7 +827,10 @@ export const CoordinatorServiceService = {
       Buffer.from(RegisterWorkerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegisterWorkerResponse => RegisterWorkerResponse.decode(value),
   },
-  /** Keeps the registration alive; tells the worker when its assignment changed. */
+  /**
+   * Keeps the registration alive and reports what the worker holds; tells it to stop a
+   * cancelled finetune attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
+   */
   heartbeat: {
     path: '/llmforge.coordinator.v1.CoordinatorService/Heartbeat' as const,
     requestStream: false as const,
@@ -1662,42 +842,16 @@ export const CoordinatorServiceService = {
       Buffer.from(HeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
   },
-  /** Reports the metrics of one optimizer step. */
-  reportStepMetrics: {
-    path: '/llmforge.coordinator.v1.CoordinatorService/ReportStepMetrics' as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: ReportStepMetricsRequest): Buffer =>
-      Buffer.from(ReportStepMetricsRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ReportStepMetricsRequest => ReportStepMetricsRequest.decode(value),
-    responseSerialize: (value: ReportStepMetricsResponse): Buffer =>
-      Buffer.from(ReportStepMetricsResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ReportStepMetricsResponse =>
-      ReportStepMetricsResponse.decode(value),
-  },
-  /** Returns the worker's run, rank, world size and ring order. */
-  getAssignment: {
-    path: '/llmforge.coordinator.v1.CoordinatorService/GetAssignment' as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: GetAssignmentRequest): Buffer =>
-      Buffer.from(GetAssignmentRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): GetAssignmentRequest => GetAssignmentRequest.decode(value),
-    responseSerialize: (value: GetAssignmentResponse): Buffer =>
-      Buffer.from(GetAssignmentResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): GetAssignmentResponse => GetAssignmentResponse.decode(value),
-  },
 } as const;
 
 export interface CoordinatorServiceServer extends UntypedServiceImplementation {
   /** Announces a worker and its capabilities. */
   registerWorker: handleUnaryCall<RegisterWorkerRequest, RegisterWorkerResponse>;
-  /** Keeps the registration alive; tells the worker when its assignment changed. */
+  /**
+   * Keeps the registration alive and reports what the worker holds; tells it to stop a
+   * cancelled finetune attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
+   */
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
-  /** Reports the metrics of one optimizer step. */
-  reportStepMetrics: handleUnaryCall<ReportStepMetricsRequest, ReportStepMetricsResponse>;
-  /** Returns the worker's run, rank, world size and ring order. */
-  getAssignment: handleUnaryCall<GetAssignmentRequest, GetAssignmentResponse>;
 }
 
 export interface CoordinatorServiceClient extends Client {
@@ -1717,7 +871,10 @@ export interface CoordinatorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RegisterWorkerResponse) => void,
   ): ClientUnaryCall;
-  /** Keeps the registration alive; tells the worker when its assignment changed. */
+  /**
+   * Keeps the registration alive and reports what the worker holds; tells it to stop a
+   * cancelled finetune attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
+   */
   heartbeat(
     request: HeartbeatRequest,
     callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
@@ -1732,38 +889,6 @@ export interface CoordinatorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
-  ): ClientUnaryCall;
-  /** Reports the metrics of one optimizer step. */
-  reportStepMetrics(
-    request: ReportStepMetricsRequest,
-    callback: (error: ServiceError | null, response: ReportStepMetricsResponse) => void,
-  ): ClientUnaryCall;
-  reportStepMetrics(
-    request: ReportStepMetricsRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ReportStepMetricsResponse) => void,
-  ): ClientUnaryCall;
-  reportStepMetrics(
-    request: ReportStepMetricsRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ReportStepMetricsResponse) => void,
-  ): ClientUnaryCall;
-  /** Returns the worker's run, rank, world size and ring order. */
-  getAssignment(
-    request: GetAssignmentRequest,
-    callback: (error: ServiceError | null, response: GetAssignmentResponse) => void,
-  ): ClientUnaryCall;
-  getAssignment(
-    request: GetAssignmentRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: GetAssignmentResponse) => void,
-  ): ClientUnaryCall;
-  getAssignment(
-    request: GetAssignmentRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: GetAssignmentResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -1779,10 +904,6 @@ export const CoordinatorServiceClient = makeGenericClientConstructor(
   service: typeof CoordinatorServiceService;
   serviceName: string;
 };
-
-function floatToJson(value: number | null | undefined): number | string | null | undefined {
-  return typeof value === 'number' && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
-}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
