@@ -14,3 +14,6 @@ export { unreadVariables, appSourceRoots } from './lib/source-usage';
 export { renderCompose, dockerComposeVersion } from './lib/compose/render-compose';
 export type { ComposeProject, ComposeService } from './lib/compose/render-compose';
 export { checkCompose, activeServices, serviceEnv } from './lib/compose/check-compose';
+export { parseDockerfile } from './lib/docker/dockerfile';
+export type { ParsedDockerfile, DockerStage, DockerInstruction } from './lib/docker/dockerfile';
+export { lintDockerfile } from './lib/docker/lint-dockerfile';

@@ -30,7 +30,10 @@ export function runTool(command: string, args: readonly string[], options: ToolO
     throw new ToolError(line, `${command} is not on PATH: install it (see infra/README.md)`);
   if (result.error) throw new ToolError(line, result.error.message);
   if (result.status !== 0)
-    throw new ToolError(line, `exit ${String(result.status)}: ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new ToolError(
+      line,
+      `exit ${String(result.status)}: ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   return result.stdout;
 }
 

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import { parseAllDocuments } from 'yaml';
 
 /** A plain JSON-like value as YAML documents hold them. */
@@ -24,11 +23,6 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A deep copy of a JSON value. */
-export function clone<T extends Json>(value: T): T {
-  return structuredClone(value);
-}
-
 /**
  * The documents of a (multi-document) YAML text as plain JSON values, empty documents skipped.
  * Syntax errors throw an InfraFileError naming `file` and the line.
@@ -47,24 +41,4 @@ export function parseYamlDocuments(text: string, file: string): Json[] {
     if (value !== null && value !== undefined) values.push(value);
   }
   return values;
-}
-
-/** Reads `file` and returns its YAML documents (see parseYamlDocuments). */
-export function readYamlDocuments(file: string): Json[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InfraFileError(file, `cannot read: ${(error as Error).message}`);
-  }
-  return parseYamlDocuments(text, file);
-}
-
-/** Reads a file holding exactly one YAML mapping. */
-export function readYamlObject(file: string): JsonObject {
-  const docs = readYamlDocuments(file);
-  if (docs.length !== 1 || !isObject(docs[0])) {
-    throw new InfraFileError(file, `expected one YAML mapping, found ${docs.length} document(s)`);
-  }
-  return docs[0];
 }

@@ -70,7 +70,7 @@ function splitAssignment(text: string): [string, string | undefined] {
 }
 
 /** `$VAR`, `${VAR}` and `${VAR:-default}` replaced from `vars` (unknown ones stay as written). */
-export function substitute(text: string, vars: ReadonlyMap<string, string>): string {
+function substitute(text: string, vars: ReadonlyMap<string, string>): string {
   return text.replace(
     /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
     (whole, a, def, b) => {

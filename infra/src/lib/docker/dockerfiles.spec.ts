@@ -4,7 +4,6 @@ import { COORDINATOR, WORKER } from '../app-contract';
 import { appSourceRoots, unreadVariables } from '../source-usage';
 import { REPO_ROOT } from '../test-utils/k8s-tree';
 import { parseDockerfile, ParsedDockerfile, stageArgs } from './dockerfile';
-import { dockerignoreMatcher } from './dockerignore';
 import { lintDockerfile } from './lint-dockerfile';
 
 const DOCKER_DIR = path.join(REPO_ROOT, 'docker');
@@ -14,8 +13,12 @@ const IMAGES = {
   'worker-gpu.Dockerfile': { app: WORKER, dir: 'worker' },
 } as const;
 
+function read(name: string): string {
+  return fs.readFileSync(path.join(DOCKER_DIR, name), 'utf8');
+}
+
 function load(name: string): ParsedDockerfile {
-  return parseDockerfile(fs.readFileSync(path.join(DOCKER_DIR, name), 'utf8'), `docker/${name}`);
+  return parseDockerfile(read(name), `docker/${name}`);
 }
 
 function finalStage(dockerfile: ParsedDockerfile) {
@@ -54,9 +57,12 @@ describe('docker/*.Dockerfile', () => {
     ).toEqual(Object.keys(IMAGES).sort());
   });
 
-  it.each(Object.keys(IMAGES))('%s passes the lint rules', (name) => {
-    expect(lintDockerfile(load(name))).toEqual([]);
-  });
+  it.each(Object.keys(IMAGES))(
+    '%s passes dockerfile-utils and our policy (built from the repository root)',
+    (name) => {
+      expect(lintDockerfile(read(name), `docker/${name}`, REPO_ROOT)).toEqual([]);
+    },
+  );
 
   it.each(Object.entries(IMAGES))(
     '%s starts its app, exposes its ports and sets only variables the app reads',
@@ -142,95 +148,69 @@ describe('docker/*.Dockerfile', () => {
 });
 
 describe('.dockerignore', () => {
-  const ignored = dockerignoreMatcher(fs.readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8'));
+  const lines = fs
+    .readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim());
 
-  it('keeps host builds, dependencies and secrets out of the build context', () => {
-    for (const p of [
-      'node_modules/yaml/package.json',
-      'apps/coordinator/dist/main.js',
-      'libs/tfjs-backend-native/build/Release/forge_native.node',
-      'apps/dashboard/node_modules/vite/package.json',
-      '.git/HEAD',
+  // Our policy: secrets never enter an image layer, and host builds never shadow what the build
+  // stages compile (a host forge_native.node would pass the CPU image's `test -f`). Each pattern
+  // is listed as written, and nothing re-includes: with no `!` line, a listed pattern excludes.
+  it('keeps secrets and host builds out of the build context', () => {
+    for (const pattern of [
       'infra/k8s/base/secrets.env',
-      'docker/.env',
-    ]) {
-      expect([p, ignored(p)]).toEqual([p, true]);
-    }
-  });
-
-  it('sends everything the images build from', () => {
-    for (const p of [
-      'package.json',
-      'package-lock.json',
-      'tsconfig.base.json',
-      'docker/stage-outputs.sh',
-      'apps/coordinator/src/main.ts',
-      'apps/dashboard/index.html',
-      'libs/tfjs-backend-native/binding.gyp',
-      'libs/tfjs-backend-native/scripts/build-addon.js',
-      'libs/proto/proto',
-      ...[...workspaces.values()].map((dir) => `${dir}/package.json`),
-    ]) {
-      expect([p, ignored(p)]).toEqual([p, false]);
-    }
-  });
-
-  it('follows Docker semantics: ** across directories, ! re-includes, parents exclude children', () => {
-    const match = dockerignoreMatcher('**/dist\n*.md\n!README.md\nsecret/\n');
-    expect(match('a/b/dist/x.js')).toBe(true);
-    expect(match('dist')).toBe(true);
-    expect(match('notes.md')).toBe(true);
-    expect(match('README.md')).toBe(false);
-    expect(match('docs/notes.md')).toBe(false);
-    expect(match('secret/key')).toBe(true);
+      '**/.env',
+      '**/*.env',
+      '**/node_modules',
+      '**/dist',
+      '**/build',
+    ])
+      expect([pattern, lines.includes(pattern)]).toEqual([pattern, true]);
+    expect(lines.filter((line) => line.startsWith('!'))).toEqual([]);
   });
 });
 
-describe('the Dockerfile lint rules', () => {
-  const lint = (text: string) => lintDockerfile(parseDockerfile(text, 'Dockerfile'));
+describe('lintDockerfile', () => {
+  const lint = (text: string) => lintDockerfile(text, 'Dockerfile', REPO_ROOT);
 
-  it('pass a minimal good multi-stage file', () => {
+  it('passes a good multi-stage file', () => {
     expect(
       lint(
-        'ARG V=1.2\nFROM node:${V} AS build\nWORKDIR /src\nRUN make\nFROM node:${V}\nCOPY --from=build /src/a /a\nUSER node\nCMD ["node", "a"]\n',
+        'ARG V=1.2\nFROM node:${V} AS build\nWORKDIR /src\nCOPY package.json docker/*.sh ./\nRUN make\nFROM node:${V}\nCOPY --from=build /src/a /a\nUSER node\nCMD ["node", "a"]\n',
       ),
     ).toEqual([]);
   });
 
-  it('catch each kind of problem, naming the line and the rule', () => {
+  it("reports dockerfile-utils' findings and our policy's, naming the line", () => {
     const text = [
-      'FROM node AS build', // 1: no tag
-      'ADD https://example.com/x.tgz /x', // 2
-      'WORKDIR src', // 3
-      'RUN apt-get install curl && sudo make', // 4
-      'RUN npm install left-pad', // 5
-      'FROM build',
-      'FROM ubuntu:latest', // 7
-      'COPY --from=other:latest /a /a', // 8
-      'CMD node a.js', // 9
+      'ARG BASE',
+      'FROM node AS build', // 2: no tag
+      'WORKDIR src', // 3: relative
+      'COPY package.json no-such-dir/ ./', // 4: a source that is not in the context
+      'FOO bar', // 5: not an instruction
+      'FROM $BASE', // 6: an ARG without a default
+      'COPY --from=other:latest /a /a', // 7: an unpinned image
+      'EXPOSE 80/xyz', // 8: no such protocol
+      'CMD ["node", "a.js"]', // 9: overridden by line 10
+      'CMD ["node", "b.js"]',
+      'HEALTHCHECK --interval=5 CMD ["true"]', // 11: a duration without a unit
+      'USER root',
     ].join('\n');
-    expect(lint(text)).toEqual([
-      'Dockerfile:1: [DL3007] pin image node to a version tag or digest',
-      'Dockerfile:2: [DL3020] ADD of a URL: download in a RUN with a checksum',
-      'Dockerfile:3: [DL3000] WORKDIR src must be absolute',
-      'Dockerfile:4: [DL3004] do not use sudo',
-      'Dockerfile:4: [DL3014] apt-get install needs -y',
-      'Dockerfile:4: [DL3015] apt-get install --no-install-recommends',
-      'Dockerfile:4: [DL3009] delete /var/lib/apt/lists in the same RUN',
-      'Dockerfile:5: [DL3016] pin left-pad to an exact version (name@x.y.z)',
-      'Dockerfile:6: [multi-stage] name every build stage (FROM ... AS name)',
-      'Dockerfile:7: [DL3007] pin image ubuntu:latest to a version tag or digest',
-      'Dockerfile:8: [DL3022] pin image other:latest to a version tag or digest',
-      'Dockerfile:9: [DL3025] CMD in JSON form, so signals reach the process',
-      'Dockerfile:7: [DL3002] the final stage must switch to a non-root USER',
-    ]);
-  });
-
-  it('want a build stage, a CMD and a non-root user in the last stage', () => {
-    expect(lint('FROM node:20.19.5\nUSER root\n')).toEqual([
-      'Dockerfile:1: [multi-stage] build in one stage and copy only what runs into a final stage',
-      'Dockerfile:1: [DL3002] the final stage must switch to a non-root USER',
-      'Dockerfile:1: [final-cmd] the final stage needs a CMD or ENTRYPOINT',
-    ]);
+    const problems = lint(text);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'Dockerfile:3: WORKDIR paths should be absolute',
+        'Dockerfile:5: Unknown instruction: FOO',
+        'Dockerfile:8: Invalid proto: xyz',
+        'Dockerfile:9: There can only be one CMD instruction in a Dockerfile or build stage. Only the last one will have an effect.',
+        'Dockerfile:11: time: missing unit in duration 5',
+        'Dockerfile:2: pin image node to a version tag or digest',
+        'Dockerfile:4: COPY no-such-dir/: not in the build context ' + REPO_ROOT,
+        'Dockerfile:6: image $BASE uses an ARG without a default',
+        'Dockerfile:7: pin image other:latest to a version tag or digest',
+        'Dockerfile:6: the final stage must switch to a non-root USER',
+      ]),
+    );
+    expect(problems).toHaveLength(10);
   });
 });
