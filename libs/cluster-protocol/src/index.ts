@@ -1,9 +1,12 @@
 /**
- * @llm-forge/cluster-protocol — what the coordinator and the workers agree on: the run spec, the
- * BullMQ queues of the step schedule, and the rank job and result payloads (zod schemas, validated on
- * both sides), plus the checkpoint naming both read.
+ * @llm-forge/cluster-protocol — what the CLI, the coordinator, the workers and the dashboard agree on:
+ * the defaults of pretraining and finetuning, the run spec, the BullMQ queues of the step schedule,
+ * the rank job and result payloads (zod schemas, validated on both sides), the names inside a run's
+ * checkpoint directory, and how a reference to a text, a dataset or a model is resolved. No tensors:
+ * the coordinator imports it without loading the tensor backend.
  */
-export { BUILTIN_TEXT, MODEL_PRESETS, runSpecSchema, type RunSpec, type RunSpecInput } from './lib/run-spec';
+export { BUILTIN_TEXT, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from './defaults';
+export { MODEL_PRESETS, runSpecSchema, type RunSpec, type RunSpecInput } from './lib/run-spec';
 export {
   FAILURE_KINDS,
   LOCAL_CLUSTER_SECRET,
@@ -28,7 +31,17 @@ export {
   type RingPeer,
   type StepJobData,
 } from './lib/queues';
-export { checkpointName, parseCheckpointName } from './lib/checkpoint-names';
+export {
+  CHECKPOINT_MARKERS,
+  LATEST_FILE,
+  MODEL_CONFIG_FILE,
+  MODEL_WEIGHTS_FILE,
+  MODEL_WEIGHTS_INDEX_FILE,
+  checkpointName,
+  parseCheckpointName,
+} from './lib/checkpoint-names';
+export { listCheckpoints, type CheckpointInfo } from './lib/run-checkpoints';
+export * from './lib/references';
 export {
   FINETUNE_PARENT_JOB,
   FINETUNE_QUEUE,

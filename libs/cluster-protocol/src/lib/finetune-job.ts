@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { FAILURE_KINDS, ringPeerSchema } from './queues';
+import { FINETUNE_DEFAULTS as D } from './run-defaults';
 import { MODEL_PRESETS } from './run-spec';
 
 /** Queue of the parent finetune jobs, consumed by the coordinator. */
@@ -23,15 +24,15 @@ export const SPAMASSASSIN_DATASET = 'spamassassin';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().min(0);
 
-/** Optimisation settings; the defaults are the book's (chapters 6 and 7). */
+/** Optimisation settings; the defaults are the book's (chapters 6 and 7), FINETUNE_DEFAULTS. */
 const hyperparametersSchema = z
   .object({
     /** Passes over the training split. @defaultValue 5 (classification), 2 (instruction) */
     epochs: positiveInt.max(1000).optional(),
     /** Global batch: examples per optimizer step over all ranks. */
-    batchSize: positiveInt.default(8),
-    lr: z.number().positive().default(5e-5),
-    weightDecay: z.number().min(0).default(0.1),
+    batchSize: positiveInt.default(D.batchSize),
+    lr: z.number().positive().default(D.lr),
+    weightDecay: z.number().min(0).default(D.weightDecay),
     /** Truncate (and pad) examples to this many tokens. @defaultValue the longest training example, capped by the context */
     maxLength: positiveInt.optional(),
   })
@@ -48,7 +49,7 @@ export const finetuneSpecSchema = z
   .object({
     name: z.string().max(200).optional(),
     kind: z.enum(['classification', 'instruction']),
-    /** Checkpoint directory to start from, or `<runId>/<checkpointName>` of a pretraining run. */
+    /** An absolute model or checkpoint directory, or `<runId>/<checkpointName>` or `<runId>/latest` of a pretraining run. */
     baseCheckpoint: z.string().min(1).optional(),
     /** Start from random weights of this preset instead (a baseline). */
     preset: z.enum(MODEL_PRESETS).optional(),
@@ -72,13 +73,13 @@ export const finetuneSpecSchema = z
     balance: z.boolean().default(true),
     /** Use at most this many examples (class shares kept). */
     maxExamples: positiveInt.optional(),
-    seed: z.number().int().default(123),
+    seed: z.number().int().default(D.seed),
     /** Workers that train it data-parallel. */
-    workers: positiveInt.max(256).default(1),
+    workers: positiveInt.max(256).default(D.workers),
     /** Rank 0 saves resumable state every N steps (and after every epoch); 0: after epochs only. */
-    checkpointEvery: nonNegativeInt.default(20),
+    checkpointEvery: nonNegativeInt.default(D.checkpointEvery),
     /** Instruction: how many test-split responses to generate (and judge) at the end. */
-    maxResponses: nonNegativeInt.default(20),
+    maxResponses: nonNegativeInt.default(D.maxResponses),
     judge: judgeSchema.optional(),
   })
   .strip()
@@ -99,7 +100,7 @@ export const finetuneSpecSchema = z
     ...s,
     hyperparameters: {
       ...s.hyperparameters,
-      epochs: s.hyperparameters.epochs ?? (s.kind === 'classification' ? 5 : 2),
+      epochs: s.hyperparameters.epochs ?? D.epochs[s.kind],
     },
     train: s.train ?? (s.lora ? 'lora' : s.kind === 'classification' ? 'last-block' : 'all'),
   }))

@@ -1,10 +1,11 @@
 /**
  * The spec of a pretraining run, the body of the coordinator's `POST /runs`: the flags of `forge train`
  * (apps/cli/src/commands/train.ts) as JSON, plus the cluster fields (workers, checkpoint interval and
- * retention, wire encoding). Defaults are those of `forge train`. Workers receive the validated spec
- * in every rank job and validate it again.
+ * retention, wire encoding). Defaults are PRETRAIN_DEFAULTS (run-defaults.ts), the same as `forge train`'s, so `{}`
+ * is the quick start's run. Workers receive the validated spec in every rank job and validate it again.
  */
 import { z } from 'zod';
+import { PRETRAIN_DEFAULTS as D } from './run-defaults';
 
 /**
  * Model presets of `@llm-forge/gpt` (its PRESET_NAMES). Copied rather than imported so that the coordinator
@@ -27,20 +28,17 @@ const modelSchema = z
   .strip()
   .refine((m) => !(m.preset && m.init), { message: 'give either preset or init, not both', path: ['init'] })
   .refine((m) => !m.resume || m.init !== undefined, { message: 'resume needs init', path: ['resume'] })
-  .transform((m) => ({ ...m, preset: m.init ? undefined : (m.preset ?? 'tiny') }));
-
-/** `data.text` naming the built-in corpus (Moby Dick) instead of a file. */
-export const BUILTIN_TEXT = 'builtin:moby-dick';
+  .transform((m) => ({ ...m, preset: m.init ? undefined : (m.preset ?? D.preset) }));
 
 /**
  * Training data: a manifest directory written by `forge prepare`, or one UTF-8 text file (or
- * {@link BUILTIN_TEXT}). Paths must be readable by every worker (a shared volume).
+ * `builtin:moby-dick`, the default). Paths must be readable by every worker (a shared volume).
  */
 const dataSchema = z
   .object({
     manifest: z.string().min(1).optional(),
     text: z.string().min(1).optional(),
-    valFraction: fraction.default(0.1),
+    valFraction: fraction.default(D.valFraction),
   })
   .strip()
   .refine((d) => (d.manifest === undefined) !== (d.text === undefined), {
@@ -51,12 +49,12 @@ const dataSchema = z
 /** AdamW and the learning-rate schedule. */
 const optimizerSchema = z
   .object({
-    lr: z.number().positive().default(4e-4),
+    lr: z.number().positive().default(D.lr),
     minLr: z.number().min(0).optional(),
-    warmupSteps: nonNegativeInt.default(0),
-    schedule: z.enum(['constant', 'cosine']).default('cosine'),
-    weightDecay: z.number().min(0).default(0.1),
-    gradClip: z.number().min(0).default(1),
+    warmupSteps: nonNegativeInt.default(D.warmupSteps),
+    schedule: z.enum(['constant', 'cosine']).default(D.schedule),
+    weightDecay: z.number().min(0).default(D.weightDecay),
+    gradClip: z.number().min(0).default(D.gradClip),
   })
   .strip()
   .transform((o) => ({ ...o, minLr: o.minLr ?? o.lr / 10 }))
@@ -67,28 +65,28 @@ export const runSpecSchema = z
   .object({
     name: z.string().max(200).optional(),
     model: modelSchema.default({}),
-    data: dataSchema,
+    data: dataSchema.default({ text: D.text }),
     optimizer: optimizerSchema.default({}),
     /** Global batch: windows per optimizer step over all workers. */
-    batchSize: positiveInt.default(4),
+    batchSize: positiveInt.default(D.batchSize),
     contextLength: positiveInt.optional(),
     stride: positiveInt.optional(),
-    steps: positiveInt,
-    workers: positiveInt.max(256).default(1),
-    checkpointEvery: nonNegativeInt.default(0),
-    seed: z.number().int().default(123),
-    shuffle: z.boolean().default(true),
-    evalEvery: nonNegativeInt.default(50),
+    steps: positiveInt.default(D.steps),
+    workers: positiveInt.max(256).default(D.workers),
+    checkpointEvery: nonNegativeInt.default(D.checkpointEvery),
+    seed: z.number().int().default(D.seed),
+    shuffle: z.boolean().default(D.shuffle),
+    evalEvery: nonNegativeInt.default(D.evalEvery),
     /** Batches per validation-loss estimate (rank 0 computes it). */
-    evalBatches: positiveInt.default(5),
+    evalBatches: positiveInt.default(D.evalBatches),
     /** Rows per forward/backward on a worker; a larger slice is accumulated over micro-batches. */
     microBatchSize: positiveInt.optional(),
     /** How many step checkpoints to keep (the newest; the final one is always kept). */
-    keepCheckpoints: positiveInt.default(3),
+    keepCheckpoints: positiveInt.default(D.keepCheckpoints),
     /** Gradient encoding on the all-reduce wire: bf16 halves the bytes. */
-    wireDType: z.enum(['f32', 'bf16']).default('f32'),
+    wireDType: z.enum(['f32', 'bf16']).default(D.wireDType),
     /** Compare replica checksums every N steps (0: never). */
-    verifyEvery: nonNegativeInt.default(100),
+    verifyEvery: nonNegativeInt.default(D.verifyEvery),
     out: z.string().min(1).optional(),
   })
   .strip()
