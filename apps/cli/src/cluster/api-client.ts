@@ -69,6 +69,11 @@ export class CoordinatorApi {
     return this.call('POST', '/runs', spec);
   }
 
+  /** Every run, newest first. */
+  runs(): Promise<ApiRun[]> {
+    return this.call('GET', '/runs');
+  }
+
   /** One run with metrics. */
   run(id: string): Promise<ApiRun> {
     return this.call('GET', `/runs/${encodeURIComponent(id)}`);

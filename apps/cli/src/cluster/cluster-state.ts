@@ -2,6 +2,7 @@
  * What `forge cluster up` started, in `<FORGE_HOME>/cluster.json` (default `.forge/` in the current
  * directory), so `status`, `down` and `submit` find the cluster again.
  */
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ForgeError, writeTextFileAtomic } from '@llm-forge/gpt';
@@ -22,11 +23,33 @@ export interface ClusterState {
   secret: string;
   grpcAddress: string;
   redisUrl: string;
+  /**
+   * Prefix of every Redis key of this cluster (`forge:<8 hex>:`, see {@link clusterRedisPrefix}): its
+   * own, so clusters of other checkouts or FORGE_HOMEs on the same Redis never see its runs or workers.
+   */
   redisPrefix: string;
   runsDir: string;
   coordinator: ClusterProcess;
   workers: ClusterProcess[];
   startedAt: string;
+}
+
+/** A prefix `forge cluster up` generated: `forge:` and 8 hex digits (4 random bytes). */
+const GENERATED_PREFIX = /^forge:[0-9a-f]{8}:$/;
+
+/** Whether `prefix` is one that `forge cluster up` generated, so this cluster alone writes under it. */
+export function isGeneratedPrefix(prefix: string): boolean {
+  return GENERATED_PREFIX.test(prefix);
+}
+
+/**
+ * The Redis key prefix of the cluster `forge cluster up` starts: the one a saved state already has
+ * (the same cluster brought back after its processes died, so its runs continue), else a fresh random
+ * one. A state saved before prefixes were generated (the shared `forge:`) gets a fresh one too.
+ */
+export function clusterRedisPrefix(saved?: Pick<ClusterState, 'redisPrefix'>): string {
+  if (saved && isGeneratedPrefix(saved.redisPrefix)) return saved.redisPrefix;
+  return `forge:${randomBytes(4).toString('hex')}:`;
 }
 
 /** The directory of the cluster state and logs. */

@@ -1,6 +1,7 @@
 /**
  * A single-machine cluster: the coordinator and N workers as background processes of this machine
- * (local mode: loopback only, a fresh API token and cluster secret), against the Redis at REDIS_URL.
+ * (local mode: loopback only, a fresh API token and cluster secret), against the Redis at REDIS_URL
+ * under the cluster's own key prefix.
  */
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -73,7 +74,10 @@ async function waitUntil(
   }
 }
 
-/** Starts the coordinator and the workers; resolves once every worker has registered. */
+/**
+ * Starts the coordinator and the workers, all on `options.redisPrefix`; resolves once every worker has
+ * registered.
+ */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<ClusterState> {
   const logDir = path.join(forgeHome(), 'logs');
   fs.mkdirSync(logDir, { recursive: true });
@@ -81,46 +85,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
   const grpcPort = options.grpcPort || (await freePort());
   const token = randomBytes(24).toString('hex');
   const secret = randomBytes(24).toString('hex');
-  const common: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...options.env,
-    REDIS_URL: options.redisUrl,
-    FORGE_REDIS_PREFIX: options.redisPrefix,
-    FORGE_LOCAL_MODE: 'true',
-    FORGE_CLUSTER_SECRET: secret,
-  };
-  const coordinator = launch(
-    'coordinator',
-    appMain('@llm-forge/coordinator'),
-    {
-      ...common,
-      PORT: String(port),
-      FORGE_GRPC_PORT: String(grpcPort),
-      FORGE_API_TOKEN: token,
-      FORGE_RUNS_DIR: path.resolve(options.runsDir),
-    },
+  const runsDir = path.resolve(options.runsDir);
+  const common = clusterEnv(options.redisUrl, options.redisPrefix, secret, options.env);
+  const workerMain = appMain('@llm-forge/worker'); // before anything starts: a missing build stops nothing
+  const coordinator = await launchCoordinator(
+    common,
+    { port, grpcPort, token, runsDir },
     logDir,
+    options.timeoutMs,
   );
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const api = new CoordinatorApi(apiUrl, token);
-  const stopAll = (procs: ClusterProcess[]) =>
-    procs.forEach((p) => isRunning(p.pid) && process.kill(p.pid, 'SIGTERM'));
-  try {
-    await waitUntil(
-      'the coordinator',
-      async () => {
-        if (!isRunning(coordinator.pid))
-          throw new ForgeError('the coordinator exited while starting', `see ${coordinator.log}`);
-        return api.healthy();
-      },
-      options.timeoutMs,
-      [coordinator.log],
-    );
-  } catch (error) {
-    stopAll([coordinator]);
-    throw error;
-  }
-  const workerMain = appMain('@llm-forge/worker');
   const stamp = Date.now().toString(36);
   const workers = Array.from({ length: options.workers }, (_, i) =>
     launch(
@@ -132,6 +105,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
   );
   const ids = workers.map((_, i) => `local-${stamp}-${i}`);
   workers.forEach((w, i) => (w.id = ids[i]));
+  const api = new CoordinatorApi(`http://127.0.0.1:${port}`, token);
   try {
     await waitUntil(
       `${options.workers} workers to register`,
@@ -149,17 +123,34 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
     throw error;
   }
   return {
-    apiUrl,
-    dashboardUrl: `${apiUrl}/`,
+    apiUrl: api.baseUrl,
+    dashboardUrl: `${api.baseUrl}/`,
     token,
     secret,
     grpcAddress: `127.0.0.1:${grpcPort}`,
     redisUrl: options.redisUrl,
     redisPrefix: options.redisPrefix,
-    runsDir: path.resolve(options.runsDir),
+    runsDir,
     coordinator,
     workers,
     startedAt: new Date().toISOString(),
+  };
+}
+
+/** The environment every process of a cluster shares: its Redis, its key prefix, local mode, its secret. */
+function clusterEnv(
+  redisUrl: string,
+  redisPrefix: string,
+  secret: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...extra,
+    REDIS_URL: redisUrl,
+    FORGE_REDIS_PREFIX: redisPrefix,
+    FORGE_LOCAL_MODE: 'true',
+    FORGE_CLUSTER_SECRET: secret,
   };
 }
 
@@ -171,7 +162,6 @@ interface CoordinatorEnv {
   port: number;
   grpcPort: number;
   token: string;
-  secret: string;
   runsDir: string;
 }
 
@@ -190,7 +180,6 @@ async function launchCoordinator(
       PORT: String(env.port),
       FORGE_GRPC_PORT: String(env.grpcPort),
       FORGE_API_TOKEN: env.token,
-      FORGE_CLUSTER_SECRET: env.secret,
       FORGE_RUNS_DIR: env.runsDir,
     },
     logDir,
@@ -217,24 +206,19 @@ async function launchCoordinator(
 
 /**
  * Starts the coordinator of a cluster whose coordinator died (crash, kill, reboot of the process)
- * with the same ports, token and secret; the workers re-register and runs continue from Redis.
+ * with the same ports, token, secret and Redis prefix; the workers re-register and runs continue
+ * from Redis.
  */
 export async function restartCoordinator(state: ClusterState, timeoutMs: number): Promise<ClusterState> {
   const logDir = path.join(forgeHome(), 'logs');
   fs.mkdirSync(logDir, { recursive: true });
-  const common: NodeJS.ProcessEnv = {
-    ...process.env,
-    REDIS_URL: state.redisUrl,
-    FORGE_REDIS_PREFIX: state.redisPrefix,
-    FORGE_LOCAL_MODE: 'true',
-  };
+  const common = clusterEnv(state.redisUrl, state.redisPrefix, state.secret);
   const coordinator = await launchCoordinator(
     common,
     {
       port: Number(new URL(state.apiUrl).port),
       grpcPort: Number(state.grpcAddress.split(':').pop()),
       token: state.token,
-      secret: state.secret,
       runsDir: state.runsDir,
     },
     logDir,

@@ -66,6 +66,13 @@ class PrivateRedis {
   }
 }
 
+/** Keys of the private Redis that match `pattern`, sorted. */
+function redisKeys(port: number, pattern: string): string[] {
+  const out =
+    spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', pattern]).stdout?.toString() ?? '';
+  return out.split('\n').filter(Boolean).sort();
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -73,6 +80,8 @@ function sleep(ms: number): Promise<void> {
 describeSystem('a local cluster under faults (real processes)', () => {
   let tmp = '';
   let redis: PrivateRedis;
+  /** Redis prefix of the first test's cluster (empty when that test did not get so far). */
+  let firstPrefix = '';
   const env = { ...process.env };
 
   beforeAll(async () => {
@@ -82,7 +91,6 @@ describeSystem('a local cluster under faults (real processes)', () => {
     await redis.start();
     process.env.REDIS_URL = `redis://127.0.0.1:${redis.port}`;
     process.env.FORGE_HOME = path.join(tmp, '.forge');
-    process.env.FORGE_REDIS_PREFIX = 'forge-e2e:';
     process.env.FORGE_HEARTBEAT_MS = '300';
     process.env.FORGE_WORKER_TIMEOUT_MS = '2500';
     process.env.FORGE_COLLECTIVE_TIMEOUT_MS = '4000';
@@ -96,7 +104,6 @@ describeSystem('a local cluster under faults (real processes)', () => {
     for (const key of [
       'REDIS_URL',
       'FORGE_HOME',
-      'FORGE_REDIS_PREFIX',
       'FORGE_HEARTBEAT_MS',
       'FORGE_WORKER_TIMEOUT_MS',
       'FORGE_COLLECTIVE_TIMEOUT_MS',
@@ -140,12 +147,19 @@ describeSystem('a local cluster under faults (real processes)', () => {
       path.join(tmp, 'runs'),
       '--json',
     );
-    expect(up.stderr).not.toMatch(/forge:/);
+    expect(up.stderr).not.toMatch(/^forge: /m);
     expect(up.code).toBe(0);
     expect(up.json).toMatchObject({ workers: [{ state: 'idle' }, { state: 'idle' }] });
+    // The cluster's own key prefix, used by the coordinator and the workers alike.
+    const prefix = up.json.redis_prefix as string;
+    expect(prefix).toMatch(/^forge:[0-9a-f]{8}:$/);
+    firstPrefix = prefix;
+    const ids = (up.json.workers as { id: string }[]).map((w) => w.id).sort();
+    expect(redisKeys(redis.port, `${prefix}worker:*`)).toEqual(ids.map((id) => `${prefix}worker:${id}`));
     const status = await runForge('cluster', 'status', '--json');
     expect(status.json).toMatchObject({
       api_url: up.json.api_url,
+      redis_prefix: prefix,
       workers: [{ pid: expect.any(Number) }, { pid: expect.any(Number) }],
     });
 
@@ -186,6 +200,7 @@ describeSystem('a local cluster under faults (real processes)', () => {
     await sleep(500);
     const repaired = await runForge('cluster', 'up', '--json');
     expect(repaired.code).toBe(0);
+    expect(repaired.json.redis_prefix).toBe(prefix); // the same cluster: same runs, same workers
     // 3. Redis restarts and forgets everything: the coordinator restores the run, the worker re-registers.
     await waitForStep(9);
     await redis.stop();
@@ -254,7 +269,14 @@ describeSystem('a local cluster under faults (real processes)', () => {
       '--json',
     );
     expect(up.code).toBe(0);
+    // A new cluster after `down`: a prefix of its own, so the first cluster's run is not listed.
+    expect(up.json.redis_prefix).toMatch(/^forge:[0-9a-f]{8}:$/);
+    expect(up.json.redis_prefix).not.toBe(firstPrefix);
     const state = readClusterState()!;
+    const fresh = new CoordinatorApi(state.apiUrl, state.token);
+    expect(await fresh.runs()).toEqual([]);
+    // Nor its workers: the one killed there (still recorded as lost under its prefix) is not here.
+    expect((await fresh.workers()).map((w) => w.id).sort()).toEqual(state.workers.map((w) => w.id).sort());
     const submitted = await runForge(
       'submit',
       'finetune',

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ForgeError } from '@llm-forge/gpt';
 import { CoordinatorApi, type ApiWorker } from '../cluster/api-client';
 import {
+  clusterRedisPrefix,
   isRunning,
   readClusterState,
   removeClusterState,
@@ -34,7 +35,7 @@ export function clusterCommand(): Command {
   cluster.addCommand(
     new Command('up')
       .description(
-        'start the coordinator and N workers in the background (Redis at REDIS_URL); restarts a dead coordinator of a running cluster',
+        'start the coordinator and N workers in the background (Redis at REDIS_URL, keys under a prefix of their own); restarts a dead coordinator of a running cluster',
       )
       .option('--workers <N>', 'training workers', positiveInt, 2)
       .option(
@@ -86,13 +87,19 @@ async function up(flags: UpFlags): Promise<void> {
   }
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   await assertRedis(redisUrl);
-  info(flags.json, `starting the coordinator and ${flags.workers} workers (Redis ${redisUrl}) ...`);
+  // A saved state whose processes all died (e.g. a reboot) is the same cluster coming back: it keeps
+  // its prefix, so its runs continue. Otherwise the cluster gets a prefix of its own.
+  const redisPrefix = clusterRedisPrefix(existing);
+  info(
+    flags.json,
+    `starting the coordinator and ${flags.workers} workers (Redis ${redisUrl}, keys under ${redisPrefix}) ...`,
+  );
   const state = await startLocalCluster({
     workers: flags.workers,
     port: flags.port,
     grpcPort: flags.grpcPort,
     redisUrl,
-    redisPrefix: process.env.FORGE_REDIS_PREFIX ?? 'forge:',
+    redisPrefix,
     runsDir: flags.runsDir,
     timeoutMs: flags.timeout,
   });
@@ -119,6 +126,7 @@ function clusterJson(state: ClusterState, registered: ApiWorker[] | undefined): 
     api_url: state.apiUrl,
     dashboard_url: state.dashboardUrl,
     token: state.token,
+    redis_prefix: state.redisPrefix,
     coordinator: {
       pid: state.coordinator.pid,
       state: isRunning(state.coordinator.pid) ? 'running' : 'stopped',
@@ -145,6 +153,7 @@ async function status(flags: { json?: boolean }): Promise<void> {
   };
   if (flags.json) return printJson(json);
   info(false, `API ${state.apiUrl} (token ${state.token}); dashboard ${state.dashboardUrl}`);
+  info(false, `Redis ${state.redisUrl}, keys under ${state.redisPrefix}`);
   info(false, `coordinator pid ${json.coordinator.pid}: ${json.coordinator.state}`);
   for (const w of json.workers) info(false, `worker ${w.id} pid ${w.pid}: ${w.state}`);
 }
@@ -155,4 +164,9 @@ async function down(): Promise<void> {
   await stopLocalCluster(state);
   removeClusterState();
   info(false, `stopped the coordinator and ${state.workers.length} workers`);
+  // The next `up` gets a new prefix, so nothing reads these keys again; say where they are.
+  info(
+    false,
+    `its runs stay in Redis under ${state.redisPrefix} (remove them: redis-cli -u ${state.redisUrl} --scan --pattern '${state.redisPrefix}*' | xargs -r redis-cli -u ${state.redisUrl} unlink)`,
+  );
 }
