@@ -9,16 +9,18 @@ const root = __dirname;
 
 /**
  * Maps `@llm-forge/<lib>` to `libs/<lib>/src/index.ts` for every library in the workspace, and
- * `@llm-forge/<lib>/testing` to `libs/<lib>/src/testing.ts` where a library has one (its test
- * helpers for other packages' specs; never shipped in its build).
+ * `@llm-forge/<project>/testing` to `<libs|apps>/<project>/src/testing.ts` where a project has one
+ * (its test helpers for other projects' specs; never part of its build).
  */
 function workspaceMapper() {
   const mapper = {};
   for (const lib of fs.readdirSync(path.join(root, 'libs'))) {
-    const src = path.join(root, 'libs', lib, 'src');
-    mapper[`^@llm-forge/${lib}$`] = path.join(src, 'index.ts');
-    if (fs.existsSync(path.join(src, 'testing.ts'))) {
-      mapper[`^@llm-forge/${lib}/testing$`] = path.join(src, 'testing.ts');
+    mapper[`^@llm-forge/${lib}$`] = path.join(root, 'libs', lib, 'src', 'index.ts');
+  }
+  for (const dir of ['libs', 'apps']) {
+    for (const project of fs.readdirSync(path.join(root, dir))) {
+      const testing = path.join(root, dir, project, 'src', 'testing.ts');
+      if (fs.existsSync(testing)) mapper[`^@llm-forge/${project}/testing$`] = testing;
     }
   }
   return mapper;

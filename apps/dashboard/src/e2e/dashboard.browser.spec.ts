@@ -12,17 +12,17 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { CoordinatorApp } from '../../../coordinator/src/bootstrap';
-import { RunEvents } from '../../../coordinator/src/events/run-events.service';
-import { RunsRepository } from '../../../coordinator/src/runs/runs.repository';
 import {
   deletePrefix,
   redisAvailable,
+  RunEvents,
+  RunsRepository,
   startApp,
   TEST_TOKEN,
   testConfig,
   testPrefix,
-} from '../../../coordinator/src/test-utils/harness';
+  type CoordinatorApp,
+} from '@llm-forge/coordinator/testing';
 import type { Finetune, Run, RunDetail } from '../api/types';
 import { TOKEN_KEY } from '../lib/token-store';
 import { findChromium, launchChromium, pixelsOfColour, screenshot } from './browser';
