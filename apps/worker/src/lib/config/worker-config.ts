@@ -12,7 +12,12 @@ const envSchema = z.object({
   FORGE_COORDINATOR_URL: z.string().min(1).default('127.0.0.1:50051'),
   FORGE_CLUSTER_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  FORGE_REDIS_PREFIX: z.string().min(1).default('forge:'),
+  // The coordinator's rule: a prefix the two disagree on would put this worker's queue where no
+  // coordinator looks.
+  FORGE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+:$/, 'must end with ":" (letters, digits, "_.:-"; e.g. "forge:")')
+    .default('forge:'),
   FORGE_COLLECTIVE_HOST: z.string().min(1).optional(),
   FORGE_ADVERTISE_HOST: z.string().min(1).optional(),
   FORGE_COLLECTIVE_PORT: port.optional(),
@@ -28,6 +33,7 @@ export interface WorkerConfig {
   coordinatorUrl: string;
   secret: string;
   redisUrl: string;
+  /** Prefix of the Redis keys of this worker's cluster (the coordinator's FORGE_REDIS_PREFIX). */
   redisPrefix: string;
   bindHost: string;
   advertiseHost: string;
