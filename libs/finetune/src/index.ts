@@ -6,5 +6,4 @@ export * from './lib/instruction';
 export * from './lib/judge';
 export * from './lib/classification';
 export * from './lib/lora';
-export * from './lib/training';
 export * from './lib/jobs';

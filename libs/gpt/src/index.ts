@@ -37,7 +37,14 @@ export type { AdamWOptions, AdamWState } from './lib/training/adamw';
 export { learningRate } from './lib/training/lr-schedule';
 export type { LrSchedule } from './lib/training/lr-schedule';
 export { Trainer, batchTensors } from './lib/training/trainer';
-export type { TrainerOptions, StepResult } from './lib/training/trainer';
+export type { TrainerOptions, StepResult, LossFunction, StepWork } from './lib/training/trainer';
+export {
+  ParameterSet,
+  countTrainable,
+  modelTrainables,
+  variableTrainable,
+} from './lib/training/parameter-set';
+export type { TrainableTensor } from './lib/training/parameter-set';
 export { batchLoss, meanLoss, perplexity } from './lib/training/evaluate';
 export { TrainingRun } from './lib/training/train-run';
 export type {

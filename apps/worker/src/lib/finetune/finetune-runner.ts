@@ -14,6 +14,7 @@ import type {
 import { finetuneJobId } from '@llm-forge/cluster-protocol';
 import { FinetuneAbortedError, runFinetuneJob } from '@llm-forge/finetune';
 import { CheckpointError, ForgeError } from '@llm-forge/gpt';
+import { RingCollective } from '@llm-forge/training';
 
 /** Callbacks of one finetune job. */
 export interface FinetuneJobHooks {
@@ -48,18 +49,9 @@ export class FinetuneRunner {
       // The generation's run id keeps all-reduce keys of different attempts apart.
       this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, runId: jobId });
       await this.ring.connect(job.peers.map((p) => p.address));
-      let operation = 0;
       const outcome = await runFinetuneJob(job.spec, {
-        rank: job.rank,
-        worldSize: job.worldSize,
+        collective: new RingCollective(this.ring, { attempt: job.attempt }),
         outDir: job.outDir,
-        allReduce: async (values, options) => {
-          await this.ring.allReduce(values, {
-            step: operation++,
-            attempt: job.attempt,
-            ...(options?.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-          });
-        },
         onProgress: (progress) => {
           steps = progress.step;
           hooks.onProgress?.(progress);

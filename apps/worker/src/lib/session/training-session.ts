@@ -9,16 +9,22 @@
  */
 import { CollectiveError, type AllReduceRing } from '@llm-forge/collective';
 import type { FailureKind, RankJobData, RankResult, RankSuccess } from '@llm-forge/cluster-protocol';
-import { DistributedBatchLoader, ShardError } from '@llm-forge/data-shards';
-import { CheckpointError, createTokenizer, ForgeError, generate, meanLoss, type Batch } from '@llm-forge/gpt';
-import { DataParallelStep } from '../data-parallel/data-parallel-step';
-import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
-import { freshReplica, replicaFromCheckpoint, type Replica } from './replica';
-import { saveRunCheckpoint } from './run-checkpoints';
-
-/** Prompt of the samples rank 0 generates at evaluation steps (the book's). */
-const SAMPLE_PROMPT = 'Every effort moves you';
-const SAMPLE_TOKENS = 24;
+import { ShardError, type DistributedBatchLoader } from '@llm-forge/data-shards';
+import { CheckpointError, ForgeError } from '@llm-forge/gpt';
+import {
+  dataPosition,
+  evaluateReplica,
+  freshReplica,
+  rankLoader,
+  ReplicaDivergenceError,
+  replicaFromCheckpoint,
+  RingCollective,
+  sampleText,
+  saveRunCheckpoint,
+  stepShare,
+  TrainingLoop,
+  type Replica,
+} from '@llm-forge/training';
 
 /** A job's failure with its kind and the file it is about. */
 class StepFailure extends Error {
@@ -36,7 +42,7 @@ interface RingGeneration {
   key: string;
   rank: number;
   worldSize: number;
-  dp: DataParallelStep;
+  loop: TrainingLoop;
   loader: DistributedBatchLoader;
 }
 
@@ -110,28 +116,19 @@ export class TrainingSession {
   private async ensureGeneration(job: RankJobData, replica: Replica): Promise<RingGeneration> {
     const addresses = job.peers.map((p) => p.address);
     const key = JSON.stringify([job.runId, job.attempt, job.rank, addresses]);
-    if (this.generation?.key === key && this.generation.dp.trainer === replica.trainer)
+    if (this.generation?.key === key && this.generation.loop.trainer === replica.trainer)
       return this.generation;
     this.generation = undefined;
     this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, runId: job.runId });
     await this.ring.connect(addresses);
     const { spec } = job;
-    const dp = new DataParallelStep(replica.trainer, this.ring, {
-      globalBatchSize: spec.batchSize,
-      checkEvery: spec.verifyEvery,
-      attempt: job.attempt,
+    const collective = new RingCollective(this.ring, { attempt: job.attempt });
+    const loop = new TrainingLoop(replica.trainer, collective, {
+      verifyEvery: spec.verifyEvery,
       wireDType: spec.wireDType,
     });
-    const loader = new DistributedBatchLoader(replica.data.train, {
-      contextLength: replica.contextLength,
-      stride: replica.stride,
-      batchSize: spec.batchSize,
-      shuffle: spec.shuffle,
-      seed: spec.seed,
-      rank: job.rank,
-      worldSize: job.worldSize,
-    });
-    this.generation = { key, rank: job.rank, worldSize: job.worldSize, dp, loader };
+    const loader = rankLoader(replica, job.rank, job.worldSize);
+    this.generation = { key, rank: job.rank, worldSize: job.worldSize, loop, loader };
     return this.generation;
   }
 
@@ -141,10 +138,8 @@ export class TrainingSession {
     generation: RingGeneration,
     started: number,
   ): Promise<RankSuccess> {
-    const { loader, dp } = generation;
-    const epoch = Math.floor(job.step / loader.stepsPerEpoch);
-    const slice = loader.batchAt(epoch, job.step % loader.stepsPerEpoch);
-    const metrics = await dp.step(microBatches(slice, job.spec.microBatchSize));
+    const { loader, loop } = generation;
+    const metrics = await loop.step(stepShare(replica, loader, job.step));
     const result: RankSuccess = {
       ok: true,
       workerId: this.workerId,
@@ -162,44 +157,16 @@ export class TrainingSession {
       jobMs: 0,
       verified: metrics.verified,
     };
-    if (job.rank === 0 && job.evaluate) Object.assign(result, this.evaluate(replica, job));
+    if (job.rank === 0 && job.evaluate) {
+      result.eval = evaluateReplica(replica);
+      result.sample = sampleText(replica.model);
+    }
     if (job.rank === 0 && job.saveCheckpoint) {
-      const next = job.step + 1;
-      const position = {
-        seed: job.spec.seed,
-        epoch: Math.floor(next / loader.stepsPerEpoch),
-        step: next % loader.stepsPerEpoch,
-      };
+      const position = dataPosition(replica, loader, job.step + 1);
       result.checkpoint = saveRunCheckpoint(replica, position, job.checkpointDir, job.spec.keepCheckpoints);
     }
     result.jobMs = performance.now() - started;
     return result;
-  }
-
-  /** Train and validation loss over the first evalBatches global batches of each split, and a greedy sample. */
-  private evaluate(replica: Replica, job: RankJobData): Pick<RankSuccess, 'eval' | 'sample'> {
-    const n = job.spec.evalBatches;
-    const firstBatches = (stream: Replica['data']['train']): Batch[] => {
-      const loader = new DistributedBatchLoader(stream, {
-        contextLength: replica.contextLength,
-        stride: replica.stride,
-        batchSize: Math.min(job.spec.batchSize, countFullWindows(stream.length, replica)),
-        shuffle: false,
-        seed: job.spec.seed,
-      });
-      return Array.from({ length: Math.min(n, loader.stepsPerEpoch) }, (_, i) => loader.globalBatchAt(0, i));
-    };
-    const trainLoss = meanLoss(replica.model, firstBatches(replica.data.train)).loss;
-    const validation = replica.data.validation;
-    const canValidate = validation !== undefined && countFullWindows(validation.length, replica) > 0;
-    const valLoss = canValidate ? meanLoss(replica.model, firstBatches(validation)).loss : undefined;
-    const tokenizer = createTokenizer();
-    const prompt = tokenizer.encode(SAMPLE_PROMPT);
-    const ids = generate(replica.model, prompt, { maxNewTokens: SAMPLE_TOKENS });
-    return {
-      eval: valLoss === undefined ? { trainLoss } : { trainLoss, valLoss },
-      sample: tokenizer.decode([...prompt, ...ids]),
-    };
   }
 
   private failure(job: RankJobData, error: unknown): RankResult {
@@ -216,34 +183,6 @@ export class TrainingSession {
       ...(file !== undefined ? { file } : {}),
     };
   }
-}
-
-/** Windows of T + 1 tokens at stride S in n tokens. */
-function countFullWindows(tokens: number, replica: Replica): number {
-  const T = replica.contextLength;
-  return tokens > T ? Math.ceil((tokens - T) / replica.stride) : 0;
-}
-
-/** Splits b rows into micro-batches of at most `rows` rows (as equal as possible). */
-export function microBatches(slice: Batch, rows?: number): Batch[] {
-  const b = slice.batchSize;
-  if (rows === undefined || rows >= b) return [slice];
-  const count = Math.ceil(b / rows);
-  const T = slice.contextLength;
-  const out: Batch[] = [];
-  let start = 0;
-  for (let i = 0; i < count; i++) {
-    const size = Math.floor(b / count) + (i < b % count ? 1 : 0);
-    const range = [start * T, (start + size) * T] as const;
-    out.push({
-      inputs: slice.inputs.subarray(...range),
-      targets: slice.targets.subarray(...range),
-      batchSize: size,
-      contextLength: T,
-    });
-    start += size;
-  }
-  return out;
 }
 
 /** Which kind of failure an error is, and the file it names. */

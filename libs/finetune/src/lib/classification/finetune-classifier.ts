@@ -4,9 +4,13 @@
  * loss and accuracy after each epoch; full metrics on every split at the end.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy, deriveSeed } from '@llm-forge/gpt';
-import { SelectiveTrainer } from '../training/selective-trainer';
-import { countTrainable } from '../training/trainable';
+import {
+  ParameterSet,
+  crossEntropy,
+  deriveSeed,
+  Trainer,
+  countTrainable,
+} from '@llm-forge/gpt';
 import {
   splitBatches,
   SPLIT_NAMES,
@@ -84,7 +88,7 @@ export function finetuneClassifier(
   const trainables = selectTrainables(classifier, options.train);
   const batchesPerEpoch = Math.ceil(splits.train.labels.length / options.batchSize);
   const totalSteps = batchesPerEpoch * options.epochs;
-  const trainer = new SelectiveTrainer(trainables, {
+  const trainer = new Trainer(ParameterSet.of(trainables), {
     schedule: { lr: options.lr, minLr: options.lr, warmupSteps: 0, totalSteps, schedule: 'constant' },
     adamw: { weightDecay: options.weightDecay ?? 0.1 },
     gradClip: 0, // the book does not clip when finetuning

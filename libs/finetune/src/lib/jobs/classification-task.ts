@@ -6,7 +6,13 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClassificationEvaluation, FinetuneMetric, FinetuneSpec } from '@llm-forge/cluster-protocol';
-import { createTokenizer, crossEntropy, deriveSeed, END_OF_TEXT_ID } from '@llm-forge/gpt';
+import {
+  createTokenizer,
+  crossEntropy,
+  deriveSeed,
+  END_OF_TEXT_ID,
+  TrainableTensor,
+} from '@llm-forge/gpt';
 import {
   balanceByDownsampling,
   encodeSplits,
@@ -25,7 +31,6 @@ import { readLabeledFile } from '../classification/labeled-text';
 import { SPAMASSASSIN, spamAssassinExamples } from '../classification/spam-assassin';
 import { parseTrainSelection, selectTrainables } from '../classification/trainable-selection';
 import type { ClassificationMetrics } from '../classification/metrics';
-import type { TrainableTensor } from '../training/trainable';
 import { loadBaseModel } from './base-model';
 import {
   finite,

@@ -25,10 +25,13 @@ import type {
   FinetuneSpec,
   InstructionEvaluation,
 } from '@llm-forge/cluster-protocol';
-import { ConfigError } from '@llm-forge/gpt';
-import { scale } from '@llm-forge/tfjs-backend-native';
-import { SelectiveTrainer } from '../training/selective-trainer';
-import { countTrainable } from '../training/trainable';
+import {
+  ParameterSet,
+  ConfigError,
+  Trainer,
+  countTrainable,
+} from '@llm-forge/gpt';
+import { TrainingLoop, type GradientCollective } from '@llm-forge/training';
 import { ClassificationTask } from './classification-task';
 import { FinetuneAbortedError } from './finetune-aborted-error';
 import { InstructionTask } from './instruction-task';
@@ -38,14 +41,11 @@ import type { InitialLosses, JobTask, ShardedEvaluation } from './job-task';
 
 /** What a rank's finetune job gets from the worker. */
 export interface FinetuneJobContext {
-  rank: number;
-  worldSize: number;
   /**
-   * Sums `values` element-wise over all ranks, in place (the ring all-reduce); every rank calls it
-   * with the same length, in the same order. `timeoutMs` overrides the ring's timeout for this call
-   * (the wait for rank 0's state save).
+   * How this rank sums gradients, losses and evaluation shares with the others (its rank and the
+   * world size): a worker's ring, or `SINGLE_PROCESS` for one process.
    */
-  allReduce(values: Float32Array, options?: { timeoutMs?: number }): Promise<void>;
+  collective: GradientCollective;
   /** Directory of the job's outputs, shared by every rank: state/ (resumable), model/, responses.json. */
   outDir: string;
   /** Rank 0: called with the progress after each logged point (cheap; the worker forwards it to BullMQ). */
@@ -74,13 +74,13 @@ export interface FinetuneJobOptions {
 /** A job after its training loop, before the final evaluation; dispose {@link task} when done. */
 export interface TrainedJob {
   task: JobTask;
-  trainer: SelectiveTrainer;
+  trainer: Trainer;
   history: JobHistory;
   initial?: InitialLosses;
 }
 
 /**
- * Runs rank `ctx.rank`'s share of a finetune job: resumes from the newest usable state in
+ * Runs rank `ctx.collective.rank`'s share of a finetune job: resumes from the newest usable state in
  * `ctx.outDir/state`, trains to the end, and on rank 0 evaluates and saves the model (and
  * responses).
  *
@@ -104,7 +104,7 @@ export async function runFinetuneJob(
       trainableParameters: countTrainable(job.task.trainables),
       totalParameters: job.task.totalParameters,
     };
-    if (ctx.rank !== 0) return outcome;
+    if (ctx.collective.rank !== 0) return outcome;
     const { modelDir, evaluation } = await job.task.finish({
       outDir: ctx.outDir,
       initial: job.initial,
@@ -122,11 +122,10 @@ export async function runFinetuneJob(
   }
 }
 
-function checkContext(ctx: FinetuneJobContext): void {
-  if (!(Number.isInteger(ctx.worldSize) && ctx.worldSize >= 1))
-    throw new ConfigError('worldSize', ctx.worldSize, 'an integer >= 1');
-  if (!(Number.isInteger(ctx.rank) && ctx.rank >= 0 && ctx.rank < ctx.worldSize))
-    throw new ConfigError('rank', ctx.rank, `an integer in [0, ${ctx.worldSize - 1}]`);
+function checkContext({ collective: { rank, worldSize } }: FinetuneJobContext): void {
+  if (!(Number.isInteger(worldSize) && worldSize >= 1)) throw new ConfigError('worldSize', worldSize, 'an integer >= 1');
+  if (!(Number.isInteger(rank) && rank >= 0 && rank < worldSize))
+    throw new ConfigError('rank', rank, `an integer in [0, ${worldSize - 1}]`);
 }
 
 /** Loads data and model for the spec's kind. */
@@ -150,9 +149,10 @@ export async function trainFinetuneJob(spec: FinetuneSpec, ctx: FinetuneJobConte
 }
 
 async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobTask): Promise<TrainedJob> {
+  const { rank, worldSize } = ctx.collective;
   const { lr, weightDecay, epochs } = spec.hyperparameters;
   const totalSteps = task.stepsPerEpoch * epochs;
-  const trainer = new SelectiveTrainer(task.trainables, {
+  const trainer = new Trainer(ParameterSet.of(task.trainables), {
     schedule: { lr, minLr: lr, warmupSteps: 0, totalSteps, schedule: 'constant' },
     adamw: { weightDecay },
     gradClip: 0, // the book does not clip when finetuning
@@ -166,42 +166,42 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
     trainer.restore(resumed.values, resumed.optimizer);
     ctx.log?.(`resuming at step ${resumed.step} of ${totalSteps}`, { step: resumed.step });
     // The new attempt's progress starts where the saved history ends, not at zero.
-    if (ctx.rank === 0 && resumed.step > 0) {
+    if (rank === 0 && resumed.step > 0) {
       const epoch = Math.ceil(resumed.step / task.stepsPerEpoch);
       ctx.onProgress?.({ step: resumed.step, totalSteps, epoch, history: [...history.points] });
     }
   }
-  await checkSameStart(ctx, trainer.stepsDone);
-  if (!resumed && task.initialLosses)
-    initial = await evaluateShared(ctx, task.initialLosses(ctx.rank, ctx.worldSize));
-  const reduced = new Float32Array(trainer.params.length + 1); // gradients, then the loss
+  const loop = new TrainingLoop(trainer, ctx.collective);
+  await checkSameStart(loop, ctx);
+  if (!resumed && task.initialLosses) initial = await evaluateShared(loop, task.initialLosses(rank, worldSize));
   for (let step = trainer.stepsDone; step < totalSteps; step++) {
     // Yield first so an abort message that arrived during the last step is seen now.
     await new Promise((resolve) => setImmediate(resolve));
     const reason = ctx.abortReason?.();
     if (reason !== undefined) throw new FinetuneAbortedError(reason, step);
     const started = performance.now();
-    const { loss, lr: stepLr, batchTokens } = await globalStep(task, trainer, ctx, step, reduced);
+    const { loss: localLoss, weight, batchTokens } = task.localStep(step, rank, worldSize);
+    const metrics = await loop.step({ work: localLoss, weight, tokens: batchTokens, localTokens: 0 });
     const tokensPerSecond = batchTokens / Math.max((performance.now() - started) / 1000, 1e-6);
     const done = step + 1;
     const epoch = Math.floor(step / task.stepsPerEpoch) + 1;
     const epochEnd = done % task.stepsPerEpoch === 0;
     const evaluate = epochEnd && history.evaluatesEpoch(epoch);
     // Every rank evaluates its share (one more all-reduce); only rank 0 logs and saves.
-    const metrics = evaluate ? await evaluateShared(ctx, task.evaluateEpoch(ctx.rank, ctx.worldSize)) : {};
+    const evaluation = evaluate ? await evaluateShared(loop, task.evaluateEpoch(rank, worldSize)) : {};
     const saves = epochEnd || (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0);
-    if (ctx.rank === 0 && (history.logsStep(done) || evaluate)) {
+    if (rank === 0 && (history.logsStep(done) || evaluate)) {
       history.add({
         step: done,
         epoch,
-        trainLoss: loss,
-        lr: stepLr,
+        trainLoss: metrics.loss,
+        lr: metrics.lr,
         tokensPerSecond,
-        ...metrics,
+        ...evaluation,
       });
       ctx.onProgress?.({ step: done, totalSteps, epoch, history: [...history.points] });
     }
-    if (ctx.rank === 0 && saves) {
+    if (rank === 0 && saves) {
       saveJobState(ctx.outDir, specHash, {
         step: done,
         values: trainer.params,
@@ -210,7 +210,7 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
         initial,
       });
     }
-    if (saves) await waitForStateSave(ctx);
+    if (saves) await waitForStateSave(loop);
   }
   return { task, trainer, history, initial };
 }
@@ -227,14 +227,14 @@ export const STATE_SAVE_WAIT_MS = 30 * 60_000;
  * long timeout, instead of in the next step's gradient all-reduce, whose ring timeout a large
  * state could outlast (every attempt would then fail at the same save).
  */
-async function waitForStateSave(ctx: FinetuneJobContext): Promise<void> {
-  if (ctx.worldSize === 1) return;
-  await ctx.allReduce(new Float32Array(1), { timeoutMs: STATE_SAVE_WAIT_MS });
+async function waitForStateSave(loop: TrainingLoop): Promise<void> {
+  if (loop.collective.worldSize === 1) return;
+  await loop.allReduce(new Float32Array(1), { timeoutMs: STATE_SAVE_WAIT_MS });
 }
 
 /** Sums an evaluation's shares over the ranks and returns its result. */
-async function evaluateShared<T>(ctx: FinetuneJobContext, evaluation: ShardedEvaluation<T>): Promise<T> {
-  await ctx.allReduce(evaluation.sums);
+async function evaluateShared<T>(loop: TrainingLoop, evaluation: ShardedEvaluation<T>): Promise<T> {
+  await loop.allReduce(evaluation.sums);
   return evaluation.result(evaluation.sums);
 }
 
@@ -243,41 +243,14 @@ async function evaluateShared<T>(ctx: FinetuneJobContext, evaluation: ShardedEva
  * would otherwise all-reduce gradients of different batches. An all-reduce of [step, 1] must give
  * [worldSize · step, worldSize].
  */
-async function checkSameStart(ctx: FinetuneJobContext, step: number): Promise<void> {
+async function checkSameStart(loop: TrainingLoop, ctx: FinetuneJobContext): Promise<void> {
+  const { rank, worldSize } = ctx.collective;
+  const step = loop.stepsDone;
   const probe = Float32Array.from([step, 1]);
-  await ctx.allReduce(probe);
-  if (probe[0] !== step * ctx.worldSize || probe[1] !== ctx.worldSize) {
+  await loop.allReduce(probe);
+  if (probe[0] !== step * worldSize || probe[1] !== worldSize) {
     throw new Error(
-      `rank ${ctx.rank} starts at step ${step}, but the ranks' steps sum to ${probe[0]} over ${probe[1]} ranks: they resumed from different states (is ${ctx.outDir} the same shared directory on every worker?)`,
+      `rank ${rank} starts at step ${step}, but the ranks' steps sum to ${probe[0]} over ${probe[1]} ranks: they resumed from different states (is ${ctx.outDir} the same shared directory on every worker?)`,
     );
   }
-}
-
-/**
- * One data-parallel optimizer step: local gradients of the rank's slice, weighted by its share;
- * one all-reduce of gradients and weighted loss; the same AdamW update on every rank. Returns the
- * global batch's loss, the learning rate and the batch's tokens.
- */
-async function globalStep(
-  task: JobTask,
-  trainer: SelectiveTrainer,
-  ctx: FinetuneJobContext,
-  step: number,
-  reduced: Float32Array,
-): Promise<{ loss: number; lr: number; batchTokens: number }> {
-  const { loss, weight, batchTokens } = task.localStep(step, ctx.rank, ctx.worldSize);
-  const size = trainer.grads.length;
-  let localLoss = 0;
-  if (loss) {
-    localLoss = trainer.computeGradients(loss);
-    if (weight !== 1) scale(trainer.grads, weight);
-  } else {
-    trainer.grads.fill(0);
-  }
-  reduced.set(trainer.grads);
-  reduced[size] = localLoss * weight;
-  await ctx.allReduce(reduced);
-  trainer.grads.set(reduced.subarray(0, size));
-  const { lr } = trainer.applyGradients();
-  return { loss: reduced[size], lr, batchTokens };
 }

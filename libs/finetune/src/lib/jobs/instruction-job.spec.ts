@@ -99,7 +99,7 @@ describe('instruction finetune job', () => {
     return { summary, params };
   }
 
-  it('on one rank takes the same steps as finetuneInstructions (all weights, through SelectiveTrainer)', async () => {
+  it('on one rank takes the same steps as finetuneInstructions (all weights, through Trainer)', async () => {
     const expected = await singleMachine();
     const [rank0] = await train(1);
     expect(rank0.losses).toHaveLength(6);

@@ -17,6 +17,8 @@ import {
   saveModel,
   type Batch,
   type GPTModel,
+  modelTrainables,
+  type TrainableTensor,
 } from '@llm-forge/gpt';
 import type { EncodedExample } from '../instruction/collate';
 import { loadInstructionData } from '../instruction/instruction-data';
@@ -33,7 +35,6 @@ import { generateResponses, saveResponses, type InstructionResponse } from '../i
 import { JudgeClient } from '../judge/judge-client';
 import { scoreResponses } from '../judge/judge-scores';
 import { LoraAdapters } from '../lora/lora-adapters';
-import { modelTrainables, type TrainableTensor } from '../training/trainable';
 import { loadBaseModel } from './base-model';
 import {
   evaluateAlone,

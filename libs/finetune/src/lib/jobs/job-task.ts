@@ -3,13 +3,13 @@
  * tensors, the global batch of every step and each rank's share of it, the evaluation at the end of
  * an epoch, and the final evaluation and saving on rank 0.
  */
+import { TrainableTensor } from '@llm-forge/gpt';
 import type * as tf from '@tensorflow/tfjs-core';
 import type {
   ClassificationEvaluation,
   FinetuneMetric,
   InstructionEvaluation,
 } from '@llm-forge/cluster-protocol';
-import type { TrainableTensor } from '../training/trainable';
 
 /** A rank's part of one optimizer step. */
 export interface LocalStep {

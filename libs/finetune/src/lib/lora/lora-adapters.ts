@@ -14,8 +14,9 @@ import {
   writeSafetensors,
   writeTextFileAtomic,
   type GPTModel,
+  variableTrainable,
+  type TrainableTensor,
 } from '@llm-forge/gpt';
-import { variableTrainable, type TrainableTensor } from '../training/trainable';
 import { LoraLayer, validateLoraSettings, type LoraSettings } from './lora-layer';
 
 /** File names of a saved adapter folder. */

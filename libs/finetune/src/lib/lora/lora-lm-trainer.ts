@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  ParameterSet,
   batchTensors,
   crossEntropy,
   deriveSeed,
@@ -13,8 +14,8 @@ import {
   type Batch,
   type GPTModel,
   type StepResult,
+  Trainer,
 } from '@llm-forge/gpt';
-import { SelectiveTrainer } from '../training/selective-trainer';
 import { LoraAdapters } from './lora-adapters';
 
 /** Options of a {@link LoraLmTrainer}. */
@@ -35,7 +36,7 @@ export interface LoraLmTrainerOptions {
 /** Attaches LoRA adapters to a GPT and trains only them. */
 export class LoraLmTrainer {
   readonly adapters: LoraAdapters;
-  private readonly trainer: SelectiveTrainer;
+  private readonly trainer: Trainer;
 
   constructor(
     readonly model: GPTModel,
@@ -46,7 +47,7 @@ export class LoraLmTrainer {
       alpha: options.alpha ?? options.rank,
       seed: options.seed ?? 0,
     });
-    this.trainer = new SelectiveTrainer(this.adapters.trainables(), {
+    this.trainer = new Trainer(ParameterSet.of(this.adapters.trainables()), {
       schedule: { lr: options.lr, minLr: options.lr, warmupSteps: 0, totalSteps: 1, schedule: 'constant' },
       adamw: { weightDecay: options.weightDecay ?? 0.1 },
       gradClip: options.gradClip ?? 0,

@@ -6,9 +6,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy, GPTModel, loadModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
+import {
+  ParameterSet,
+  crossEntropy,
+  GPTModel,
+  loadModel,
+  saveModel,
+  type GPTConfig,
+  Trainer,
+} from '@llm-forge/gpt';
 import { TEST_CONFIG, useBackend } from '@llm-forge/gpt/testing';
-import { SelectiveTrainer } from '../training/selective-trainer';
 import { GPTClassifier } from '../classification/classifier';
 import { padBatch } from '../classification/classification-dataset';
 import { LoraAdapters } from './lora-adapters';
@@ -74,7 +81,7 @@ describe('LoRA', () => {
     const lm = GPTModel.random({ ...CONFIG, vocabSize: 500 }, 3);
     const before = lm.readParameters();
     const adapters = LoraAdapters.attach(lm, { rank: 2, alpha: 4, seed: 2 });
-    const trainer = new SelectiveTrainer(adapters.trainables(), {
+    const trainer = new Trainer(ParameterSet.of(adapters.trainables()), {
       schedule: { lr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 5, schedule: 'constant' },
     });
     const inputs = ids.slice(0, -1).map((i) => i % 500);

@@ -1,16 +1,20 @@
 /**
- * One optimizer step at a time: forward, backward, gradient accumulation, global-norm clipping
- * and AdamW, with parameters and gradients in flat buffers (the unit of all-reduce and of
- * checkpoints). The trainer is the only writer of the model's parameters while it runs.
+ * One optimizer step at a time over a {@link ParameterSet}: forward, backward, gradient
+ * accumulation, global-norm clipping and AdamW, with parameters and gradients in flat buffers (the
+ * unit of all-reduce and of checkpoints). The same trainer serves pretraining (every parameter of a
+ * GPT, next-token loss over batches) and finetuning (a subset of tensors, any scalar loss); it is the
+ * only writer of its parameters while it runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { addInto, scale, sumOfSquares } from '@llm-forge/tfjs-backend-native';
 import type { Batch } from '../data/batch-loader';
-import type { GPTModel } from '../model/gpt-model';
+import { ConfigError } from '../errors/forge-error';
+import { GPTModel } from '../model/gpt-model';
 import { deriveSeed } from '../util/rng';
 import { crossEntropy, IGNORE_INDEX } from '../ops/cross-entropy';
 import { AdamW, DEFAULT_ADAMW, type AdamWOptions, type AdamWState } from './adamw';
 import { learningRate, validateSchedule, type LrSchedule } from './lr-schedule';
+import { ParameterSet } from './parameter-set';
 
 /** Options of a {@link Trainer}. */
 export interface TrainerOptions {
@@ -19,9 +23,9 @@ export interface TrainerOptions {
   adamw?: Partial<AdamWOptions>;
   /** Clip the global gradient norm to this value; 0 disables clipping. @defaultValue 1 */
   gradClip?: number;
-  /** Seed of the dropout masks (each step and micro-batch derives its own). @defaultValue 0 */
+  /** Seed of the dropout masks of batch steps (each step and micro-batch derives its own). @defaultValue 0 */
   seed?: number;
-  /** Target value that carries no loss. @defaultValue -100 */
+  /** Target value that carries no loss in batch steps. @defaultValue -100 */
   ignoreIndex?: number;
   /**
    * Keep {@link Trainer.grads} in a SharedArrayBuffer, so a collective on another thread can
@@ -40,9 +44,15 @@ export interface StepResult {
   lr: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
-  /** Tokens processed (inputs of every micro-batch). */
+  /** Tokens processed (inputs of every micro-batch; 0 for a loss function). */
   tokens: number;
 }
+
+/** The scalar loss of micro-batch `micro`, built inside the gradient tape. */
+export type LossFunction = (micro: number) => tf.Scalar;
+
+/** What a step computes gradients of: next-token batches of the trainer's GPT, or a loss function. */
+export type StepWork = readonly Batch[] | LossFunction;
 
 /** Builds the int32 [B, T] tensors of a batch. */
 export function batchTensors(batch: Batch): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
@@ -53,31 +63,36 @@ export function batchTensors(batch: Batch): { inputs: tf.Tensor2D; targets: tf.T
   };
 }
 
-/** Trains a {@link GPTModel} with AdamW on flat parameter and gradient buffers. */
+/** Trains a set of parameters with AdamW on flat parameter and gradient buffers. */
 export class Trainer {
   readonly optimizer: AdamW;
-  /** The model's parameters, flat, kept in sync with its variables. */
-  readonly params: Float32Array;
-  /** Whether {@link params} is the model's own storage (updated in place, no write-back). */
-  private readonly liveParams: boolean;
+  readonly parameters: ParameterSet;
+  /** The GPT whose every parameter trains (batch steps); absent for a trainer over a loss function's tensors. */
+  readonly model?: GPTModel;
   /** Gradients of the last step, flat (after averaging and clipping). */
   readonly grads: Float32Array;
   private readonly schedule: LrSchedule;
 
+  /**
+   * @param target - a GPT (every parameter trains) or the parameter set to train.
+   * @param optimizerState - AdamW moments and step count to continue from.
+   */
   constructor(
-    readonly model: GPTModel,
+    target: GPTModel | ParameterSet,
     private readonly options: TrainerOptions,
     optimizerState?: AdamWState,
   ) {
     this.schedule = validateSchedule(options.schedule);
-    const { buffer, live } = model.parameterBuffer();
-    this.params = buffer;
-    this.liveParams = live;
-    const n = this.params.length;
-    this.grads = options.sharedGradients
-      ? new Float32Array(new SharedArrayBuffer(4 * n))
-      : new Float32Array(n);
-    this.optimizer = new AdamW(this.params.length, { ...DEFAULT_ADAMW, ...options.adamw }, optimizerState);
+    if (target instanceof GPTModel) this.model = target;
+    this.parameters = target instanceof GPTModel ? ParameterSet.ofModel(target) : target;
+    const n = this.parameters.size;
+    this.grads = options.sharedGradients ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    this.optimizer = new AdamW(n, { ...DEFAULT_ADAMW, ...options.adamw }, optimizerState);
+  }
+
+  /** The trained values, flat, kept in sync with the variables. */
+  get params(): Float32Array {
+    return this.parameters.values;
   }
 
   /** Number of optimizer steps taken so far (including those before a resume). */
@@ -86,37 +101,34 @@ export class Trainer {
   }
 
   /**
-   * Computes the gradients of the mean loss over `microBatches` into {@link grads} and returns
-   * the mean loss. Exposed on its own so a data-parallel worker can all-reduce between this and
-   * {@link applyGradients}.
+   * Computes the gradients of the mean loss over the micro-batches into {@link grads} and returns
+   * that mean loss; the parameters are not touched. `work` is the micro-batches of a next-token step
+   * (a trainer of a GPT) or a loss function called for micro-batches 0 … `microBatches` - 1. Split
+   * from {@link applyGradients} so a data-parallel step can all-reduce {@link grads} between.
    */
-  computeGradients(microBatches: Batch[]): number {
-    const variables = this.model.variables();
-    const specs = this.model.layout.specs;
+  computeGradients(work: StepWork, microBatches = 1): number {
+    const loss = typeof work === 'function' ? work : this.nextTokenLoss(work);
+    const count = typeof work === 'function' ? microBatches : work.length;
+    if (count < 1) throw new ConfigError('micro-batches', count, 'at least one per step');
+    const variables = this.parameters.variables();
     let lossSum = 0;
-    microBatches.forEach((batch, micro) => {
-      const dropoutSeed = deriveSeed(this.options.seed ?? 0, this.stepsDone, micro);
-      const { value, grads } = tf.tidy(() => {
-        const { inputs, targets } = batchTensors(batch);
-        return tf.variableGrads(() => {
-          const logits = this.model.forward(inputs, { training: true, dropoutSeed });
-          return crossEntropy(logits, targets, this.options.ignoreIndex ?? IGNORE_INDEX);
-        }, variables);
-      });
-      specs.forEach((spec, i) => {
-        const grad = grads[variables[i].name];
-        const target = this.grads.subarray(spec.offset, spec.offset + spec.size);
+    for (let micro = 0; micro < count; micro++) {
+      const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(micro), variables));
+      variables.forEach((variable, i) => {
+        const grad = grads[variable.name];
+        if (!grad) throw new ConfigError('trainable parameter', variable.name, 'a parameter the loss depends on');
+        const target = this.parameters.slice(this.grads, i);
         if (micro === 0) target.set(grad.dataSync() as Float32Array);
         else addInto(target, grad.dataSync() as Float32Array);
       });
       lossSum += value.dataSync()[0];
       tf.dispose([value, ...Object.values(grads)]);
-    });
-    if (microBatches.length > 1) scale(this.grads, 1 / microBatches.length);
-    return lossSum / microBatches.length;
+    }
+    if (count > 1) scale(this.grads, 1 / count);
+    return lossSum / count;
   }
 
-  /** Clips {@link grads} to the global norm, applies AdamW and updates the model. Returns the norm and lr. */
+  /** Clips {@link grads} to the global norm, applies AdamW and updates the variables. Returns the norm and lr. */
   applyGradients(): { gradNorm: number; lr: number } {
     const gradNorm = Math.sqrt(sumOfSquares(this.grads));
     const clip = this.options.gradClip ?? 1;
@@ -124,17 +136,48 @@ export class Trainer {
     if (clip > 0 && clip / (gradNorm + 1e-6) < 1) scale(this.grads, clip / (gradNorm + 1e-6));
     const lr = learningRate(this.stepsDone, this.schedule);
     this.optimizer.update(this.params, this.grads, lr);
-    if (!this.liveParams) this.model.writeParameters(this.params);
+    this.parameters.commit();
     return { gradNorm, lr };
   }
 
-  /** One optimizer step over the micro-batches of a global batch. */
-  step(microBatches: Batch[]): StepResult {
-    if (microBatches.length === 0) throw new Error('a step needs at least one micro-batch');
-    const loss = this.computeGradients(microBatches);
+  /** One optimizer step (see {@link computeGradients} for `work`). */
+  step(work: StepWork, microBatches = 1): StepResult {
+    const loss = this.computeGradients(work, microBatches);
     const step = this.stepsDone;
     const { gradNorm, lr } = this.applyGradients();
-    const tokens = microBatches.reduce((n, b) => n + b.batchSize * b.contextLength, 0);
+    const tokens = typeof work === 'function' ? 0 : work.reduce((n, b) => n + b.batchSize * b.contextLength, 0);
     return { step, loss, lr, gradNorm, tokens };
+  }
+
+  /**
+   * Restores saved values and optimizer state (a resumed job): the values are written back to every
+   * variable; the moments and the step count replace the optimizer's. Throws a ConfigError when a
+   * length does not match.
+   */
+  restore(values: Float32Array, state: AdamWState): void {
+    for (const [field, array] of [
+      ['m', state.m],
+      ['v', state.v],
+    ] as const) {
+      if (array.length !== this.params.length)
+        throw new ConfigError(`restored ${field}`, array.length, `${this.params.length} values`);
+    }
+    this.parameters.restore(values);
+    this.optimizer.state.m.set(state.m);
+    this.optimizer.state.v.set(state.v);
+    this.optimizer.state.step = state.step;
+  }
+
+  /** Mean next-token cross-entropy of each micro-batch, with this step's dropout masks. */
+  private nextTokenLoss(batches: readonly Batch[]): LossFunction {
+    const model = this.model;
+    if (!model) throw new ConfigError('step work', 'batches', 'a loss function for a trainer of a parameter subset');
+    const step = this.stepsDone;
+    return (micro) => {
+      const { inputs, targets } = batchTensors(batches[micro]);
+      const dropoutSeed = deriveSeed(this.options.seed ?? 0, step, micro);
+      const logits = model.forward(inputs, { training: true, dropoutSeed });
+      return crossEntropy(logits, targets, this.options.ignoreIndex ?? IGNORE_INDEX) as tf.Scalar;
+    };
   }
 }

@@ -78,12 +78,15 @@ export function jobSpec(input: FinetuneSpecInput): FinetuneSpec {
   return finetuneSpecSchema.parse(input);
 }
 
-/** A context for rank `rank`, recording progress reports and log lines. */
+/** A test's sum over the ranks (an in-process all-reduce, or a stand-in for one rank). */
+export type TestAllReduce = (values: Float32Array, options?: { timeoutMs?: number }) => Promise<void>;
+
+/** A context for rank `rank` over `allReduce`, recording progress reports and log lines. */
 export function jobContext(
   outDir: string,
   rank: number,
   worldSize: number,
-  allReduce: FinetuneJobContext['allReduce'],
+  allReduce: TestAllReduce,
   extra: Partial<FinetuneJobContext> = {},
 ): FinetuneJobContext & {
   progress: FinetuneProgress[];
@@ -92,10 +95,15 @@ export function jobContext(
   const progress: FinetuneProgress[] = [];
   const logs: Array<{ message: string; fields?: Record<string, unknown> }> = [];
   return {
-    rank,
-    worldSize,
+    collective: {
+      rank,
+      worldSize,
+      allReduce: async (values, { timeoutMs }) => {
+        await allReduce(values, timeoutMs !== undefined ? { timeoutMs } : undefined);
+        return { elapsedMs: 0, bytesSent: 0 };
+      },
+    },
     outDir,
-    allReduce,
     onProgress: (p) => progress.push(p),
     log: (message, fields) => logs.push({ message, fields }),
     ...extra,

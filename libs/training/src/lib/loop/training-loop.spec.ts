@@ -1,6 +1,6 @@
 /**
- * The acceptance test of data-parallel training: N ranks on loopback, each on its slice of the
- * global batch, take the same steps as one process on the whole batch (losses within 1e-4, final
+ * The acceptance test of the training loop: N ranks on loopback, each on its slice of the global
+ * batch, take the same steps as one process (world size 1, no collective) on the whole batch (losses within 1e-4, final
  * weights within 1e-5), and keep bit-identical replicas. Also: divergence detection and a peer
  * failure surfacing as the collective's typed error.
  */
@@ -11,6 +11,7 @@ import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import {
   startRanks,
   stepAll,
+  stepRank,
   stopRanks,
   type TestRank,
   type TestRingOptions,
@@ -83,7 +84,7 @@ async function train(
   return { losses, params: group.map((r) => r.trainer.params.slice()) };
 }
 
-describe('DataParallelStep', () => {
+describe('TrainingLoop', () => {
   describe.each([
     [6, [2, 3]],
     [5, [2]],
@@ -133,9 +134,9 @@ describe('DataParallelStep', () => {
   it('throws ReplicaDivergenceError naming the ranks when a replica differs', async () => {
     const group = await ranks({ worldSize: 3, globalBatchSize: 6, checkEvery: 2 });
     await stepAll(group);
-    await expect(Promise.all(group.map((r) => r.dp.verifyReplicas()))).resolves.toBeDefined();
+    await expect(Promise.all(group.map((r) => r.loop.verifyReplicas()))).resolves.toBeDefined();
     group[2].trainer.params[123] += 1e-3; // a flipped bit's worth of drift on rank 2
-    const results = await Promise.allSettled(group.map((r) => r.dp.step(r.loader.next())));
+    const results = await Promise.allSettled(group.map(stepRank));
     for (const result of results) {
       expect(result.status).toBe('rejected');
       const error = (result as PromiseRejectedResult).reason as ReplicaDivergenceError;
@@ -152,7 +153,7 @@ describe('DataParallelStep', () => {
     await stepAll(group);
     await group[1].ring.close(); // rank 1 dies between steps
     const started = Date.now();
-    const error = await group[0].dp.step(group[0].loader.next()).catch((e: unknown) => e);
+    const error = await stepRank(group[0]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CollectiveError);
     expect((error as CollectiveError).step).toBe(4); // optimizer step 1, phase 0 (gradients)
     expect(Date.now() - started).toBeLessThan(timeoutMs + HANG_SLACK_MS);

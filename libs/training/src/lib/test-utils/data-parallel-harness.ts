@@ -1,15 +1,14 @@
 /**
  * Test helper: N data-parallel ranks in one process on loopback, each with its own model replica,
- * trainer, batch loader (rank r of N) and ring.
+ * trainer, batch loader (rank r of N) and ring; one rank trains as a single process (no ring traffic).
  */
 import { RingAllReduce, type RingAllReduceOptions } from '@llm-forge/collective';
 import { ArrayTokenStream, DistributedBatchLoader } from '@llm-forge/data-shards';
 import { GPTModel, Trainer, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
-import {
-  DataParallelStep,
-  type DataParallelStepMetrics,
-  type DataParallelStepOptions,
-} from '../data-parallel/data-parallel-step';
+import { SINGLE_PROCESS } from '../collective/gradient-collective';
+import { RingCollective } from '../collective/ring-collective';
+import { rowShare } from '../loop/local-share';
+import { TrainingLoop, type StepMetrics } from '../loop/training-loop';
 
 /** One rank of a test ring. */
 export interface TestRank {
@@ -17,7 +16,8 @@ export interface TestRank {
   trainer: Trainer;
   loader: DistributedBatchLoader;
   ring: RingAllReduce;
-  dp: DataParallelStep;
+  loop: TrainingLoop;
+  globalBatchSize: number;
 }
 
 /** How to build a test ring. */
@@ -62,14 +62,20 @@ export async function startRanks(options: TestRingOptions): Promise<TestRank[]> 
       rank,
       worldSize,
     });
-    const dpOptions: DataParallelStepOptions = { globalBatchSize, checkEvery: options.checkEvery };
-    return { model, trainer, loader, ring, dp: new DataParallelStep(trainer, ring, dpOptions) };
+    const collective = worldSize === 1 ? SINGLE_PROCESS : new RingCollective(ring);
+    const loop = new TrainingLoop(trainer, collective, { verifyEvery: options.checkEvery });
+    return { model, trainer, loader, ring, loop, globalBatchSize };
   });
 }
 
+/** One step of one rank on its loader's next slice. */
+export function stepRank(rank: TestRank): Promise<StepMetrics> {
+  return rank.loop.step(rowShare(rank.loader.next(), rank.globalBatchSize));
+}
+
 /** One step on every rank, each on its loader's next slice. */
-export function stepAll(ranks: TestRank[]): Promise<DataParallelStepMetrics[]> {
-  return Promise.all(ranks.map((r) => r.dp.step(r.loader.next())));
+export function stepAll(ranks: TestRank[]): Promise<StepMetrics[]> {
+  return Promise.all(ranks.map(stepRank));
 }
 
 /** Closes every ring and frees every model's variables. */

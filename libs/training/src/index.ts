@@ -1,0 +1,37 @@
+/**
+ * The one training loop: a {@link TrainingLoop} takes optimizer steps on a rank's share of the
+ * global batch — accumulation, gradient reduction through a {@link GradientCollective} (none at
+ * world size 1), clipping, AdamW and the schedule, replica checks, step metrics — for pretraining
+ * (`forge train`, a worker's rank jobs) and finetuning (`forge finetune`, finetune jobs) alike.
+ */
+export { TrainingLoop } from './lib/loop/training-loop';
+export type { StepMetrics, TrainingLoopOptions } from './lib/loop/training-loop';
+export { rowShare } from './lib/loop/local-share';
+export type { LocalShare } from './lib/loop/local-share';
+export { SINGLE_PROCESS } from './lib/collective/gradient-collective';
+export type {
+  GradientCollective,
+  ReduceCost,
+  ReduceOptions,
+  ReducePhase,
+} from './lib/collective/gradient-collective';
+export { RingCollective } from './lib/collective/ring-collective';
+export type { RingCollectiveOptions } from './lib/collective/ring-collective';
+export { ReplicaDivergenceError } from './lib/errors/replica-divergence-error';
+export { freshReplica, replicaFromCheckpoint } from './lib/pretraining/replica';
+export type { ClusterTrainerState, Replica } from './lib/pretraining/replica';
+export { openRunData } from './lib/pretraining/run-data';
+export type { RunData } from './lib/pretraining/run-data';
+export { LATEST_FILE, pruneCheckpoints, saveRunCheckpoint } from './lib/pretraining/run-checkpoints';
+export type { WrittenCheckpoint } from './lib/pretraining/run-checkpoints';
+export {
+  dataPosition,
+  evaluateReplica,
+  microBatches,
+  rankLoader,
+  sampleText,
+  stepShare,
+  SAMPLE_PROMPT,
+  SAMPLE_TOKENS,
+} from './lib/pretraining/pretraining-steps';
+export type { PretrainingEval } from './lib/pretraining/pretraining-steps';

@@ -1,0 +1,208 @@
+/**
+ * The optimizer step of every kind of training, the same for world size 1 as for N.
+ *
+ * Every rank holds a full replica (a {@link Trainer}: parameters, gradients, AdamW state) and, at
+ * step s, its share of the global batch ({@link LocalShare}): the gradient of the mean loss over its
+ * share, scaled by the share's weight w_r, summed over the ranks, is Σ_r w_r · ∇mean_r = ∇(mean over
+ * the global batch), because the weights are each share's part of that mean. So every rank applies
+ * the identical clipped AdamW update and the replicas stay bit-identical (the collective gives every
+ * rank the same bytes); a checksum all-gather every K steps verifies that. At world size 1 the
+ * collective is {@link SINGLE_PROCESS}: w = 1 and nothing is sent.
+ *
+ * Pretraining (`forge train`, a worker's rank jobs) and finetuning (`forge finetune`, finetune jobs)
+ * drive their steps through this class; they differ only in the share they pass and in what they do
+ * between steps (evaluation, checkpoints, history).
+ */
+import { checksum, type WireDType } from '@llm-forge/collective';
+import type { Batch, Trainer } from '@llm-forge/gpt';
+import { addInto, scale } from '@llm-forge/tfjs-backend-native';
+import type { GradientCollective, ReduceOptions } from '../collective/gradient-collective';
+import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
+import type { LocalShare } from './local-share';
+
+/** Options of a {@link TrainingLoop}; every rank must pass the same values. */
+export interface TrainingLoopOptions {
+  /**
+   * Compare parameter checksums across ranks after every `verifyEvery`-th step; 0 never does.
+   * @defaultValue 100
+   */
+  verifyEvery?: number;
+  /** Wire encoding of the gradients (the loss and checksums always travel as f32). @defaultValue the collective's */
+  wireDType?: WireDType;
+}
+
+/** What one optimizer step did, as seen by this rank. */
+export interface StepMetrics {
+  /** 0-based index of the step just taken. */
+  step: number;
+  /** Mean loss over the global batch (identical on every rank), before the update. */
+  loss: number;
+  /** Mean loss over this rank's share. */
+  localLoss: number;
+  /** Tokens of the global batch. */
+  tokens: number;
+  /** Tokens of this rank's share. */
+  localTokens: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global gradient norm (of the summed gradient) before clipping. */
+  gradNorm: number;
+  /** Milliseconds of forward + backward on this rank. */
+  computeMs: number;
+  /** Milliseconds spent in all-reduces (gradients, loss and any checksum check). */
+  communicationMs: number;
+  /** Payload bytes this rank sent during the step. */
+  bytesSent: number;
+  /** Whether replica checksums were compared (and agreed) after this step. */
+  verified: boolean;
+}
+
+/** Each checksum travels as four 16-bit halves, exact in f32 and exact when summed with zeros. */
+const CHECKSUM_WORDS = 4;
+
+/**
+ * Drives one rank's training, one {@link step} per optimizer step.
+ *
+ * Forward and backward are synchronous tfjs calls that block the event loop; {@link step} then
+ * awaits the all-reduces, which yields, so gRPC traffic, timers and heartbeats run while the ring
+ * works. The same property lets tests run N ranks in one process: `Promise.all(ranks.map((r) =>
+ * r.step(share)))` runs each rank's compute in turn, then the reductions concurrently.
+ *
+ * ```ts
+ * const loop = new TrainingLoop(trainer, SINGLE_PROCESS);
+ * for (let s = 0; s < steps; s++) log(await loop.step(rowShare(loader.next(), B)));
+ * ```
+ */
+export class TrainingLoop {
+  private readonly verifyEvery: number;
+
+  constructor(
+    /** This rank's trainer (its replica, flat params and grads, AdamW state). */
+    readonly trainer: Trainer,
+    /** How gradients are summed over the ranks. */
+    readonly collective: GradientCollective,
+    private readonly options: TrainingLoopOptions = {},
+  ) {
+    const { verifyEvery = 100 } = options;
+    if (!Number.isInteger(verifyEvery) || verifyEvery < 0) {
+      throw new RangeError(`verifyEvery must be a non-negative integer, got ${String(verifyEvery)}`);
+    }
+    this.verifyEvery = verifyEvery;
+  }
+
+  /** Optimizer steps done (including those before a resume). */
+  get stepsDone(): number {
+    return this.trainer.stepsDone;
+  }
+
+  /**
+   * One optimizer step on this rank's share; every rank must call it for the same step. Rejects
+   * with the collective's error when a peer fails, and with {@link ReplicaDivergenceError} when a
+   * scheduled checksum comparison finds replicas that differ (on every rank alike).
+   */
+  async step(share: LocalShare): Promise<StepMetrics> {
+    const step = this.trainer.stepsDone;
+    const computeStarted = performance.now();
+    const localLoss = this.localGradients(share); // grads = ∇ mean over the share
+    if (share.weight !== 1) scale(this.trainer.grads, share.weight); // the sum over ranks is ∇ global mean
+    const computeMs = performance.now() - computeStarted;
+
+    const cost = { communicationMs: 0, bytesSent: 0 };
+    await this.reduce(this.trainer.grads, { step, phase: 'grads', wireDType: this.options.wireDType }, cost);
+    const loss = new Float32Array([localLoss * share.weight]);
+    await this.reduce(loss, { step, phase: 'loss' }, cost);
+
+    // Identical inputs on every rank, so an identical update.
+    const { gradNorm, lr } = this.trainer.applyGradients();
+
+    const verified = this.verifyEvery > 0 && this.trainer.stepsDone % this.verifyEvery === 0;
+    if (verified) await this.verifyAt(step, cost);
+    return {
+      step,
+      loss: loss[0],
+      localLoss,
+      tokens: share.tokens,
+      localTokens: share.localTokens,
+      lr,
+      gradNorm,
+      computeMs,
+      ...cost,
+      verified,
+    };
+  }
+
+  /**
+   * Sums `values` over the ranks in place, outside the gradient reduction (evaluation shares,
+   * barriers); every rank must make the same calls.
+   */
+  async allReduce(values: Float32Array, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.collective.allReduce(values, { step: this.trainer.stepsDone, phase: 'extra', ...options });
+  }
+
+  /**
+   * Compares `checksum(trainer.params)` across all ranks now (every rank must call it at the same
+   * point) and throws {@link ReplicaDivergenceError} naming the ranks when they differ.
+   */
+  async verifyReplicas(): Promise<void> {
+    await this.verifyAt(this.trainer.stepsDone, { communicationMs: 0, bytesSent: 0 });
+  }
+
+  /** Gradient of the mean loss over the share into `trainer.grads`; returns that mean loss. */
+  private localGradients(share: LocalShare): number {
+    const { work } = share;
+    if (work === undefined) {
+      this.trainer.grads.fill(0);
+      return 0;
+    }
+    if (typeof work === 'function') return this.trainer.computeGradients(work, share.microBatches ?? 1);
+    return this.rowWeightedGradients(work);
+  }
+
+  /**
+   * The trainer weighs micro-batches equally, so micro-batches of unequal sizes are computed one by
+   * one and weighted by their rows: the result is the mean over all rows.
+   */
+  private rowWeightedGradients(micro: readonly Batch[]): number {
+    if (micro.every((m) => m.batchSize === micro[0].batchSize)) return this.trainer.computeGradients(micro);
+    const rows = micro.reduce((n, m) => n + m.batchSize, 0);
+    const sum = new Float32Array(this.trainer.grads.length);
+    let loss = 0;
+    for (const m of micro) {
+      const weight = m.batchSize / rows;
+      loss += this.trainer.computeGradients([m]) * weight;
+      scale(this.trainer.grads, weight);
+      addInto(sum, this.trainer.grads);
+    }
+    this.trainer.grads.set(sum);
+    return loss;
+  }
+
+  private async reduce(
+    values: Float32Array,
+    options: ReduceOptions,
+    cost: { communicationMs: number; bytesSent: number },
+  ): Promise<void> {
+    const { elapsedMs, bytesSent } = await this.collective.allReduce(values, options);
+    cost.communicationMs += elapsedMs;
+    cost.bytesSent += bytesSent;
+  }
+
+  /** All-gathers every rank's checksum through one sum all-reduce. */
+  private async verifyAt(step: number, cost: { communicationMs: number; bytesSent: number }): Promise<void> {
+    const N = this.collective.worldSize;
+    const mine = checksum(this.trainer.params); // 16 hex digits
+    const gathered = new Float32Array(N * CHECKSUM_WORDS); // zeros but for this rank's slot
+    for (let w = 0; w < CHECKSUM_WORDS; w++) {
+      gathered[this.collective.rank * CHECKSUM_WORDS + w] = parseInt(mine.slice(4 * w, 4 * w + 4), 16);
+    }
+    await this.reduce(gathered, { step, phase: 'checksum' }, cost);
+    const checksums = Array.from({ length: N }, (_, r) =>
+      Array.from(gathered.subarray(r * CHECKSUM_WORDS, (r + 1) * CHECKSUM_WORDS), (w) =>
+        w.toString(16).padStart(4, '0'),
+      ).join(''),
+    );
+    if (checksums.some((c) => c !== checksums[0])) {
+      throw new ReplicaDivergenceError(this.trainer.stepsDone, checksums);
+    }
+  }
+}
