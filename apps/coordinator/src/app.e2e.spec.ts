@@ -13,7 +13,11 @@ import {
   testPrefix,
 } from './test-utils/harness';
 
-const validRun = { data: { manifest: 'data/prepared' }, steps: 5, workers: 1 };
+/** A prepared dataset as POST /runs checks it: a directory with a manifest. */
+const prepared = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-app-data-'));
+fs.writeFileSync(path.join(prepared, 'manifest.json'), '{}');
+afterAll(() => fs.rmSync(prepared, { recursive: true, force: true }));
+const validRun = { data: { manifest: prepared }, steps: 5, workers: 1 };
 
 describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', () => {
   let up = false;
@@ -73,8 +77,9 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
       ]),
     );
     const body = doc.paths['/runs'].post.requestBody.content['application/json'].schema;
-    expect(body.required).toEqual(['data', 'steps']);
-    expect(body.properties.optimizer.properties.lr.default).toBe(4e-4);
+    expect(body.required ?? []).toEqual([]); // {} is the quick start run
+    expect(body.properties.optimizer.properties.lr.default).toBe(1e-3);
+    expect(body.properties.steps.default).toBe(200);
   });
 
   it('runs without auth only in local mode with auth explicitly disabled', async () => {
@@ -131,7 +136,7 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
     expect(after).toEqual(before);
     expect(after).toMatchObject({
       status: 'paused',
-      spec: { data: { manifest: path.resolve('data/prepared') }, steps: 5 },
+      spec: { data: { manifest: prepared }, steps: 5 },
     });
     expect((await request(second).get('/runs').set(authed).expect(200)).body).toHaveLength(1);
     await request(second).post(`/runs/${created.id}/resume`).set(authed).expect(200);

@@ -5,7 +5,7 @@
  * checkpoint directory, and how a reference to a text, a dataset or a model is resolved. No tensors:
  * the coordinator imports it without loading the tensor backend.
  */
-export { BUILTIN_TEXT, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from './defaults';
+export { BUILTIN_TEXT, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from './lib/run-defaults';
 export { MODEL_PRESETS, runSpecSchema, type RunSpec, type RunSpecInput } from './lib/run-spec';
 export {
   FAILURE_KINDS,

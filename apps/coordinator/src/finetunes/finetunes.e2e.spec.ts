@@ -208,9 +208,8 @@ describe('finetune jobs (e2e, Redis)', () => {
     });
     const id = await create();
     await waitFor(id, status('running'), 'running');
-    const run = (
-      await post('/runs', { data: { text: path.join(tmp, 'c.txt') }, steps: 1, out: tmp }).expect(201)
-    ).body;
+    const run = (await post('/runs', { data: { text: 'builtin:moby-dick' }, steps: 1, out: tmp }).expect(201))
+      .body;
     await new Promise((r) => setTimeout(r, 600));
     expect((await get(`/runs/${run.id}`)).body.status).toBe('queued');
     release();
@@ -292,9 +291,8 @@ describe('finetune jobs (e2e, Redis)', () => {
 
   it('accepts a run checkpoint as <runId>/<checkpoint>', async () => {
     if (!ctx.up) return;
-    const run = (
-      await post('/runs', { data: { text: path.join(tmp, 'c.txt') }, steps: 1, out: tmp }).expect(201)
-    ).body;
+    const run = (await post('/runs', { data: { text: 'builtin:moby-dick' }, steps: 1, out: tmp }).expect(201))
+      .body;
     const ckpt = path.join(tmp, 'step-000001');
     fs.mkdirSync(ckpt);
     for (const f of ['config.json', 'model.safetensors']) fs.writeFileSync(path.join(ckpt, f), '{}');

@@ -4,16 +4,12 @@ import { randomUUID } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { Logger } from 'pino';
-import { SPAMASSASSIN_DATASET, type FinetuneSpec } from '@llm-forge/cluster-protocol';
-import {
-  DomainError,
-  FinetuneNotFoundError,
-  InvalidTransitionError,
-  RequestValidationError,
-} from '../common/errors';
+import { MODEL_CONFIG_FILE, type FinetuneSpec } from '@llm-forge/cluster-protocol';
+import { FinetuneNotFoundError, InvalidTransitionError } from '../common/errors';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { CheckpointResolver, isCheckpointRef } from '../runs/checkpoint-resolver';
+import { CheckpointResolver } from '../runs/checkpoint-resolver';
+import { checkFinetuneDataset, invalid } from '../runs/input-checks';
 import { PINO_LOGGER } from '../logging/logger';
 import { TRANSITIONS } from '../runs/run-state';
 import type { Finetune, FinetuneDetail } from './finetune.model';
@@ -41,9 +37,11 @@ export class FinetunesService {
    */
   async create(spec: FinetuneSpec): Promise<Finetune> {
     const baseCheckpoint =
-      spec.baseCheckpoint === undefined ? undefined : await this.resolveBase(spec.baseCheckpoint);
+      spec.baseCheckpoint === undefined
+        ? undefined
+        : await this.checkpoints.resolveField('baseCheckpoint', spec.baseCheckpoint);
     if (baseCheckpoint !== undefined) await checkBaseFits(baseCheckpoint, spec);
-    const dataset = await resolveDataset(spec.dataset);
+    const dataset = await checkFinetuneDataset('dataset', spec.dataset);
     const id = `ft-${randomUUID()}`;
     const now = new Date().toISOString();
     const job: Finetune = {
@@ -99,21 +97,6 @@ export class FinetunesService {
     if (!job) throw new FinetuneNotFoundError(id);
     return job;
   }
-
-  private async resolveBase(ref: string): Promise<string> {
-    if (!isCheckpointRef(ref)) {
-      throw invalid(
-        'baseCheckpoint',
-        `${JSON.stringify(ref)} is neither an absolute checkpoint directory nor <runId>/<checkpoint> (e.g. run-…/step-000200 or run-…/latest)`,
-      );
-    }
-    try {
-      return await this.checkpoints.resolve(ref);
-    } catch (error) {
-      if (error instanceof DomainError) throw invalid('baseCheckpoint', error.message);
-      throw error;
-    }
-  }
 }
 
 /** GPT-2's vocabulary size: finetuning data is tokenized with GPT-2 BPE. */
@@ -126,11 +109,11 @@ const GPT2_VOCAB_SIZE = 50257;
 async function checkBaseFits(dir: string, spec: FinetuneSpec): Promise<void> {
   let config: { vocab_size?: unknown; n_positions?: unknown };
   try {
-    config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as typeof config;
+    config = JSON.parse(await fs.readFile(path.join(dir, MODEL_CONFIG_FILE), 'utf8')) as typeof config;
   } catch (error) {
     throw invalid(
       'baseCheckpoint',
-      `${path.join(dir, 'config.json')} is not readable JSON (${(error as Error).message})`,
+      `${path.join(dir, MODEL_CONFIG_FILE)} is not readable JSON (${(error as Error).message})`,
     );
   }
   if (typeof config.vocab_size === 'number' && config.vocab_size !== GPT2_VOCAB_SIZE) {
@@ -146,27 +129,4 @@ async function checkBaseFits(dir: string, spec: FinetuneSpec): Promise<void> {
       `${maxLength} exceeds the base checkpoint's context length ${config.n_positions} (${dir})`,
     );
   }
-}
-
-/** The dataset as an absolute path (every worker reads it), after checking it is a readable file. */
-async function resolveDataset(dataset: string): Promise<string> {
-  if (dataset === SPAMASSASSIN_DATASET) return dataset;
-  if (!path.isAbsolute(dataset)) {
-    throw invalid(
-      'dataset',
-      `${JSON.stringify(dataset)} is not an absolute path: give the file's absolute path on the shared volume (or "${SPAMASSASSIN_DATASET}")`,
-    );
-  }
-  try {
-    const stat = await fs.stat(dataset);
-    if (!stat.isFile()) throw invalid('dataset', `${dataset} is not a file`);
-  } catch (error) {
-    if (error instanceof DomainError) throw error;
-    throw invalid('dataset', `${dataset} does not exist or cannot be read by the coordinator`);
-  }
-  return dataset;
-}
-
-function invalid(field: string, message: string): RequestValidationError {
-  return new RequestValidationError([{ field, message }]);
 }

@@ -146,7 +146,7 @@ describe('POST /generate (e2e, Redis)', () => {
       await request(ctx.server)
         .post('/runs')
         .set(auth)
-        .send({ data: { text: 'corpus.txt' }, steps: 4, out })
+        .send({ data: { text: 'builtin:moby-dick' }, steps: 4, out })
         .expect(201)
     ).body as { id: string };
     const params = GPTModel.random(TEST_CONFIG, 3).readParameters();

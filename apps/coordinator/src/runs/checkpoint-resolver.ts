@@ -1,73 +1,78 @@
 /**
- * Turns a checkpoint reference (of a generate request, or a finetune job's base) into a directory: an
- * absolute directory as given, or `<runId>/<checkpointName>` inside the run's checkpoint directory
- * (`<runId>/latest`: its newest complete checkpoint). Callers check the form with
- * {@link isCheckpointRef} first (it refuses `.` and `..` segments); the resolved path is checked
- * again to stay inside the run's directory.
+ * Turns a model reference (of a generate request, a finetune job's base or a run's `model.init`) into
+ * a directory: an absolute model or checkpoint directory (or `<dir>/latest` of a run's directory), or
+ * `<runId>/<checkpointName>` inside a known run's checkpoint directory (`<runId>/latest`: its newest
+ * complete checkpoint). The resolution itself is @llm-forge/cluster-protocol's, the same as the CLI's;
+ * this adds the lookup of run ids and the coordinator's errors.
  */
 import { Injectable } from '@nestjs/common';
-import { promises as fs } from 'fs';
 import * as path from 'path';
-import { CheckpointNotFoundError, ModelNotFoundError, RunNotFoundError } from '../common/errors';
-import { listCheckpoints } from './checkpoints';
+import {
+  InputReferenceError,
+  MODEL_REFERENCE_HINT,
+  parseRunCheckpointRef,
+  resolveModelReference,
+  resolveRunCheckpoint,
+} from '@llm-forge/cluster-protocol';
+import { CheckpointNotFoundError, DomainError, ModelNotFoundError, RunNotFoundError } from '../common/errors';
+import { invalid } from './input-checks';
 import { RunsRepository } from './runs.repository';
-
-/** The model config of a checkpoint (libs/gpt's CONFIG_FILE; not imported, to keep tfjs out of this thread). */
-const CONFIG_FILE = 'config.json';
-
-/** Name that stands for a run's newest complete checkpoint. */
-export const LATEST = 'latest';
-
-/** One segment of `<runId>/<checkpointName>`: a plain folder name, never `.` or `..`. */
-const SEGMENT = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
 
 /** Whether `value` is an absolute directory or `<runId>/<checkpointName>` without traversal. */
 export function isCheckpointRef(value: string): boolean {
-  if (path.isAbsolute(value)) return true;
-  const parts = value.split('/');
-  return parts.length === 2 && parts.every((p) => SEGMENT.test(p));
+  return path.isAbsolute(value) || parseRunCheckpointRef(value) !== undefined;
 }
 
-/** Resolves checkpoint references to directories holding a model. */
+/** Resolves model references to directories holding a model. */
 @Injectable()
 export class CheckpointResolver {
   constructor(private readonly runs: RunsRepository) {}
 
   /**
    * The directory `ref` names. Throws {@link RunNotFoundError} or {@link CheckpointNotFoundError} for
-   * the run form, {@link ModelNotFoundError} when the directory has no config.json.
+   * the run form, {@link ModelNotFoundError} when a directory holds no model.
    */
   async resolve(ref: string): Promise<string> {
-    const dir = path.isAbsolute(ref) ? path.resolve(ref) : await this.inRun(ref);
-    await requireModelDir(dir);
-    return dir;
+    const inRun = parseRunCheckpointRef(ref);
+    if (inRun) return this.inRun(inRun.runId, inRun.name);
+    try {
+      return await resolveModelReference(ref);
+    } catch (error) {
+      if (!(error instanceof InputReferenceError)) throw error;
+      // The generic hint is ModelNotFoundError's own; a specific one (a run's directory) is kept.
+      const hint = error.hint === MODEL_REFERENCE_HINT ? '' : `; ${error.hint}`;
+      throw new ModelNotFoundError(ref, `${error.problem}${hint}`);
+    }
   }
 
-  private async inRun(ref: string): Promise<string> {
-    const [runId, name] = ref.split('/');
+  /**
+   * The directory `ref` names, for a field of a request body: every problem (not the form, not
+   * found, no model) is a {@link RequestValidationError} naming `field`.
+   */
+  async resolveField(field: string, ref: string): Promise<string> {
+    if (!isCheckpointRef(ref)) {
+      throw invalid(
+        field,
+        `${JSON.stringify(ref)} is neither an absolute model or checkpoint directory nor <runId>/<checkpoint> (e.g. run-…/step-000200 or run-…/latest)`,
+      );
+    }
+    try {
+      return await this.resolve(ref);
+    } catch (error) {
+      if (error instanceof DomainError) throw invalid(field, error.message);
+      throw error;
+    }
+  }
+
+  private async inRun(runId: string, name: string): Promise<string> {
     const run = await this.runs.get(runId);
     if (!run) throw new RunNotFoundError(runId);
-    const complete = (await listCheckpoints(run.checkpointDir)).filter((c) => c.complete);
-    const found = name === LATEST ? complete.find((c) => c.latest) : complete.find((c) => c.name === name);
-    const base = path.resolve(run.checkpointDir);
-    if (!found || path.dirname(path.resolve(found.path)) !== base)
-      throw new CheckpointNotFoundError(runId, name, run.checkpointDir);
-    return path.resolve(found.path);
-  }
-}
-
-/** Throws {@link ModelNotFoundError} unless `dir` is a directory with a config.json. */
-async function requireModelDir(dir: string): Promise<void> {
-  let stat;
-  try {
-    stat = await fs.stat(dir);
-  } catch {
-    throw new ModelNotFoundError(dir, 'the directory does not exist');
-  }
-  if (!stat.isDirectory()) throw new ModelNotFoundError(dir, 'it is not a directory');
-  try {
-    await fs.access(path.join(dir, CONFIG_FILE));
-  } catch {
-    throw new ModelNotFoundError(dir, `${CONFIG_FILE} is missing`);
+    try {
+      return await resolveRunCheckpoint(run.checkpointDir, name, `${runId}/${name}`);
+    } catch (error) {
+      if (error instanceof InputReferenceError)
+        throw new CheckpointNotFoundError(runId, name, run.checkpointDir);
+      throw error;
+    }
   }
 }

@@ -26,9 +26,12 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
   const startWorkers = workers.start;
 
   async function createRun(body: object): Promise<string> {
-    const res = await post('/runs', { data: { text: 'corpus.txt' }, batchSize: 4, out: tmp, ...body }).expect(
-      201,
-    );
+    const res = await post('/runs', {
+      data: { text: 'builtin:moby-dick' },
+      batchSize: 4,
+      out: tmp,
+      ...body,
+    }).expect(201);
     return res.body.id as string;
   }
 

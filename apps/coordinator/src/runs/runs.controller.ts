@@ -31,10 +31,17 @@ export class RunsController {
 
   /** Creates a run and enqueues its first step. */
   @Post()
-  @ApiOperation({ summary: 'create a pretraining run (the flags of `forge train` as JSON)' })
+  @ApiOperation({
+    summary:
+      'create a pretraining run (the flags of `forge train` as JSON; `{}` is the quick start run: tiny GPT, builtin:moby-dick, 200 steps)',
+  })
   @ApiBody({ schema: openApiSchema(runSpecSchema) })
   @ApiResponse({ status: 201, description: 'the queued run' })
-  @ApiResponse({ status: 400, description: 'validation failed; `issues` names each field' })
+  @ApiResponse({
+    status: 400,
+    description:
+      'validation failed, or data.text, data.manifest or model.init does not exist or is unreadable; `issues` names each field',
+  })
   create(@Body(new ZodValidationPipe(runSpecSchema)) spec: RunSpec): Promise<Run> {
     return this.runs.create(spec);
   }

@@ -4,7 +4,7 @@ import { TEST_TOKEN, testConfig, useTestApp } from '../test-utils/harness';
 import { RunsRepository } from './runs.repository';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
-const validRun = { data: { text: 'corpus.txt' }, steps: 4 };
+const validRun = { data: { text: 'builtin:moby-dick' }, steps: 4 };
 
 describe('coordinator runs: metrics, concurrency, bad input (e2e, Redis)', () => {
   const ctx = useTestApp();

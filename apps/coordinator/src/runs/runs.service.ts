@@ -9,7 +9,9 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RunEvents } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
+import { CheckpointResolver } from './checkpoint-resolver';
 import { type CheckpointInfo, listCheckpoints } from './checkpoints';
+import { checkRunInputs } from './input-checks';
 import { RunDriver } from './run-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
 import type { Run, RunWithMetrics, StepMetrics } from './run.model';
@@ -26,20 +28,26 @@ export class RunsService {
     private readonly scheduler: StepScheduler,
     private readonly driver: RunDriver,
     private readonly events: RunEvents,
+    private readonly checkpointRefs: CheckpointResolver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
     this.log = log.child({ component: 'runs' });
   }
 
-  /** Stores a new queued run; it starts as soon as `spec.workers` workers are free. */
-  async create(spec: RunSpec): Promise<Run> {
+  /**
+   * Stores a new queued run; it starts as soon as `spec.workers` workers are free. The text, dataset
+   * and init checkpoint are checked first (a RequestValidationError naming the field), so a
+   * typo is refused now rather than failing the run at step 0.
+   */
+  async create(input: RunSpec): Promise<Run> {
+    const spec = await checkRunInputs(input, this.checkpointRefs);
     const id = `run-${randomUUID()}`;
     const now = new Date().toISOString();
     const run: Run = {
       id,
       status: 'queued',
-      spec: absolutePaths(spec),
+      spec,
       progress: { step: 0, totalSteps: spec.steps, attempt: 0 },
       checkpointDir: path.resolve(spec.out ?? path.join(this.config.runsDir, id)),
       retries: 0,
@@ -147,17 +155,6 @@ export class RunsService {
     if (run.stepJobId === undefined) return;
     if (await this.scheduler.remove(id, run.stepJobId)) await this.repo.update(id, { stepJobId: undefined });
   }
-}
-
-/** Paths in a spec as absolute paths, so workers with another working directory find them. */
-function absolutePaths(spec: RunSpec): RunSpec {
-  const abs = (p: string | undefined) => (p === undefined || p.startsWith('builtin:') ? p : path.resolve(p));
-  return {
-    ...spec,
-    model: { ...spec.model, init: abs(spec.model.init) },
-    data: { ...spec.data, manifest: abs(spec.data.manifest), text: abs(spec.data.text) },
-    out: abs(spec.out),
-  };
 }
 
 /** Seconds left at the pace of the last (up to 20) steps. */

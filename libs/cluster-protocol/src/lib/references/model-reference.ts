@@ -96,10 +96,10 @@ async function requireModelFiles(dir: string, ref: string): Promise<void> {
         `give ${path.join(ref, LATEST_FILE)} for its newest checkpoint, or a checkpoint such as ${path.join(ref, example)}`,
       );
     }
-    throw new InputReferenceError(ref, `has no ${MODEL_CONFIG_FILE}`, MODEL_REFERENCE_HINT);
+    throw new InputReferenceError(ref, `${MODEL_CONFIG_FILE} is missing`, MODEL_REFERENCE_HINT);
   }
   const weights = [MODEL_WEIGHTS_FILE, MODEL_WEIGHTS_INDEX_FILE].map((f) => isFile(path.join(dir, f)));
   if (!(await Promise.all(weights)).some(Boolean)) {
-    throw new InputReferenceError(ref, `has no ${MODEL_WEIGHTS_FILE}`, MODEL_REFERENCE_HINT);
+    throw new InputReferenceError(ref, `${MODEL_WEIGHTS_FILE} is missing`, MODEL_REFERENCE_HINT);
   }
 }

@@ -127,7 +127,7 @@ describe('references', () => {
       const noWeights = path.join(tmp, 'half');
       fs.mkdirSync(noWeights);
       fs.writeFileSync(path.join(noWeights, 'config.json'), '{}');
-      expect(await problem(resolveModelReference(noWeights))).toMatch(/has no model\.safetensors/);
+      expect(await problem(resolveModelReference(noWeights))).toMatch(/model\.safetensors is missing/);
     });
 
     it('parses <runId>/<checkpoint> without traversal', () => {
