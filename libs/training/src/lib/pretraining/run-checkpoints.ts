@@ -5,12 +5,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkpointName, parseCheckpointName } from '@llm-forge/cluster-protocol';
+import { checkpointName, LATEST_FILE, parseCheckpointName } from '@llm-forge/cluster-protocol';
 import { saveCheckpoint, writeTextFileAtomic } from '@llm-forge/gpt';
 import type { ClusterTrainerState, Replica } from './replica';
 
-/** Name of the file that names the newest complete checkpoint. */
-export const LATEST_FILE = 'latest';
+/** Name of the file that names the newest complete checkpoint (defined in @llm-forge/cluster-protocol). */
+export { LATEST_FILE };
 
 /** A checkpoint just written. */
 export interface WrittenCheckpoint {
