@@ -1,10 +1,16 @@
-/** Where a command's model comes from: a checkpoint directory or a named preset. */
+/** Where a command's model comes from: a model reference (see references.ts) or a named preset. */
+import { resolveModelReference } from '@llm-forge/cluster-protocol';
 import { GPTModel, loadModel, presetConfig, type GPTConfig } from '@llm-forge/gpt';
 
-/** Loads a model from a checkpoint directory (Hugging Face GPT-2 layout). */
+/** Loads a model from a model directory (Hugging Face GPT-2 layout). */
 export function modelFromCheckpoint(dir: string): GPTModel {
   const { config, params } = loadModel(dir);
   return GPTModel.fromParameters(config, params);
+}
+
+/** Loads the model `ref` names: a model directory, `<run>/step-NNNNNN` or `<run>/latest`. */
+export async function modelFromReference(ref: string): Promise<GPTModel> {
+  return modelFromCheckpoint(await resolveModelReference(ref));
 }
 
 /** A freshly initialised model of a preset, with optional overrides. */

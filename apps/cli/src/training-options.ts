@@ -1,16 +1,24 @@
-/** The model, data and optimizer flags that `forge train` and `forge submit pretrain` share. */
+/**
+ * The model, data and optimizer flags that `forge train` and `forge submit pretrain` share, with the
+ * defaults of every pretraining run (PRETRAIN_DEFAULTS of @llm-forge/cluster-protocol, which
+ * `POST /runs` and the dashboard use too).
+ */
 import { Command, Option } from 'commander';
+import { PRETRAIN_DEFAULTS as D } from '@llm-forge/cluster-protocol';
 import { PRESET_NAMES } from '@llm-forge/gpt';
 import { fraction, integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options';
+import { MODEL_HELP } from './references';
 
 /** The shared flags as commander parses them. */
 export interface TrainingFlags {
-  text?: string;
+  /** A text file or `builtin:moby-dick`. */
+  text: string;
   init?: string;
   preset: string;
   contextLength?: number;
   stride?: number;
   batchSize: number;
+  /** Undefined only where a command drops the default (forge train with --epochs or --resume). */
   steps?: number;
   lr: number;
   minLr?: number;
@@ -30,34 +38,44 @@ export interface TrainingFlags {
 /** Adds the shared flags to `command`; `batchHelp` says what --batch-size means there. */
 export function addTrainingOptions(command: Command, batchHelp: string, textHelp: string): Command {
   return command
-    .option('--text <file>', textHelp)
-    .option('--init <dir>', 'start from this checkpoint instead of a new model')
+    .option('--text <file>', textHelp, D.text)
+    .option('--init <model>', `start from this model instead of a new one: ${MODEL_HELP}`)
     .addOption(
-      new Option('--preset <name>', 'model size for a new model').choices(PRESET_NAMES).default('tiny'),
+      new Option('--preset <name>', 'model size for a new model').choices(PRESET_NAMES).default(D.preset),
     )
     .option('--context-length <T>', 'tokens per training window (default: the model context)', positiveInt)
     .option('--stride <S>', 'step between windows (default: the context length)', positiveInt)
-    .option('--batch-size <B>', batchHelp, positiveInt, 4)
-    .option('--steps <K>', 'optimizer steps', positiveInt)
-    .option('--lr <x>', 'peak learning rate', positiveNumber, 4e-4)
+    .option('--batch-size <B>', batchHelp, positiveInt, D.batchSize)
+    .option('--steps <K>', 'optimizer steps', positiveInt, D.steps)
+    .option('--lr <x>', 'peak learning rate', positiveNumber, D.lr)
     .option('--min-lr <x>', 'final learning rate of the cosine (default: lr/10)', nonNegativeNumber)
-    .option('--warmup-steps <W>', 'linear warmup steps', nonNegativeInt, 0)
+    .option('--warmup-steps <W>', 'linear warmup steps', nonNegativeInt, D.warmupSteps)
     .addOption(
       new Option('--schedule <kind>', 'learning-rate schedule')
         .choices(['constant', 'cosine'])
-        .default('cosine'),
+        .default(D.schedule),
     )
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, 0.1)
-    .option('--grad-clip <g>', 'global gradient-norm clip (0: none)', nonNegativeNumber, 1)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, D.weightDecay)
+    .option('--grad-clip <g>', 'global gradient-norm clip (0: none)', nonNegativeNumber, D.gradClip)
     .option('--dropout <p>', 'dropout rate (default: the preset or checkpoint)', fraction)
     .option('--no-shuffle', 'visit windows in order')
-    .option('--val-fraction <f>', 'fraction of the text held out for validation (0: none)', fraction, 0.1)
+    .option(
+      '--val-fraction <f>',
+      'fraction of the text held out for validation (0: none)',
+      fraction,
+      D.valFraction,
+    )
     .option(
       '--eval-every <N>',
       'evaluate train/validation loss every N steps (0: only at the end)',
       nonNegativeInt,
-      50,
+      D.evalEvery,
     )
-    .option('--seed <N>', 'seed of initialisation, shuffling and dropout', integer, 123)
+    .option('--seed <N>', 'seed of initialisation, shuffling and dropout', integer, D.seed)
     .option('--json', 'print a JSON summary as the last line');
+}
+
+/** Whether the user gave `--<option>` (rather than commander filling in its default). */
+export function given(command: Command, option: string): boolean {
+  return command.getOptionValueSource(option) === 'cli';
 }

@@ -1,9 +1,11 @@
 /** `forge classify`: the label and probability a finetuned classifier gives a text. */
 import { Command } from 'commander';
+import { resolveModelReference } from '@llm-forge/cluster-protocol';
 import { createTokenizer } from '@llm-forge/gpt';
 import { encodeTruncated, GPTClassifier, padBatch } from '@llm-forge/finetune';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
+import { MODEL_HELP } from '../references';
 
 interface ClassifyFlags {
   model: string;
@@ -15,12 +17,13 @@ interface ClassifyFlags {
 export function classifyCommand(): Command {
   return new Command('classify')
     .description('classify a text with a checkpoint from `forge finetune classify`')
-    .requiredOption('--model <dir>', 'classifier checkpoint directory')
+    .requiredOption('--model <model>', `classifier from forge finetune classify: ${MODEL_HELP}`)
     .requiredOption('--text <text>', 'the text to classify')
     .option('--json', 'print {"label", "probability", "probabilities"} as the last line')
     .action(async (flags: ClassifyFlags) => {
+      const dir = await resolveModelReference(flags.model);
       await startBackend();
-      const classifier = GPTClassifier.load(flags.model);
+      const classifier = GPTClassifier.load(dir);
       const { maxLength, padTokenId, labels } = classifier.spec;
       // Shaped as in training: truncated and padded to the same length (the last token may be a pad).
       const ids = encodeTruncated(createTokenizer(), flags.text, maxLength);

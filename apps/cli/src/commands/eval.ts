@@ -1,11 +1,12 @@
 /** `forge eval`: mean loss and perplexity of a checkpoint on a text. */
 import { Command } from 'commander';
+import { BUILTIN_TEXT } from '@llm-forge/cluster-protocol';
 import { BatchLoader, createTokenizer, meanLoss, perplexity, slidingWindows } from '@llm-forge/gpt';
-import { readText } from '@llm-forge/data-shards';
-import { modelFromCheckpoint } from '../model-source';
+import { modelFromReference } from '../model-source';
 import { positiveInt } from '../options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
+import { loadText, MODEL_HELP } from '../references';
 
 interface EvalFlags {
   model: string;
@@ -20,16 +21,16 @@ interface EvalFlags {
 export function evalCommand(): Command {
   return new Command('eval')
     .description('mean cross-entropy and perplexity of a model over the windows of a text')
-    .requiredOption('--model <dir>', 'checkpoint directory')
-    .requiredOption('--text <file>', 'UTF-8 text to evaluate on')
+    .requiredOption('--model <model>', MODEL_HELP)
+    .requiredOption('--text <file>', `text to evaluate on: a UTF-8 file, or ${BUILTIN_TEXT}`)
     .option('--context-length <T>', 'tokens per window (default: the model context)', positiveInt)
     .option('--stride <S>', 'step between windows (default: the context length)', positiveInt)
     .option('--batch-size <B>', 'windows per batch (the last partial batch is dropped)', positiveInt, 4)
     .option('--json', 'print {"loss", "perplexity", "batches"} as the last line')
     .action(async (flags: EvalFlags) => {
+      const text = await loadText(flags.text);
       await startBackend();
-      const text = readText(flags.text);
-      const model = modelFromCheckpoint(flags.model);
+      const model = await modelFromReference(flags.model);
       const T = flags.contextLength ?? model.config.contextLength;
       const windows = slidingWindows(createTokenizer().encode(text), T, flags.stride ?? T);
       const loader = new BatchLoader(windows, { batchSize: flags.batchSize, shuffle: false, dropLast: true });

@@ -32,7 +32,9 @@ import {
   type LabeledExample,
   type Pooling,
 } from '@llm-forge/finetune';
+import { FINETUNE_DEFAULTS as D } from '@llm-forge/cluster-protocol';
 import { fraction, integer, positiveInt, positiveNumber, nonNegativeNumber } from '../options';
+import { MODEL_HELP, resolveModelOption } from '../references';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
 import { TrainProgress } from '../progress';
@@ -66,16 +68,16 @@ export function finetuneClassifyCommand(): Command {
   return new Command('classify')
     .description('finetune a GPT as a text classifier (e.g. spam) and save it for `forge classify`')
     .requiredOption('--data <file>', `CSV/TSV of label,text rows, or "${SPAMASSASSIN}" (the built-in corpus)`)
-    .option('--model <dir>', 'base checkpoint (GPT-2 vocabulary)')
+    .option('--model <model>', `base model (GPT-2 vocabulary): ${MODEL_HELP}`)
     .addOption(
       new Option('--preset <name>', 'start from random weights of this preset').choices(PRESET_NAMES),
     )
     .requiredOption('--out <dir>', 'directory for the classifier checkpoint')
     .option('--train <which>', 'parameters to train: last-block, last-N, all or lora', 'last-block')
-    .option('--epochs <E>', 'passes over the training split', positiveInt, 5)
-    .option('--batch-size <B>', 'examples per batch', positiveInt, 8)
-    .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, 5e-5)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, 0.1)
+    .option('--epochs <E>', 'passes over the training split', positiveInt, D.epochs.classification)
+    .option('--batch-size <B>', 'examples per batch', positiveInt, D.batchSize)
+    .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, D.lr)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, D.weightDecay)
     .option(
       '--max-length <L>',
       'truncate/pad to L tokens (default: the longest training example)',
@@ -93,10 +95,17 @@ export function finetuneClassifyCommand(): Command {
     .option('--test-fraction <f>', 'test share of each class', fraction, 0.2)
     .option('--lora-rank <R>', 'LoRA rank with --train lora', positiveInt, 16)
     .option('--lora-alpha <A>', 'LoRA alpha (scale alpha/rank; default: the rank)', positiveNumber)
-    .option('--seed <N>', 'seed of balancing, split, shuffling, head and preset initialisation', integer, 123)
+    .option(
+      '--seed <N>',
+      'seed of balancing, split, shuffling, head and preset initialisation',
+      integer,
+      D.seed,
+    )
     .option('--overwrite', 'replace an existing --out directory')
     .option('--json', 'print a JSON summary as the last line')
-    .action(async (flags: ClassifyFlags) => runFinetuneClassify(flags));
+    .action(async (flags: ClassifyFlags) =>
+      runFinetuneClassify({ ...flags, model: await resolveModelOption(flags.model) }),
+    );
 }
 
 function loadExamples(flags: ClassifyFlags): { examples: LabeledExample[]; labels: string[] } {

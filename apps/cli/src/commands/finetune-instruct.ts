@@ -18,7 +18,9 @@ import {
   splitInstructionData,
   type JudgeOptions,
 } from '@llm-forge/finetune';
+import { FINETUNE_DEFAULTS as D } from '@llm-forge/cluster-protocol';
 import { modelFromCheckpoint, modelFromPreset } from '../model-source';
+import { MODEL_HELP, resolveModelOption } from '../references';
 import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
@@ -61,7 +63,7 @@ export function finetuneInstructCommand(): Command {
   return new Command('instruct')
     .description('instruction finetuning on Alpaca-format data; writes the model and test-split responses')
     .requiredOption('--data <file>', 'Alpaca-format JSON array or JSON Lines ({instruction, input, output})')
-    .option('--model <dir>', 'base checkpoint to finetune')
+    .option('--model <model>', `base model to finetune: ${MODEL_HELP}`)
     .addOption(
       new Option('--preset <name>', 'start from random weights of this preset').choices(PRESET_NAMES),
     )
@@ -74,10 +76,10 @@ export function finetuneInstructCommand(): Command {
       'LoRA scale numerator (scale = alpha / rank; default: the rank)',
       positiveNumber,
     )
-    .option('--epochs <E>', 'passes over the training split', positiveInt, 2)
-    .option('--batch-size <B>', 'examples per batch', positiveInt, 8)
-    .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, 5e-5)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, 0.1)
+    .option('--epochs <E>', 'passes over the training split', positiveInt, D.epochs.instruction)
+    .option('--batch-size <B>', 'examples per batch', positiveInt, D.batchSize)
+    .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, D.lr)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, D.weightDecay)
     .option('--max-length <L>', 'cut examples to L tokens (default: the model context length)', positiveInt)
     .option(
       '--eval-every <N>',
@@ -88,7 +90,12 @@ export function finetuneInstructCommand(): Command {
     .option('--eval-batches <N>', 'batches per loss estimate (0: the whole split)', nonNegativeInt, 5)
     .option('--max-new-tokens <N>', 'longest generated response', nonNegativeInt, 256)
     .option('--test-limit <N>', 'answer only the first N test entries (default: all)', nonNegativeInt)
-    .option('--seed <N>', 'seed of the split, shuffling, dropout and a preset initialisation', integer, 123)
+    .option(
+      '--seed <N>',
+      'seed of the split, shuffling, dropout and a preset initialisation',
+      integer,
+      D.seed,
+    )
     .option(
       '--judge-url <url>',
       'score the responses with an OpenAI-compatible chat endpoint (or FORGE_JUDGE_URL)',
@@ -97,7 +104,9 @@ export function finetuneInstructCommand(): Command {
     .option('--judge-api-key <key>', 'bearer token for the judge (or FORGE_JUDGE_API_KEY)')
     .option('--overwrite', 'replace an existing --out directory')
     .option('--json', 'print a JSON summary as the last line')
-    .action(async (flags: InstructFlags) => runInstruct(flags));
+    .action(async (flags: InstructFlags) =>
+      runInstruct({ ...flags, model: await resolveModelOption(flags.model) }),
+    );
 }
 
 /** The judge to use, checked before training so a missing setting fails fast; none if not asked for. */

@@ -1,9 +1,10 @@
 /** `forge generate`: continue a prompt with a checkpoint, streaming the text. */
 import { Command } from 'commander';
 import { createTokenizer, generateTokens } from '@llm-forge/gpt';
-import { modelFromCheckpoint } from '../model-source';
+import { modelFromReference } from '../model-source';
 import { integer, nonNegativeInt, nonNegativeNumber, probability } from '../options';
 import { startBackend } from '../backend';
+import { MODEL_HELP } from '../references';
 
 interface GenerateFlags {
   model: string;
@@ -21,7 +22,7 @@ interface GenerateFlags {
 export function generateCommand(): Command {
   return new Command('generate')
     .description('generate text after a prompt (greedy at temperature 0)')
-    .requiredOption('--model <dir>', 'checkpoint directory')
+    .requiredOption('--model <model>', MODEL_HELP)
     .requiredOption('--prompt <text>', 'the text to continue')
     .option('--max-new-tokens <N>', 'tokens to generate at most', nonNegativeInt, 50)
     .option('--temperature <x>', 'sampling temperature (0: greedy)', nonNegativeNumber, 0)
@@ -32,7 +33,7 @@ export function generateCommand(): Command {
     .option('--no-cache', 'recompute the whole prefix for every token (no KV cache)')
     .action(async (flags: GenerateFlags) => {
       await startBackend();
-      const model = modelFromCheckpoint(flags.model);
+      const model = await modelFromReference(flags.model);
       const tokenizer = createTokenizer();
       const prompt = tokenizer.encode(flags.prompt);
       process.stdout.write(flags.prompt);

@@ -1,9 +1,11 @@
 /** `forge info`: parameter count and memory of a preset or checkpoint, and the backend. */
 import { Command } from 'commander';
+import { resolveModelReference } from '@llm-forge/cluster-protocol';
 import { countParameters, loadModelConfig, presetConfig, type GPTConfig } from '@llm-forge/gpt';
 import { nativeAddonStatus } from '@llm-forge/tfjs-backend-native';
 import { formatBytes } from '../model-source';
 import { info, printJson } from '../output';
+import { MODEL_HELP } from '../references';
 
 interface InfoFlags {
   model?: string;
@@ -15,14 +17,14 @@ interface InfoFlags {
 export function infoCommand(): Command {
   return new Command('info')
     .description('parameter count and memory of a model')
-    .option('--model <dir>', 'checkpoint directory')
+    .option('--model <model>', MODEL_HELP)
     .option('--preset <name>', 'a built-in preset')
     .option('--json', 'print the figures as JSON')
-    .action((flags: InfoFlags) => {
+    .action(async (flags: InfoFlags) => {
       if (!flags.model === !flags.preset)
-        throw new Error('give exactly one of --model <dir> or --preset <name>');
+        throw new Error('give exactly one of --model <model> or --preset <name>');
       const config: GPTConfig = flags.model
-        ? loadModelConfig(flags.model)
+        ? loadModelConfig(await resolveModelReference(flags.model))
         : presetConfig(flags.preset as string);
       const parameters = countParameters(config);
       // Training holds weights, gradients and two Adam moments: 4 float32 copies.

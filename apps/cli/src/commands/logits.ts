@@ -2,10 +2,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { createTokenizer } from '@llm-forge/gpt';
-import { modelFromCheckpoint } from '../model-source';
+import { modelFromReference } from '../model-source';
 import { positiveInt } from '../options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
+import { MODEL_HELP } from '../references';
 
 interface LogitsFlags {
   model: string;
@@ -18,13 +19,13 @@ interface LogitsFlags {
 export function logitsCommand(): Command {
   return new Command('logits')
     .description('top-k next-token logits after a prompt, and logsumexp at every position')
-    .requiredOption('--model <dir>', 'checkpoint directory')
+    .requiredOption('--model <model>', MODEL_HELP)
     .requiredOption('--prompt <text>', 'the input text')
     .option('--top-k <K>', 'how many logits to show', positiveInt, 10)
     .option('--json', 'print {"tokens", "top", "logsumexp"} as the last line')
     .action(async (flags: LogitsFlags) => {
       await startBackend();
-      const model = modelFromCheckpoint(flags.model);
+      const model = await modelFromReference(flags.model);
       const tokenizer = createTokenizer();
       const tokens = tokenizer.encode(flags.prompt).slice(-model.config.contextLength);
       if (tokens.length === 0) throw new Error('the prompt encodes to no tokens');

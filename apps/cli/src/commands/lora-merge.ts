@@ -1,7 +1,9 @@
 /** `forge lora merge`: fold LoRA adapters into a copy of the base weights. */
 import { Command } from 'commander';
+import { resolveModelReference } from '@llm-forge/cluster-protocol';
 import { mergeLoraFolder } from '@llm-forge/finetune';
 import { info } from '../output';
+import { MODEL_HELP } from '../references';
 
 interface MergeFlags {
   model: string;
@@ -14,12 +16,13 @@ interface MergeFlags {
 export function loraCommand(): Command {
   const merge = new Command('merge')
     .description('write base weights + (alpha/rank)·A·B for every adapted layer as a plain model folder')
-    .requiredOption('--model <dir>', 'base model folder the adapters were trained on')
+    .requiredOption('--model <model>', `base model the adapters were trained on: ${MODEL_HELP}`)
     .requiredOption('--adapter <dir>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
     .requiredOption('--out <dir>', 'directory for the merged model')
     .option('--overwrite', 'replace an existing --out directory')
-    .action((flags: MergeFlags) => {
-      const { mergedLayers } = mergeLoraFolder(flags.model, flags.adapter, flags.out, {
+    .action(async (flags: MergeFlags) => {
+      const model = await resolveModelReference(flags.model);
+      const { mergedLayers } = mergeLoraFolder(model, flags.adapter, flags.out, {
         overwrite: flags.overwrite,
       });
       info(false, `merged ${mergedLayers.length} adapted layers into ${flags.out}`);

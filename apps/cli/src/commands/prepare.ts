@@ -9,6 +9,7 @@ import {
   type PrepareInput,
   type PrepareSummary,
 } from '@llm-forge/data-shards';
+import { BUILTIN_TEXT } from '@llm-forge/cluster-protocol';
 import { ForgeError } from '@llm-forge/gpt';
 import { builtinCorpus } from '@llm-forge/data-shards';
 import { fraction, nonNegativeInt, positiveInt } from '../options';
@@ -24,7 +25,7 @@ interface PrepareFlags {
 }
 
 /** Built-in corpora by their `--input` name; each is one document. */
-const BUILTIN: Record<string, () => string> = { 'builtin:moby-dick': builtinCorpus };
+const BUILTIN: Record<string, () => string> = { [BUILTIN_TEXT]: builtinCorpus };
 
 function resolveInput(input: string): PrepareInput {
   if (!input.startsWith('builtin:')) return input;

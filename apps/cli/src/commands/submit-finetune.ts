@@ -3,18 +3,15 @@
  * flags of `forge finetune classify|instruct`, run on the worker pool), and optionally follows it to
  * the end with the same `--json` summary as the single-machine commands.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { SPAMASSASSIN_DATASET as SPAMASSASSIN } from '@llm-forge/cluster-protocol';
+import { FINETUNE_DEFAULTS as D, SPAMASSASSIN_DATASET as SPAMASSASSIN } from '@llm-forge/cluster-protocol';
 import { ForgeError, PRESET_NAMES } from '@llm-forge/gpt';
 import type { ApiFinetune, CoordinatorApi } from '../cluster/api-client';
 import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
-
-/** `<runId>/<checkpoint>`: a checkpoint of a run the coordinator knows. */
-const RUN_CHECKPOINT_REF = /^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/;
+import { coordinatorModelRef, MODEL_HELP } from '../references';
 
 interface FinetuneSubmitFlags {
   data: string;
@@ -72,7 +69,7 @@ export function addSubmitFinetune(
         '--max-responses <N>',
         'test-split responses to generate (and judge) at the end',
         nonNegativeInt,
-        20,
+        D.maxResponses,
       )
       .option('--judge-url <url>', 'score the responses with an OpenAI-compatible chat endpoint')
       .option('--judge-model <name>', 'judge model name'),
@@ -84,24 +81,31 @@ export function addSubmitFinetune(
 
 function commonOptions(command: Command): Command {
   return command
-    .option('--model <dir>', 'base checkpoint: a directory every worker can read, or <runId>/<checkpoint>')
+    .option(
+      '--model <model>',
+      `base model every worker can read: ${MODEL_HELP}; or <runId>/<checkpoint> of a run the coordinator knows`,
+    )
     .addOption(
       new Option('--preset <name>', 'start from random weights of this preset').choices(PRESET_NAMES),
     )
-    .option('--epochs <E>', 'passes over the training split (default: 5 classify, 2 instruct)', positiveInt)
-    .option('--batch-size <B>', 'global batch: examples per step over all workers', positiveInt, 8)
-    .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, 5e-5)
-    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, 0.1)
+    .option(
+      '--epochs <E>',
+      `passes over the training split (default: ${D.epochs.classification} classify, ${D.epochs.instruction} instruct)`,
+      positiveInt,
+    )
+    .option('--batch-size <B>', 'global batch: examples per step over all workers', positiveInt, D.batchSize)
+    .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, D.lr)
+    .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, D.weightDecay)
     .option('--max-length <L>', 'truncate examples to L tokens', positiveInt)
     .option('--lora-rank <R>', 'train LoRA adapters of this rank', positiveInt)
     .option('--lora-alpha <A>', 'LoRA alpha (scale alpha/rank; default: the rank)', positiveNumber)
-    .option('--seed <N>', 'seed of the split, shuffling and initialisation', integer, 123)
-    .option('--workers <N>', 'workers that train it data-parallel', positiveInt, 1)
+    .option('--seed <N>', 'seed of the split, shuffling and initialisation', integer, D.seed)
+    .option('--workers <N>', 'workers that train it data-parallel', positiveInt, D.workers)
     .option(
       '--checkpoint-every <K>',
       'save resumable state every K steps (and after each epoch)',
       nonNegativeInt,
-      20,
+      D.checkpointEvery,
     )
     .option('--name <name>', 'a name for the job')
     .option('--wait', 'follow the job until it ends')
@@ -118,7 +122,7 @@ export function finetuneSpecOf(kind: 'classification' | 'instruction', flags: Fi
   return {
     kind,
     ...(flags.name ? { name: flags.name } : {}),
-    ...(flags.model ? { baseCheckpoint: checkpointRef(flags.model) } : { preset: flags.preset }),
+    ...(flags.model ? { baseCheckpoint: coordinatorModelRef(flags.model) } : { preset: flags.preset }),
     dataset: flags.data === SPAMASSASSIN ? flags.data : path.resolve(flags.data),
     hyperparameters: {
       epochs: flags.epochs,
@@ -146,12 +150,6 @@ export function finetuneSpecOf(kind: 'classification' | 'instruction', flags: Fi
     workers: flags.workers,
     checkpointEvery: flags.checkpointEvery,
   };
-}
-
-/** A local directory as an absolute path; `<runId>/<checkpoint>` as it is (the coordinator resolves it). */
-function checkpointRef(model: string): string {
-  if (!fs.existsSync(model) && RUN_CHECKPOINT_REF.test(model)) return model;
-  return path.resolve(model);
 }
 
 async function submitFinetune(

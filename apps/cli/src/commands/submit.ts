@@ -1,16 +1,15 @@
 /** `forge submit pretrain`: submits a pretraining run to the running coordinator, and optionally follows it. */
 import { Command } from 'commander';
+import { BUILTIN_TEXT, PRETRAIN_DEFAULTS as D } from '@llm-forge/cluster-protocol';
 import { ForgeError } from '@llm-forge/gpt';
 import { CoordinatorApi, type ApiRun } from '../cluster/api-client';
 import { readClusterState, type ClusterState } from '../cluster/cluster-state';
 import { nonNegativeInt, positiveInt } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
-import { addTrainingOptions, type TrainingFlags } from '../training-options';
+import { coordinatorModelRef, coordinatorPath } from '../references';
+import { addTrainingOptions, given, type TrainingFlags } from '../training-options';
 import { addSubmitFinetune } from './submit-finetune';
-
-/** `data.text` of the built-in corpus. */
-const BUILTIN_TEXT = 'builtin:moby-dick';
 
 interface SubmitFlags extends TrainingFlags {
   data?: string;
@@ -23,40 +22,37 @@ interface SubmitFlags extends TrainingFlags {
   wait?: boolean;
 }
 
-/** The default run of the quick start: a tiny GPT on the built-in corpus. */
-export const DEFAULT_RUN = {
-  model: { preset: 'tiny' },
-  data: { text: BUILTIN_TEXT },
-  contextLength: 64,
-  batchSize: 8,
-  steps: 200,
-  evalEvery: 50,
-  checkpointEvery: 100,
-  optimizer: { lr: 1e-3, warmupSteps: 10 },
-} as const;
-
 /** Registers `forge submit`. */
 export function submitCommand(): Command {
   const submit = new Command('submit').description('submit work to the running coordinator');
   const pretrain = addTrainingOptions(
     new Command('pretrain').description('submit a data-parallel pretraining run (same flags as forge train)'),
     'global batch: windows per optimizer step over all workers',
-    `UTF-8 training text readable by every worker, or ${BUILTIN_TEXT} (the default)`,
+    `training text readable by every worker: a UTF-8 file, or ${BUILTIN_TEXT}`,
   )
-    .option('--data <dir>', 'a dataset prepared by forge prepare (manifest directory)')
-    .option('--workers <N>', 'workers in the ring (default: every worker of the local cluster)', positiveInt)
-    .option('--checkpoint-every <K>', 'checkpoint every K steps (0: only at the end)', nonNegativeInt, 0)
-    .option('--keep-checkpoints <M>', 'keep the newest M step checkpoints', positiveInt, 3)
+    .option('--data <dir>', 'a dataset prepared by forge prepare (manifest directory), instead of --text')
+    .option(
+      '--workers <N>',
+      `workers in the ring (default: every worker of the local cluster, at most --batch-size; else ${D.workers})`,
+      positiveInt,
+    )
+    .option(
+      '--checkpoint-every <K>',
+      'checkpoint every K steps (0: only at the end)',
+      nonNegativeInt,
+      D.checkpointEvery,
+    )
+    .option('--keep-checkpoints <M>', 'keep the newest M step checkpoints', positiveInt, D.keepCheckpoints)
     .option(
       '--micro-batch-size <b>',
       'rows per forward/backward on a worker (accumulate the rest)',
       positiveInt,
     )
-    .option('--wire-dtype <t>', 'gradient encoding on the ring: f32 or bf16', 'f32')
+    .option('--wire-dtype <t>', 'gradient encoding on the ring: f32 or bf16', D.wireDType)
     .option('--name <name>', 'a name for the run')
     .option('--out <dir>', 'checkpoint directory (default: <runs dir>/<run id>)')
     .option('--wait', 'follow the run until it ends')
-    .action((flags: SubmitFlags) => submitPretrain(flags))
+    .action((flags: SubmitFlags, command: Command) => submitPretrain(flags, given(command, 'text')))
     .exitOverride();
   submit.addCommand(pretrain);
   addSubmitFinetune(submit, coordinator);
@@ -80,20 +76,23 @@ function coordinator(): { api: CoordinatorApi; dashboardUrl?: string; workers?: 
   };
 }
 
-/** The run spec of the flags (the coordinator validates it and names bad fields). */
-function specOf(flags: SubmitFlags, defaultWorkers: number): object {
-  if (flags.data && flags.text) throw new ForgeError('give either --data or --text, not both');
+/**
+ * The run spec of the flags (the coordinator checks it, files included, and names bad fields); local
+ * paths are made absolute, since the coordinator and the workers run elsewhere.
+ */
+function specOf(flags: SubmitFlags, textGiven: boolean, defaultWorkers: number): object {
+  if (flags.data && textGiven) throw new ForgeError('give either --data or --text, not both');
   if (flags.wireDtype !== 'f32' && flags.wireDtype !== 'bf16') {
     throw new ForgeError(`--wire-dtype must be f32 or bf16, got ${JSON.stringify(flags.wireDtype)}`);
   }
   return {
     ...(flags.name ? { name: flags.name } : {}),
     model: flags.init
-      ? { init: flags.init, dropout: flags.dropout }
+      ? { init: coordinatorModelRef(flags.init), dropout: flags.dropout }
       : { preset: flags.preset, dropout: flags.dropout },
     data: flags.data
-      ? { manifest: flags.data, valFraction: flags.valFraction }
-      : { text: flags.text ?? BUILTIN_TEXT, valFraction: flags.valFraction },
+      ? { manifest: coordinatorPath(flags.data), valFraction: flags.valFraction }
+      : { text: coordinatorPath(flags.text), valFraction: flags.valFraction },
     optimizer: {
       lr: flags.lr,
       minLr: flags.minLr,
@@ -105,7 +104,7 @@ function specOf(flags: SubmitFlags, defaultWorkers: number): object {
     batchSize: flags.batchSize,
     contextLength: flags.contextLength,
     stride: flags.stride,
-    steps: flags.steps ?? DEFAULT_RUN.steps,
+    steps: flags.steps,
     workers: flags.workers ?? Math.min(defaultWorkers, flags.batchSize),
     checkpointEvery: flags.checkpointEvery,
     keepCheckpoints: flags.keepCheckpoints,
@@ -114,13 +113,13 @@ function specOf(flags: SubmitFlags, defaultWorkers: number): object {
     seed: flags.seed,
     shuffle: flags.shuffle,
     evalEvery: flags.evalEvery,
-    out: flags.out,
+    out: flags.out === undefined ? undefined : coordinatorPath(flags.out),
   };
 }
 
-async function submitPretrain(flags: SubmitFlags): Promise<void> {
+async function submitPretrain(flags: SubmitFlags, textGiven: boolean): Promise<void> {
   const { api, dashboardUrl, workers } = coordinator();
-  const run = await api.createRun(specOf(flags, workers ?? 1));
+  const run = await api.createRun(specOf(flags, textGiven, workers ?? D.workers));
   info(
     flags.json,
     `submitted ${run.id}${dashboardUrl ? `; follow it at ${dashboardUrl}#/runs/${run.id}` : ''}`,
@@ -129,19 +128,20 @@ async function submitPretrain(flags: SubmitFlags): Promise<void> {
   if (flags.json) printJson(result);
 }
 
-/** Submits the quick start's default run to a local cluster; returns its summary. */
+/**
+ * Submits the quick start's run to a local cluster — the defaults of every run (PRETRAIN_DEFAULTS),
+ * data-parallel over the cluster's workers (at most the batch) — and returns its summary.
+ */
 export async function submitDefaultRun(
   state: ClusterState,
   options: { wait: boolean; json: boolean },
 ): Promise<object> {
   const api = new CoordinatorApi(state.apiUrl, state.token);
-  const run = await api.createRun({
-    ...DEFAULT_RUN,
-    workers: Math.min(state.workers.length, DEFAULT_RUN.batchSize),
-  });
+  // Everything else is the coordinator's default, which is PRETRAIN_DEFAULTS too.
+  const run = await api.createRun({ workers: Math.min(state.workers.length, D.batchSize) });
   info(
     options.json,
-    `submitted the default run ${run.id} (tiny GPT, built-in corpus, ${DEFAULT_RUN.steps} steps)`,
+    `submitted the default run ${run.id} (${D.preset} GPT, ${D.text}, ${D.steps} steps, global batch ${D.batchSize})`,
   );
   info(
     options.json,
