@@ -11,10 +11,12 @@ import {
   type TrainRunOptions,
   type TrainerState,
 } from '@llm-forge/gpt';
-import { builtinCorpus, BUILTIN_CORPUS, readText } from '@llm-forge/data-shards';
+import { BUILTIN_TEXT, PRETRAIN_DEFAULTS, resolveTextReference } from '@llm-forge/cluster-protocol';
+import { BUILTIN_CORPUS } from '@llm-forge/data-shards';
 import { formatBytes, modelFromPreset } from '../model-source';
 import { nonNegativeInt, positiveInt } from '../options';
-import { addTrainingOptions, type TrainingFlags } from '../training-options';
+import { loadText, resolveModelOption } from '../references';
+import { addTrainingOptions, given, type TrainingFlags } from '../training-options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
 import { TrainProgress } from '../progress';
@@ -42,17 +44,31 @@ export function trainCommand(): Command {
   return addTrainingOptions(
     command,
     'windows per micro-batch',
-    `UTF-8 training text (default: ${BUILTIN_CORPUS})`,
+    `training text: a UTF-8 file, or ${BUILTIN_TEXT} (${BUILTIN_CORPUS})`,
   )
     .option('--resume', 'with --init: continue that run exactly (optimizer, step, data position)')
-    .option('--epochs <E>', 'passes over the training windows (when --steps is absent)', positiveInt)
+    .option('--epochs <E>', 'passes over the training windows (instead of --steps)', positiveInt)
     .option('--grad-accumulation <N>', 'micro-batches per optimizer step', positiveInt, 1)
-    .option('--eval-batches <N>', 'batches per loss estimate', positiveInt, 5)
+    .option('--eval-batches <N>', 'batches per loss estimate', positiveInt, PRETRAIN_DEFAULTS.evalBatches)
     .option('--sample-every <N>', 'print a sample every N steps (0: only at the end)', nonNegativeInt, 0)
     .option('--prompt <text>', 'prompt of the samples', 'Every effort moves you')
     .option('--out <dir>', 'checkpoint directory (default: runs/train-<time>)')
     .option('--overwrite', 'replace an existing checkpoint at --out')
-    .action(async (flags: TrainFlags) => runTrain(flags));
+    .action(async (flags: TrainFlags, command: Command) => runTrain(await trainInputs(flags, command)));
+}
+
+/**
+ * The flags with the text checked and --init resolved to a model directory (`<run>/latest` too), and
+ * the default --steps dropped where it yields: to --epochs, or to the steps of a resumed run.
+ */
+async function trainInputs(flags: TrainFlags, command: Command): Promise<TrainFlags> {
+  await resolveTextReference(flags.text);
+  const yieldSteps = !given(command, 'steps') && (flags.epochs !== undefined || Boolean(flags.resume));
+  return {
+    ...flags,
+    init: await resolveModelOption(flags.init),
+    steps: yieldSteps ? undefined : flags.steps,
+  };
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
@@ -63,7 +79,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     throw new ForgeError(`${out} already exists`, 'pass --overwrite to replace it or choose another --out');
   }
   const backend = await startBackend();
-  const text = flags.text ? readText(flags.text) : builtinCorpus();
+  const text = await loadText(flags.text);
   const checkpoint = flags.init ? loadCheckpoint(flags.init) : undefined;
   const dropout = flags.dropout !== undefined ? { dropRate: flags.dropout } : {};
   const model = checkpoint
