@@ -70,6 +70,54 @@ describe('forge CLI', () => {
     expect(run.json.batches as number).toBeGreaterThan(0);
   });
 
+  it('eval takes the built-in corpus as its text', async () => {
+    const run = await forge(
+      'eval', '--model', ckpt, '--text', 'builtin:moby-dick', '--context-length', '16', '--stride', '4096',
+      '--batch-size', '8', '--json',
+    ); // prettier-ignore
+    expect(run.stderr).not.toMatch(/forge:/);
+    expect(run.code).toBe(0);
+    // Moby Dick is about 260K tokens: 63 windows 4096 apart, 7 full batches of 8.
+    expect(run.json.batches as number).toBeGreaterThanOrEqual(6);
+    expect(run.json.perplexity as number).toBeCloseTo(Math.exp(run.json.loss as number), 6);
+  });
+
+  it('takes <run>/latest and <run>/step-NNNNNN as a model, and says what to give for a run directory', async () => {
+    const runDir = path.join(tmp, 'runs', 'run-1');
+    for (const step of ['step-000002', 'step-000003'])
+      fs.cpSync(ckpt, path.join(runDir, step), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'latest'), 'step-000002\n');
+    const byLatest = await forge(
+      'eval',
+      '--model',
+      path.join(runDir, 'latest'),
+      '--text',
+      textFile,
+      '--json',
+    );
+    const byName = await forge(
+      'eval',
+      '--model',
+      path.join(runDir, 'step-000002'),
+      '--text',
+      textFile,
+      '--json',
+    );
+    expect(byLatest.code).toBe(0);
+    expect(byLatest.json).toEqual(byName.json);
+    const info = await forge('info', '--model', path.join(runDir, 'latest'), '--json');
+    expect(info.json.parameters).toEqual(expect.any(Number));
+    const bare = await forge('generate', '--model', runDir, '--prompt', 'x');
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain(
+      `forge: ${runDir}: is a run's checkpoint directory, not a model (give ${runDir}/latest for its newest checkpoint, or a checkpoint such as ${runDir}/step-000003)`,
+    );
+    const empty = path.join(tmp, 'runs', 'run-2');
+    fs.mkdirSync(empty, { recursive: true });
+    const none = await forge('generate', '--model', path.join(empty, 'latest'), '--prompt', 'x');
+    expect(none.stderr).toMatch(/run-2\/latest: the run has no complete checkpoint yet/);
+  });
+
   it('generate continues the prompt', async () => {
     const run = await forge(
       'generate',
@@ -110,14 +158,18 @@ describe('forge CLI', () => {
   });
 
   it.each([
-    [['train', '--text', '/nonexistent/x.txt'], /text file not found: \/nonexistent\/x.txt/],
+    [
+      ['train', '--text', '/nonexistent/x.txt'],
+      /\/nonexistent\/x.txt: text file not found .*builtin:moby-dick/,
+    ],
+    [['eval', '--model', '__ckpt__', '--text', 'builtin:nope'], /builtin:nope: no such built-in text/],
     // From the checkpoint of the first test: a fresh tiny preset takes seconds to draw under Jest.
     [['train', '--text', '__short__', '--init', '__ckpt__'], /too short|tokens/],
     [['train', '--lr', 'abc'], /--lr.*expected a number > 0/],
     [['train', '--preset', 'huge'], /--preset.*Allowed choices/],
     [['eval', '--model', '/nonexistent/ckpt', '--text', '__text__'], /\/nonexistent\/ckpt/],
     [['generate', '--model', '__corrupt__', '--prompt', 'x'], /model\.safetensors/],
-    [['info'], /exactly one of --model <dir> or --preset <name>/],
+    [['info'], /exactly one of --model <model> or --preset <name>/],
   ])('fails with one clear line: %j', async (args, message) => {
     const corrupt = path.join(tmp, 'corrupt');
     fs.mkdirSync(corrupt, { recursive: true });

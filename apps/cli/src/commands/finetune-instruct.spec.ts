@@ -144,6 +144,34 @@ describe('forge finetune instruct', () => {
     expect(worst).toBeLessThan(1e-6);
   });
 
+  it('takes a pretraining run checkpoint as <run>/latest, and says what to give for the run directory', async () => {
+    const run = path.join(tmp, 'runs', 'run-abc');
+    fs.cpSync(base, path.join(run, 'step-000010'), { recursive: true });
+    fs.writeFileSync(path.join(run, 'latest'), 'step-000010\n');
+    const finetune = (model: string, out: string) =>
+      forge(
+        'finetune',
+        'instruct',
+        '--data',
+        data,
+        '--model',
+        model,
+        '--out',
+        out,
+        ...quick,
+        '--test-limit',
+        '0',
+        '--json',
+      );
+    const viaLatest = await finetune(path.join(run, 'latest'), path.join(tmp, 'from-latest'));
+    expect(viaLatest.stderr).not.toMatch(/forge:/);
+    expect(viaLatest.code).toBe(0);
+    expect(viaLatest.json).toMatchObject({ steps: 4, responses: 0 });
+    const bare = await finetune(run, path.join(tmp, 'from-run-dir'));
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain(`${run}: is a run's checkpoint directory, not a model (give ${run}/latest`);
+  });
+
   it('says how to configure a judge when none is given', async () => {
     const run = await forge('judge', '--responses', data);
     expect(run.code).toBe(1);

@@ -1,0 +1,79 @@
+/** One set of defaults: the flags of forge train / forge submit pretrain and POST /runs agree. */
+import { Command } from 'commander';
+import {
+  DATASET_MANIFEST_FILE,
+  MODEL_CONFIG_FILE,
+  MODEL_PRESETS,
+  MODEL_WEIGHTS_FILE,
+  MODEL_WEIGHTS_INDEX_FILE,
+  PRETRAIN_DEFAULTS as D,
+  runSpecSchema,
+} from '@llm-forge/cluster-protocol';
+import { MANIFEST_FILE } from '@llm-forge/data-shards';
+import { CONFIG_FILE, MODEL_FILE, MODEL_INDEX_FILE, PRESET_NAMES } from '@llm-forge/gpt';
+import { addTrainingOptions, given, type TrainingFlags } from './training-options';
+
+/** The shared flags parsed from `argv`, and the command (for where each value came from). */
+function parse(...argv: string[]): { flags: TrainingFlags; command: Command } {
+  const command = addTrainingOptions(new Command('x'), 'batch', 'text').exitOverride();
+  command.parse(argv, { from: 'user' });
+  return { flags: command.opts<TrainingFlags>(), command };
+}
+
+describe('training flags', () => {
+  it('default to PRETRAIN_DEFAULTS, as POST /runs does for {}', () => {
+    const { flags } = parse();
+    const spec = runSpecSchema.parse({});
+    expect(flags).toEqual({
+      text: D.text,
+      preset: D.preset,
+      batchSize: D.batchSize,
+      steps: D.steps,
+      lr: D.lr,
+      warmupSteps: D.warmupSteps,
+      schedule: D.schedule,
+      weightDecay: D.weightDecay,
+      gradClip: D.gradClip,
+      shuffle: D.shuffle,
+      valFraction: D.valFraction,
+      evalEvery: D.evalEvery,
+      seed: D.seed,
+    });
+    expect(spec).toMatchObject({
+      model: { preset: flags.preset },
+      data: { text: flags.text, valFraction: flags.valFraction },
+      optimizer: {
+        lr: flags.lr,
+        minLr: flags.lr / 10,
+        warmupSteps: flags.warmupSteps,
+        schedule: flags.schedule,
+        weightDecay: flags.weightDecay,
+        gradClip: flags.gradClip,
+      },
+      batchSize: flags.batchSize,
+      steps: flags.steps,
+      seed: flags.seed,
+      shuffle: flags.shuffle,
+      evalEvery: flags.evalEvery,
+    });
+  });
+
+  it('tell a given flag from a default', () => {
+    const { flags, command } = parse('--steps', '200', '--lr', '0.01');
+    expect(flags).toMatchObject({ steps: 200, lr: 0.01 });
+    expect(given(command, 'steps')).toBe(true);
+    expect(given(command, 'text')).toBe(false);
+  });
+});
+
+describe('names copied into @llm-forge/cluster-protocol (it must not load the tensor backend)', () => {
+  it('match the libraries that write the files', () => {
+    expect([MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE, MODEL_WEIGHTS_INDEX_FILE]).toEqual([
+      CONFIG_FILE,
+      MODEL_FILE,
+      MODEL_INDEX_FILE,
+    ]);
+    expect(DATASET_MANIFEST_FILE).toBe(MANIFEST_FILE);
+    expect([...MODEL_PRESETS].sort()).toEqual([...PRESET_NAMES].sort());
+  });
+});
