@@ -1,9 +1,10 @@
 /**
- * The coordinator's API as the dashboard sees it. The run spec comes from the shared protocol library
- * (type-only import: nothing of zod reaches the bundle); the rest mirrors apps/coordinator's models.
- * Optional fields are those a coordinator may not send yet (older versions, runs without workers).
+ * The coordinator's API as the dashboard sees it. The run spec comes from the shared protocol library's
+ * browser entry (type-only import: nothing of zod reaches the bundle); the rest mirrors
+ * apps/coordinator's models. Optional fields are those a coordinator may not send yet (older versions,
+ * runs without workers).
  */
-import type { RunSpec, RunSpecInput } from '@llm-forge/cluster-protocol';
+import type { RunSpec, RunSpecInput } from '@llm-forge/cluster-protocol/browser';
 
 export type { RunSpec, RunSpecInput };
 

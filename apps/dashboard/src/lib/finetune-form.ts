@@ -1,4 +1,5 @@
 /** The "new finetune" form: its fields and their validation into a `POST /finetunes` body. */
+import { FINETUNE_DEFAULTS as D } from '@llm-forge/cluster-protocol/browser';
 import type { CreateFinetuneRequest, FinetuneKind } from '../api/types';
 import { FieldErrors, type FormResult } from './form-fields';
 
@@ -18,17 +19,17 @@ export interface FinetuneFormFields {
   loraAlpha: string;
 }
 
-/** Initial values per kind: the book's settings (spam classifier: 5 epochs at 5e-5; instructions: 2 at 5e-5). */
+/** Initial values per kind: the book's settings (FINETUNE_DEFAULTS, those of the CLI and `POST /finetunes`). */
 export function defaultFinetuneForm(kind: FinetuneKind): FinetuneFormFields {
   return {
     kind,
     baseCheckpoint: '',
     dataset: '',
-    epochs: kind === 'classification' ? '5' : '2',
-    batchSize: '8',
-    lr: '0.00005',
+    epochs: String(D.epochs[kind]),
+    batchSize: String(D.batchSize),
+    lr: String(D.lr),
     maxLength: kind === 'classification' ? '128' : '256',
-    workers: '1',
+    workers: String(D.workers),
     lora: false,
     loraRank: '16',
     loraAlpha: '16',

@@ -1,22 +1,28 @@
+import { finetuneSpecSchema, runSpecSchema } from '@llm-forge/cluster-protocol';
 import { FieldErrors } from './form-fields';
 import { buildFinetuneRequest, defaultFinetuneForm } from './finetune-form';
 import { buildRunSpec, DEFAULT_RUN_FORM } from './run-form';
 
 describe('run form', () => {
-  it('builds the POST /runs body from the defaults', () => {
+  it('builds the POST /runs body from the defaults: the quick start run', () => {
     expect(buildRunSpec(DEFAULT_RUN_FORM)).toEqual({
       ok: true,
       value: {
         model: { preset: 'tiny' },
         data: { text: 'builtin:moby-dick' },
         steps: 200,
-        batchSize: 4,
+        batchSize: 8,
         workers: 1,
-        optimizer: { lr: 0.0004 },
-        checkpointEvery: 50,
+        optimizer: { lr: 0.001 },
+        checkpointEvery: 100,
         evalEvery: 50,
       },
     });
+  });
+
+  it('starts from the defaults POST /runs gives an empty body', () => {
+    const r = buildRunSpec(DEFAULT_RUN_FORM);
+    expect(r.ok && runSpecSchema.parse(r.value)).toEqual(runSpecSchema.parse({}));
   });
 
   it('starts from a checkpoint on a manifest, with name and context length', () => {
@@ -63,6 +69,18 @@ describe('run form', () => {
 });
 
 describe('finetune form', () => {
+  it('starts from the defaults POST /finetunes fills in', () => {
+    for (const kind of ['classification', 'instruction'] as const) {
+      const base = { kind, baseCheckpoint: '/m', dataset: '/d' };
+      const r = buildFinetuneRequest({ ...defaultFinetuneForm(kind), ...base });
+      if (!r.ok) throw new Error(`the default form is invalid: ${JSON.stringify(r.errors)}`);
+      // maxLength is the form's own suggestion (the API derives it from the data).
+      const hyperparameters = { ...r.value.hyperparameters, maxLength: undefined };
+      const formed = finetuneSpecSchema.parse({ ...base, hyperparameters, workers: r.value.workers });
+      expect(formed).toEqual(finetuneSpecSchema.parse(base));
+    }
+  });
+
   it('builds a classification request, with LoRA when asked', () => {
     const r = buildFinetuneRequest({
       ...defaultFinetuneForm('classification'),

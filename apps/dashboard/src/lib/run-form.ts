@@ -1,4 +1,5 @@
 /** The "new run" form: its fields (strings, as typed) and their validation into a `POST /runs` body. */
+import { BUILTIN_TEXT, PRETRAIN_DEFAULTS as D } from '@llm-forge/cluster-protocol/browser';
 import type { RunSpecInput } from '../api/types';
 import { FieldErrors, type FormResult } from './form-fields';
 
@@ -23,20 +24,20 @@ export interface RunFormFields {
   evalEvery: string;
 }
 
-/** The form's initial values: the defaults of `forge train` on the built-in corpus. */
+/** The form's initial values: the defaults of every run (PRETRAIN_DEFAULTS), those of `forge train` and `POST /runs`. */
 export const DEFAULT_RUN_FORM: RunFormFields = {
   name: '',
-  model: 'tiny',
+  model: D.preset,
   init: '',
   dataKind: 'text',
-  dataPath: 'builtin:moby-dick',
-  steps: '200',
-  batchSize: '4',
+  dataPath: D.text,
+  steps: String(D.steps),
+  batchSize: String(D.batchSize),
   contextLength: '',
-  workers: '1',
-  lr: '0.0004',
-  checkpointEvery: '50',
-  evalEvery: '50',
+  workers: String(D.workers),
+  lr: String(D.lr),
+  checkpointEvery: String(D.checkpointEvery),
+  evalEvery: String(D.evalEvery),
 };
 
 /** Validates the fields; the coordinator validates again (paths, presets) and its issues are shown too. */
@@ -45,11 +46,11 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
   const dataPath = e.required(
     'dataPath',
     f.dataPath,
-    'give a text file, builtin:moby-dick or a manifest directory',
+    `give a text file, ${BUILTIN_TEXT} or a manifest directory`,
   );
   const init =
     f.model === 'init'
-      ? e.required('init', f.init, 'give the checkpoint directory to start from')
+      ? e.required('init', f.init, 'give the model to start from (a directory, or <runId>/latest)')
       : undefined;
   const steps = e.int('steps', f.steps, 1);
   const batchSize = e.int('batchSize', f.batchSize, 1);
@@ -57,8 +58,14 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
     f.contextLength.trim() === '' ? undefined : e.int('contextLength', f.contextLength, 1);
   const workers = e.int('workers', f.workers, 1, 256);
   const lr = e.positive('lr', f.lr);
-  const checkpointEvery = e.int('checkpointEvery', f.checkpointEvery, 0, Number.MAX_SAFE_INTEGER, 0);
-  const evalEvery = e.int('evalEvery', f.evalEvery, 0, Number.MAX_SAFE_INTEGER, 50);
+  const checkpointEvery = e.int(
+    'checkpointEvery',
+    f.checkpointEvery,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    D.checkpointEvery,
+  );
+  const evalEvery = e.int('evalEvery', f.evalEvery, 0, Number.MAX_SAFE_INTEGER, D.evalEvery);
   if (workers !== undefined && batchSize !== undefined && workers > batchSize)
     e.fail(
       'workers',

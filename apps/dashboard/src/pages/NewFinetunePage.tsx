@@ -60,7 +60,11 @@ export function NewFinetunePage(): ReactElement {
           <option value="instruction">instruction following</option>
         </select>
       </Field>
-      {text('baseCheckpoint', 'Base checkpoint', 'a checkpoint directory, or <runId>/<checkpoint>')}
+      {text(
+        'baseCheckpoint',
+        'Base checkpoint',
+        'an absolute model directory, <runId>/step-NNNNNN, or <runId>/latest',
+      )}
       {text(
         'dataset',
         'Dataset',

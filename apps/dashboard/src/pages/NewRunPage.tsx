@@ -3,6 +3,7 @@ import { useState, type FormEvent, type ReactElement } from 'react';
 import { useServices } from '../app/context';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Field } from '../components/Field';
+import { BUILTIN_TEXT } from '@llm-forge/cluster-protocol/browser';
 import { buildRunSpec, DEFAULT_RUN_FORM, PRESETS, type RunFormFields } from '../lib/run-form';
 import { href } from '../lib/routes';
 
@@ -62,7 +63,8 @@ export function NewRunPage(): ReactElement {
           <option value="init">from a checkpoint…</option>
         </select>
       </Field>
-      {fields.model === 'init' && text('init', 'Checkpoint directory')}
+      {fields.model === 'init' &&
+        text('init', 'Model', 'an absolute model directory, <runId>/step-NNNNNN, or <runId>/latest')}
       <Field label="Data">
         <select
           name="dataKind"
@@ -73,7 +75,7 @@ export function NewRunPage(): ReactElement {
           <option value="manifest">a prepared manifest (forge prepare)</option>
         </select>
       </Field>
-      {text('dataPath', 'Data path', 'readable by every worker; builtin:moby-dick is the built-in corpus')}
+      {text('dataPath', 'Data path', `readable by every worker; ${BUILTIN_TEXT} is the built-in corpus`)}
       <div className="row">
         {text('steps', 'Steps')}
         {text('batchSize', 'Global batch')}

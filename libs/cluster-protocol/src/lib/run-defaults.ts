@@ -5,7 +5,7 @@
  * `POST /finetunes` and the New finetune form read {@link FINETUNE_DEFAULTS}.
  *
  * This file imports nothing (no zod, no fs), so a browser bundle (the dashboard) can import it through
- * `@llm-forge/cluster-protocol/defaults`.
+ * `@llm-forge/cluster-protocol/browser`.
  */
 
 /** The reference naming the built-in corpus (Moby Dick) instead of a text file. */
