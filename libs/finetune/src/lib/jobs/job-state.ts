@@ -8,7 +8,12 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FinetuneMetric, FinetuneSpec } from '@llm-forge/cluster-protocol';
+import {
+  checkpointName,
+  parseCheckpointName,
+  type FinetuneMetric,
+  type FinetuneSpec,
+} from '@llm-forge/cluster-protocol';
 import {
   SafetensorsFile,
   writeDirAtomic,
@@ -96,15 +101,14 @@ export function sha256File(file: string): string {
   return hash.digest('hex');
 }
 
-/** Folder name of the state after `step` steps. */
+/** Folder name of the state after `step` steps: a run checkpoint's name (`step-NNNNNN`). */
 export function stateName(step: number): string {
-  return `step-${String(step).padStart(6, '0')}`;
+  return checkpointName(step);
 }
 
 /** Step of a state folder name, or undefined for anything else (temporary folders included). */
 function stateStep(name: string): number | undefined {
-  const match = /^step-(\d{6,})$/.exec(name);
-  return match ? Number(match[1]) : undefined;
+  return parseCheckpointName(name);
 }
 
 /** Writes the state after `state.step` steps atomically and prunes older ones. */
