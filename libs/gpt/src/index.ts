@@ -46,13 +46,5 @@ export {
 } from './lib/training/parameter-set';
 export type { TrainableTensor } from './lib/training/parameter-set';
 export { batchLoss, meanLoss, perplexity } from './lib/training/evaluate';
-export { TrainingRun } from './lib/training/train-run';
-export type {
-  TrainRunOptions,
-  TrainerState,
-  TrainRunEvents,
-  TrainSummary,
-  EvalRecord,
-} from './lib/training/train-run';
 
 export * from './lib/checkpoint';

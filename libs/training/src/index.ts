@@ -18,11 +18,11 @@ export type {
 export { RingCollective } from './lib/collective/ring-collective';
 export type { RingCollectiveOptions } from './lib/collective/ring-collective';
 export { ReplicaDivergenceError } from './lib/errors/replica-divergence-error';
-export { freshReplica, replicaFromCheckpoint } from './lib/pretraining/replica';
-export type { ClusterTrainerState, Replica } from './lib/pretraining/replica';
+export { freshReplica, replicaFromCheckpoint, withTotalSteps } from './lib/pretraining/replica';
+export type { RunTrainerState, Replica } from './lib/pretraining/replica';
 export { openRunData } from './lib/pretraining/run-data';
 export type { RunData } from './lib/pretraining/run-data';
-export { LATEST_FILE, pruneCheckpoints, saveRunCheckpoint } from './lib/pretraining/run-checkpoints';
+export { pruneCheckpoints, saveReplica, saveRunCheckpoint } from './lib/pretraining/run-checkpoints';
 export type { WrittenCheckpoint } from './lib/pretraining/run-checkpoints';
 export {
   dataPosition,
@@ -35,3 +35,5 @@ export {
   SAMPLE_TOKENS,
 } from './lib/pretraining/pretraining-steps';
 export type { PretrainingEval } from './lib/pretraining/pretraining-steps';
+export { trainAlone } from './lib/pretraining/train-alone';
+export type { TrainAloneEvents, TrainAloneSummary } from './lib/pretraining/train-alone';

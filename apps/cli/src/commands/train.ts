@@ -2,20 +2,30 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
+import { ForgeError, loadCheckpoint } from '@llm-forge/gpt';
 import {
-  ForgeError,
-  saveCheckpoint,
-  TrainingRun,
-  loadCheckpoint,
-  GPTModel,
-  type TrainRunOptions,
-  type TrainerState,
-} from '@llm-forge/gpt';
-import { BUILTIN_TEXT, PRETRAIN_DEFAULTS, resolveTextReference } from '@llm-forge/cluster-protocol';
+  BUILTIN_TEXT,
+  PRETRAIN_DEFAULTS,
+  resolveTextReference,
+  runSpecSchema,
+  type RunSpec,
+} from '@llm-forge/cluster-protocol';
+import {
+  dataPosition,
+  freshReplica,
+  rankLoader,
+  replicaFromCheckpoint,
+  saveReplica,
+  trainAlone,
+  withTotalSteps,
+  type RunTrainerState,
+  type Replica,
+} from '@llm-forge/training';
 import { BUILTIN_CORPUS } from '@llm-forge/data-shards';
-import { formatBytes, modelFromPreset } from '../model-source';
-import { nonNegativeInt, positiveInt } from '../options';
-import { loadText, resolveModelOption } from '../references';
+import { formatBytes } from '../model-source';
+import { trainingSummary } from '../training-summary';
+import { positiveInt } from '../options';
+import { resolveModelOption } from '../references';
 import { addTrainingOptions, given, type TrainingFlags } from '../training-options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
@@ -26,10 +36,11 @@ interface TrainFlags extends TrainingFlags {
   epochs?: number;
   gradAccumulation: number;
   evalBatches: number;
-  sampleEvery: number;
-  prompt: string;
   overwrite?: boolean;
 }
+
+/** The run id a single-process run records in its checkpoints. */
+const LOCAL_RUN_ID = 'forge-train';
 
 function defaultOutDir(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -50,8 +61,6 @@ export function trainCommand(): Command {
     .option('--epochs <E>', 'passes over the training windows (instead of --steps)', positiveInt)
     .option('--grad-accumulation <N>', 'micro-batches per optimizer step', positiveInt, 1)
     .option('--eval-batches <N>', 'batches per loss estimate', positiveInt, PRETRAIN_DEFAULTS.evalBatches)
-    .option('--sample-every <N>', 'print a sample every N steps (0: only at the end)', nonNegativeInt, 0)
-    .option('--prompt <text>', 'prompt of the samples', 'Every effort moves you')
     .option('--out <dir>', 'checkpoint directory (default: runs/train-<time>)')
     .option('--overwrite', 'replace an existing checkpoint at --out')
     .action(async (flags: TrainFlags, command: Command) => runTrain(await trainInputs(flags, command)));
@@ -79,86 +88,111 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     throw new ForgeError(`${out} already exists`, 'pass --overwrite to replace it or choose another --out');
   }
   const backend = await startBackend();
-  const text = await loadText(flags.text);
-  const checkpoint = flags.init ? loadCheckpoint(flags.init) : undefined;
-  const dropout = flags.dropout !== undefined ? { dropRate: flags.dropout } : {};
-  const model = checkpoint
-    ? GPTModel.fromParameters({ ...checkpoint.config, ...dropout }, checkpoint.params)
-    : modelFromPreset(flags.preset, flags.seed, dropout);
-  const options: TrainRunOptions = {
-    contextLength: flags.contextLength ?? model.config.contextLength,
-    stride: flags.stride ?? flags.contextLength ?? model.config.contextLength,
-    batchSize: flags.batchSize,
-    steps: flags.steps,
-    epochs: flags.epochs,
-    gradAccumulation: flags.gradAccumulation,
-    lr: flags.lr,
-    minLr: flags.minLr ?? flags.lr / 10,
-    warmupSteps: flags.warmupSteps,
-    schedule: flags.schedule,
-    weightDecay: flags.weightDecay,
-    gradClip: flags.gradClip,
-    shuffle: flags.shuffle,
-    valFraction: flags.valFraction,
-    evalEvery: flags.evalEvery,
-    evalBatches: flags.evalBatches,
-    sampleEvery: flags.sampleEvery,
-    samplePrompt: flags.prompt,
-    seed: flags.seed,
-  };
-  const resume = flags.resume ? resumeState(flags.init as string, checkpoint) : undefined;
-  const run = new TrainingRun(
-    model,
-    text,
-    resume ? { ...resume.state.options, steps: flags.steps ?? resume.state.totalSteps } : options,
-    resume,
-  );
+  const replica = flags.resume ? resumedRun(flags) : newRun(flags);
+  const { model, spec } = replica;
   info(
     flags.json,
-    `backend ${backend.name}; model ${model.parameterCount.toLocaleString()} parameters (${formatBytes(model.parameterCount * 4)}); ${run.trainLoader.batchesPerEpoch} batches per epoch; ${run.totalSteps} steps`,
+    `backend ${backend.name}; model ${model.parameterCount.toLocaleString()} parameters (${formatBytes(model.parameterCount * 4)}); ${rankLoader(replica, 0, 1).stepsPerEpoch} steps per epoch; ${spec.steps} steps`,
   );
 
-  const progress = new TrainProgress(run.totalSteps, run.trainer.stepsDone, Boolean(flags.json));
+  const progress = new TrainProgress(spec.steps, replica.trainer.stepsDone, Boolean(flags.json));
   const interrupt = stopOnInterrupt(progress, out);
-  const summary = await run.run(
+  const summary = await trainAlone(
+    replica,
     {
       onStep: (s) => progress.step(s.step + 1, s.totalSteps, s.loss, s.tokensPerSecond),
       onEval: (e) => {
         const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
         progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
+        progress.log(`sample @${e.step}: ${JSON.stringify(e.sample)}`);
       },
-      onSample: (s) => progress.log(`sample @${s.step}: ${JSON.stringify(s.text)}`),
     },
-    Infinity,
     interrupt.signal,
   );
   interrupt.dispose();
   progress.stop();
 
-  saveCheckpoint(
-    out,
-    {
-      config: model.config,
-      params: run.trainer.params,
-      optimizer: run.trainer.optimizer.state,
-      trainerState: run.state(),
-    },
-    { overwrite: flags.overwrite },
-  );
+  const position = dataPosition(replica, rankLoader(replica, 0, 1), replica.trainer.stepsDone);
+  saveReplica(out, replica, position, { overwrite: flags.overwrite });
+  model.dispose();
   info(flags.json, `saved checkpoint to ${out}`);
   if (flags.json) {
+    const lastEval = summary.evals.at(-1);
     printJson({
-      step_losses: summary.stepLosses,
-      final_train_loss: summary.finalTrainLoss,
-      final_val_loss: summary.finalValLoss ?? null,
-      tokens_per_second: summary.tokensPerSecond,
+      ...trainingSummary({
+        stepLosses: summary.stepLosses,
+        tokensPerSecond: summary.tokensPerSecond,
+        lastEval,
+        sample: summary.sample,
+      }),
       steps: summary.steps,
-      tokens_seen: summary.tokensSeen,
+      tokens_seen: summary.steps * spec.batchSize * replica.contextLength,
       checkpoint: out,
       backend: backend.name,
-      sample: summary.sample ?? null,
     });
   }
+}
+
+/** The run the flags describe, as the spec a cluster run of the same flags gets (`POST /runs`). */
+function runSpecOf(flags: TrainFlags, steps: number): RunSpec {
+  const parsed = runSpecSchema.safeParse({
+    model: {
+      ...(flags.init !== undefined ? { init: flags.init } : { preset: flags.preset }),
+      ...(flags.dropout !== undefined ? { dropout: flags.dropout } : {}),
+    },
+    data: { text: flags.text, valFraction: flags.valFraction },
+    optimizer: {
+      lr: flags.lr,
+      minLr: flags.minLr,
+      warmupSteps: flags.warmupSteps,
+      schedule: flags.schedule,
+      weightDecay: flags.weightDecay,
+      gradClip: flags.gradClip,
+    },
+    // --batch-size windows per micro-batch, --grad-accumulation micro-batches per step.
+    batchSize: flags.batchSize * flags.gradAccumulation,
+    microBatchSize: flags.gradAccumulation > 1 ? flags.batchSize : undefined,
+    contextLength: flags.contextLength,
+    stride: flags.stride,
+    steps,
+    seed: flags.seed,
+    shuffle: flags.shuffle,
+    evalEvery: flags.evalEvery,
+    evalBatches: flags.evalBatches,
+    workers: 1,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ForgeError(`${issue.path.join('.') || 'flags'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** A new run: a preset's random weights or --init's, trained for --steps or whole --epochs. */
+function newRun(flags: TrainFlags): Replica {
+  const replica = freshReplica(LOCAL_RUN_ID, runSpecOf(flags, flags.steps ?? 1));
+  if (flags.epochs === undefined) return replica;
+  return withTotalSteps(replica, flags.epochs * rankLoader(replica, 0, 1).stepsPerEpoch);
+}
+
+/** The run stored in --init, continued exactly; --steps extends (or shortens) it. */
+function resumedRun(flags: TrainFlags): Replica {
+  const dir = flags.init as string;
+  const state = loadCheckpoint(dir).trainerState as Partial<RunTrainerState> | undefined;
+  if (state?.spec === undefined || state.step === undefined) {
+    throw new ForgeError(
+      `${dir} holds no resumable run state (a weights-only checkpoint, or one written by an older forge train)`,
+      'drop --resume to start a new run from its weights',
+    );
+  }
+  const spec: RunSpec = { ...state.spec, steps: flags.steps ?? state.spec.steps };
+  if (spec.steps <= state.step) {
+    throw new ForgeError(
+      `${dir} has trained ${state.step} of ${state.spec.steps} steps already`,
+      'pass a larger --steps to train further',
+    );
+  }
+  return replicaFromCheckpoint(state.runId ?? LOCAL_RUN_ID, spec, dir, state.step);
 }
 
 /**
@@ -177,16 +211,4 @@ function stopOnInterrupt(progress: TrainProgress, out: string): { signal: AbortS
   };
   process.on('SIGINT', onInterrupt);
   return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onInterrupt) };
-}
-
-function resumeState(dir: string, checkpoint: ReturnType<typeof loadCheckpoint> | undefined) {
-  if (!checkpoint?.optimizer || !checkpoint.trainerState) {
-    throw new ForgeError(
-      `${dir} has no optimizer or trainer state to resume from (it is a weights-only checkpoint; drop --resume to start a new run from it)`,
-    );
-  }
-  return {
-    optimizer: checkpoint.optimizer,
-    state: checkpoint.trainerState as TrainerState,
-  };
 }

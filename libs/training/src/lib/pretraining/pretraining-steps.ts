@@ -9,7 +9,7 @@
 import { DistributedBatchLoader, type TokenStream } from '@llm-forge/data-shards';
 import { createTokenizer, generate, meanLoss, type Batch, type GPTModel } from '@llm-forge/gpt';
 import { rowShare, type LocalShare } from '../loop/local-share';
-import type { ClusterTrainerState, Replica } from './replica';
+import type { RunTrainerState, Replica } from './replica';
 
 /** Prompt of the samples generated at evaluation steps (the book's). */
 export const SAMPLE_PROMPT = 'Every effort moves you';
@@ -44,7 +44,7 @@ export function stepShare(replica: Replica, loader: DistributedBatchLoader, step
 }
 
 /** Where the data stands after `steps` steps (stored in checkpoints). */
-export function dataPosition(replica: Replica, loader: DistributedBatchLoader, steps: number): ClusterTrainerState['data'] {
+export function dataPosition(replica: Replica, loader: DistributedBatchLoader, steps: number): RunTrainerState['data'] {
   return {
     seed: replica.spec.seed,
     epoch: Math.floor(steps / loader.stepsPerEpoch),

@@ -29,7 +29,7 @@ export interface Replica {
 }
 
 /** What {@link saveRunCheckpoint} stores as trainer state, and {@link replicaFromCheckpoint} reads back. */
-export interface ClusterTrainerState {
+export interface RunTrainerState {
   runId: string;
   /** Optimizer steps applied. */
   step: number;
@@ -65,7 +65,7 @@ export function freshReplica(runId: string, spec: RunSpec): Replica {
  */
 export function replicaFromCheckpoint(runId: string, spec: RunSpec, dir: string, step: number): Replica {
   const checkpoint = loadCheckpoint(dir);
-  const state = checkpoint.trainerState as Partial<ClusterTrainerState> | undefined;
+  const state = checkpoint.trainerState as Partial<RunTrainerState> | undefined;
   if (!checkpoint.optimizer || state?.step !== step) {
     throw new CheckpointError(
       dir,
@@ -78,6 +78,18 @@ export function replicaFromCheckpoint(runId: string, spec: RunSpec, dir: string,
   const dropout = spec.model.dropout !== undefined ? { dropRate: spec.model.dropout } : {};
   const model = GPTModel.fromParameters({ ...checkpoint.config, ...dropout }, checkpoint.params);
   return assemble(runId, spec, model, checkpoint.optimizer);
+}
+
+/**
+ * The replica of a run that has not taken a step yet, with its length changed (whole epochs are known
+ * only once the data is open): the learning-rate schedule is rebuilt for `steps`.
+ */
+export function withTotalSteps(replica: Replica, steps: number): Replica {
+  if (replica.trainer.stepsDone > 0) {
+    throw new ConfigError('steps', steps, 'set before the first step (this replica has trained already)');
+  }
+  const spec = { ...replica.spec, steps };
+  return { ...replica, spec, trainer: newTrainer(replica.model, spec) };
 }
 
 function assemble(

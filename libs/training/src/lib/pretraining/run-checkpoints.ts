@@ -7,10 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkpointName, LATEST_FILE, parseCheckpointName } from '@llm-forge/cluster-protocol';
 import { saveCheckpoint, writeTextFileAtomic } from '@llm-forge/gpt';
-import type { ClusterTrainerState, Replica } from './replica';
+import type { RunTrainerState, Replica } from './replica';
 
 /** Name of the file that names the newest complete checkpoint (defined in @llm-forge/cluster-protocol). */
-export { LATEST_FILE };
 
 /** A checkpoint just written. */
 export interface WrittenCheckpoint {
@@ -25,7 +24,7 @@ export interface WrittenCheckpoint {
  */
 export function saveRunCheckpoint(
   replica: Replica,
-  dataPosition: ClusterTrainerState['data'],
+  dataPosition: RunTrainerState['data'],
   checkpointDir: string,
   keep: number,
 ): WrittenCheckpoint {
@@ -33,27 +32,33 @@ export function saveRunCheckpoint(
   const name = checkpointName(step);
   const dir = path.join(checkpointDir, name);
   fs.mkdirSync(checkpointDir, { recursive: true });
-  const trainerState: ClusterTrainerState = {
+  // A re-run step after resuming from an older checkpoint replaces its earlier copy (same state).
+  saveReplica(dir, replica, dataPosition, { overwrite: true });
+  writeTextFileAtomic(path.join(checkpointDir, LATEST_FILE), `${name}\n`);
+  pruneCheckpoints(checkpointDir, keep, step);
+  return { name, path: dir, step };
+}
+
+/**
+ * Writes the replica as one resumable checkpoint directory (`forge train --out`, or a step
+ * checkpoint of a run): model, AdamW state, and the trainer state a run resumes from exactly.
+ */
+export function saveReplica(
+  dir: string,
+  replica: Replica,
+  dataPosition: RunTrainerState['data'],
+  options: { overwrite?: boolean } = {},
+): void {
+  const trainerState: RunTrainerState = {
     runId: replica.runId,
-    step,
+    step: replica.trainer.stepsDone,
     data: dataPosition,
     rng: { seed: replica.spec.seed, scheme: 'derive(seed, step, micro)' },
     spec: replica.spec,
   };
-  // A re-run step after resuming from an older checkpoint replaces its earlier copy (same state).
-  saveCheckpoint(
-    dir,
-    {
-      config: replica.model.config,
-      params: replica.trainer.params,
-      optimizer: replica.trainer.optimizer.state,
-      trainerState,
-    },
-    { overwrite: true },
-  );
-  writeTextFileAtomic(path.join(checkpointDir, LATEST_FILE), `${name}\n`);
-  pruneCheckpoints(checkpointDir, keep, step);
-  return { name, path: dir, step };
+  const { config } = replica.model;
+  const { params, optimizer } = replica.trainer;
+  saveCheckpoint(dir, { config, params, optimizer: optimizer.state, trainerState }, options);
 }
 
 /** Deletes step checkpoints older than the newest `keep`, never the one of `protectedStep`. */
