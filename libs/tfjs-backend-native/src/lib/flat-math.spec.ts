@@ -2,6 +2,7 @@
  * Flat AdamW, sum of squares, scale and addInto, native (when built) and JavaScript, against
  * direct formulas.
  */
+import * as path from 'path';
 import { nativeAvailable, randn } from './test-utils/backends';
 import type * as FlatMath from './flat-math';
 import type * as NativeAddonModule from './native/native-addon';
@@ -225,5 +226,17 @@ describe('bf16 codec without the native addon', () => {
     expect(() => math.bf16RoundSerial(new Float32Array(2))).toThrow(
       /bf16RoundSerial needs the native addon.*JavaScript bf16 codec/,
     );
+  });
+});
+
+describe('RING_KERNEL_MODULE', () => {
+  it('is the module that exports every function RING_KERNEL_EXPORTS names', () => {
+    const math = flatMath(false);
+    expect(path.basename(math.RING_KERNEL_MODULE)).toMatch(/^flat-math\.(ts|js)$/);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded = require(math.RING_KERNEL_MODULE) as Record<string, unknown>;
+    for (const exportName of Object.values(math.RING_KERNEL_EXPORTS)) {
+      expect(typeof loaded[exportName]).toBe('function');
+    }
   });
 });
