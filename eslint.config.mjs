@@ -4,9 +4,9 @@
 //   libs only (no app imports an app, no lib imports an app); `layer:model` libs (gpt, data-shards,
 //   tfjs-backend-native) depend on `layer:model` libs only and never, even through another lib, on
 //   `layer:wire` (proto); no relative import crosses into another project.
-// - no-restricted-imports: a package is imported by its name, never by a path into its src/ or
-//   dist/; `@llm-forge/<project>/testing` (test helpers, not in any build) only from specs and
-//   test-utils.
+// - no-restricted-imports: a package is imported by its name or a declared entry point, never by a
+//   path into its files (src/, dist/, ...); `@llm-forge/<project>/testing` (test helpers, not in any
+//   build) only from specs and test-utils.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
@@ -29,11 +29,14 @@ function moduleBoundaries(allow = []) {
   return ['error', { depConstraints, allow, enforceBuildableLibDependency: false }];
 }
 
-/** Paths into another package: its internals, which its index.ts does not export. */
+/**
+ * Paths into another package: its internals. A package is imported by its name or by a declared
+ * entry point one level below it (`@llm-forge/gpt/testing`, `@llm-forge/cluster-protocol/browser`);
+ * `src/`, `dist/` and anything deeper are internals.
+ */
 const DEEP_IMPORTS = {
-  group: ['@llm-forge/*/src', '@llm-forge/*/src/**', '@llm-forge/*/dist', '@llm-forge/*/dist/**'],
-  message:
-    'import the package by its name (its src/index.ts is the public API), not a path into its src/ or dist/',
+  group: ['@llm-forge/*/src', '@llm-forge/*/dist', '@llm-forge/*/*/**'],
+  message: 'import the package by its name or a declared entry point, not a path into its files',
 };
 /** A package's test helpers: excluded from its build, so production code cannot use them. */
 const TESTING_IMPORTS = {
