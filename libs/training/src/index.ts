@@ -19,7 +19,7 @@ export { RingCollective } from './lib/collective/ring-collective';
 export type { RingCollectiveOptions } from './lib/collective/ring-collective';
 export { ReplicaDivergenceError } from './lib/errors/replica-divergence-error';
 export { freshReplica, replicaFromCheckpoint, withTotalSteps } from './lib/pretraining/replica';
-export type { RunTrainerState, Replica } from './lib/pretraining/replica';
+export type { Replica, RunHistory, RunTrainerState } from './lib/pretraining/replica';
 export { openRunData } from './lib/pretraining/run-data';
 export type { RunData } from './lib/pretraining/run-data';
 export { pruneCheckpoints, saveReplica, saveRunCheckpoint } from './lib/pretraining/run-checkpoints';

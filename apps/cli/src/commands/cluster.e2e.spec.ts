@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
-import { TEST_CONFIG } from '@llm-forge/gpt/testing';
+import { maxAbsDiff, TEST_CONFIG } from '@llm-forge/gpt/testing';
 import { CoordinatorApi } from '../cluster/api-client';
 import { readClusterState } from '../cluster/cluster-state';
 import { freePort } from '../cluster/local-cluster';
@@ -330,4 +330,31 @@ describeSystem('a local cluster under faults (real processes)', () => {
     expect(log).toMatch(/finetune attempt failed; retrying|stopped answering/);
     expect((await runForge('cluster', 'down')).code).toBe(0);
   }, 300_000);
+
+  it('runs the quick start: `forge train` without flags prints the line of `forge cluster up --submit --wait`', async () => {
+    const cwd = path.join(tmp, 'quick-start');
+    fs.mkdirSync(cwd);
+    const up = await runForge(
+      'cluster', 'up', '--workers', '2', '--port', '0', '--runs-dir', path.join(cwd, 'runs'), '--submit', '--wait', '--json',
+    ); // prettier-ignore
+    expect(up.stderr).not.toMatch(/^forge: /m);
+    expect(up.code).toBe(0);
+    const cluster = up.json.run as Record<string, unknown>;
+    expect(cluster.status).toBe('completed');
+    expect((await runForge('cluster', 'down')).code).toBe(0);
+
+    const alone = await runForge('train', '--out', path.join(cwd, 'alone'), '--json');
+    expect(alone.code).toBe(0);
+    const want = alone.json.step_losses as number[];
+    expect(want).toHaveLength(200);
+    expect(maxAbsDiff(cluster.step_losses as number[], want)).toBeLessThanOrEqual(1e-4);
+    expect(Math.abs((cluster.final_val_loss as number) - (alone.json.final_val_loss as number))).toBeLessThan(1e-4);
+    expect(Math.abs((cluster.final_train_loss as number) - (alone.json.final_train_loss as number))).toBeLessThan(
+      1e-4,
+    );
+    // The same fields, defined once (tokens per second differs, being a measurement).
+    for (const key of ['step_losses', 'final_train_loss', 'final_val_loss', 'tokens_per_second', 'sample'])
+      expect(Object.keys(cluster)).toContain(key);
+    expect(cluster.sample).toBe(alone.json.sample);
+  }, 600_000);
 });

@@ -7,6 +7,7 @@ import { readClusterState, type ClusterState } from '../cluster/cluster-state';
 import { nonNegativeInt, positiveInt } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
+import { trainingSummary } from '../training-summary';
 import { coordinatorModelRef, coordinatorPath } from '../references';
 import { addTrainingOptions, given, type TrainingFlags } from '../training-options';
 import { addSubmitFinetune } from './submit-finetune';
@@ -180,21 +181,20 @@ async function follow(api: CoordinatorApi, id: string, json: boolean): Promise<o
   return summary(run);
 }
 
-/** The run as the JSON summary `--json` prints (like forge train --json). */
+/** The run as the JSON summary `--json` prints (the fields of forge train --json, defined once in trainingSummary). */
 function summary(run: ApiRun): object {
   const metrics = run.metrics ?? [];
-  const rates = metrics.map((m) => m.tokensPerSecond).filter((r): r is number => r !== undefined);
-  const lastEval = run.evals?.at(-1);
   return {
     run_id: run.id,
     status: run.status,
     steps: run.progress.step,
-    step_losses: metrics.map((m) => m.loss),
-    tokens_per_second: rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : null,
-    final_train_loss: lastEval?.trainLoss ?? null,
-    final_val_loss: lastEval?.valLoss ?? null,
+    ...trainingSummary({
+      stepLosses: metrics.map((m) => m.loss),
+      tokensPerSecond: metrics.map((m) => m.tokensPerSecond).filter((r): r is number => r !== undefined),
+      lastEval: run.evals?.at(-1),
+      sample: run.samples?.at(-1)?.text,
+    }),
     checkpoint_dir: run.checkpointDir,
     latest_checkpoint: run.lastCheckpoint ?? null,
-    sample: run.samples?.at(-1)?.text ?? null,
   };
 }

@@ -18,8 +18,9 @@ import {
   saveReplica,
   trainAlone,
   withTotalSteps,
-  type RunTrainerState,
   type Replica,
+  type RunHistory,
+  type RunTrainerState,
 } from '@llm-forge/training';
 import { BUILTIN_CORPUS } from '@llm-forge/data-shards';
 import { formatBytes } from '../model-source';
@@ -88,7 +89,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     throw new ForgeError(`${out} already exists`, 'pass --overwrite to replace it or choose another --out');
   }
   const backend = await startBackend();
-  const replica = flags.resume ? resumedRun(flags) : newRun(flags);
+  const { replica, history } = flags.resume ? resumedRun(flags) : { replica: newRun(flags), history: undefined };
   const { model, spec } = replica;
   info(
     flags.json,
@@ -112,17 +113,21 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   interrupt.dispose();
   progress.stop();
 
+  // The whole run's history, so that a resumed run reports (and saves) what an uninterrupted one would.
+  const runHistory: RunHistory = {
+    stepLosses: [...(history?.stepLosses ?? []), ...summary.stepLosses],
+    evals: [...(history?.evals ?? []), ...summary.evals],
+  };
   const position = dataPosition(replica, rankLoader(replica, 0, 1), replica.trainer.stepsDone);
-  saveReplica(out, replica, position, { overwrite: flags.overwrite });
+  saveReplica(out, replica, position, { overwrite: flags.overwrite, history: runHistory });
   model.dispose();
   info(flags.json, `saved checkpoint to ${out}`);
   if (flags.json) {
-    const lastEval = summary.evals.at(-1);
     printJson({
       ...trainingSummary({
-        stepLosses: summary.stepLosses,
+        stepLosses: runHistory.stepLosses,
         tokensPerSecond: summary.tokensPerSecond,
-        lastEval,
+        lastEval: runHistory.evals.at(-1),
         sample: summary.sample,
       }),
       steps: summary.steps,
@@ -175,8 +180,8 @@ function newRun(flags: TrainFlags): Replica {
   return withTotalSteps(replica, flags.epochs * rankLoader(replica, 0, 1).stepsPerEpoch);
 }
 
-/** The run stored in --init, continued exactly; --steps extends (or shortens) it. */
-function resumedRun(flags: TrainFlags): Replica {
+/** The run stored in --init, continued exactly (and its history); --steps extends it. */
+function resumedRun(flags: TrainFlags): { replica: Replica; history?: RunHistory } {
   const dir = flags.init as string;
   const state = loadCheckpoint(dir).trainerState as Partial<RunTrainerState> | undefined;
   if (state?.spec === undefined || state.step === undefined) {
@@ -192,7 +197,7 @@ function resumedRun(flags: TrainFlags): Replica {
       'pass a larger --steps to train further',
     );
   }
-  return replicaFromCheckpoint(state.runId ?? LOCAL_RUN_ID, spec, dir, state.step);
+  return { replica: replicaFromCheckpoint(state.runId ?? LOCAL_RUN_ID, spec, dir, state.step), history: state.history };
 }
 
 /**

@@ -37,6 +37,17 @@ export interface RunTrainerState {
   data: { seed: number; epoch: number; step: number };
   rng: { seed: number; scheme: 'derive(seed, step, micro)' };
   spec: RunSpec;
+  /**
+   * What the run reported so far (`forge train`, so that a resumed run reports the whole run; a
+   * cluster run keeps this in the coordinator instead).
+   */
+  history?: RunHistory;
+}
+
+/** Step losses and evaluations of a run so far. */
+export interface RunHistory {
+  stepLosses: number[];
+  evals: Array<{ step: number; trainLoss: number; valLoss?: number }>;
 }
 
 /** A new replica at step 0. */

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkpointName, LATEST_FILE, parseCheckpointName } from '@llm-forge/cluster-protocol';
 import { saveCheckpoint, writeTextFileAtomic } from '@llm-forge/gpt';
-import type { RunTrainerState, Replica } from './replica';
+import type { Replica, RunHistory, RunTrainerState } from './replica';
 
 /** Name of the file that names the newest complete checkpoint (defined in @llm-forge/cluster-protocol). */
 
@@ -47,7 +47,7 @@ export function saveReplica(
   dir: string,
   replica: Replica,
   dataPosition: RunTrainerState['data'],
-  options: { overwrite?: boolean } = {},
+  options: { overwrite?: boolean; history?: RunHistory } = {},
 ): void {
   const trainerState: RunTrainerState = {
     runId: replica.runId,
@@ -55,10 +55,11 @@ export function saveReplica(
     data: dataPosition,
     rng: { seed: replica.spec.seed, scheme: 'derive(seed, step, micro)' },
     spec: replica.spec,
+    ...(options.history ? { history: options.history } : {}),
   };
   const { config } = replica.model;
   const { params, optimizer } = replica.trainer;
-  saveCheckpoint(dir, { config, params, optimizer: optimizer.state, trainerState }, options);
+  saveCheckpoint(dir, { config, params, optimizer: optimizer.state, trainerState }, { overwrite: options.overwrite });
 }
 
 /** Deletes step checkpoints older than the newest `keep`, never the one of `protectedStep`. */
