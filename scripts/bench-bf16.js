@@ -8,10 +8,8 @@
  *
  * Data: the built-in corpus, in order (no shuffle), dropout 0, the same seeds for both runs. The rings
  * use a worker's kernels (the native addon's reduction and bf16 codec) when the addon is built.
- * Needs the built apps (`npm run build`).
+ * Needs the built libraries (`npm run build`).
  */
-const path = require('path');
-
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
@@ -26,7 +24,7 @@ async function run(wireDType, tokens) {
   const { RingAllReduce } = require('@llm-forge/collective');
   const { ArrayTokenStream, DistributedBatchLoader } = require('@llm-forge/data-shards');
   const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
-  const { DataParallelStep } = require(path.join(__dirname, '..', 'apps/worker/dist/index.js'));
+  const { RingCollective, TrainingLoop, rowShare } = require('@llm-forge/training');
   const config = presetConfig(PRESET, { dropRate: 0 });
   const native = require('@llm-forge/tfjs-backend-native');
   const kernels = native.nativeAddonStatus().loaded ? native.ringKernels() : {};
@@ -53,14 +51,14 @@ async function run(wireDType, tokens) {
       rank,
       worldSize: RANKS,
     });
-    const dp = new DataParallelStep(trainer, ring, { globalBatchSize: B, checkEvery: 0, wireDType });
-    return { model, loader, dp };
+    const loop = new TrainingLoop(trainer, new RingCollective(ring), { verifyEvery: 0, wireDType });
+    return { model, loader, loop };
   });
   const losses = [];
   let commMs = 0;
   let bytes = 0;
   for (let s = 0; s < STEPS; s++) {
-    const metrics = await Promise.all(ranks.map((r) => r.dp.step(r.loader.next())));
+    const metrics = await Promise.all(ranks.map((r) => r.loop.step(rowShare(r.loader.next(), B))));
     losses.push(metrics[0].loss);
     commMs += Math.max(...metrics.map((m) => m.communicationMs));
     bytes += metrics[0].bytesSent;
