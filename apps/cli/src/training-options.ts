@@ -4,7 +4,7 @@
  * `POST /runs` and the dashboard use too).
  */
 import { Command, Option } from 'commander';
-import { PRETRAIN_DEFAULTS as D } from '@llm-forge/cluster-protocol';
+import { PRETRAIN_DEFAULTS as D, type RunSpec, type RunSpecInput } from '@llm-forge/cluster-protocol';
 import { PRESET_NAMES } from '@llm-forge/gpt';
 import { fraction, integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options';
 import { MODEL_HELP } from './references';
@@ -78,4 +78,39 @@ export function addTrainingOptions(command: Command, batchHelp: string, textHelp
 /** Whether the user gave `--<option>` (rather than commander filling in its default). */
 export function given(command: Command, option: string): boolean {
   return command.getOptionValueSource(option) === 'cli';
+}
+
+/** How the paths of the flags reach the spec: as given (one process), or as the coordinator needs them. */
+export interface SpecPaths {
+  model?(ref: string): string;
+  text?(ref: string): string;
+}
+
+/**
+ * The run spec fields that the shared flags set, as `POST /runs` takes them: one mapping for `forge
+ * train` (the spec it trains alone) and `forge submit pretrain` (the spec it submits).
+ */
+export function sharedSpecFields(flags: TrainingFlags, paths: SpecPaths = {}): RunSpecInput {
+  const dropout = flags.dropout !== undefined ? { dropout: flags.dropout } : {};
+  return {
+    model: flags.init
+      ? { init: paths.model?.(flags.init) ?? flags.init, ...dropout }
+      : { preset: flags.preset as RunSpec['model']['preset'], ...dropout },
+    data: { text: paths.text?.(flags.text) ?? flags.text, valFraction: flags.valFraction },
+    optimizer: {
+      lr: flags.lr,
+      minLr: flags.minLr,
+      warmupSteps: flags.warmupSteps,
+      schedule: flags.schedule,
+      weightDecay: flags.weightDecay,
+      gradClip: flags.gradClip,
+    },
+    batchSize: flags.batchSize,
+    contextLength: flags.contextLength,
+    stride: flags.stride,
+    steps: flags.steps,
+    seed: flags.seed,
+    shuffle: flags.shuffle,
+    evalEvery: flags.evalEvery,
+  };
 }

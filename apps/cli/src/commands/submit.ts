@@ -9,7 +9,7 @@ import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
 import { trainingSummary } from '../training-summary';
 import { coordinatorModelRef, coordinatorPath } from '../references';
-import { addTrainingOptions, given, type TrainingFlags } from '../training-options';
+import { addTrainingOptions, given, sharedSpecFields, type TrainingFlags } from '../training-options';
 import { addSubmitFinetune } from './submit-finetune';
 
 interface SubmitFlags extends TrainingFlags {
@@ -86,34 +86,18 @@ function specOf(flags: SubmitFlags, textGiven: boolean, defaultWorkers: number):
   if (flags.wireDtype !== 'f32' && flags.wireDtype !== 'bf16') {
     throw new ForgeError(`--wire-dtype must be f32 or bf16, got ${JSON.stringify(flags.wireDtype)}`);
   }
+  const shared = sharedSpecFields(flags, { model: coordinatorModelRef, text: coordinatorPath });
   return {
+    ...shared,
     ...(flags.name ? { name: flags.name } : {}),
-    model: flags.init
-      ? { init: coordinatorModelRef(flags.init), dropout: flags.dropout }
-      : { preset: flags.preset, dropout: flags.dropout },
     data: flags.data
       ? { manifest: coordinatorPath(flags.data), valFraction: flags.valFraction }
-      : { text: coordinatorPath(flags.text), valFraction: flags.valFraction },
-    optimizer: {
-      lr: flags.lr,
-      minLr: flags.minLr,
-      warmupSteps: flags.warmupSteps,
-      schedule: flags.schedule,
-      weightDecay: flags.weightDecay,
-      gradClip: flags.gradClip,
-    },
-    batchSize: flags.batchSize,
-    contextLength: flags.contextLength,
-    stride: flags.stride,
-    steps: flags.steps,
+      : shared.data,
     workers: flags.workers ?? Math.min(defaultWorkers, flags.batchSize),
     checkpointEvery: flags.checkpointEvery,
     keepCheckpoints: flags.keepCheckpoints,
     microBatchSize: flags.microBatchSize,
     wireDType: flags.wireDtype,
-    seed: flags.seed,
-    shuffle: flags.shuffle,
-    evalEvery: flags.evalEvery,
     out: flags.out === undefined ? undefined : coordinatorPath(flags.out),
   };
 }

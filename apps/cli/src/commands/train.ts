@@ -27,7 +27,7 @@ import { formatBytes } from '../model-source';
 import { trainingSummary } from '../training-summary';
 import { positiveInt } from '../options';
 import { resolveModelOption } from '../references';
-import { addTrainingOptions, given, type TrainingFlags } from '../training-options';
+import { addTrainingOptions, given, sharedSpecFields, type TrainingFlags } from '../training-options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
 import { TrainProgress } from '../progress';
@@ -89,7 +89,9 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     throw new ForgeError(`${out} already exists`, 'pass --overwrite to replace it or choose another --out');
   }
   const backend = await startBackend();
-  const { replica, history } = flags.resume ? resumedRun(flags) : { replica: newRun(flags), history: undefined };
+  const { replica, history } = flags.resume
+    ? resumedRun(flags)
+    : { replica: newRun(flags), history: undefined };
   const { model, spec } = replica;
   info(
     flags.json,
@@ -141,28 +143,11 @@ async function runTrain(flags: TrainFlags): Promise<void> {
 /** The run the flags describe, as the spec a cluster run of the same flags gets (`POST /runs`). */
 function runSpecOf(flags: TrainFlags, steps: number): RunSpec {
   const parsed = runSpecSchema.safeParse({
-    model: {
-      ...(flags.init !== undefined ? { init: flags.init } : { preset: flags.preset }),
-      ...(flags.dropout !== undefined ? { dropout: flags.dropout } : {}),
-    },
-    data: { text: flags.text, valFraction: flags.valFraction },
-    optimizer: {
-      lr: flags.lr,
-      minLr: flags.minLr,
-      warmupSteps: flags.warmupSteps,
-      schedule: flags.schedule,
-      weightDecay: flags.weightDecay,
-      gradClip: flags.gradClip,
-    },
+    ...sharedSpecFields(flags),
     // --batch-size windows per micro-batch, --grad-accumulation micro-batches per step.
     batchSize: flags.batchSize * flags.gradAccumulation,
     microBatchSize: flags.gradAccumulation > 1 ? flags.batchSize : undefined,
-    contextLength: flags.contextLength,
-    stride: flags.stride,
     steps,
-    seed: flags.seed,
-    shuffle: flags.shuffle,
-    evalEvery: flags.evalEvery,
     evalBatches: flags.evalBatches,
     workers: 1,
   });
@@ -197,7 +182,10 @@ function resumedRun(flags: TrainFlags): { replica: Replica; history?: RunHistory
       'pass a larger --steps to train further',
     );
   }
-  return { replica: replicaFromCheckpoint(state.runId ?? LOCAL_RUN_ID, spec, dir, state.step), history: state.history };
+  return {
+    replica: replicaFromCheckpoint(state.runId ?? LOCAL_RUN_ID, spec, dir, state.step),
+    history: state.history,
+  };
 }
 
 /**

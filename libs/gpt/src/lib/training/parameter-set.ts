@@ -83,7 +83,9 @@ export class ParameterSet {
       offset += t.variable.size;
     }
     const writeBack = (flat: Float32Array) =>
-      trainables.forEach((t, i) => t.write(flat.subarray(segments[i].offset, segments[i].offset + t.variable.size)));
+      trainables.forEach((t, i) =>
+        t.write(flat.subarray(segments[i].offset, segments[i].offset + t.variable.size)),
+      );
     return new ParameterSet(values, segments, writeBack);
   }
 
@@ -110,7 +112,8 @@ export class ParameterSet {
 
   /** Replaces every value (a resumed state) and commits; throws a ConfigError on a length mismatch. */
   restore(values: Float32Array): void {
-    if (values.length !== this.size) throw new ConfigError('restored values', values.length, `${this.size} values`);
+    if (values.length !== this.size)
+      throw new ConfigError('restored values', values.length, `${this.size} values`);
     if (values !== this.values) this.values.set(values);
     this.commit();
   }

@@ -86,7 +86,9 @@ export class Trainer {
     if (target instanceof GPTModel) this.model = target;
     this.parameters = target instanceof GPTModel ? ParameterSet.ofModel(target) : target;
     const n = this.parameters.size;
-    this.grads = options.sharedGradients ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+    this.grads = options.sharedGradients
+      ? new Float32Array(new SharedArrayBuffer(4 * n))
+      : new Float32Array(n);
     this.optimizer = new AdamW(n, { ...DEFAULT_ADAMW, ...options.adamw }, optimizerState);
   }
 
@@ -116,7 +118,8 @@ export class Trainer {
       const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(micro), variables));
       variables.forEach((variable, i) => {
         const grad = grads[variable.name];
-        if (!grad) throw new ConfigError('trainable parameter', variable.name, 'a parameter the loss depends on');
+        if (!grad)
+          throw new ConfigError('trainable parameter', variable.name, 'a parameter the loss depends on');
         const target = this.parameters.slice(this.grads, i);
         if (micro === 0) target.set(grad.dataSync() as Float32Array);
         else addInto(target, grad.dataSync() as Float32Array);
@@ -145,7 +148,8 @@ export class Trainer {
     const loss = this.computeGradients(work, microBatches);
     const step = this.stepsDone;
     const { gradNorm, lr } = this.applyGradients();
-    const tokens = typeof work === 'function' ? 0 : work.reduce((n, b) => n + b.batchSize * b.contextLength, 0);
+    const tokens =
+      typeof work === 'function' ? 0 : work.reduce((n, b) => n + b.batchSize * b.contextLength, 0);
     return { step, loss, lr, gradNorm, tokens };
   }
 
@@ -171,7 +175,8 @@ export class Trainer {
   /** Mean next-token cross-entropy of each micro-batch, with this step's dropout masks. */
   private nextTokenLoss(batches: readonly Batch[]): LossFunction {
     const model = this.model;
-    if (!model) throw new ConfigError('step work', 'batches', 'a loss function for a trainer of a parameter subset');
+    if (!model)
+      throw new ConfigError('step work', 'batches', 'a loss function for a trainer of a parameter subset');
     const step = this.stepsDone;
     return (micro) => {
       const { inputs, targets } = batchTensors(batches[micro]);

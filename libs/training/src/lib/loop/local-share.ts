@@ -34,7 +34,9 @@ export function rowShare(slice: Batch | readonly Batch[], globalBatchSize: numbe
   const micro: readonly Batch[] = Array.isArray(slice) ? slice : [slice as Batch];
   const rows = micro.reduce((n, m) => n + m.batchSize, 0);
   if (!Number.isInteger(rows) || rows < 1 || rows > globalBatchSize) {
-    throw new RangeError(`the slice must have 1 to ${globalBatchSize} rows (the global batch), got ${String(rows)}`);
+    throw new RangeError(
+      `the slice must have 1 to ${globalBatchSize} rows (the global batch), got ${String(rows)}`,
+    );
   }
   const T = micro[0].contextLength;
   return { work: micro, weight: rows / globalBatchSize, tokens: globalBatchSize * T, localTokens: rows * T };

@@ -44,7 +44,11 @@ export function stepShare(replica: Replica, loader: DistributedBatchLoader, step
 }
 
 /** Where the data stands after `steps` steps (stored in checkpoints). */
-export function dataPosition(replica: Replica, loader: DistributedBatchLoader, steps: number): RunTrainerState['data'] {
+export function dataPosition(
+  replica: Replica,
+  loader: DistributedBatchLoader,
+  steps: number,
+): RunTrainerState['data'] {
   return {
     seed: replica.spec.seed,
     epoch: Math.floor(steps / loader.stepsPerEpoch),

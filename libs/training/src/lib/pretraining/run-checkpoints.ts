@@ -59,7 +59,11 @@ export function saveReplica(
   };
   const { config } = replica.model;
   const { params, optimizer } = replica.trainer;
-  saveCheckpoint(dir, { config, params, optimizer: optimizer.state, trainerState }, { overwrite: options.overwrite });
+  saveCheckpoint(
+    dir,
+    { config, params, optimizer: optimizer.state, trainerState },
+    { overwrite: options.overwrite },
+  );
 }
 
 /** Deletes step checkpoints older than the newest `keep`, never the one of `protectedStep`. */

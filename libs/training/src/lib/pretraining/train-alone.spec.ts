@@ -88,12 +88,16 @@ describe('trainAlone', () => {
       });
       const losses: number[] = [];
       for (let step = 0; step < spec.steps; step++) {
-        const metrics = await Promise.all(ranks.map((r) => r.loop.step(stepShare(r.replica, r.loader, step))));
+        const metrics = await Promise.all(
+          ranks.map((r) => r.loop.step(stepShare(r.replica, r.loader, step))),
+        );
         expect(metrics[1].loss).toBe(metrics[0].loss);
         losses.push(metrics[0].loss);
       }
       expect(maxAbsDiff(losses, want)).toBeLessThanOrEqual(1e-4);
-      expect(maxAbsDiff(ranks[0].replica.trainer.params, alone.replica.trainer.params)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(ranks[0].replica.trainer.params, alone.replica.trainer.params)).toBeLessThanOrEqual(
+        1e-5,
+      );
     } finally {
       await Promise.all(rings.map((r) => r.close()));
     }

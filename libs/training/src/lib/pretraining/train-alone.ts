@@ -7,7 +7,13 @@
 import { SINGLE_PROCESS } from '../collective/gradient-collective';
 import { TrainingLoop, type StepMetrics } from '../loop/training-loop';
 import type { Replica } from './replica';
-import { evaluateReplica, rankLoader, sampleText, stepShare, type PretrainingEval } from './pretraining-steps';
+import {
+  evaluateReplica,
+  rankLoader,
+  sampleText,
+  stepShare,
+  type PretrainingEval,
+} from './pretraining-steps';
 
 /** Callbacks of {@link trainAlone}. */
 export interface TrainAloneEvents {
@@ -42,7 +48,12 @@ export async function trainAlone(
   const { steps: totalSteps, evalEvery } = replica.spec;
   const loop = new TrainingLoop(replica.trainer, SINGLE_PROCESS, { verifyEvery: 0 });
   const loader = rankLoader(replica, 0, 1);
-  const summary: TrainAloneSummary = { stepLosses: [], tokensPerSecond: [], evals: [], steps: loop.stepsDone };
+  const summary: TrainAloneSummary = {
+    stepLosses: [],
+    tokensPerSecond: [],
+    evals: [],
+    steps: loop.stepsDone,
+  };
   while (loop.stepsDone < totalSteps) {
     await new Promise((resolve) => setImmediate(resolve));
     if (signal?.aborted) break;
