@@ -43,6 +43,7 @@ export {
 export { listCheckpoints, type CheckpointInfo } from './lib/run-checkpoints';
 export * from './lib/references';
 export {
+  FINETUNE_OPTION_DEFAULTS,
   FINETUNE_PARENT_JOB,
   FINETUNE_QUEUE,
   FINETUNE_RANK_JOB,

@@ -41,6 +41,12 @@ describe('finetuneSpecSchema', () => {
     [{ kind: 'classification', dataset: 'a.csv', preset: 'tiny', train: 'last-0' }, 'train'],
     [{ kind: 'classification', dataset: 'a.csv', preset: 'tiny', workers: 9 }, 'workers'],
     [{ kind: 'regression', dataset: 'a.csv', preset: 'tiny' }, 'kind'],
+    [
+      { kind: 'classification', dataset: 'a.csv', preset: 'tiny', valFraction: 0.3, testFraction: 0.7 },
+      'testFraction',
+    ],
+    [{ kind: 'classification', dataset: 'a.csv', preset: 'tiny', pooling: 'first' }, 'pooling'],
+    [{ kind: 'classification', dataset: 'a.csv', preset: 'tiny', labels: ['spam'] }, 'labels'],
   ])('rejects %j naming %s', (body, field) => {
     const parsed = finetuneSpecSchema.safeParse(body);
     expect(parsed.success).toBe(false);

@@ -23,6 +23,7 @@ export const SPAMASSASSIN_DATASET = 'spamassassin';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().min(0);
+const fraction = z.number().min(0).lt(1);
 
 /** Optimisation settings; the defaults are the book's (chapters 6 and 7), FINETUNE_DEFAULTS. */
 const hyperparametersSchema = z
@@ -37,6 +38,29 @@ const hyperparametersSchema = z
     maxLength: positiveInt.optional(),
   })
   .strip();
+
+/**
+ * Defaults of the spec's optional settings, applied where they are used (the finetune job, the CLI's
+ * flags) rather than filled in by the schema, so that the spec hash of a job submitted before a setting
+ * existed (its saved state) is unchanged.
+ */
+export const FINETUNE_OPTION_DEFAULTS = {
+  /** Classification: the last token classifies (the book's choice). */
+  pooling: 'last',
+  /** Classification: validation share of each class (the book's 70/10/20 split). */
+  valFraction: 0.1,
+  /** Classification: test share of each class. */
+  testFraction: 0.2,
+  /** Classification: LoRA rank of `train: lora` without `lora.rank`. */
+  loraRank: 16,
+  /** Instruction: longest generated response (the book's). */
+  maxNewTokens: 256,
+  /** Evaluations at the ends of epochs only. */
+  evalEvery: 0,
+  /** Batches per loss estimate (the book's eval_iter). */
+  evalBatches: 5,
+} as const;
+const O = FINETUNE_OPTION_DEFAULTS;
 
 /** LoRA adapters instead of full weights (scale alpha/rank). */
 const loraSchema = z.object({ rank: positiveInt.max(1024), alpha: z.number().positive().optional() }).strip();
@@ -71,6 +95,14 @@ export const finetuneSpecSchema = z
     maskInstruction: z.boolean().default(false),
     /** Classification: downsample every class to the smallest. */
     balance: z.boolean().default(true),
+    /** Classification: the labels in class order; an example with another label is an error. @defaultValue the dataset's labels, sorted */
+    labels: z.array(z.string().min(1)).min(2).optional(),
+    /** Classification: the token whose output classifies, the last (the book's) or the last that is not padding. @defaultValue last */
+    pooling: z.enum(['last', 'last-non-pad']).optional(),
+    /** Classification: validation share of each class. @defaultValue 0.1 */
+    valFraction: fraction.optional(),
+    /** Classification: test share of each class; the rest trains. @defaultValue 0.2 */
+    testFraction: fraction.optional(),
     /** Use at most this many examples (class shares kept). */
     maxExamples: positiveInt.optional(),
     seed: z.number().int().default(D.seed),
@@ -80,6 +112,19 @@ export const finetuneSpecSchema = z
     checkpointEvery: nonNegativeInt.default(D.checkpointEvery),
     /** Instruction: how many test-split responses to generate (and judge) at the end. */
     maxResponses: nonNegativeInt.default(D.maxResponses),
+    /** Instruction: longest generated response, in tokens. @defaultValue 256 (the book's) */
+    maxNewTokens: nonNegativeInt.optional(),
+    /**
+     * Also evaluate every N steps, besides the ends of epochs (at most about 50 such evaluations per
+     * job: the interval grows for long jobs); 0: at the ends of epochs only. @defaultValue 0
+     */
+    evalEvery: nonNegativeInt.optional(),
+    /**
+     * Batches per loss estimate (the book's eval_iter): of the training split (both kinds) and of the
+     * validation split (instruction; classification evaluates the whole split); 0: the whole split.
+     * @defaultValue 5
+     */
+    evalBatches: nonNegativeInt.optional(),
     judge: judgeSchema.optional(),
   })
   .strip()
@@ -90,6 +135,10 @@ export const finetuneSpecSchema = z
   .refine((s) => s.kind === 'classification' || s.dataset !== SPAMASSASSIN_DATASET, {
     message: `${SPAMASSASSIN_DATASET} is a classification dataset; give an Alpaca-format JSON file`,
     path: ['dataset'],
+  })
+  .refine((s) => (s.valFraction ?? O.valFraction) + (s.testFraction ?? O.testFraction) < 1, {
+    message: `valFraction + testFraction (default ${O.valFraction} and ${O.testFraction}) must be below 1: the rest trains`,
+    path: ['testFraction'],
   })
   .refine((s) => s.workers <= s.hyperparameters.batchSize, {
     message:
@@ -154,7 +203,15 @@ export const finetuneMetricSchema = z
     /** Optimizer steps done (1-based). */
     step: positiveInt,
     epoch: positiveInt,
+    /** Mean loss of this step's global batch, before its update. */
     trainLoss: z.number(),
+    /**
+     * At evaluations (the end of an epoch, every `evalEvery` steps): the mean loss of the model over
+     * the first `evalBatches` training batches, as the validation loss is measured (the book's
+     * train-loss estimate). This is an epoch's "train loss" wherever one is reported: `forge finetune
+     * classify|instruct` (epoch lines, `epoch_losses`, `evals`), `forge submit finetune --wait`.
+     */
+    trainEvalLoss: z.number().optional(),
     valLoss: z.number().optional(),
     trainAccuracy: z.number().optional(),
     valAccuracy: z.number().optional(),
