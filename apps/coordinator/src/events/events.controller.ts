@@ -1,4 +1,4 @@
-/** `GET /events`: server-sent events of run changes and step metrics, for the dashboard. */
+/** `GET /events`: server-sent events of run and finetune changes and step metrics, for the dashboard. */
 import { Controller, type MessageEvent, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { interval, map, merge, type Observable } from 'rxjs';
@@ -16,12 +16,16 @@ export class EventsController {
   constructor(private readonly events: RunEvents) {}
 
   /**
-   * `event: run` (a run record after any change) and `event: step` ({runId, metric}). The token may
-   * be given as `?token=` because browsers' EventSource cannot send headers.
+   * `event: run` (a run record after any change), `event: step` ({runId, metric}) and
+   * `event: finetune` (a finetune record after any change; with `metrics` on progress and completion,
+   * `evaluation` on completion). The token may be given as `?token=` because browsers' EventSource
+   * cannot send headers.
    */
   @Sse()
   @QueryToken()
-  @ApiOperation({ summary: 'server-sent events: `run` (run record) and `step` ({runId, metric})' })
+  @ApiOperation({
+    summary: 'server-sent events: `run` (run record), `step` ({runId, metric}), `finetune` (finetune record)',
+  })
   stream(): Observable<MessageEvent> {
     const events = this.events.stream().pipe(map((e): MessageEvent => ({ type: e.type, data: e.data })));
     const keepalive = interval(KEEPALIVE_MS).pipe(map((): MessageEvent => ({ type: 'ping', data: {} })));

@@ -6,8 +6,9 @@
  * loss curve continues as if nothing happened). Ranks still running a superseded attempt are told to
  * stop by their next heartbeat (the registry's assignment names the current attempt).
  *
- * Workers are shared with pretraining runs: a worker in a run's ring is not taken, and a worker
- * assigned to a finetune is skipped by the run driver.
+ * Workers come from the {@link WorkerPool} shared with pretraining runs: this driver tells it which
+ * finetunes hold their members (every one not finished) and asks it for rings. Every change of a job
+ * is published as a `finetune` event (RunEvents, `GET /events`).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -19,14 +20,11 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
+import { RunEvents, type FinetuneEvent } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { isTerminal, TRANSITIONS, type RunAction } from '../runs/run-state';
-import type { RunMember } from '../runs/run.model';
-import { RunsRepository } from '../runs/runs.repository';
-import { isAlive, memberAlive } from '../workers/liveness';
 import { PeriodicDriver } from '../common/periodic-driver';
-import { WorkerPoolLock } from '../workers/worker-pool-lock';
-import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
+import { WorkerPool, type Ring } from '../workers/worker-pool';
 import type { Finetune } from './finetune.model';
 import { FinetuneScheduler } from './finetune-scheduler.service';
 import { FinetunesRepository } from './finetunes.repository';
@@ -42,14 +40,17 @@ export class FinetuneDriver extends PeriodicDriver {
 
   constructor(
     private readonly repo: FinetunesRepository,
-    private readonly runs: RunsRepository,
     private readonly scheduler: FinetuneScheduler,
-    private readonly registry: WorkerRegistry,
-    private readonly pool: WorkerPoolLock,
+    private readonly pool: WorkerPool,
+    private readonly events: RunEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
     super(TICK_MS, log.child({ component: 'finetune-driver' }));
+    pool.addSource({
+      kind: 'finetune',
+      holding: async () => (await repo.list()).filter((j) => !isTerminal(j.status)),
+    });
   }
 
   /** One pass over the active jobs. */
@@ -57,6 +58,8 @@ export class FinetuneDriver extends PeriodicDriver {
     await this.restoreLostJobs();
     for (const job of (await this.repo.list()).filter((j) => !isTerminal(j.status))) {
       await this.withLock(job.id, async () => {
+        // First seen (just created, or this coordinator just started): clients learn it exists.
+        if (!this.known.has(job.id)) await this.publish(job.id);
         await this.examine(job.id);
         // As it is after this pass (a ring formed, an attempt begun), for restoreLostJobs.
         const now = await this.repo.get(job.id);
@@ -119,7 +122,8 @@ export class FinetuneDriver extends PeriodicDriver {
     this.known.delete(job.id);
     if (job.jobId !== undefined) await this.scheduler.remove(job.jobId);
     await this.repo.update(job.id, { jobId: undefined });
-    await this.releaseMembers(job);
+    await this.pool.release({ kind: 'finetune', id: job.id }, job.members);
+    await this.publish(job.id);
   }
 
   // ---- decisions -------------------------------------------------------------------------------
@@ -135,9 +139,7 @@ export class FinetuneDriver extends PeriodicDriver {
       this.log.warn({ finetuneId: id, jobId: job.jobId }, 'finetune job missing; enqueued again');
       await this.scheduler.enqueue(job);
     }
-    const workers = await this.registry.list();
-    const now = Date.now();
-    const lost = (job.members ?? []).filter((m) => !this.memberAlive(m, workers, now));
+    const lost = await this.pool.lost(job.members);
     if (lost.length > 0) {
       await this.retry(job, `worker ${lost.map((m) => m.workerId).join(', ')} stopped answering`);
       return;
@@ -145,54 +147,47 @@ export class FinetuneDriver extends PeriodicDriver {
     await this.followProgress(job);
   }
 
-  /** Forms a ring of live, free workers and enqueues the job's next attempt. */
-  private form(job: Finetune): Promise<void> {
-    // The registry is read under the claim: what another driver recorded a moment ago counts.
-    return this.pool.claim(async () => this.formClaimed(job, await this.registry.list(), Date.now()));
-  }
-
-  private async formClaimed(job: Finetune, workers: WorkerRecord[], now: number): Promise<void> {
-    const busy = await this.busyWorkers(job.id);
-    const free = workers.filter((w) => isAlive(w, now, this.config.workerTimeoutMs) && !busy.has(w.id));
+  /** Forms a ring of live, free workers and enqueues the job's next attempt; false if too few are free. */
+  private async form(job: Finetune): Promise<boolean> {
     // Begun before: it has had a ring, or it was restored after Redis lost it (attempt > 0).
     const started = job.members !== undefined || job.progress.attempt > 0;
-    // A new job waits for the workers it asked for; a started one continues with whoever is left
-    // (the global batch is the same, so the result is too).
-    if (free.length < (started ? 1 : job.spec.workers)) return;
-    const chosen = free.sort((a, b) => a.id.localeCompare(b.id)).slice(0, job.spec.workers);
-    const members: RunMember[] = chosen.map((w) => ({
-      workerId: w.id,
-      address: w.address,
-      sessionId: w.sessionId,
-    }));
     const attempt = started ? job.progress.attempt + 1 : 0;
-    const dropped = (job.members ?? []).filter((m) => !members.some((c) => c.workerId === m.workerId));
-    await Promise.all(dropped.map((m) => this.registry.setAssignment(m.workerId, undefined)));
-    await Promise.all(
-      members.map((m, rank) =>
-        this.registry.setAssignment(m.workerId, {
-          runId: job.id,
-          rank,
-          worldSize: members.length,
-          attempt,
-          kind: 'finetune',
-        }),
-      ),
+    const next = await this.pool.form(
+      {
+        kind: 'finetune',
+        id: job.id,
+        size: job.spec.workers,
+        // A new job waits for the workers it asked for; a started one continues with whoever is left
+        // (the global batch is the same, so the result is too).
+        minimum: started ? 1 : job.spec.workers,
+        attempt,
+        current: job.members,
+        // No holders: a finetune continues from the state rank 0 saved on the shared volume.
+      },
+      (ring) => this.recordRing(job, ring, attempt),
     );
+    if (next === undefined) return false;
+    await this.scheduler.enqueue(next);
+    this.log.info(
+      { finetuneId: job.id, attempt: next.progress.attempt, workers: next.members?.map((m) => m.workerId) },
+      started ? 'finetune ring re-formed; continuing from its saved state' : 'finetune started',
+    );
+    await this.publish(job.id);
+    return true;
+  }
+
+  /** Stores a new ring and its attempt (under the pool lock); starts the job if it was queued. */
+  private async recordRing(job: Finetune, ring: Ring, attempt: number): Promise<Finetune> {
     const next: Finetune = {
       ...job,
-      members,
+      members: ring.members,
       progress: { ...job.progress, attempt },
       jobId: finetuneJobId(job.id, attempt),
     };
     // Stored before it is enqueued: a coordinator that dies in between enqueues it on restart.
-    await this.repo.update(job.id, { members, progress: next.progress, jobId: next.jobId });
+    await this.repo.update(job.id, { members: ring.members, progress: next.progress, jobId: next.jobId });
     if (job.status === 'queued') await this.transition(job.id, 'start');
-    await this.scheduler.enqueue(next);
-    this.log.info(
-      { finetuneId: job.id, attempt, workers: members.map((m) => m.workerId) },
-      started ? 'finetune ring re-formed; continuing from its saved state' : 'finetune started',
-    );
+    return next;
   }
 
   /** Copies rank 0's latest progress into the record. */
@@ -203,6 +198,7 @@ export class FinetuneDriver extends PeriodicDriver {
     if (step === job.progress.step && totalSteps === job.progress.totalSteps) return;
     await this.repo.update(job.id, { progress: { ...job.progress, step, totalSteps, epoch } });
     await this.repo.setHistory(job.id, progress.history);
+    await this.publish(job.id, { metrics: progress.history });
   }
 
   private async complete(job: Finetune, results: FinetuneSuccess[]): Promise<void> {
@@ -223,7 +219,11 @@ export class FinetuneDriver extends PeriodicDriver {
     });
     await this.transition(job.id, 'complete');
     this.known.delete(job.id);
-    await this.releaseMembers(job);
+    await this.pool.release({ kind: 'finetune', id: job.id }, job.members);
+    await this.publish(job.id, {
+      ...(lead.history ? { metrics: lead.history } : {}),
+      ...(lead.evaluation ? { evaluation: lead.evaluation } : {}),
+    });
     this.log.info({ finetuneId: job.id, steps: lead.steps, modelDir: lead.modelDir }, 'finetune completed');
   }
 
@@ -241,48 +241,33 @@ export class FinetuneDriver extends PeriodicDriver {
     );
     await this.repo.update(job.id, { retries, jobId: undefined });
     const current = await this.repo.get(job.id);
-    if (current && current.status === 'running') await this.form(current);
+    const formed = current?.status === 'running' && (await this.form(current));
+    // Not re-formed (no free worker yet): the record changed all the same (retries, no attempt).
+    if (!formed) await this.publish(job.id);
   }
 
   private async fail(job: Finetune, error: string): Promise<void> {
     await this.repo.update(job.id, { error, jobId: undefined });
     await this.transition(job.id, 'fail');
     this.known.delete(job.id);
-    await this.releaseMembers(job);
+    await this.pool.release({ kind: 'finetune', id: job.id }, job.members);
+    await this.publish(job.id);
     this.log.error({ finetuneId: job.id, err: error }, 'finetune failed');
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  private memberAlive(member: RunMember, workers: WorkerRecord[], now: number): boolean {
-    return memberAlive(member, workers, now, this.config.workerTimeoutMs, this.startedAt);
-  }
-
-  /** Workers in the rings of active pretraining runs and of other active finetunes. */
-  private async busyWorkers(id: string): Promise<Set<string>> {
-    const busy = new Set<string>();
-    for (const run of await this.runs.list()) {
-      if (isTerminal(run.status) || run.status === 'paused') continue;
-      for (const m of run.members ?? []) busy.add(m.workerId);
-    }
-    for (const other of await this.repo.list()) {
-      if (other.id === id || isTerminal(other.status)) continue;
-      for (const m of other.members ?? []) busy.add(m.workerId);
-    }
-    return busy;
-  }
-
-  private async releaseMembers(job: Finetune): Promise<void> {
-    await Promise.all(
-      (job.members ?? []).map(async (m) => {
-        const worker = await this.registry.get(m.workerId);
-        if (worker?.assignment?.runId === job.id) await this.registry.setAssignment(m.workerId, undefined);
-      }),
-    );
-  }
-
   private async transition(id: string, action: RunAction): Promise<void> {
     const { from, to } = TRANSITIONS[action];
     await this.repo.transition(id, from, to);
+  }
+
+  /** Publishes the job as stored now, with `extra` (the metrics and evaluation it does not hold). */
+  private async publish(
+    id: string,
+    extra: Pick<FinetuneEvent, 'metrics' | 'evaluation'> = {},
+  ): Promise<void> {
+    const job = await this.repo.get(id);
+    if (job) this.events.emit({ type: 'finetune', data: { ...job, ...extra } });
   }
 }

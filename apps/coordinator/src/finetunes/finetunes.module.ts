@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
 import { RunsModule } from '../runs/runs.module';
 import { WorkersModule } from '../workers/workers.module';
 import { FinetuneDriver } from './finetune-driver.service';
@@ -10,11 +11,11 @@ import { FinetunesService } from './finetunes.service';
 
 /**
  * Finetune jobs: REST API, Redis state, BullMQ scheduling of each attempt on the workers' rank
- * queues, and the driver that follows, retries and completes them. Shares the worker pool with
- * pretraining runs (RunsModule, WorkersModule).
+ * queues, and the driver that follows, retries and completes them and publishes `finetune` events.
+ * Forms its rings from the WorkerPool shared with pretraining runs (WorkersModule).
  */
 @Module({
-  imports: [RunsModule, WorkersModule],
+  imports: [RunsModule, WorkersModule, EventsModule],
   controllers: [FinetunesController],
   providers: [FinetunesService, FinetunesRepository, FinetuneScheduler, FinetuneDriver, FinetuneProcessor],
   exports: [FinetunesService, FinetunesRepository],

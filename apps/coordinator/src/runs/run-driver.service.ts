@@ -8,6 +8,9 @@
  * first, so a restarted coordinator continues where this one stopped; a Redis that lost its data
  * gets the active runs back from this process's memory.
  *
+ * Workers come from the shared {@link WorkerPool}: this driver tells it which runs hold their members
+ * (every run neither finished nor paused) and asks it for rings; finetunes draw on the same pool.
+ *
  * One coordinator drives a cluster; actions on one run are serialised by a per-run lock.
  */
 import { Inject, Injectable } from '@nestjs/common';
@@ -17,13 +20,12 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RunEvents } from '../events/run-events.service';
 import { PINO_LOGGER } from '../logging/logger';
-import { isAlive, memberAlive } from '../workers/liveness';
 import { PeriodicDriver } from '../common/periodic-driver';
-import { WorkerPoolLock } from '../workers/worker-pool-lock';
+import { WorkerPool, type Ring } from '../workers/worker-pool';
 import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import { listCheckpoints } from './checkpoints';
 import { isTerminal, TRANSITIONS, type RunAction } from './run-state';
-import type { Run, RunMember, StepMetrics } from './run.model';
+import type { Run, StepMetrics } from './run.model';
 import { RunsRepository } from './runs.repository';
 import { StepScheduler } from './step-scheduler.service';
 
@@ -36,8 +38,9 @@ export class RunDriver extends PeriodicDriver {
   /** Frees the workers of a run that was paused or cancelled, so other runs can use them. */
   async release(runId: string): Promise<void> {
     const run = await this.repo.get(runId);
-    if (run) await this.releaseMembers(run);
-    if (run) await this.publish(runId);
+    if (!run) return;
+    await this.pool.release({ kind: 'run', id: run.id }, run.members);
+    await this.publish(runId);
   }
 
   /** Active runs as last seen, to restore them if Redis loses its data. */
@@ -47,12 +50,17 @@ export class RunDriver extends PeriodicDriver {
     private readonly repo: RunsRepository,
     private readonly scheduler: StepScheduler,
     private readonly registry: WorkerRegistry,
-    private readonly pool: WorkerPoolLock,
+    private readonly pool: WorkerPool,
     private readonly events: RunEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
     super(TICK_MS, log.child({ component: 'run-driver' }));
+    // A paused run keeps its members on record (to prefer them on resume) but holds none of them.
+    pool.addSource({
+      kind: 'run',
+      holding: async () => (await repo.list()).filter((r) => !isTerminal(r.status) && r.status !== 'paused'),
+    });
   }
 
   /** One pass over the active runs: start queued ones, re-form rings that lost a member. */
@@ -94,8 +102,6 @@ export class RunDriver extends PeriodicDriver {
   private async examine(runId: string): Promise<void> {
     const run = await this.repo.get(runId);
     if (!run || isTerminal(run.status) || run.status === 'paused') return;
-    const now = Date.now();
-    const workers = await this.registry.list();
     if (run.status === 'queued' || run.stepJobId === undefined) {
       await this.form(run);
       return;
@@ -108,7 +114,8 @@ export class RunDriver extends PeriodicDriver {
       );
       await this.scheduler.enqueue(run, this.plan(run));
     }
-    const lost = (run.members ?? []).filter((m) => !this.memberAlive(m, workers, now));
+    const now = Date.now();
+    const lost = await this.pool.lost(run.members, now);
     if (lost.length > 0) {
       const names = lost.map((m) => m.workerId).join(', ');
       await this.abort(run, `worker ${names} stopped answering`);
@@ -123,36 +130,51 @@ export class RunDriver extends PeriodicDriver {
   }
 
   /** Forms a ring of live, free workers for the run and enqueues its current step. */
-  private form(run: Run): Promise<void> {
-    // The registry is read under the claim: what another driver recorded a moment ago counts.
-    return this.pool.claim(async () => this.formClaimed(run, await this.registry.list(), Date.now()));
-  }
-
-  private async formClaimed(run: Run, workers: WorkerRecord[], now: number): Promise<void> {
-    const busy = await this.busyWorkers(run.id);
-    const free = workers.filter(
-      (w) =>
-        isAlive(w, now, this.config.workerTimeoutMs) &&
-        !busy.has(w.id) &&
-        // taken by a finetune job until it releases the worker
-        w.assignment?.kind !== 'finetune',
-    );
+  private async form(run: Run): Promise<void> {
     const started = run.members !== undefined || run.progress.step > 0 || run.progress.attempt > 0;
-    // A new run waits for the workers it asked for; a running one continues with whoever is left.
-    const needed = started ? 1 : run.spec.workers;
-    if (free.length < needed) {
+    const attempt = started ? run.progress.attempt + 1 : 0;
+    const next = await this.pool.form(
+      {
+        kind: 'run',
+        id: run.id,
+        size: run.spec.workers,
+        // A new run waits for the workers it asked for; a running one continues with whoever is left.
+        minimum: started ? 1 : run.spec.workers,
+        attempt,
+        current: run.members,
+        // Holders continue from the replica in memory, without a rewind.
+        holds: (w) => w.held?.runId === run.id && w.held.appliedSteps === run.progress.step,
+      },
+      (ring) => this.recordRing(run, ring, attempt),
+    );
+    if (next === undefined) {
       if (run.status === 'running' && run.stepJobId !== undefined)
         await this.repo.update(run.id, { stepJobId: undefined });
       return;
     }
-    const chosen = preferHolders(free, run).slice(0, run.spec.workers);
-    const members: RunMember[] = chosen.map((w) => ({
-      workerId: w.id,
-      address: w.address,
-      sessionId: w.sessionId,
-    }));
-    const attempt = started ? run.progress.attempt + 1 : 0;
-    const from = await this.startingPoint(run, chosen);
+    const stepJobId = await this.scheduler.enqueue(next, this.plan(next));
+    await this.repo.update(run.id, { stepJobId });
+    this.log.info(
+      {
+        runId: run.id,
+        step: next.progress.step,
+        attempt: next.progress.attempt,
+        workers: next.members?.map((m) => m.workerId),
+        resumeFrom: next.resumeFrom,
+      },
+      'ring formed',
+    );
+    await this.publish(run.id);
+  }
+
+  /**
+   * Stores a new ring (under the pool lock): where its attempt starts — rewinding the history if that
+   * is a checkpoint before the current step — and the run started if it was queued. Returns the run
+   * as its next step is to be enqueued.
+   */
+  private async recordRing(run: Run, ring: Ring, attempt: number): Promise<Run> {
+    const now = Date.now();
+    const from = await this.startingPoint(run, ring.workers);
     if (from.step !== run.progress.step) {
       await this.repo.truncateHistory(run.id, from.step);
       this.log.warn(
@@ -162,37 +184,20 @@ export class RunDriver extends PeriodicDriver {
     }
     const next: Run = {
       ...run,
-      members,
+      members: ring.members,
       resumeFrom: from.resumeFrom,
       progress: { ...run.progress, step: from.step, attempt },
       stepStartedAt: now,
     };
     await this.repo.update(run.id, {
-      members,
+      members: ring.members,
       resumeFrom: from.resumeFrom,
       progress: next.progress,
       stepStartedAt: now,
       stepJobId: undefined,
     });
     if (run.status === 'queued') await this.transition(run.id, 'start');
-    await Promise.all(
-      members.map((m, rank) =>
-        this.registry.setAssignment(m.workerId, { runId: run.id, rank, worldSize: members.length, attempt }),
-      ),
-    );
-    const stepJobId = await this.scheduler.enqueue(next, this.plan(next));
-    await this.repo.update(run.id, { stepJobId });
-    this.log.info(
-      {
-        runId: run.id,
-        step: from.step,
-        attempt,
-        workers: members.map((m) => m.workerId),
-        resumeFrom: from.resumeFrom,
-      },
-      'ring formed',
-    );
-    await this.publish(run.id);
+    return next;
   }
 
   /** Where the next attempt starts: the replicas in memory, a checkpoint, or step 0. */
@@ -264,7 +269,7 @@ export class RunDriver extends PeriodicDriver {
     this.events.emit({ type: 'step', data: { runId: run.id, metric } });
     if (done) {
       await this.transition(run.id, 'complete');
-      await this.releaseMembers(run);
+      await this.pool.release({ kind: 'run', id: run.id }, run.members);
       this.log.info({ runId: run.id, steps: step, loss: lead.loss }, 'run completed');
     }
     await this.publish(run.id);
@@ -327,7 +332,7 @@ export class RunDriver extends PeriodicDriver {
   private async fail(run: Run, error: string): Promise<void> {
     await this.repo.update(run.id, { error, stepJobId: undefined });
     await this.transition(run.id, 'fail');
-    await this.releaseMembers(run);
+    await this.pool.release({ kind: 'run', id: run.id }, run.members);
     this.log.error({ runId: run.id, err: error }, 'run failed');
     await this.publish(run.id);
   }
@@ -343,24 +348,6 @@ export class RunDriver extends PeriodicDriver {
       saveCheckpoint: last || every(run.spec.checkpointEvery),
       evaluate: last || every(run.spec.evalEvery),
     };
-  }
-
-  private memberAlive(member: RunMember, workers: WorkerRecord[], now: number): boolean {
-    return memberAlive(member, workers, now, this.config.workerTimeoutMs, this.startedAt);
-  }
-
-  /** Workers in the rings of other active runs. */
-  private async busyWorkers(runId: string): Promise<Set<string>> {
-    const busy = new Set<string>();
-    for (const other of await this.repo.list()) {
-      if (other.id === runId || isTerminal(other.status) || other.status === 'paused') continue;
-      for (const m of other.members ?? []) busy.add(m.workerId);
-    }
-    return busy;
-  }
-
-  private async releaseMembers(run: Run): Promise<void> {
-    await Promise.all((run.members ?? []).map((m) => this.registry.setAssignment(m.workerId, undefined)));
   }
 
   private async transition(id: string, action: RunAction): Promise<void> {
@@ -430,14 +417,4 @@ function stepMetrics(ranked: RankSuccess[], stepMs: number): StepMetrics {
       bytesSent: r.bytesSent,
     })),
   };
-}
-
-/** Workers that hold the run's replica first (they can continue from memory), then by id. */
-function preferHolders(workers: WorkerRecord[], run: Run): WorkerRecord[] {
-  const holds = (w: WorkerRecord) =>
-    w.held?.runId === run.id && w.held.appliedSteps === run.progress.step ? 0 : 1;
-  const wasMember = (w: WorkerRecord) => (run.members?.some((m) => m.workerId === w.id) ? 0 : 1);
-  return [...workers].sort(
-    (a, b) => holds(a) - holds(b) || wasMember(a) - wasMember(b) || a.id.localeCompare(b.id),
-  );
 }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { RunEvents } from '../events/run-events.service';
-import { EventsController } from '../events/events.controller';
+import { EventsModule } from '../events/events.module';
 import { ControlPlaneServer } from '../workers/control-plane.server';
 import { WorkersModule } from '../workers/workers.module';
 import { CheckpointResolver } from './checkpoint-resolver';
@@ -13,11 +12,12 @@ import { StepScheduler } from './step-scheduler.service';
 
 /**
  * Pretraining runs: REST API, Redis state, BullMQ step scheduling, the driver that takes runs through
- * their steps, the workers' gRPC control plane, and the event stream.
+ * their steps (its rings from the shared WorkerPool), and the workers' gRPC control plane. Re-exports
+ * the event stream (EventsModule) for the app's metrics.
  */
 @Module({
-  imports: [WorkersModule],
-  controllers: [RunsController, EventsController],
+  imports: [WorkersModule, EventsModule],
+  controllers: [RunsController],
   providers: [
     RunsService,
     RunsRepository,
@@ -25,9 +25,8 @@ import { StepScheduler } from './step-scheduler.service';
     RunDriver,
     StepProcessor,
     ControlPlaneServer,
-    RunEvents,
     CheckpointResolver,
   ],
-  exports: [RunsService, RunsRepository, RunEvents, ControlPlaneServer, StepScheduler, CheckpointResolver],
+  exports: [RunsService, RunsRepository, EventsModule, ControlPlaneServer, StepScheduler, CheckpointResolver],
 })
 export class RunsModule {}

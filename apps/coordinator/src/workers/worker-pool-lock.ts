@@ -1,8 +1,8 @@
 /**
- * One lock over choosing workers: the run driver and the finetune driver both form rings from the
- * same pool of free workers, and each decides "free" from what the other has recorded. Forming a
- * ring (choose, then record the members) under this lock means the two can never pick the same
- * worker in between.
+ * One lock over choosing workers: every kind of job forms its ring from the same pool, and each
+ * decides "free" from what the others have recorded. Forming a ring (choose, then record the members)
+ * under this lock means two jobs can never pick the same worker in between. Only {@link WorkerPool}
+ * takes it.
  */
 import { Injectable } from '@nestjs/common';
 import { KeyedLock } from '../common/keyed-lock';

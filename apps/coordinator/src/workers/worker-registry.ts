@@ -51,11 +51,22 @@ export interface WorkerRecord {
   lastSeen: number;
   /** Run whose replica the worker holds in memory, and the steps it applied. */
   held?: { runId: string; appliedSteps: number };
-  /**
-   * Its place in a ring, set when the coordinator forms a ring generation; `runId` is a finetune
-   * job's id when `kind` is `finetune`.
-   */
-  assignment?: { runId: string; rank: number; worldSize: number; attempt: number; kind?: 'finetune' };
+  /** Its place in a ring, set when the worker pool forms a ring (worker-pool.ts). */
+  assignment?: WorkerAssignment;
+}
+
+/** The kinds of training job that share the worker pool. */
+export type JobKind = 'run' | 'finetune';
+
+/** A worker's place in a job's ring. */
+export interface WorkerAssignment {
+  /** The job's id (a run's or a finetune's, as `kind` says). */
+  runId: string;
+  rank: number;
+  worldSize: number;
+  attempt: number;
+  /** Absent in assignments stored before kinds were recorded: those are runs'. */
+  kind?: JobKind;
 }
 
 /** What registration stores. */

@@ -116,7 +116,7 @@ describe('worker liveness and retention (e2e, Redis)', () => {
     const created = await request(server)
       .post('/runs')
       .set(auth)
-      .send({ data: { text: 'corpus.txt' }, batchSize: 2, steps: 2, workers: 1, out: tmp })
+      .send({ data: { text: 'builtin:moby-dick' }, batchSize: 2, steps: 2, workers: 1, out: tmp })
       .expect(201);
     const fresh = await startWorker('w-fresh');
     const run = await waitForRun(server, created.body.id as string, 'completed');

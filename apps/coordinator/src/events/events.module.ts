@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { EventsController } from './events.controller';
+import { RunEvents } from './run-events.service';
+
+/**
+ * The event bus and `GET /events`. Below the job modules: runs and finetunes both import it and
+ * publish into the one stream.
+ */
+@Module({
+  controllers: [EventsController],
+  providers: [RunEvents],
+  exports: [RunEvents],
+})
+export class EventsModule {}
