@@ -28,6 +28,7 @@ async function child() {
   const steps = Number(arg('steps', '4'));
   const { initBackend } = require('@llm-forge/tfjs-backend-native');
   const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
+  const { SINGLE_PROCESS, TrainingLoop, rowShare } = require('@llm-forge/training');
   await initBackend(backendName);
   const { preset, B, T } = CONFIGS[configName];
   const model = GPTModel.random(presetConfig(preset, { dropRate: 0 }), 0);
@@ -38,11 +39,13 @@ async function child() {
     const ids = Int32Array.from({ length: B * T }, () => Math.floor(Math.random() * 50257));
     return { inputs: ids, targets: ids.map((x) => (x + 1) % 50257), batchSize: B, contextLength: T };
   };
+  // The step `forge train` and every worker take: the one training loop at world size 1.
+  const loop = new TrainingLoop(trainer, SINGLE_PROCESS, { verifyEvery: 0 });
   let peak = 0;
   const times = [];
   for (let s = 0; s < steps + 1; s++) {
     const t0 = performance.now();
-    trainer.step([batch()]);
+    await loop.step(rowShare(batch(), B));
     times.push((performance.now() - t0) / 1000);
     peak = Math.max(peak, process.memoryUsage().rss);
   }

@@ -13,8 +13,8 @@ export { slidingWindows, windowCount, windowInputs, windowTargets } from './lib/
 export type { TokenWindows } from './lib/data/sliding-windows';
 export { splitTrainValidation } from './lib/data/train-validation-split';
 export type { TextSplit } from './lib/data/train-validation-split';
-export { BatchLoader } from './lib/data/batch-loader';
-export type { Batch, BatchLoaderOptions, LoaderPosition } from './lib/data/batch-loader';
+export { windowBatches } from './lib/data/window-batches';
+export type { Batch } from './lib/data/window-batches';
 export { Rng, deriveSeed } from './lib/util/rng';
 export type { RngState } from './lib/util/rng';
 

@@ -1,7 +1,7 @@
 /** `forge eval`: mean loss and perplexity of a checkpoint on a text. */
 import { Command } from 'commander';
 import { BUILTIN_TEXT } from '@llm-forge/cluster-protocol';
-import { BatchLoader, createTokenizer, meanLoss, perplexity, slidingWindows } from '@llm-forge/gpt';
+import { createTokenizer, meanLoss, perplexity, slidingWindows, windowBatches } from '@llm-forge/gpt';
 import { modelFromReference } from '../model-source';
 import { positiveInt } from '../options';
 import { info, printJson } from '../output';
@@ -33,9 +33,7 @@ export function evalCommand(): Command {
       const model = await modelFromReference(flags.model);
       const T = flags.contextLength ?? model.config.contextLength;
       const windows = slidingWindows(createTokenizer().encode(text), T, flags.stride ?? T);
-      const loader = new BatchLoader(windows, { batchSize: flags.batchSize, shuffle: false, dropLast: true });
-      const batches = Array.from({ length: loader.batchesPerEpoch }, (_, i) => loader.batchAt(0, i));
-      const { loss, batches: count } = meanLoss(model, batches);
+      const { loss, batches: count } = meanLoss(model, windowBatches(windows, flags.batchSize));
       if (flags.json) printJson({ loss, perplexity: perplexity(loss), batches: count });
       else
         info(

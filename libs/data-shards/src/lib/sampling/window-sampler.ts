@@ -7,10 +7,9 @@
  * windows do not depend on the shard size.
  *
  * Epoch e visits the windows in the order `new Rng(deriveSeed(seed, e)).shuffle([0, 1, …, W-1])`
- * (identity without shuffle) — the same permutation `BatchLoader` draws — and step s of the epoch
- * takes positions [s·B, (s+1)·B) of it, dropping the last partial batch. So the global batch of a
- * step is a function of (seed, epoch, step) alone, and with the same ids, T, S, B and seed it is
- * `BatchLoader`'s batch, shuffled or not.
+ * (identity without shuffle), and step s of the epoch takes positions [s·B, (s+1)·B) of it, dropping
+ * the last partial batch. So the global batch of a step is a function of (seed, epoch, step) alone:
+ * the one training order of every run, in one process or on N workers.
  *
  * T = context length, S = stride, B = global batch size, n = train tokens, W = windows.
  */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPTConfig } from './config';
 import { Trainer, type TrainerOptions } from '../training/trainer';
-import type { Batch } from '../data/batch-loader';
+import type { Batch } from '../data/window-batches';
 import { TEST_CONFIG, randomModel } from '../test-utils/tiny-model';
 import { testBackends, useBackend } from '../test-utils/backends';
 import { maxAbsDiff, maxRelDiff } from '../test-utils/compare';

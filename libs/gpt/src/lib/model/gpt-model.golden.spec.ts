@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadModel } from '../checkpoint';
 import { createTokenizer } from '../tokenizer/tokenizer';
 import { slidingWindows } from '../data/sliding-windows';
-import { BatchLoader, type Batch } from '../data/batch-loader';
+import { windowBatches, type Batch } from '../data/window-batches';
 import { GPTModel } from './gpt-model';
 import { meanLoss } from '../training/evaluate';
 import { Trainer } from '../training/trainer';
@@ -49,12 +49,7 @@ describeIfShared('GPT-2 numerics against the float64 PyTorch reference', () => {
   const ids = createTokenizer().encode(fs.readFileSync(sharedPath('data', 'the-verdict.txt'), 'utf8'));
   const evalBatches = (): Batch[] => {
     const { context_length: T, stride, batch_size: B } = expected.eval;
-    const loader = new BatchLoader(slidingWindows(ids, T, stride), {
-      batchSize: B,
-      shuffle: false,
-      dropLast: true,
-    });
-    return Array.from({ length: loader.batchesPerEpoch }, () => loader.next());
+    return windowBatches(slidingWindows(ids, T, stride), B);
   };
 
   let primary: string | undefined;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPTModel } from '../model/gpt-model';
 import { crossEntropy, IGNORE_INDEX } from '../ops/cross-entropy';
-import type { Batch } from '../data/batch-loader';
+import type { Batch } from '../data/window-batches';
 import { batchTensors } from './trainer';
 
 /** Mean cross-entropy of one batch, without dropout or gradients. */

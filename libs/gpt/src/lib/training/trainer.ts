@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { addInto, scale, sumOfSquares } from '@llm-forge/tfjs-backend-native';
-import type { Batch } from '../data/batch-loader';
+import type { Batch } from '../data/window-batches';
 import { ConfigError } from '../errors/forge-error';
 import { GPTModel } from '../model/gpt-model';
 import { deriveSeed } from '../util/rng';
