@@ -1,4 +1,7 @@
-/** The classifier: what trains and what stays frozen, learning a separable task, saving and loading. */
+/**
+ * The classifier: the head it replaces, pooling, saving and loading. What trains and whether it
+ * learns: the classification job's tests (jobs/classification-job.spec.ts).
+ */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -6,8 +9,6 @@ import { createTokenizer, GPTModel, type GPTConfig } from '@llm-forge/gpt';
 import { TEST_CONFIG, useBackend } from '@llm-forge/gpt/testing';
 import { encodeSplits, padBatch, splitBatches, stratifiedSplit } from './classification-dataset';
 import { GPTClassifier, type ClassifierSpec } from './classifier';
-import { finetuneClassifier } from './finetune-classifier';
-import { parseTrainSelection } from './trainable-selection';
 import type { LabeledExample } from './labeled-text';
 
 /** The shared tiny test model (libs/gpt test-utils), with an untied output head. */
@@ -66,57 +67,6 @@ describe('GPTClassifier', () => {
       /vocab_size is 1000.*GPT-2 tokenizer/,
     );
     base.dispose();
-  });
-
-  it('updates only the last block, the final norm and the head with --train last-block', () => {
-    const classifier = newClassifier();
-    const before = classifier.model.readParameters();
-    const head = classifier.weight.dataSync().slice();
-    const splits = {
-      ...encoded.splits,
-      train: {
-        tokens: encoded.splits.train.tokens.slice(0, 8),
-        labels: encoded.splits.train.labels.slice(0, 8),
-      },
-    };
-    const result = finetuneClassifier(classifier, splits, {
-      train: parseTrainSelection('last-block'),
-      epochs: 1,
-      batchSize: 4,
-      lr: 1e-3,
-      seed: 1,
-    });
-    const after = classifier.model.readParameters();
-    for (const spec of classifier.model.layout.specs) {
-      const changed = after
-        .subarray(spec.offset, spec.offset + spec.size)
-        .some((v, i) => v !== before[spec.offset + i]);
-      const trainable = spec.name.startsWith('h.1.') || spec.name.startsWith('ln_f.');
-      expect([spec.name, changed]).toEqual([spec.name, trainable]);
-    }
-    expect(classifier.weight.dataSync()).not.toEqual(head);
-    const lastBlock = classifier.model.layout.specs.filter(
-      (s) => s.name.startsWith('h.1.') || s.name.startsWith('ln_f.'),
-    );
-    expect(result.trainableParameters).toBe(lastBlock.reduce((n, s) => n + s.size, 0) + 2 * 32 + 2);
-    expect(result.steps).toBe(2);
-    classifier.dispose();
-  });
-
-  it('learns a separable task when every parameter trains', () => {
-    const classifier = newClassifier(2);
-    const result = finetuneClassifier(classifier, encoded.splits, {
-      train: parseTrainSelection('all'),
-      epochs: 6,
-      batchSize: 8,
-      lr: 2e-3,
-      seed: 2,
-    });
-    expect(result.epochLosses[5]).toBeLessThan(result.epochLosses[0]);
-    expect(result.metrics.train.accuracy).toBeGreaterThanOrEqual(0.9);
-    expect(result.metrics.test.examples).toBe(8);
-    expect(result.metrics.train.confusion.flat().reduce((a, b) => a + b, 0)).toBe(28);
-    classifier.dispose();
   });
 
   it('with last-non-pad pooling, padding does not change the prediction', () => {

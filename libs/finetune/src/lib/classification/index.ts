@@ -19,9 +19,4 @@ export { classificationMetrics } from './metrics';
 export type { ClassificationMetrics, ClassMetrics } from './metrics';
 export { parseTrainSelection, selectTrainables } from './trainable-selection';
 export type { TrainSelection } from './trainable-selection';
-export { evaluateSplit, finetuneClassifier } from './finetune-classifier';
-export type {
-  ClassifierTrainingEvents,
-  ClassifierTrainingOptions,
-  ClassifierTrainingResult,
-} from './finetune-classifier';
+export { evaluateSplit } from './evaluate-split';

@@ -2,12 +2,7 @@
  * Which parameters of a classifier train: the book's default (last block + final LayerNorm +
  * head), the last N blocks (+ final LayerNorm + head), everything, or LoRA adapters only.
  */
-import {
-  ConfigError,
-  modelTrainables,
-  variableTrainable,
-  type TrainableTensor,
-} from '@llm-forge/gpt';
+import { ConfigError, modelTrainables, variableTrainable, type TrainableTensor } from '@llm-forge/gpt';
 import type { GPTClassifier } from './classifier';
 
 /** A parsed `--train` choice. */

@@ -1,4 +1,4 @@
-/** Instruction finetuning (ch. 7): Alpaca-format data, prompt styles, the book's collate, training, responses. */
+/** Instruction finetuning (ch. 7): Alpaca-format data, prompt styles, the book's collate, responses. */
 export {
   loadInstructionData,
   parseInstructionData,
@@ -25,14 +25,5 @@ export {
   splitInstructionData,
 } from './instruction-dataset';
 export type { BatchOptions, InstructionSplit, SplitOptions } from './instruction-dataset';
-export { finetuneInstructions } from './instruction-finetune';
-export type {
-  InstructionEval,
-  InstructionFinetuneEvents,
-  InstructionFinetuneOptions,
-  InstructionFinetuneSummary,
-} from './instruction-finetune';
-export { mergedParameters } from './instruction-lora';
-export type { InstructionLoraOptions, InstructionStepper } from './instruction-lora';
 export { generateResponses, loadResponses, saveResponses } from './responses';
 export type { InstructionResponse, ResponseOptions } from './responses';

@@ -1,22 +1,19 @@
-/** Classification finetune jobs: equal to finetuneClassifier on one rank, to one rank on several, and their outputs. */
+/**
+ * Classification finetune jobs: at world size 1 (what `forge finetune classify` runs) they train
+ * only the selected tensors and learn; N ranks equal one; the outputs and the spec's settings.
+ */
+import * as fs from 'fs';
 import * as path from 'path';
-import { createTokenizer, loadModel } from '@llm-forge/gpt';
 import { useBackend } from '@llm-forge/gpt/testing';
-import {
-  balanceByDownsampling,
-  encodeSplits,
-  resolveLabels,
-  stratifiedSplit,
-} from '../classification/classification-dataset';
+import { SINGLE_PROCESS } from '@llm-forge/training';
 import { GPTClassifier } from '../classification/classifier';
-import { evaluateSplit, finetuneClassifier } from '../classification/finetune-classifier';
-import { readLabeledFile } from '../classification/labeled-text';
-import { parseTrainSelection } from '../classification/trainable-selection';
+import { evaluateSplit } from '../classification/evaluate-split';
 import {
   finetuneProgressSchema,
   finetuneResultSchema,
   type ClassificationEvaluation,
   type FinetuneProgress,
+  type FinetuneSpecInput,
 } from '@llm-forge/cluster-protocol';
 import { runFinetuneJob, trainFinetuneJob, type FinetuneJobOutcome } from './finetune-job';
 import { ClassificationTask } from './classification-task';
@@ -36,7 +33,7 @@ const HYPER = { epochs: 2, batchSize: 6, lr: 1e-3, weightDecay: 0.1 };
 
 describe('classification finetune job', () => {
   let fx: JobFixture;
-  const spec = () =>
+  const spec = (extra: Partial<FinetuneSpecInput> = {}) =>
     jobSpec({
       kind: 'classification',
       baseCheckpoint: fx.baseDir,
@@ -45,6 +42,7 @@ describe('classification finetune job', () => {
       train: 'last-block',
       seed: SEED,
       checkpointEvery: 0,
+      ...extra,
     });
 
   beforeAll(async () => {
@@ -68,33 +66,72 @@ describe('classification finetune job', () => {
     });
   }
 
-  it('on one rank takes the same steps as finetuneClassifier with the same settings', async () => {
-    // The CLI's pipeline, by hand.
-    const all = readLabeledFile(fx.classificationFile);
-    const labels = resolveLabels(all);
-    const split = stratifiedSplit(
-      balanceByDownsampling(all, labels, SEED),
-      labels,
-      { train: 0.7, validation: 0.1 },
-      SEED,
+  /** The single-process context of `forge finetune classify`: no collective, no resumable state. */
+  const alone = (outDir: string) => ({ collective: SINGLE_PROCESS, outDir, resumable: false });
+
+  it('alone, trains only the last block, the final norm and the head with train last-block', async () => {
+    const untrained = ClassificationTask.create(spec());
+    const before = untrained.classifier.model.readParameters();
+    const head = untrained.classifier.weight.dataSync().slice();
+    const outDir = fx.outDir('last-block');
+    const job = await trainFinetuneJob(spec(), alone(outDir), ClassificationTask.create(spec()));
+    const { classifier } = job.task;
+    const after = classifier.model.readParameters();
+    for (const p of classifier.model.layout.specs) {
+      const changed = after.subarray(p.offset, p.offset + p.size).some((v, i) => v !== before[p.offset + i]);
+      const trainable = p.name.startsWith('h.1.') || p.name.startsWith('ln_f.');
+      expect([p.name, changed]).toEqual([p.name, trainable]);
+    }
+    expect(classifier.weight.dataSync()).not.toEqual(head);
+    const lastBlock = classifier.model.layout.specs.filter(
+      (p) => p.name.startsWith('h.1.') || p.name.startsWith('ln_f.'),
     );
-    const { splits, maxLength } = encodeSplits(split, labels, createTokenizer(), { contextLength: 32 });
-    const base = loadModel(fx.baseDir);
-    const spec = { labels, pooling: 'last' as const, maxLength, padTokenId: 50256 };
-    const classifier = GPTClassifier.fromBase(base.config, base.params, spec, SEED);
-    const expected: number[] = [];
-    finetuneClassifier(
-      classifier,
-      splits,
-      { ...HYPER, train: parseTrainSelection('last-block'), seed: SEED },
-      { onStep: (s) => expected.push(s.loss) },
+    expect(job.trainer.params.length).toBe(lastBlock.reduce((n, p) => n + p.size, 0) + 2 * 32 + 2);
+    expect(job.trainer.stepsDone).toBe(12);
+    expect(fs.readdirSync(outDir)).toEqual([]); // no resumable state
+    untrained.dispose();
+    job.task.dispose();
+  });
+
+  it('alone, learns a separable task when every parameter trains: the epoch train loss falls', async () => {
+    const learn = spec({ train: 'all', hyperparameters: { epochs: 6, batchSize: 8, lr: 2e-3 } });
+    const outDir = fx.outDir('learns');
+    const outcome = await runFinetuneJob(learn, alone(outDir));
+    const epochs = (outcome.history ?? []).filter((p) => p.trainEvalLoss !== undefined);
+    expect(epochs.map((p) => p.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(epochs[5].trainEvalLoss).toBeLessThan(epochs[0].trainEvalLoss as number);
+    const evaluation = outcome.evaluation as ClassificationEvaluation;
+    expect(evaluation.accuracy.train).toBeGreaterThanOrEqual(0.9);
+    // No resumable state at world size 1 unless asked for.
+    expect(fs.readdirSync(outDir)).toEqual(['model']);
+  });
+
+  it("defines an epoch's train loss once: the loss over the first evalBatches training batches", async () => {
+    const job = await trainFinetuneJob(spec({ evalBatches: 2 }), alone(fx.outDir('epoch-loss')));
+    const task = job.task as ClassificationTask;
+    const last = job.history.evaluations().at(-1);
+    const { train } = task.data.splits;
+    const head = { tokens: train.tokens.slice(0, 2 * 6), labels: train.labels.slice(0, 2 * 6) };
+    const m = evaluateSplit(task.classifier, head, 6);
+    expect(last?.step).toBe(12);
+    expect(last?.trainEvalLoss).toBeCloseTo(m.loss, 5);
+    expect(last?.trainAccuracy).toBeCloseTo(m.accuracy, 6);
+    task.dispose();
+  });
+
+  it('honours labels, pooling and the split fractions of the spec', async () => {
+    const task = ClassificationTask.create(
+      spec({ labels: ['spam', 'ham'], pooling: 'last-non-pad', valFraction: 0.25, testFraction: 0.25 }),
     );
-    const [rank0] = await train(1);
-    expect(expected).toHaveLength(12);
-    expect(rank0.losses).toHaveLength(12);
-    expect(maxAbsDiff(rank0.losses, expected)).toBeLessThan(1e-5);
-    expect(rank0.losses[11]).toBeLessThan(rank0.losses[0]);
-    classifier.dispose();
+    expect(task.data.labels).toEqual(['spam', 'ham']);
+    expect(task.classifier.spec.pooling).toBe('last-non-pad');
+    // 24 examples per class: 12 train, 6 validation, 6 test each.
+    const sizes = Object.values(task.data.splits).map((s) => s.labels.length);
+    expect(sizes).toEqual([24, 12, 12]);
+    task.dispose();
+    expect(() => ClassificationTask.create(spec({ labels: ['ham', 'junk'] }))).toThrow(
+      /spam\.csv:\d+: unknown label "spam"/,
+    );
   });
 
   it.each([2, 3])('on %i ranks gives the losses of one rank and identical replicas', async (worldSize) => {
@@ -106,7 +143,12 @@ describe('classification finetune job', () => {
     // The epoch-end evaluation, shared among the ranks, gives the one-rank values.
     expect(ranks[0].evals.map((e) => e.step)).toEqual([6, 12]);
     const metrics = (evals: typeof single.evals) =>
-      evals.flatMap((e) => [e.valLoss ?? NaN, e.valAccuracy ?? NaN, e.trainAccuracy ?? NaN]);
+      evals.flatMap((e) => [
+        e.valLoss ?? NaN,
+        e.valAccuracy ?? NaN,
+        e.trainAccuracy ?? NaN,
+        e.trainEvalLoss ?? NaN,
+      ]);
     expect(maxAbsDiff(metrics(ranks[0].evals), metrics(single.evals))).toBeLessThan(1e-4);
   });
 
@@ -139,6 +181,7 @@ describe('classification finetune job', () => {
       epoch: 1,
       valAccuracy: expect.any(Number),
       trainAccuracy: expect.any(Number),
+      trainEvalLoss: expect.any(Number),
     });
 
     const evaluation = o0.evaluation as ClassificationEvaluation;

@@ -1,18 +1,17 @@
 /**
- * A classification finetune job (the book's chapter 6, as `forge finetune classify` runs it): the
- * labelled data balanced, limited and split 70/10/20 per class, padded to the longest training
- * example; the global batch of a step is the batch `finetuneClassifier` takes at that step.
+ * A classification finetune job (the book's chapter 6; `forge finetune classify` is this job on one
+ * process): the labelled data balanced, limited and split 70/10/20 per class (by default), padded to
+ * the longest training example; the global batch of step s is batch s mod (steps per epoch) of the
+ * epoch's seeded shuffle of the training split.
  */
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ClassificationEvaluation, FinetuneMetric, FinetuneSpec } from '@llm-forge/cluster-protocol';
 import {
-  createTokenizer,
-  crossEntropy,
-  deriveSeed,
-  END_OF_TEXT_ID,
-  TrainableTensor,
-} from '@llm-forge/gpt';
+  FINETUNE_OPTION_DEFAULTS as O,
+  type ClassificationEvaluation,
+  type FinetuneMetric,
+  type FinetuneSpec,
+} from '@llm-forge/cluster-protocol';
+import { createTokenizer, crossEntropy, deriveSeed, END_OF_TEXT_ID, TrainableTensor } from '@llm-forge/gpt';
 import {
   balanceByDownsampling,
   encodeSplits,
@@ -26,7 +25,7 @@ import {
   type Splits,
 } from '../classification/classification-dataset';
 import { GPTClassifier } from '../classification/classifier';
-import { evaluateSplit } from '../classification/finetune-classifier';
+import { evaluateSplit } from '../classification/evaluate-split';
 import { readLabeledFile } from '../classification/labeled-text';
 import { SPAMASSASSIN, spamAssassinExamples } from '../classification/spam-assassin';
 import { parseTrainSelection, selectTrainables } from '../classification/trainable-selection';
@@ -34,21 +33,25 @@ import type { ClassificationMetrics } from '../classification/metrics';
 import { loadBaseModel } from './base-model';
 import {
   finite,
+  modelDirOf,
   rankRows,
+  type FinishOptions,
   type JobTask,
   type LocalStep,
   type ShardedEvaluation,
   type TaskOutputs,
 } from './job-task';
 
-/** Validation and test shares of each class (the CLI's defaults). */
-export const CLASSIFICATION_FRACTIONS = { train: 0.7, validation: 0.1 };
-/** Training batches whose accuracy the end of an epoch reports (the book's eval_iter). */
-export const TRAIN_ACCURACY_BATCHES = 5;
-/** LoRA rank of `train: lora` without a `lora` setting (the CLI's default). */
-const DEFAULT_LORA_RANK = 16;
+/** Metrics of every split, by name. */
+export type SplitMetrics = Record<(typeof SPLIT_NAMES)[number], ClassificationMetrics>;
 
-/** The encoded splits of a job's data, as `forge finetune classify` builds them. */
+/** What a classification job produces: the protocol's evaluation, and the metrics it came from. */
+export interface ClassificationOutputs extends TaskOutputs {
+  evaluation: ClassificationEvaluation;
+  metrics: SplitMetrics;
+}
+
+/** The encoded splits of a job's data. */
 export interface ClassificationData {
   labels: string[];
   splits: Splits<EncodedSplit>;
@@ -58,10 +61,12 @@ export interface ClassificationData {
 /** Loads, balances, limits, splits and encodes a job's labelled data (DataError naming file and line). */
 export function classificationData(spec: FinetuneSpec, contextLength: number): ClassificationData {
   const all = spec.dataset === SPAMASSASSIN ? spamAssassinExamples() : readLabeledFile(spec.dataset);
-  const labels = resolveLabels(all);
+  const labels = resolveLabels(all, spec.labels);
   let examples = spec.balance ? balanceByDownsampling(all, labels, spec.seed) : all;
   if (spec.maxExamples !== undefined) examples = limitExamples(examples, labels, spec.maxExamples, spec.seed);
-  const split = stratifiedSplit(examples, labels, CLASSIFICATION_FRACTIONS, spec.seed);
+  const validation = spec.valFraction ?? O.valFraction;
+  const train = 1 - validation - (spec.testFraction ?? O.testFraction);
+  const split = stratifiedSplit(examples, labels, { train, validation }, spec.seed);
   const { splits, maxLength } = encodeSplits(split, labels, createTokenizer(), {
     maxLength: spec.hyperparameters.maxLength,
     contextLength,
@@ -111,7 +116,7 @@ export class ClassificationTask implements JobTask {
   ) {
     const selection = parseTrainSelection(spec.train);
     if (selection.kind === 'lora') {
-      const rank = spec.lora?.rank ?? DEFAULT_LORA_RANK;
+      const rank = spec.lora?.rank ?? O.loraRank;
       classifier.attachLora({ rank, alpha: spec.lora?.alpha ?? rank, seed: spec.seed });
     }
     this.trainables = selectTrainables(classifier, selection);
@@ -120,7 +125,7 @@ export class ClassificationTask implements JobTask {
     this.totalParameters = classifier.model.parameterCount + head + (classifier.lora?.parameterCount ?? 0);
   }
 
-  /** Loads the data and the base, and builds the classifier exactly as the CLI does. */
+  /** Loads the base and the data, and builds the classifier with its trainables selected. */
   static create(spec: FinetuneSpec): ClassificationTask {
     const base = loadBaseModel(spec);
     const params = base.readParameters();
@@ -129,7 +134,7 @@ export class ClassificationTask implements JobTask {
     const data = classificationData(spec, config.contextLength);
     const classifierSpec = {
       labels: data.labels,
-      pooling: 'last' as const,
+      pooling: spec.pooling ?? O.pooling,
       maxLength: data.maxLength,
       padTokenId: END_OF_TEXT_ID,
     };
@@ -142,7 +147,7 @@ export class ClassificationTask implements JobTask {
     }
   }
 
-  /** The global batch of a step: batch `k` of its epoch's seeded shuffle (finetuneClassifier's). */
+  /** The global batch of a step: batch `k` of its epoch's seeded shuffle (`deriveSeed(seed, epoch)`). */
   globalBatch(step: number): ClassificationBatch {
     const epoch = Math.floor(step / this.stepsPerEpoch);
     if (this.epochBatches?.epoch !== epoch) {
@@ -165,7 +170,7 @@ export class ClassificationTask implements JobTask {
     const batchTokens = batch.ids.length;
     if (hi === lo) return { weight, batchTokens };
     const slice = sliceBatch(batch, lo, hi);
-    // finetuneClassifier's dropout seed; ranks draw their own masks (only matters with dropout).
+    // Ranks draw their own dropout masks (only matters with dropout).
     const base = 1_000_000 + step;
     const dropoutSeed =
       worldSize === 1 ? deriveSeed(this.spec.seed, base) : deriveSeed(this.spec.seed, base, rank);
@@ -177,22 +182,24 @@ export class ClassificationTask implements JobTask {
   }
 
   /**
-   * Validation loss and accuracy over the whole split (as finetuneClassifier's epoch report) and
-   * training accuracy over its first {@link TRAIN_ACCURACY_BATCHES} batches (the book's estimate),
-   * each rank evaluating a contiguous share of the examples.
+   * Validation loss and accuracy over the whole split, and training loss (`trainEvalLoss`) and
+   * accuracy over its first `evalBatches` unshuffled batches (the book's estimate), each rank
+   * evaluating a contiguous share of the examples.
    */
-  evaluateEpoch(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>> {
-    const head = TRAIN_ACCURACY_BATCHES * this.spec.hyperparameters.batchSize;
+  evaluate(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>> {
+    const batches = this.spec.evalBatches ?? O.evalBatches;
     const { train, validation } = this.data.splits;
+    const head = batches === 0 ? train.labels.length : batches * this.spec.hyperparameters.batchSize;
     const trainHead = { tokens: train.tokens.slice(0, head), labels: train.labels.slice(0, head) };
     const val = this.shareSums(validation, rank, worldSize);
     const tr = this.shareSums(trainHead, rank, worldSize);
     return {
       sums: Float32Array.from([...val, ...tr]),
-      result: ([valLoss, valCorrect, valN, , trainCorrect, trainN]) =>
+      result: ([valLoss, valCorrect, valN, trainLoss, trainCorrect, trainN]) =>
         finite({
           valLoss: valLoss / valN,
           valAccuracy: valCorrect / valN,
+          trainEvalLoss: trainLoss / trainN,
           trainAccuracy: trainCorrect / trainN,
         }),
     };
@@ -207,22 +214,28 @@ export class ClassificationTask implements JobTask {
     return [m.loss * m.examples, m.accuracy * m.examples, m.examples];
   }
 
-  /** Metrics of every split (empty splits left out) and the classifier saved to `<outDir>/model`. */
-  async finish(options: { outDir: string }): Promise<TaskOutputs> {
+  /**
+   * Metrics of every split (the evaluation leaves empty splits out) and the classifier saved to
+   * the model directory (`<outDir>/model` unless `options.modelDir`; LoRA adapters in `adapter/`).
+   */
+  async finish(options: FinishOptions): Promise<ClassificationOutputs> {
     const { batchSize } = this.spec.hyperparameters;
     const labels = this.data.labels;
     const evaluation: ClassificationEvaluation = { labels, accuracy: {}, confusionMatrix: [], splits: {} };
+    const metrics = {} as SplitMetrics;
     for (const name of SPLIT_NAMES) {
       await new Promise((resolve) => setImmediate(resolve));
+      options.checkAbort?.();
       const m = evaluateSplit(this.classifier, this.data.splits[name], batchSize);
+      metrics[name] = m;
       if (name === 'test') evaluation.confusionMatrix = m.confusion;
       if (m.examples === 0) continue;
       evaluation.accuracy[name] = m.accuracy;
       evaluation.splits[name] = splitSummary(labels, m);
     }
-    const modelDir = path.join(options.outDir, 'model');
+    const modelDir = modelDirOf(options);
     this.classifier.save(modelDir, { overwrite: true });
-    return { modelDir, evaluation };
+    return { modelDir, evaluation, metrics };
   }
 
   dispose(): void {

@@ -1,10 +1,11 @@
 /**
- * The engine of a finetune job on the cluster's worker pool: every rank runs this loop on the same
- * spec. The global batch of optimizer step s is the batch the single-machine loop
- * (`finetuneClassifier`, `finetuneInstructions`) takes at step s; rank r computes the gradients of
- * its contiguous slice, weighted so that the sum over ranks is the gradient of the global batch's
- * loss, one all-reduce sums gradients and loss, and every rank applies the same AdamW update, so the
- * replicas stay identical. Rank 0 logs, saves resumable state, and at the end evaluates and saves.
+ * The engine of every finetune: each rank of a job on the cluster's worker pool runs this loop on
+ * the same spec, and `forge finetune classify|instruct` runs it alone (world size 1,
+ * `SINGLE_PROCESS`). The global batch of optimizer step s depends on (seed, s) only; rank r
+ * computes the gradients of its contiguous slice, weighted so that the sum over ranks is the
+ * gradient of the global batch's loss, `TrainingLoop` sums gradients and loss over the ranks, and
+ * every rank applies the same AdamW update, so the replicas stay identical. Rank 0 logs, saves
+ * resumable state, and at the end evaluates and saves.
  *
  * Errors (for the worker to tell bad input from transient failures):
  * - `DataError`: the dataset is missing, unreadable or malformed (the message names file and line),
@@ -25,12 +26,8 @@ import type {
   FinetuneSpec,
   InstructionEvaluation,
 } from '@llm-forge/cluster-protocol';
-import {
-  ParameterSet,
-  ConfigError,
-  Trainer,
-  countTrainable,
-} from '@llm-forge/gpt';
+import { ParameterSet, ConfigError, Trainer, countTrainable } from '@llm-forge/gpt';
+import { FINETUNE_OPTION_DEFAULTS as O } from '@llm-forge/cluster-protocol';
 import { TrainingLoop, type GradientCollective } from '@llm-forge/training';
 import { ClassificationTask } from './classification-task';
 import { FinetuneAbortedError } from './finetune-aborted-error';
@@ -48,10 +45,25 @@ export interface FinetuneJobContext {
   collective: GradientCollective;
   /** Directory of the job's outputs, shared by every rank: state/ (resumable), model/, responses.json. */
   outDir: string;
+  /**
+   * Where rank 0 saves the finetuned model; `forge finetune` saves it in `--out` itself (then
+   * `resumable` must be false: the model replaces the folder). @defaultValue `<outDir>/model`
+   */
+  modelDir?: string;
+  /**
+   * Whether rank 0 saves resumable state into `<outDir>/state` (every `spec.checkpointEvery` steps
+   * and after every epoch) and the job resumes from the newest one there. @defaultValue true
+   */
+  resumable?: boolean;
   /** Rank 0: called with the progress after each logged point (cheap; the worker forwards it to BullMQ). */
   onProgress?(progress: FinetuneProgress): void;
   /** Checked between steps; a returned reason stops the job with a FinetuneAbortedError. */
   abortReason?(): string | undefined;
+  /**
+   * Checked between steps; true ends training there and the job finishes (evaluates and saves) with
+   * the steps done (`forge finetune`'s first Ctrl-C). Every rank must answer alike.
+   */
+  stopTraining?(): boolean;
   log?(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -65,15 +77,9 @@ export interface FinetuneJobOutcome {
   history?: FinetuneMetric[];
 }
 
-/** Settings of a job that the spec does not carry. */
-export interface FinetuneJobOptions {
-  /** Longest generated test response of an instruction job. @defaultValue 256 (the book's) */
-  maxNewTokens?: number;
-}
-
 /** A job after its training loop, before the final evaluation; dispose {@link task} when done. */
-export interface TrainedJob {
-  task: JobTask;
+export interface TrainedJob<T extends JobTask = JobTask> {
+  task: T;
   trainer: Trainer;
   history: JobHistory;
   initial?: InitialLosses;
@@ -95,7 +101,6 @@ export interface TrainedJob {
 export async function runFinetuneJob(
   spec: FinetuneSpec,
   ctx: FinetuneJobContext,
-  options: FinetuneJobOptions = {},
 ): Promise<FinetuneJobOutcome> {
   const job = await trainFinetuneJob(spec, ctx);
   try {
@@ -107,9 +112,9 @@ export async function runFinetuneJob(
     if (ctx.collective.rank !== 0) return outcome;
     const { modelDir, evaluation } = await job.task.finish({
       outDir: ctx.outDir,
+      modelDir: ctx.modelDir,
       initial: job.initial,
       log: ctx.log,
-      maxNewTokens: options.maxNewTokens,
       checkAbort: () => {
         const reason = ctx.abortReason?.();
         if (reason !== undefined) throw new FinetuneAbortedError(reason, outcome.steps);
@@ -123,7 +128,8 @@ export async function runFinetuneJob(
 }
 
 function checkContext({ collective: { rank, worldSize } }: FinetuneJobContext): void {
-  if (!(Number.isInteger(worldSize) && worldSize >= 1)) throw new ConfigError('worldSize', worldSize, 'an integer >= 1');
+  if (!(Number.isInteger(worldSize) && worldSize >= 1))
+    throw new ConfigError('worldSize', worldSize, 'an integer >= 1');
   if (!(Number.isInteger(rank) && rank >= 0 && rank < worldSize))
     throw new ConfigError('rank', rank, `an integer in [0, ${worldSize - 1}]`);
 }
@@ -134,21 +140,32 @@ function createTask(spec: FinetuneSpec): JobTask {
 }
 
 /**
- * The training part of {@link runFinetuneJob}: builds the task, resumes, runs the remaining steps.
- * Exposed for tests and tools that inspect the trained replica; the caller disposes `task`.
+ * The training part of {@link runFinetuneJob}: builds the task (unless given one, built from the
+ * same spec: `forge finetune` describes the data before training), resumes, runs the remaining
+ * steps. The caller finishes the task (`task.finish`, rank 0) and disposes it; on an error it is
+ * disposed here.
  */
-export async function trainFinetuneJob(spec: FinetuneSpec, ctx: FinetuneJobContext): Promise<TrainedJob> {
-  checkContext(ctx);
-  const task = createTask(spec);
+export async function trainFinetuneJob<T extends JobTask = JobTask>(
+  spec: FinetuneSpec,
+  ctx: FinetuneJobContext,
+  given?: T,
+): Promise<TrainedJob<T>> {
+  let task = given;
   try {
+    checkContext(ctx);
+    task ??= createTask(spec) as T;
     return await trainTask(spec, ctx, task);
   } catch (e) {
-    task.dispose();
+    task?.dispose();
     throw e;
   }
 }
 
-async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobTask): Promise<TrainedJob> {
+async function trainTask<T extends JobTask>(
+  spec: FinetuneSpec,
+  ctx: FinetuneJobContext,
+  task: T,
+): Promise<TrainedJob<T>> {
   const { rank, worldSize } = ctx.collective;
   const { lr, weightDecay, epochs } = spec.hyperparameters;
   const totalSteps = task.stepsPerEpoch * epochs;
@@ -158,9 +175,11 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
     gradClip: 0, // the book does not clip when finetuning
   });
   const specHash = trainingSpecHash(spec);
+  const resumable = ctx.resumable ?? true;
   const warn = (message: string, file: string) => ctx.log?.(message, { level: 'warn', file });
-  const resumed = loadNewestState(ctx.outDir, specHash, trainer.params.length, warn);
-  const history = new JobHistory(totalSteps, epochs, resumed?.history ?? []);
+  const resumed = resumable ? loadNewestState(ctx.outDir, specHash, trainer.params.length, warn) : undefined;
+  const evalEvery = spec.evalEvery ?? O.evalEvery;
+  const history = new JobHistory(totalSteps, epochs, resumed?.history ?? [], evalEvery);
   let initial = resumed?.initial;
   if (resumed) {
     trainer.restore(resumed.values, resumed.optimizer);
@@ -173,23 +192,27 @@ async function trainTask(spec: FinetuneSpec, ctx: FinetuneJobContext, task: JobT
   }
   const loop = new TrainingLoop(trainer, ctx.collective);
   await checkSameStart(loop, ctx);
-  if (!resumed && task.initialLosses) initial = await evaluateShared(loop, task.initialLosses(rank, worldSize));
+  if (!resumed && task.initialLosses) {
+    initial = await evaluateShared(loop, task.initialLosses(rank, worldSize));
+    if (rank === 0) ctx.log?.('losses before training', { ...initial });
+  }
   for (let step = trainer.stepsDone; step < totalSteps; step++) {
     // Yield first so an abort message that arrived during the last step is seen now.
     await new Promise((resolve) => setImmediate(resolve));
     const reason = ctx.abortReason?.();
     if (reason !== undefined) throw new FinetuneAbortedError(reason, step);
+    if (ctx.stopTraining?.()) break;
     const started = performance.now();
     const { loss: localLoss, weight, batchTokens } = task.localStep(step, rank, worldSize);
-    const metrics = await loop.step({ work: localLoss, weight, tokens: batchTokens, localTokens: 0 });
+    const metrics = await loop.step({ work: localLoss, weight, tokens: batchTokens });
     const tokensPerSecond = batchTokens / Math.max((performance.now() - started) / 1000, 1e-6);
     const done = step + 1;
     const epoch = Math.floor(step / task.stepsPerEpoch) + 1;
     const epochEnd = done % task.stepsPerEpoch === 0;
-    const evaluate = epochEnd && history.evaluatesEpoch(epoch);
+    const evaluate = history.evaluatesStep(done, task.stepsPerEpoch);
     // Every rank evaluates its share (one more all-reduce); only rank 0 logs and saves.
-    const evaluation = evaluate ? await evaluateShared(loop, task.evaluateEpoch(rank, worldSize)) : {};
-    const saves = epochEnd || (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0);
+    const evaluation = evaluate ? await evaluateShared(loop, task.evaluate(rank, worldSize)) : {};
+    const saves = resumable && (epochEnd || (spec.checkpointEvery > 0 && done % spec.checkpointEvery === 0));
     if (rank === 0 && (history.logsStep(done) || evaluate)) {
       history.add({
         step: done,

@@ -1,11 +1,16 @@
 /**
- * An instruction finetune job (the book's chapter 7, as `forge finetune instruct` runs it): Alpaca
- * data split 85/10/5, the book's collate, the last incomplete batch dropped; all weights or LoRA
- * adapters train. The global batch of a step is the batch `finetuneInstructions` takes at that step.
+ * An instruction finetune job (the book's chapter 7; `forge finetune instruct` is this job on one
+ * process): Alpaca data split 85/10/5, the book's collate, a seeded shuffle per epoch with the last
+ * incomplete batch dropped; all weights or LoRA adapters train.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FinetuneMetric, FinetuneSpec, InstructionEvaluation } from '@llm-forge/cluster-protocol';
+import {
+  FINETUNE_OPTION_DEFAULTS as O,
+  type FinetuneMetric,
+  type FinetuneSpec,
+  type InstructionEvaluation,
+} from '@llm-forge/cluster-protocol';
 import {
   batchTensors,
   ConfigError,
@@ -20,6 +25,7 @@ import {
   modelTrainables,
   type TrainableTensor,
 } from '@llm-forge/gpt';
+import { ADAPTER_SUBDIR } from '../classification/classifier';
 import type { EncodedExample } from '../instruction/collate';
 import { loadInstructionData } from '../instruction/instruction-data';
 import {
@@ -29,16 +35,17 @@ import {
   splitInstructionData,
   type InstructionSplit,
 } from '../instruction/instruction-dataset';
-import { mergedParameters } from '../instruction/instruction-lora';
 import { promptStyle, type PromptStyle } from '../instruction/prompt-style';
 import { generateResponses, saveResponses, type InstructionResponse } from '../instruction/responses';
 import { JudgeClient } from '../judge/judge-client';
 import { scoreResponses } from '../judge/judge-scores';
 import { LoraAdapters } from '../lora/lora-adapters';
+import { mergedParameters } from '../lora/lora-merge';
 import { loadBaseModel } from './base-model';
 import {
   evaluateAlone,
   finite,
+  modelDirOf,
   rankRows,
   type FinishOptions,
   type ShardedEvaluation,
@@ -48,12 +55,14 @@ import {
   type TaskOutputs,
 } from './job-task';
 
-/** Batches per loss estimate (the book's eval_iter, the CLI's --eval-batches). */
-export const INSTRUCTION_EVAL_BATCHES = 5;
-/** Longest generated response (the book's). */
-export const MAX_NEW_TOKENS = 256;
 /** File of the test-split responses in the job's output directory. */
 export const RESPONSES_FILE = 'responses.json';
+
+/** What an instruction job produces: the protocol's evaluation, and the responses with their prompts. */
+export interface InstructionOutputs extends TaskOutputs {
+  evaluation: InstructionEvaluation;
+  responses: InstructionResponse[];
+}
 
 /** The split and tokenized data of an instruction job. */
 export interface InstructionData {
@@ -163,7 +172,7 @@ export class InstructionTask implements JobTask {
     };
   }
 
-  /** The global batch of a step: batch `k` of its epoch's seeded shuffle (finetuneInstructions'). */
+  /** The global batch of a step: batch `k` of its epoch's seeded shuffle. */
   globalBatch(step: number): Batch {
     const epoch = Math.floor(step / this.stepsPerEpoch);
     if (this.epochBatches?.epoch !== epoch) {
@@ -182,7 +191,7 @@ export class InstructionTask implements JobTask {
     const weight = tokens / countTargets(batch.targets);
     const batchTokens = batch.inputs.length;
     if (tokens === 0) return { weight: 0, batchTokens };
-    // The Trainer's (and LoraLmTrainer's) dropout seed of micro-batch 0; ranks draw their own masks.
+    // The Trainer's dropout seed of micro-batch 0; ranks draw their own masks.
     const dropoutSeed =
       worldSize === 1 ? deriveSeed(this.spec.seed, step, 0) : deriveSeed(this.spec.seed, step, 0, rank);
     const loss = () => {
@@ -194,13 +203,14 @@ export class InstructionTask implements JobTask {
   }
 
   /**
-   * The book's evaluation of a split (the mean loss of its first few unshuffled batches): this
-   * rank's [loss sum, batches] over its contiguous share of those batches.
+   * The book's evaluation of a split (the mean loss of its first `evalBatches` unshuffled batches,
+   * all of them with 0): this rank's [loss sum, batches] over its contiguous share of those batches.
    */
   private splitSums(examples: EncodedExample[], rank: number, worldSize: number): number[] {
+    const limit = this.spec.evalBatches ?? O.evalBatches;
     const batches: Batch[] = [];
     for (const batch of instructionBatches(examples, this.collate())) {
-      if (batches.length === INSTRUCTION_EVAL_BATCHES) break;
+      if (batches.length === limit && limit > 0) break;
       batches.push(batch);
     }
     const [lo, hi] = rankRows(batches.length, rank, worldSize);
@@ -220,27 +230,38 @@ export class InstructionTask implements JobTask {
     };
   }
 
-  evaluateEpoch(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>> {
-    const val = this.splitSums(this.data.validation, rank, worldSize);
-    return { sums: Float32Array.from(val), result: ([sum, n]) => finite({ valLoss: sum / n }) };
+  /** The training and validation loss estimates, as {@link initialLosses} measures them. */
+  evaluate(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>> {
+    const { sums, result } = this.initialLosses(rank, worldSize);
+    return {
+      sums,
+      result: (totals) => {
+        const { trainLoss, valLoss } = result(totals);
+        return finite({ trainEvalLoss: trainLoss, valLoss });
+      },
+    };
   }
 
   /**
-   * Losses after training, the model saved to `<outDir>/model` (LoRA: merged, adapters in
-   * `model/adapter`), responses to the first `maxResponses` test entries in `<outDir>/responses.json`,
-   * judged when a judge is configured (a judge failure becomes `judgeNote`).
+   * Losses after training, the model saved to the model directory (`<outDir>/model` unless
+   * `options.modelDir`; LoRA: merged, adapters in its `adapter/`), responses to the first
+   * `maxResponses` test entries in `<outDir>/responses.json`, judged when a judge is configured (a
+   * judge failure becomes `judgeNote`).
    */
-  async finish(options: FinishOptions): Promise<TaskOutputs> {
+  async finish(options: FinishOptions): Promise<InstructionOutputs> {
     const final = evaluateAlone(this.initialLosses(0, 1));
-    const modelDir = path.join(options.outDir, 'model');
+    const modelDir = modelDirOf(options);
     const params = this.adapters ? mergedParameters(this.model, this.adapters) : this.model.readParameters();
     saveModel(modelDir, this.model.config, params, { overwrite: true });
-    if (this.adapters) this.adapters.save(path.join(modelDir, 'adapter'));
+    if (this.adapters) this.adapters.save(path.join(modelDir, ADAPTER_SUBDIR));
     const test = this.data.split.test.slice(0, this.spec.maxResponses);
     const responses = await generateResponses(this.model, test, {
       style: this.data.style,
-      maxNewTokens: options.maxNewTokens ?? MAX_NEW_TOKENS,
-      onResponse: () => options.checkAbort?.(),
+      maxNewTokens: this.spec.maxNewTokens ?? O.maxNewTokens,
+      onResponse: (_, i) => {
+        options.log?.(`response ${i + 1}/${test.length}`);
+        options.checkAbort?.();
+      },
     });
     const responsesFile = path.join(options.outDir, RESPONSES_FILE);
     fs.mkdirSync(options.outDir, { recursive: true });
@@ -264,7 +285,7 @@ export class InstructionTask implements JobTask {
       ...(judged.average !== undefined ? { averageScore: judged.average } : {}),
       ...(judged.note !== undefined ? { judgeNote: judged.note } : {}),
     };
-    return { modelDir, evaluation };
+    return { modelDir, evaluation, responses };
   }
 
   /** Scores from the configured judge; never throws (a failure is reported as a note). */

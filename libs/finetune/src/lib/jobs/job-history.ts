@@ -1,29 +1,34 @@
 /**
  * The logged points of a finetune job, bounded whatever its length: the training loss every
- * max(1, ceil(totalSteps / 150)) steps and at the last step, and evaluations at the end of every
- * max(1, ceil(epochs / 50))-th epoch and of the last; about 200 points at most.
+ * max(1, ceil(totalSteps / 150)) steps and at the last step; evaluations at the end of every
+ * max(1, ceil(epochs / 50))-th epoch and of the last, and, with `evalEvery` N > 0, every
+ * max(N, ceil(totalSteps / 50)) steps; about 250 points at most.
  */
 import type { FinetuneMetric } from '@llm-forge/cluster-protocol';
 
 /** Training-loss points per job (about). */
 const LOSS_POINTS = 150;
-/** Evaluated epochs per job (about). */
+/** Evaluated epochs per job, and evaluations every N steps per job (about). */
 const EVAL_POINTS = 50;
 
 /** The history rank 0 reports and saves with its state. */
 export class JobHistory {
   /** Steps between training-loss points. */
   readonly every: number;
-  /** Epochs between evaluations. */
-  readonly evalEvery: number;
+  /** Epochs between end-of-epoch evaluations. */
+  readonly epochEvalEvery: number;
+  /** Steps between evaluations besides those at the ends of epochs; 0: none. */
+  readonly stepEvalEvery: number;
 
   constructor(
     readonly totalSteps: number,
     readonly epochs: number,
     readonly points: FinetuneMetric[] = [],
+    evalEvery = 0,
   ) {
     this.every = Math.max(1, Math.ceil(totalSteps / LOSS_POINTS));
-    this.evalEvery = Math.max(1, Math.ceil(epochs / EVAL_POINTS));
+    this.epochEvalEvery = Math.max(1, Math.ceil(epochs / EVAL_POINTS));
+    this.stepEvalEvery = evalEvery > 0 ? Math.max(evalEvery, Math.ceil(totalSteps / EVAL_POINTS)) : 0;
   }
 
   /** Whether the loss of step `step` (1-based) is logged. */
@@ -33,7 +38,13 @@ export class JobHistory {
 
   /** Whether the end of epoch `epoch` (1-based) is evaluated. */
   evaluatesEpoch(epoch: number): boolean {
-    return epoch % this.evalEvery === 0 || epoch === this.epochs;
+    return epoch % this.epochEvalEvery === 0 || epoch === this.epochs;
+  }
+
+  /** Whether the model is evaluated after step `step` (1-based) of epochs of `stepsPerEpoch` steps. */
+  evaluatesStep(step: number, stepsPerEpoch: number): boolean {
+    if (step % stepsPerEpoch === 0 && this.evaluatesEpoch(step / stepsPerEpoch)) return true;
+    return this.stepEvalEvery > 0 && step % this.stepEvalEvery === 0;
   }
 
   /** Appends a point. */
@@ -44,5 +55,10 @@ export class JobHistory {
   /** The training losses logged, in step order (tests compare runs with them). */
   losses(): number[] {
     return this.points.map((p) => p.trainLoss);
+  }
+
+  /** The points that hold an evaluation, in step order. */
+  evaluations(): FinetuneMetric[] {
+    return this.points.filter((p) => p.valLoss !== undefined || p.trainEvalLoss !== undefined);
   }
 }

@@ -76,4 +76,14 @@ describe('JobHistory', () => {
     expect(new JobHistory(12, 2).every).toBe(1);
     expect(new JobHistory(12, 2).evaluatesEpoch(1)).toBe(true);
   });
+
+  it('evaluates every evalEvery steps besides epoch ends, about 50 times at most', () => {
+    const evaluated = (history: JobHistory, stepsPerEpoch: number) =>
+      [...Array(history.totalSteps).keys()]
+        .map((i) => i + 1)
+        .filter((s) => history.evaluatesStep(s, stepsPerEpoch));
+    expect(evaluated(new JobHistory(12, 2, [], 5), 6)).toEqual([5, 6, 10, 12]);
+    expect(evaluated(new JobHistory(12, 2), 6)).toEqual([6, 12]);
+    expect(evaluated(new JobHistory(100_000, 1, [], 5), 100_000)).toHaveLength(50);
+  });
 });

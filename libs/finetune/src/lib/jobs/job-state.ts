@@ -71,6 +71,11 @@ export function trainingSpecHash(spec: FinetuneSpec): string {
     balance: spec.balance,
     maxExamples: spec.maxExamples ?? null,
     seed: spec.seed,
+    // Left out when absent (undefined), so the hash of a spec from before these settings holds.
+    labels: spec.labels,
+    pooling: spec.pooling,
+    valFraction: spec.valFraction,
+    testFraction: spec.testFraction,
   };
   return createHash('sha256').update(canonicalJson(fields)).digest('hex');
 }

@@ -1,8 +1,9 @@
 /**
  * What the job loop needs from a kind of finetuning (classification or instruction): the trainable
- * tensors, the global batch of every step and each rank's share of it, the evaluation at the end of
- * an epoch, and the final evaluation and saving on rank 0.
+ * tensors, the global batch of every step and each rank's share of it, the evaluations during
+ * training, and the final evaluation and saving on rank 0.
  */
+import * as path from 'path';
 import { TrainableTensor } from '@llm-forge/gpt';
 import type * as tf from '@tensorflow/tfjs-core';
 import type {
@@ -47,18 +48,20 @@ export interface InitialLosses {
 
 /** What rank 0 produces after training. */
 export interface TaskOutputs {
+  /** Where the finetuned model was saved. */
   modelDir: string;
   evaluation: ClassificationEvaluation | InstructionEvaluation;
 }
 
 /** Settings of the final evaluation. */
 export interface FinishOptions {
+  /** The job's output directory (instruction: `responses.json`). */
   outDir: string;
+  /** Where the model goes. @defaultValue `<outDir>/model` */
+  modelDir?: string;
   /** Losses before training (instruction), from this attempt or the saved state. */
   initial?: InitialLosses;
   log?(message: string, fields?: Record<string, unknown>): void;
-  /** Longest generated response (instruction). @defaultValue 256 */
-  maxNewTokens?: number;
   /** Throws when the job is asked to stop (checked between generated responses). */
   checkAbort?(): void;
 }
@@ -72,8 +75,11 @@ export interface JobTask {
   readonly totalParameters: number;
   /** Rank `rank`'s contiguous slice of the global batch of step `step` (0-based). */
   localStep(step: number, rank: number, worldSize: number): LocalStep;
-  /** This rank's share of the evaluation at the end of an epoch (validation, and training accuracy). */
-  evaluateEpoch(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>>;
+  /**
+   * This rank's share of an evaluation during training (the end of an epoch, every `evalEvery`
+   * steps): the validation loss and the training-split estimate `trainEvalLoss`, and accuracies.
+   */
+  evaluate(rank: number, worldSize: number): ShardedEvaluation<Partial<FinetuneMetric>>;
   /** This rank's share of the losses before the first step, when the task reports them (instruction). */
   initialLosses?(rank: number, worldSize: number): ShardedEvaluation<InitialLosses>;
   /** Final evaluation and model saving, rank 0 only. */
@@ -92,4 +98,9 @@ export function finite(values: Partial<FinetuneMetric>): Partial<FinetuneMetric>
   return Object.fromEntries(
     Object.entries(values).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
   ) as Partial<FinetuneMetric>;
+}
+
+/** Where rank 0 saves the model: `options.modelDir`, else `<outDir>/model`. */
+export function modelDirOf(options: Pick<FinishOptions, 'outDir' | 'modelDir'>): string {
+  return options.modelDir ?? path.join(options.outDir, 'model');
 }

@@ -8,6 +8,4 @@ export {
   readAdapterConfig,
 } from './lora-adapters';
 export type { AdapterConfig, LoraOptions } from './lora-adapters';
-export { mergeLoraFolder } from './lora-merge';
-export { LoraLmTrainer } from './lora-lm-trainer';
-export type { LoraLmTrainerOptions } from './lora-lm-trainer';
+export { mergedParameters, mergeLoraFolder } from './lora-merge';

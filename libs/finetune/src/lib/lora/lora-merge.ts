@@ -1,7 +1,8 @@
 /**
- * Merging adapters into base weights (`forge lora merge`): W += (alpha / r) · A @ B for every
- * adapted layer, done on the tensors of the model folder, so it serves plain language models and
- * classifiers alike and the result loads with no adapter code at all.
+ * Merging adapters into base weights: W += (alpha / r) · A @ B for every adapted layer. `forge lora
+ * merge` does it on the tensors of a model folder, so it serves plain language models and classifiers
+ * alike and the result loads with no adapter code at all; an instruction finetune saves its model
+ * merged in memory ({@link mergedParameters}).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,6 +13,7 @@ import {
   SafetensorsFile,
   writeDirAtomic,
   writeSafetensors,
+  type GPTModel,
   type TensorToWrite,
 } from '@llm-forge/gpt';
 import { LoraAdapters } from './lora-adapters';
@@ -96,4 +98,20 @@ export function mergeLoraFolder(
     file.close();
     adapters.dispose();
   }
+}
+
+/**
+ * The model's parameters (flat, layout order) with every block adapter merged in:
+ * W [in, out] += (alpha / r) · A @ B. The model and adapters are left as they are.
+ */
+export function mergedParameters(model: GPTModel, adapters: LoraAdapters): Float32Array {
+  const params = model.readParameters();
+  for (const [layer, adapter] of adapters.layers) {
+    const spec = model.layout.specs.find((s) => s.name === `${layer}.weight`);
+    if (!spec) continue; // not a GPT parameter (e.g. a classification head)
+    const weight = params.subarray(spec.offset, spec.offset + spec.size); // [in, out]
+    const update = adapter.update();
+    for (let i = 0; i < weight.length; i++) weight[i] += update[i];
+  }
+  return params;
 }
