@@ -22,8 +22,8 @@ export interface LocalShare {
   weight: number;
   /** Tokens of the whole global batch (padding included), for tokens per second. */
   tokens: number;
-  /** Tokens of this rank's share. */
-  localTokens: number;
+  /** Tokens of this rank's share, where the driver counts them. */
+  localTokens?: number;
 }
 
 /**

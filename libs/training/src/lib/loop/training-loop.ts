@@ -41,8 +41,8 @@ export interface StepMetrics {
   localLoss: number;
   /** Tokens of the global batch. */
   tokens: number;
-  /** Tokens of this rank's share. */
-  localTokens: number;
+  /** Tokens of this rank's share, where the driver counts them. */
+  localTokens?: number;
   /** Learning rate used. */
   lr: number;
   /** Global gradient norm (of the summed gradient) before clipping. */
@@ -122,7 +122,7 @@ export class TrainingLoop {
       loss: loss[0],
       localLoss,
       tokens: share.tokens,
-      localTokens: share.localTokens,
+      ...(share.localTokens !== undefined ? { localTokens: share.localTokens } : {}),
       lr,
       gradNorm,
       computeMs,
