@@ -36,9 +36,27 @@ describe('forge finetune classify / classify / lora merge', () => {
 
   it('finetunes the last block of a checkpoint and classifies with the result', async () => {
     const out = path.join(tmp, 'classifier');
-    const run = await forge('finetune', 'classify', ...common, '--model', base, '--out', out);
+    const run = await forge(
+      'finetune',
+      'classify',
+      ...common,
+      '--epochs',
+      '2',
+      '--model',
+      base,
+      '--out',
+      out,
+    );
     expect(run.stderr).toMatch(/16 train \/ 2 validation \/ 6 test examples/);
     expect(run.code).toBe(0);
+    // One number per epoch, the one its line prints (the job's trainEvalLoss).
+    const epochLosses = run.json.epoch_losses as number[];
+    expect(epochLosses).toHaveLength(2);
+    const printed = [...run.stderr.matchAll(/epoch (\d): train loss (\d+\.\d{4}), val loss/g)];
+    expect(printed.map((m) => Number(m[1]))).toEqual([1, 2]);
+    expect(printed.map((m) => m[2])).toEqual(epochLosses.map((l) => l.toFixed(4)));
+    expect(run.json.steps).toBe(4);
+    expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors']);
     for (const key of ['train_accuracy', 'val_accuracy', 'test_accuracy']) {
       expect(run.json[key]).toBeGreaterThanOrEqual(0);
       expect(run.json[key]).toBeLessThanOrEqual(1);

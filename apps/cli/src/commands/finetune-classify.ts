@@ -3,41 +3,26 @@
  * a fresh preset on a CSV/TSV of `label,text` rows or the built-in SpamAssassin corpus; writes a
  * classifier checkpoint and reports accuracy, precision/recall/F1 and confusion per split.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Command, Option } from 'commander';
+import { PRESET_NAMES } from '@llm-forge/gpt';
 import {
-  createTokenizer,
-  ForgeError,
-  GPT2_VOCAB_SIZE,
-  loadModel,
-  PRESET_NAMES,
-  presetConfig,
-  GPTModel,
-} from '@llm-forge/gpt';
-import {
-  balanceByDownsampling,
-  encodeSplits,
-  finetuneClassifier,
-  GPTClassifier,
-  limitExamples,
-  parseTrainSelection,
-  readLabeledFile,
-  resolveLabels,
+  ClassificationTask,
   SPAMASSASSIN,
-  spamAssassinExamples,
   SPLIT_NAMES,
-  stratifiedSplit,
   type ClassificationMetrics,
-  type LabeledExample,
   type Pooling,
 } from '@llm-forge/finetune';
-import { FINETUNE_DEFAULTS as D } from '@llm-forge/cluster-protocol';
+import {
+  FINETUNE_DEFAULTS as D,
+  FINETUNE_OPTION_DEFAULTS as O,
+  type FinetuneMetric,
+  type FinetuneSpec,
+} from '@llm-forge/cluster-protocol';
 import { fraction, integer, positiveInt, positiveNumber, nonNegativeNumber } from '../options';
 import { MODEL_HELP, resolveModelOption } from '../references';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
-import { TrainProgress } from '../progress';
+import { baseOf, checkBaseAndOut, finetuneAlone, parseSpec } from './finetune-run';
 
 interface ClassifyFlags {
   data: string;
@@ -86,14 +71,14 @@ export function finetuneClassifyCommand(): Command {
     .addOption(
       new Option('--pooling <where>', 'token whose output classifies')
         .choices(['last', 'last-non-pad'])
-        .default('last'),
+        .default(O.pooling),
     )
     .option('--labels <list>', 'comma-separated labels in class order; others are an error (default: sorted)')
     .option('--no-balance', 'keep the class sizes (default: downsample every class to the smallest)')
     .option('--max-examples <N>', 'use at most N examples (class shares kept; after balancing)', positiveInt)
-    .option('--val-fraction <f>', 'validation share of each class', fraction, 0.1)
-    .option('--test-fraction <f>', 'test share of each class', fraction, 0.2)
-    .option('--lora-rank <R>', 'LoRA rank with --train lora', positiveInt, 16)
+    .option('--val-fraction <f>', 'validation share of each class', fraction, O.valFraction)
+    .option('--test-fraction <f>', 'test share of each class', fraction, O.testFraction)
+    .option('--lora-rank <R>', 'LoRA rank with --train lora', positiveInt, O.loraRank)
     .option('--lora-alpha <A>', 'LoRA alpha (scale alpha/rank; default: the rank)', positiveNumber)
     .option(
       '--seed <N>',
@@ -108,39 +93,30 @@ export function finetuneClassifyCommand(): Command {
     );
 }
 
-function loadExamples(flags: ClassifyFlags): { examples: LabeledExample[]; labels: string[] } {
-  const all = flags.data === SPAMASSASSIN ? spamAssassinExamples() : readLabeledFile(flags.data);
-  const labels = resolveLabels(
-    all,
-    flags.labels?.split(',').map((l) => l.trim()),
-  );
-  let examples = flags.balance ? balanceByDownsampling(all, labels, flags.seed) : all;
-  if (flags.maxExamples !== undefined)
-    examples = limitExamples(examples, labels, flags.maxExamples, flags.seed);
-  return { examples, labels };
-}
-
-function baseWeights(flags: ClassifyFlags) {
-  if (!flags.model === !flags.preset) {
-    throw new ForgeError(
-      'give exactly one of --model <dir> (a checkpoint) or --preset <name> (random weights)',
-    );
-  }
-  if (flags.model) {
-    const { config, params } = loadModel(flags.model);
-    if (config.vocabSize !== GPT2_VOCAB_SIZE) {
-      throw new ForgeError(
-        `${path.join(flags.model, 'config.json')}: the checkpoint's vocabulary has ${config.vocabSize} tokens, not GPT-2's ${GPT2_VOCAB_SIZE}`,
-        'texts are tokenized with GPT-2 BPE: use a GPT-2-vocabulary checkpoint or a --preset',
-      );
-    }
-    return { config, params, source: flags.model };
-  }
-  const config = presetConfig(flags.preset as string);
-  const model = GPTModel.random(config, flags.seed);
-  const params = model.readParameters();
-  model.dispose();
-  return { config, params, source: `random ${flags.preset}` };
+/** The job spec of the flags: what `forge submit finetune classify` would send. */
+function classifySpecOf(flags: ClassifyFlags): FinetuneSpec {
+  const lora = flags.train === 'lora';
+  return parseSpec({
+    kind: 'classification',
+    ...baseOf(flags),
+    dataset: flags.data,
+    hyperparameters: {
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      weightDecay: flags.weightDecay,
+      maxLength: flags.maxLength,
+    },
+    train: flags.train,
+    ...(lora ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
+    labels: flags.labels?.split(',').map((l) => l.trim()),
+    pooling: flags.pooling,
+    balance: flags.balance,
+    maxExamples: flags.maxExamples,
+    valFraction: flags.valFraction,
+    testFraction: flags.testFraction,
+    seed: flags.seed,
+  });
 }
 
 function metricsLine(name: string, m: ClassificationMetrics): string {
@@ -153,97 +129,50 @@ function metricsLine(name: string, m: ClassificationMetrics): string {
   return `${name}: accuracy ${(m.accuracy * 100).toFixed(2)}% (${m.examples} examples), loss ${m.loss.toFixed(4)}; ${f1}; confusion ${JSON.stringify(m.confusion)}`;
 }
 
+/** An epoch's line: its train loss (`trainEvalLoss`, the one definition), validation loss and accuracy. */
+function epochLine(p: FinetuneMetric): string {
+  const acc = p.valAccuracy === undefined ? '' : `, val accuracy ${(p.valAccuracy * 100).toFixed(2)}%`;
+  return `epoch ${p.epoch}: train loss ${p.trainEvalLoss?.toFixed(4)}, val loss ${p.valLoss?.toFixed(4) ?? '-'}${acc}`;
+}
+
 async function runFinetuneClassify(flags: ClassifyFlags): Promise<void> {
-  if (fs.existsSync(flags.out) && !flags.overwrite) {
-    throw new ForgeError(
-      `${flags.out} already exists`,
-      'pass --overwrite to replace it or choose another --out',
-    );
-  }
-  const selection = parseTrainSelection(flags.train);
-  const trainShare = 1 - flags.valFraction - flags.testFraction;
-  if (!(trainShare > 0)) {
-    throw new ForgeError(
-      `--val-fraction ${flags.valFraction} and --test-fraction ${flags.testFraction} leave nothing to train on`,
-    );
-  }
+  checkBaseAndOut(flags);
+  const spec = classifySpecOf(flags);
   const backend = await startBackend();
-  const { examples, labels } = loadExamples(flags);
-  const base = baseWeights(flags);
-  const split = stratifiedSplit(
-    examples,
-    labels,
-    { train: trainShare, validation: flags.valFraction },
-    flags.seed,
-  );
-  const { splits, maxLength } = encodeSplits(split, labels, createTokenizer(), {
-    maxLength: flags.maxLength,
-    contextLength: base.config.contextLength,
-  });
-  const spec = { labels, pooling: flags.pooling, maxLength, padTokenId: 50256 };
-  const classifier = GPTClassifier.fromBase(base.config, base.params, spec, flags.seed);
-  if (selection.kind === 'lora') {
-    classifier.attachLora({
-      rank: flags.loraRank,
-      alpha: flags.loraAlpha ?? flags.loraRank,
-      seed: flags.seed,
-    });
-  }
+  const task = ClassificationTask.create(spec);
+  const { labels, splits, maxLength } = task.data;
   info(
     flags.json,
-    `backend ${backend.name}; base ${base.source}; labels ${labels.join(', ')}; ${splits.train.labels.length} train / ${splits.validation.labels.length} validation / ${splits.test.labels.length} test examples of ${maxLength} tokens; training ${flags.train}`,
+    `backend ${backend.name}; base ${flags.model ?? `random ${flags.preset}`}; labels ${labels.join(', ')}; ${splits.train.labels.length} train / ${splits.validation.labels.length} validation / ${splits.test.labels.length} test examples of ${maxLength} tokens; training ${spec.train}`,
   );
-
-  const steps = Math.ceil(splits.train.labels.length / flags.batchSize) * flags.epochs;
-  const progress = new TrainProgress(steps, 0, Boolean(flags.json));
-  const started = performance.now();
-  const result = finetuneClassifier(
-    classifier,
-    splits,
-    {
-      train: selection,
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      weightDecay: flags.weightDecay,
-      seed: flags.seed,
-    },
-    {
-      onStep: (s) => {
-        const seconds = (performance.now() - started) / 1000;
-        progress.step(s.step, s.totalSteps, s.loss, (s.step * flags.batchSize * maxLength) / seconds);
-      },
-      onEpoch: (e) =>
-        progress.log(
-          `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, val loss ${e.valLoss.toFixed(4)}, val accuracy ${(e.valAccuracy * 100).toFixed(2)}%`,
-        ),
-    },
-  );
-  progress.stop();
-  classifier.save(flags.out, { overwrite: flags.overwrite });
-  classifier.dispose();
-
+  const job = await finetuneAlone(spec, task, { out: flags.out, json: flags.json, evalLine: epochLine });
+  const finished = await task
+    .finish({ outDir: flags.out, modelDir: flags.out })
+    .finally(() => task.dispose());
+  const { metrics } = finished;
+  const trainable = job.trainer.params.length;
   info(
     flags.json,
-    `trainable parameters ${result.trainableParameters.toLocaleString()} of ${result.totalParameters.toLocaleString()}`,
+    `trainable parameters ${trainable.toLocaleString()} of ${task.totalParameters.toLocaleString()}`,
   );
-  for (const name of SPLIT_NAMES) info(flags.json, metricsLine(name, result.metrics[name]));
+  for (const name of SPLIT_NAMES) info(flags.json, metricsLine(name, metrics[name]));
   info(flags.json, `saved classifier to ${flags.out}`);
-  if (flags.json) {
-    printJson({
-      train_accuracy: result.metrics.train.accuracy,
-      val_accuracy: result.metrics.validation.accuracy,
-      test_accuracy: result.metrics.test.accuracy,
-      trainable_parameters: result.trainableParameters,
-      total_parameters: result.totalParameters,
-      labels,
-      max_length: maxLength,
-      examples: Object.fromEntries(SPLIT_NAMES.map((n) => [n, result.metrics[n].examples])),
-      epoch_losses: result.epochLosses,
-      steps: result.steps,
-      metrics: result.metrics,
-      checkpoint: flags.out,
-      backend: backend.name,
-    });
-  }
+  if (!flags.json) return;
+  // An epoch ends at a multiple of the steps per epoch; evalEvery is not set, so every evaluation is one.
+  const epochEnds = job.history.evaluations().filter((p) => p.step % task.stepsPerEpoch === 0);
+  printJson({
+    train_accuracy: metrics.train.accuracy,
+    val_accuracy: metrics.validation.accuracy,
+    test_accuracy: metrics.test.accuracy,
+    trainable_parameters: trainable,
+    total_parameters: task.totalParameters,
+    labels,
+    max_length: maxLength,
+    examples: Object.fromEntries(SPLIT_NAMES.map((n) => [n, metrics[n].examples])),
+    epoch_losses: epochEnds.map((p) => p.trainEvalLoss),
+    steps: job.trainer.stepsDone,
+    metrics,
+    checkpoint: flags.out,
+    backend: backend.name,
+  });
 }

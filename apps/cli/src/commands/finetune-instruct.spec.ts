@@ -84,6 +84,21 @@ describe('forge finetune instruct', () => {
       expect(run.json.train_loss).toEqual(expect.any(Number));
       expect(run.json.val_loss).toEqual(expect.any(Number));
       expect(run.json.train_loss as number).toBeLessThan(run.json.initial_train_loss as number);
+      // Before training, every --eval-every steps, at the end of the epoch; the last is the final loss.
+      const evals = run.json.evals as Array<{ step: number; train_loss: number; val_loss: number }>;
+      expect(evals.map((e) => e.step)).toEqual([0, 4]);
+      expect(evals[0].train_loss).toBe(run.json.initial_train_loss);
+      expect(evals[1].train_loss).toBeCloseTo(run.json.train_loss as number, 5);
+      expect(run.stderr).toMatch(/step 4: train loss \d+\.\d{3}, val loss \d+\.\d{3}/);
+      expect(run.json.step_losses).toHaveLength(4);
+      // The model is --out itself: no job layout (model/, state/) inside it.
+      expect(fs.readdirSync(out).sort()).toEqual([
+        'config.json',
+        'finetune.json',
+        'model.safetensors',
+        'responses-scores.json',
+        'responses.json',
+      ]);
 
       const responses = JSON.parse(fs.readFileSync(path.join(out, 'responses.json'), 'utf8'));
       expect(responses).toHaveLength(2);
@@ -246,10 +261,13 @@ describe('forge finetune instruct', () => {
       [args(data, '--model', base, '--preset', 'tiny'), /give exactly one of --model/],
       [
         args(data, '--model', otherVocab),
-        /other-vocab: the checkpoint's vocabulary has 1000 tokens, not GPT-2's 50257/,
+        /other-vocab\/config\.json: the checkpoint's vocabulary has 1000 tokens, not GPT-2's 50257/,
       ],
       [args(data, '--model', base, '--style', 'chatml'), /style must be one of alpaca, phi3, got "chatml"/],
-      [args(data, '--model', base, '--max-length', '100'), /max-length must be an integer in \[2, 48\]/],
+      [
+        args(data, '--model', base, '--max-length', '100'),
+        /hyperparameters\.maxLength must be an integer in \[2, 48\]/,
+      ],
       [
         args(data, '--model', base, '--batch-size', '18'),
         /training split has 17 examples, fewer than one batch of 18/,

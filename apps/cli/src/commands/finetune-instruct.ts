@@ -5,27 +5,30 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { ForgeError, GPT2_VOCAB_SIZE, PRESET_NAMES, saveModel, type GPTModel } from '@llm-forge/gpt';
+import { PRESET_NAMES } from '@llm-forge/gpt';
 import {
-  finetuneInstructions,
-  generateResponses,
+  ADAPTER_SUBDIR,
+  InstructionTask,
   judgeOptionsFrom,
-  loadInstructionData,
-  mergedParameters,
   promptStyle,
   promptStyleNames,
-  saveResponses,
-  splitInstructionData,
+  RESPONSES_FILE,
   type JudgeOptions,
+  type TrainedJob,
 } from '@llm-forge/finetune';
-import { FINETUNE_DEFAULTS as D } from '@llm-forge/cluster-protocol';
-import { modelFromCheckpoint, modelFromPreset } from '../model-source';
+import {
+  FINETUNE_DEFAULTS as D,
+  FINETUNE_OPTION_DEFAULTS as O,
+  type FinetuneMetric,
+  type FinetuneSpec,
+  type InstructionEvaluation,
+} from '@llm-forge/cluster-protocol';
 import { MODEL_HELP, resolveModelOption } from '../references';
 import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
-import { TrainProgress } from '../progress';
 import { judgeResponses } from './judge';
+import { baseOf, checkBaseAndOut, finetuneAlone, meanTokensPerSecond, parseSpec } from './finetune-run';
 
 interface InstructFlags {
   data: string;
@@ -53,10 +56,10 @@ interface InstructFlags {
   json?: boolean;
 }
 
-/** File names written into --out beside the model. */
-export const RESPONSES_FILE = 'responses.json';
+/** The metrics file written into --out beside the model, `responses.json` and `adapter/`. */
 export const METRICS_FILE = 'finetune.json';
-export const ADAPTER_DIR = 'adapter';
+/** Train/validation loss every N steps by default: the book's eval_freq (the job's default is epoch ends only). */
+const EVAL_EVERY = 5;
 
 /** Registers `forge finetune instruct`. */
 export function finetuneInstructCommand(): Command {
@@ -83,12 +86,17 @@ export function finetuneInstructCommand(): Command {
     .option('--max-length <L>', 'cut examples to L tokens (default: the model context length)', positiveInt)
     .option(
       '--eval-every <N>',
-      'train/validation loss every N steps (0: before and after only)',
+      'train/validation loss every N steps, and at the end of each epoch (0: there only)',
       nonNegativeInt,
-      5,
+      EVAL_EVERY,
     )
-    .option('--eval-batches <N>', 'batches per loss estimate (0: the whole split)', nonNegativeInt, 5)
-    .option('--max-new-tokens <N>', 'longest generated response', nonNegativeInt, 256)
+    .option(
+      '--eval-batches <N>',
+      'batches per loss estimate (0: the whole split)',
+      nonNegativeInt,
+      O.evalBatches,
+    )
+    .option('--max-new-tokens <N>', 'longest generated response', nonNegativeInt, O.maxNewTokens)
     .option('--test-limit <N>', 'answer only the first N test entries (default: all)', nonNegativeInt)
     .option(
       '--seed <N>',
@@ -115,130 +123,92 @@ function judgeSettings(flags: InstructFlags): JudgeOptions | undefined {
   return judgeOptionsFrom({ url: flags.judgeUrl, model: flags.judgeModel, apiKey: flags.judgeApiKey });
 }
 
-function baseModel(flags: InstructFlags): GPTModel {
-  if (!flags.model === !flags.preset) {
-    throw new ForgeError(
-      'give exactly one of --model <dir> (a checkpoint) or --preset <name> (random weights)',
-    );
-  }
-  if (!flags.model) return modelFromPreset(flags.preset as string, flags.seed);
-  const model = modelFromCheckpoint(flags.model);
-  if (model.config.vocabSize !== GPT2_VOCAB_SIZE) {
-    const size = model.config.vocabSize;
-    model.dispose();
-    throw new ForgeError(
-      `${flags.model}: the checkpoint's vocabulary has ${size} tokens, not GPT-2's ${GPT2_VOCAB_SIZE}`,
-      'instruction data is tokenized with GPT-2 BPE: use a GPT-2-vocabulary checkpoint',
-    );
-  }
-  return model;
-}
-
-async function runInstruct(flags: InstructFlags): Promise<void> {
-  if (fs.existsSync(flags.out) && !flags.overwrite) {
-    throw new ForgeError(
-      `${flags.out} already exists`,
-      'pass --overwrite to replace it or choose another --out',
-    );
-  }
-  const style = promptStyle(flags.style);
-  const judge = judgeSettings(flags);
-  const backend = await startBackend();
-  const split = splitInstructionData(loadInstructionData(flags.data), { seed: flags.seed });
-  const model = baseModel(flags);
-  info(
-    flags.json,
-    `backend ${backend.name}; model ${model.parameterCount.toLocaleString()} parameters; ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test examples; style ${style.name}`,
-  );
-
-  const perEpoch = Math.floor(split.train.length / flags.batchSize);
-  const progress = new TrainProgress(perEpoch * flags.epochs, 0, Boolean(flags.json));
-  const interrupt = stopOnInterrupt(progress);
-  const summary = await finetuneInstructions(
-    model,
-    split,
-    {
-      style,
+/** The job spec of the flags: what `forge submit finetune instruct` would send (and more). */
+function instructSpecOf(flags: InstructFlags): FinetuneSpec {
+  return parseSpec({
+    kind: 'instruction',
+    ...baseOf(flags),
+    dataset: flags.data,
+    hyperparameters: {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
       lr: flags.lr,
       weightDecay: flags.weightDecay,
       maxLength: flags.maxLength,
-      maskPrompt: flags.maskInstruction,
-      evalEvery: flags.evalEvery,
-      evalBatches: flags.evalBatches,
-      seed: flags.seed,
-      lora: flags.loraRank ? { rank: flags.loraRank, alpha: flags.loraAlpha ?? flags.loraRank } : undefined,
     },
-    {
-      onStep: (s) => progress.step(s.step + 1, s.totalSteps, s.loss, s.tokensPerSecond),
-      onEval: (e) =>
-        progress.log(
-          `step ${e.step}: train loss ${e.trainLoss.toFixed(3)}, val loss ${e.valLoss.toFixed(3)}`,
-        ),
-    },
-    interrupt.signal,
-  );
-  interrupt.dispose();
-  progress.stop();
+    ...(flags.loraRank !== undefined ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
+    style: flags.style as FinetuneSpec['style'],
+    maskInstruction: Boolean(flags.maskInstruction),
+    // Without --test-limit every test entry is answered.
+    maxResponses: flags.testLimit ?? Number.MAX_SAFE_INTEGER,
+    maxNewTokens: flags.maxNewTokens,
+    evalEvery: flags.evalEvery,
+    evalBatches: flags.evalBatches,
+    seed: flags.seed,
+  });
+}
 
+/** An evaluation's line: the train loss estimate (`trainEvalLoss`) and the validation loss. */
+function evalLine(p: FinetuneMetric): string {
+  return `step ${p.step}: train loss ${p.trainEvalLoss?.toFixed(3)}, val loss ${p.valLoss?.toFixed(3)}`;
+}
+
+/** Losses before training, at every evaluation, and after the last step. */
+function evalsOf(job: TrainedJob, evaluation: InstructionEvaluation) {
+  const initial = { step: 0, train_loss: evaluation.initialTrainLoss, val_loss: evaluation.initialValLoss };
+  const during = job.history
+    .evaluations()
+    .map((p) => ({ step: p.step, train_loss: p.trainEvalLoss, val_loss: p.valLoss }));
+  const steps = job.trainer.stepsDone;
+  // Stopped early (Ctrl-C), the last step was not evaluated during training: the final losses are.
+  const final = { step: steps, train_loss: evaluation.trainLoss, val_loss: evaluation.valLoss };
+  return [initial, ...during, ...(during.at(-1)?.step === steps || steps === 0 ? [] : [final])];
+}
+
+async function runInstruct(flags: InstructFlags): Promise<void> {
+  checkBaseAndOut(flags);
+  const style = promptStyle(flags.style);
+  const judge = judgeSettings(flags);
+  const spec = instructSpecOf(flags);
+  const backend = await startBackend();
+  const task = InstructionTask.create(spec);
+  const { split } = task.data;
+  info(
+    flags.json,
+    `backend ${backend.name}; model ${task.model.parameterCount.toLocaleString()} parameters; ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test examples; style ${style.name}`,
+  );
+  const job = await finetuneAlone(spec, task, { out: flags.out, json: flags.json, evalLine });
   // With LoRA the saved model has the adapters merged in (it loads anywhere); the adapters alone
   // go to <out>/adapter for `forge lora merge` onto another copy of the base.
-  const adapters = summary.adapters;
-  const params = adapters ? mergedParameters(model, adapters) : model.readParameters();
-  saveModel(flags.out, model.config, params, { overwrite: flags.overwrite });
-  const adapterDir = adapters ? path.join(flags.out, ADAPTER_DIR) : undefined;
-  if (adapters && adapterDir) adapters.save(adapterDir);
-  const test = split.test.slice(0, flags.testLimit ?? split.test.length);
-  const responses = await generateResponses(model, test, {
-    style,
-    maxNewTokens: flags.maxNewTokens,
-    onResponse: (_, i) => info(flags.json, `response ${i + 1}/${test.length}`),
-  });
-  adapters?.dispose();
-  model.dispose();
-  const responsesFile = path.join(flags.out, RESPONSES_FILE);
-  saveResponses(responsesFile, responses);
+  const { evaluation, responses } = await task
+    .finish({ outDir: flags.out, modelDir: flags.out, initial: job.initial, log: (m) => info(flags.json, m) })
+    .finally(() => task.dispose());
   for (const r of responses.slice(0, 3)) {
     info(flags.json, `\n${r.prompt}${r.model_response}\n(expected: ${r.output})`);
   }
-
   const result = {
-    train_loss: summary.final.trainLoss,
-    val_loss: summary.final.valLoss,
-    initial_train_loss: summary.initial.trainLoss,
-    initial_val_loss: summary.initial.valLoss,
-    steps: summary.steps,
-    step_losses: summary.stepLosses,
-    evals: summary.evals.map((e) => ({ step: e.step, train_loss: e.trainLoss, val_loss: e.valLoss })),
+    train_loss: evaluation.trainLoss,
+    val_loss: evaluation.valLoss,
+    initial_train_loss: evaluation.initialTrainLoss,
+    initial_val_loss: evaluation.initialValLoss,
+    steps: job.trainer.stepsDone,
+    step_losses: job.history.losses(),
+    evals: evalsOf(job, evaluation),
     examples: { train: split.train.length, validation: split.validation.length, test: split.test.length },
     responses: responses.length,
-    tokens_per_second: summary.tokensPerSecond,
+    tokens_per_second: meanTokensPerSecond(job.history.points),
     style: style.name,
-    mask_instruction: Boolean(flags.maskInstruction),
-    trainable_parameters: summary.trainableParameters,
-    lora_rank: flags.loraRank ?? null,
-    lora_alpha: flags.loraRank ? (flags.loraAlpha ?? flags.loraRank) : null,
-    adapter_dir: adapterDir ?? null,
+    mask_instruction: spec.maskInstruction,
+    trainable_parameters: job.trainer.params.length,
+    lora_rank: spec.lora?.rank ?? null,
+    lora_alpha: spec.lora ? (spec.lora.alpha ?? spec.lora.rank) : null,
+    adapter_dir: spec.lora ? path.join(flags.out, ADAPTER_SUBDIR) : null,
     checkpoint: flags.out,
-    responses_file: responsesFile,
+    responses_file: evaluation.responsesFile,
     backend: backend.name,
   };
   fs.writeFileSync(path.join(flags.out, METRICS_FILE), `${JSON.stringify(result, null, 2)}\n`);
   info(flags.json, `saved model, ${RESPONSES_FILE} and ${METRICS_FILE} to ${flags.out}`);
-  const judged = judge ? await judgeResponses(responsesFile, judge, flags.json) : {};
+  const judged = judge ? await judgeResponses(evaluation.responsesFile, judge, flags.json) : {};
   if (flags.json) printJson({ ...result, ...judged });
-}
-
-/** The first Ctrl-C ends training after the current step; responses and the model are still saved. */
-function stopOnInterrupt(progress: TrainProgress): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    progress.log('interrupted: stopping after this step, then saving (Ctrl-C again to quit now)');
-    controller.abort();
-    process.removeListener('SIGINT', onInterrupt);
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.on('SIGINT', onInterrupt);
-  return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onInterrupt) };
 }

@@ -1,0 +1,136 @@
+/**
+ * What `forge finetune classify` and `forge finetune instruct` share: the job spec of their flags
+ * (what `POST /finetunes` takes), and the finetune job engine at world size 1 (`SINGLE_PROCESS`,
+ * no resumable state, the model saved in `--out` itself) with a progress bar and a Ctrl-C that
+ * ends training after the current step.
+ */
+import * as fs from 'fs';
+import {
+  finetuneSpecSchema,
+  type FinetuneMetric,
+  type FinetuneSpec,
+  type FinetuneSpecInput,
+} from '@llm-forge/cluster-protocol';
+import { trainFinetuneJob, type JobTask, type TrainedJob } from '@llm-forge/finetune';
+import { ForgeError } from '@llm-forge/gpt';
+import { SINGLE_PROCESS } from '@llm-forge/training';
+import { TrainProgress } from '../progress';
+
+/** Flags both commands take to choose their base and output. */
+export interface FinetuneBaseFlags {
+  model?: string;
+  preset?: string;
+  out: string;
+  overwrite?: boolean;
+}
+
+/** Refuses an existing `--out` without `--overwrite`, and anything but exactly one base. */
+export function checkBaseAndOut(flags: FinetuneBaseFlags): void {
+  if (fs.existsSync(flags.out) && !flags.overwrite) {
+    throw new ForgeError(
+      `${flags.out} already exists`,
+      'pass --overwrite to replace it or choose another --out',
+    );
+  }
+  if (!flags.model === !flags.preset) {
+    throw new ForgeError(
+      'give exactly one of --model <dir> (a checkpoint) or --preset <name> (random weights)',
+    );
+  }
+}
+
+/** The base of a spec: `--model`'s directory or `--preset`'s random weights. */
+export function baseOf(flags: FinetuneBaseFlags): Pick<FinetuneSpecInput, 'baseCheckpoint' | 'preset'> {
+  return flags.model
+    ? { baseCheckpoint: flags.model }
+    : { preset: flags.preset as FinetuneSpecInput['preset'] };
+}
+
+/** Validates and defaults a spec built from flags; a bad value is one line naming the field. */
+export function parseSpec(input: FinetuneSpecInput): FinetuneSpec {
+  const parsed = finetuneSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ForgeError(`${issue.path.join('.') || 'flags'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Options of {@link finetuneAlone}. */
+export interface AloneOptions {
+  /** `--out`: the model is saved there (the job's `<outDir>/model` is `--out` itself). */
+  out: string;
+  json?: boolean;
+  /** The line printed for a point of the history that holds an evaluation. */
+  evalLine(point: FinetuneMetric): string;
+}
+
+/**
+ * Trains `task` (built from `spec`) by the job engine at world size 1: the bar follows the job's
+ * progress reports, each evaluation prints a line, the first Ctrl-C ends training after the
+ * current step (the caller still evaluates and saves), a second one quits.
+ */
+export async function finetuneAlone<T extends JobTask>(
+  spec: FinetuneSpec,
+  task: T,
+  options: AloneOptions,
+): Promise<TrainedJob<T>> {
+  const progress = new TrainProgress(
+    task.stepsPerEpoch * spec.hyperparameters.epochs,
+    0,
+    Boolean(options.json),
+  );
+  const interrupt = stopOnInterrupt(progress);
+  let seen = 0;
+  try {
+    return await trainFinetuneJob(
+      spec,
+      {
+        collective: SINGLE_PROCESS,
+        outDir: options.out,
+        modelDir: options.out,
+        resumable: false,
+        onProgress: ({ step, totalSteps, history }) => {
+          const last = history[history.length - 1];
+          progress.step(step, totalSteps, last.trainLoss, last.tokensPerSecond);
+          for (const p of history.slice(seen)) {
+            if (p.valLoss !== undefined || p.trainEvalLoss !== undefined) progress.log(options.evalLine(p));
+          }
+          seen = history.length;
+        },
+        stopTraining: interrupt.stopped,
+        log: (message, fields) => progress.log(logLine(message, fields)),
+      },
+      task,
+    );
+  } finally {
+    interrupt.dispose();
+    progress.stop();
+  }
+}
+
+/** A job's log message with its numeric fields: `losses before training (trainLoss 10.8, ...)`. */
+export function logLine(message: string, fields: Record<string, unknown> = {}): string {
+  const numbers = Object.entries(fields).filter(([, v]) => typeof v === 'number');
+  if (numbers.length === 0) return message;
+  return `${message} (${numbers.map(([k, v]) => `${k} ${(v as number).toFixed(4)}`).join(', ')})`;
+}
+
+/** Mean tokens per second over the logged steps (padding included), 0 when none was logged. */
+export function meanTokensPerSecond(history: readonly FinetuneMetric[]): number {
+  const rates = history.map((p) => p.tokensPerSecond).filter((r): r is number => r !== undefined);
+  return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
+}
+
+/** The first Ctrl-C asks training to stop after the current step; the second quits at once. */
+function stopOnInterrupt(progress: TrainProgress): { stopped(): boolean; dispose(): void } {
+  let stopped = false;
+  const onInterrupt = () => {
+    progress.log('interrupted: stopping after this step, then saving (Ctrl-C again to quit now)');
+    stopped = true;
+    process.removeListener('SIGINT', onInterrupt);
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.on('SIGINT', onInterrupt);
+  return { stopped: () => stopped, dispose: () => process.removeListener('SIGINT', onInterrupt) };
+}
