@@ -186,7 +186,8 @@ async function followFinetune(api: CoordinatorApi, id: string, json: boolean): P
       for (const m of metrics.slice(seen).filter((p) => p.valLoss !== undefined)) {
         const acc = m.valAccuracy === undefined ? '' : `, val accuracy ${(100 * m.valAccuracy).toFixed(1)}%`;
         progress.log(
-          `epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(3)}, val loss ${m.valLoss?.toFixed(3)}${acc}`,
+          // An epoch's train loss is trainEvalLoss (as forge finetune prints it), not the step's loss.
+          `epoch ${m.epoch}: train loss ${m.trainEvalLoss?.toFixed(3) ?? '-'}, val loss ${m.valLoss?.toFixed(3)}${acc}`,
         );
       }
       seen = metrics.length;
