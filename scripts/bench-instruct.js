@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * Instruction finetuning on the book's ch. 7 set (../shared/data/instruction-data.json): the book's
- * split (seeded), a training subset that fits a 2-core CPU in a few minutes, train and validation
- * loss before and after, and greedy responses to a few test entries next to the expected outputs.
- * Uses the built libraries (`npm run build` first).
+ * Instruction finetuning on the book's ch. 7 set (../shared/data/instruction-data.json) by the
+ * finetune job engine at world size 1 (as `forge finetune instruct` runs it): the first
+ * `--examples` entries (a subset that fits a 2-core CPU in a few minutes) split the book's way
+ * (seeded 85/10/5), train and validation loss before, during and after, and greedy responses to a
+ * few test entries next to the expected outputs. Uses the built libraries (`npm run build` first).
  *
- *   npm run bench:instruct [-- --preset small | --model DIR] [--train 400] [--epochs 2]
+ *   npm run bench:instruct [-- --preset small | --model DIR] [--examples 470] [--epochs 2]
  *       [--batch-size 8] [--lr 5e-4] [--max-length 256] [--style alpaca] [--mask-instruction]
- *       [--samples 5] [--data FILE] [--seed 123]
+ *       [--eval-every 10] [--eval-batches 5] [--samples 5] [--max-new-tokens 64] [--data FILE] [--seed 123]
  */
+const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
@@ -17,88 +19,95 @@ function arg(name, fallback) {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-function loadBaseModel(gpt) {
-  const dir = arg('model');
-  if (dir) {
-    const { config, params } = gpt.loadModel(dir);
-    return { model: gpt.GPTModel.fromParameters(config, params), source: dir };
-  }
-  const preset = arg('preset', 'small');
-  return { model: gpt.GPTModel.random(gpt.presetConfig(preset), 123), source: `${preset} (random weights)` };
+/** The spec of the flags: what `forge finetune instruct` would build. */
+function specOf(dataFile, seed) {
+  const { finetuneSpecSchema } = require('@llm-forge/cluster-protocol');
+  const maxLength = arg('max-length');
+  return finetuneSpecSchema.parse({
+    kind: 'instruction',
+    ...(arg('model') ? { baseCheckpoint: arg('model') } : { preset: arg('preset', 'small') }),
+    dataset: dataFile,
+    hyperparameters: {
+      epochs: Number(arg('epochs', '2')),
+      batchSize: Number(arg('batch-size', '8')),
+      lr: Number(arg('lr', '5e-4')),
+      ...(maxLength ? { maxLength: Number(maxLength) } : {}),
+    },
+    style: arg('style', 'alpaca'),
+    maskInstruction: process.argv.includes('--mask-instruction'),
+    // 470 entries: 399 train, 47 test, 24 validation.
+    maxExamples: Number(arg('examples', '470')),
+    maxResponses: Number(arg('samples', '5')),
+    maxNewTokens: Number(arg('max-new-tokens', '64')),
+    evalEvery: Number(arg('eval-every', '10')),
+    evalBatches: Number(arg('eval-batches', '5')),
+    seed,
+  });
 }
 
 async function main() {
   const { initBackend } = require('@llm-forge/tfjs-backend-native');
-  const gpt = require('@llm-forge/gpt');
   const ft = require('@llm-forge/finetune');
+  const { SINGLE_PROCESS } = require('@llm-forge/training');
   const backend = await initBackend(process.env.FORGE_BACKEND || 'auto');
   const seed = Number(arg('seed', '123'));
   const dataFile = arg('data', path.resolve(__dirname, '../../shared/data/instruction-data.json'));
-  const split = ft.splitInstructionData(ft.loadInstructionData(dataFile), { seed });
-  const train = split.train.slice(0, Number(arg('train', '400')));
-  const style = ft.promptStyle(arg('style', 'alpaca'));
-  const { model, source } = loadBaseModel(gpt);
-  const options = {
-    style,
-    epochs: Number(arg('epochs', '2')),
-    batchSize: Number(arg('batch-size', '8')),
-    lr: Number(arg('lr', '5e-4')),
-    maxLength: Number(arg('max-length', String(model.config.contextLength))),
-    maskPrompt: process.argv.includes('--mask-instruction'),
-    evalEvery: Number(arg('eval-every', '10')),
-    evalBatches: Number(arg('eval-batches', '5')),
-    seed,
-  };
+  const spec = specOf(dataFile, seed);
+  const source = spec.baseCheckpoint ?? `${spec.preset} (random weights)`;
   console.log(
-    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads; backend ${backend.name}; model ${source}, ${model.parameterCount.toLocaleString()} parameters`,
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads; backend ${backend.name}; model ${source}`,
   );
-  console.log(
-    `data: ${train.length} of ${split.train.length} training examples, ${split.validation.length} validation, ${split.test.length} test; style ${style.name}; ${JSON.stringify({ ...options, style: style.name })}`,
-  );
+  console.log(`spec: ${JSON.stringify({ ...spec, dataset: path.basename(spec.dataset) })}`);
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-instruct-'));
   const t0 = performance.now();
-  const summary = await ft.finetuneInstructions(model, { train, validation: split.validation }, options, {
-    onEval: (e) =>
-      console.log(
-        `step ${String(e.step).padStart(4)}: train loss ${e.trainLoss.toFixed(3)}, val loss ${e.valLoss.toFixed(3)}`,
-      ),
-  });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
-  const samples = split.test.slice(0, Number(arg('samples', '5')));
-  const responses = await ft.generateResponses(model, samples, {
-    style,
-    maxNewTokens: Number(arg('max-new-tokens', '64')),
-  });
-  const generateSeconds = (performance.now() - t1) / 1000;
-  for (const r of responses) {
+  let seen = 0;
+  let trainSeconds = 0;
+  const outcome = await ft
+    .runFinetuneJob(spec, {
+      collective: SINGLE_PROCESS,
+      outDir,
+      resumable: false,
+      onProgress: ({ history }) => {
+        for (const p of history.slice(seen).filter((h) => h.valLoss !== undefined)) {
+          console.log(
+            `step ${String(p.step).padStart(4)}: train loss ${p.trainEvalLoss.toFixed(3)}, val loss ${p.valLoss.toFixed(3)}`,
+          );
+        }
+        seen = history.length;
+        trainSeconds = (performance.now() - t0) / 1000;
+      },
+      log: (message, fields) => {
+        if (message.startsWith('response')) return;
+        console.log(`${message} ${JSON.stringify(fields ?? {})}`);
+      },
+    })
+    .finally(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const e = outcome.evaluation;
+  for (const r of e.responses) {
     console.log(
-      `\n### ${r.instruction}${r.input ? ` [${r.input}]` : ''}\nexpected: ${r.output}\nmodel:    ${r.model_response}`,
+      `\n### ${r.instruction}${r.input ? ` [${r.input}]` : ''}\nexpected: ${r.output}\nmodel:    ${r.response}`,
     );
   }
+  const rates = outcome.history.map((p) => p.tokensPerSecond).filter((r) => r !== undefined);
   const result = {
     model: source,
     backend: backend.name,
-    train_examples: train.length,
-    steps: summary.steps,
-    initial_train_loss: summary.initial.trainLoss,
-    initial_val_loss: summary.initial.valLoss,
-    train_loss: summary.final.trainLoss,
-    val_loss: summary.final.valLoss,
-    tokens_per_second: summary.tokensPerSecond,
+    steps: outcome.steps,
+    trainable_parameters: outcome.trainableParameters,
+    initial_train_loss: e.initialTrainLoss,
+    initial_val_loss: e.initialValLoss,
+    train_loss: e.trainLoss,
+    val_loss: e.valLoss,
+    tokens_per_second: rates.reduce((a, b) => a + b, 0) / Math.max(rates.length, 1),
     train_seconds: trainSeconds,
-    generate_seconds: generateSeconds,
-    responses: responses.map((r) => ({
-      instruction: r.instruction,
-      input: r.input,
-      output: r.output,
-      model_response: r.model_response,
-    })),
+    finish_seconds: totalSeconds - trainSeconds,
+    responses: e.responses,
   };
   console.log(
-    `\nloss before: train ${result.initial_train_loss.toFixed(3)}, val ${result.initial_val_loss.toFixed(3)}; after ${summary.steps} steps: train ${result.train_loss.toFixed(3)}, val ${result.val_loss.toFixed(3)}; ${trainSeconds.toFixed(0)} s training (${Math.round(result.tokens_per_second)} tokens/s incl. padding), ${generateSeconds.toFixed(0)} s for ${responses.length} responses`,
+    `\nloss before: train ${result.initial_train_loss.toFixed(3)}, val ${result.initial_val_loss.toFixed(3)}; after ${result.steps} steps: train ${result.train_loss.toFixed(3)}, val ${result.val_loss.toFixed(3)}; ${trainSeconds.toFixed(0)} s training (${Math.round(result.tokens_per_second)} tokens/s incl. padding), ${result.finish_seconds.toFixed(0)} s for the final losses, saving and ${e.responses.length} responses`,
   );
   console.log(`RESULTS ${JSON.stringify(result)}`);
-  model.dispose();
 }
 
 main().catch((e) => {
