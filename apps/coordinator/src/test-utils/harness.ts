@@ -1,5 +1,6 @@
 /** E2E helpers: an app per test on its own Redis key prefix, deleted afterwards. */
 import { randomBytes } from 'crypto';
+import type { Server } from 'http';
 import type { App } from 'supertest/types';
 import IORedis from 'ioredis';
 import { createApp, type CoordinatorApp } from '../bootstrap';
@@ -102,6 +103,8 @@ export function useTestApp(): TestApp {
   });
   afterEach(async () => {
     if (!state.up) return;
+    // A stream still open (GET /events) would keep the server, and so the close, waiting forever.
+    (state.built?.app.getHttpServer() as Server | undefined)?.closeAllConnections();
     await state.built?.app.close();
     state.built = undefined;
     await deletePrefix(state.prefix);
