@@ -69,6 +69,9 @@ describe('GET /events (e2e, Redis)', () => {
     expect(created.metrics).toBeUndefined();
     const started = await stream.next('finetune', of('running'), 'status running');
     expect(started.members?.map((m) => m.workerId)).toEqual(['ev-a']);
+    // GET /workers names the job and its kind (the dashboard links the worker to the finetune page)
+    const listed = (await request(ctx.server).get('/workers').set(auth).expect(200)).body;
+    expect(listed).toMatchObject([{ id: 'ev-a', state: 'training', runId: id, kind: 'finetune', rank: 0 }]);
 
     const progressed = await stream.next(
       'finetune',

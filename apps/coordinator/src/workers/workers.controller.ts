@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { isAlive } from './liveness';
-import { WorkerRegistry } from './worker-registry';
+import { WorkerRegistry, type JobKind } from './worker-registry';
 
 /** A worker as the API shows it. */
 export interface WorkerView {
@@ -18,7 +18,9 @@ export interface WorkerView {
    * record is removed after the retention period, FORGE_WORKER_RETENTION_MS).
    */
   state: 'training' | 'idle' | 'lost';
+  /** The job it trains in: a run's id, or a finetune's when `kind` is `finetune`. */
   runId?: string;
+  kind?: JobKind;
   rank?: number;
   registeredAt: string;
   lastHeartbeatAt: string;
@@ -36,7 +38,9 @@ export class WorkersController {
 
   /** Every registered worker. */
   @Get()
-  @ApiOperation({ summary: 'registered workers with state (training, idle, lost), run and rank' })
+  @ApiOperation({
+    summary: 'registered workers with state (training, idle, lost), job (run or finetune) and rank',
+  })
   async list(): Promise<WorkerView[]> {
     const now = Date.now();
     return (await this.registry.list()).map((w) => {
@@ -51,7 +55,10 @@ export class WorkersController {
         registeredAt: w.registeredAt,
         lastHeartbeatAt: new Date(w.lastSeen).toISOString(),
       };
-      if (w.assignment) Object.assign(view, { runId: w.assignment.runId, rank: w.assignment.rank });
+      if (w.assignment) {
+        const { runId, rank, kind = 'run' } = w.assignment;
+        Object.assign(view, { runId, kind, rank });
+      }
       return view;
     });
   }

@@ -1,5 +1,5 @@
 import { LiveEvents, type EventSourceLike, type LiveState } from './events';
-import type { Run, StepEvent } from './types';
+import type { FinetuneEvent, Run, StepEvent } from './types';
 
 class FakeSource implements EventSourceLike {
   onopen: ((ev: Event) => void) | null = null;
@@ -51,6 +51,22 @@ describe('LiveEvents', () => {
     sources[0].emit('run', '{"id":"r2"}');
     expect(runs.map((r) => r.id)).toEqual(['r1']);
     expect(steps).toEqual([{ runId: 'r1', metric: { step: 3, loss: 2.5 } }]);
+  });
+
+  it('dispatches finetune events with the history they carry', () => {
+    const { live, sources } = setup();
+    const finetunes: FinetuneEvent[] = [];
+    live.subscribe({ finetune: (f) => finetunes.push(f) });
+    live.connect();
+    sources[0].emit('finetune', '{"id":"ft-1","status":"queued","progress":{"step":0,"totalSteps":0}}');
+    sources[0].emit(
+      'finetune',
+      '{"id":"ft-1","status":"running","progress":{"step":1,"totalSteps":2},"metrics":[{"step":1,"trainLoss":0.9}]}',
+    );
+    expect(finetunes.map((f) => [f.status, f.metrics?.length])).toEqual([
+      ['queued', undefined],
+      ['running', 1],
+    ]);
   });
 
   it('tracks the connection state through open, retry and give-up', () => {

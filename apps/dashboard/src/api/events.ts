@@ -3,13 +3,13 @@
  * `step` for each step's metrics, `finetune` when a finetune job changes. EventSource reconnects by
  * itself after a drop; the pages refetch on reconnect and poll while the stream is down.
  */
-import type { Finetune, Run, StepEvent } from './types';
+import type { FinetuneEvent, Run, StepEvent } from './types';
 
 /** Handlers of the typed events. */
 export interface LiveHandlers {
   run?: (run: Run) => void;
   step?: (event: StepEvent) => void;
-  finetune?: (finetune: Finetune) => void;
+  finetune?: (finetune: FinetuneEvent) => void;
 }
 
 /** State of the connection. */
@@ -47,7 +47,7 @@ export class LiveEvents {
     source.onerror = () => this.setState(source.readyState === 2 ? 'down' : 'connecting');
     this.listen<Run>(source, 'run', (h, v) => h.run?.(v));
     this.listen<StepEvent>(source, 'step', (h, v) => h.step?.(v));
-    this.listen<Finetune>(source, 'finetune', (h, v) => h.finetune?.(v));
+    this.listen<FinetuneEvent>(source, 'finetune', (h, v) => h.finetune?.(v));
   }
 
   /** Stops the stream (after a token change, call connect again). */

@@ -112,7 +112,9 @@ export interface WorkerInfo {
   backend?: string;
   registeredAt?: string;
   address: string;
+  /** The job the worker trains in: a run's id, or a finetune's when `kind` is `finetune`. */
   runId?: string;
+  kind?: 'run' | 'finetune';
   rank?: number;
   lastHeartbeatAt: string;
 }
@@ -198,6 +200,15 @@ export interface InstructionEvaluation {
 /** GET /finetunes/:id. */
 export interface FinetuneDetail extends Finetune {
   metrics: FinetuneMetric[];
+  evaluation?: ClassificationEvaluation | InstructionEvaluation;
+}
+
+/**
+ * `event: finetune` of GET /events: the job after a change, with the whole logged history
+ * (`metrics`) when rank 0 reported progress or the job completed, and `evaluation` on completion.
+ */
+export interface FinetuneEvent extends Finetune {
+  metrics?: FinetuneMetric[];
   evaluation?: ClassificationEvaluation | InstructionEvaluation;
 }
 

@@ -9,6 +9,7 @@ import { StatusBadge } from '../components/StatusBadge';
 import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
 import type { Point } from '../lib/metrics';
+import { applyFinetuneEvent } from '../lib/live-state';
 import { isFinished } from '../lib/run-actions';
 import { EvaluationPanel } from './finetune/EvaluationPanel';
 
@@ -29,9 +30,7 @@ export function FinetunePage({ id }: { id: string }): ReactElement {
   const load = useCallback(() => api.getFinetune(id), [api, id]);
   const job = useResource<FinetuneDetail>(load);
   const [actionError, setActionError] = useState<Error>();
-  useLiveEvents({
-    finetune: (f) => job.setData((d) => (d && d.id === f.id ? { ...d, ...f, metrics: d.metrics } : d)),
-  });
+  useLiveEvents({ finetune: (f) => job.setData((d) => applyFinetuneEvent(d, f)) });
   const metrics = job.data?.metrics;
   const loss = useMemo<Series[]>(
     () => [

@@ -8,7 +8,7 @@ import { StatusBadge } from '../components/StatusBadge';
 import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
 import { formatAgo } from '../lib/format';
-import { upsertById } from '../lib/live-state';
+import { finetuneRow, upsertById } from '../lib/live-state';
 import { href } from '../lib/routes';
 
 /** The finetunes table. */
@@ -16,7 +16,9 @@ export function FinetunesPage(): ReactElement {
   const { api } = useServices();
   const load = useCallback(() => api.listFinetunes(), [api]);
   const jobs = useResource<Finetune[]>(load);
-  useLiveEvents({ finetune: (f) => jobs.setData((list) => (list ? upsertById(list, f) : list)) });
+  useLiveEvents({
+    finetune: (f) => jobs.setData((list) => (list ? upsertById(list, finetuneRow(f)) : list)),
+  });
 
   return (
     <section>

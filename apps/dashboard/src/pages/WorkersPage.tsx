@@ -1,4 +1,4 @@
-/** Registered workers: state, address, run and rank, heartbeat age (stale ones stand out). */
+/** Registered workers: state, address, job (run or finetune) and rank, heartbeat age (stale ones stand out). */
 import { useCallback, type ReactElement } from 'react';
 import type { WorkerInfo } from '../api/types';
 import { useServices } from '../app/context';
@@ -27,7 +27,7 @@ export function WorkersPage(): ReactElement {
               <th>Worker</th>
               <th>State</th>
               <th>Address</th>
-              <th>Run</th>
+              <th>Job</th>
               <th>Rank</th>
               <th>Last heartbeat</th>
             </tr>
@@ -42,7 +42,15 @@ export function WorkersPage(): ReactElement {
                   </td>
                   <td>{w.state}</td>
                   <td>{w.address}</td>
-                  <td>{w.runId ? <a href={href({ page: 'run', id: w.runId })}>{w.runId}</a> : '—'}</td>
+                  <td>
+                    {w.runId ? (
+                      <a href={href({ page: w.kind === 'finetune' ? 'finetune' : 'run', id: w.runId })}>
+                        {w.runId}
+                      </a>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
                   <td>{w.rank ?? '—'}</td>
                   <td>{formatAgo(w.lastHeartbeatAt)}</td>
                 </tr>
