@@ -34,7 +34,9 @@ async function main() {
   const { coordinatorV1, METADATA_KEYS } = require('@llm-forge/proto');
   const { rankQueueName } = require('@llm-forge/cluster-protocol');
   const { createApp } = require(path.join(root, 'apps/coordinator/dist/bootstrap.js'));
-  const { ControlPlaneServer } = require(path.join(root, 'apps/coordinator/dist/workers/control-plane.server.js'));
+  const { ControlPlaneServer } = require(
+    path.join(root, 'apps/coordinator/dist/workers/control-plane.server.js'),
+  );
 
   const prefix = `forge-bench-${process.pid}:`;
   const secret = 'bench-cluster-secret';
@@ -52,6 +54,7 @@ async function main() {
     clusterSecret: secret,
     heartbeatMs: 1000,
     workerTimeoutMs: 10_000,
+    workerRetentionMs: 3_600_000,
     stepTimeoutMs: 60_000,
     maxStepRetries: 0,
   };
@@ -76,14 +79,24 @@ async function main() {
   const stopFns = [];
   for (let i = 0; i < WORKERS; i++) {
     const id = `bench-${i}`;
-    const client = new coordinatorV1.CoordinatorServiceClient(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const client = new coordinatorV1.CoordinatorServiceClient(
+      `127.0.0.1:${grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
     const res = await new Promise((resolve, reject) =>
-      client.registerWorker({ workerId: id, collectiveAddress: `127.0.0.1:${41000 + i}`, pid: process.pid }, md, (e, r) =>
-        e ? reject(e) : resolve(r),
+      client.registerWorker(
+        { workerId: id, collectiveAddress: `127.0.0.1:${41000 + i}`, pid: process.pid },
+        md,
+        (e, r) => (e ? reject(e) : resolve(r)),
       ),
     );
     const beat = setInterval(
-      () => client.heartbeat({ workerId: id, sessionId: res.sessionId, lastCompletedStep: 0, heldRunId: '', appliedSteps: 0 }, md, () => undefined),
+      () =>
+        client.heartbeat(
+          { workerId: id, sessionId: res.sessionId, lastCompletedStep: 0, heldRunId: '', appliedSteps: 0 },
+          md,
+          () => undefined,
+        ),
       500,
     );
     const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -93,8 +106,21 @@ async function main() {
         const j = job.data;
         note(started, j.step);
         const result = {
-          ok: true, workerId: id, rank: j.rank, step: j.step, appliedSteps: j.step + 1,
-          loss: 1, localLoss: 1, tokens: 64, lr: 1e-3, gradNorm: 1, computeMs: 0, commMs: 0, bytesSent: 0, jobMs: 0, verified: false,
+          ok: true,
+          workerId: id,
+          rank: j.rank,
+          step: j.step,
+          appliedSteps: j.step + 1,
+          loss: 1,
+          localLoss: 1,
+          tokens: 64,
+          lr: 1e-3,
+          gradNorm: 1,
+          computeMs: 0,
+          commMs: 0,
+          bytesSent: 0,
+          jobMs: 0,
+          verified: false,
         };
         note(finished, j.step);
         return result;
@@ -109,8 +135,21 @@ async function main() {
     });
   }
 
-  const spec = { data: { text: 'builtin:moby-dick' }, steps: STEPS, workers: WORKERS, batchSize: WORKERS, evalEvery: 0 };
-  const created = await (await fetch(`${base}/runs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(spec) })).json();
+  const spec = {
+    data: { text: 'builtin:moby-dick' },
+    steps: STEPS,
+    workers: WORKERS,
+    batchSize: WORKERS,
+    evalEvery: 0,
+  };
+  const response = await fetch(`${base}/runs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
+  const created = await response.json();
+  if (response.status !== 201)
+    throw new Error(`POST /runs answered ${response.status}: ${JSON.stringify(created)}`);
   const t0 = performance.now();
   for (;;) {
     const run = await (await fetch(`${base}/runs/${created.id}`)).json();
@@ -130,9 +169,15 @@ async function main() {
   }
   gaps.sort((a, b) => a - b);
   const fmt = (x) => x.toFixed(2);
-  console.log(`coordinator overhead per step, ${WORKERS} workers, ${STEPS} steps, empty model (Redis ${REDIS_URL})`);
-  console.log(`  median ${fmt(quantile(gaps, 0.5))} ms   p90 ${fmt(quantile(gaps, 0.9))} ms   p99 ${fmt(quantile(gaps, 0.99))} ms   max ${fmt(gaps.at(-1))} ms`);
-  console.log(`  ${fmt(wall / STEPS)} ms per step end to end (${(STEPS / (wall / 1000)).toFixed(0)} steps/s)`);
+  console.log(
+    `coordinator overhead per step, ${WORKERS} workers, ${STEPS} steps, empty model (Redis ${REDIS_URL})`,
+  );
+  console.log(
+    `  median ${fmt(quantile(gaps, 0.5))} ms   p90 ${fmt(quantile(gaps, 0.9))} ms   p99 ${fmt(quantile(gaps, 0.99))} ms   max ${fmt(gaps.at(-1))} ms`,
+  );
+  console.log(
+    `  ${fmt(wall / STEPS)} ms per step end to end (${(STEPS / (wall / 1000)).toFixed(0)} steps/s)`,
+  );
   console.log(`  bar: median under 10 ms -> ${quantile(gaps, 0.5) < 10 ? 'met' : 'NOT met'}`);
 
   for (const stop of stopFns) await stop();
