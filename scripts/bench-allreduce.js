@@ -56,7 +56,8 @@ function nativeRingKernels(backend, asExports) {
 }
 
 async function rankChild() {
-  const { RingAllReduce, ThreadedRingAllReduce, checksum } = require('@llm-forge/collective');
+  const { RingAllReduce, ThreadedRingAllReduce } = require('@llm-forge/collective');
+  const { checksum } = require('@llm-forge/tfjs-backend-native');
   const [rank, worldSize, elements] = ['rank', 'world', 'elements'].map((k) => Number(arg(k)));
   const options = { rank, worldSize, secret: 'bench', timeoutMs: 600_000 };
   if (arg('chunk-mb')) options.chunkBytes = Math.round(Number(arg('chunk-mb')) * 2 ** 20);

@@ -1,6 +1,6 @@
 /**
  * Collective communication between training workers: ring all-reduce of flat Float32Array
- * gradients over gRPC (`RingAllReduce`), a cheap checksum for divergence checks, bf16 helpers,
+ * gradients over gRPC (`RingAllReduce`), bf16 helpers,
  * and the typed errors operations reject with.
  */
 export { RingAllReduce } from './lib/ring/ring-all-reduce';
@@ -20,7 +20,6 @@ export {
   type RingAllReduceOptions,
   type WireDType,
 } from './lib/options/ring-options';
-export { checksum } from './lib/checksum/checksum';
 export { bf16ToF32, f32ToBf16, roundToBf16InPlace } from './lib/codec/bf16';
 export { planBuckets, type BucketLayout, type SegmentLayout } from './lib/layout/ring-layout';
 export { collectiveChannelOptions, collectiveServerOptions } from './lib/transport/grpc-options';

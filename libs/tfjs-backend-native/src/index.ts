@@ -31,6 +31,7 @@ export {
   sumOfSquares,
   type AdamWStep,
 } from './lib/flat-math';
+export { checksum } from './lib/checksum';
 export { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './lib/select-backend';
 export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';

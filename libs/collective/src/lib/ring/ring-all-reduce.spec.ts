@@ -2,7 +2,7 @@ import { CollectiveAuthError } from '../errors/collective-auth-error';
 import { CollectiveConfigError } from '../errors/collective-config-error';
 import { CollectiveError } from '../errors/collective-error';
 import { CollectiveTimeoutError } from '../errors/collective-timeout-error';
-import { checksum } from '../checksum/checksum';
+import { checksum } from '@llm-forge/tfjs-backend-native';
 import { bf16ToF32, f32ToBf16, roundToBf16InPlace } from '../codec/bf16';
 import { HANG_SLACK_MS, randomBuffer, ringOrderSum, sameBytes, startRing } from '../test-utils/ring-harness';
 import { RingAllReduce } from './ring-all-reduce';

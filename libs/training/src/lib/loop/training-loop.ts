@@ -13,9 +13,9 @@
  * drive their steps through this class; they differ only in the share they pass and in what they do
  * between steps (evaluation, checkpoints, history).
  */
-import { checksum, type WireDType } from '@llm-forge/collective';
+import type { WireDType } from '@llm-forge/collective';
 import type { Batch, Trainer } from '@llm-forge/gpt';
-import { addInto, scale } from '@llm-forge/tfjs-backend-native';
+import { addInto, checksum, scale } from '@llm-forge/tfjs-backend-native';
 import type { GradientCollective, ReduceOptions } from '../collective/gradient-collective';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import type { LocalShare } from './local-share';
