@@ -224,17 +224,20 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     expect(run.error).toBe('step 1 failed: rank 0 (worker w-a): /data/shard-0001.bin: checksum mismatch');
   });
 
-  it('pauses after the step in flight and resumes from a chosen checkpoint', async () => {
+  it('pauses after the step in flight and resumes from a chosen checkpoint, keeping its evaluation', async () => {
     if (!ctx.up) return;
     const [a] = await startWorkers('w-a');
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     a.handle(async (job, w) => {
       if (job.step === 2 && job.resumeFrom === undefined) await gate;
-      return fakeSuccess(job, w.id);
+      const evaluated = job.evaluate
+        ? { eval: { trainLoss: job.step + 1 }, sample: `after ${job.step + 1}` }
+        : {};
+      return { ...fakeSuccess(job, w.id), ...evaluated };
     });
     const ckpt = fakeCheckpoint(1);
-    const id = await createRun({ steps: 4, workers: 1 });
+    const id = await createRun({ steps: 4, workers: 1, evalEvery: 1 });
     while (!a.jobs.some((j) => j.step === 2)) await new Promise((r) => setTimeout(r, 20));
     expect((await post(`/runs/${id}/pause`).expect(200)).body.status).toBe('paused');
     release();
@@ -247,5 +250,13 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     const run = await waitFor(id, 'completed');
     expect(a.jobs.map((j) => j.step)).toEqual([0, 1, 2, 1, 2, 3]);
     expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3]);
+    // The evaluation and sample after 1 step belong to the checkpoint resumed from: kept, not re-run.
+    expect(run.evals.map((e: { step: number }) => e.step)).toEqual([1, 2, 3, 4]);
+    expect(run.samples.map((e: { text: string }) => e.text)).toEqual([
+      'after 1',
+      'after 2',
+      'after 3',
+      'after 4',
+    ]);
   });
 });

@@ -154,14 +154,20 @@ export class RunsRepository {
   }
 
   /**
-   * Drops metrics, evaluations and samples of steps >= `step` (a run rewound to a checkpoint re-runs
-   * them, and their new values replace the old).
+   * Drops what comes after `step` applied steps (a run rewound to the checkpoint of that step re-runs
+   * the rest, and the new values replace the old): the metrics of steps `step` and later (a metric's
+   * step is the 0-based index of the step taken), and the evaluations and samples made after more
+   * than `step` steps (theirs is the number of steps applied, so the checkpoint's own evaluation stays).
    */
   async truncateHistory(id: string, step: number): Promise<void> {
-    for (const suffix of ['metrics', 'evals', 'samples']) {
+    for (const [suffix, keep] of [
+      ['metrics', (s: number) => s < step],
+      ['evals', (s: number) => s <= step],
+      ['samples', (s: number) => s <= step],
+    ] as const) {
       const key = `${this.runKey(id)}:${suffix}`;
-      const kept = (await this.redis.lrange(key, 0, -1)).filter(
-        (s) => (JSON.parse(s) as { step: number }).step < step,
+      const kept = (await this.redis.lrange(key, 0, -1)).filter((s) =>
+        keep((JSON.parse(s) as { step: number }).step),
       );
       const tx = this.redis.multi().del(key);
       if (kept.length > 0) tx.rpush(key, ...kept);
