@@ -17,6 +17,9 @@ export interface ApiRun {
   metrics?: { step: number; loss: number; tokensPerSecond?: number; stepMs?: number }[];
   evals?: { step: number; trainLoss: number; valLoss?: number }[];
   samples?: { step: number; text: string }[];
+  spec?: { workers: number };
+  /** The ring of the current attempt (fewer than `spec.workers` when it shrank). */
+  members?: { workerId: string }[];
 }
 
 /** A finetune job as the coordinator returns it (the fields the CLI reads). */

@@ -10,13 +10,22 @@ import type { AddressInfo } from 'net';
 import { FINETUNE_DEFAULTS, runSpecSchema } from '@llm-forge/cluster-protocol';
 import { runForge as forge } from '../test-utils/run-forge';
 
-/** A server answering POST /runs and POST /finetunes with a queued job, keeping each body. */
+/**
+ * A server answering POST /runs and POST /finetunes with a queued job, keeping each body, and
+ * GET /runs/job-1 with the queued `states` in turn (the last one for ever).
+ */
 async function startCoordinator() {
   const bodies: Array<{ url: string; body: Record<string, unknown> }> = [];
+  const states: object[] = [];
   const server = http.createServer((req, res) => {
     let text = '';
     req.on('data', (chunk) => (text += chunk));
     req.on('end', () => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(states.length > 1 ? states.shift() : states[0]));
+        return;
+      }
       bodies.push({ url: req.url ?? '', body: JSON.parse(text) });
       const progress = { step: 0, totalSteps: 0, epoch: 0, attempt: 0 };
       res.writeHead(201, { 'content-type': 'application/json' });
@@ -25,7 +34,8 @@ async function startCoordinator() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, bodies, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { url, bodies, states, close };
 }
 
 describe('forge submit', () => {
@@ -82,5 +92,28 @@ describe('forge submit', () => {
     expect(data.code).toBe(0);
     expect(coordinator.bodies.at(-1)!.body).toMatchObject({ data: { manifest: tmp } });
     expect(coordinator.bodies.at(-1)!.body.data).not.toHaveProperty('text');
+  });
+
+  it('--wait says when the run trains on fewer workers than it asked for, and when all are back', async () => {
+    const run = (status: string, step: number, members: number) => ({
+      id: 'job-1',
+      status,
+      spec: { workers: 2 },
+      members: Array.from({ length: members }, (_, i) => ({ workerId: `w${i}` })),
+      progress: { step, totalSteps: 3, attempt: 1 },
+      checkpointDir: '/c',
+      metrics: Array.from({ length: step }, (_, s) => ({ step: s, loss: 5 - s, tokensPerSecond: 100 })),
+    });
+    coordinator.states.push(
+      run('running', 1, 1),
+      run('running', 1, 1),
+      run('running', 2, 2),
+      run('completed', 3, 2),
+    );
+    const waited = await forge('submit', 'pretrain', '--wait', '--json');
+    expect(waited.code).toBe(0);
+    expect(waited.stderr.match(/training on 1 of 2 workers/g)).toHaveLength(1);
+    expect(waited.stderr).toMatch(/training on all 2 workers again/);
+    expect(waited.json).toMatchObject({ status: 'completed', step_losses: [5, 4, 3] });
   });
 });

@@ -141,8 +141,10 @@ async function follow(api: CoordinatorApi, id: string, json: boolean): Promise<o
   const progress = new TrainProgress(run.progress.totalSteps, run.progress.step, json);
   let reported = 0;
   let seenEvals = 0;
+  let ringSize: number | undefined;
   for (;;) {
     run = await api.run(id);
+    ringSize = reportRing(run, ringSize, (line) => progress.log(line));
     const metrics = run.metrics ?? [];
     const last = metrics.at(-1);
     if (last && run.progress.step !== reported) {
@@ -163,6 +165,24 @@ async function follow(api: CoordinatorApi, id: string, json: boolean): Promise<o
   }
   info(json, `run ${id} completed; checkpoints in ${run.checkpointDir}`);
   return summary(run);
+}
+
+/**
+ * Says when the run's ring is smaller than the workers it asked for (a resumed or rewound run takes
+ * the free workers) and when that changes; returns the size now. The losses do not depend on it.
+ */
+function reportRing(
+  run: ApiRun,
+  before: number | undefined,
+  log: (line: string) => void,
+): number | undefined {
+  const now = run.members?.length;
+  const asked = run.spec?.workers;
+  if (now === undefined || asked === undefined || now === before) return before ?? now;
+  if (now < asked)
+    log(`training on ${now} of ${asked} workers (the others are busy or lost); the losses are the same`);
+  else if (before !== undefined) log(`training on all ${asked} workers again`);
+  return now;
 }
 
 /** The run as the JSON summary `--json` prints (the fields of forge train --json, defined once in trainingSummary). */

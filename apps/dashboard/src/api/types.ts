@@ -35,6 +35,8 @@ export interface Run {
   etaSeconds?: number;
   /** Newest checkpoint rank 0 reported. */
   lastCheckpoint?: string;
+  /** The ring of the current attempt, in rank order (fewer than `spec.workers` when it shrank). */
+  members?: { workerId: string }[];
 }
 
 /** One worker's share of a step. */

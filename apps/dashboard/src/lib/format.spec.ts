@@ -1,4 +1,12 @@
-import { formatAgo, formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from './format';
+import {
+  formatAgo,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatWorkers,
+} from './format';
 
 describe('format', () => {
   it('counts with k/M/B suffixes', () => {
@@ -37,5 +45,11 @@ describe('format', () => {
     expect(formatAgo('2026-01-01T00:09:58Z', now)).toBe('just now');
     expect(formatAgo('2026-01-01T00:05:00Z', now)).toBe('5m 00s ago');
     expect(formatAgo('garbage', now)).toBe('—');
+  });
+
+  it('shows the workers a run trains on, and how many it asked for when its ring shrank', () => {
+    expect(formatWorkers({ spec: { workers: 2 } })).toBe('2');
+    expect(formatWorkers({ spec: { workers: 2 }, members: [{}, {}] })).toBe('2');
+    expect(formatWorkers({ spec: { workers: 2 }, members: [{}] })).toBe('1 of 2');
   });
 });

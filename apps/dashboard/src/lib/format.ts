@@ -72,3 +72,14 @@ function pad(n: number): string {
 function trim(s: string): string {
   return s.includes('.') && !s.includes('e') ? s.replace(/\.?0+$/, '') : s;
 }
+
+/**
+ * The workers a run trains on: its ring's size, "1 of 2" when the ring shrank below the workers asked
+ * for (a resumed run takes the free workers), the number asked for before a ring formed.
+ */
+export function formatWorkers(run: { spec: { workers: number }; members?: readonly unknown[] }): string {
+  const asked = run.spec.workers;
+  const now = run.members?.length;
+  if (now === undefined || now === asked) return String(asked);
+  return `${now} of ${asked}`;
+}

@@ -7,7 +7,7 @@ import { ProgressBar } from '../components/ProgressBar';
 import { StatusBadge } from '../components/StatusBadge';
 import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
-import { formatAgo, formatCount, formatDuration, formatNumber } from '../lib/format';
+import { formatAgo, formatCount, formatDuration, formatNumber, formatWorkers } from '../lib/format';
 import { etaSeconds, mergeMetric, recentTokensPerSecond, tokensSeen } from '../lib/metrics';
 import { CheckpointsPanel } from './run/CheckpointsPanel';
 import { RunActions } from './run/RunActions';
@@ -83,7 +83,7 @@ function RunFigures({ run }: { run: RunDetail }): ReactElement {
       <Figure label="Tokens seen">{formatCount(tokensSeen(run))}</Figure>
       <Figure label="Tokens/s">{formatCount(recentTokensPerSecond(run.metrics))}</Figure>
       <Figure label="ETA">{formatDuration(etaSeconds(run, run.metrics))}</Figure>
-      <Figure label="Workers">{run.spec.workers}</Figure>
+      <Figure label="Workers">{formatWorkers(run)}</Figure>
       <Figure label="Attempt">{run.progress.attempt}</Figure>
       <Figure label="Updated">{formatAgo(run.updatedAt)}</Figure>
     </dl>

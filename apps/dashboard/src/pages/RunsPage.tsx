@@ -7,7 +7,7 @@ import { ProgressBar } from '../components/ProgressBar';
 import { StatusBadge } from '../components/StatusBadge';
 import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
-import { formatAgo, formatCount, formatDuration } from '../lib/format';
+import { formatAgo, formatCount, formatDuration, formatWorkers } from '../lib/format';
 import { upsertById } from '../lib/live-state';
 import { etaSeconds, tokensSeen } from '../lib/metrics';
 import { href } from '../lib/routes';
@@ -71,7 +71,7 @@ function RunRow({ run }: { run: Run }): ReactElement {
       </td>
       <td>{formatCount(tokensSeen(run))}</td>
       <td>{formatDuration(etaSeconds(run, []))}</td>
-      <td>{run.spec.workers}</td>
+      <td>{formatWorkers(run)}</td>
       <td title={run.createdAt}>{formatAgo(run.createdAt)}</td>
     </tr>
   );
