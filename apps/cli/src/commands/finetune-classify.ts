@@ -22,7 +22,7 @@ import { fraction, integer, positiveInt, positiveNumber, nonNegativeNumber } fro
 import { MODEL_HELP, resolveModelOption } from '../references';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
-import { baseOf, checkBaseAndOut, finetuneAlone, parseSpec } from './finetune-run';
+import { baseOf, checkBaseAndOut, finetuneAlone, hyperparametersOf, parseSpec } from './finetune-run';
 
 interface ClassifyFlags {
   data: string;
@@ -100,13 +100,7 @@ function classifySpecOf(flags: ClassifyFlags): FinetuneSpec {
     kind: 'classification',
     ...baseOf(flags),
     dataset: flags.data,
-    hyperparameters: {
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      weightDecay: flags.weightDecay,
-      maxLength: flags.maxLength,
-    },
+    hyperparameters: hyperparametersOf(flags),
     train: flags.train,
     ...(lora ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
     labels: flags.labels?.split(',').map((l) => l.trim()),

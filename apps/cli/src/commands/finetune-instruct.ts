@@ -28,7 +28,14 @@ import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
 import { judgeResponses } from './judge';
-import { baseOf, checkBaseAndOut, finetuneAlone, meanTokensPerSecond, parseSpec } from './finetune-run';
+import {
+  baseOf,
+  checkBaseAndOut,
+  finetuneAlone,
+  hyperparametersOf,
+  meanTokensPerSecond,
+  parseSpec,
+} from './finetune-run';
 
 interface InstructFlags {
   data: string;
@@ -129,13 +136,7 @@ function instructSpecOf(flags: InstructFlags): FinetuneSpec {
     kind: 'instruction',
     ...baseOf(flags),
     dataset: flags.data,
-    hyperparameters: {
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      weightDecay: flags.weightDecay,
-      maxLength: flags.maxLength,
-    },
+    hyperparameters: hyperparametersOf(flags),
     ...(flags.loraRank !== undefined ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
     style: flags.style as FinetuneSpec['style'],
     maskInstruction: Boolean(flags.maskInstruction),

@@ -32,11 +32,32 @@ export function checkBaseAndOut(flags: FinetuneBaseFlags): void {
       'pass --overwrite to replace it or choose another --out',
     );
   }
+  checkOneBase(flags);
+}
+
+/** Refuses anything but exactly one of --model and --preset. */
+export function checkOneBase(flags: { model?: string; preset?: string }): void {
   if (!flags.model === !flags.preset) {
     throw new ForgeError(
       'give exactly one of --model <dir> (a checkpoint) or --preset <name> (random weights)',
     );
   }
+}
+
+/** The optimisation flags of every finetune command (`forge finetune`, `forge submit finetune`). */
+export interface FinetuneHyperparameterFlags {
+  /** Absent: the kind's default (the spec fills it in). */
+  epochs?: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  maxLength?: number;
+}
+
+/** The spec's `hyperparameters` of the flags. */
+export function hyperparametersOf(flags: FinetuneHyperparameterFlags): FinetuneSpecInput['hyperparameters'] {
+  const { epochs, batchSize, lr, weightDecay, maxLength } = flags;
+  return { epochs, batchSize, lr, weightDecay, maxLength };
 }
 
 /** The base of a spec: `--model`'s directory or `--preset`'s random weights. */

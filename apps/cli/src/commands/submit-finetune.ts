@@ -12,6 +12,7 @@ import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
 import { coordinatorModelRef, MODEL_HELP } from '../references';
+import { checkOneBase, hyperparametersOf } from './finetune-run';
 
 interface FinetuneSubmitFlags {
   data: string;
@@ -114,23 +115,13 @@ function commonOptions(command: Command): Command {
 
 /** The job spec of the flags (the coordinator validates it and names bad fields). */
 export function finetuneSpecOf(kind: 'classification' | 'instruction', flags: FinetuneSubmitFlags): object {
-  if (!flags.model === !flags.preset) {
-    throw new ForgeError(
-      'give exactly one of --model <dir> (a checkpoint) or --preset <name> (random weights)',
-    );
-  }
+  checkOneBase(flags);
   return {
     kind,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.model ? { baseCheckpoint: coordinatorModelRef(flags.model) } : { preset: flags.preset }),
     dataset: flags.data === SPAMASSASSIN ? flags.data : path.resolve(flags.data),
-    hyperparameters: {
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      weightDecay: flags.weightDecay,
-      maxLength: flags.maxLength,
-    },
+    hyperparameters: hyperparametersOf(flags),
     ...(flags.loraRank !== undefined ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
     ...(kind === 'classification'
       ? {
