@@ -6,7 +6,7 @@
  * allows it in apps/dashboard/src/e2e alone (apps import no app otherwise).
  */
 export type { CoordinatorApp } from './bootstrap';
-export { RunEvents } from './events/run-events.service';
+export { JobEvents } from './events/job-events.service';
 export { RunsRepository } from './runs/runs.repository';
 export {
   deletePrefix,

@@ -3,7 +3,7 @@ import { Controller, type MessageEvent, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { interval, map, merge, type Observable } from 'rxjs';
 import { QueryToken } from '../auth/public.decorator';
-import { RunEvents } from './run-events.service';
+import { JobEvents } from './job-events.service';
 
 /** A `ping` event this often stops proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
@@ -13,7 +13,7 @@ const KEEPALIVE_MS = 15_000;
 @ApiBearerAuth()
 @Controller('events')
 export class EventsController {
-  constructor(private readonly events: RunEvents) {}
+  constructor(private readonly events: JobEvents) {}
 
   /**
    * `event: run` (a run record after any change), `event: step` ({runId, metric}) and

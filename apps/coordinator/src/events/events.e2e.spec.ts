@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
-import type { FinetuneEvent } from './run-events.service';
+import type { FinetuneEvent } from './job-events.service';
 import type { Run } from '../runs/run.model';
 import { EventStream } from '../test-utils/event-stream';
 import { FakeWorker, fakeFinetune, useFakeWorkers } from '../test-utils/fake-worker';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventsController } from './events.controller';
-import { RunEvents } from './run-events.service';
+import { JobEvents } from './job-events.service';
 
 /**
  * The event bus and `GET /events`. Below the job modules: runs and finetunes both import it and
@@ -8,7 +8,7 @@ import { RunEvents } from './run-events.service';
  */
 @Module({
   controllers: [EventsController],
-  providers: [RunEvents],
-  exports: [RunEvents],
+  providers: [JobEvents],
+  exports: [JobEvents],
 })
 export class EventsModule {}

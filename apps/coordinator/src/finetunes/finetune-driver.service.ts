@@ -8,7 +8,7 @@
  *
  * Workers come from the {@link WorkerPool} shared with pretraining runs: this driver tells it which
  * finetunes hold their members (every one not finished) and asks it for rings. Every change of a job
- * is published as a `finetune` event (RunEvents, `GET /events`).
+ * is published as a `finetune` event (JobEvents, `GET /events`).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -20,7 +20,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { RunEvents, type FinetuneEvent } from '../events/run-events.service';
+import { JobEvents, type FinetuneEvent } from '../events/job-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { isTerminal, TRANSITIONS, type RunAction } from '../runs/run-state';
 import { PeriodicDriver } from '../common/periodic-driver';
@@ -42,7 +42,7 @@ export class FinetuneDriver extends PeriodicDriver {
     private readonly repo: FinetunesRepository,
     private readonly scheduler: FinetuneScheduler,
     private readonly pool: WorkerPool,
-    private readonly events: RunEvents,
+    private readonly events: JobEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {

@@ -4,7 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { RunEvents } from '../events/run-events.service';
+import { JobEvents } from '../events/job-events.service';
 import { FinetunesRepository } from '../finetunes/finetunes.repository';
 import { RunsRepository } from '../runs/runs.repository';
 import { StepScheduler } from '../runs/step-scheduler.service';
@@ -23,7 +23,7 @@ export class MetricsController implements OnModuleInit {
     private readonly finetunes: FinetunesRepository,
     private readonly workers: WorkerRegistry,
     private readonly scheduler: StepScheduler,
-    private readonly events: RunEvents,
+    private readonly events: JobEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 

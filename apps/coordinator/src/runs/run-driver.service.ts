@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { stepJobId, type RankResult, type RankSuccess, type StepJobData } from '@llm-forge/cluster-protocol';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { RunEvents } from '../events/run-events.service';
+import { JobEvents } from '../events/job-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { PeriodicDriver } from '../common/periodic-driver';
 import { WorkerPool, type Ring } from '../workers/worker-pool';
@@ -51,7 +51,7 @@ export class RunDriver extends PeriodicDriver {
     private readonly scheduler: StepScheduler,
     private readonly registry: WorkerRegistry,
     private readonly pool: WorkerPool,
-    private readonly events: RunEvents,
+    private readonly events: JobEvents,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {

@@ -7,7 +7,7 @@ import type { RunSpec } from '@llm-forge/cluster-protocol';
 import { CheckpointNotFoundError, InvalidTransitionError, RunNotFoundError } from '../common/errors';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { RunEvents } from '../events/run-events.service';
+import { JobEvents } from '../events/job-events.service';
 import { PINO_LOGGER } from '../logging/logger';
 import { CheckpointResolver } from './checkpoint-resolver';
 import { type CheckpointInfo, listCheckpoints } from './checkpoints';
@@ -27,7 +27,7 @@ export class RunsService {
     private readonly repo: RunsRepository,
     private readonly scheduler: StepScheduler,
     private readonly driver: RunDriver,
-    private readonly events: RunEvents,
+    private readonly events: JobEvents,
     private readonly checkpointRefs: CheckpointResolver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,

@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
   deletePrefix,
   redisAvailable,
-  RunEvents,
+  JobEvents,
   RunsRepository,
   startApp,
   TEST_TOKEN,
@@ -215,7 +215,7 @@ describeBrowser('dashboard in chromium', () => {
     const app = (coordinator as CoordinatorApp).app;
     for (const metric of stragglerMetrics(30)) {
       await app.get(RunsRepository).appendMetrics(run.id, metric);
-      app.get(RunEvents).emit({ type: 'step', data: { runId: run.id, metric } });
+      app.get(JobEvents).emit({ type: 'step', data: { runId: run.id, metric } });
     }
     await page.waitForSelector('[data-testid=loss-chart] .chart-canvas[data-points="30"]', {
       timeout: 15_000,

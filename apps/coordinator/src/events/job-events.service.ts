@@ -22,7 +22,7 @@ export type ForgeEvent =
 
 /** Publishes run, step and finetune events to every subscriber. */
 @Injectable()
-export class RunEvents {
+export class JobEvents {
   private readonly subject = new Subject<ForgeEvent>();
 
   /** Publishes an event. */
