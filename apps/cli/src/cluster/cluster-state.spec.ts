@@ -30,13 +30,15 @@ function state(redisPrefix: string): ClusterState {
 }
 
 describe('clusterRedisPrefix', () => {
-  it('gives every new cluster a prefix of its own that the coordinator accepts', () => {
-    const a = clusterRedisPrefix();
-    const b = clusterRedisPrefix();
+  it('gives the clusters of every FORGE_HOME a prefix of their own that the coordinator accepts', () => {
+    const a = clusterRedisPrefix(undefined, '/checkouts/a/.forge');
+    const b = clusterRedisPrefix(undefined, '/checkouts/b/.forge');
     expect(a).toMatch(/^forge:[0-9a-f]{8}:$/);
     expect(a).toMatch(COORDINATOR_PREFIX_RULE);
     expect(b).not.toBe(a);
     expect(isGeneratedPrefix(a)).toBe(true);
+    // The same home after `down` and `up` (also named relatively): the same keys, so the runs are still listed.
+    expect(clusterRedisPrefix(undefined, '/checkouts/a/x/../.forge')).toBe(a);
   });
 
   it('keeps the prefix of a saved cluster that is brought back', () => {
@@ -44,7 +46,7 @@ describe('clusterRedisPrefix', () => {
   });
 
   it('replaces the shared prefix of a state saved before prefixes were generated', () => {
-    const fresh = clusterRedisPrefix(state('forge:'));
+    const fresh = clusterRedisPrefix(state('forge:'), '/checkouts/a/.forge');
     expect(fresh).not.toBe('forge:');
     expect(isGeneratedPrefix(fresh)).toBe(true);
     expect(isGeneratedPrefix('forge:')).toBe(false);

@@ -2,7 +2,7 @@
  * What `forge cluster up` started, in `<FORGE_HOME>/cluster.json` (default `.forge/` in the current
  * directory), so `status`, `down` and `submit` find the cluster again.
  */
-import { randomBytes } from 'crypto';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ForgeError, writeTextFileAtomic } from '@llm-forge/gpt';
@@ -25,7 +25,8 @@ export interface ClusterState {
   redisUrl: string;
   /**
    * Prefix of every Redis key of this cluster (`forge:<8 hex>:`, see {@link clusterRedisPrefix}): its
-   * own, so clusters of other checkouts or FORGE_HOMEs on the same Redis never see its runs or workers.
+   * FORGE_HOME's own, so clusters of other checkouts or FORGE_HOMEs on the same Redis never see its
+   * runs or workers.
    */
   redisPrefix: string;
   runsDir: string;
@@ -34,7 +35,7 @@ export interface ClusterState {
   startedAt: string;
 }
 
-/** A prefix `forge cluster up` generated: `forge:` and 8 hex digits (4 random bytes). */
+/** A prefix `forge cluster up` generated: `forge:` and 8 hex digits. */
 const GENERATED_PREFIX = /^forge:[0-9a-f]{8}:$/;
 
 /** Whether `prefix` is one that `forge cluster up` generated, so this cluster alone writes under it. */
@@ -44,12 +45,16 @@ export function isGeneratedPrefix(prefix: string): boolean {
 
 /**
  * The Redis key prefix of the cluster `forge cluster up` starts: the one a saved state already has
- * (the same cluster brought back after its processes died, so its runs continue), else a fresh random
- * one. A state saved before prefixes were generated (the shared `forge:`) gets a fresh one too.
+ * (the same cluster brought back after its processes died, so its runs continue), else the prefix
+ * of its FORGE_HOME — `forge:` and 8 hex digits of the directory's absolute path. So the clusters of
+ * one checkout share their runs across `down` and `up` (the dashboard lists them, `<runId>/latest`
+ * still resolves) and leave no keys behind that nothing reads, while another checkout or FORGE_HOME on
+ * the same Redis gets keys of its own. A state saved before prefixes were generated (the shared
+ * `forge:`) gets its home's prefix too.
  */
-export function clusterRedisPrefix(saved?: Pick<ClusterState, 'redisPrefix'>): string {
+export function clusterRedisPrefix(saved?: Pick<ClusterState, 'redisPrefix'>, home = forgeHome()): string {
   if (saved && isGeneratedPrefix(saved.redisPrefix)) return saved.redisPrefix;
-  return `forge:${randomBytes(4).toString('hex')}:`;
+  return `forge:${createHash('sha256').update(path.resolve(home)).digest('hex').slice(0, 8)}:`;
 }
 
 /** The directory of the cluster state and logs. */

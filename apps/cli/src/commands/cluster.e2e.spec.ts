@@ -82,6 +82,9 @@ describeSystem('a local cluster under faults (real processes)', () => {
   let redis: PrivateRedis;
   /** Redis prefix of the first test's cluster (empty when that test did not get so far). */
   let firstPrefix = '';
+  /** The first test's run and killed worker (empty when that test did not get so far). */
+  let firstRunId = '';
+  let killedWorker = '';
   const env = { ...process.env };
 
   beforeAll(async () => {
@@ -166,6 +169,7 @@ describeSystem('a local cluster under faults (real processes)', () => {
     const submitted = await runForge('submit', 'pretrain', ...flags, '--checkpoint-every', '3', '--json');
     expect(submitted.code).toBe(0);
     const runId = submitted.json.run_id as string;
+    firstRunId = runId;
     const state = readClusterState()!;
     const api = () => new CoordinatorApi(readClusterState()!.apiUrl, state.token);
     const losses = new Map<number, number>();
@@ -193,6 +197,7 @@ describeSystem('a local cluster under faults (real processes)', () => {
 
     // 1. A worker dies mid-run: the step is re-run by the survivor.
     await waitForStep(3);
+    killedWorker = state.workers[1].id;
     process.kill(state.workers[1].pid, 'SIGKILL');
     // 2. The coordinator dies; `forge cluster up` brings it back with the same ports and secrets.
     await waitForStep(6);
@@ -257,6 +262,8 @@ describeSystem('a local cluster under faults (real processes)', () => {
       '16',
     ];
 
+    // Another checkout: a FORGE_HOME of its own.
+    process.env.FORGE_HOME = path.join(tmp, 'other-checkout', '.forge');
     const up = await runForge(
       'cluster',
       'up',
@@ -269,7 +276,7 @@ describeSystem('a local cluster under faults (real processes)', () => {
       '--json',
     );
     expect(up.code).toBe(0);
-    // A new cluster after `down`: a prefix of its own, so the first cluster's run is not listed.
+    // A cluster of another FORGE_HOME: a prefix of its own, so the first cluster's run is not listed.
     expect(up.json.redis_prefix).toMatch(/^forge:[0-9a-f]{8}:$/);
     expect(up.json.redis_prefix).not.toBe(firstPrefix);
     const state = readClusterState()!;
@@ -329,11 +336,14 @@ describeSystem('a local cluster under faults (real processes)', () => {
     const log = fs.readFileSync(state.coordinator.log, 'utf8');
     expect(log).toMatch(/finetune attempt failed; retrying|stopped answering/);
     expect((await runForge('cluster', 'down')).code).toBe(0);
+    process.env.FORGE_HOME = path.join(tmp, '.forge');
   }, 300_000);
 
   it('runs the quick start: `forge train` without flags prints the line of `forge cluster up --submit --wait`', async () => {
     const cwd = path.join(tmp, 'quick-start');
     fs.mkdirSync(cwd);
+    // The first test's FORGE_HOME again, after its `down`: the same keys, so its run is still listed,
+    // and its killed worker is never put in the new cluster's ring.
     const up = await runForge(
       'cluster', 'up', '--workers', '2', '--port', '0', '--runs-dir', path.join(cwd, 'runs'), '--submit', '--wait', '--json',
     ); // prettier-ignore
@@ -341,6 +351,18 @@ describeSystem('a local cluster under faults (real processes)', () => {
     expect(up.code).toBe(0);
     const cluster = up.json.run as Record<string, unknown>;
     expect(cluster.status).toBe('completed');
+    if (firstPrefix) {
+      expect(up.json.redis_prefix).toBe(firstPrefix);
+      const state = readClusterState()!;
+      const api = new CoordinatorApi(state.apiUrl, state.token);
+      expect((await api.runs()).map((r) => r.id)).toContain(firstRunId);
+      // Listed as lost if at all (the first test's Redis restart forgot every record, and only the
+      // live workers registered again).
+      const killed = (await api.workers()).find((w) => w.id === killedWorker);
+      expect(killed?.state ?? 'lost').toBe('lost');
+      const members = (await api.run(cluster.run_id as string)).members?.map((m) => m.workerId);
+      expect(members?.sort()).toEqual(state.workers.map((w) => w.id).sort());
+    }
     expect((await runForge('cluster', 'down')).code).toBe(0);
 
     const alone = await runForge('train', '--out', path.join(cwd, 'alone'), '--json');

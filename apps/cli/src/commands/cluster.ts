@@ -88,7 +88,7 @@ async function up(flags: UpFlags): Promise<void> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   await assertRedis(redisUrl);
   // A saved state whose processes all died (e.g. a reboot) is the same cluster coming back: it keeps
-  // its prefix, so its runs continue. Otherwise the cluster gets a prefix of its own.
+  // its prefix, so its runs continue. Otherwise the cluster gets its FORGE_HOME's prefix.
   const redisPrefix = clusterRedisPrefix(existing);
   info(
     flags.json,
@@ -164,9 +164,9 @@ async function down(): Promise<void> {
   await stopLocalCluster(state);
   removeClusterState();
   info(false, `stopped the coordinator and ${state.workers.length} workers`);
-  // The next `up` gets a new prefix, so nothing reads these keys again; say where they are.
+  // The next `up` of this FORGE_HOME takes the same prefix and lists these runs again.
   info(
     false,
-    `its runs stay in Redis under ${state.redisPrefix} (remove them: redis-cli -u ${state.redisUrl} --scan --pattern '${state.redisPrefix}*' | xargs -r redis-cli -u ${state.redisUrl} unlink)`,
+    `its runs stay in Redis under ${state.redisPrefix} for the next \`forge cluster up\` here (to forget them: redis-cli -u ${state.redisUrl} --scan --pattern '${state.redisPrefix}*' | xargs -r redis-cli -u ${state.redisUrl} unlink)`,
   );
 }
