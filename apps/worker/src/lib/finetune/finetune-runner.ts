@@ -47,7 +47,7 @@ export class FinetuneRunner {
     let steps = 0;
     try {
       // The generation's run id keeps all-reduce keys of different attempts apart.
-      this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, runId: jobId });
+      this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, jobId });
       await this.ring.connect(job.peers.map((p) => p.address));
       const outcome = await runFinetuneJob(job.spec, {
         collective: new RingCollective(this.ring, { attempt: job.attempt }),

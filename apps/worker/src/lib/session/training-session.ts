@@ -119,7 +119,7 @@ export class TrainingSession {
     if (this.generation?.key === key && this.generation.loop.trainer === replica.trainer)
       return this.generation;
     this.generation = undefined;
-    this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, runId: job.runId });
+    this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, jobId: job.runId });
     await this.ring.connect(addresses);
     const { spec } = job;
     const collective = new RingCollective(this.ring, { attempt: job.attempt });

@@ -3,9 +3,9 @@ import { f32ToBf16 } from './bf16';
 import { ChunkEncoder, ChunkHeader, decodeGradientChunk, decodePayload } from './chunk-codec';
 import { GRPC_FRAME_HEADER_BYTES } from '../transport/in-place-framing';
 
-function header(runId = 'run-1'): ChunkHeader {
+function header(jobId = 'run-1'): ChunkHeader {
   return {
-    runId,
+    jobId,
     step: 12,
     attempt: 3,
     bucketId: 2,
@@ -22,12 +22,12 @@ function values(elements: number): Float32Array {
 }
 
 /** The chunk as the generated types spell it. */
-function chunk(elements: number, runId = 'run-1'): collectiveV1.GradientChunk {
-  return { ...header(runId), payload: Buffer.from(values(elements).buffer), alignment: Buffer.alloc(0) };
+function chunk(elements: number, jobId = 'run-1'): collectiveV1.GradientChunk {
+  return { ...header(jobId), payload: Buffer.from(values(elements).buffer), alignment: Buffer.alloc(0) };
 }
 
-function encode(elements: number, runId = 'run-1'): Buffer {
-  return new ChunkEncoder().encode(header(runId), values(elements), 'f32');
+function encode(elements: number, jobId = 'run-1'): Buffer {
+  return new ChunkEncoder().encode(header(jobId), values(elements), 'f32');
 }
 
 /** What grpc-js hands a deserializer: the message inside its reassembled gRPC frame (flag, length). */
@@ -40,9 +40,9 @@ function received(message: Buffer): Buffer {
 
 describe('GradientChunk codec', () => {
   it.each([1, 3, 100, 5_000])('round-trips %i elements, readable by the generated decoder', (n) => {
-    for (const runId of ['r', 'run-with-a-longer-id', 'x'.repeat(200)]) {
-      const original = chunk(n, runId);
-      const wire = encode(n, runId);
+    for (const jobId of ['r', 'run-with-a-longer-id', 'x'.repeat(200)]) {
+      const original = chunk(n, jobId);
+      const wire = encode(n, jobId);
       const generic = collectiveV1.GradientChunk.decode(wire);
       expect({ ...generic, alignment: Buffer.alloc(0) }).toEqual(original);
       expect(generic.alignment.every((b) => b === 0)).toBe(true);
@@ -51,8 +51,8 @@ describe('GradientChunk codec', () => {
   });
 
   it('leaves the payload in the received buffer, 4-byte aligned, so f32 is read in place', () => {
-    for (const runId of ['r', 'ru', 'run', 'run-', 'run-1234567']) {
-      const message = received(encode(1 << 18, runId));
+    for (const jobId of ['r', 'ru', 'run', 'run-', 'run-1234567']) {
+      const message = received(encode(1 << 18, jobId));
       const decoded = decodeGradientChunk(message);
       expect(decoded.payload.buffer).toBe(message.buffer); // a view, not a copy
       expect(decoded.payload.byteOffset % 4).toBe(0);
@@ -64,10 +64,10 @@ describe('GradientChunk codec', () => {
 
   it('places the payload as the values lie in their buffer, modulo 8, on both ends', () => {
     const flat = new Float32Array(new SharedArrayBuffer(4 * 1024));
-    for (const runId of ['r', 'ru', 'run', 'run-', 'run-1234567']) {
+    for (const jobId of ['r', 'ru', 'run', 'run-', 'run-1234567']) {
       for (const offset of [0, 1, 2, 3, 501]) {
         const slice = flat.subarray(offset, offset + 100);
-        const sent = new ChunkEncoder().encode(header(runId), slice, 'f32');
+        const sent = new ChunkEncoder().encode(header(jobId), slice, 'f32');
         const sentPayload = decodeGradientChunk(sent).payload;
         expect(sentPayload.byteOffset % 8).toBe(slice.byteOffset % 8);
         const receivedPayload = decodeGradientChunk(received(sent)).payload;
@@ -107,7 +107,7 @@ describe('GradientChunk codec', () => {
     encoder.release(Buffer.from(values(1000).buffer)); // not its own: ignored
     const fourth = encoder.encode(header(), values(1000), 'f32');
     expect([second.buffer, third.buffer]).not.toContain(fourth.buffer);
-    expect(collectiveV1.GradientChunk.decode(second).runId).toBe('other-run');
+    expect(collectiveV1.GradientChunk.decode(second).jobId).toBe('other-run');
   });
 
   it('keeps at most maxPooledBytes of free buffers', () => {

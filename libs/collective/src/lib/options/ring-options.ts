@@ -47,10 +47,11 @@ export interface RingAllReduceOptions {
   /** Shared secret every call carries in metadata; peers with another secret are refused. */
   secret: string;
   /**
-   * Run id every chunk carries; streams of another run are refused.
+   * Id of the training job (a run, or one attempt of a finetune) every chunk carries; streams of
+   * another job are refused.
    * @defaultValue `'default'`
    */
-  runId?: string;
+  jobId?: string;
   /**
    * Host the collective server binds to.
    * @defaultValue `'127.0.0.1'`
@@ -137,7 +138,7 @@ export type ResolvedRingOptions = Required<RingAllReduceOptions>;
 
 /** Defaults of the optional {@link RingAllReduceOptions} fields. */
 export const RING_DEFAULTS = {
-  runId: 'default',
+  jobId: 'default',
   host: '127.0.0.1',
   port: 0,
   bucketBytes: 16 * 2 ** 20,

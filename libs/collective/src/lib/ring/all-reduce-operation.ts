@@ -287,7 +287,7 @@ export class AllReduceOperation {
       const { spec } = this;
       const message = spec.encoder.encode(
         {
-          runId: spec.key.runId,
+          jobId: spec.key.jobId,
           step: spec.key.step,
           attempt: spec.key.attempt,
           bucketId: item.bucket,
@@ -342,9 +342,9 @@ export class AllReduceOperation {
     const { spec } = this;
     const n = spec.worldSize;
     const { key } = spec;
-    if (chunk.runId !== key.runId || chunk.step !== key.step || chunk.attempt !== key.attempt) {
+    if (chunk.jobId !== key.jobId || chunk.step !== key.step || chunk.attempt !== key.attempt) {
       return this.protocolError(
-        `run ${chunk.runId} ${describeKey(chunk)} inside the stream of ${describeKey(key)}`,
+        `job ${chunk.jobId} ${describeKey(chunk)} inside the stream of ${describeKey(key)}`,
       );
     }
     if (chunk.dtype !== protoDType(spec.wireDType))

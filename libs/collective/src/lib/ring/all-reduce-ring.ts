@@ -22,7 +22,7 @@ export interface AllReduceRing {
   /** Connects to the right-hand neighbour; `addresses` lists every rank's address in rank order. */
   connect(addresses: readonly string[], timeoutMs?: number): Promise<void>;
   /** Takes a new place (rank, world size, run) for the next ring generation; call connect afterwards. */
-  reconfigure(place: { rank: number; worldSize: number; runId?: string }): void;
+  reconfigure(place: { rank: number; worldSize: number; jobId?: string }): void;
   /** Sums (or averages) `buffer` across all ranks in place. */
   allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult>;
   /** Aborts a running operation and shuts the endpoint down. */

@@ -202,8 +202,8 @@ describe('RingAllReduce', () => {
   it('connect waits for a neighbour that joins the generation late, and names a wrong one', async () => {
     const rings = await ring(2);
     const addresses = rings.map((r) => r.address);
-    rings[0].reconfigure({ rank: 0, worldSize: 2, runId: 'late' });
-    const late = setTimeout(() => rings[1].reconfigure({ rank: 1, worldSize: 2, runId: 'late' }), 300);
+    rings[0].reconfigure({ rank: 0, worldSize: 2, jobId: 'late' });
+    const late = setTimeout(() => rings[1].reconfigure({ rank: 1, worldSize: 2, jobId: 'late' }), 300);
     rings[1].reconfigure({ rank: 0, worldSize: 1 }); // still in its previous generation
     await rings[0].connect(addresses, 5_000); // succeeds once rank 1 has joined
     clearTimeout(late);

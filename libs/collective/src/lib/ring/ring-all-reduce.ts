@@ -211,7 +211,7 @@ export class RingAllReduce implements AllReduceRing {
    * old right neighbour and forgets the last operation key (a new generation may restart from an
    * earlier step, e.g. after resuming from a checkpoint). Call {@link connect} afterwards.
    */
-  reconfigure(place: { rank: number; worldSize: number; runId?: string }): void {
+  reconfigure(place: { rank: number; worldSize: number; jobId?: string }): void {
     if (this.closed) throw new CollectiveClosedError('reconfigure');
     const next = resolveRingOptions({ ...this.options, ...place, port: this.boundPort });
     this.current?.fail(new CollectiveClosedError('all-reduce (ring reconfigured)', this.current.key));
@@ -235,7 +235,7 @@ export class RingAllReduce implements AllReduceRing {
   async allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
     const started = performance.now();
     const opts = resolveAllReduceOptions(options, this.options);
-    const key: OperationKey = { runId: this.options.runId, step: opts.step, attempt: opts.attempt };
+    const key: OperationKey = { jobId: this.options.jobId, step: opts.step, attempt: opts.attempt };
     if (this.closed) throw new CollectiveClosedError(`all-reduce of ${describeKey(key)}`, key);
     if (this.current && !this.current.finished) {
       throw new CollectiveConfigError(
@@ -323,10 +323,10 @@ export class RingAllReduce implements AllReduceRing {
         code: grpc.status.INVALID_ARGUMENT,
         details: 'missing or malformed operation metadata',
       });
-    if (key.runId !== this.options.runId) {
+    if (key.jobId !== this.options.jobId) {
       return respond({
         code: grpc.status.FAILED_PRECONDITION,
-        details: `rank ${this.options.rank} is in run '${this.options.runId}', not '${key.runId}'`,
+        details: `rank ${this.options.rank} is in job '${this.options.jobId}', not '${key.jobId}'`,
       });
     }
     const order = this.lastKey ? compareKeys(key, this.lastKey) : 1;

@@ -50,7 +50,7 @@ export interface RingThreadConfig {
 /** Requests to the thread; each carries an id its answer repeats. */
 export type ToRingThread =
   | { type: 'connect'; id: number; addresses: string[]; timeoutMs?: number }
-  | { type: 'reconfigure'; id: number; place: { rank: number; worldSize: number; runId?: string } }
+  | { type: 'reconfigure'; id: number; place: { rank: number; worldSize: number; jobId?: string } }
   | {
       type: 'all-reduce';
       id: number;

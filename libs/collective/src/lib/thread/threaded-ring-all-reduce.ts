@@ -115,7 +115,7 @@ export class ThreadedRingAllReduce implements AllReduceRing {
   }
 
   /** See {@link RingAllReduce.reconfigure}; takes effect in the thread before any later request. */
-  reconfigure(place: { rank: number; worldSize: number; runId?: string }): void {
+  reconfigure(place: { rank: number; worldSize: number; jobId?: string }): void {
     if (this.closed) throw new CollectiveClosedError('reconfigure');
     resolveRingOptions({ ...this.ringOptions, ...place }); // throws here, as the ring would
     this.place = { rank: place.rank, worldSize: place.worldSize };

@@ -4,7 +4,7 @@ import { METADATA_KEYS } from '@llm-forge/proto';
 /** Identity of one collective operation: run, step and attempt. */
 export interface OperationKey {
   /** Run id. */
-  readonly runId: string;
+  readonly jobId: string;
   /** Optimizer step. */
   readonly step: number;
   /** Attempt of the step. */
@@ -25,7 +25,7 @@ export function describeKey(key: OperationKey): string {
 export function operationMetadata(key: OperationKey, secret: string, fromRank: number): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set(METADATA_KEYS.secret, secret);
-  md.set(METADATA_KEYS.runId, key.runId);
+  md.set(METADATA_KEYS.jobId, key.jobId);
   md.set(METADATA_KEYS.step, String(key.step));
   md.set(METADATA_KEYS.attempt, String(key.attempt));
   md.set(METADATA_KEYS.fromRank, String(fromRank));
@@ -39,11 +39,11 @@ function metadataString(md: grpc.Metadata, name: string): string | undefined {
 
 /** The operation a call's metadata names, or undefined when a field is missing or malformed. */
 export function keyFromMetadata(md: grpc.Metadata): OperationKey | undefined {
-  const runId = metadataString(md, METADATA_KEYS.runId);
+  const jobId = metadataString(md, METADATA_KEYS.jobId);
   const step = Number(metadataString(md, METADATA_KEYS.step));
   const attempt = Number(metadataString(md, METADATA_KEYS.attempt));
-  if (runId === undefined || !Number.isSafeInteger(step) || !Number.isSafeInteger(attempt)) return undefined;
-  return { runId, step, attempt };
+  if (jobId === undefined || !Number.isSafeInteger(step) || !Number.isSafeInteger(attempt)) return undefined;
+  return { jobId, step, attempt };
 }
 
 /** The caller's rank from metadata, or -1. */

@@ -5,7 +5,7 @@ describe('collective messages', () => {
   it('round-trips a gradient chunk with a Buffer payload', () => {
     const payload = Buffer.from(new Float32Array([1.5, -2, 3.25]).buffer);
     const chunk: collectiveV1.GradientChunk = {
-      runId: 'run-1',
+      jobId: 'run-1',
       step: 2 ** 40,
       attempt: 3,
       bucketId: 7,

@@ -5,8 +5,8 @@
 export const METADATA_KEYS = {
   /** The run's (or cluster's) shared secret; servers answer UNAUTHENTICATED when it is wrong. */
   secret: 'x-llmforge-secret',
-  /** Run id of the collective operation a stream belongs to. */
-  runId: 'x-llmforge-run-id',
+  /** Training job (a run, or one attempt of a finetune) of the collective operation a stream belongs to. */
+  jobId: 'x-llmforge-job-id',
   /** Optimizer step of the collective operation a stream belongs to (decimal). */
   step: 'x-llmforge-step',
   /** Attempt of that step (decimal, 0 for the first try). */

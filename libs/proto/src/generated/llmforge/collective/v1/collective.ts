@@ -32,7 +32,7 @@ export const protobufFileName = 'llmforge/collective/v1/collective.proto';
  *
  * Authentication: every call carries the run's shared secret in the `x-llmforge-secret`
  * metadata entry; a server answers UNAUTHENTICATED when it is missing or wrong.
- * The operation a stream belongs to is also named in metadata (`x-llmforge-run-id`,
+ * The operation a stream belongs to is also named in metadata (`x-llmforge-job-id`,
  * `x-llmforge-step`, `x-llmforge-attempt`) so a server can hold back a stream that
  * arrives before its own rank has started that operation.
  */
@@ -126,8 +126,11 @@ export function dTypeToJSON(object: DType): string {
 
 /** One contiguous run of elements of one segment of one bucket. */
 export interface GradientChunk {
-  /** Training run this chunk belongs to; a mismatch is rejected with FAILED_PRECONDITION. */
-  runId: string;
+  /**
+   * Training job this chunk belongs to (a run, or one attempt of a finetune); a mismatch is
+   * rejected with FAILED_PRECONDITION.
+   */
+  jobId: string;
   /** Optimizer step (the all-reduce operation) this chunk belongs to. */
   step: number;
   /**
@@ -181,7 +184,7 @@ export interface PingResponse {
 
 function createBaseGradientChunk(): GradientChunk {
   return {
-    runId: '',
+    jobId: '',
     step: 0,
     attempt: 0,
     bucketId: 0,
@@ -197,8 +200,8 @@ function createBaseGradientChunk(): GradientChunk {
 
 export const GradientChunk: MessageFns<GradientChunk> = {
   encode(message: GradientChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.runId !== '') {
-      writer.uint32(10).string(message.runId);
+    if (message.jobId !== '') {
+      writer.uint32(10).string(message.jobId);
     }
     if (message.step !== 0) {
       writer.uint32(16).uint64(message.step);
@@ -251,7 +254,7 @@ export const GradientChunk: MessageFns<GradientChunk> = {
               break;
             }
 
-            message.runId = reader.string();
+            message.jobId = reader.string();
             continue;
           }
           case 2: {
@@ -348,10 +351,10 @@ export const GradientChunk: MessageFns<GradientChunk> = {
 
   fromJSON(object: any): GradientChunk {
     return {
-      runId: isSet(object.runId)
-        ? globalThis.String(object.runId)
-        : isSet(object.run_id)
-          ? globalThis.String(object.run_id)
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+          ? globalThis.String(object.job_id)
           : '',
       step: isSet(object.step) ? globalThis.Number(object.step) : 0,
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
@@ -380,8 +383,8 @@ export const GradientChunk: MessageFns<GradientChunk> = {
 
   toJSON(message: GradientChunk): unknown {
     const obj: any = {};
-    if (message.runId !== '') {
-      obj.runId = message.runId;
+    if (message.jobId !== '') {
+      obj.jobId = message.jobId;
     }
     if (message.step !== 0) {
       obj.step = Math.round(message.step);
@@ -421,7 +424,7 @@ export const GradientChunk: MessageFns<GradientChunk> = {
   },
   fromPartial<I extends Exact<DeepPartial<GradientChunk>, I>>(object: I): GradientChunk {
     const message = createBaseGradientChunk();
-    message.runId = object.runId ?? '';
+    message.jobId = object.jobId ?? '';
     message.step = object.step ?? 0;
     message.attempt = object.attempt ?? 0;
     message.bucketId = object.bucketId ?? 0;
