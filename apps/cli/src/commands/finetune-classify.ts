@@ -10,7 +10,6 @@ import {
   SPAMASSASSIN,
   SPLIT_NAMES,
   type ClassificationMetrics,
-  type Pooling,
 } from '@llm-forge/finetune';
 import {
   FINETUNE_DEFAULTS as D,
@@ -18,13 +17,22 @@ import {
   type FinetuneMetric,
   type FinetuneSpec,
 } from '@llm-forge/cluster-protocol';
-import { fraction, integer, positiveInt, positiveNumber, nonNegativeNumber } from '../options';
+import { integer, positiveInt, positiveNumber, nonNegativeNumber } from '../options';
 import { MODEL_HELP, resolveModelOption } from '../references';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
-import { baseOf, checkBaseAndOut, finetuneAlone, hyperparametersOf, parseSpec } from './finetune-run';
+import {
+  addClassificationDataOptions,
+  baseOf,
+  checkBaseAndOut,
+  classificationDataFields,
+  finetuneAlone,
+  hyperparametersOf,
+  parseSpec,
+  type ClassificationDataFlags,
+} from './finetune-run';
 
-interface ClassifyFlags {
+interface ClassifyFlags extends ClassificationDataFlags {
   data: string;
   model?: string;
   preset?: string;
@@ -35,12 +43,8 @@ interface ClassifyFlags {
   lr: number;
   weightDecay: number;
   maxLength?: number;
-  pooling: Pooling;
-  labels?: string;
   balance: boolean;
   maxExamples?: number;
-  valFraction: number;
-  testFraction: number;
   loraRank: number;
   loraAlpha?: number;
   seed: number;
@@ -50,7 +54,7 @@ interface ClassifyFlags {
 
 /** Registers `forge finetune classify`. */
 export function finetuneClassifyCommand(): Command {
-  return new Command('classify')
+  const command = new Command('classify')
     .description('finetune a GPT as a text classifier (e.g. spam) and save it for `forge classify`')
     .requiredOption('--data <file>', `CSV/TSV of label,text rows, or "${SPAMASSASSIN}" (the built-in corpus)`)
     .option('--model <model>', `base model (GPT-2 vocabulary): ${MODEL_HELP}`)
@@ -67,17 +71,10 @@ export function finetuneClassifyCommand(): Command {
       '--max-length <L>',
       'truncate/pad to L tokens (default: the longest training example)',
       positiveInt,
-    )
-    .addOption(
-      new Option('--pooling <where>', 'token whose output classifies')
-        .choices(['last', 'last-non-pad'])
-        .default(O.pooling),
-    )
-    .option('--labels <list>', 'comma-separated labels in class order; others are an error (default: sorted)')
+    );
+  return addClassificationDataOptions(command)
     .option('--no-balance', 'keep the class sizes (default: downsample every class to the smallest)')
     .option('--max-examples <N>', 'use at most N examples (class shares kept; after balancing)', positiveInt)
-    .option('--val-fraction <f>', 'validation share of each class', fraction, O.valFraction)
-    .option('--test-fraction <f>', 'test share of each class', fraction, O.testFraction)
     .option('--lora-rank <R>', 'LoRA rank with --train lora', positiveInt, O.loraRank)
     .option('--lora-alpha <A>', 'LoRA alpha (scale alpha/rank; default: the rank)', positiveNumber)
     .option(
@@ -103,12 +100,9 @@ function classifySpecOf(flags: ClassifyFlags): FinetuneSpec {
     hyperparameters: hyperparametersOf(flags),
     train: flags.train,
     ...(lora ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
-    labels: flags.labels?.split(',').map((l) => l.trim()),
-    pooling: flags.pooling,
+    ...classificationDataFields(flags),
     balance: flags.balance,
     maxExamples: flags.maxExamples,
-    valFraction: flags.valFraction,
-    testFraction: flags.testFraction,
     seed: flags.seed,
   });
 }

@@ -18,7 +18,6 @@ import {
 } from '@llm-forge/finetune';
 import {
   FINETUNE_DEFAULTS as D,
-  FINETUNE_OPTION_DEFAULTS as O,
   type FinetuneMetric,
   type FinetuneSpec,
   type InstructionEvaluation,
@@ -29,15 +28,18 @@ import { info, printJson } from '../output';
 import { startBackend } from '../backend';
 import { judgeResponses } from './judge';
 import {
+  addInstructionEvalOptions,
   baseOf,
   checkBaseAndOut,
   finetuneAlone,
   hyperparametersOf,
+  instructionEvalFields,
   meanTokensPerSecond,
   parseSpec,
+  type InstructionEvalFlags,
 } from './finetune-run';
 
-interface InstructFlags {
+interface InstructFlags extends InstructionEvalFlags {
   data: string;
   model?: string;
   preset?: string;
@@ -51,9 +53,6 @@ interface InstructFlags {
   lr: number;
   weightDecay: number;
   maxLength?: number;
-  evalEvery: number;
-  evalBatches: number;
-  maxNewTokens: number;
   testLimit?: number;
   seed: number;
   judgeUrl?: string;
@@ -70,7 +69,7 @@ const EVAL_EVERY = 5;
 
 /** Registers `forge finetune instruct`. */
 export function finetuneInstructCommand(): Command {
-  return new Command('instruct')
+  const command = new Command('instruct')
     .description('instruction finetuning on Alpaca-format data; writes the model and test-split responses')
     .requiredOption('--data <file>', 'Alpaca-format JSON array or JSON Lines ({instruction, input, output})')
     .option('--model <model>', `base model to finetune: ${MODEL_HELP}`)
@@ -90,20 +89,8 @@ export function finetuneInstructCommand(): Command {
     .option('--batch-size <B>', 'examples per batch', positiveInt, D.batchSize)
     .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, D.lr)
     .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, D.weightDecay)
-    .option('--max-length <L>', 'cut examples to L tokens (default: the model context length)', positiveInt)
-    .option(
-      '--eval-every <N>',
-      'train/validation loss every N steps, and at the end of each epoch (0: there only)',
-      nonNegativeInt,
-      EVAL_EVERY,
-    )
-    .option(
-      '--eval-batches <N>',
-      'batches per loss estimate (0: the whole split)',
-      nonNegativeInt,
-      O.evalBatches,
-    )
-    .option('--max-new-tokens <N>', 'longest generated response', nonNegativeInt, O.maxNewTokens)
+    .option('--max-length <L>', 'cut examples to L tokens (default: the model context length)', positiveInt);
+  return addInstructionEvalOptions(command, EVAL_EVERY)
     .option('--test-limit <N>', 'answer only the first N test entries (default: all)', nonNegativeInt)
     .option(
       '--seed <N>',
@@ -142,9 +129,7 @@ function instructSpecOf(flags: InstructFlags): FinetuneSpec {
     maskInstruction: Boolean(flags.maskInstruction),
     // Without --test-limit every test entry is answered.
     maxResponses: flags.testLimit ?? Number.MAX_SAFE_INTEGER,
-    maxNewTokens: flags.maxNewTokens,
-    evalEvery: flags.evalEvery,
-    evalBatches: flags.evalBatches,
+    ...instructionEvalFields(flags),
     seed: flags.seed,
   });
 }

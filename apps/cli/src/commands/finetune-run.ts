@@ -5,7 +5,9 @@
  * ends training after the current step.
  */
 import * as fs from 'fs';
+import { Option, type Command } from 'commander';
 import {
+  FINETUNE_OPTION_DEFAULTS as O,
   finetuneSpecSchema,
   type FinetuneMetric,
   type FinetuneSpec,
@@ -14,6 +16,7 @@ import {
 import { trainFinetuneJob, type JobTask, type TrainedJob } from '@llm-forge/finetune';
 import { ForgeError } from '@llm-forge/gpt';
 import { SINGLE_PROCESS } from '@llm-forge/training';
+import { fraction, nonNegativeInt } from '../options';
 import { TrainProgress } from '../progress';
 
 /** Flags both commands take to choose their base and output. */
@@ -154,4 +157,68 @@ function stopOnInterrupt(progress: TrainProgress): { stopped(): boolean; dispose
   };
   process.on('SIGINT', onInterrupt);
   return { stopped: () => stopped, dispose: () => process.removeListener('SIGINT', onInterrupt) };
+}
+
+/** How a classification job reads its data: the flags `forge finetune classify` and `forge submit finetune classify` share. */
+export interface ClassificationDataFlags {
+  pooling: 'last' | 'last-non-pad';
+  labels?: string;
+  valFraction: number;
+  testFraction: number;
+}
+
+/** Adds the {@link ClassificationDataFlags} to a command. */
+export function addClassificationDataOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--pooling <where>', 'token whose output classifies')
+        .choices(['last', 'last-non-pad'])
+        .default(O.pooling),
+    )
+    .option('--labels <list>', 'comma-separated labels in class order; others are an error (default: sorted)')
+    .option('--val-fraction <f>', 'validation share of each class', fraction, O.valFraction)
+    .option('--test-fraction <f>', 'test share of each class', fraction, O.testFraction);
+}
+
+/** The spec fields of the {@link ClassificationDataFlags}. */
+export function classificationDataFields(flags: ClassificationDataFlags): Partial<FinetuneSpecInput> {
+  return {
+    labels: flags.labels?.split(',').map((l) => l.trim()),
+    pooling: flags.pooling,
+    valFraction: flags.valFraction,
+    testFraction: flags.testFraction,
+  };
+}
+
+/** When an instruction job evaluates, and how long its responses get. */
+export interface InstructionEvalFlags {
+  evalEvery: number;
+  evalBatches: number;
+  maxNewTokens: number;
+}
+
+/**
+ * Adds the {@link InstructionEvalFlags} to a command; `evalEvery` defaults to `evalEveryDefault` (the
+ * book's 5 steps in one process; epoch ends only for a cluster job, to keep it cheap).
+ */
+export function addInstructionEvalOptions(command: Command, evalEveryDefault: number): Command {
+  return command
+    .option(
+      '--eval-every <N>',
+      'train/validation loss every N steps, and at the end of each epoch (0: there only)',
+      nonNegativeInt,
+      evalEveryDefault,
+    )
+    .option(
+      '--eval-batches <N>',
+      'batches per loss estimate (0: the whole split)',
+      nonNegativeInt,
+      O.evalBatches,
+    )
+    .option('--max-new-tokens <N>', 'longest generated response', nonNegativeInt, O.maxNewTokens);
+}
+
+/** The spec fields of the {@link InstructionEvalFlags}. */
+export function instructionEvalFields(flags: InstructionEvalFlags): Partial<FinetuneSpecInput> {
+  return { evalEvery: flags.evalEvery, evalBatches: flags.evalBatches, maxNewTokens: flags.maxNewTokens };
 }

@@ -5,16 +5,29 @@
  */
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { FINETUNE_DEFAULTS as D, SPAMASSASSIN_DATASET as SPAMASSASSIN } from '@llm-forge/cluster-protocol';
+import {
+  FINETUNE_DEFAULTS as D,
+  FINETUNE_OPTION_DEFAULTS as O,
+  SPAMASSASSIN_DATASET as SPAMASSASSIN,
+} from '@llm-forge/cluster-protocol';
 import { ForgeError, PRESET_NAMES } from '@llm-forge/gpt';
 import type { ApiFinetune, CoordinatorApi } from '../cluster/api-client';
 import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
 import { coordinatorModelRef, MODEL_HELP } from '../references';
-import { checkOneBase, hyperparametersOf } from './finetune-run';
+import {
+  addClassificationDataOptions,
+  addInstructionEvalOptions,
+  checkOneBase,
+  classificationDataFields,
+  hyperparametersOf,
+  instructionEvalFields,
+  type ClassificationDataFlags,
+  type InstructionEvalFlags,
+} from './finetune-run';
 
-interface FinetuneSubmitFlags {
+interface FinetuneSubmitFlags extends ClassificationDataFlags, InstructionEvalFlags {
   data: string;
   model?: string;
   preset?: string;
@@ -50,7 +63,7 @@ export function addSubmitFinetune(
 ): void {
   const finetune = new Command('finetune').description('submit a finetune job to the worker pool');
   const classify = commonOptions(
-    new Command('classify')
+    addClassificationDataOptions(new Command('classify'))
       .description('classification finetuning (forge finetune classify on the cluster)')
       .requiredOption(
         '--data <file>',
@@ -61,7 +74,7 @@ export function addSubmitFinetune(
       .option('--max-examples <N>', 'use at most N examples (class shares kept)', positiveInt),
   ).action((flags: FinetuneSubmitFlags) => submitFinetune('classification', flags, connect));
   const instruct = commonOptions(
-    new Command('instruct')
+    addInstructionEvalOptions(new Command('instruct'), O.evalEvery)
       .description('instruction finetuning (forge finetune instruct on the cluster)')
       .requiredOption('--data <file>', 'Alpaca-format JSON or JSONL every worker can read')
       .addOption(new Option('--style <name>', 'prompt style').choices(['alpaca', 'phi3']).default('alpaca'))
@@ -128,8 +141,10 @@ export function finetuneSpecOf(kind: 'classification' | 'instruction', flags: Fi
           train: flags.loraRank !== undefined && flags.train === 'last-block' ? 'lora' : flags.train,
           balance: flags.balance,
           maxExamples: flags.maxExamples,
+          ...classificationDataFields(flags),
         }
       : {
+          ...instructionEvalFields(flags),
           style: flags.style,
           maskInstruction: Boolean(flags.maskInstruction),
           maxResponses: flags.maxResponses,

@@ -7,7 +7,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { FINETUNE_DEFAULTS, runSpecSchema } from '@llm-forge/cluster-protocol';
+import { FINETUNE_DEFAULTS, FINETUNE_OPTION_DEFAULTS, runSpecSchema } from '@llm-forge/cluster-protocol';
 import { runForge as forge } from '../test-utils/run-forge';
 
 /**
@@ -115,5 +115,22 @@ describe('forge submit', () => {
     expect(waited.stderr.match(/training on 1 of 2 workers/g)).toHaveLength(1);
     expect(waited.stderr).toMatch(/training on all 2 workers again/);
     expect(waited.json).toMatchObject({ status: 'completed', step_losses: [5, 4, 3] });
+  });
+
+  it('submit finetune takes the task options forge finetune takes, with the same defaults', async () => {
+    const flags = ['--preset', 'tiny', '--json'];
+    await forge('submit', 'finetune', 'classify', '--data', 'spamassassin', '--labels', 'spam, ham', '--pooling', 'last-non-pad', '--val-fraction', '0.2', ...flags); // prettier-ignore
+    expect(coordinator.bodies.at(-1)!.body).toMatchObject({
+      labels: ['spam', 'ham'],
+      pooling: 'last-non-pad',
+      valFraction: 0.2,
+      testFraction: FINETUNE_OPTION_DEFAULTS.testFraction,
+    });
+    await forge('submit', 'finetune', 'instruct', '--data', 'd.json', '--eval-every', '3', '--max-new-tokens', '64', ...flags); // prettier-ignore
+    expect(coordinator.bodies.at(-1)!.body).toMatchObject({
+      evalEvery: 3,
+      evalBatches: FINETUNE_OPTION_DEFAULTS.evalBatches,
+      maxNewTokens: 64,
+    });
   });
 });
