@@ -3,11 +3,11 @@
  * the train/validation split. Written last, atomically, by `prepare`: a folder with a manifest is a
  * complete dataset. Field names are snake_case, as in other on-disk ML metadata.
  */
+import { writeTextFileAtomic } from '@llm-forge/gpt';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ShardError } from '../errors/shard-error';
 import { SHARD_HEADER_BYTES, shardBytes } from '../format/shard-format';
-import { writeTextFileAtomic } from '../util/atomic-file';
 import type { StreamSplit, TokenRange } from './train-validation-split';
 
 /** File name of the manifest inside a dataset folder. */

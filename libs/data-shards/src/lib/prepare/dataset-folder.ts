@@ -10,7 +10,7 @@ import { PrepareError } from '../errors/prepare-error';
 import { ShardError } from '../errors/shard-error';
 import { ShardFile } from '../format/shard-file';
 import { MANIFEST_FILE } from '../manifest/manifest';
-import { TEMP_SUFFIX } from '../util/atomic-file';
+import { finalNameOfTemp } from '../util/atomic-file';
 import {
   emptyState,
   type PrepareState,
@@ -29,7 +29,7 @@ export function shardFileName(index: number): string {
 }
 
 function isOurs(name: string): boolean {
-  const base = name.endsWith(TEMP_SUFFIX) ? name.slice(0, -TEMP_SUFFIX.length) : name;
+  const base = finalNameOfTemp(name) ?? name;
   return SHARD_FILE.test(base) || base === MANIFEST_FILE || base === STATE_FILE;
 }
 
@@ -98,7 +98,8 @@ export function openDatasetFolder(
   const keep = new Set(state.shards.slice(0, kept).map((s) => s.file));
   if (!done) fs.rmSync(path.join(dir, MANIFEST_FILE), { force: true }); // first: no manifest may point at changing shards
   for (const name of entries) {
-    if (isOurs(name) && (name.endsWith(TEMP_SUFFIX) || (SHARD_FILE.test(name) && !keep.has(name)))) {
+    const partial = finalNameOfTemp(name) !== undefined;
+    if (isOurs(name) && (partial || (SHARD_FILE.test(name) && !keep.has(name)))) {
       fs.rmSync(path.join(dir, name), { force: true });
     }
   }

@@ -105,6 +105,8 @@ describe('prepareShards', () => {
     // A kill mid-shard leaves a partial temp file; a crash between rename and state update, a stray shard.
     fs.writeFileSync(path.join(dir, 'shard_000002.bin.tmp'), 'partial');
     fs.writeFileSync(path.join(dir, 'shard_000009.bin'), 'stray');
+    // ... and a kill during an atomic text write (the manifest), its `<file>.tmp-XXXX`.
+    fs.writeFileSync(path.join(dir, `${MANIFEST_FILE}.tmp-0a1b2c3d`), '{');
     const kept = ['shard_000000.bin', 'shard_000001.bin'];
     const before = mtimes(dir, kept);
     const summary = await prepareShards(base('interrupted'));
@@ -113,6 +115,7 @@ describe('prepareShards', () => {
     expect(mtimes(dir, kept)).toEqual(before);
     expect(fs.existsSync(path.join(dir, 'shard_000002.bin.tmp'))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'shard_000009.bin'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, `${MANIFEST_FILE}.tmp-0a1b2c3d`))).toBe(false);
     const fresh = readManifest(path.join(root, 'round-trip'));
     expect(summary.manifest.shards).toEqual(fresh.shards);
     expect(readStream(dir)).toEqual(expectedStream());

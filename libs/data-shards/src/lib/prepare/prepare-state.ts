@@ -4,12 +4,12 @@
  * times, shard size, chunking), every finished shard with its checksum, and the cursor just past
  * it in the chunk stream. The public description of a finished dataset is `manifest.json`.
  */
+import { writeTextFileAtomic } from '@llm-forge/gpt';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PrepareError } from '../errors/prepare-error';
 import type { WrittenShard } from '../format/shard-writer';
 import type { ChunkCursor } from '../sources/document-chunks';
-import { writeTextFileAtomic } from '../util/atomic-file';
 
 /** File name of the state inside the dataset folder. */
 export const STATE_FILE = 'prepare-state.json';

@@ -1,8 +1,20 @@
-/** Crash-safe files: written under a temporary name in the final folder, fsynced, renamed into place. */
+/**
+ * Crash-safe files: written under a temporary name in the final folder, fsynced, renamed into place
+ * (text files through @llm-forge/gpt's writeTextFileAtomic, shards by the shard writer).
+ */
 import * as fs from 'fs';
 
-/** Suffix of a file being written; such files are partial by definition and safe to delete. */
+/** Suffix of a shard being written; such files are partial by definition and safe to delete. */
 export const TEMP_SUFFIX = '.tmp';
+
+/**
+ * Whether `name` is a file being written: a shard's `<name>.tmp`, or `<name>.tmp-XXXX` of an atomic
+ * write of @llm-forge/gpt (the manifest, the prepare state). Returns the final name, or undefined.
+ */
+export function finalNameOfTemp(name: string): string | undefined {
+  const match = /^(.*)\.tmp(-[0-9a-f]+)?$/.exec(name);
+  return match?.[1];
+}
 
 /** Writes all of `data` at the current position of `fd`, looping over partial writes. */
 export function writeAll(fd: number, data: ArrayBufferView, position?: number): void {
@@ -12,22 +24,6 @@ export function writeAll(fd: number, data: ArrayBufferView, position?: number): 
     const at = position === undefined ? null : position + done;
     done += fs.writeSync(fd, bytes, done, bytes.byteLength - done, at);
   }
-}
-
-/** Writes a text file atomically through `<file>.tmp`; on error `file` is untouched. */
-export function writeTextFileAtomic(file: string, text: string): void {
-  const tmp = `${file}${TEMP_SUFFIX}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    writeAll(fd, Buffer.from(text, 'utf8'));
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw error;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
 }
 
 /** Reads exactly `length` bytes at `position` of `fd` into `into` (from offset 0); returns the count read. */
