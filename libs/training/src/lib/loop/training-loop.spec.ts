@@ -17,24 +17,14 @@ import {
   type TestRingOptions,
 } from '../test-utils/data-parallel-harness';
 import { HANG_SLACK_MS } from '@llm-forge/collective/testing';
-import { maxAbsDiff } from '@llm-forge/gpt/testing';
+import { maxAbsDiff, TEST_CONFIG } from '@llm-forge/gpt/testing';
 
 /**
  * libs/gpt's TEST_CONFIG (2 layers, 4 heads, width 32, context 16, no dropout) over a compact
  * vocabulary: the text's distinct GPT-2 ids renumbered 0..V-1 (V padded to a multiple of 64), so
  * the suite runs in seconds instead of computing 50257-way logits on every rank.
  */
-const CONFIG: GPTConfig = {
-  vocabSize: 128,
-  contextLength: 16,
-  embDim: 32,
-  nHeads: 4,
-  nLayers: 2,
-  dropRate: 0,
-  qkvBias: true,
-  tiedHead: true,
-  layerNormEpsilon: 1e-5,
-};
+const CONFIG: GPTConfig = { ...TEST_CONFIG, vocabSize: 128 };
 
 const TEXT = (
   'Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in my purse, ' +
