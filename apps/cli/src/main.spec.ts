@@ -36,6 +36,16 @@ describe('forge CLI', () => {
     }
   });
 
+  it('fails loudly when training diverges, and saves no checkpoint of a broken model', async () => {
+    const out = path.join(tmp, 'diverged');
+    const run = await forge('train', '--text', textFile, ...small, '--lr', '1e30', '--grad-clip', '0', '--steps', '8', '--out', out); // prettier-ignore
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /training diverged at step \d+: the (loss|gradient norm) is (NaN|-?Infinity).*lower the learning rate/,
+    );
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('refuses to overwrite a checkpoint unless asked', async () => {
     const before = fs.readFileSync(path.join(ckpt, 'model.safetensors'));
     const run = await forge('train', '--text', textFile, ...small, '--steps', '1', '--out', ckpt);

@@ -2,7 +2,7 @@
  * @llm-forge/gpt — GPT-2 from scratch on TensorFlow.js: tokenizer, datasets, model, generation,
  * training, evaluation and checkpoints in the Hugging Face GPT-2 layout.
  */
-export { ForgeError, ConfigError, CheckpointError } from './lib/errors/forge-error';
+export { ForgeError, ConfigError, CheckpointError, TrainingDivergedError } from './lib/errors/forge-error';
 export { DataError } from './lib/data/data-error';
 export { TokenizerError } from './lib/tokenizer/tokenizer-error';
 

@@ -154,4 +154,23 @@ describe('TrainingSession', () => {
     expect(result).toMatchObject({ ok: false, kind: 'fatal', file });
     expect(result.ok === false && result.error).toContain(file);
   });
+
+  it('fails a diverging run as fatal, naming the step, instead of reporting a loss of null', async () => {
+    const [{ session, address }] = await sessions(1);
+    const diverging = (step: number): RankJobData => {
+      const base = job(step, 0, 0, [address], { runId: 'run-diverging' });
+      const optimizer = { ...base.spec.optimizer, lr: 1e30, minLr: 1e30, warmupSteps: 0, gradClip: 0 };
+      return { ...base, spec: { ...base.spec, optimizer } };
+    };
+    let result: RankResult | undefined;
+    for (let step = 0; step < 6; step++) {
+      result = await session.run(diverging(step));
+      if (!result.ok) break;
+    }
+    expect(result).toMatchObject({
+      ok: false,
+      kind: 'fatal',
+      error: expect.stringMatching(/training diverged at step \d+/),
+    });
+  });
 });

@@ -32,3 +32,24 @@ export class CheckpointError extends ForgeError {
     this.name = 'CheckpointError';
   }
 }
+
+/**
+ * Training produced a loss or gradient that is not a finite number (NaN or ±Infinity), usually from
+ * a learning rate far too high; raised before the update, so the parameters stay those of the step
+ * before. Every data-parallel rank sees the same reduced numbers, so every rank raises it alike.
+ */
+export class TrainingDivergedError extends ForgeError {
+  constructor(
+    /** 0-based index of the step that diverged. */
+    readonly step: number,
+    /** Which number: `loss` or `gradient norm`. */
+    readonly quantity: 'loss' | 'gradient norm',
+    readonly value: number,
+  ) {
+    super(
+      `training diverged at step ${step}: the ${quantity} is ${String(value)}`,
+      'lower the learning rate, keep gradient clipping on, or resume from an earlier checkpoint',
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}

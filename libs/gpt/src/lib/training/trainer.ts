@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addInto, scale, sumOfSquares } from '@llm-forge/tfjs-backend-native';
 import type { Batch } from '../data/window-batches';
-import { ConfigError } from '../errors/forge-error';
+import { ConfigError, TrainingDivergedError } from '../errors/forge-error';
 import { GPTModel } from '../model/gpt-model';
 import { deriveSeed } from '../util/rng';
 import { crossEntropy, IGNORE_INDEX } from '../ops/cross-entropy';
@@ -131,9 +131,14 @@ export class Trainer {
     return lossSum / count;
   }
 
-  /** Clips {@link grads} to the global norm, applies AdamW and updates the variables. Returns the norm and lr. */
+  /**
+   * Clips {@link grads} to the global norm, applies AdamW and updates the variables. Returns the norm
+   * and lr. Throws {@link TrainingDivergedError} (and changes nothing) when the norm is not finite.
+   */
   applyGradients(): { gradNorm: number; lr: number } {
     const gradNorm = Math.sqrt(sumOfSquares(this.grads));
+    if (!Number.isFinite(gradNorm))
+      throw new TrainingDivergedError(this.stepsDone, 'gradient norm', gradNorm);
     const clip = this.options.gradClip ?? 1;
     // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) only when that is below 1.
     if (clip > 0 && clip / (gradNorm + 1e-6) < 1) scale(this.grads, clip / (gradNorm + 1e-6));

@@ -5,7 +5,7 @@
  * failure surfacing as the collective's typed error.
  */
 import { CollectiveError } from '@llm-forge/collective';
-import { createTokenizer, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
+import { createTokenizer, TrainingDivergedError, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import {
@@ -147,5 +147,37 @@ describe('TrainingLoop', () => {
     expect(error).toBeInstanceOf(CollectiveError);
     expect((error as CollectiveError).step).toBe(4); // optimizer step 1, phase 0 (gradients)
     expect(Date.now() - started).toBeLessThan(timeoutMs + HANG_SLACK_MS);
+  });
+
+  it('stops every rank alike with TrainingDivergedError before an update that would break the replicas', async () => {
+    const group = await startRanks({
+      config: CONFIG,
+      tokens,
+      worldSize: 2,
+      globalBatchSize: 6,
+      dataSeed: 3,
+      trainer: {
+        ...TRAINER,
+        schedule: { ...TRAINER.schedule, lr: 1e30, minLr: 1e30, warmupSteps: 0 },
+        gradClip: 0,
+      },
+    });
+    open.push(group);
+    let before: Float32Array[] = [];
+    let error: unknown;
+    for (let s = 0; s < 10 && error === undefined; s++) {
+      before = group.map((r) => r.trainer.params.slice());
+      const results = await Promise.allSettled(group.map(stepRank));
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected.length > 0) {
+        expect(rejected).toHaveLength(2); // both ranks, alike
+        error = rejected[0].reason;
+        expect(rejected[1].reason).toBeInstanceOf(TrainingDivergedError);
+      }
+    }
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    expect((error as TrainingDivergedError).message).toMatch(/training diverged at step \d+/);
+    // The diverged step changed nothing: each rank still holds the parameters of the step before.
+    group.forEach((r, i) => expect(maxAbsDiff(r.trainer.params, before[i])).toBe(0));
   });
 });

@@ -14,7 +14,7 @@
  * between steps (evaluation, checkpoints, history).
  */
 import type { WireDType } from '@llm-forge/collective';
-import type { Batch, Trainer } from '@llm-forge/gpt';
+import { TrainingDivergedError, type Batch, type Trainer } from '@llm-forge/gpt';
 import { addInto, checksum, scale } from '@llm-forge/tfjs-backend-native';
 import type { GradientCollective, ReduceOptions } from '../collective/gradient-collective';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
@@ -97,8 +97,9 @@ export class TrainingLoop {
 
   /**
    * One optimizer step on this rank's share; every rank must call it for the same step. Rejects
-   * with the collective's error when a peer fails, and with {@link ReplicaDivergenceError} when a
-   * scheduled checksum comparison finds replicas that differ (on every rank alike).
+   * with the collective's error when a peer fails, with `TrainingDivergedError` (before the update)
+   * when the global loss or gradient norm is not finite, and with {@link ReplicaDivergenceError} when
+   * a scheduled checksum comparison finds replicas that differ (on every rank alike).
    */
   async step(share: LocalShare): Promise<StepMetrics> {
     const step = this.trainer.stepsDone;
@@ -111,8 +112,10 @@ export class TrainingLoop {
     await this.reduce(this.trainer.grads, { step, phase: 'grads', wireDType: this.options.wireDType }, cost);
     const loss = new Float32Array([localLoss * share.weight]);
     await this.reduce(loss, { step, phase: 'loss' }, cost);
+    // The same reduced loss on every rank, so every rank stops alike, before the update.
+    if (!Number.isFinite(loss[0])) throw new TrainingDivergedError(step, 'loss', loss[0]);
 
-    // Identical inputs on every rank, so an identical update.
+    // Identical inputs on every rank, so an identical update (or the same TrainingDivergedError).
     const { gradNorm, lr } = this.trainer.applyGradients();
 
     const verified = this.verifyEvery > 0 && this.trainer.stepsDone % this.verifyEvery === 0;
