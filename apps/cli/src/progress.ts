@@ -49,3 +49,22 @@ export class TrainProgress {
     this.bars?.stop();
   }
 }
+
+/**
+ * The first Ctrl-C of a training command: logs `message` and aborts `signal`, so training stops
+ * after the current step and what was trained is still saved; a second Ctrl-C quits at once.
+ */
+export function stopOnInterrupt(
+  progress: TrainProgress,
+  message: string,
+): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    progress.log(`interrupted: ${message} (Ctrl-C again to quit now)`);
+    controller.abort();
+    process.removeListener('SIGINT', onInterrupt);
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.on('SIGINT', onInterrupt);
+  return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onInterrupt) };
+}

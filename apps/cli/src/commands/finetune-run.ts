@@ -17,7 +17,7 @@ import { trainFinetuneJob, type JobTask, type TrainedJob } from '@llm-forge/fine
 import { ForgeError } from '@llm-forge/gpt';
 import { SINGLE_PROCESS } from '@llm-forge/training';
 import { fraction, nonNegativeInt } from '../options';
-import { TrainProgress } from '../progress';
+import { stopOnInterrupt, TrainProgress } from '../progress';
 
 /** Flags both commands take to choose their base and output. */
 export interface FinetuneBaseFlags {
@@ -104,7 +104,7 @@ export async function finetuneAlone<T extends JobTask>(
     0,
     Boolean(options.json),
   );
-  const interrupt = stopOnInterrupt(progress);
+  const interrupt = stopOnInterrupt(progress, 'stopping after this step, then saving');
   let seen = 0;
   try {
     return await trainFinetuneJob(
@@ -122,7 +122,7 @@ export async function finetuneAlone<T extends JobTask>(
           }
           seen = history.length;
         },
-        stopTraining: interrupt.stopped,
+        stopTraining: () => interrupt.signal.aborted,
         log: (message, fields) => progress.log(logLine(message, fields)),
       },
       task,
@@ -144,19 +144,6 @@ export function logLine(message: string, fields: Record<string, unknown> = {}): 
 export function meanTokensPerSecond(history: readonly FinetuneMetric[]): number {
   const rates = history.map((p) => p.tokensPerSecond).filter((r): r is number => r !== undefined);
   return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
-}
-
-/** The first Ctrl-C asks training to stop after the current step; the second quits at once. */
-function stopOnInterrupt(progress: TrainProgress): { stopped(): boolean; dispose(): void } {
-  let stopped = false;
-  const onInterrupt = () => {
-    progress.log('interrupted: stopping after this step, then saving (Ctrl-C again to quit now)');
-    stopped = true;
-    process.removeListener('SIGINT', onInterrupt);
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.on('SIGINT', onInterrupt);
-  return { stopped: () => stopped, dispose: () => process.removeListener('SIGINT', onInterrupt) };
 }
 
 /** How a classification job reads its data: the flags `forge finetune classify` and `forge submit finetune classify` share. */

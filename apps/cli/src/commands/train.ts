@@ -30,7 +30,7 @@ import { resolveModelOption } from '../references';
 import { addTrainingOptions, given, sharedSpecFields, type TrainingFlags } from '../training-options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
-import { TrainProgress } from '../progress';
+import { stopOnInterrupt, TrainProgress } from '../progress';
 
 interface TrainFlags extends TrainingFlags {
   resume?: boolean;
@@ -99,7 +99,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   );
 
   const progress = new TrainProgress(spec.steps, replica.trainer.stepsDone, Boolean(flags.json));
-  const interrupt = stopOnInterrupt(progress, out);
+  const interrupt = stopOnInterrupt(
+    progress,
+    `stopping after this step and saving to ${out} (resume with --init ${out} --resume)`,
+  );
   const summary = await trainAlone(
     replica,
     {
@@ -186,22 +189,4 @@ function resumedRun(flags: TrainFlags): { replica: Replica; history?: RunHistory
     replica: replicaFromCheckpoint(state.runId ?? LOCAL_RUN_ID, spec, dir, state.step),
     history: state.history,
   };
-}
-
-/**
- * The first Ctrl-C stops training after the current step and still saves a resumable checkpoint;
- * a second one quits at once.
- */
-function stopOnInterrupt(progress: TrainProgress, out: string): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    progress.log(
-      `interrupted: stopping after this step and saving to ${out} (resume with --init ${out} --resume; Ctrl-C again to quit now)`,
-    );
-    controller.abort();
-    process.removeListener('SIGINT', onInterrupt);
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.on('SIGINT', onInterrupt);
-  return { signal: controller.signal, dispose: () => process.removeListener('SIGINT', onInterrupt) };
 }
