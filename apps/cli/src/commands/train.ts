@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { ForgeError, loadCheckpoint } from '@llm-forge/gpt';
+import { ForgeError, loadTrainerState } from '@llm-forge/gpt';
 import {
   BUILTIN_TEXT,
   PRETRAIN_DEFAULTS,
@@ -171,7 +171,8 @@ function newRun(flags: TrainFlags): Replica {
 /** The run stored in --init, continued exactly (and its history); --steps extends it. */
 function resumedRun(flags: TrainFlags): { replica: Replica; history?: RunHistory } {
   const dir = flags.init as string;
-  const state = loadCheckpoint(dir).trainerState as Partial<RunTrainerState> | undefined;
+  // The state alone: replicaFromCheckpoint reads the weights and moments once.
+  const state = loadTrainerState(dir) as Partial<RunTrainerState> | undefined;
   if (state?.spec === undefined || state.step === undefined) {
     throw new ForgeError(
       `${dir} holds no resumable run state (a weights-only checkpoint, or one written by an older forge train)`,

@@ -6,7 +6,13 @@
 export { writeDirAtomic, writeTextFileAtomic } from './atomic-write';
 export { CONFIG_FILE, loadModel, loadModelConfig, saveModel } from './model-io';
 export type { LoadedModel, LoadModelOptions, ModelExtras, SaveModelOptions } from './model-io';
-export { loadCheckpoint, OPTIMIZER_FILE, saveCheckpoint, TRAINER_STATE_FILE } from './training-checkpoint';
+export {
+  loadCheckpoint,
+  loadTrainerState,
+  OPTIMIZER_FILE,
+  saveCheckpoint,
+  TRAINER_STATE_FILE,
+} from './training-checkpoint';
 export type { OptimizerState, SaveCheckpointOptions, TrainingCheckpoint } from './training-checkpoint';
 export { MODEL_FILE, MODEL_INDEX_FILE } from './model-weights';
 export type { ExtraTensor } from './model-weights';

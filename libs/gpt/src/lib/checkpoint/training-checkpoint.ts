@@ -158,6 +158,16 @@ function readTrainerState(file: string): unknown {
 }
 
 /**
+ * The trainer state of a checkpoint folder alone (undefined in a weights-only folder), without
+ * reading its weights or optimizer moments. Throws a CheckpointError naming the file when corrupt.
+ */
+export function loadTrainerState(dir: string): unknown {
+  requireDir(dir);
+  const stateFile = path.join(dir, TRAINER_STATE_FILE);
+  return fs.existsSync(stateFile) ? readTrainerState(stateFile) : undefined;
+}
+
+/**
  * Loads a training checkpoint folder (or any model folder: optimizer and trainerState are then
  * undefined). Throws a CheckpointError naming the file for anything missing or corrupt.
  */
