@@ -6,7 +6,7 @@
  *
  * B = global batch size, b = this rank's rows, T = context length, N = world size.
  */
-import { DistributedBatchLoader, type TokenStream } from '@llm-forge/data-shards';
+import { countWindows, DistributedBatchLoader, type TokenStream } from '@llm-forge/data-shards';
 import { createTokenizer, generate, meanLoss, type Batch, type GPTModel } from '@llm-forge/gpt';
 import { rowShare, type LocalShare } from '../loop/local-share';
 import type { RunTrainerState, Replica } from './replica';
@@ -63,7 +63,10 @@ export function evaluateReplica(replica: Replica): PretrainingEval {
     const loader = new DistributedBatchLoader(stream, {
       contextLength: replica.contextLength,
       stride: replica.stride,
-      batchSize: Math.min(replica.spec.batchSize, countFullWindows(stream.length, replica)),
+      batchSize: Math.min(
+        replica.spec.batchSize,
+        countWindows(stream.length, replica.contextLength, replica.stride),
+      ),
       shuffle: false,
       seed: replica.spec.seed,
     });
@@ -71,7 +74,8 @@ export function evaluateReplica(replica: Replica): PretrainingEval {
   };
   const trainLoss = meanLoss(replica.model, firstBatches(replica.data.train)).loss;
   const validation = replica.data.validation;
-  const canValidate = validation !== undefined && countFullWindows(validation.length, replica) > 0;
+  const canValidate =
+    validation !== undefined && countWindows(validation.length, replica.contextLength, replica.stride) > 0;
   if (!canValidate) return { trainLoss };
   return { trainLoss, valLoss: meanLoss(replica.model, firstBatches(validation)).loss };
 }
@@ -81,12 +85,6 @@ export function sampleText(model: GPTModel, prompt = SAMPLE_PROMPT, maxNewTokens
   const tokenizer = createTokenizer();
   const ids = tokenizer.encode(prompt);
   return tokenizer.decode([...ids, ...generate(model, ids, { maxNewTokens })]);
-}
-
-/** Windows of T + 1 tokens at stride S in n tokens. */
-function countFullWindows(tokens: number, replica: Replica): number {
-  const T = replica.contextLength;
-  return tokens > T ? Math.ceil((tokens - T) / replica.stride) : 0;
 }
 
 /** Splits b rows into micro-batches of at most `rows` rows (as equal as possible). */
