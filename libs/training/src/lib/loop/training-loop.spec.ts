@@ -64,14 +64,16 @@ afterAll(async () => {
 async function train(
   worldSize: number,
   globalBatchSize: number,
-): Promise<{ losses: number[][]; params: Float32Array[] }> {
+): Promise<{ losses: number[][]; params: Float32Array[]; verified: boolean[][] }> {
   const group = await ranks({ worldSize, globalBatchSize, checkEvery: 5 });
   const losses: number[][] = [];
+  const verified: boolean[][] = [];
   for (let s = 0; s < STEPS; s++) {
     const metrics = await stepAll(group);
     losses.push(metrics.map((m) => m.loss));
+    verified.push(metrics.map((m) => m.verified));
   }
-  return { losses, params: group.map((r) => r.trainer.params.slice()) };
+  return { losses, params: group.map((r) => r.trainer.params.slice()), verified };
 }
 
 describe('TrainingLoop', () => {
@@ -79,7 +81,7 @@ describe('TrainingLoop', () => {
     [6, [2, 3]],
     [5, [2]],
   ])('global batch %i', (B, worldSizes) => {
-    let baseline: { losses: number[][]; params: Float32Array[] };
+    let baseline: Awaited<ReturnType<typeof train>>;
     beforeAll(async () => {
       baseline = await train(1, B);
     });
@@ -87,10 +89,13 @@ describe('TrainingLoop', () => {
     it('learns as one process', () => {
       const losses = baseline.losses.map((l) => l[0]);
       expect(losses[STEPS - 1]).toBeLessThan(losses[0] - 0.3);
+      // One replica has nothing to compare its checksum with.
+      expect(baseline.verified.flat()).not.toContain(true);
     });
 
     it.each(worldSizes)('gives the 1-rank losses and weights with %i ranks', async (N) => {
-      const { losses, params } = await train(N, B);
+      const { losses, params, verified } = await train(N, B);
+      expect(verified[4]).toEqual(Array(N).fill(true)); // after step 5, every rank compared checksums
       const want = baseline.losses.map((l) => l[0]);
       // Every rank reports the same global loss, bit for bit, and holds the same bytes.
       for (const step of losses) expect(new Set(step).size).toBe(1);

@@ -23,7 +23,8 @@ import type { LocalShare } from './local-share';
 /** Options of a {@link TrainingLoop}; every rank must pass the same values. */
 export interface TrainingLoopOptions {
   /**
-   * Compare parameter checksums across ranks after every `verifyEvery`-th step; 0 never does.
+   * Compare parameter checksums across ranks after every `verifyEvery`-th step; 0 never does, and
+   * neither does a single process (one replica has nothing to compare with).
    * @defaultValue 100
    */
   verifyEvery?: number;
@@ -118,7 +119,10 @@ export class TrainingLoop {
     // Identical inputs on every rank, so an identical update (or the same TrainingDivergedError).
     const { gradNorm, lr } = this.trainer.applyGradients();
 
-    const verified = this.verifyEvery > 0 && this.trainer.stepsDone % this.verifyEvery === 0;
+    const verified =
+      this.collective.worldSize > 1 &&
+      this.verifyEvery > 0 &&
+      this.trainer.stepsDone % this.verifyEvery === 0;
     if (verified) await this.verifyAt(step, cost);
     return {
       step,

@@ -46,7 +46,7 @@ export async function trainAlone(
   signal?: AbortSignal,
 ): Promise<TrainAloneSummary> {
   const { steps: totalSteps, evalEvery } = replica.spec;
-  const loop = new TrainingLoop(replica.trainer, SINGLE_PROCESS, { verifyEvery: 0 });
+  const loop = new TrainingLoop(replica.trainer, SINGLE_PROCESS);
   const loader = rankLoader(replica, 0, 1);
   const summary: TrainAloneSummary = {
     stepLosses: [],
