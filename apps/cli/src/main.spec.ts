@@ -80,6 +80,37 @@ describe('forge CLI', () => {
     expect(run.json.batches as number).toBeGreaterThan(0);
   });
 
+  it('refuses a checkpoint whose tensor bytes changed (same size), naming the file, in every command', async () => {
+    const flipped = path.join(tmp, 'flipped');
+    fs.cpSync(ckpt, flipped, { recursive: true });
+    const weights = path.join(flipped, 'model.safetensors');
+    const bytes = fs.readFileSync(weights);
+    bytes[bytes.length - 7] ^= 0x10; // one bit of the last tensor: the file still parses
+    fs.writeFileSync(weights, bytes);
+    const corrupt = `${weights}: checkpoint is corrupt (checksum mismatch)`;
+    for (const args of [
+      ['generate', '--model', flipped, '--prompt', 'Call me', '--max-new-tokens', '2'],
+      ['eval', '--model', flipped, '--text', textFile, '--context-length', '16'],
+      [
+        'train',
+        '--text',
+        textFile,
+        '--init',
+        flipped,
+        '--resume',
+        '--steps',
+        '4',
+        '--out',
+        path.join(tmp, 'never'),
+      ],
+    ]) {
+      const run = await forge(...args);
+      expect({ args, code: run.code }).toEqual({ args, code: 1 });
+      expect(run.stderr).toContain(corrupt);
+    }
+    expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+  });
+
   it('eval takes the built-in corpus as its text', async () => {
     const run = await forge(
       'eval', '--model', ckpt, '--text', 'builtin:moby-dick', '--context-length', '16', '--stride', '4096',

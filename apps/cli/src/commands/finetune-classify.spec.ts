@@ -56,7 +56,7 @@ describe('forge finetune classify / classify / lora merge', () => {
     expect(printed.map((m) => Number(m[1]))).toEqual([1, 2]);
     expect(printed.map((m) => m[2])).toEqual(epochLosses.map((l) => l.toFixed(4)));
     expect(run.json.steps).toBe(4);
-    expect(fs.readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(fs.readdirSync(out).sort()).toEqual(['checksums.json', 'config.json', 'model.safetensors']);
     for (const key of ['train_accuracy', 'val_accuracy', 'test_accuracy']) {
       expect(run.json[key]).toBeGreaterThanOrEqual(0);
       expect(run.json[key]).toBeLessThanOrEqual(1);

@@ -93,6 +93,7 @@ describe('forge finetune instruct', () => {
       expect(run.json.step_losses).toHaveLength(4);
       // The model is --out itself: no job layout (model/, state/) inside it.
       expect(fs.readdirSync(out).sort()).toEqual([
+        'checksums.json',
         'config.json',
         'finetune.json',
         'model.safetensors',

@@ -2,10 +2,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FinetuneSpecInput, InstructionEvaluation } from '@llm-forge/cluster-protocol';
+import { CHECKSUMS_FILE } from '@llm-forge/gpt';
 import { useBackend } from '@llm-forge/gpt/testing';
 import { GPTClassifier } from '../classification/classifier';
 import { FinetuneAbortedError } from './finetune-aborted-error';
-import { runFinetuneJob, STATE_SAVE_WAIT_MS, type FinetuneJobOutcome } from './finetune-job';
+import { runFinetuneJob, type FinetuneJobOutcome } from './finetune-job';
+import { STATE_SAVE_WAIT_MS } from './finetune-replica';
 import { STATE_DIR, STATE_TENSORS_FILE } from './job-state';
 import { runRanks } from './test-utils/in-process-all-reduce';
 import {
@@ -108,9 +110,25 @@ describe('finetune job state', () => {
     const warnings = logs.filter((l) => l.startsWith('skipping resumable state step-000006'));
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings[0]).toContain(bad);
+    expect(warnings[0]).toContain('checkpoint is corrupt (checksum mismatch)');
     expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
     expectSameAsReference(outcome);
     expect(states(outDir)).toEqual(['step-000010', 'step-000012']);
+  });
+
+  it('still verifies a state written before checksums.json by the tensors sha256 in its state.json', async () => {
+    const outDir = fx.outDir('legacy');
+    await expect(run(outDir, { stopAfter: 7 })).rejects.toThrow(FinetuneAbortedError);
+    const stateDir = path.join(outDir, STATE_DIR, 'step-000006');
+    fs.rmSync(path.join(stateDir, CHECKSUMS_FILE)); // as an older version wrote it
+    const bad = path.join(stateDir, STATE_TENSORS_FILE);
+    const bytes = fs.readFileSync(bad);
+    bytes[bytes.length - 10] ^= 0xff;
+    fs.writeFileSync(bad, bytes);
+    const { logs } = await run(outDir);
+    const warnings = logs.filter((l) => l.startsWith('skipping resumable state step-000006'));
+    expect(warnings[0]).toContain(`${bad}: checkpoint is corrupt (checksum mismatch)`);
+    expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
   });
 
   it('resumes on another number of ranks (the state does not depend on it)', async () => {

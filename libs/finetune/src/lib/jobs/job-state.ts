@@ -10,12 +10,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   checkpointName,
+  FINETUNE_STATE_DIR,
+  FINETUNE_STATE_JSON_FILE,
+  FINETUNE_STATE_TENSORS_FILE,
   parseCheckpointName,
   type FinetuneMetric,
   type FinetuneSpec,
 } from '@llm-forge/cluster-protocol';
 import {
+  CheckpointError,
   SafetensorsFile,
+  sha256File,
+  verifyChecksums,
+  verifyFileSha256,
   writeDirAtomic,
   writeSafetensors,
   writeTextFileAtomic,
@@ -23,12 +30,12 @@ import {
 } from '@llm-forge/gpt';
 import type { InitialLosses } from './job-task';
 
-/** Folder of the states inside a job's output directory. */
-export const STATE_DIR = 'state';
+/** Folder of the states inside a job's output directory (named in @llm-forge/cluster-protocol). */
+export const STATE_DIR = FINETUNE_STATE_DIR;
 /** Tensor file of a state. */
-export const STATE_TENSORS_FILE = 'trainer.safetensors';
+export const STATE_TENSORS_FILE = FINETUNE_STATE_TENSORS_FILE;
 /** JSON file of a state. */
-export const STATE_JSON_FILE = 'state.json';
+export const STATE_JSON_FILE = FINETUNE_STATE_JSON_FILE;
 const FORMAT = 'forge-finetune-state/1';
 /** States kept after each save. */
 export const STATES_KEPT = 2;
@@ -90,20 +97,6 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-/** sha256 of a file, read in chunks (a state of a large model exceeds one Buffer). */
-export function sha256File(file: string): string {
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const chunk = Buffer.alloc(16 * 1024 * 1024);
-    let read: number;
-    while ((read = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) hash.update(chunk.subarray(0, read));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 /** Folder name of the state after `step` steps: a run checkpoint's name (`step-NNNNNN`). */
@@ -181,6 +174,9 @@ class UnusableState extends Error {
 /** Reads and verifies one state folder; UnusableState naming the file otherwise. */
 function readState(dir: string, specHash: string, size: number): JobState {
   const jsonFile = path.join(dir, STATE_JSON_FILE);
+  // checksums.json (written by writeDirAtomic) covers state.json too; states from before it have
+  // only the tensors' sha256 inside state.json, checked below.
+  verifyChecksums(dir, [STATE_JSON_FILE, STATE_TENSORS_FILE]);
   let json: StateJson;
   try {
     json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as StateJson;
@@ -198,9 +194,7 @@ function readState(dir: string, specHash: string, size: number): JobState {
   }
   const tensorFile = path.join(dir, STATE_TENSORS_FILE);
   if (!fs.existsSync(tensorFile)) throw new UnusableState(tensorFile, 'does not exist');
-  if (sha256File(tensorFile) !== json.tensorsSha256) {
-    throw new UnusableState(tensorFile, 'does not match the sha256 in state.json (truncated or corrupt)');
-  }
+  verifyFileSha256(tensorFile, json.tensorsSha256);
   const file = SafetensorsFile.open(tensorFile);
   try {
     const read = (name: string) => {
@@ -244,9 +238,31 @@ export function loadNewestState(
     try {
       return readState(path.join(root, name), specHash, size);
     } catch (e) {
-      const file = e instanceof UnusableState ? e.file : path.join(root, name);
+      const file =
+        e instanceof UnusableState || e instanceof CheckpointError ? e.file : path.join(root, name);
       warn(`skipping resumable state ${name}: ${(e as Error).message}`, file);
     }
   }
   return undefined;
+}
+
+/**
+ * The state in `dir` (a folder the coordinator chose to resume from), verified like
+ * {@link loadNewestState}'s; it must hold `step` steps.
+ *
+ * @throws CheckpointError - naming the file when the state is missing, corrupt, of another spec
+ *   or of another step (the coordinator then falls back to an older one).
+ */
+export function readJobState(dir: string, specHash: string, size: number, step: number): JobState {
+  let state: JobState;
+  try {
+    state = readState(dir, specHash, size);
+  } catch (e) {
+    if (e instanceof UnusableState) throw new CheckpointError(e.file, e.message.slice(e.file.length + 2));
+    throw e;
+  }
+  if (state.step !== step) {
+    throw new CheckpointError(dir, `holds ${state.step} steps, expected ${step}`, 'resume from a state this job wrote');
+  }
+  return state;
 }

@@ -10,6 +10,7 @@ import {
   CheckpointError,
   Rng,
   SafetensorsFile,
+  verifyChecksums,
   writeDirAtomic,
   writeSafetensors,
   writeTextFileAtomic,
@@ -119,6 +120,7 @@ export class LoraAdapters {
 
   /** Reads a saved adapter folder (without attaching it anywhere). */
   static load(dir: string): LoraAdapters {
+    verifyChecksums(dir, [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE]);
     const config = readAdapterConfig(dir);
     const adapters = new LoraAdapters({ rank: config.r, alpha: config.lora_alpha });
     const file = SafetensorsFile.open(path.join(dir, ADAPTER_WEIGHTS_FILE));

@@ -11,6 +11,7 @@ import {
   CONFIG_FILE,
   MODEL_FILE,
   SafetensorsFile,
+  verifyChecksums,
   writeDirAtomic,
   writeSafetensors,
   type GPTModel,
@@ -57,6 +58,7 @@ export function mergeLoraFolder(
   outDir: string,
   options: { overwrite?: boolean } = {},
 ): { mergedLayers: string[] } {
+  verifyChecksums(modelDir, [CONFIG_FILE, MODEL_FILE]);
   const adapters = LoraAdapters.load(adapterDir);
   const file = SafetensorsFile.open(path.join(modelDir, MODEL_FILE));
   try {

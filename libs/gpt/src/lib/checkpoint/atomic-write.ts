@@ -7,6 +7,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointError } from '../errors/forge-error';
+import { writeChecksums } from './checksums';
 
 /** Files whose presence marks a folder as a model or checkpoint that may be replaced. */
 const CHECKPOINT_MARKERS = ['config.json', 'model.safetensors'];
@@ -70,6 +71,11 @@ export function writeTextFileAtomic(file: string, text: string): void {
 export interface WriteDirOptions {
   /** Replace an existing checkpoint at the destination. @defaultValue false */
   overwrite?: boolean;
+  /**
+   * Record the sha256 of every file in `checksums.json` once `build` is done, so loaders can tell
+   * a folder that changed on disk from the one written. @defaultValue true
+   */
+  checksums?: boolean;
 }
 
 function checkReplaceable(dir: string, overwrite: boolean): boolean {
@@ -104,7 +110,8 @@ function checkReplaceable(dir: string, overwrite: boolean): boolean {
  * Builds a folder atomically: `build(tmpDir)` fills `<dir>.tmp-XXXX`, which is then renamed to
  * `dir`. An existing checkpoint at `dir` is replaced only with `overwrite`, and stays intact until
  * the new one is complete (it is moved aside to `<dir>.old-XXXX` for the instant of the swap, then
- * deleted). Parent folders are created. On any error the temporary folder is removed.
+ * deleted). Parent folders are created. On any error the temporary folder is removed. Unless
+ * `checksums: false`, the folder gets a `checksums.json` with the sha256 of each file (see checksums.ts).
  */
 export function writeDirAtomic(
   dir: string,
@@ -127,6 +134,7 @@ export function writeDirAtomic(
   }
   try {
     build(tmp);
+    if (options.checksums ?? true) writeChecksums(tmp);
     fsyncDir(tmp);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });

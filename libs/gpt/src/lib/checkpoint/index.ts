@@ -4,6 +4,16 @@
  * hand-written safetensors reader/writer underneath.
  */
 export { writeDirAtomic, writeTextFileAtomic } from './atomic-write';
+export type { WriteDirOptions } from './atomic-write';
+export {
+  CHECKSUM_MISMATCH,
+  CHECKSUMS_FILE,
+  readChecksums,
+  sha256File,
+  verifyChecksums,
+  verifyFileSha256,
+  writeChecksums,
+} from './checksums';
 export { CONFIG_FILE, loadModel, loadModelConfig, saveModel } from './model-io';
 export type { LoadedModel, LoadModelOptions, ModelExtras, SaveModelOptions } from './model-io';
 export {

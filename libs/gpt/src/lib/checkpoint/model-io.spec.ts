@@ -154,7 +154,7 @@ describe('saveModel / loadModel', () => {
     params[1] = Number.MIN_VALUE;
     const dir = path.join(tmp, 'out', 'model');
     saveModel(dir, config, params);
-    expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['checksums.json', 'config.json', 'model.safetensors']);
     expect(fs.readdirSync(path.dirname(dir))).toEqual(['model']);
     const loaded = loadModel(dir);
     expect(loaded.config).toEqual(config);

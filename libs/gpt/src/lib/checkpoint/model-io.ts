@@ -9,8 +9,15 @@ import { ConfigError } from '../errors/forge-error';
 import { type GPTConfig, validateConfig } from '../model/config';
 import { parameterLayout } from '../model/parameter-layout';
 import { requireDir, writeDirAtomic, type WriteDirOptions, writeTextFileAtomic } from './atomic-write';
+import { verifyChecksums } from './checksums';
 import { gptConfigToHf, readHfConfig } from './hf-config';
-import { type ExtraTensor, MODEL_FILE, openModelWeights, readWeights } from './model-weights';
+import {
+  type ExtraTensor,
+  MODEL_FILE,
+  MODEL_INDEX_FILE,
+  openModelWeights,
+  readWeights,
+} from './model-weights';
 import { type TensorToWrite, writeSafetensors } from './safetensors-writer';
 
 /** File name of the model config. */
@@ -91,16 +98,24 @@ export function saveModel(
   writeDirAtomic(dir, (tmp) => writeModelFiles(tmp, config, params, options.extras), options);
 }
 
-/** Reads only the config of a model folder (cheap: no weights are touched). */
+/**
+ * Reads only the config of a model folder (cheap: no weights are touched; config.json is verified
+ * against the folder's checksums.json when it has one).
+ */
 export function loadModelConfig(dir: string): GPTConfig {
   requireDir(dir);
-  return readHfConfig(path.join(dir, CONFIG_FILE));
+  // Structure first (a truncated or foreign file gets its precise message), then the checksum.
+  const config = readHfConfig(path.join(dir, CONFIG_FILE));
+  verifyChecksums(dir, [CONFIG_FILE]);
+  return config;
 }
 
 /**
  * Loads a model folder: ours, or a Hugging Face GPT-2 download (`config.json` plus
  * `model.safetensors` or sharded safetensors; F32, F16 or BF16). Throws a CheckpointError naming
- * the file for anything missing, corrupt or mismatched.
+ * the file for anything missing, corrupt or mismatched, "checkpoint is corrupt (checksum mismatch)"
+ * for a file that differs from the sha256 recorded in the folder's checksums.json (a folder without
+ * one, written before checksums or downloaded, loads unverified).
  */
 export function loadModel(dir: string, options: LoadModelOptions = {}): LoadedModel {
   const config = loadModelConfig(dir);
@@ -110,7 +125,9 @@ export function loadModel(dir: string, options: LoadModelOptions = {}): LoadedMo
   >;
   const files = openModelWeights(dir);
   try {
-    return { config, rawConfig, ...readWeights(files, config, options.extraTensors ?? []) };
+    const weights = readWeights(files, config, options.extraTensors ?? []);
+    verifyChecksums(dir, [MODEL_FILE, MODEL_INDEX_FILE]);
+    return { config, rawConfig, ...weights };
   } finally {
     files.forEach((f) => f.close());
   }

@@ -43,6 +43,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     };
     saveCheckpoint(dir, checkpoint);
     expect(fs.readdirSync(dir).sort()).toEqual([
+      'checksums.json',
       'config.json',
       'model.safetensors',
       'optimizer.safetensors',

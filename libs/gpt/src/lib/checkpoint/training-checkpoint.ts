@@ -10,6 +10,7 @@ import { CheckpointError, ConfigError } from '../errors/forge-error';
 import type { GPTConfig } from '../model/config';
 import { parameterLayout } from '../model/parameter-layout';
 import { requireDir, writeDirAtomic, type WriteDirOptions, writeTextFileAtomic } from './atomic-write';
+import { verifyChecksums } from './checksums';
 import { checkParams, loadModel, writeModelFiles } from './model-io';
 import { withSafetensorsFile } from './safetensors-reader';
 import { type TensorToWrite, writeSafetensors } from './safetensors-writer';
@@ -159,27 +160,34 @@ function readTrainerState(file: string): unknown {
 
 /**
  * The trainer state of a checkpoint folder alone (undefined in a weights-only folder), without
- * reading its weights or optimizer moments. Throws a CheckpointError naming the file when corrupt.
+ * reading its weights or optimizer moments. Throws a CheckpointError naming the file when corrupt
+ * (checksums.json verified for that file alone).
  */
 export function loadTrainerState(dir: string): unknown {
   requireDir(dir);
   const stateFile = path.join(dir, TRAINER_STATE_FILE);
-  return fs.existsSync(stateFile) ? readTrainerState(stateFile) : undefined;
+  const state = fs.existsSync(stateFile) ? readTrainerState(stateFile) : undefined;
+  verifyChecksums(dir, [TRAINER_STATE_FILE]);
+  return state;
 }
 
 /**
  * Loads a training checkpoint folder (or any model folder: optimizer and trainerState are then
- * undefined). Throws a CheckpointError naming the file for anything missing or corrupt.
+ * undefined). Throws a CheckpointError naming the file for anything missing or corrupt, including a
+ * file whose sha256 differs from the one the folder's checksums.json records.
  */
 export function loadCheckpoint(dir: string): TrainingCheckpoint {
   requireDir(dir);
   const { config, params } = loadModel(dir);
   const optimizerFile = path.join(dir, OPTIMIZER_FILE);
   const stateFile = path.join(dir, TRAINER_STATE_FILE);
-  return {
+  const checkpoint = {
     config,
     params,
     optimizer: fs.existsSync(optimizerFile) ? readOptimizer(optimizerFile, config) : undefined,
     trainerState: fs.existsSync(stateFile) ? readTrainerState(stateFile) : undefined,
   };
+  // After reading, so a truncated file keeps its precise message; nothing read is returned unverified.
+  verifyChecksums(dir, [OPTIMIZER_FILE, TRAINER_STATE_FILE]);
+  return checkpoint;
 }
