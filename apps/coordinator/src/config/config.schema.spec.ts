@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       stepTimeoutMs: 600_000,
       maxStepRetries: 5,
       dashboardDir: undefined,
+      judgeAllowList: [],
     });
     expect(() => loadConfig({ FORGE_API_TOKEN: token })).toThrow(
       /FORGE_CLUSTER_SECRET is required outside local mode/,
@@ -39,6 +40,27 @@ describe('loadConfig', () => {
       apiToken: undefined,
       grpcHost: '127.0.0.1',
     });
+  });
+
+  it('allows no judge endpoint by default, Ollama on localhost in local mode, or the operator list', () => {
+    const env = { FORGE_API_TOKEN: token, FORGE_CLUSTER_SECRET: 'a-cluster-secret' };
+    expect(loadConfig(env).judgeAllowList).toEqual([]);
+    expect(loadConfig({ FORGE_LOCAL_MODE: 'true', FORGE_AUTH_DISABLED: 'true' }).judgeAllowList).toEqual([
+      { scheme: 'http', host: 'localhost', port: 11434 },
+    ]);
+    expect(
+      loadConfig({ ...env, FORGE_JUDGE_ALLOWLIST: 'http://Ollama:11434, https://api.openai.com' })
+        .judgeAllowList,
+    ).toEqual([
+      { scheme: 'http', host: 'ollama', port: 11434 },
+      { scheme: 'https', host: 'api.openai.com', port: 443 },
+    ]);
+    expect(() => loadConfig({ ...env, FORGE_JUDGE_ALLOWLIST: 'file:///etc' })).toThrow(
+      /FORGE_JUDGE_ALLOWLIST: "file:\/\/\/etc" is not an http:\/\/ or https:\/\/ URL/,
+    );
+    expect(() => loadConfig({ ...env, FORGE_JUDGE_ALLOWLIST: 'http://h:1/v1' })).toThrow(
+      /must be only scheme:\/\/host\[:port\]/,
+    );
   });
 
   it('names each invalid variable', () => {

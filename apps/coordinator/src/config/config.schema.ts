@@ -1,6 +1,7 @@
 /** Environment of the coordinator, validated once at boot (zod): a bad value stops the start with its name. */
 import { LOCAL_CLUSTER_SECRET } from '@llm-forge/cluster-protocol';
 import { z } from 'zod';
+import { type JudgeEndpoint, LOCAL_OLLAMA_JUDGE, parseJudgeAllowList } from './judge-allowlist';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -29,6 +30,7 @@ export const environmentSchema = z.object({
   FORGE_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).default(600_000),
   FORGE_MAX_STEP_RETRIES: z.coerce.number().int().min(0).default(5),
   FORGE_DASHBOARD_DIR: z.string().min(1).optional(),
+  FORGE_JUDGE_ALLOWLIST: z.string().optional(),
 });
 
 /** The coordinator's configuration, resolved from the environment. */
@@ -72,6 +74,11 @@ export interface CoordinatorConfig {
   maxStepRetries: number;
   /** Built dashboard (static files) served at `/`; undefined: apps/dashboard/dist when it exists. */
   dashboardDir?: string;
+  /**
+   * Judge endpoints (scheme, host, port) a finetune's `judge.url` may name; any other is refused
+   * with 400. @defaultValue none (local mode: Ollama's `http://localhost:11434` only)
+   */
+  judgeAllowList: JudgeEndpoint[];
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -94,6 +101,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     throw new ConfigError(
       `FORGE_WORKER_RETENTION_MS (${e.FORGE_WORKER_RETENTION_MS}) must be at least FORGE_WORKER_TIMEOUT_MS (${e.FORGE_WORKER_TIMEOUT_MS}): a shorter retention would remove workers that are only late`,
     );
+  }
+  // Empty unless the operator names endpoints: a judge is a request the workers send on a user's
+  // behalf. Local mode's one default is the book's Ollama on the user's own machine.
+  const judgeAllowList = parseJudgeAllowList(
+    e.FORGE_JUDGE_ALLOWLIST ?? (e.FORGE_LOCAL_MODE ? LOCAL_OLLAMA_JUDGE : ''),
+  );
+  if (typeof judgeAllowList === 'string') {
+    throw new ConfigError(`invalid environment: FORGE_JUDGE_ALLOWLIST: ${judgeAllowList}`);
   }
   const authEnabled = !e.FORGE_AUTH_DISABLED;
   if (authEnabled && !e.FORGE_API_TOKEN) {
@@ -124,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     stepTimeoutMs: e.FORGE_STEP_TIMEOUT_MS,
     maxStepRetries: e.FORGE_MAX_STEP_RETRIES,
     dashboardDir: e.FORGE_DASHBOARD_DIR,
+    judgeAllowList,
   };
 }

@@ -8,6 +8,7 @@ import { MODEL_CONFIG_FILE, type FinetuneSpec } from '@llm-forge/cluster-protoco
 import { FinetuneNotFoundError, InvalidTransitionError } from '../common/errors';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
+import { formatJudgeEndpoint, judgeAllowed, type JudgeEndpoint } from '../config/judge-allowlist';
 import { CheckpointResolver } from '../runs/checkpoint-resolver';
 import { checkFinetuneDataset, invalid } from '../runs/input-checks';
 import { PINO_LOGGER } from '../logging/logger';
@@ -42,6 +43,7 @@ export class FinetunesService {
         : await this.checkpoints.resolveField('baseCheckpoint', spec.baseCheckpoint);
     if (baseCheckpoint !== undefined) await checkBaseFits(baseCheckpoint, spec);
     const dataset = await checkFinetuneDataset('dataset', spec.dataset);
+    if (spec.judge) checkJudge(spec.judge.url, this.config.judgeAllowList);
     const id = `ft-${randomUUID()}`;
     const now = new Date().toISOString();
     const job: Finetune = {
@@ -97,6 +99,16 @@ export class FinetunesService {
     if (!job) throw new FinetuneNotFoundError(id);
     return job;
   }
+}
+
+/** Refuses a judge URL not on the operator's allow-list (FORGE_JUDGE_ALLOWLIST): a 400 naming `judge.url`. */
+function checkJudge(url: string, allowed: readonly JudgeEndpoint[]): void {
+  if (judgeAllowed(url, allowed)) return;
+  const list = allowed.length > 0 ? allowed.map(formatJudgeEndpoint).join(', ') : 'none';
+  throw invalid(
+    'judge.url',
+    `${url} is not an allowed judge endpoint (allowed: ${list}); the operator lists judge endpoints as scheme://host:port in FORGE_JUDGE_ALLOWLIST`,
+  );
 }
 
 /** GPT-2's vocabulary size: finetuning data is tokenized with GPT-2 BPE. */

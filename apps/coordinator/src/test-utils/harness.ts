@@ -49,6 +49,7 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     workerRetentionMs: 3_600_000,
     stepTimeoutMs: 60_000,
     maxStepRetries: 5,
+    judgeAllowList: [],
     ...overrides,
   };
 }

@@ -37,7 +37,7 @@ import {
 } from '../instruction/instruction-dataset';
 import { promptStyle, type PromptStyle } from '../instruction/prompt-style';
 import { generateResponses, saveResponses, type InstructionResponse } from '../instruction/responses';
-import { JudgeClient } from '../judge/judge-client';
+import { chatCompletionsUrl, JudgeClient } from '../judge/judge-client';
 import { scoreResponses } from '../judge/judge-scores';
 import { LoraAdapters } from '../lora/lora-adapters';
 import { mergedParameters } from '../lora/lora-merge';
@@ -152,6 +152,8 @@ export class InstructionTask implements JobTask {
 
   /** Loads the data and the base model. */
   static create(spec: FinetuneSpec): InstructionTask {
+    // A judge URL that can never be asked fails the job now, not after the whole training.
+    if (spec.judge) chatCompletionsUrl(spec.judge.url);
     const data = instructionData(spec);
     const model = loadBaseModel(spec);
     try {

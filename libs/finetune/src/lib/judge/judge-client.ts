@@ -46,8 +46,14 @@ export function judgeOptionsFrom(
   return { url, model, ...(apiKey ? { apiKey } : {}) };
 }
 
-/** The chat-completions URL of a base URL: `…/chat/completions` is kept, `…/v1` and bare hosts are completed. */
-export function chatCompletionsUrl(url: string): string {
+/** The schemes a judge may be reached by: a judge is an HTTP API, never a file or another protocol. */
+export const JUDGE_SCHEMES: readonly string[] = ['http:', 'https:'];
+
+/**
+ * `url` parsed, or a JudgeError when it is not a URL or its scheme is not http or https. Checked
+ * when a job starts and before any request, so a `file:` or `gopher:` URL never reaches fetch.
+ */
+export function parseJudgeUrl(url: string): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -57,9 +63,18 @@ export function chatCompletionsUrl(url: string): string {
       'e.g. http://localhost:11434',
     );
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new JudgeError(`judge URL ${url} must be http or https`);
+  if (!JUDGE_SCHEMES.includes(parsed.protocol)) {
+    throw new JudgeError(
+      `judge URL ${url} must be http or https (got ${parsed.protocol.replace(/:$/, '')})`,
+      'e.g. http://localhost:11434 for Ollama',
+    );
   }
+  return parsed;
+}
+
+/** The chat-completions URL of a base URL: `…/chat/completions` is kept, `…/v1` and bare hosts are completed. */
+export function chatCompletionsUrl(url: string): string {
+  parseJudgeUrl(url);
   const base = url.replace(/\/+$/, '');
   if (base.endsWith('/chat/completions')) return base;
   if (base.endsWith('/v1')) return `${base}/chat/completions`;
@@ -108,6 +123,9 @@ export class JudgeClient {
         method: 'POST',
         headers,
         body,
+        // A redirect would take the request to a host nobody allowed (the coordinator checks the
+        // judge's URL against its allow-list, not where that URL points next).
+        redirect: 'error',
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
       });
     } catch (error) {

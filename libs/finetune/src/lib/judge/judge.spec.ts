@@ -1,7 +1,9 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import type { InstructionResponse } from '../instruction/responses';
-import { chatCompletionsUrl, JudgeClient, judgeOptionsFrom } from './judge-client';
+import { finetuneSpecSchema } from '@llm-forge/cluster-protocol';
+import { InstructionTask } from '../jobs/instruction-task';
+import { chatCompletionsUrl, JudgeClient, judgeOptionsFrom, parseJudgeUrl } from './judge-client';
 import { JudgeError } from './judge-error';
 import { judgePrompt, parseScore, scoreResponses } from './judge-scores';
 
@@ -91,7 +93,55 @@ describe('judge configuration', () => {
   });
 });
 
+describe('judge URL schemes', () => {
+  it.each(['file:///etc/passwd', 'gopher://127.0.0.1:70/x', 'ftp://h/x', 'data:text/plain,hi'])(
+    'refuses %s before any request',
+    (url) => {
+      const fetchSpy = jest.spyOn(globalThis, 'fetch');
+      try {
+        expect(() => parseJudgeUrl(url)).toThrow(JudgeError);
+        expect(() => new JudgeClient({ url, model: 'm' })).toThrow(/must be http or https/);
+        expect(fetchSpy).not.toHaveBeenCalled();
+      } finally {
+        fetchSpy.mockRestore();
+      }
+    },
+  );
+
+  it('fails an instruction job at its start, before its data or model is read, for a judge it could never ask', () => {
+    const spec = finetuneSpecSchema.parse({
+      kind: 'instruction',
+      dataset: '/nonexistent/alpaca.json',
+      preset: 'tiny',
+      judge: { url: 'gopher://127.0.0.1:70/x', model: 'm' },
+    });
+    expect(() => InstructionTask.create(spec)).toThrow(
+      /judge URL gopher:\/\/127\.0\.0\.1:70\/x must be http or https/,
+    );
+  });
+});
+
 describe('JudgeClient against a local server', () => {
+  it('does not follow a redirect to another address', async () => {
+    const target = await startJudge(() => ({ body: completion('99') }));
+    const redirector = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `${target.url}/v1/chat/completions` }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new JudgeClient({
+        url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`,
+        model: 'm',
+      });
+      await expect(client.complete('x')).rejects.toThrow(JudgeError);
+      expect(target.received).toHaveLength(0);
+    } finally {
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+      await target.close();
+    }
+  });
+
   it('scores each response with the book prompt and averages the scores that parse', async () => {
     const scores = ['90', 'Score: 20/100', 'I cannot judge this.'];
     const judge = await startJudge((req) => {
