@@ -1,131 +1,332 @@
 #!/usr/bin/env node
 /**
- * Training throughput: tokens/s and peak memory of full training steps (forward, backward, AdamW)
- * per backend and model size, beside one PyTorch step of the same architecture when installed.
+ * Training throughput against PyTorch: tokens/s of full training steps (forward, backward, clip,
+ * AdamW) of LLM Forge beside Debian's PyTorch run two ways, in interleaved rounds:
  *
- *   npm run bench:train [-- --configs tiny,small,gpt2-small --backends native,wasm --steps 4]
+ *   - stock: `/usr/bin/python3` as installed (pthread OpenBLAS, glibc malloc);
+ *   - tuned: the same with the OpenMP build of OpenBLAS and tcmalloc, changing no system file
+ *     (`LD_LIBRARY_PATH=<openblas-openmp> LD_PRELOAD=<libtcmalloc_minimal.so.4>`).
  *
- * Each (backend, config) runs in its own process so peak RSS is its own. Needs `npm run build`.
+ *   npm run bench:train [-- --configs small,gpt2-small --rounds 5 --steps 3 --backend native]
+ *
+ * Every run is its own process (so peak RSS is its own) and each round runs forge, tuned and stock
+ * in a rotated order, so that load from other work falls on all three alike. Per config it prints the
+ * median over rounds of tokens/s, the median of the per-round ratios forge / tuned, the round-to-round
+ * spread ((max - min) / median), peak RSS, and the share of the GEMM ceiling: the best sgemm rate
+ * (forge's GEMM and tuned PyTorch's torch.mm, measured in the same rounds on the model's GEMM shapes)
+ * divided into the model FLOPs per token (6N + attention, as the reference script counts them).
+ * Where PyTorch or its tuning is unavailable it says so. Needs `npm run build`.
  */
-const { execFileSync, spawnSync } = require('child_process');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const fs = require('fs');
 
+/** B and T per config; `torch` names the reference script's config of the same architecture. */
 const CONFIGS = {
-  tiny: { preset: 'tiny', B: 4, T: 64 },
-  small: { preset: 'small', B: 4, T: 256 },
-  'gpt2-small': { preset: 'gpt2-small', B: 2, T: 256 },
+  tiny: { preset: 'tiny', B: 4, T: 64, torch: null },
+  small: { preset: 'small', B: 8, T: 256, torch: 'small' },
+  'gpt2-small': { preset: 'gpt2-small', B: 4, T: 256, torch: '124m' },
 };
+
+const PYTHON = '/usr/bin/python3';
+const REFERENCE = path.resolve(__dirname, '../../shared/bench/pytorch_reference_step.py');
+const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+const TCMALLOC = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
+const TUNED_ENV = { LD_LIBRARY_PATH: OPENBLAS_OPENMP, LD_PRELOAD: TCMALLOC };
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-async function child() {
-  const [backendName, configName] = [arg('backend'), arg('config')];
-  const steps = Number(arg('steps', '4'));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Model FLOPs per token, as the reference script counts them: 6 N (tied) + 12 L T C. */
+function flopsPerToken(config, T) {
+  const { vocabSize: V, contextLength: CTX, nLayers: L, embDim: C } = config;
+  const n = V * C + CTX * C + L * (12 * C * C + 13 * C) + 2 * C;
+  return 6 * n + 12 * L * T * C;
+}
+
+/** The [M, K, N] of every GEMM of one training step (forward, dX and dW of each linear layer). */
+function gemmShapes(config, B, T) {
+  const { vocabSize: V, embDim: C } = config;
+  const N = B * T;
+  const linears = [
+    [N, C, 3 * C],
+    [N, C, C],
+    [N, C, 4 * C],
+    [N, 4 * C, C],
+  ];
+  const step = (rows) =>
+    rows.flatMap(([m, k, n]) => [
+      [m, k, n],
+      [m, n, k],
+      [k, m, n],
+    ]);
+  return { layer: step(linears), head: step([[N, C, V]]) };
+}
+
+/** Child: timed training steps on forge, one RESULT line. */
+async function forgeChild() {
+  const { preset, B, T } = CONFIGS[arg('config')];
+  const steps = Number(arg('steps', '3'));
   const { initBackend } = require('@llm-forge/tfjs-backend-native');
   const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
   const { SINGLE_PROCESS, TrainingLoop, rowShare } = require('@llm-forge/training');
-  await initBackend(backendName);
-  const { preset, B, T } = CONFIGS[configName];
-  const model = GPTModel.random(presetConfig(preset, { dropRate: 0 }), 0);
+  const backend = await initBackend(arg('backend', 'native'));
+  const config = presetConfig(preset, { dropRate: 0 });
+  const model = GPTModel.random(config, 0);
   const trainer = new Trainer(model, {
     schedule: { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 100, schedule: 'constant' },
   });
   const batch = () => {
-    const ids = Int32Array.from({ length: B * T }, () => Math.floor(Math.random() * 50257));
-    return { inputs: ids, targets: ids.map((x) => (x + 1) % 50257), batchSize: B, contextLength: T };
+    const ids = Int32Array.from({ length: B * T }, () => Math.floor(Math.random() * config.vocabSize));
+    return {
+      inputs: ids,
+      targets: ids.map((x) => (x + 1) % config.vocabSize),
+      batchSize: B,
+      contextLength: T,
+    };
   };
   // The step `forge train` and every worker take: the one training loop at world size 1.
-  const loop = new TrainingLoop(trainer, SINGLE_PROCESS, { verifyEvery: 0 });
-  let peak = 0;
+  const loop = new TrainingLoop(trainer, SINGLE_PROCESS);
   const times = [];
   for (let s = 0; s < steps + 1; s++) {
     const t0 = performance.now();
     await loop.step(rowShare(batch(), B));
     times.push((performance.now() - t0) / 1000);
-    peak = Math.max(peak, process.memoryUsage().rss);
   }
-  const timed = times.slice(1).sort((a, b) => a - b); // the first step includes warm-up
-  const median = timed[timed.length >> 1];
-  process.stdout.write(
-    `RESULT ${JSON.stringify({ backend: backendName, config: configName, B, T, steps, step_s: median, tokens_per_s: (B * T) / median, peak_rss_mb: Math.round(peak / 2 ** 20), params: model.parameterCount })}\n`,
-  );
+  const stepS = median(times.slice(1)); // the first step includes warm-up
+  const result = {
+    backend: backend.name,
+    tok_s: (B * T) / stepS,
+    steps_s: times.slice(1),
+    maxrss_mib: process.resourceUsage().maxRSS / 1024,
+    flops_per_token: flopsPerToken(config, T),
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
-function pytorch(configName) {
-  const script = path.resolve(__dirname, '../../shared/bench/pytorch_reference_step.py');
-  if (!fs.existsSync(script)) return { skipped: `${script} not found` };
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { skipped: 'python3-torch not installed (apt-get install python3-torch)' };
-  const { B, T } = CONFIGS[configName];
-  const torchConfig = configName === 'gpt2-small' ? '124m' : configName === 'small' ? 'small' : null;
-  if (!torchConfig) return { skipped: 'no PyTorch config of this size' };
-  const out = execFileSync(
-    '/usr/bin/python3',
-    [
-      script,
-      '--config',
-      torchConfig,
-      '--B',
-      String(B),
-      '--T',
-      String(T),
-      '--threads',
-      String(os.availableParallelism()),
-    ],
-    { encoding: 'utf8' },
+/** Child: GFLOP/s of forge's GEMM (the native addon, as the backend calls it) on a config's shapes. */
+async function gemmChild() {
+  const { preset, B, T } = CONFIGS[arg('config')];
+  const { initBackend, nativeAddonStatus } = require('@llm-forge/tfjs-backend-native');
+  const { presetConfig } = require('@llm-forge/gpt');
+  await initBackend('native');
+  const addon = require(nativeAddonStatus().path);
+  const { layer, head } = gemmShapes(presetConfig(preset), B, T);
+  let flops = 0;
+  let seconds = 0;
+  for (const [M, K, N] of [...layer, ...head]) {
+    const a = new Float32Array(M * K).fill(0.5);
+    const b = new Float32Array(K * N).fill(0.25);
+    const c = new Float32Array(M * N);
+    const offsets = new Int32Array([0, 0, 0]);
+    const once = () => addon.gemmBatch(false, false, M, N, K, 1, a, K, b, N, 0, c, N, offsets);
+    once(); // warm-up: page in the operands
+    const times = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      once();
+      times.push((performance.now() - t0) / 1000);
+    }
+    flops += 2 * M * N * K;
+    seconds += Math.min(...times);
+  }
+  process.stdout.write(`RESULT ${JSON.stringify({ gflops: flops / seconds / 1e9 })}\n`);
+}
+
+/** Python: GFLOP/s of torch.mm on the same shapes (run under the tuned environment). */
+const TORCH_GEMM = `
+import json, sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+def best(a, b):
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter(); torch.mm(a, b); times.append(time.perf_counter() - t0)
+    return min(times)
+flops = seconds = 0.0
+for m, k, n in json.loads(sys.argv[2]):
+    a, b = torch.full((m, k), 0.5), torch.full((k, n), 0.25)
+    torch.mm(a, b)  # warm-up: page in the operands
+    flops += 2 * m * n * k; seconds += best(a, b)
+print("RESULT " + json.dumps({"gflops": flops / seconds / 1e9}))
+`;
+
+/** Runs a command and parses its RESULT line, or returns { error }. */
+function runResult(file, args, env) {
+  const r = spawnSync(file, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  const line = (r.stdout || '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (line) return JSON.parse(line.slice('RESULT '.length));
+  return { error: (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').slice(-3).join(' | ') };
+}
+
+/**
+ * Which PyTorch variants can run, each with its environment, or the reason it cannot. Tuning is
+ * checked by loading torch under the tuned environment and reading which libraries it mapped.
+ */
+function pytorchVariants() {
+  if (!fs.existsSync(REFERENCE)) return { skipped: `${REFERENCE} not found` };
+  const probe = `import torch; torch.mm(torch.ones(64, 64), torch.ones(64, 64)); print(open('/proc/self/maps').read())`;
+  const stock = spawnSync(PYTHON, ['-c', probe], { encoding: 'utf8' });
+  if (stock.status !== 0)
+    return { skipped: 'python3-torch is not installed (apt-get install python3-torch)' };
+  const variants = { stock: { env: {} } };
+  const missing = [OPENBLAS_OPENMP + '/libopenblas.so.0', TCMALLOC].filter((f) => !fs.existsSync(f));
+  if (missing.length > 0) {
+    variants.tuned = {
+      unavailable: `${missing.join(' and ')} missing (apt-get install libopenblas0-openmp libtcmalloc-minimal4)`,
+    };
+    return variants;
+  }
+  const tuned = spawnSync(PYTHON, ['-c', probe], { encoding: 'utf8', env: { ...process.env, ...TUNED_ENV } });
+  const maps = tuned.stdout || '';
+  if (tuned.status !== 0 || !maps.includes('openblas-openmp') || !maps.includes('tcmalloc')) {
+    variants.tuned = {
+      unavailable: 'torch did not load the OpenMP OpenBLAS and tcmalloc under LD_LIBRARY_PATH/LD_PRELOAD',
+    };
+    return variants;
+  }
+  variants.tuned = { env: TUNED_ENV };
+  return variants;
+}
+
+/** One PyTorch run of the reference step: tokens/s, per-step seconds and peak RSS. */
+function pytorchRun(configName, env, steps) {
+  const { B, T, torch } = CONFIGS[configName];
+  const threads = String(os.availableParallelism());
+  const args = [REFERENCE, '--config', torch, '--B', String(B), '--T', String(T), '--threads', threads];
+  const r = runResult(PYTHON, [...args, '--warmup', '1', '--steps', String(steps)], env);
+  if (r.error) return r;
+  return { tok_s: r.tok_s_median, steps_s: r.steps_ms.map((ms) => ms / 1000), maxrss_mib: r.maxrss_mib };
+}
+
+/** One round of one config: forge, the PyTorch variants and both GEMM rates, in a rotated order. */
+function round(configName, r, variants, opts) {
+  const self = [__filename, '--config', configName, '--steps', String(opts.steps)];
+  const runs = {
+    forge: () => runResult(process.execPath, [...self, '--child', 'forge', '--backend', opts.backend]),
+    gemm: () => runResult(process.execPath, [...self, '--child', 'gemm']),
+  };
+  for (const [name, v] of Object.entries(variants)) {
+    if (v.env && CONFIGS[configName].torch) runs[name] = () => pytorchRun(configName, v.env, opts.steps);
+  }
+  if (variants.tuned?.env) {
+    const { B, T, preset } = CONFIGS[configName];
+    const { presetConfig } = require('@llm-forge/gpt');
+    const { layer, head } = gemmShapes(presetConfig(preset), B, T);
+    const threads = String(os.availableParallelism());
+    const shapes = JSON.stringify([...layer, ...head]);
+    runs.torch_gemm = () => runResult(PYTHON, ['-c', TORCH_GEMM, threads, shapes], TUNED_ENV);
+  }
+  const names = Object.keys(runs);
+  const order = names.map((_, i) => names[(i + r) % names.length]);
+  const out = {};
+  for (const name of order) out[name] = runs[name]();
+  return out;
+}
+
+const fmt = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
+
+/** The summary of one config over its rounds. */
+function summarise(configName, rounds) {
+  const ok = (name) => rounds.map((r) => r[name]).filter((x) => x && !x.error);
+  const tok = (name) => ok(name).map((x) => x.tok_s);
+  const spread = (xs) => (xs.length > 1 ? (Math.max(...xs) - Math.min(...xs)) / median(xs) : NaN);
+  const ratios = rounds
+    .filter((r) => r.forge?.tok_s && r.tuned?.tok_s)
+    .map((r) => r.forge.tok_s / r.tuned.tok_s);
+  const gemm = rounds
+    .map((r) => Math.max(r.gemm?.gflops ?? 0, r.torch_gemm?.gflops ?? 0))
+    .filter((g) => g > 0);
+  const flops = ok('forge')[0]?.flops_per_token;
+  const ceiling = gemm.length && flops ? (median(gemm) * 1e9) / flops : NaN;
+  const row = { config: configName, ...CONFIGS[configName], rounds: rounds.length };
+  for (const name of ['forge', 'tuned', 'stock']) {
+    row[name] = {
+      tok_s: tok(name),
+      median: tok(name).length ? median(tok(name)) : NaN,
+      spread: spread(tok(name)),
+      peak_rss_mib: ok(name).length ? Math.max(...ok(name).map((x) => x.maxrss_mib)) : NaN,
+      errors: rounds.map((r) => r[name]?.error).filter(Boolean),
+    };
+  }
+  row.ratio_tuned = ratios.length ? median(ratios) : NaN;
+  row.ratios = ratios;
+  row.gemm_gflops = gemm;
+  row.forge_gemm_gflops = rounds.map((r) => r.gemm?.gflops).filter(Boolean);
+  row.torch_gemm_gflops = rounds.map((r) => r.torch_gemm?.gflops).filter(Boolean);
+  row.ceiling_tok_s = ceiling;
+  row.ceiling_share = row.forge.median / ceiling;
+  return row;
+}
+
+function report(row) {
+  const line = (name) => {
+    const s = row[name];
+    if (!s.tok_s.length) return `  ${name.padEnd(6)} ${s.errors[0] ?? 'not run'}`;
+    return `  ${name.padEnd(6)} median ${fmt(s.median, 1).padStart(7)} tok/s  rounds ${s.tok_s.map((x) => fmt(x)).join(' / ')}  spread ${fmt(100 * s.spread)}%  peak RSS ${fmt(s.peak_rss_mib)} MiB`;
+  };
+  console.log(`${row.config} B=${row.B} T=${row.T}, ${row.rounds} rounds`);
+  ['forge', 'tuned', 'stock'].forEach((name) => console.log(line(name)));
+  console.log(
+    `  forge / tuned: median ${fmt(row.ratio_tuned, 2)}x (rounds ${row.ratios.map((x) => fmt(x, 2)).join(' / ')});` +
+      ` forge / stock ${fmt(row.forge.median / row.stock.median, 2)}x`,
   );
-  const line = out.split('\n').find((l) => l.startsWith('RESULT'));
-  return JSON.parse(line.slice('RESULT'.length));
+  console.log(
+    `  GEMM ceiling: ${fmt(median(row.gemm_gflops))} GFLOP/s (forge ${row.forge_gemm_gflops.map((g) => fmt(g)).join('/')},` +
+      ` torch ${row.torch_gemm_gflops.map((g) => fmt(g)).join('/') || '—'}) = ${fmt(row.ceiling_tok_s)} tok/s;` +
+      ` forge at ${fmt(100 * row.ceiling_share)}%, tuned at ${fmt((100 * row.tuned.median) / row.ceiling_tok_s)}%`,
+  );
 }
 
 function main() {
-  const configs = arg('configs', 'tiny,small,gpt2-small').split(',');
-  const backends = arg('backends', 'native,wasm').split(',');
-  const steps = arg('steps', '4');
+  const configs = arg('configs', 'small,gpt2-small').split(',');
+  const unknown = configs.filter((c) => !CONFIGS[c]);
+  if (unknown.length)
+    throw new Error(`unknown config ${unknown.join(', ')}: one of ${Object.keys(CONFIGS).join(', ')}`);
+  const opts = {
+    rounds: Number(arg('rounds', '5')),
+    steps: Number(arg('steps', '3')),
+    backend: arg('backend', 'native'),
+  };
+  const [l1, l5] = os.loadavg();
   console.log(
-    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${l1.toFixed(2)} (1 min) ${l5.toFixed(2)} (5 min)`,
   );
-  const rows = [];
-  for (const config of configs) {
-    for (const backend of backends) {
-      const r = spawnSync(
-        process.execPath,
-        [__filename, '--child', '--backend', backend, '--config', config, '--steps', steps],
-        { encoding: 'utf8', env: process.env },
+  const variants = pytorchVariants();
+  if (variants.skipped) console.log(`pytorch: skipped: ${variants.skipped}`);
+  for (const [name, v] of Object.entries(variants)) {
+    if (v.unavailable) console.log(`pytorch ${name}: unavailable: ${v.unavailable}`);
+  }
+  const torchVariants = variants.skipped ? {} : variants;
+  const rounds = Object.fromEntries(configs.map((c) => [c, []]));
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const c of configs) {
+      const res = round(c, r, torchVariants, opts);
+      rounds[c].push(res);
+      const brief = Object.entries(res).map(
+        ([k, v]) => `${k} ${v.error ? 'failed: ' + v.error : fmt(v.tok_s ?? v.gflops)}`,
       );
-      const line = (r.stdout || '').split('\n').find((l) => l.startsWith('RESULT'));
-      if (!line) {
-        console.log(
-          `${config} on ${backend}: failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`,
-        );
-        continue;
-      }
-      const res = JSON.parse(line.slice(7));
-      rows.push(res);
-      console.log(
-        `${config.padEnd(11)} ${backend.padEnd(7)} B=${res.B} T=${res.T}  ${res.tokens_per_s.toFixed(1).padStart(8)} tokens/s  ${res.step_s.toFixed(2)} s/step  peak RSS ${res.peak_rss_mb} MB`,
-      );
-    }
-    const torch = pytorch(config);
-    if (torch.skipped) console.log(`${config.padEnd(11)} pytorch skipped: ${torch.skipped}`);
-    else {
-      rows.push({ backend: 'pytorch', config, ...torch });
-      console.log(
-        `${config.padEnd(11)} pytorch B=${torch.B} T=${torch.T}  ${String(torch.tok_s_median).padStart(8)} tokens/s  ${(torch.ms_median / 1000).toFixed(2)} s/step  peak RSS ${Math.round(torch.maxrss_mib)} MB  (torch ${torch.torch}, ${torch.threads} threads)`,
-      );
+      console.log(`round ${r + 1} ${c}: ${brief.join(', ')}`);
     }
   }
+  const rows = configs.map((c) => summarise(c, rounds[c]));
+  rows.forEach(report);
+  const [e1] = os.loadavg();
+  console.log(`load average at the end: ${e1.toFixed(2)}`);
   console.log(`RESULTS ${JSON.stringify(rows)}`);
 }
 
-if (process.argv.includes('--child'))
-  child().catch((e) => {
+const childKind = arg('child');
+if (childKind) {
+  (childKind === 'gemm' ? gemmChild : forgeChild)().catch((e) => {
     console.error(e);
     process.exit(1);
   });
-else main();
+} else main();
