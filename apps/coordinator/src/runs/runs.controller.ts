@@ -1,10 +1,15 @@
 /** REST API of pretraining runs. */
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { openApiSchema } from '../common/openapi-schema';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import type { CheckpointInfo } from './checkpoints';
 import { type RunSpec, runSpecSchema } from '@llm-forge/cluster-protocol';
+import { EXPORT_FORMATS, type ExportFormat } from './metrics-export';
+import { annotationPatchSchema, type AnnotationPatch, type RunAnnotation } from './run-annotations';
+import { RunCatalog, type DeletedRun } from './run-catalog.service';
+import type { RunFigures, RunSummary } from './run-summary';
 import type { Run, RunWithMetrics } from './run.model';
 import { RunsService } from './runs.service';
 import { z } from 'zod';
@@ -21,13 +26,21 @@ const resumeSchema = z
   .optional();
 type ResumeRequest = z.infer<typeof resumeSchema>;
 
+/** Query of `DELETE /runs/:id`: `files=true` removes the checkpoint directory too. */
+const deleteQuerySchema = z.object({ files: z.enum(['true', 'false']).default('false') });
+/** Query of `GET /runs/:id/metrics`. */
+const exportQuerySchema = z.object({ format: z.enum(EXPORT_FORMATS).default('csv') });
+
 /** `/runs`: create, list, inspect, pause, resume and cancel pretraining runs. */
 @ApiTags('runs')
 @ApiBearerAuth()
 @ApiResponse({ status: 401, description: 'missing or invalid bearer token' })
 @Controller('runs')
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly catalog: RunCatalog,
+  ) {}
 
   /** Creates a run and enqueues its first step. */
   @Post()
@@ -46,19 +59,69 @@ export class RunsController {
     return this.runs.create(spec);
   }
 
-  /** All runs, newest first. */
+  /** All runs, newest first, with best/final validation loss, duration, throughput and annotations. */
   @Get()
-  @ApiOperation({ summary: 'list runs, newest first' })
-  list(): Promise<Run[]> {
-    return this.runs.list();
+  @ApiOperation({
+    summary:
+      'list runs, newest first, each with bestValLoss, finalValLoss, durationSeconds, tokensPerSecond, tags, notes, archived',
+  })
+  list(): Promise<RunSummary[]> {
+    return this.catalog.list();
   }
 
   /** One run with status, progress and metrics. */
   @Get(':id')
-  @ApiOperation({ summary: 'a run: status, progress and step metrics' })
+  @ApiOperation({ summary: 'a run: status, progress, step metrics, derived figures and annotations' })
   @ApiResponse({ status: 404, description: 'no such run' })
-  get(@Param('id') id: string): Promise<RunWithMetrics> {
-    return this.runs.get(id);
+  get(@Param('id') id: string): Promise<RunWithMetrics & RunFigures & RunAnnotation> {
+    return this.catalog.get(id);
+  }
+
+  /** Sets a run's tags, notes or archived flag. */
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'change tags, notes or archived of a run ({"tags": [...], "notes": "...", "archived": true})',
+  })
+  @ApiBody({ schema: openApiSchema(annotationPatchSchema) })
+  @ApiResponse({ status: 404, description: 'no such run' })
+  annotate(
+    @Param('id') id: string,
+    @Body(new ZodValidationPipe(annotationPatchSchema)) patch: AnnotationPatch,
+  ): Promise<RunSummary> {
+    return this.catalog.annotate(id, patch);
+  }
+
+  /** Deletes a finished run's record; its checkpoint directory only with `?files=true`. */
+  @Delete(':id')
+  @ApiOperation({
+    summary: "delete a finished run's record (?files=true removes its checkpoint directory too)",
+  })
+  @ApiQuery({ name: 'files', required: false, enum: ['true', 'false'] })
+  @ApiResponse({ status: 404, description: 'no such run' })
+  @ApiResponse({ status: 409, description: 'the run has not finished' })
+  remove(
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(deleteQuerySchema)) query: z.infer<typeof deleteQuerySchema>,
+  ): Promise<DeletedRun> {
+    return this.catalog.delete(id, query.files === 'true');
+  }
+
+  /** The run's step metrics as a CSV or JSON-lines file. */
+  @Get(':id/metrics')
+  @ApiOperation({ summary: 'export the step metrics: ?format=csv (default) or jsonl, one row per step' })
+  @ApiQuery({ name: 'format', required: false, enum: EXPORT_FORMATS })
+  @ApiResponse({ status: 404, description: 'no such run' })
+  async exportMetrics(
+    @Param('id') id: string,
+    @Query(new ZodValidationPipe(exportQuerySchema)) query: { format: ExportFormat },
+    @Res() res: Response,
+  ): Promise<void> {
+    const file = await this.catalog.exportMetrics(id, query.format);
+    res
+      .status(200)
+      .type(file.contentType)
+      .setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`)
+      .send(file.body);
   }
 
   /** Pauses a queued or running run. */

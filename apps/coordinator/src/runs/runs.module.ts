@@ -3,7 +3,10 @@ import { EventsModule } from '../events/events.module';
 import { ControlPlaneServer } from '../workers/control-plane.server';
 import { WorkersModule } from '../workers/workers.module';
 import { CheckpointResolver } from './checkpoint-resolver';
+import { RunAnnotations } from './run-annotations';
+import { RunCatalog } from './run-catalog.service';
 import { RunDriver } from './run-driver.service';
+import { RunRemoval } from './run-removal';
 import { RunsController } from './runs.controller';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
@@ -26,6 +29,9 @@ import { StepScheduler } from './step-scheduler.service';
     StepProcessor,
     ControlPlaneServer,
     CheckpointResolver,
+    RunCatalog,
+    RunAnnotations,
+    RunRemoval,
   ],
   exports: [RunsService, RunsRepository, EventsModule, ControlPlaneServer, StepScheduler, CheckpointResolver],
 })

@@ -14,7 +14,7 @@ import { type CheckpointInfo, listCheckpoints } from './checkpoints';
 import { checkRunInputs } from './input-checks';
 import { RunDriver } from './run-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
-import type { Run, RunWithMetrics, StepMetrics } from './run.model';
+import type { EvalRecord, Run, RunWithMetrics, StepMetrics } from './run.model';
 import { RunsRepository } from './runs.repository';
 import { StepScheduler } from './step-scheduler.service';
 
@@ -67,6 +67,19 @@ export class RunsService {
   /** All runs, newest first. */
   list(): Promise<Run[]> {
     return this.repo.list();
+  }
+
+  /**
+   * A run's evaluations and its newest `recentSteps` step metrics, without the rest of
+   * {@link get} (the runs list and the metrics export read only these).
+   */
+  async history(
+    id: string,
+    recentSteps: number,
+  ): Promise<{ run: Run; evals: EvalRecord[]; metrics: StepMetrics[] }> {
+    const run = await this.require(id);
+    const [evals, metrics] = await Promise.all([this.repo.evals(id), this.repo.metrics(id, recentSteps)]);
+    return { run, evals, metrics };
   }
 
   /** One run with its metrics, evaluations, samples and ETA; {@link RunNotFoundError} if absent. */

@@ -1,0 +1,113 @@
+/**
+ * The experiment-tracking side of runs: the list with derived figures and annotations, tags / notes /
+ * archive, deleting a finished run, and exporting its metrics. Reads runs through {@link RunsService}
+ * (never the repository), so it stays apart from the engine that drives them.
+ */
+import { Injectable } from '@nestjs/common';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { InvalidTransitionError, RequestValidationError } from '../common/errors';
+import { exportRows, toCsv, toJsonLines, type ExportFormat } from './metrics-export';
+import { RunAnnotations, type AnnotationPatch, type RunAnnotation } from './run-annotations';
+import { RunRemoval } from './run-removal';
+import { isTerminal } from './run-state';
+import { runFigures, THROUGHPUT_WINDOW, type RunFigures, type RunSummary } from './run-summary';
+import type { RunWithMetrics } from './run.model';
+import { MAX_METRICS } from './runs.repository';
+import { RunsService } from './runs.service';
+
+/** What `DELETE /runs/:id` did. */
+export interface DeletedRun {
+  id: string;
+  deleted: true;
+  /** The checkpoint directory that was removed, when files were asked to go too. */
+  removedDir?: string;
+}
+
+/** A run's metrics as a file. */
+export interface MetricsFile {
+  contentType: string;
+  fileName: string;
+  body: string;
+}
+
+/** Lists, annotates, deletes and exports runs. */
+@Injectable()
+export class RunCatalog {
+  constructor(
+    private readonly runs: RunsService,
+    private readonly annotations: RunAnnotations,
+    private readonly removal: RunRemoval,
+  ) {}
+
+  /** Every run, newest first, with its figures and annotations (archived ones too: clients filter). */
+  async list(): Promise<RunSummary[]> {
+    const [runs, notes] = await Promise.all([this.runs.list(), this.annotations.all()]);
+    return Promise.all(
+      runs.map(async (run) => {
+        const { evals, metrics } = await this.runs.history(run.id, THROUGHPUT_WINDOW);
+        return { ...run, ...runFigures(run, evals, metrics), ...annotationOf(notes, run.id) };
+      }),
+    );
+  }
+
+  /** One run as `GET /runs/:id` returns it, with its figures and annotation. */
+  async get(id: string): Promise<RunWithMetrics & RunFigures & RunAnnotation> {
+    const run = await this.runs.get(id);
+    const annotation = await this.annotations.get(id);
+    return { ...run, ...runFigures(run, run.evals, run.metrics), ...annotation };
+  }
+
+  /** Changes a run's tags, notes or archived flag; returns the run as the list shows it. */
+  async annotate(id: string, patch: AnnotationPatch): Promise<RunSummary> {
+    const { run, evals, metrics } = await this.runs.history(id, THROUGHPUT_WINDOW);
+    const annotation = await this.annotations.update(id, patch);
+    return { ...run, ...runFigures(run, evals, metrics), ...annotation };
+  }
+
+  /**
+   * Deletes a finished run's record (409 while it can still change). Its checkpoint directory is
+   * removed only when `removeFiles` is set: checkpoints are the expensive part, and a record is cheap
+   * to lose by comparison.
+   */
+  async delete(id: string, removeFiles: boolean): Promise<DeletedRun> {
+    const { run } = await this.runs.history(id, 0);
+    if (!isTerminal(run.status)) {
+      throw new InvalidTransitionError(id, 'delete', run.status, ['completed', 'failed', 'cancelled']);
+    }
+    const dir = removeFiles ? removableDir(run.checkpointDir) : undefined;
+    await this.removal.remove(id);
+    await this.annotations.remove(id);
+    if (dir === undefined) return { id, deleted: true };
+    await fs.rm(dir, { recursive: true, force: true });
+    return { id, deleted: true, removedDir: dir };
+  }
+
+  /** The run's step metrics (all that are kept) as CSV or JSON lines. */
+  async exportMetrics(id: string, format: ExportFormat): Promise<MetricsFile> {
+    const { evals, metrics } = await this.runs.history(id, MAX_METRICS);
+    const rows = exportRows(metrics, evals);
+    return format === 'csv'
+      ? { contentType: 'text/csv; charset=utf-8', fileName: `${id}-metrics.csv`, body: toCsv(rows) }
+      : {
+          contentType: 'application/x-ndjson; charset=utf-8',
+          fileName: `${id}-metrics.jsonl`,
+          body: toJsonLines(rows),
+        };
+  }
+}
+
+function annotationOf(all: Map<string, RunAnnotation>, id: string): RunAnnotation {
+  return all.get(id) ?? { tags: [], notes: '', archived: false };
+}
+
+/** The directory to remove; refuses a filesystem root (a run whose `out` was `/` must not wipe it). */
+function removableDir(dir: string): string {
+  const resolved = path.resolve(dir);
+  if (path.dirname(resolved) === resolved) {
+    throw new RequestValidationError([
+      { field: 'files', message: `refusing to remove ${resolved}: it is a filesystem root` },
+    ]);
+  }
+  return resolved;
+}
