@@ -65,9 +65,14 @@ export default tseslint.config(
     },
   },
   {
-    // The dashboard's browser test runs a real coordinator in-process, through the coordinator's
-    // testing entry: the one place an app's code reaches another app.
-    files: ['apps/dashboard/src/e2e/**/*.ts', 'src/e2e/**/*.ts'],
+    // The dashboard's browser test and the CLI's runs test run a real coordinator in-process, through
+    // the coordinator's testing entry: the only places an app's code reaches another app.
+    files: [
+      'apps/dashboard/src/e2e/**/*.ts',
+      'src/e2e/**/*.ts',
+      'apps/cli/src/commands/runs.spec.ts',
+      'src/commands/runs.spec.ts',
+    ],
     rules: { '@nx/enforce-module-boundaries': moduleBoundaries(['@llm-forge/coordinator/testing']) },
   },
   {

@@ -1,4 +1,6 @@
 /** The `forge` command line: single-machine pretraining, evaluation and generation. */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
@@ -12,11 +14,25 @@ import { clusterCommand } from './commands/cluster';
 import { submitCommand } from './commands/submit';
 import { classifyCommand } from './commands/classify';
 import { loraCommand } from './commands/lora-merge';
+import { runsCommand } from './commands/runs';
+import { finetunesCommand } from './commands/finetunes';
+
+/**
+ * The CLI's version, from its package.json (one directory above both src/ under Jest and dist/ when
+ * built, so the same path serves both).
+ */
+export function cliVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
   const program = new Command('forge')
     .description('LLM Forge: build, train and run GPT models in TypeScript')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const command of [
@@ -32,6 +48,8 @@ export function buildProgram(): Command {
     submitCommand(),
     classifyCommand(),
     loraCommand(),
+    runsCommand(),
+    finetunesCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }
@@ -44,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode; // commander already printed it
+    // commander already printed it (the version and help "errors" exit 0)
+    if (error instanceof CommanderError) return error.exitCode;
     process.stderr.write(`forge: ${(error as Error).message}\n`);
     if (process.env.FORGE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     return 1;

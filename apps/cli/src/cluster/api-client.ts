@@ -20,11 +20,38 @@ export interface ApiRun {
   spec?: { workers: number };
   /** The ring of the current attempt (fewer than `spec.workers` when it shrank). */
   members?: { workerId: string }[];
+  name?: string;
+  tokensSeen?: number;
+  etaSeconds?: number;
+  createdAt?: string;
+  /** Figures of `GET /runs` (null before there is one; absent from older coordinators). */
+  bestValLoss?: number | null;
+  finalValLoss?: number | null;
+  durationSeconds?: number | null;
+  tokensPerSecond?: number | null;
+  tags?: string[];
+  notes?: string;
+  archived?: boolean;
+}
+
+/** A checkpoint of a run (`GET /runs/:id/checkpoints`). */
+export interface ApiCheckpoint {
+  name: string;
+  step: number | null;
+  complete: boolean;
+  latest?: boolean;
+  sizeBytes?: number;
+  modifiedAt?: string;
 }
 
 /** A finetune job as the coordinator returns it (the fields the CLI reads). */
 export interface ApiFinetune {
   id: string;
+  name?: string;
+  kind?: string;
+  baseCheckpoint?: string;
+  createdAt?: string;
+  updatedAt?: string;
   status: ApiRun['status'];
   progress: { step: number; totalSteps: number; epoch: number; attempt: number };
   outDir: string;
@@ -82,6 +109,46 @@ export class CoordinatorApi {
     return this.call('GET', `/runs/${encodeURIComponent(id)}`);
   }
 
+  /** Pauses a queued or running run. */
+  pauseRun(id: string): Promise<ApiRun> {
+    return this.call('POST', `/runs/${encodeURIComponent(id)}/pause`);
+  }
+
+  /** Resumes a paused run, from where it stopped or from the named checkpoint. */
+  resumeRun(id: string, checkpoint?: string): Promise<ApiRun> {
+    return this.call('POST', `/runs/${encodeURIComponent(id)}/resume`, checkpoint ? { checkpoint } : {});
+  }
+
+  /** Cancels an unfinished run. */
+  cancelRun(id: string): Promise<ApiRun> {
+    return this.call('POST', `/runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** Deletes a finished run's record (and its checkpoint directory with `files`). */
+  deleteRun(id: string, files: boolean): Promise<{ id: string; removedDir?: string }> {
+    return this.call('DELETE', `/runs/${encodeURIComponent(id)}${files ? '?files=true' : ''}`);
+  }
+
+  /** A run's checkpoints by step. */
+  checkpoints(id: string): Promise<ApiCheckpoint[]> {
+    return this.call('GET', `/runs/${encodeURIComponent(id)}/checkpoints`);
+  }
+
+  /** A run's step metrics as the text of a CSV or JSON-lines file. */
+  exportMetrics(id: string, format: 'csv' | 'jsonl'): Promise<string> {
+    return this.call('GET', `/runs/${encodeURIComponent(id)}/metrics?format=${format}`, undefined, 'text');
+  }
+
+  /** Every finetune job, newest first. */
+  finetunes(): Promise<ApiFinetune[]> {
+    return this.call('GET', '/finetunes');
+  }
+
+  /** Cancels an unfinished finetune job. */
+  cancelFinetune(id: string): Promise<ApiFinetune> {
+    return this.call('POST', `/finetunes/${encodeURIComponent(id)}/cancel`);
+  }
+
   /** Submits a finetune job. */
   createFinetune(spec: object): Promise<ApiFinetune> {
     return this.call('POST', '/finetunes', spec);
@@ -92,7 +159,13 @@ export class CoordinatorApi {
     return this.call('GET', `/finetunes/${encodeURIComponent(id)}`);
   }
 
-  private async call<T>(method: string, route: string, body?: object): Promise<T> {
+  /** Calls the API; the answer parsed as JSON, or its raw text when `as` is `text`. */
+  private async call<T>(
+    method: string,
+    route: string,
+    body?: object,
+    as: 'json' | 'text' = 'json',
+  ): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${route}`, {
@@ -111,11 +184,18 @@ export class CoordinatorApi {
       );
     }
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) {
-      const message = (json as { message?: string } | undefined)?.message ?? text;
-      throw new ForgeError(`${method} ${route} failed (${res.status}): ${message}`);
-    }
-    return json as T;
+    if (!res.ok) throw new ForgeError(`${method} ${route} failed (${res.status}): ${errorMessage(text)}`);
+    if (as === 'text') return text as T;
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** The coordinator's `message` of an error body, else the body itself. */
+function errorMessage(text: string): string {
+  try {
+    const message = (JSON.parse(text) as { message?: unknown }).message;
+    return typeof message === 'string' ? message : text;
+  } catch {
+    return text;
   }
 }

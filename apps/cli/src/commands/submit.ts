@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { BUILTIN_TEXT, PRETRAIN_DEFAULTS as D } from '@llm-forge/cluster-protocol';
 import { ForgeError } from '@llm-forge/gpt';
 import { CoordinatorApi, type ApiRun } from '../cluster/api-client';
-import { readClusterState, type ClusterState } from '../cluster/cluster-state';
+import { type ClusterState } from '../cluster/cluster-state';
+import { connectCoordinator } from '../cluster/connect';
 import { nonNegativeInt, positiveInt } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
@@ -56,25 +57,8 @@ export function submitCommand(): Command {
     .action((flags: SubmitFlags, command: Command) => submitPretrain(flags, given(command, 'text')))
     .exitOverride();
   submit.addCommand(pretrain);
-  addSubmitFinetune(submit, coordinator);
+  addSubmitFinetune(submit, connectCoordinator);
   return submit;
-}
-
-function coordinator(): { api: CoordinatorApi; dashboardUrl?: string; workers?: number } {
-  const url = process.env.FORGE_API_URL;
-  if (url) return { api: new CoordinatorApi(url.replace(/\/$/, ''), process.env.FORGE_API_TOKEN) };
-  const state = readClusterState();
-  if (!state) {
-    throw new ForgeError(
-      'no coordinator to submit to',
-      'start one with forge cluster up, or set FORGE_API_URL and FORGE_API_TOKEN',
-    );
-  }
-  return {
-    api: new CoordinatorApi(state.apiUrl, state.token),
-    dashboardUrl: state.dashboardUrl,
-    workers: state.workers.length,
-  };
 }
 
 /**
@@ -103,7 +87,7 @@ function specOf(flags: SubmitFlags, textGiven: boolean, defaultWorkers: number):
 }
 
 async function submitPretrain(flags: SubmitFlags, textGiven: boolean): Promise<void> {
-  const { api, dashboardUrl, workers } = coordinator();
+  const { api, dashboardUrl, workers } = connectCoordinator();
   const run = await api.createRun(specOf(flags, textGiven, workers ?? D.workers));
   info(
     flags.json,
