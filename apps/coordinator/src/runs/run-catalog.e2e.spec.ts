@@ -61,6 +61,19 @@ describe('coordinator run catalog (e2e, Redis)', () => {
     expect(one.metrics).toHaveLength(3);
   });
 
+  it('lists a running run with its ETA, as GET /runs/:id has it', async () => {
+    if (!ctx.up) return;
+    const id = await create();
+    await recordSteps(id);
+    await ctx.built!.app.get(RunsRepository).transition(id, ['queued'], 'running');
+    const listed = (await api().get('/runs').set(auth).expect(200)).body.find(
+      (r: { id: string }) => r.id === id,
+    );
+    const one = (await api().get(`/runs/${id}`).set(auth).expect(200)).body;
+    expect(one.etaSeconds).toEqual(expect.any(Number));
+    expect(listed.etaSeconds).toBe(one.etaSeconds);
+  });
+
   it('keeps tags, notes and the archived flag apart from the run record, and checks them', async () => {
     if (!ctx.up) return;
     const id = await create();

@@ -11,7 +11,7 @@ import { exportRows, toCsv, toJsonLines, type ExportFormat } from './metrics-exp
 import { RunAnnotations, type AnnotationPatch, type RunAnnotation } from './run-annotations';
 import { RunRemoval } from './run-removal';
 import { isTerminal } from './run-state';
-import { runFigures, THROUGHPUT_WINDOW, type RunFigures, type RunSummary } from './run-summary';
+import { etaSeconds, runFigures, THROUGHPUT_WINDOW, type RunFigures, type RunSummary } from './run-summary';
 import type { RunWithMetrics } from './run.model';
 import { MAX_METRICS } from './runs.repository';
 import { RunsService } from './runs.service';
@@ -40,13 +40,22 @@ export class RunCatalog {
     private readonly removal: RunRemoval,
   ) {}
 
-  /** Every run, newest first, with its figures and annotations (archived ones too: clients filter). */
-  async list(): Promise<RunSummary[]> {
+  /**
+   * Every run, newest first, with its figures, annotations and (running ones) ETA, as `GET /runs/:id`
+   * has it; archived runs too (clients filter).
+   */
+  async list(): Promise<(RunSummary & { etaSeconds?: number })[]> {
     const [runs, notes] = await Promise.all([this.runs.list(), this.annotations.all()]);
     return Promise.all(
       runs.map(async (run) => {
         const { evals, metrics } = await this.runs.history(run.id, THROUGHPUT_WINDOW);
-        return { ...run, ...runFigures(run, evals, metrics), ...annotationOf(notes, run.id) };
+        const eta = etaSeconds(run, metrics);
+        return {
+          ...run,
+          ...runFigures(run, evals, metrics),
+          ...annotationOf(notes, run.id),
+          ...(eta !== undefined ? { etaSeconds: eta } : {}),
+        };
       }),
     );
   }

@@ -61,3 +61,14 @@ function median(values: number[]): number | null {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * Seconds left of a running run at the pace of its last {@link THROUGHPUT_WINDOW} timed steps
+ * (undefined otherwise), the figure `GET /runs/:id` has, for the runs list.
+ */
+export function etaSeconds(run: Run, recent: readonly StepMetrics[]): number | undefined {
+  const timed = recent.slice(-THROUGHPUT_WINDOW).filter((m) => m.stepMs !== undefined);
+  if (timed.length === 0 || run.status !== 'running') return undefined;
+  const perStep = timed.reduce((s, m) => s + (m.stepMs ?? 0), 0) / timed.length / 1000;
+  return Math.round(perStep * (run.progress.totalSteps - run.progress.step));
+}
