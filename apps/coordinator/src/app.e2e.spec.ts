@@ -119,7 +119,6 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
     expect(cookie.join(';')).toMatch(/forge_token=.*HttpOnly/);
     const api = await request(server).get('/queues/api/queues').set('Cookie', cookie).expect(200);
     expect(JSON.stringify(api.body)).toContain('forge-steps');
-    expect(JSON.stringify(api.body)).toContain('forge-finetunes');
   });
 
   it('keeps runs across a coordinator restart', async () => {

@@ -35,5 +35,8 @@ export {
   SAMPLE_TOKENS,
 } from './lib/pretraining/pretraining-steps';
 export type { PretrainingEval } from './lib/pretraining/pretraining-steps';
+export { PretrainingReplica } from './lib/pretraining/pretraining-replica';
+export type { PretrainingJobInput } from './lib/pretraining/pretraining-replica';
+export type { AfterStepContext, JobReplica, StepReport } from './lib/jobs/job-replica';
 export { trainAlone } from './lib/pretraining/train-alone';
 export type { TrainAloneEvents, TrainAloneSummary } from './lib/pretraining/train-alone';

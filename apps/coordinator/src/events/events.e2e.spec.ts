@@ -10,7 +10,7 @@ import request from 'supertest';
 import type { FinetuneEvent } from './job-events.service';
 import type { Run } from '../runs/run.model';
 import { EventStream } from '../test-utils/event-stream';
-import { FakeWorker, fakeFinetune, useFakeWorkers } from '../test-utils/fake-worker';
+import { FakeWorker, fakeSuccess, useFakeWorkers } from '../test-utils/fake-worker';
 import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
@@ -56,17 +56,16 @@ describe('GET /events (e2e, Redis)', () => {
     const [w] = await workers.start('ev-a');
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
-    w.handleFinetunes(async (job, worker, progress) => {
-      await progress({ step: 1, totalSteps: 2, epoch: 1, history: [{ step: 1, epoch: 1, trainLoss: 0.9 }] });
-      await held;
-      return fakeFinetune(job, worker, async () => undefined);
+    w.handle(async (job, worker) => {
+      if (job.step === 1) await held;
+      return fakeSuccess(job, worker.id);
     });
     const id = await createFinetune();
     const of = (status: string) => (f: FinetuneEvent) => f.id === id && f.status === status;
 
     const created = await stream.next('finetune', of('queued'), 'status queued');
     expect(created).toMatchObject({ kind: 'classification', progress: { step: 0, attempt: 0 } });
-    expect(created.metrics).toBeUndefined();
+    expect(created.metrics).toEqual([]);
     const started = await stream.next('finetune', of('running'), 'status running');
     expect(started.members?.map((m) => m.workerId)).toEqual(['ev-a']);
     // GET /workers names the job and its kind (the dashboard links the worker to the finetune page)
@@ -79,7 +78,7 @@ describe('GET /events (e2e, Redis)', () => {
       'rank 0 progress at step 1',
     );
     expect(progressed.progress).toMatchObject({ step: 1, totalSteps: 2 });
-    expect(progressed.metrics).toEqual([{ step: 1, epoch: 1, trainLoss: 0.9 }]);
+    expect(progressed.metrics).toEqual([{ step: 1, epoch: 1, trainLoss: 1 }]);
 
     release();
     const completed = await stream.next('finetune', of('completed'), 'status completed');
@@ -93,7 +92,7 @@ describe('GET /events (e2e, Redis)', () => {
     if (!ctx.up) return;
     stream = await EventStream.open(ctx);
     const [w] = await workers.start('ev-c');
-    w.handleFinetunes(FakeWorker.untilAbortedThenFail);
+    w.handle(FakeWorker.untilAbortedThenFail);
     const id = await createFinetune();
     await stream.next(
       'finetune',
@@ -106,7 +105,7 @@ describe('GET /events (e2e, Redis)', () => {
       (f: FinetuneEvent) => f.id === id && f.status === 'cancelled',
       'status cancelled',
     );
-    expect(cancelled.jobId).toBeUndefined();
+    expect(cancelled.stepJobId).toBeUndefined();
     // its rank was told to stop (and its handler returns)
     expect(await w.untilAborted(5000)).toMatch(/cancelled or superseded/);
 

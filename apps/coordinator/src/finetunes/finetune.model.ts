@@ -13,7 +13,7 @@ export type FinetuneStatus = RunStatus;
 
 /** Where a finetune job stands. */
 export interface FinetuneProgressView {
-  /** Optimizer steps done (as rank 0 last reported). */
+  /** Optimizer steps done. */
   step: number;
   /** Steps of the whole job (0 until rank 0 has loaded the data). */
   totalSteps: number;
@@ -38,10 +38,16 @@ export interface Finetune {
   outDir: string;
   /** The ring of the current attempt, in rank order. */
   members?: RunMember[];
-  /** Parent job of the current attempt, while one is enqueued. */
-  jobId?: string;
-  /** Failed attempts in a row. */
+  /** BullMQ id of the step job now pending, if any. */
+  stepJobId?: string;
+  /** Saved state the next step attempt loads first (after a rewind). */
+  resumeFrom?: string;
+  /** Epoch milliseconds when the pending step was enqueued. */
+  stepStartedAt?: number;
+  /** Failed attempts of the current step. */
   retries: number;
+  /** Saved states found unusable; never resumed from again. */
+  badCheckpoints: string[];
   error?: string;
   trainableParameters?: number;
   totalParameters?: number;

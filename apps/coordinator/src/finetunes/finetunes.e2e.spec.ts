@@ -1,14 +1,16 @@
 /**
- * Finetune jobs through the coordinator with fake workers over the real control plane and BullMQ:
- * the REST contract, the worker pool shared with pretraining, progress, cancel (running ranks told
- * to stop by heartbeat), a lost worker (the job re-formed on another), and failures.
+ * Finetune jobs through the coordinator's one job engine, with fake workers over the real control
+ * plane and BullMQ: the REST contract, one step per flow like a run, the worker pool shared with
+ * pretraining, progress, cancel (a running final evaluation told to stop by heartbeat), a lost
+ * worker (the job re-formed on another, continuing from the replica in memory or its saved state),
+ * and failures.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
-import type { FinetuneResult } from '@llm-forge/cluster-protocol';
-import { FakeWorker, fakeFinetune, useFakeWorkers } from '../test-utils/fake-worker';
+import type { RankResult } from '@llm-forge/cluster-protocol';
+import { FakeWorker, fakeSuccess, useFakeWorkers } from '../test-utils/fake-worker';
 import IORedis from 'ioredis';
 import { REDIS_URL, TEST_TOKEN, useTestApp } from '../test-utils/harness';
 import type { FinetuneDetail } from './finetune.model';
@@ -62,7 +64,7 @@ describe('finetune jobs (e2e, Redis)', () => {
   }
   const status = (s: string) => (job: FinetuneDetail) => job.status === s;
 
-  it('runs a job on the requested workers and reports metrics and evaluation', async () => {
+  it('runs a job on the requested workers, one step per flow, and reports metrics and evaluation', async () => {
     if (!ctx.up) return;
     const [a, b] = await startWorkers('ft-a', 'ft-b');
     const id = await create({ workers: 2 });
@@ -77,10 +79,12 @@ describe('finetune jobs (e2e, Redis)', () => {
     });
     expect(job.metrics.map((m: { step: number }) => m.step)).toEqual([1, 2]);
     expect(job.evaluation).toMatchObject({ labels: ['ham', 'spam'], accuracy: { test: 0.5 } });
-    const ranks = [...a.finetunes, ...b.finetunes].map((j) => [j.rank, j.worldSize]);
+    const ranks = [...a.finetunes, ...b.finetunes].map((j) => [j.step, j.rank, j.worldSize]);
     expect(ranks.sort()).toEqual([
-      [0, 2],
-      [1, 2],
+      [0, 0, 2],
+      [0, 1, 2],
+      [1, 0, 2],
+      [1, 1, 2],
     ]);
     expect(a.finetunes[0].spec).toMatchObject({ baseCheckpoint: base, dataset, train: 'last-block' });
     const list = (await get('/finetunes').expect(200)).body;
@@ -93,20 +97,22 @@ describe('finetune jobs (e2e, Redis)', () => {
     expect(metrics).toContain('forge_workers{state="alive"} 2');
   });
 
-  it('follows rank 0 progress while the job runs', async () => {
+  it("follows rank 0's progress step by step while the job runs", async () => {
     if (!ctx.up) return;
     const [w] = await startWorkers('ft-p');
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
-    w.handleFinetunes(async (job, worker, progress) => {
-      await progress({ step: 3, totalSteps: 10, epoch: 1, history: [{ step: 3, epoch: 1, trainLoss: 1.5 }] });
-      await held;
-      return fakeFinetune(job, worker, async () => undefined);
+    w.handle(async (job, worker) => {
+      if (job.step === 3) await held;
+      const result = fakeSuccess(job, worker.id);
+      if (result.ok && result.finetune) result.finetune.totalSteps = 10;
+      if (result.ok && job.step < 9) delete result.finetune?.evaluation;
+      return result;
     });
     const id = await create();
     const running = await waitFor(id, (j) => j.progress.step === 3, 'progress at step 3');
     expect(running).toMatchObject({ status: 'running', progress: { step: 3, totalSteps: 10, epoch: 1 } });
-    expect(running.metrics).toEqual([{ step: 3, epoch: 1, trainLoss: 1.5 }]);
+    expect(running.metrics.map((m) => m.step)).toEqual([1, 2, 3]);
     release();
     await waitFor(id, status('completed'), 'completed');
   });
@@ -114,7 +120,7 @@ describe('finetune jobs (e2e, Redis)', () => {
   it('cancel stops a running job: its worker is told by heartbeat and freed', async () => {
     if (!ctx.up) return;
     const [w] = await startWorkers('ft-c');
-    w.handleFinetunes(FakeWorker.untilAbortedThenFail);
+    w.handle(FakeWorker.untilAbortedThenFail);
     const id = await create();
     await waitFor(id, status('running'), 'running');
     await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
@@ -125,28 +131,41 @@ describe('finetune jobs (e2e, Redis)', () => {
     expect((await get(`/finetunes/${id}`)).body.status).toBe('cancelled');
   });
 
-  it('a lost worker: the job is re-formed on another worker as a new attempt', async () => {
+  it('a lost worker: the job is re-formed on another worker as a new attempt, from its saved state', async () => {
     if (!ctx.up) return;
     const [first] = await startWorkers('ft-l1');
-    first.handleFinetunes(() => new Promise<FinetuneResult>(() => undefined)); // hangs, then the process dies
+    // Step 0 completes; step 1 hangs, then the process dies.
+    first.handle((job, worker) =>
+      job.step === 0 ? fakeSuccess(job, worker.id) : new Promise<RankResult>(() => undefined),
+    );
     const id = await create();
-    await waitFor(id, () => first.finetuneJob !== '', 'the first worker to start');
+    const job0 = await waitFor(
+      id,
+      () => first.finetuneJob !== '' && first.jobs.length === 2,
+      'step 1 to start',
+    );
+    // Rank 0 saved a state after step 1 (what a real worker writes every checkpointEvery steps).
+    const state = path.join(job0.outDir, 'state', 'step-000001');
+    fs.mkdirSync(state, { recursive: true });
+    for (const f of ['trainer.safetensors', 'state.json']) fs.writeFileSync(path.join(state, f), '{}');
     await first.kill();
     workers.list.splice(workers.list.indexOf(first), 1);
     const [second] = await startWorkers('ft-l2');
     const job = await waitFor(id, status('completed'), 'completed');
     expect(job.progress.attempt).toBe(1);
-    expect(second.finetunes.map((j) => j.attempt)).toEqual([1]);
+    // The new worker holds nothing: it starts step 1 from the saved state.
+    expect(second.finetunes.map((j) => [j.step, j.attempt, j.resumeFrom])).toEqual([[1, 1, state]]);
+    expect(job.metrics.map((m) => m.step)).toEqual([1, 2]);
   });
 
   it('Redis losing everything mid-job: the job is restored and finishes on a new attempt', async () => {
     if (!ctx.up) return;
     const [w] = await startWorkers('ft-r');
     let calls = 0;
-    w.handleFinetunes(async (job, worker, progress) => {
+    w.handle(async (job, worker) => {
       // the first attempt runs until the coordinator says stop (after the loss, nobody knows it)
-      if (++calls === 1) return FakeWorker.untilAbortedThenFail(job, worker, progress);
-      return fakeFinetune(job, worker, progress);
+      if (++calls === 1) return FakeWorker.untilAbortedThenFail(job, worker);
+      return fakeSuccess(job, worker.id);
     });
     const id = await create();
     await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
@@ -162,7 +181,8 @@ describe('finetune jobs (e2e, Redis)', () => {
     while ((await get(`/finetunes/${id}`)).status === 404 && Date.now() < restoredBy)
       await new Promise((r) => setTimeout(r, 50));
     const job = await waitFor(id, status('completed'), 'completed after the restore');
-    expect(job.progress.attempt).toBeGreaterThanOrEqual(2);
+    // restored as a new attempt: the rank still running the old one was told to stop
+    expect(job.progress.attempt).toBeGreaterThanOrEqual(1);
     expect(w.aborts[0]).toMatch(/cancelled or superseded/);
   });
 
@@ -170,26 +190,28 @@ describe('finetune jobs (e2e, Redis)', () => {
     if (!ctx.up) return;
     const [w] = await startWorkers('ft-f');
     let calls = 0;
-    w.handleFinetunes((job, worker, progress) => {
+    w.handle((job, worker) => {
       calls++;
       if (calls === 1)
         return {
           ok: false,
           workerId: worker.id,
           rank: job.rank,
-          steps: 0,
+          step: job.step,
+          appliedSteps: null,
           kind: 'transient',
           error: 'peer timed out',
         };
-      return fakeFinetune(job, worker, progress);
+      return fakeSuccess(job, worker.id);
     });
     const ok = await waitFor(await create(), status('completed'), 'completed');
     expect(ok.progress.attempt).toBe(1);
-    w.handleFinetunes((job, worker) => ({
+    w.handle((job, worker) => ({
       ok: false,
       workerId: worker.id,
       rank: job.rank,
-      steps: 0,
+      step: job.step,
+      appliedSteps: null,
       kind: 'fatal',
       error: `${dataset}:3: expected label,text`,
     }));
@@ -202,9 +224,9 @@ describe('finetune jobs (e2e, Redis)', () => {
     const [w] = await startWorkers('ft-s');
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
-    w.handleFinetunes(async (job, worker, progress) => {
+    w.handle(async (job, worker) => {
       await held;
-      return fakeFinetune(job, worker, progress);
+      return fakeSuccess(job, worker.id);
     });
     const id = await create();
     await waitFor(id, status('running'), 'running');

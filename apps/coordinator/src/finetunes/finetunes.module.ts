@@ -1,23 +1,19 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../events/events.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { RunsModule } from '../runs/runs.module';
-import { WorkersModule } from '../workers/workers.module';
-import { FinetuneDriver } from './finetune-driver.service';
-import { FinetuneProcessor } from './finetune-processor.service';
-import { FinetuneScheduler } from './finetune-scheduler.service';
+import { FinetuneKind } from './finetune-kind';
 import { FinetunesController } from './finetunes.controller';
 import { FinetunesRepository } from './finetunes.repository';
 import { FinetunesService } from './finetunes.service';
 
 /**
- * Finetune jobs: REST API, Redis state, BullMQ scheduling of each attempt on the workers' rank
- * queues, and the driver that follows, retries and completes them and publishes `finetune` events.
- * Forms its rings from the WorkerPool shared with pretraining runs (WorkersModule).
+ * Finetune jobs: REST API, Redis state, and the finetune kind the job engine (JobsModule) drives
+ * step by step like a pretraining run, on rings from the shared WorkerPool.
  */
 @Module({
-  imports: [RunsModule, WorkersModule, EventsModule],
+  imports: [RunsModule, JobsModule],
   controllers: [FinetunesController],
-  providers: [FinetunesService, FinetunesRepository, FinetuneScheduler, FinetuneDriver, FinetuneProcessor],
+  providers: [FinetunesService, FinetunesRepository, FinetuneKind],
   exports: [FinetunesService, FinetunesRepository],
 })
 export class FinetunesModule {}

@@ -15,12 +15,17 @@ import type {
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { JobStore, type JobCodec, type TransitionResult } from '../jobs/job-store';
+import type { DrivenPatch } from '../jobs/training-job-kind';
 import { RedisService } from '../redis/redis.service';
 import { isRunStatus, type RunStatus } from '../runs/run-state';
 import type { Finetune } from './finetune.model';
 
 /** Fields of a job the driver may change. */
-export type FinetunePatch = Partial<Omit<Finetune, 'id' | 'status' | 'spec' | 'createdAt' | 'updatedAt'>>;
+export type FinetunePatch = Partial<
+  Omit<Finetune, 'id' | 'status' | 'spec' | 'createdAt' | 'updatedAt' | 'progress'>
+> & {
+  progress?: Finetune['progress'] | DrivenPatch['progress'];
+};
 
 /** Reads and writes finetune jobs. */
 @Injectable()
@@ -58,13 +63,24 @@ export class FinetunesRepository {
     const current = await this.get(id);
     if (!current) return;
     const updatedAt = new Date().toISOString();
-    const record = withoutStatus({ ...current, ...patch, updatedAt });
+    // The driver's progress has no epoch: keep the one stored.
+    const progress = { ...current.progress, ...patch.progress };
+    const record = withoutStatus({ ...current, ...patch, progress, updatedAt });
     await this.store.patch(id, { record: JSON.stringify(record), updatedAt });
   }
 
-  /** Replaces the logged history (rank 0 reports all of it, bounded). */
+  /** Replaces the logged history (after a rewind drops the points of the steps re-run). */
   async setHistory(id: string, history: FinetuneMetric[]): Promise<void> {
     await this.store.patch(id, { history: JSON.stringify(history) });
+  }
+
+  /**
+   * Appends a point rank 0 logged (bounded: rank 0 logs about 250 points per job, see JobHistory);
+   * a point of a step already logged (a step re-run after a rewind) replaces the old one.
+   */
+  async appendHistory(id: string, point: FinetuneMetric): Promise<void> {
+    const history = (await this.history(id)).filter((p) => p.step < point.step);
+    await this.setHistory(id, [...history, point]);
   }
 
   /** The logged history, oldest first. */
@@ -109,6 +125,12 @@ const FINETUNE_CODEC: JobCodec<Finetune> = {
   fromHash: (_id, { status, record, updatedAt }) => {
     if (!status || !record || !isRunStatus(status)) return undefined;
     const parsed = JSON.parse(record) as Omit<Finetune, 'status'>;
-    return { ...parsed, status, updatedAt: updatedAt ?? parsed.updatedAt };
+    // Records from before finetunes were scheduled step by step have no badCheckpoints.
+    return {
+      ...parsed,
+      badCheckpoints: parsed.badCheckpoints ?? [],
+      status,
+      updatedAt: updatedAt ?? parsed.updatedAt,
+    };
   },
 };

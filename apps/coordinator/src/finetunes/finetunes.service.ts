@@ -14,17 +14,17 @@ import { checkFinetuneDataset, invalid } from '../runs/input-checks';
 import { PINO_LOGGER } from '../logging/logger';
 import { TRANSITIONS } from '../runs/run-state';
 import type { Finetune, FinetuneDetail } from './finetune.model';
-import { FinetuneDriver } from './finetune-driver.service';
+import { JobDriver } from '../jobs/job-driver.service';
 import { FinetunesRepository } from './finetunes.repository';
 
-/** Creates, lists, inspects and cancels finetune jobs; the {@link FinetuneDriver} runs them. */
+/** Creates, lists, inspects and cancels finetune jobs; the {@link JobDriver} runs them. */
 @Injectable()
 export class FinetunesService {
   private readonly log: Logger;
 
   constructor(
     private readonly repo: FinetunesRepository,
-    private readonly driver: FinetuneDriver,
+    private readonly driver: JobDriver,
     private readonly checkpoints: CheckpointResolver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
@@ -55,6 +55,7 @@ export class FinetunesService {
       progress: { step: 0, totalSteps: 0, epoch: 0, attempt: 0 },
       outDir: path.resolve(this.config.runsDir, 'finetunes', id),
       retries: 0,
+      badCheckpoints: [],
       createdAt: now,
       updatedAt: now,
     };
@@ -78,7 +79,10 @@ export class FinetunesService {
     return { ...job, metrics, ...(evaluation ? { evaluation } : {}) };
   }
 
-  /** Cancels a job that has not finished; ranks running it stop before their next step. */
+  /**
+   * Cancels a job that has not finished: its pending step is removed; a step already running
+   * finishes (a final evaluation stops at its next check, told by heartbeat) and is ignored.
+   */
   async cancel(id: string): Promise<Finetune> {
     return this.driver.withLock(id, async () => {
       const { from, to } = TRANSITIONS.cancel;
@@ -87,8 +91,7 @@ export class FinetunesService {
         if (result.current === undefined) throw new FinetuneNotFoundError(id);
         throw new InvalidTransitionError(id, 'cancel', result.current, from, 'finetune');
       }
-      const job = await this.require(id);
-      await this.driver.cancel(job);
+      await this.driver.release('finetune', id);
       this.log.info({ finetuneId: id }, 'finetune cancelled');
       return this.require(id);
     });

@@ -7,7 +7,7 @@ import type { CoordinatorConfig } from '../config/config.schema';
 import { JobEvents } from '../events/job-events.service';
 import { FinetunesRepository } from '../finetunes/finetunes.repository';
 import { RunsRepository } from '../runs/runs.repository';
-import { StepScheduler } from '../runs/step-scheduler.service';
+import { StepScheduler } from '../jobs/step-scheduler.service';
 import { isAlive } from '../workers/liveness';
 import { WorkerRegistry } from '../workers/worker-registry';
 import { Public } from '../auth/public.decorator';

@@ -9,12 +9,12 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { FINETUNE_QUEUE, rankQueueName, STEP_QUEUE } from '@llm-forge/cluster-protocol';
+import { rankQueueName, STEP_QUEUE } from '@llm-forge/cluster-protocol';
 import { checkBearer } from '../auth/token';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { redisOptions } from '../redis/redis.service';
-import { bullPrefix } from '../runs/step-scheduler.service';
+import { bullPrefix } from '../jobs/step-scheduler.service';
 import { WorkerRegistry } from '../workers/worker-registry';
 
 /** Where the board is mounted. */
@@ -77,15 +77,11 @@ export class QueueBoard implements OnApplicationShutdown {
     next();
   }
 
-  /** Shows the step and finetune queues and the queue of every registered worker. */
+  /** Shows the step queue (every kind of job) and the queue of every registered worker. */
   private async refresh(): Promise<void> {
     if (Date.now() - this.refreshedAt < REFRESH_MS) return;
     this.refreshedAt = Date.now();
-    const names = [
-      STEP_QUEUE,
-      FINETUNE_QUEUE,
-      ...(await this.registry.list()).map((w) => rankQueueName(w.id)),
-    ];
+    const names = [STEP_QUEUE, ...(await this.registry.list()).map((w) => rankQueueName(w.id))];
     for (const name of names) {
       if (!this.queues.has(name)) {
         const queue = new Queue(name, {

@@ -68,9 +68,7 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     const jobs = [...a.jobs, ...b.jobs];
     expect(jobs).toHaveLength(8);
     expect(new Set(jobs.map((j) => JSON.stringify(j.peers))).size).toBe(1);
-    const plan = (step: number) => a.jobs.find((j) => j.step === step)!;
-    expect([0, 1, 2, 3].map((s) => plan(s).evaluate)).toEqual([false, true, false, true]);
-    expect([0, 1, 2, 3].map((s) => plan(s).saveCheckpoint)).toEqual([false, false, true, true]);
+    expect(jobs.every((j) => j.kind === 'run' && j.jobId === id)).toBe(true);
     const metrics = (await request(ctx.server).get('/metrics').expect(200)).text; // public, no token
     expect(metrics).toContain(`forge_steps_total{run="${id}"} 4`);
     expect(metrics).toContain('forge_runs{status="completed"} 1');
@@ -133,7 +131,7 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     const last = a.jobs.at(-1) as RankJobData;
     expect(last).toMatchObject({ step: 3, worldSize: 1, rank: 0 });
     expect(last.resumeFrom).toBeUndefined(); // w-a held step 2 in memory
-    expect(last.spec.batchSize).toBe(4);
+    expect(last.kind === 'run' && last.spec.batchSize).toBe(4);
     expect(run.members.map((m: { workerId: string }) => m.workerId)).toEqual(['w-a']);
   });
 
@@ -231,9 +229,8 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     const gate = new Promise<void>((r) => (release = r));
     a.handle(async (job, w) => {
       if (job.step === 2 && job.resumeFrom === undefined) await gate;
-      const evaluated = job.evaluate
-        ? { eval: { trainLoss: job.step + 1 }, sample: `after ${job.step + 1}` }
-        : {};
+      // evalEvery 1: rank 0 evaluates after every step.
+      const evaluated = { eval: { trainLoss: job.step + 1 }, sample: `after ${job.step + 1}` };
       return { ...fakeSuccess(job, w.id), ...evaluated };
     });
     const ckpt = fakeCheckpoint(1);

@@ -1,38 +1,31 @@
 import { Module } from '@nestjs/common';
-import { EventsModule } from '../events/events.module';
-import { ControlPlaneServer } from '../workers/control-plane.server';
+import { JobsModule } from '../jobs/jobs.module';
 import { WorkersModule } from '../workers/workers.module';
 import { CheckpointResolver } from './checkpoint-resolver';
 import { RunAnnotations } from './run-annotations';
 import { RunCatalog } from './run-catalog.service';
-import { RunDriver } from './run-driver.service';
+import { RunKind } from './run-kind';
 import { RunRemoval } from './run-removal';
 import { RunsController } from './runs.controller';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
-import { StepProcessor } from './step-processor.service';
-import { StepScheduler } from './step-scheduler.service';
 
 /**
- * Pretraining runs: REST API, Redis state, BullMQ step scheduling, the driver that takes runs through
- * their steps (its rings from the shared WorkerPool), and the workers' gRPC control plane. Re-exports
- * the event stream (EventsModule) for the app's metrics.
+ * Pretraining runs: REST API, Redis state, and the run kind the job engine (JobsModule) drives.
+ * Re-exports the job engine and its event stream for the app's metrics.
  */
 @Module({
-  imports: [WorkersModule, EventsModule],
+  imports: [WorkersModule, JobsModule],
   controllers: [RunsController],
   providers: [
     RunsService,
     RunsRepository,
-    StepScheduler,
-    RunDriver,
-    StepProcessor,
-    ControlPlaneServer,
+    RunKind,
     CheckpointResolver,
     RunCatalog,
     RunAnnotations,
     RunRemoval,
   ],
-  exports: [RunsService, RunsRepository, EventsModule, ControlPlaneServer, StepScheduler, CheckpointResolver],
+  exports: [RunsService, RunsRepository, JobsModule, CheckpointResolver],
 })
 export class RunsModule {}

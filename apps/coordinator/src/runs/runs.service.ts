@@ -12,21 +12,19 @@ import { PINO_LOGGER } from '../logging/logger';
 import { CheckpointResolver } from './checkpoint-resolver';
 import { type CheckpointInfo, listCheckpoints } from './checkpoints';
 import { checkRunInputs } from './input-checks';
-import { RunDriver } from './run-driver.service';
+import { JobDriver } from '../jobs/job-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
 import type { EvalRecord, Run, RunWithMetrics, StepMetrics } from './run.model';
 import { RunsRepository } from './runs.repository';
-import { StepScheduler } from './step-scheduler.service';
 
-/** Creates, queries, pauses, resumes and cancels runs; the {@link RunDriver} takes them through their steps. */
+/** Creates, queries, pauses, resumes and cancels runs; the {@link JobDriver} takes them through their steps. */
 @Injectable()
 export class RunsService {
   private readonly log: Logger;
 
   constructor(
     private readonly repo: RunsRepository,
-    private readonly scheduler: StepScheduler,
-    private readonly driver: RunDriver,
+    private readonly driver: JobDriver,
     private readonly events: JobEvents,
     private readonly checkpointRefs: CheckpointResolver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
@@ -98,8 +96,7 @@ export class RunsService {
   async pause(id: string): Promise<Run> {
     return this.driver.withLock(id, async () => {
       await this.act(id, 'pause');
-      await this.unschedule(id);
-      await this.driver.release(id);
+      await this.driver.release('run', id);
       return this.require(id);
     });
   }
@@ -135,8 +132,7 @@ export class RunsService {
   async cancel(id: string): Promise<Run> {
     return this.driver.withLock(id, async () => {
       await this.act(id, 'cancel');
-      await this.unschedule(id);
-      await this.driver.release(id);
+      await this.driver.release('run', id);
       return this.require(id);
     });
   }
@@ -161,12 +157,6 @@ export class RunsService {
       throw new InvalidTransitionError(id, action, result.current, from);
     }
     this.log.info({ runId: id, action, from: result.previous, to }, 'run status changed');
-  }
-
-  private async unschedule(id: string): Promise<void> {
-    const run = await this.require(id);
-    if (run.stepJobId === undefined) return;
-    if (await this.scheduler.remove(id, run.stepJobId)) await this.repo.update(id, { stepJobId: undefined });
   }
 }
 

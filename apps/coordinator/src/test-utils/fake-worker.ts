@@ -7,19 +7,16 @@ import * as grpc from '@grpc/grpc-js';
 import { type Job, Worker } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  FINETUNE_RANK_JOB,
   finetuneJobId,
-  finetuneRankJobSchema,
   parseRankJob,
   rankQueueName,
-  type FinetuneProgress,
   type FinetuneRankJobData,
-  type FinetuneResult,
+  type FinetuneStepReport,
   type RankJobData,
   type RankResult,
 } from '@llm-forge/cluster-protocol';
 import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
-import { bullPrefix } from '../runs/step-scheduler.service';
+import { bullPrefix } from '../jobs/step-scheduler.service';
 import { disconnectNow } from '../redis/redis.service';
 import { ControlPlaneServer } from '../workers/control-plane.server';
 import { REDIS_URL, TEST_SECRET, type TestApp } from './harness';
@@ -27,36 +24,34 @@ import { REDIS_URL, TEST_SECRET, type TestApp } from './harness';
 /** What a fake rank does with a job. */
 export type FakeHandler = (job: RankJobData, worker: FakeWorker) => Promise<RankResult> | RankResult;
 
-/** What a fake rank does with a finetune job; `progress` reports like rank 0 of a real one. */
-export type FakeFinetuneHandler = (
-  job: FinetuneRankJobData,
-  worker: FakeWorker,
-  progress: (p: FinetuneProgress) => Promise<void>,
-) => Promise<FinetuneResult> | FinetuneResult;
+/** Steps of a fake finetune: rank 0 reports this length with every step. */
+export const FAKE_FINETUNE_STEPS = 2;
 
-/** A finetune that reports two steps of progress and succeeds (rank 0 with a classification evaluation). */
-export async function fakeFinetune(
+/**
+ * What rank 0 of a fake finetune reports after step `step` (0-based) of {@link FAKE_FINETUNE_STEPS}:
+ * a logged point each step (with an evaluation after the last), and after the last the model
+ * directory and a classification evaluation.
+ */
+export function fakeFinetuneReport(
   job: FinetuneRankJobData,
-  worker: FakeWorker,
-  progress: (p: FinetuneProgress) => Promise<void>,
-): Promise<FinetuneResult> {
-  const history = [
-    { step: 1, epoch: 1, trainLoss: 0.9 },
-    { step: 2, epoch: 1, trainLoss: 0.5, valLoss: 0.6, valAccuracy: 0.75 },
-  ];
-  if (job.rank === 0) await progress({ step: 2, totalSteps: 2, epoch: 1, history });
+  totalSteps = FAKE_FINETUNE_STEPS,
+): FinetuneStepReport {
+  const done = job.step + 1;
+  const last = done === totalSteps;
   return {
-    ok: true,
-    workerId: worker.id,
-    rank: job.rank,
-    steps: 2,
+    totalSteps,
+    epoch: 1,
     trainableParameters: 10,
     totalParameters: 100,
-    jobMs: 5,
-    ...(job.rank === 0
+    logged: {
+      step: done,
+      epoch: 1,
+      trainLoss: 1 / done,
+      ...(last ? { valLoss: 0.6, valAccuracy: 0.75 } : {}),
+    },
+    ...(last
       ? {
           modelDir: `${job.outDir}/model`,
-          history,
           evaluation: {
             labels: ['ham', 'spam'],
             accuracy: { train: 1, validation: 0.75, test: 0.5 },
@@ -71,8 +66,12 @@ export async function fakeFinetune(
   };
 }
 
-/** A successful result with plausible numbers: loss falls with the step. */
+/**
+ * A successful result with plausible numbers: loss falls with the step; a finetune's rank 0 adds
+ * {@link fakeFinetuneReport}.
+ */
 export function fakeSuccess(job: RankJobData, workerId: string): RankResult {
+  const batchSize = job.kind === 'run' ? job.spec.batchSize : job.spec.hyperparameters.batchSize;
   return {
     ok: true,
     workerId,
@@ -81,7 +80,7 @@ export function fakeSuccess(job: RankJobData, workerId: string): RankResult {
     appliedSteps: job.step + 1,
     loss: 10 / (job.step + 1),
     localLoss: 10 / (job.step + 1),
-    tokens: job.spec.batchSize * 16,
+    tokens: batchSize * 16,
     lr: 1e-3,
     gradNorm: 1,
     computeMs: 1,
@@ -89,18 +88,17 @@ export function fakeSuccess(job: RankJobData, workerId: string): RankResult {
     bytesSent: 100,
     jobMs: 2,
     verified: false,
+    ...(job.kind === 'finetune' && job.rank === 0 ? { finetune: fakeFinetuneReport(job) } : {}),
   };
 }
 
 /** A fake worker process. */
 export class FakeWorker {
   readonly jobs: RankJobData[] = [];
-  readonly finetunes: FinetuneRankJobData[] = [];
   /** Abort reasons the coordinator answered heartbeats with. */
   readonly aborts: string[] = [];
-  /** The finetune attempt running now (reported in heartbeats). */
+  /** The finetune attempt whose step runs now (reported in heartbeats). */
   finetuneJob = '';
-  private finetuneHandler: FakeFinetuneHandler = fakeFinetune;
   private readonly address = `127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`;
   /** Steps the fake replica has applied, per run (what heartbeats report). */
   held?: { runId: string; appliedSteps: number };
@@ -165,19 +163,20 @@ export class FakeWorker {
     return this.aborts[0];
   }
 
-  /** A handler for a first attempt that trains until told to stop, then fails as transient. */
-  static untilAbortedThenFail: FakeFinetuneHandler = async (job, worker) => ({
+  /** A handler for a step that runs until told to stop (a long final evaluation), then fails as transient. */
+  static untilAbortedThenFail: FakeHandler = async (job, worker) => ({
     ok: false,
     workerId: worker.id,
     rank: job.rank,
-    steps: 1,
+    step: job.step,
+    appliedSteps: job.step + 1,
     kind: 'transient',
     error: (await worker.untilAborted()) ?? 'no abort within 10 s',
   });
 
-  /** Replaces the finetune handler. */
-  handleFinetunes(handler: FakeFinetuneHandler): void {
-    this.finetuneHandler = handler;
+  /** The finetune rank jobs this worker took. */
+  get finetunes(): FinetuneRankJobData[] {
+    return this.jobs.filter((j): j is FinetuneRankJobData => j.kind === 'finetune');
   }
 
   /** Replaces the handler (e.g. to fail the next job). */
@@ -228,21 +227,14 @@ export class FakeWorker {
     });
   }
 
-  private async process(job: Job): Promise<RankResult | FinetuneResult> {
-    if (job.name === FINETUNE_RANK_JOB) return this.processFinetune(job);
+  private async process(job: Job): Promise<RankResult> {
     const data = parseRankJob(job.data);
     this.jobs.push(data);
-    const result = await this.handler(data, this);
-    if (result.ok) this.held = { runId: data.runId, appliedSteps: result.appliedSteps };
-    return result;
-  }
-
-  private async processFinetune(job: Job): Promise<FinetuneResult> {
-    const data = finetuneRankJobSchema.parse(job.data);
-    this.finetunes.push(data);
-    this.finetuneJob = finetuneJobId(data.finetuneId, data.attempt);
+    if (data.kind === 'finetune') this.finetuneJob = finetuneJobId(data.jobId, data.attempt);
     try {
-      return await this.finetuneHandler(data, this, (p) => job.updateProgress(p));
+      const result = await this.handler(data, this);
+      if (result.ok) this.held = { runId: data.jobId, appliedSteps: result.appliedSteps };
+      return result;
     } finally {
       this.finetuneJob = '';
     }

@@ -12,7 +12,7 @@ import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { PINO_LOGGER } from '../logging/logger';
-import { StepScheduler } from '../runs/step-scheduler.service';
+import { StepScheduler } from '../jobs/step-scheduler.service';
 import { WorkerRegistry, type WorkerRecord } from './worker-registry';
 
 type Callback<T> = grpc.sendUnaryData<T>;

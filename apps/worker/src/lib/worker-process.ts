@@ -8,13 +8,9 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
-  FINETUNE_RANK_JOB,
   finetuneJobId,
-  finetuneRankJobSchema,
-  parsePayload,
   parseRankJob,
   rankQueueName,
-  type FinetuneResult,
   type RankJobData,
   type RankResult,
 } from '@llm-forge/cluster-protocol';
@@ -32,8 +28,11 @@ export class WorkerProcess {
   private readonly client: CoordinatorClient;
   private sessionId = '';
   private heartbeatTimer?: NodeJS.Timeout;
-  private bullWorker?: Worker<unknown, RankResult | FinetuneResult>;
-  /** The finetune rank job running now (`<finetuneId>.a<attempt>`), reported in heartbeats. */
+  private bullWorker?: Worker<unknown, RankResult>;
+  /**
+   * The finetune attempt whose step runs now (`<finetuneId>.a<attempt>`), reported in heartbeats so
+   * that the coordinator can stop a long final evaluation of an attempt it superseded.
+   */
   private finetuneJob = '';
   private connection?: Redis;
   private stopped = false;
@@ -58,9 +57,9 @@ export class WorkerProcess {
     await this.register();
     this.connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
     this.connection.on('error', (err) => this.log.warn({ err: err.message }, 'redis connection error'));
-    this.bullWorker = new Worker<unknown, RankResult | FinetuneResult>(
+    this.bullWorker = new Worker<unknown, RankResult>(
       rankQueueName(this.config.workerId),
-      (job) => (job.name === FINETUNE_RANK_JOB ? this.processFinetune(job) : this.process(job)),
+      (job) => this.process(job),
       {
         connection: this.connection,
         prefix: `${this.config.redisPrefix}bull`,
@@ -88,44 +87,6 @@ export class WorkerProcess {
     this.connection?.disconnect();
   }
 
-  /** One rank's share of a finetune attempt: minutes to hours, progress reported as it goes. */
-  private async processFinetune(job: Job): Promise<FinetuneResult> {
-    let data;
-    try {
-      data = parsePayload(finetuneRankJobSchema, 'finetune rank job payload', job.data);
-    } catch (error) {
-      this.log.error({ jobId: job.id, err: (error as Error).message }, 'refused a finetune job');
-      const rank =
-        typeof (job.data as { rank?: unknown })?.rank === 'number' ? (job.data as { rank: number }).rank : 0;
-      return {
-        ok: false,
-        workerId: this.config.workerId,
-        rank,
-        steps: 0,
-        kind: 'fatal',
-        error: (error as Error).message,
-      };
-    }
-    const log = this.log.child({ finetuneId: data.finetuneId, attempt: data.attempt, rank: data.rank });
-    this.finetuneJob = finetuneJobId(data.finetuneId, data.attempt);
-    log.info({ worldSize: data.worldSize, kind: data.spec.kind }, 'finetune started');
-    try {
-      const result = await this.executor.runFinetune(data, {
-        onProgress: (progress) => {
-          job
-            .updateProgress(progress)
-            .catch((err: Error) => log.warn({ err: err.message }, 'could not report finetune progress'));
-        },
-        log: (message, fields) => log.info(fields ?? {}, message),
-      });
-      if (result.ok) log.info({ steps: result.steps, jobMs: Math.round(result.jobMs) }, 'finetune done');
-      else log.warn({ kind: result.kind, err: result.error, file: result.file }, 'finetune failed');
-      return result;
-    } finally {
-      this.finetuneJob = '';
-    }
-  }
-
   private async process(job: Job): Promise<RankResult> {
     let data: RankJobData;
     try {
@@ -135,13 +96,20 @@ export class WorkerProcess {
       return invalidJobResult(this.config.workerId, job.data, (error as Error).message);
     }
     const log = this.log.child({
-      runId: data.runId,
+      [data.kind === 'run' ? 'runId' : 'finetuneId']: data.jobId,
       step: data.step,
       attempt: data.attempt,
       rank: data.rank,
     });
     log.debug('step started');
-    const result = await this.executor.run(data);
+    this.executor.onLog = (message, fields) => log.info(fields ?? {}, message);
+    if (data.kind === 'finetune') this.finetuneJob = finetuneJobId(data.jobId, data.attempt);
+    let result: RankResult;
+    try {
+      result = await this.executor.run(data);
+    } finally {
+      this.finetuneJob = '';
+    }
     if (result.ok) {
       this.lastCompletedStep = result.step;
       this.metrics?.observeStep(result);
@@ -232,7 +200,7 @@ export class WorkerProcess {
           { job: finetuneJob, reason: answer.abortFinetuneReason },
           'finetune aborted by the coordinator',
         );
-        this.executor.abortFinetune(finetuneJob, answer.abortFinetuneReason);
+        this.executor.abort(finetuneJob, answer.abortFinetuneReason);
       }
     } catch (error) {
       if (isUnknownSession(error)) {

@@ -22,6 +22,15 @@ export const MODEL_WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 /** Files whose presence marks a complete step checkpoint (written last, atomically, by rank 0). */
 export const CHECKPOINT_MARKERS = [MODEL_CONFIG_FILE, MODEL_WEIGHTS_FILE] as const;
 
+/** Folder of a finetune's resumable states inside its output directory: `<outDir>/state/step-NNNNNN`. */
+export const FINETUNE_STATE_DIR = 'state';
+/** A finetune state's tensors: the trainable values and AdamW's moments. */
+export const FINETUNE_STATE_TENSORS_FILE = 'trainer.safetensors';
+/** A finetune state's step, history, spec hash and checksum. */
+export const FINETUNE_STATE_JSON_FILE = 'state.json';
+/** Files whose presence marks a complete finetune state (written atomically, as one folder, by rank 0). */
+export const FINETUNE_STATE_MARKERS = [FINETUNE_STATE_TENSORS_FILE, FINETUNE_STATE_JSON_FILE] as const;
+
 const STEP_NAME = /^step-(\d{6,})$/;
 
 /** The directory name of the checkpoint after `step` optimizer steps. */

@@ -1,9 +1,5 @@
-import {
-  finetuneRankJobSchema,
-  finetuneResultSchema,
-  finetuneSpecSchema,
-  SPAMASSASSIN_DATASET,
-} from './finetune-job';
+import { finetuneSpecSchema, SPAMASSASSIN_DATASET } from './finetune-job';
+import { parseRankJob, rankResultSchema } from './queues';
 
 describe('finetuneSpecSchema', () => {
   it('fills the book defaults per kind', () => {
@@ -60,26 +56,54 @@ describe('finetune rank jobs and results', () => {
     { workerId: 'w0', address: '127.0.0.1:1' },
     { workerId: 'w1', address: '127.0.0.1:2' },
   ];
+  const job = {
+    kind: 'finetune',
+    jobId: 'ft-1',
+    step: 4,
+    attempt: 0,
+    worldSize: 2,
+    rank: 1,
+    peers,
+    spec,
+    outDir: '/out',
+  };
 
   it('round-trips a rank job through JSON', () => {
-    const job = { finetuneId: 'ft-1', attempt: 0, worldSize: 2, rank: 1, peers, spec, outDir: '/out' };
-    expect(finetuneRankJobSchema.parse(JSON.parse(JSON.stringify(job)))).toEqual(job);
+    expect(parseRankJob(JSON.parse(JSON.stringify(job)))).toEqual(job);
   });
 
-  it('refuses a rank outside the ring', () => {
-    const job = { finetuneId: 'ft-1', attempt: 0, worldSize: 2, rank: 2, peers, spec, outDir: '/out' };
-    expect(finetuneRankJobSchema.safeParse(job).success).toBe(false);
+  it("refuses a rank outside the ring and another kind's fields", () => {
+    expect(() => parseRankJob({ ...job, rank: 2 })).toThrow(/rank must be below worldSize/);
+    expect(() => parseRankJob({ ...job, checkpointDir: '/runs/x' })).toThrow(/Unrecognized key/);
+    expect(() => parseRankJob({ ...job, spec: { ...spec, kind: 'regression' } })).toThrow(/spec\.kind/);
   });
 
-  it('tells successes from failures', () => {
-    const failure = finetuneResultSchema.parse({
-      ok: false,
+  it("carries rank 0's progress and final evaluation in a step's result", () => {
+    const success = rankResultSchema.parse({
+      ok: true,
       workerId: 'w0',
       rank: 0,
-      steps: 3,
-      kind: 'transient',
-      error: 'peer timed out',
+      step: 9,
+      appliedSteps: 10,
+      loss: 0.5,
+      localLoss: 0.5,
+      tokens: 100,
+      lr: 5e-5,
+      gradNorm: 1,
+      computeMs: 1,
+      commMs: 0,
+      bytesSent: 0,
+      jobMs: 2,
+      verified: false,
+      finetune: {
+        totalSteps: 10,
+        epoch: 2,
+        trainableParameters: 10,
+        totalParameters: 100,
+        logged: { step: 10, epoch: 2, trainLoss: 0.5, valLoss: 0.6 },
+        modelDir: '/out/model',
+      },
     });
-    expect(failure.ok).toBe(false);
+    expect(success.ok && success.finetune?.logged?.valLoss).toBe(0.6);
   });
 });

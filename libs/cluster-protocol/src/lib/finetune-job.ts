@@ -1,23 +1,13 @@
 /**
- * Finetune jobs through the cluster: the body of the coordinator's `POST /finetunes`, the job each
- * assigned worker runs (one per rank, on its own rank queue, under a parent job on
- * {@link FINETUNE_QUEUE} that the coordinator processes once every rank is done), the progress rank 0
- * reports while it trains, and what each rank returns. Unlike a pretraining run, which the coordinator
- * schedules step by step, a finetune attempt is one long job per rank: the ranks all-reduce their
- * gradients every step among themselves, and rank 0 saves resumable state every few steps so that a
- * new attempt (after a worker was lost) continues from there.
+ * Finetune jobs through the cluster: the body of the coordinator's `POST /finetunes`, the points of
+ * its logged history, and its final evaluation. A finetune is scheduled like a pretraining run, one
+ * data-parallel step at a time (queues.ts): the rank jobs of its steps carry its spec, and rank 0's
+ * results carry its progress, logged points and, after the last step, its evaluation.
  */
 import { z } from 'zod';
-import { FAILURE_KINDS, ringPeerSchema } from './queues';
 import { FINETUNE_DEFAULTS as D } from './run-defaults';
 import { MODEL_PRESETS } from './run-spec';
 
-/** Queue of the parent finetune jobs, consumed by the coordinator. */
-export const FINETUNE_QUEUE = 'forge-finetunes';
-/** Job name of a parent finetune job. */
-export const FINETUNE_PARENT_JOB = 'finetune';
-/** Job name of a rank's finetune job (on the worker's rank queue, beside step jobs). */
-export const FINETUNE_RANK_JOB = 'finetune-rank';
 /** `dataset` naming the built-in SpamAssassin corpus (classification). */
 export const SPAMASSASSIN_DATASET = 'spamassassin';
 
@@ -163,40 +153,6 @@ export type FinetuneSpec = z.output<typeof finetuneSpecSchema>;
 /** What a client may send to `POST /finetunes`. */
 export type FinetuneSpecInput = z.input<typeof finetuneSpecSchema>;
 
-/** Payload of a parent finetune job. */
-export const finetuneParentSchema = z
-  .object({ finetuneId: z.string().min(1), attempt: nonNegativeInt, worldSize: positiveInt })
-  .strict();
-/** Payload of a parent finetune job. */
-export type FinetuneParentData = z.infer<typeof finetuneParentSchema>;
-
-/** Payload of one rank's finetune job: everything a worker needs, even after a restart. */
-export const finetuneRankJobSchema = z
-  .object({
-    finetuneId: z.string().min(1),
-    /** Grows with every (re)formation of the ring; the ring generation of this attempt. */
-    attempt: nonNegativeInt,
-    worldSize: positiveInt,
-    rank: nonNegativeInt,
-    /** Every rank's worker and collective address, in rank order. */
-    peers: z.array(ringPeerSchema).min(1),
-    /** The spec with `baseCheckpoint` resolved to an absolute directory. */
-    spec: finetuneSpecSchema,
-    /**
-     * Directory of the job's outputs (shared by every worker): `state/` (resumable state, rank 0),
-     * `model/` (the finetuned checkpoint), `responses.json` (instruction).
-     */
-    outDir: z.string().min(1),
-  })
-  .strict()
-  .refine((j) => j.rank < j.worldSize, { message: 'rank must be below worldSize', path: ['rank'] })
-  .refine((j) => j.peers.length === j.worldSize, {
-    message: 'peers must list one member per rank',
-    path: ['peers'],
-  });
-/** Payload of one rank's finetune job. */
-export type FinetuneRankJobData = z.infer<typeof finetuneRankJobSchema>;
-
 /** One logged point of a finetune: the training loss of a step, and evaluations when taken. */
 export const finetuneMetricSchema = z
   .object({
@@ -221,19 +177,6 @@ export const finetuneMetricSchema = z
   .strip();
 /** One logged point of a finetune. */
 export type FinetuneMetric = z.infer<typeof finetuneMetricSchema>;
-
-/** What rank 0 reports while training (BullMQ job progress of its rank job). */
-export const finetuneProgressSchema = z
-  .object({
-    step: nonNegativeInt,
-    totalSteps: positiveInt,
-    epoch: nonNegativeInt,
-    /** Every logged point so far (a bounded number: about 200 per job, evaluations included). */
-    history: z.array(finetuneMetricSchema),
-  })
-  .strip();
-/** What rank 0 reports while training. */
-export type FinetuneProgress = z.infer<typeof finetuneProgressSchema>;
 
 /** Classification results: metrics per split, on rank 0 after training. */
 export const classificationEvaluationSchema = z
@@ -283,59 +226,15 @@ export const instructionEvaluationSchema = z
   })
   .strip();
 
-/** What a rank reports after finishing its share of the job. */
-export const finetuneSuccessSchema = z
-  .object({
-    ok: z.literal(true),
-    workerId: z.string(),
-    rank: nonNegativeInt,
-    steps: nonNegativeInt,
-    trainableParameters: nonNegativeInt,
-    totalParameters: nonNegativeInt,
-    /** Rank 0 only: the finetuned checkpoint directory. */
-    modelDir: z.string().optional(),
-    /** Rank 0 only. */
-    evaluation: z.union([classificationEvaluationSchema, instructionEvaluationSchema]).optional(),
-    /** Rank 0 only: the full logged history. */
-    history: z.array(finetuneMetricSchema).optional(),
-    jobMs: z.number(),
-  })
-  .strict();
-
-/** What a rank reports after a failed attempt (rank jobs never throw). */
-export const finetuneFailureSchema = z
-  .object({
-    ok: z.literal(false),
-    workerId: z.string(),
-    rank: nonNegativeInt,
-    /** Steps the ranks had done when it failed (resumable state may hold fewer). */
-    steps: nonNegativeInt,
-    kind: z.enum(FAILURE_KINDS),
-    error: z.string(),
-    file: z.string().optional(),
-  })
-  .strict();
-
-/** What a rank reports. */
-export const finetuneResultSchema = z.discriminatedUnion('ok', [
-  finetuneSuccessSchema,
-  finetuneFailureSchema,
-]);
-/** What a rank reports. */
-export type FinetuneResult = z.infer<typeof finetuneResultSchema>;
-/** A rank's successful report. */
-export type FinetuneSuccess = z.infer<typeof finetuneSuccessSchema>;
 /** Classification results. */
 export type ClassificationEvaluation = z.infer<typeof classificationEvaluationSchema>;
 /** Instruction results. */
 export type InstructionEvaluation = z.infer<typeof instructionEvaluationSchema>;
 
-/** Id of a finetune attempt's parent job. */
+/**
+ * How a worker names the finetune attempt it is running in its heartbeats, so that the coordinator
+ * can tell it to stop a long final evaluation of an attempt that was superseded or cancelled.
+ */
 export function finetuneJobId(finetuneId: string, attempt: number): string {
   return `${finetuneId}.a${attempt}`;
-}
-
-/** Id of one rank's job in a finetune attempt. */
-export function finetuneRankJobId(finetuneId: string, attempt: number, rank: number): string {
-  return `${finetuneId}.a${attempt}.r${rank}`;
 }

@@ -5,7 +5,8 @@ import { parseRankJob, rankJobId, rankQueueName, rankResultSchema, stepJobId } f
 describe('rank job payloads', () => {
   const spec = runSpecSchema.parse({ data: { text: 'corpus.txt' }, steps: 3, workers: 2 });
   const job = {
-    runId: 'run-1',
+    kind: 'run',
+    jobId: 'run-1',
     step: 3,
     attempt: 0,
     worldSize: 2,
@@ -16,8 +17,6 @@ describe('rank job payloads', () => {
     ],
     spec,
     checkpointDir: '/runs/run-1',
-    saveCheckpoint: false,
-    evaluate: true,
   };
 
   it('accepts a valid rank job and rejects bad ones naming the field', () => {

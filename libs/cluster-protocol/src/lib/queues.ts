@@ -1,14 +1,26 @@
 /**
- * BullMQ queues and job payloads of the step schedule. A step is a flow: one parent job on
+ * BullMQ queues and job payloads of the step schedule, the one scheduling model of every kind of
+ * training job (a pretraining run, a finetune). A step is a flow: one parent job on
  * {@link STEP_QUEUE} (processed by the coordinator once every rank is done) and one child per rank,
  * each on the queue of the worker that holds that rank ({@link rankQueueName}), so a rank's job reaches
  * exactly the worker whose replica and ring position it names. Payloads come back from Redis as plain
  * JSON, so consumers re-validate them with the schemas below.
  */
 import { z } from 'zod';
+import {
+  classificationEvaluationSchema,
+  finetuneMetricSchema,
+  finetuneSpecSchema,
+  instructionEvaluationSchema,
+} from './finetune-job';
 import { runSpecSchema } from './run-spec';
 
-/** Queue of the parent step jobs (one per run step attempt), consumed by the coordinator. */
+/** The kinds of training job the coordinator schedules: `run` (pretraining) and `finetune`. */
+export const JOB_KINDS = ['run', 'finetune'] as const;
+/** A kind of training job. */
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Queue of the parent step jobs (one per job step attempt), consumed by the coordinator. */
 export const STEP_QUEUE = 'forge-steps';
 /** Job name of a parent step job. */
 export const STEP_JOB = 'step';
@@ -29,10 +41,12 @@ export function rankQueueName(workerId: string): string {
 }
 
 const stepFields = {
-  runId: z.string().min(1),
+  kind: z.enum(JOB_KINDS),
+  /** The run's or the finetune's id. */
+  jobId: z.string().min(1),
   /** 0-based optimizer step: the number of steps the replicas have applied before this one. */
   step: z.number().int().min(0),
-  /** Attempt counter of the run; grows with every (re)formation of the ring, never reset. */
+  /** Attempt counter of the job; grows with every (re)formation of the ring, never reset. */
   attempt: z.number().int().min(0),
   /** Number of ranks. */
   worldSize: z.number().int().positive(),
@@ -48,27 +62,50 @@ export const ringPeerSchema = z.object({ workerId: z.string().min(1), address: z
 /** One member of the ring. */
 export type RingPeer = z.infer<typeof ringPeerSchema>;
 
-/** Payload of one rank's job: everything a worker needs to take the step, even after a restart. */
-export const rankJobSchema = z
+const rankFields = {
+  ...stepFields,
+  rank: z.number().int().min(0),
+  /** Every rank's worker and collective address; rank r sends to rank (r + 1) mod worldSize. */
+  peers: z.array(ringPeerSchema).min(1),
+  /**
+   * Checkpoint directory to load before the step (its step must equal `step`); absent: continue
+   * from the replica in memory, or initialise from the spec at step 0.
+   */
+  resumeFrom: z.string().min(1).optional(),
+};
+
+/**
+ * A pretraining run's rank job. What a rank does besides the step — evaluate, sample, write a
+ * checkpoint — follows from the spec's cadence (`evalEvery`, `checkpointEvery`, the last step).
+ */
+const runRankJobSchema = z
   .object({
-    ...stepFields,
-    rank: z.number().int().min(0),
-    /** Every rank's worker and collective address; rank r sends to rank (r + 1) mod worldSize. */
-    peers: z.array(ringPeerSchema).min(1),
+    ...rankFields,
+    kind: z.literal('run'),
     spec: runSpecSchema,
     /** Directory the run's checkpoints live in (shared by every worker). */
     checkpointDir: z.string().min(1),
-    /**
-     * Checkpoint directory to load before the step (its step must equal `step`); absent: continue
-     * from the replica in memory, or initialise from the spec at step 0.
-     */
-    resumeFrom: z.string().min(1).optional(),
-    /** Rank 0 writes a checkpoint after this step. */
-    saveCheckpoint: z.boolean(),
-    /** Rank 0 estimates train and validation loss (and a sample) after this step. */
-    evaluate: z.boolean(),
   })
-  .strict()
+  .strict();
+
+/**
+ * A finetune's rank job. Evaluations, resumable states (`<outDir>/state/step-NNNNNN`) and, after the
+ * last step, the final evaluation and the model follow from the spec.
+ */
+const finetuneRankJobSchema = z
+  .object({
+    ...rankFields,
+    kind: z.literal('finetune'),
+    /** The spec with `baseCheckpoint` resolved to an absolute directory. */
+    spec: finetuneSpecSchema,
+    /** Directory of the job's outputs (shared by every worker): `state/`, `model/`, `responses.json`. */
+    outDir: z.string().min(1),
+  })
+  .strict();
+
+/** Payload of one rank's job: everything a worker needs to take the step, even after a restart. */
+export const rankJobSchema = z
+  .discriminatedUnion('kind', [runRankJobSchema, finetuneRankJobSchema])
   .refine((j) => j.rank < j.worldSize, { message: 'rank must be below worldSize', path: ['rank'] })
   .refine((j) => j.peers.length === j.worldSize, {
     message: 'peers must list one member per rank',
@@ -76,6 +113,30 @@ export const rankJobSchema = z
   });
 /** Payload of one rank's job. */
 export type RankJobData = z.infer<typeof rankJobSchema>;
+/** A pretraining run's rank job. */
+export type RunRankJobData = Extract<RankJobData, { kind: 'run' }>;
+/** A finetune's rank job. */
+export type FinetuneRankJobData = Extract<RankJobData, { kind: 'finetune' }>;
+
+/** What rank 0 of a finetune reports with every step. */
+export const finetuneStepReportSchema = z
+  .object({
+    /** Steps of the whole job (known once the data is loaded). */
+    totalSteps: z.number().int().positive(),
+    /** 1-based epoch of the step just taken. */
+    epoch: z.number().int().min(0),
+    trainableParameters: z.number().int().min(0),
+    totalParameters: z.number().int().min(0),
+    /** The point logged at this step (every few steps, and at every evaluation). */
+    logged: finetuneMetricSchema.optional(),
+    /** After the last step: where the finetuned model was saved. */
+    modelDir: z.string().optional(),
+    /** After the last step: the final evaluation. */
+    evaluation: z.union([classificationEvaluationSchema, instructionEvaluationSchema]).optional(),
+  })
+  .strict();
+/** What rank 0 of a finetune reports with every step. */
+export type FinetuneStepReport = z.infer<typeof finetuneStepReportSchema>;
 
 /** What a rank reports after a successful step. */
 export const rankSuccessSchema = z
@@ -97,16 +158,20 @@ export const rankSuccessSchema = z
     /** Wall time of the whole job on the worker (load, compute, communication, checkpoint). */
     jobMs: z.number(),
     verified: z.boolean(),
+    /** A run's rank 0 at an evaluation: train and validation loss estimates, and a greedy sample. */
     eval: z.object({ trainLoss: z.number(), valLoss: z.number().optional() }).optional(),
     sample: z.string().optional(),
+    /** Rank 0: the checkpoint (a run's) or resumable state (a finetune's) written after this step. */
     checkpoint: z.object({ name: z.string(), path: z.string(), step: z.number().int() }).optional(),
+    /** A finetune's rank 0. */
+    finetune: finetuneStepReportSchema.optional(),
   })
   .strict();
 
 /**
  * Why a step failed: `transient` (a peer failed or timed out: retry), `state` (the worker holds no
  * replica at this step: resume from a checkpoint), `checkpoint` (the checkpoint to resume from is
- * unusable: fall back to an older one), `fatal` (bad data or spec, divergence: fail the run).
+ * unusable: fall back to an older one), `fatal` (bad data or spec, divergence: fail the job).
  */
 export const FAILURE_KINDS = ['transient', 'state', 'checkpoint', 'fatal'] as const;
 /** Why a step failed. */
@@ -119,7 +184,7 @@ export const rankFailureSchema = z
     workerId: z.string(),
     rank: z.number().int(),
     step: z.number().int(),
-    /** Steps the worker's replica of this run has applied, or null when it holds none. */
+    /** Steps the worker's replica of this job has applied, or null when it holds none. */
     appliedSteps: z.number().int().nullable(),
     kind: z.enum(FAILURE_KINDS),
     error: z.string(),
@@ -152,14 +217,14 @@ export function parseRankJob(data: unknown): RankJobData {
   return parsePayload(rankJobSchema, 'rank job payload', data);
 }
 
-/** Id of a run step's parent job; deterministic so that a step is never enqueued twice. */
-export function stepJobId(runId: string, step: number, attempt: number): string {
-  return `${runId}.s${step}.a${attempt}`;
+/** Id of a job step's parent job; deterministic so that a step is never enqueued twice. */
+export function stepJobId(jobId: string, step: number, attempt: number): string {
+  return `${jobId}.s${step}.a${attempt}`;
 }
 
 /** Id of one rank's job in a step. */
-export function rankJobId(runId: string, step: number, attempt: number, rank: number): string {
-  return `${runId}.s${step}.a${attempt}.r${rank}`;
+export function rankJobId(jobId: string, step: number, attempt: number, rank: number): string {
+  return `${jobId}.s${step}.a${attempt}.r${rank}`;
 }
 
 /** The shared secret a local (single-machine, loopback-only) cluster uses when none is configured. */

@@ -25,11 +25,15 @@ export interface CheckpointInfo {
 
 /**
  * Checkpoints under `dir`, by step then name, with `latest` marked; an empty list when the directory
- * does not exist yet. A `latest` file naming an incomplete or missing checkpoint is ignored (the
+ * does not exist yet. A checkpoint is complete when it holds every file of `markers` (a run's model
+ * files by default; a finetune's states have `FINETUNE_STATE_MARKERS`). A `latest` file naming an incomplete or missing checkpoint is ignored (the
  * newest complete one is marked instead), so a crash between the two writes never points at a
  * half-written checkpoint.
  */
-export async function listCheckpoints(dir: string): Promise<CheckpointInfo[]> {
+export async function listCheckpoints(
+  dir: string,
+  markers: readonly string[] = CHECKPOINT_MARKERS,
+): Promise<CheckpointInfo[]> {
   let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
@@ -39,7 +43,8 @@ export async function listCheckpoints(dir: string): Promise<CheckpointInfo[]> {
   }
   const found: CheckpointInfo[] = [];
   for (const entry of entries) {
-    if (entry.isDirectory() && !entry.name.startsWith('.')) found.push(await describe(dir, entry.name));
+    if (entry.isDirectory() && !entry.name.startsWith('.'))
+      found.push(await describe(dir, entry.name, markers));
   }
   found.sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.name.localeCompare(b.name));
   const named = await readLatestFile(dir);
@@ -49,15 +54,15 @@ export async function listCheckpoints(dir: string): Promise<CheckpointInfo[]> {
   return found;
 }
 
-async function describe(dir: string, name: string): Promise<CheckpointInfo> {
+async function describe(dir: string, name: string, markers: readonly string[]): Promise<CheckpointInfo> {
   const p = path.join(dir, name);
-  const markers = await Promise.all(CHECKPOINT_MARKERS.map((m) => exists(path.join(p, m))));
+  const present = await Promise.all(markers.map((m) => exists(path.join(p, m))));
   const stat = await fs.stat(p);
   return {
     name,
     path: p,
     step: parseCheckpointName(name) ?? null,
-    complete: markers.every(Boolean),
+    complete: present.every(Boolean),
     latest: false,
     sizeBytes: await dirSize(p),
     modifiedAt: stat.mtime.toISOString(),

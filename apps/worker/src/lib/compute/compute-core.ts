@@ -9,13 +9,7 @@ import {
   type KernelExports,
 } from '@llm-forge/collective';
 import * as nativeBackend from '@llm-forge/tfjs-backend-native';
-import type {
-  FinetuneRankJobData,
-  FinetuneResult,
-  RankJobData,
-  RankResult,
-} from '@llm-forge/cluster-protocol';
-import { FinetuneRunner, type FinetuneJobHooks } from '../finetune/finetune-runner';
+import type { RankJobData, RankResult } from '@llm-forge/cluster-protocol';
 import { TrainingSession } from '../session/training-session';
 import type { ComputeThreadConfig } from './compute-messages';
 
@@ -38,19 +32,20 @@ function nativeRingKernelExports(): KernelExports {
 export interface ComputeCore {
   /** Port the collective server listens on. */
   port: number;
-  /** Runs one rank job. */
+  /** Runs one rank job (of a run or a finetune). */
   run(job: RankJobData): Promise<RankResult>;
-  /** Runs one rank's share of a finetune attempt (drops any pretraining replica held). */
-  runFinetune(job: FinetuneRankJobData, hooks?: FinetuneJobHooks): Promise<FinetuneResult>;
-  /** Stops the finetune job `jobId` before its next step. */
-  abortFinetune(jobId: string, reason: string): void;
+  /** Stops the finetune attempt `jobKey` (its `finetuneJobId`) at its next check. */
+  abort(jobKey: string, reason: string): void;
   /** The replica held in memory. */
   held(): { runId: string; appliedSteps: number } | undefined;
   close(): Promise<void>;
 }
 
 /** Opens the collective server; the tensor backend must be initialised already. */
-export async function startComputeCore(config: ComputeThreadConfig): Promise<ComputeCore> {
+export async function startComputeCore(
+  config: ComputeThreadConfig,
+  log?: (message: string, fields?: Record<string, unknown>) => void,
+): Promise<ComputeCore> {
   // rank 0 of 1 until the first job places it in a ring generation.
   const options = {
     rank: 0,
@@ -74,18 +69,11 @@ export async function startComputeCore(config: ComputeThreadConfig): Promise<Com
         throw new Error(`the collective thread was lost: ${error.message}`);
       });
   }
-  const session = new TrainingSession(config.workerId, ring);
-  const finetunes = new FinetuneRunner(config.workerId, ring);
+  const session = new TrainingSession(config.workerId, ring, log);
   return {
     port: Number(ring.address.split(':').pop()),
     run: (job) => session.run(job),
-    runFinetune: (job, hooks) => {
-      // The finetune reconfigures the shared ring and needs the memory: a pretraining replica held
-      // from an earlier run would continue from a checkpoint anyway.
-      session.release();
-      return finetunes.run(job, hooks);
-    },
-    abortFinetune: (jobId, reason) => finetunes.abort(jobId, reason),
+    abort: (jobKey, reason) => session.abort(jobKey, reason),
     held: () => session.held(),
     close: async () => {
       session.release();

@@ -1,11 +1,5 @@
 /** Messages between a worker's main thread and its compute thread. */
-import type {
-  FinetuneProgress,
-  FinetuneRankJobData,
-  FinetuneResult,
-  RankJobData,
-  RankResult,
-} from '@llm-forge/cluster-protocol';
+import type { RankJobData, RankResult } from '@llm-forge/cluster-protocol';
 
 /** What the compute thread needs to start. */
 export interface ComputeThreadConfig {
@@ -23,15 +17,12 @@ export interface ComputeThreadConfig {
 /** Main thread → compute thread. */
 export type ToCompute =
   | { type: 'job'; id: number; job: RankJobData }
-  | { type: 'finetune'; id: number; job: FinetuneRankJobData }
-  | { type: 'abort-finetune'; jobId: string; reason: string }
+  | { type: 'abort'; jobKey: string; reason: string }
   | { type: 'close' };
 
 /** Compute thread → main thread. */
 export type FromCompute =
   | { type: 'ready'; port: number; backend: string }
   | { type: 'result'; id: number; result: RankResult; held?: { runId: string; appliedSteps: number } }
-  | { type: 'finetune-progress'; id: number; progress: FinetuneProgress }
-  | { type: 'finetune-result'; id: number; result: FinetuneResult }
   | { type: 'log'; message: string; fields?: Record<string, unknown> }
   | { type: 'fatal'; error: string };

@@ -14,24 +14,16 @@ async function main(): Promise<void> {
   const post = (message: FromCompute) => port.postMessage(message);
   try {
     const backend = await initBackend();
-    const core = await startComputeCore(workerData as ComputeThreadConfig);
+    const core = await startComputeCore(workerData as ComputeThreadConfig, (text, fields) =>
+      post({ type: 'log', message: text, fields }),
+    );
     port.on('message', (message: ToCompute) => {
       if (message.type === 'close') {
         void core.close().then(() => port.close());
         return;
       }
-      if (message.type === 'abort-finetune') {
-        core.abortFinetune(message.jobId, message.reason);
-        return;
-      }
-      if (message.type === 'finetune') {
-        const { id } = message;
-        void core
-          .runFinetune(message.job, {
-            onProgress: (progress) => post({ type: 'finetune-progress', id, progress }),
-            log: (text, fields) => post({ type: 'log', message: text, fields }),
-          })
-          .then((result) => post({ type: 'finetune-result', id, result }));
+      if (message.type === 'abort') {
+        core.abort(message.jobKey, message.reason);
         return;
       }
       void core

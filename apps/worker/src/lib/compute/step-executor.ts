@@ -5,13 +5,7 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type {
-  FinetuneRankJobData,
-  FinetuneResult,
-  RankJobData,
-  RankResult,
-} from '@llm-forge/cluster-protocol';
-import type { FinetuneJobHooks } from '../finetune/finetune-runner';
+import type { RankJobData, RankResult } from '@llm-forge/cluster-protocol';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
 import type { ComputeThreadConfig, FromCompute } from './compute-messages';
 import { startComputeCore, type ComputeCore } from './compute-core';
@@ -22,12 +16,12 @@ export interface StepExecutor {
   readonly port: number;
   /** Name of the tensor backend in use. */
   readonly backend: string;
-  /** Runs one rank job. */
+  /** Runs one rank job (of a run or a finetune). */
   run(job: RankJobData): Promise<RankResult>;
-  /** Runs one rank's share of a finetune attempt. */
-  runFinetune(job: FinetuneRankJobData, hooks?: FinetuneJobHooks): Promise<FinetuneResult>;
-  /** Stops the finetune job `jobId` (`<finetuneId>.a<attempt>`) before its next step. */
-  abortFinetune(jobId: string, reason: string): void;
+  /** Stops the finetune attempt `jobKey` (`<finetuneId>.a<attempt>`) at its next check. */
+  abort(jobKey: string, reason: string): void;
+  /** Where the compute side's log lines go (a finetune's final evaluation reports its progress). */
+  onLog?: (message: string, fields?: Record<string, unknown>) => void;
   /** The replica held in memory after the last job. */
   held(): { runId: string; appliedSteps: number } | undefined;
   /** Called when the compute side died (thread crash); the worker must exit. */
@@ -42,10 +36,15 @@ export class InProcessExecutor implements StepExecutor {
     readonly backend: string,
   ) {}
 
+  onLog?: (message: string, fields?: Record<string, unknown>) => void;
+
   /** Initialises the backend (FORGE_BACKEND) and opens the collective server. */
   static async start(config: ComputeThreadConfig): Promise<InProcessExecutor> {
     const backend = await initBackend();
-    return new InProcessExecutor(await startComputeCore(config), backend.name);
+    let executor: InProcessExecutor | undefined = undefined;
+    const core = await startComputeCore(config, (message, fields) => executor?.onLog?.(message, fields));
+    executor = new InProcessExecutor(core, backend.name);
+    return executor;
   }
 
   get port(): number {
@@ -56,12 +55,8 @@ export class InProcessExecutor implements StepExecutor {
     return this.core.run(job);
   }
 
-  runFinetune(job: FinetuneRankJobData, hooks?: FinetuneJobHooks): Promise<FinetuneResult> {
-    return this.core.runFinetune(job, hooks);
-  }
-
-  abortFinetune(jobId: string, reason: string): void {
-    this.core.abortFinetune(jobId, reason);
+  abort(jobKey: string, reason: string): void {
+    this.core.abort(jobKey, reason);
   }
 
   held(): { runId: string; appliedSteps: number } | undefined {
@@ -76,11 +71,8 @@ export class InProcessExecutor implements StepExecutor {
 /** Runs the compute side in a worker thread (compute-thread.js next to this file). */
 export class ThreadExecutor implements StepExecutor {
   onFatal?: (error: Error) => void;
+  onLog?: (message: string, fields?: Record<string, unknown>) => void;
   private readonly pending = new Map<number, (result: RankResult) => void>();
-  private readonly finetunes = new Map<
-    number,
-    { hooks: FinetuneJobHooks; resolve: (result: FinetuneResult) => void }
-  >();
   private nextId = 0;
   private lastHeld?: { runId: string; appliedSteps: number };
   private closing = false;
@@ -123,16 +115,8 @@ export class ThreadExecutor implements StepExecutor {
     });
   }
 
-  runFinetune(job: FinetuneRankJobData, hooks: FinetuneJobHooks = {}): Promise<FinetuneResult> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.finetunes.set(id, { hooks, resolve });
-      this.thread.postMessage({ type: 'finetune', id, job });
-    });
-  }
-
-  abortFinetune(jobId: string, reason: string): void {
-    this.thread.postMessage({ type: 'abort-finetune', jobId, reason });
+  abort(jobKey: string, reason: string): void {
+    this.thread.postMessage({ type: 'abort', jobKey, reason });
   }
 
   private receive(message: FromCompute): void {
@@ -142,16 +126,8 @@ export class ThreadExecutor implements StepExecutor {
         this.pending.get(message.id)?.(message.result);
         this.pending.delete(message.id);
         break;
-      case 'finetune-progress':
-        this.finetunes.get(message.id)?.hooks.onProgress?.(message.progress);
-        break;
-      case 'finetune-result':
-        this.lastHeld = undefined; // a finetune releases the pretraining replica
-        this.finetunes.get(message.id)?.resolve(message.result);
-        this.finetunes.delete(message.id);
-        break;
       case 'log':
-        for (const { hooks } of this.finetunes.values()) hooks.log?.(message.message, message.fields);
+        this.onLog?.(message.message, message.fields);
         break;
     }
   }

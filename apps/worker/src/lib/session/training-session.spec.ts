@@ -2,7 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { RingAllReduce } from '@llm-forge/collective';
-import { runSpecSchema, type RankJobData, type RankResult } from '@llm-forge/cluster-protocol';
+import {
+  runSpecSchema,
+  type RankResult,
+  type RunRankJobData,
+  type RunSpecInput,
+} from '@llm-forge/cluster-protocol';
 import { prepareShards } from '@llm-forge/data-shards';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
 import { TEST_CONFIG } from '@llm-forge/gpt/testing';
@@ -48,8 +53,9 @@ describe('TrainingSession', () => {
     attempt: number,
     rank: number,
     peers: string[],
-    extra: Partial<RankJobData> = {},
-  ): RankJobData {
+    extra: Partial<RunRankJobData> = {},
+    specExtra: Partial<RunSpecInput> = {},
+  ): RunRankJobData {
     const spec = runSpecSchema.parse({
       model: { init },
       data: { text: textFile },
@@ -57,10 +63,13 @@ describe('TrainingSession', () => {
       steps: 6,
       shuffle: false,
       evalEvery: 0,
+      checkpointEvery: 0,
       optimizer: { lr: 1e-2 },
+      ...specExtra,
     });
     return {
-      runId: 'run-1',
+      kind: 'run',
+      jobId: 'run-1',
       step,
       attempt,
       worldSize: peers.length,
@@ -68,8 +77,6 @@ describe('TrainingSession', () => {
       peers: peers.map((address, r) => ({ workerId: `w${r}`, address })),
       spec,
       checkpointDir: path.join(tmp, 'ckpt'),
-      saveCheckpoint: false,
-      evaluate: false,
       ...extra,
     };
   }
@@ -110,9 +117,7 @@ describe('TrainingSession', () => {
     const checkpointDir = path.join(tmp, 'ckpt-resume');
     const losses: number[] = [];
     for (let s = 0; s < 4; s++) {
-      const r = await w.session.run(
-        job(s, 0, 0, [w.address], { checkpointDir, saveCheckpoint: s % 2 === 1 }),
-      );
+      const r = await w.session.run(job(s, 0, 0, [w.address], { checkpointDir }, { checkpointEvery: 2 }));
       losses.push(lossOf(r));
       if (s === 3) expect(r).toMatchObject({ checkpoint: { name: 'step-000004', step: 4 } });
     }
@@ -120,14 +125,28 @@ describe('TrainingSession', () => {
 
     const [fresh] = await sessions(1);
     const resumed = await fresh.session.run(
-      job(2, 1, 0, [fresh.address], { checkpointDir, resumeFrom: path.join(checkpointDir, 'step-000002') }),
+      job(
+        2,
+        1,
+        0,
+        [fresh.address],
+        { checkpointDir, resumeFrom: path.join(checkpointDir, 'step-000002') },
+        { checkpointEvery: 2 },
+      ),
     );
     expect(lossOf(resumed)).toBeCloseTo(losses[2], 5);
 
     const weights = path.join(checkpointDir, 'step-000004', 'model.safetensors');
     fs.truncateSync(weights, 100);
     const broken = await fresh.session.run(
-      job(4, 2, 0, [fresh.address], { checkpointDir, resumeFrom: path.join(checkpointDir, 'step-000004') }),
+      job(
+        4,
+        2,
+        0,
+        [fresh.address],
+        { checkpointDir, resumeFrom: path.join(checkpointDir, 'step-000004') },
+        { checkpointEvery: 2 },
+      ),
     );
     expect(broken).toMatchObject({ ok: false, kind: 'checkpoint', file: weights });
   });
@@ -157,8 +176,8 @@ describe('TrainingSession', () => {
 
   it('fails a diverging run as fatal, naming the step, instead of reporting a loss of null', async () => {
     const [{ session, address }] = await sessions(1);
-    const diverging = (step: number): RankJobData => {
-      const base = job(step, 0, 0, [address], { runId: 'run-diverging' });
+    const diverging = (step: number): RunRankJobData => {
+      const base = job(step, 0, 0, [address], { jobId: 'run-diverging' });
       const optimizer = { ...base.spec.optimizer, lr: 1e30, minLr: 1e30, warmupSteps: 0, gradClip: 0 };
       return { ...base, spec: { ...base.spec, optimizer } };
     };

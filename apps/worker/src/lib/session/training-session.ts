@@ -1,29 +1,29 @@
 /**
- * Everything a worker does for one rank job: make sure it holds the run's replica at the job's step
- * (kept in memory from the previous step, loaded from a checkpoint, or fresh at step 0), join the
- * job's ring generation, take the data-parallel step on its slice of the global batch, and — on
- * rank 0 — evaluate and write checkpoints. Never throws: every outcome is a {@link RankResult}, so
- * the coordinator's parent step job always runs and decides (retry, resume, fail).
- *
- * B = global batch size, b = this rank's rows, T = context length, N = world size.
+ * Everything a worker does for one rank job, whatever the kind of training job (a pretraining run, a
+ * finetune): make sure it holds the job's replica at the job's step (kept in memory from the
+ * previous step, loaded from a checkpoint or saved state, or fresh at step 0), join the job's ring
+ * generation, take the data-parallel step on its share of the global batch, then do what the job
+ * asks after that step (evaluations, checkpoints on rank 0, the end of a finetune). Never throws:
+ * every outcome is a {@link RankResult}, so the coordinator's parent step job always runs and
+ * decides (retry, resume, fail).
  */
 import { CollectiveError, type AllReduceRing } from '@llm-forge/collective';
-import type { FailureKind, RankJobData, RankResult, RankSuccess } from '@llm-forge/cluster-protocol';
-import { ShardError, type DistributedBatchLoader } from '@llm-forge/data-shards';
+import {
+  finetuneJobId,
+  type FailureKind,
+  type RankJobData,
+  type RankResult,
+  type RankSuccess,
+} from '@llm-forge/cluster-protocol';
+import { ShardError } from '@llm-forge/data-shards';
+import { FinetuneAbortedError, FinetuneReplica } from '@llm-forge/finetune';
 import { CheckpointError, ForgeError } from '@llm-forge/gpt';
 import {
-  dataPosition,
-  evaluateReplica,
-  freshReplica,
-  rankLoader,
+  PretrainingReplica,
   ReplicaDivergenceError,
-  replicaFromCheckpoint,
   RingCollective,
-  sampleText,
-  saveRunCheckpoint,
-  stepShare,
   TrainingLoop,
-  type Replica,
+  type JobReplica,
 } from '@llm-forge/training';
 
 /** A job's failure with its kind and the file it is about. */
@@ -37,37 +37,58 @@ class StepFailure extends Error {
   }
 }
 
-/** The ring generation this worker is in: which run, attempt and members. */
+/** The ring generation this worker is in: which job, attempt and members. */
 interface RingGeneration {
   key: string;
-  rank: number;
-  worldSize: number;
   loop: TrainingLoop;
-  loader: DistributedBatchLoader;
+}
+
+/** Opens the replica of a rank job's training job at its step: fresh, or from `resumeFrom`. */
+function openReplica(job: RankJobData): JobReplica {
+  if (job.kind === 'run') {
+    return PretrainingReplica.open(job, job.step, job.resumeFrom);
+  }
+  const start =
+    job.resumeFrom !== undefined
+      ? { from: 'dir' as const, dir: job.resumeFrom, step: job.step }
+      : { from: 'fresh' as const };
+  return FinetuneReplica.open(job.jobId, job.spec, { outDir: job.outDir }, start);
 }
 
 /** A worker's training state across rank jobs. One job at a time. */
 export class TrainingSession {
-  private replica?: Replica;
+  private replica?: JobReplica;
   private generation?: RingGeneration;
-  /** Highest attempt seen per run, to refuse stale jobs of an aborted attempt. */
+  /** Highest attempt seen per job, to refuse stale jobs of an aborted attempt. */
   private readonly attempts = new Map<string, number>();
+  /** Why the running finetune attempt must stop, by its `finetuneJobId`, when the coordinator said so. */
+  private abortReason?: { job: string; reason: string };
 
   constructor(
     /** This worker's id (reported back in results). */
     readonly workerId: string,
     /** This worker's collective endpoint; reconfigured for every ring generation. */
     readonly ring: AllReduceRing,
+    private readonly log?: (message: string, fields?: Record<string, unknown>) => void,
   ) {}
 
-  /** The run and step count of the replica held in memory, if any. */
+  /** The job and step count of the replica held in memory, if any. */
   held(): { runId: string; appliedSteps: number } | undefined {
-    return this.replica && { runId: this.replica.runId, appliedSteps: this.replica.trainer.stepsDone };
+    return this.replica && { runId: this.replica.jobId, appliedSteps: this.replica.trainer.stepsDone };
+  }
+
+  /**
+   * Stops a finetune attempt's long final evaluation (`jobKey` is its `finetuneJobId`) at its next
+   * check, when the coordinator says the attempt was superseded or cancelled.
+   */
+  abort(jobKey: string, reason: string): void {
+    this.abortReason = { job: jobKey, reason };
   }
 
   /** Runs one rank job; resolves to its result (success or a classified failure). */
   async run(job: RankJobData): Promise<RankResult> {
     const started = performance.now();
+    this.abortReason = undefined;
     try {
       this.refuseStale(job);
       const replica = this.ensureReplica(job);
@@ -78,69 +99,71 @@ export class TrainingSession {
     }
   }
 
-  /** Frees the replica (e.g. when the run ended). */
+  /** Frees the replica (e.g. when the job ended). */
   release(): void {
-    this.replica?.model.dispose();
+    this.replica?.dispose();
     this.replica = undefined;
     this.generation = undefined;
   }
 
   private refuseStale(job: RankJobData): void {
-    const newest = this.attempts.get(job.runId) ?? -1;
+    const newest = this.attempts.get(job.jobId) ?? -1;
     if (job.attempt < newest) {
       throw new StepFailure(
         'transient',
         `stale job: attempt ${job.attempt} of step ${job.step} after attempt ${newest}`,
       );
     }
-    this.attempts.set(job.runId, job.attempt);
+    this.attempts.set(job.jobId, job.attempt);
   }
 
-  private ensureReplica(job: RankJobData): Replica {
+  private ensureReplica(job: RankJobData): JobReplica {
     const held = this.replica;
-    if (job.resumeFrom !== undefined) {
-      this.release();
-      this.replica = replicaFromCheckpoint(job.runId, job.spec, job.resumeFrom, job.step);
-    } else if (held && held.runId === job.runId && held.trainer.stepsDone === job.step) {
+    if (job.resumeFrom === undefined && held?.jobId === job.jobId && held.trainer.stepsDone === job.step) {
       return held;
-    } else if (job.step === 0) {
-      this.release();
-      this.replica = freshReplica(job.runId, job.spec);
-    } else {
-      const has = held ? `run ${held.runId} after ${held.trainer.stepsDone} steps` : 'no replica';
-      throw new StepFailure('state', `holds ${has}, not run ${job.runId} after ${job.step} steps`);
     }
+    if (job.resumeFrom === undefined && job.step !== 0) {
+      const has = held ? `job ${held.jobId} after ${held.trainer.stepsDone} steps` : 'no replica';
+      throw new StepFailure('state', `holds ${has}, not job ${job.jobId} after ${job.step} steps`);
+    }
+    this.release();
+    this.replica = openReplica(job);
     return this.replica;
   }
 
-  private async ensureGeneration(job: RankJobData, replica: Replica): Promise<RingGeneration> {
+  private async ensureGeneration(job: RankJobData, replica: JobReplica): Promise<RingGeneration> {
     const addresses = job.peers.map((p) => p.address);
-    const key = JSON.stringify([job.runId, job.attempt, job.rank, addresses]);
+    const key = JSON.stringify([job.jobId, job.attempt, job.rank, addresses]);
     if (this.generation?.key === key && this.generation.loop.trainer === replica.trainer)
       return this.generation;
     this.generation = undefined;
-    this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, jobId: job.runId });
+    this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, jobId: job.jobId });
     await this.ring.connect(addresses);
-    const { spec } = job;
     const collective = new RingCollective(this.ring, { attempt: job.attempt });
-    const loop = new TrainingLoop(replica.trainer, collective, {
-      verifyEvery: spec.verifyEvery,
-      wireDType: spec.wireDType,
-    });
-    const loader = rankLoader(replica, job.rank, job.worldSize);
-    this.generation = { key, rank: job.rank, worldSize: job.worldSize, loop, loader };
+    const loop = new TrainingLoop(
+      replica.trainer,
+      collective,
+      job.kind === 'run' ? { verifyEvery: job.spec.verifyEvery, wireDType: job.spec.wireDType } : {},
+    );
+    await replica.join(loop, job.rank, job.worldSize);
+    this.generation = { key, loop };
     return this.generation;
   }
 
   private async step(
     job: RankJobData,
-    replica: Replica,
+    replica: JobReplica,
     generation: RingGeneration,
     started: number,
   ): Promise<RankSuccess> {
-    const { loader, loop } = generation;
-    const metrics = await loop.step(stepShare(replica, loader, job.step));
-    const result: RankSuccess = {
+    const { loop } = generation;
+    const metrics = await loop.step(replica.share(job.step));
+    const jobKey = finetuneJobId(job.jobId, job.attempt);
+    const report = await replica.afterStep(loop, metrics, {
+      abortReason: () => (this.abortReason?.job === jobKey ? this.abortReason.reason : undefined),
+      log: this.log,
+    });
+    return {
       ok: true,
       workerId: this.workerId,
       rank: job.rank,
@@ -154,30 +177,21 @@ export class TrainingSession {
       computeMs: metrics.computeMs,
       commMs: metrics.communicationMs,
       bytesSent: metrics.bytesSent,
-      jobMs: 0,
       verified: metrics.verified,
+      ...report,
+      jobMs: performance.now() - started,
     };
-    if (job.rank === 0 && job.evaluate) {
-      result.eval = evaluateReplica(replica);
-      result.sample = sampleText(replica.model);
-    }
-    if (job.rank === 0 && job.saveCheckpoint) {
-      const position = dataPosition(replica, loader, job.step + 1);
-      result.checkpoint = saveRunCheckpoint(replica, position, job.checkpointDir, job.spec.keepCheckpoints);
-    }
-    result.jobMs = performance.now() - started;
-    return result;
   }
 
   private failure(job: RankJobData, error: unknown): RankResult {
-    const { kind, file } = classify(error);
+    const { kind, file } = classify(error, job.resumeFrom);
     if (kind !== 'transient' && kind !== 'state') this.generation = undefined;
     return {
       ok: false,
       workerId: this.workerId,
       rank: job.rank,
       step: job.step,
-      appliedSteps: this.replica?.runId === job.runId ? this.replica.trainer.stepsDone : null,
+      appliedSteps: this.replica?.jobId === job.jobId ? this.replica.trainer.stepsDone : null,
       kind,
       error: (error as Error).message ?? String(error),
       ...(file !== undefined ? { file } : {}),
@@ -185,12 +199,19 @@ export class TrainingSession {
   }
 }
 
-/** Which kind of failure an error is, and the file it names. */
-function classify(error: unknown): { kind: FailureKind; file?: string } {
+/**
+ * Which kind of failure an error is, and the file it names. A checkpoint error is a `checkpoint`
+ * failure (fall back to an older one) only when it is about the checkpoint the job resumed from;
+ * an unusable base or init model, or a checkpoint that cannot be written, fails the job.
+ */
+function classify(error: unknown, resumeFrom?: string): { kind: FailureKind; file?: string } {
   if (error instanceof StepFailure) return { kind: error.kind, file: error.file };
-  if (error instanceof CollectiveError) return { kind: 'transient' };
+  if (error instanceof CollectiveError || error instanceof FinetuneAbortedError) return { kind: 'transient' };
   if (error instanceof ReplicaDivergenceError) return { kind: 'fatal' };
-  if (error instanceof CheckpointError) return { kind: 'checkpoint', file: error.file };
+  if (error instanceof CheckpointError) {
+    const fromResume = resumeFrom !== undefined && error.file.startsWith(resumeFrom);
+    return { kind: fromResume ? 'checkpoint' : 'fatal', file: error.file };
+  }
   if (error instanceof ShardError) return { kind: 'fatal', file: error.file };
   if (error instanceof ForgeError) return { kind: 'fatal' };
   return { kind: 'transient' };

@@ -9,13 +9,17 @@ import { SINGLE_PROCESS } from '@llm-forge/training';
 import { GPTClassifier } from '../classification/classifier';
 import { evaluateSplit } from '../classification/evaluate-split';
 import {
-  finetuneProgressSchema,
-  finetuneResultSchema,
+  finetuneMetricSchema,
+  finetuneStepReportSchema,
   type ClassificationEvaluation,
-  type FinetuneProgress,
   type FinetuneSpecInput,
 } from '@llm-forge/cluster-protocol';
-import { runFinetuneJob, trainFinetuneJob, type FinetuneJobOutcome } from './finetune-job';
+import {
+  runFinetuneJob,
+  trainFinetuneJob,
+  type FinetuneJobOutcome,
+  type FinetuneProgress,
+} from './finetune-job';
 import { ClassificationTask } from './classification-task';
 import { runRanks } from './test-utils/in-process-all-reduce';
 import {
@@ -159,12 +163,17 @@ describe('classification finetune job', () => {
       runFinetuneJob(spec(), jobContext(outDir, rank, 2, allReduce, { onProgress: (p) => reports.push(p) })),
     );
     const [o0, o1] = outcomes;
-    // What the worker reports passes the protocol's schemas unchanged.
-    for (const [rank, outcome] of outcomes.entries()) {
-      const result = { ok: true as const, workerId: `w${rank}`, rank, ...outcome, jobMs: 1 };
-      expect(finetuneResultSchema.parse(result)).toEqual(result);
-    }
-    for (const p of reports) expect(finetuneProgressSchema.parse(p)).toEqual(p);
+    // What a worker reports passes the protocol's schemas unchanged.
+    const report = {
+      totalSteps: o0.steps,
+      epoch: 2,
+      trainableParameters: o0.trainableParameters,
+      totalParameters: o0.totalParameters,
+      modelDir: o0.modelDir,
+      evaluation: o0.evaluation,
+    };
+    expect(finetuneStepReportSchema.parse(report)).toEqual(report);
+    for (const p of reports.flatMap((r) => r.history)) expect(finetuneMetricSchema.parse(p)).toEqual(p);
     const progress = reports.map((p) => p.step);
     expect(o1).toEqual({
       steps: 12,

@@ -1,5 +1,7 @@
-export { runFinetuneJob, STATE_SAVE_WAIT_MS, trainFinetuneJob } from './finetune-job';
-export type { FinetuneJobContext, FinetuneJobOutcome, TrainedJob } from './finetune-job';
+export { runFinetuneJob, trainFinetuneJob } from './finetune-job';
+export type { FinetuneJobContext, FinetuneJobOutcome, FinetuneProgress, TrainedJob } from './finetune-job';
+export { FinetuneReplica, STATE_SAVE_WAIT_MS } from './finetune-replica';
+export type { FinetuneReplicaOptions, FinetuneStart } from './finetune-replica';
 export { FinetuneAbortedError } from './finetune-aborted-error';
 export { STATE_DIR, STATE_JSON_FILE, STATE_TENSORS_FILE, trainingSpecHash } from './job-state';
 export { ClassificationTask } from './classification-task';

@@ -8,7 +8,7 @@ import * as http from 'http';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import * as tf from '@tensorflow/tfjs-core';
-import { finetuneResultSchema, type InstructionEvaluation } from '@llm-forge/cluster-protocol';
+import { finetuneStepReportSchema, type InstructionEvaluation } from '@llm-forge/cluster-protocol';
 import { GPTModel, loadModel, saveModel } from '@llm-forge/gpt';
 import { useBackend } from '@llm-forge/gpt/testing';
 import { SINGLE_PROCESS } from '@llm-forge/training';
@@ -209,8 +209,15 @@ describe('instruction finetune job', () => {
         ),
       );
       expect(o1.evaluation).toBeUndefined();
-      const result = { ok: true as const, workerId: 'w0', rank: 0, ...o0, jobMs: 1 };
-      expect(finetuneResultSchema.parse(result)).toEqual(result);
+      const report = {
+        totalSteps: o0.steps,
+        epoch: 1,
+        trainableParameters: o0.trainableParameters,
+        totalParameters: o0.totalParameters,
+        modelDir: o0.modelDir,
+        evaluation: o0.evaluation,
+      };
+      expect(finetuneStepReportSchema.parse(report)).toEqual(report);
       const evaluation = o0.evaluation as InstructionEvaluation;
       expect(evaluation.responses).toHaveLength(2);
       expect(evaluation.responses.map((r) => r.score)).toEqual([85, 85]);

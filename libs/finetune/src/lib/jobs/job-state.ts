@@ -262,7 +262,11 @@ export function readJobState(dir: string, specHash: string, size: number, step: 
     throw e;
   }
   if (state.step !== step) {
-    throw new CheckpointError(dir, `holds ${state.step} steps, expected ${step}`, 'resume from a state this job wrote');
+    throw new CheckpointError(
+      dir,
+      `holds ${state.step} steps, expected ${step}`,
+      'resume from a state this job wrote',
+    );
   }
   return state;
 }

@@ -6,15 +6,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  finetuneSpecSchema,
-  type FinetuneProgress,
-  type FinetuneSpec,
-  type FinetuneSpecInput,
-} from '@llm-forge/cluster-protocol';
+import { finetuneSpecSchema, type FinetuneSpec, type FinetuneSpecInput } from '@llm-forge/cluster-protocol';
 import { GPTModel, saveModel, type GPTConfig } from '@llm-forge/gpt';
 import { TEST_CONFIG } from '@llm-forge/gpt/testing';
-import type { FinetuneJobContext } from '../finetune-job';
+import type { FinetuneJobContext, FinetuneProgress } from '../finetune-job';
 
 /** The shared tiny config with room for an Alpaca prompt's start (prompts are cut to 32 tokens). */
 export const JOB_CONFIG: GPTConfig = { ...TEST_CONFIG, contextLength: 32 };

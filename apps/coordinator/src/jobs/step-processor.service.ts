@@ -1,6 +1,7 @@
 /**
- * Consumes the parent step jobs: BullMQ moves a step's parent job to the step queue once every rank's
- * job has completed; this reads the ranks' results and hands them to the {@link RunDriver}.
+ * Consumes the parent step jobs of every kind of training job: BullMQ moves a step's parent job to
+ * the step queue once every rank's job has completed; this reads the ranks' results and hands them
+ * to the {@link JobDriver}.
  */
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type Job, Worker } from 'bullmq';
@@ -16,7 +17,7 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { PINO_LOGGER } from '../logging/logger';
 import { redisOptions } from '../redis/redis.service';
-import { RunDriver } from './run-driver.service';
+import { JobDriver } from './job-driver.service';
 import { bullPrefix } from './step-scheduler.service';
 
 /** The coordinator's BullMQ worker on the step queue. */
@@ -26,7 +27,7 @@ export class StepProcessor implements OnApplicationBootstrap, OnApplicationShutd
   private readonly log: Logger;
 
   constructor(
-    private readonly driver: RunDriver,
+    private readonly driver: JobDriver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
   ) {
@@ -58,7 +59,7 @@ export class StepProcessor implements OnApplicationBootstrap, OnApplicationShutd
       const parsed = rankResultSchema.safeParse(value);
       if (parsed.success) results.push(parsed.data);
       else
-        this.log.error({ runId: data.runId, job: key, issues: parsed.error.issues }, 'invalid rank result');
+        this.log.error({ jobId: data.jobId, job: key, issues: parsed.error.issues }, 'invalid rank result');
     }
     await this.driver.onStepDone(data, results, finishedAt);
   }

@@ -1,4 +1,7 @@
-/** Enqueues run steps as BullMQ flows (one child per rank, on that rank's worker queue) and removes them. */
+/**
+ * Enqueues the steps of every kind of training job as BullMQ flows (one child per rank, on that
+ * rank's worker queue) and removes them.
+ */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { FlowProducer, Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -16,17 +19,11 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { PINO_LOGGER } from '../logging/logger';
 import { RedisService } from '../redis/redis.service';
-import type { Run } from './run.model';
+import type { DrivenJob, TrainingJobKind } from './training-job-kind';
 
 /** BullMQ key prefix for a coordinator Redis prefix: `forge:` → `forge:bull`. */
 export function bullPrefix(redisPrefix: string): string {
   return `${redisPrefix}bull`;
-}
-
-/** What the ranks of one step attempt are told besides the run. */
-export interface StepPlan {
-  saveCheckpoint: boolean;
-  evaluate: boolean;
 }
 
 /** Schedules steps: a parent job on {@link STEP_QUEUE} with one child per rank on the rank's worker queue. */
@@ -55,38 +52,36 @@ export class StepScheduler implements OnModuleDestroy {
   }
 
   /**
-   * Enqueues the run's current step (progress.step, progress.attempt) over its members; returns the
-   * parent job id. Idempotent for the same (run, step, attempt).
+   * Enqueues the job's current step (progress.step, progress.attempt) over its members; returns the
+   * parent job id. Idempotent for the same (job, step, attempt).
    */
-  async enqueue(run: Run, plan: StepPlan): Promise<string> {
-    const members = run.members ?? [];
-    if (members.length === 0) throw new Error(`run ${run.id} has no ring members to schedule on`);
-    const { step, attempt } = run.progress;
+  async enqueue<J extends DrivenJob>(kind: TrainingJobKind<J>, job: J): Promise<string> {
+    const members = job.members ?? [];
+    if (members.length === 0) throw new Error(`${kind.kind} ${job.id} has no ring members to schedule on`);
+    const { step, attempt } = job.progress;
     const worldSize = members.length;
-    const parentId = stepJobId(run.id, step, attempt);
+    const parentId = stepJobId(job.id, step, attempt);
     const peers = members.map((m) => ({ workerId: m.workerId, address: m.address }));
+    const fields = kind.rankJob(job);
     const children = members.map((member, rank) => {
       const data: RankJobData = {
-        runId: run.id,
+        ...fields,
+        jobId: job.id,
         step,
         attempt,
         worldSize,
         rank,
         peers,
-        spec: run.spec,
-        checkpointDir: run.checkpointDir,
-        ...(run.resumeFrom !== undefined ? { resumeFrom: run.resumeFrom } : {}),
-        saveCheckpoint: plan.saveCheckpoint,
-        evaluate: plan.evaluate,
+        ...(job.resumeFrom !== undefined ? { resumeFrom: job.resumeFrom } : {}),
       };
       return {
         name: RANK_JOB,
         queueName: rankQueueName(member.workerId),
         data,
-        opts: { jobId: rankJobId(run.id, step, attempt, rank), removeOnComplete: 100, removeOnFail: 100 },
+        opts: { jobId: rankJobId(job.id, step, attempt, rank), removeOnComplete: 100, removeOnFail: 100 },
       };
     });
-    const data: StepJobData = { runId: run.id, step, attempt, worldSize };
+    const data: StepJobData = { kind: kind.kind, jobId: job.id, step, attempt, worldSize };
     await this.flows.add({
       name: STEP_JOB,
       queueName: STEP_QUEUE,
@@ -94,7 +89,7 @@ export class StepScheduler implements OnModuleDestroy {
       opts: { jobId: parentId, removeOnComplete: 100, removeOnFail: 100 },
       children,
     });
-    this.log.debug({ runId: run.id, step, attempt, worldSize, jobId: parentId }, 'step enqueued');
+    this.log.debug({ [kind.kind]: job.id, step, attempt, worldSize, stepJobId: parentId }, 'step enqueued');
     return parentId;
   }
 
@@ -102,14 +97,14 @@ export class StepScheduler implements OnModuleDestroy {
    * Removes a step job and its rank jobs. False when it could not be removed now (a rank holds its
    * job); the coordinator ignores such a step's late result and tries again later.
    */
-  async remove(runId: string, jobId: string): Promise<boolean> {
+  async remove(jobId: string, stepJobId: string): Promise<boolean> {
     try {
-      const removed = (await this.steps.remove(jobId, { removeChildren: true })) === 1;
-      this.log.debug({ runId, jobId, removed }, removed ? 'step job removed' : 'step job not found');
+      const removed = (await this.steps.remove(stepJobId, { removeChildren: true })) === 1;
+      this.log.debug({ jobId, stepJobId, removed }, removed ? 'step job removed' : 'step job not found');
       return true;
     } catch (err) {
       this.log.debug(
-        { runId, jobId, err: (err as Error).message },
+        { jobId, stepJobId, err: (err as Error).message },
         'step job is in progress; not removed yet',
       );
       return false;

@@ -1,0 +1,88 @@
+/**
+ * A pretraining run as a {@link JobReplica}: the run's replica with its rank's loader, and the run's
+ * cadence after each step — on rank 0, train and validation loss and a greedy sample every
+ * `evalEvery` steps, a checkpoint every `checkpointEvery` steps, both after the last step.
+ */
+import type { RunSpec } from '@llm-forge/cluster-protocol';
+import type { DistributedBatchLoader } from '@llm-forge/data-shards';
+import type { JobReplica, StepReport } from '../jobs/job-replica';
+import type { LocalShare } from '../loop/local-share';
+import { dataPosition, evaluateReplica, rankLoader, sampleText, stepShare } from './pretraining-steps';
+import { freshReplica, replicaFromCheckpoint, type Replica } from './replica';
+import { saveRunCheckpoint } from './run-checkpoints';
+
+/** What a run's rank job names besides its step. */
+export interface PretrainingJobInput {
+  jobId: string;
+  spec: RunSpec;
+  /** Directory of the run's checkpoints (shared by every worker). */
+  checkpointDir: string;
+}
+
+/** A rank's replica of a pretraining run. */
+export class PretrainingReplica implements JobReplica {
+  private rank = 0;
+  private loader?: DistributedBatchLoader;
+
+  private constructor(
+    readonly replica: Replica,
+    private readonly checkpointDir: string,
+  ) {}
+
+  /**
+   * The run at step 0 (`from` absent) or at the checkpoint `from` of the run, which must hold
+   * `step` steps (a CheckpointError naming the file otherwise).
+   */
+  static open(input: PretrainingJobInput, step: number, from?: string): PretrainingReplica {
+    const replica =
+      from === undefined
+        ? freshReplica(input.jobId, input.spec)
+        : replicaFromCheckpoint(input.jobId, input.spec, from, step);
+    return new PretrainingReplica(replica, input.checkpointDir);
+  }
+
+  get jobId(): string {
+    return this.replica.runId;
+  }
+
+  get trainer(): Replica['trainer'] {
+    return this.replica.trainer;
+  }
+
+  join(_loop: unknown, rank: number, worldSize: number): Promise<void> {
+    this.rank = rank;
+    this.loader = rankLoader(this.replica, rank, worldSize);
+    return Promise.resolve();
+  }
+
+  share(step: number): LocalShare {
+    return stepShare(this.replica, this.requireLoader(), step);
+  }
+
+  afterStep(): Promise<StepReport> {
+    if (this.rank !== 0) return Promise.resolve({});
+    const { spec } = this.replica;
+    const done = this.trainer.stepsDone;
+    const last = done >= spec.steps;
+    const every = (n: number) => n > 0 && done % n === 0;
+    const report: StepReport = {};
+    if (last || every(spec.evalEvery)) {
+      report.eval = evaluateReplica(this.replica);
+      report.sample = sampleText(this.replica.model);
+    }
+    if (last || every(spec.checkpointEvery)) {
+      const position = dataPosition(this.replica, this.requireLoader(), done);
+      report.checkpoint = saveRunCheckpoint(this.replica, position, this.checkpointDir, spec.keepCheckpoints);
+    }
+    return Promise.resolve(report);
+  }
+
+  dispose(): void {
+    this.replica.model.dispose();
+  }
+
+  private requireLoader(): DistributedBatchLoader {
+    if (!this.loader) throw new Error(`run ${this.jobId}: join a ring before taking a step`);
+    return this.loader;
+  }
+}
