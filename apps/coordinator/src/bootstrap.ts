@@ -1,5 +1,7 @@
 /** Builds the Nest application (used by main.ts and the e2e tests). */
 import 'reflect-metadata';
+import type { Server as HttpServer } from 'http';
+import type { AddressInfo } from 'net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -94,4 +96,13 @@ export async function createApp(
   app.use(QUEUE_BOARD_PATH, ...app.get(QueueBoard).handlers());
   serveDashboard(app, config, logger);
   return { app, logger, openapi };
+}
+
+/**
+ * Starts listening on `config.httpHost:config.port` (local mode: loopback only, never every
+ * interface); resolves to the bound address.
+ */
+export async function listen(app: INestApplication, config: CoordinatorConfig): Promise<AddressInfo> {
+  await app.listen(config.port, config.httpHost);
+  return (app.getHttpServer() as HttpServer).address() as AddressInfo;
 }

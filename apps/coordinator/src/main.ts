@@ -1,12 +1,12 @@
 /** Entry point: `node apps/coordinator/dist/main.js` (environment: see README.md). */
-import { createApp } from './bootstrap';
+import { createApp, listen } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config.schema';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const { app, logger } = await createApp(config);
   app.enableShutdownHooks();
-  await app.listen(config.port);
+  await listen(app, config);
   logger.info(
     {
       url: await app.getUrl(),

@@ -151,6 +151,16 @@ function clusterEnv(
     FORGE_REDIS_PREFIX: redisPrefix,
     FORGE_LOCAL_MODE: 'true',
     FORGE_CLUSTER_SECRET: secret,
+    // One machine: every channel stays on loopback in plaintext, whatever TLS settings or hosts
+    // this shell carries for a real cluster.
+    FORGE_HTTP_HOST: '127.0.0.1',
+    FORGE_GRPC_HOST: '127.0.0.1',
+    FORGE_COLLECTIVE_HOST: '127.0.0.1',
+    FORGE_ADVERTISE_HOST: '127.0.0.1',
+    FORGE_TLS_CA: '',
+    FORGE_TLS_CERT: '',
+    FORGE_TLS_KEY: '',
+    FORGE_ALLOW_INSECURE_GRPC: '',
   };
 }
 

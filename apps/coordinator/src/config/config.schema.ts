@@ -1,5 +1,11 @@
 /** Environment of the coordinator, validated once at boot (zod): a bad value stops the start with its name. */
 import { LOCAL_CLUSTER_SECRET } from '@llm-forge/cluster-protocol';
+import {
+  assertSecretStaysPrivate,
+  type TransportSecurity,
+  TransportSecurityError,
+  transportSecurityFromEnv,
+} from '@llm-forge/proto';
 import { z } from 'zod';
 import { type JudgeEndpoint, LOCAL_OLLAMA_JUDGE, parseJudgeAllowList } from './judge-allowlist';
 
@@ -11,6 +17,7 @@ const booleanFlag = z
 /** The raw environment variables the coordinator reads. */
 export const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  FORGE_HTTP_HOST: z.string().min(1).optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   FORGE_API_TOKEN: z.string().min(16, 'FORGE_API_TOKEN must have at least 16 characters').optional(),
   FORGE_LOCAL_MODE: booleanFlag,
@@ -37,6 +44,11 @@ export const environmentSchema = z.object({
 export interface CoordinatorConfig {
   /** HTTP port (0: any free port). @defaultValue 3000 */
   port: number;
+  /**
+   * Address the HTTP API binds to. Local mode's API has auth off or a token on one machine, so it
+   * listens on loopback only. @defaultValue `0.0.0.0` (local mode: `127.0.0.1`)
+   */
+  httpHost: string;
   /** Redis holding run state and the BullMQ queues. @defaultValue `redis://127.0.0.1:6379` */
   redisUrl: string;
   /** Bearer token required on every route but /health; undefined only when auth is disabled. */
@@ -57,6 +69,11 @@ export interface CoordinatorConfig {
   grpcPort: number;
   /** Shared secret of the control plane and the workers' ring; required outside local mode. */
   clusterSecret: string;
+  /**
+   * TLS of the control plane (FORGE_TLS_CA, FORGE_TLS_CERT, FORGE_TLS_KEY), or plaintext, which
+   * is refused on a non-loopback FORGE_GRPC_HOST unless FORGE_ALLOW_INSECURE_GRPC=true.
+   */
+  grpcTransport: TransportSecurity;
   /** Heartbeat interval asked of workers, in milliseconds. @defaultValue 1000 */
   heartbeatMs: number;
   /** A worker silent for this long is lost; its step is re-run without it. @defaultValue 5000 */
@@ -121,8 +138,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
       'FORGE_CLUSTER_SECRET is required outside local mode (the shared secret of the coordinator and every worker)',
     );
   }
+  const grpcHost = e.FORGE_GRPC_HOST ?? (e.FORGE_LOCAL_MODE ? '127.0.0.1' : '0.0.0.0');
+  let grpcTransport: TransportSecurity;
+  try {
+    grpcTransport = transportSecurityFromEnv(env);
+    assertSecretStaysPrivate(
+      grpcTransport,
+      `${grpcHost}:${e.FORGE_GRPC_PORT}`,
+      "FORGE_GRPC_HOST (the control plane's address, where workers send the cluster secret)",
+    );
+  } catch (error) {
+    if (error instanceof TransportSecurityError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: e.PORT,
+    httpHost: e.FORGE_HTTP_HOST ?? (e.FORGE_LOCAL_MODE ? '127.0.0.1' : '0.0.0.0'),
     redisUrl: e.REDIS_URL,
     apiToken: authEnabled ? e.FORGE_API_TOKEN : undefined,
     localMode: e.FORGE_LOCAL_MODE,
@@ -130,9 +161,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     redisPrefix: e.FORGE_REDIS_PREFIX,
     runsDir: e.FORGE_RUNS_DIR,
     logLevel: e.LOG_LEVEL,
-    grpcHost: e.FORGE_GRPC_HOST ?? (e.FORGE_LOCAL_MODE ? '127.0.0.1' : '0.0.0.0'),
+    grpcHost,
     grpcPort: e.FORGE_GRPC_PORT,
     clusterSecret: e.FORGE_CLUSTER_SECRET ?? LOCAL_CLUSTER_SECRET,
+    grpcTransport,
     heartbeatMs: e.FORGE_HEARTBEAT_MS,
     workerTimeoutMs: e.FORGE_WORKER_TIMEOUT_MS,
     workerRetentionMs: e.FORGE_WORKER_RETENTION_MS,

@@ -34,6 +34,7 @@ export function testPrefix(): string {
 export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   return {
     port: 0,
+    httpHost: '127.0.0.1',
     redisUrl: REDIS_URL,
     apiToken: TEST_TOKEN,
     localMode: false,
@@ -44,6 +45,7 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     grpcHost: '127.0.0.1',
     grpcPort: 0,
     clusterSecret: TEST_SECRET,
+    grpcTransport: { allowInsecure: false },
     heartbeatMs: 200,
     workerTimeoutMs: 2000,
     workerRetentionMs: 3_600_000,

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'crypto';
 import type { Logger } from 'pino';
 import { finetuneJobId, WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
-import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
+import { coordinatorV1, METADATA_KEYS, serverCredentials } from '@llm-forge/proto';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { PINO_LOGGER } from '../logging/logger';
@@ -41,11 +41,14 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
     this.server.addService(coordinatorV1.CoordinatorServiceService, impl);
   }
 
-  /** Binds the gRPC server (FORGE_GRPC_HOST:FORGE_GRPC_PORT). */
+  /**
+   * Binds the gRPC server (FORGE_GRPC_HOST:FORGE_GRPC_PORT): mutual TLS when FORGE_TLS_* are set,
+   * else plaintext, which the config allows only on loopback or with FORGE_ALLOW_INSECURE_GRPC.
+   */
   async onApplicationBootstrap(): Promise<void> {
     const address = `${this.config.grpcHost}:${this.config.grpcPort}`;
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      this.server.bindAsync(address, serverCredentials(this.config.grpcTransport), (err, port) =>
         err
           ? reject(
               new Error(`cannot bind the control plane to ${address}: ${err.message} (set FORGE_GRPC_PORT)`),
@@ -53,7 +56,10 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
           : resolve(port),
       ),
     );
-    this.log.info({ address: `${this.config.grpcHost}:${this.port}` }, 'control plane listening');
+    this.log.info(
+      { address: `${this.config.grpcHost}:${this.port}`, tls: this.config.grpcTransport.tls !== undefined },
+      'control plane listening',
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

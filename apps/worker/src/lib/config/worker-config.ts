@@ -1,6 +1,7 @@
 /** The worker's environment, validated at boot: a bad value stops the start and names the variable. */
 import * as os from 'os';
 import { LOCAL_CLUSTER_SECRET, WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
+import { assertSecretStaysPrivate, TransportSecurityError, transportSecurityFromEnv } from '@llm-forge/proto';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -58,6 +59,24 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       'invalid worker environment: FORGE_CLUSTER_SECRET is required outside local mode (the shared secret of the coordinator and every worker)',
     );
   }
+  const bindHost = e.FORGE_COLLECTIVE_HOST ?? (local ? '127.0.0.1' : '0.0.0.0');
+  const collectivePort = e.FORGE_COLLECTIVE_PORT ?? (local ? 0 : 50052);
+  // Both channels carry the cluster secret: fail at boot, naming the variable, rather than when the
+  // client or the ring is first built.
+  try {
+    const security = transportSecurityFromEnv(env);
+    assertSecretStaysPrivate(security, e.FORGE_COORDINATOR_URL, 'FORGE_COORDINATOR_URL');
+    assertSecretStaysPrivate(
+      security,
+      `${bindHost}:${collectivePort}`,
+      "FORGE_COLLECTIVE_HOST (the ring's address, where peers send the cluster secret)",
+    );
+  } catch (error) {
+    if (error instanceof TransportSecurityError) {
+      throw new Error(`invalid worker environment: ${error.message}`);
+    }
+    throw error;
+  }
   const defaultId = `${os.hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128);
   return {
     localMode: local,
@@ -66,9 +85,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     secret: e.FORGE_CLUSTER_SECRET ?? LOCAL_CLUSTER_SECRET,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.FORGE_REDIS_PREFIX,
-    bindHost: e.FORGE_COLLECTIVE_HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
+    bindHost,
     advertiseHost: e.FORGE_ADVERTISE_HOST ?? (local ? '127.0.0.1' : os.hostname()),
-    collectivePort: e.FORGE_COLLECTIVE_PORT ?? (local ? 0 : 50052),
+    collectivePort,
     collectiveTimeoutMs: e.FORGE_COLLECTIVE_TIMEOUT_MS,
     metricsPort: e.FORGE_METRICS_PORT,
     logLevel: e.LOG_LEVEL,

@@ -1,6 +1,14 @@
 /** The worker's side of the coordinator.v1 control plane: register and heartbeat over gRPC. */
 import * as grpc from '@grpc/grpc-js';
-import { coordinatorV1, METADATA_KEYS } from '@llm-forge/proto';
+import {
+  assertSecretStaysPrivate,
+  channelCredentials,
+  channelOptions,
+  coordinatorV1,
+  METADATA_KEYS,
+  type TransportSecurity,
+  transportSecurityFromEnv,
+} from '@llm-forge/proto';
 
 /** Deadline of one control-plane call. */
 const CALL_TIMEOUT_MS = 5000;
@@ -10,8 +18,18 @@ export class CoordinatorClient {
   private readonly client: coordinatorV1.CoordinatorServiceClient;
   private readonly metadata = new grpc.Metadata();
 
-  constructor(address: string, secret: string) {
-    this.client = new coordinatorV1.CoordinatorServiceClient(address, grpc.credentials.createInsecure());
+  /**
+   * A client of the coordinator at `address`: TLS when FORGE_TLS_* are set (`security`), else
+   * plaintext, which throws a TransportSecurityError for a non-loopback address unless
+   * FORGE_ALLOW_INSECURE_GRPC=true — every call carries the cluster secret.
+   */
+  constructor(address: string, secret: string, security: TransportSecurity = transportSecurityFromEnv()) {
+    assertSecretStaysPrivate(security, address, 'FORGE_COORDINATOR_URL');
+    this.client = new coordinatorV1.CoordinatorServiceClient(
+      address,
+      channelCredentials(security),
+      channelOptions(security),
+    );
     this.metadata.set(METADATA_KEYS.secret, secret);
   }
 

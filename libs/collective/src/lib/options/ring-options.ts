@@ -1,4 +1,5 @@
 import { bf16ToF32, f32ToBf16, roundToBf16InPlace } from '../codec/bf16';
+import { type TransportSecurity, transportSecurityFromEnv } from '@llm-forge/proto';
 import { CollectiveConfigError } from '../errors/collective-config-error';
 
 /** Element encoding on the wire: full f32, or bf16 (half the bytes, accumulated in f32). */
@@ -110,6 +111,15 @@ export interface RingAllReduceOptions {
   bf16Decode?: Bf16Decode;
   /** See {@link RingAllReduceOptions.bf16Encode}. @defaultValue {@link roundToBf16InPlace} */
   bf16Round?: Bf16Round;
+  /**
+   * Security of the ring's server and of the channel to the right-hand neighbour: mutual TLS, or
+   * plaintext, which is refused for a bind or peer address beyond loopback unless `allowInsecure`
+   * (every stream carries the cluster secret). Read from the environment by default, so a ring on
+   * its own thread resolves it there.
+   * @defaultValue `transportSecurityFromEnv()` (FORGE_TLS_CA, FORGE_TLS_CERT, FORGE_TLS_KEY,
+   * FORGE_TLS_SERVER_NAME, FORGE_ALLOW_INSECURE_GRPC)
+   */
+  transport?: TransportSecurity;
 }
 
 /** Per-call options of {@link RingAllReduce.allReduce}. */
@@ -182,6 +192,7 @@ function requireDType(field: string, value: string): void {
 export function resolveRingOptions(options: RingAllReduceOptions): ResolvedRingOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const resolved = { ...RING_DEFAULTS, ...given } as ResolvedRingOptions; // undefined means the default
+  resolved.transport = options.transport ?? transportSecurityFromEnv();
   requireInteger('worldSize', resolved.worldSize, 1, 4096);
   requireInteger('rank', resolved.rank, 0, resolved.worldSize - 1);
   requireInteger('port', resolved.port, 0, 65535);

@@ -1,7 +1,17 @@
 import * as crypto from 'crypto';
 import * as os from 'os';
 import * as grpc from '@grpc/grpc-js';
-import { collectiveV1, METADATA_KEYS } from '@llm-forge/proto';
+import {
+  assertSecretStaysPrivate,
+  channelCredentials,
+  channelOptions,
+  collectiveV1,
+  METADATA_KEYS,
+  serverCredentials,
+  TLS_ENV,
+  type TransportSecurity,
+  TransportSecurityError,
+} from '@llm-forge/proto';
 import { CollectiveAuthError } from '../errors/collective-auth-error';
 import { CollectiveClosedError } from '../errors/collective-closed-error';
 import { CollectiveConfigError } from '../errors/collective-config-error';
@@ -112,9 +122,10 @@ export class RingAllReduce implements AllReduceRing {
   /** Creates a rank and binds its collective server (port 0 picks a free port). */
   static async listen(options: RingAllReduceOptions): Promise<RingAllReduce> {
     const ring = new RingAllReduce(options);
-    const { host, port } = ring.options;
+    const { host, port, transport } = ring.options;
+    assertRingSecretPrivate(transport, `${host}:${port}`, 'host (the address this rank listens on)');
     ring.boundPort = await new Promise<number>((resolve, reject) =>
-      ring.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      ring.server.bindAsync(`${host}:${port}`, serverCredentials(transport), (err, bound) =>
         err
           ? reject(
               new CollectiveConfigError(
@@ -162,11 +173,13 @@ export class RingAllReduce implements AllReduceRing {
     this.peers = [...addresses];
     if (worldSize === 1) return;
     const right = this.peer(rank + 1);
+    const { transport } = this.options;
+    assertRingSecretPrivate(transport, right.address, `the address of rank ${right.rank}`);
     this.client?.close();
     this.client = new CollectiveClient(
       right.address,
-      grpc.credentials.createInsecure(),
-      collectiveChannelOptions(this.options.chunkBytes),
+      channelCredentials(transport),
+      channelOptions(transport, collectiveChannelOptions(this.options.chunkBytes)),
     );
     const client = this.client;
     const deadline = Date.now() + timeoutMs;
@@ -371,5 +384,22 @@ export class RingAllReduce implements AllReduceRing {
       else keep.push(p);
     }
     this.pending = keep;
+  }
+}
+
+/**
+ * A CollectiveConfigError (field `transport`) when the secret would cross `address` in clear text:
+ * see @llm-forge/proto's assertSecretStaysPrivate.
+ */
+function assertRingSecretPrivate(transport: TransportSecurity, address: string, what: string): void {
+  try {
+    assertSecretStaysPrivate(transport, address, what);
+  } catch (error) {
+    if (!(error instanceof TransportSecurityError)) throw error;
+    throw new CollectiveConfigError(
+      'transport',
+      `is plaintext and ${what} is ${address}, beyond loopback: the cluster secret would cross the network in clear text`,
+      `set ${TLS_ENV.ca}, ${TLS_ENV.cert} and ${TLS_ENV.key} on every worker, or ${TLS_ENV.allowInsecure}=true on a network you trust`,
+    );
   }
 }
