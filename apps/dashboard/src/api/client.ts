@@ -13,6 +13,7 @@ import type {
   GenerateRequest,
   ResumeRequest,
   Run,
+  RunAnnotationPatch,
   RunDetail,
   RunSpecInput,
   WorkerInfo,
@@ -109,6 +110,24 @@ export class ApiClient {
   /** Cancels an unfinished run. */
   cancelRun(id: string): Promise<Run> {
     return this.json<Run>('POST', `/runs/${encodeURIComponent(id)}/cancel`, 'object');
+  }
+
+  /** Changes a run's tags, notes or archived flag; resolves to the run as the list shows it. */
+  annotateRun(id: string, patch: RunAnnotationPatch): Promise<Run> {
+    return this.json<Run>('PATCH', `/runs/${encodeURIComponent(id)}`, 'object', patch);
+  }
+
+  /** Deletes a finished run's record (and its checkpoint directory when `files`). */
+  deleteRun(id: string, files = false): Promise<{ id: string; removedDir?: string }> {
+    const query = files ? '?files=true' : '';
+    return this.json('DELETE', `/runs/${encodeURIComponent(id)}${query}`, 'object');
+  }
+
+  /** A run's step metrics as the text of a CSV or JSON-lines file. */
+  async exportMetrics(id: string, format: 'csv' | 'jsonl'): Promise<string> {
+    const accept = format === 'csv' ? 'text/csv' : 'application/x-ndjson';
+    const path = `/runs/${encodeURIComponent(id)}/metrics?format=${format}`;
+    return (await this.send('GET', path, undefined, undefined, accept)).text();
   }
 
   /** Checkpoints of a run, oldest first. */

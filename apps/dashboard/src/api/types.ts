@@ -37,6 +37,25 @@ export interface Run {
   lastCheckpoint?: string;
   /** The ring of the current attempt, in rank order (fewer than `spec.workers` when it shrank). */
   members?: { workerId: string }[];
+  /** Lowest validation loss so far (null before the first evaluation; absent from older coordinators). */
+  bestValLoss?: number | null;
+  /** Validation loss of the last evaluation. */
+  finalValLoss?: number | null;
+  /** Wall time from creation to the end (or to now while unfinished). */
+  durationSeconds?: number | null;
+  /** Median tokens/s of the recent steps. */
+  tokensPerSecond?: number | null;
+  tags?: string[];
+  notes?: string;
+  /** Hidden from the runs list unless archived runs are shown. */
+  archived?: boolean;
+}
+
+/** PATCH /runs/:id body: the annotations to change. */
+export interface RunAnnotationPatch {
+  tags?: string[];
+  notes?: string;
+  archived?: boolean;
 }
 
 /** One worker's share of a step. */
@@ -156,6 +175,7 @@ export interface FinetuneProgress {
 /** GET /finetunes item. */
 export interface Finetune {
   id: string;
+  name?: string;
   kind: FinetuneKind;
   status: FinetuneStatus;
   baseCheckpoint?: string;

@@ -9,6 +9,7 @@ import { TokenDialog } from '../components/TokenDialog';
 import { useHashRoute } from '../hooks/useHashRoute';
 import { href, type Route } from '../lib/routes';
 import { TokenStore } from '../lib/token-store';
+import { ComparePage } from '../pages/ComparePage';
 import { FinetunePage } from '../pages/FinetunePage';
 import { FinetunesPage } from '../pages/FinetunesPage';
 import { GeneratePage } from '../pages/GeneratePage';
@@ -112,6 +113,8 @@ function Page({ route }: { route: Route }): ReactElement {
       return <NewRunPage />;
     case 'run':
       return <RunPage key={route.id} id={route.id} />;
+    case 'compare':
+      return <ComparePage key={route.query} query={route.query} />;
     case 'finetunes':
       return <FinetunesPage />;
     case 'new-finetune':

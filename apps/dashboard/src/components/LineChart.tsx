@@ -1,5 +1,5 @@
 /**
- * A line chart of series over steps (Chart.js on a canvas). The container's `data-points` attribute
+ * A line chart of series over steps, tokens or time (Chart.js on a canvas). The container's `data-points` attribute
  * holds the number of points Chart.js laid out, so tests can check that the chart really drew.
  */
 import { useEffect, useRef, type ReactElement } from 'react';
@@ -21,6 +21,8 @@ export interface LineChartProps {
   series: readonly Series[];
   logScale?: boolean;
   yLabel?: string;
+  /** Title of the x-axis. @defaultValue 'step' */
+  xLabel?: string;
   testId?: string;
   /** Points kept per series (downsampled beyond). @defaultValue 1500 */
   maxPoints?: number;
@@ -28,7 +30,7 @@ export interface LineChartProps {
 
 /** A line chart; empty series show a "no data yet" note instead of blank axes. */
 export function LineChart(props: LineChartProps): ReactElement {
-  const { title, series, logScale = false, yLabel, testId, maxPoints = 1500 } = props;
+  const { title, series, logScale = false, yLabel, xLabel = 'step', testId, maxPoints = 1500 } = props;
   const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<Chart<'line', Point[]> | null>(null);
@@ -66,7 +68,7 @@ export function LineChart(props: LineChartProps): ReactElement {
       showLine: true,
     }));
     c.options.scales = {
-      x: { type: 'linear', title: { display: true, text: 'step' } },
+      x: { type: 'linear', title: { display: true, text: xLabel } },
       y: logScale
         ? { type: 'logarithmic', title: { display: yLabel !== undefined, text: `${yLabel ?? ''} (log)` } }
         : { type: 'linear', title: { display: yLabel !== undefined, text: yLabel ?? '' } },
@@ -81,7 +83,7 @@ export function LineChart(props: LineChartProps): ReactElement {
       'data-area',
       [a.left, a.top, a.right, a.bottom].map((v) => Math.round(v * r)).join(','),
     );
-  }, [series, logScale, yLabel, maxPoints]);
+  }, [series, logScale, yLabel, xLabel, maxPoints]);
 
   const empty = series.every((s) => s.points.length === 0);
   return (

@@ -102,10 +102,15 @@ describe('tokens and ETA', () => {
     expect(etaSeconds(r, metrics)).toBeCloseTo(50);
   });
 
-  it('is unknown without a context length or throughput, and zero once finished', () => {
+  it('is unknown without a context length or throughput, and zero once completed', () => {
     expect(tokensSeen(run({}))).toBeUndefined();
     expect(etaSeconds(run({ contextLength: 64 }), [m(1, 1)])).toBeUndefined();
     expect(etaSeconds(run({ status: 'completed' }), [])).toBe(0);
+  });
+
+  it('is unknown, not "0s", for a run that was cancelled or failed (it will never finish)', () => {
+    expect(etaSeconds(run({ status: 'cancelled', etaSeconds: 30 }), [])).toBeUndefined();
+    expect(etaSeconds(run({ status: 'failed' }), [])).toBeUndefined();
   });
 
   it('median', () => {

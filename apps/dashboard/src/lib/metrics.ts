@@ -30,7 +30,7 @@ export function mergeMetric(metrics: readonly StepMetric[], metric: StepMetric):
  */
 export function seriesOf(
   metrics: readonly StepMetric[],
-  key: 'loss' | 'lr' | 'tokensPerSecond' | 'computeMs' | 'commMs',
+  key: 'loss' | 'lr' | 'gradNorm' | 'tokensPerSecond' | 'computeMs' | 'commMs',
 ): Point[] {
   const out: Point[] = [];
   for (const m of metrics) {
@@ -105,13 +105,15 @@ export function tokensSeen(run: Pick<Run, 'spec' | 'progress' | 'tokensSeen'>): 
 
 /**
  * Seconds left: the coordinator's estimate, else the remaining tokens over the recent throughput.
- * Undefined when neither is known, 0 for a finished run.
+ * 0 for a completed run; undefined when neither is known and for a cancelled or failed run (it will
+ * never end, and "0s" would say it has).
  */
 export function etaSeconds(
   run: Pick<Run, 'spec' | 'progress' | 'etaSeconds' | 'status'>,
   metrics: readonly StepMetric[],
 ): number | undefined {
-  if (run.status === 'completed' || run.status === 'cancelled' || run.status === 'failed') return 0;
+  if (run.status === 'completed') return 0;
+  if (run.status === 'cancelled' || run.status === 'failed') return undefined;
   if (run.etaSeconds !== undefined) return run.etaSeconds;
   const perStep = tokensPerStep(run);
   const tps = recentTokensPerSecond(metrics);

@@ -12,6 +12,7 @@ describe('routes', () => {
     expect(parseRoute('#/finetunes/ft-2')).toEqual({ page: 'finetune', id: 'ft-2' });
     expect(parseRoute('#/generate')).toEqual({ page: 'generate' });
     expect(parseRoute('#/workers')).toEqual({ page: 'workers' });
+    expect(parseRoute('#/compare?runs=a,b')).toEqual({ page: 'compare', query: 'runs=a,b' });
     expect(parseRoute('#/nope/x/y')).toEqual({ page: 'not-found', path: '/nope/x/y' });
     expect(parseRoute('#/%E0%A4%A')).toEqual({ page: 'not-found', path: '/%E0%A4%A' });
   });
@@ -27,6 +28,7 @@ describe('routes', () => {
       { page: 'generate' },
       { page: 'generate', checkpoint: 'run-1/step-000100' },
       { page: 'workers' },
+      { page: 'compare', query: 'runs=run-1,run-2&x=tokens&smooth=0.6' },
     ];
     for (const r of routes) expect(parseRoute(href(r))).toEqual(r);
   });

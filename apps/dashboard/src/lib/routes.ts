@@ -8,6 +8,7 @@ export type Route =
   | { page: 'runs' }
   | { page: 'new-run' }
   | { page: 'run'; id: string }
+  | { page: 'compare'; query: string }
   | { page: 'finetunes' }
   | { page: 'new-finetune' }
   | { page: 'finetune'; id: string }
@@ -25,6 +26,8 @@ export function parseRoute(hash: string): Route {
   if (rest.length > 0) return { page: 'not-found', path: raw };
   if (first === undefined || (first === 'runs' && second === undefined)) return { page: 'runs' };
   if (first === 'runs') return second === 'new' ? { page: 'new-run' } : { page: 'run', id: second };
+  // the compare view keeps its whole state (runs, x-axis, smoothing) in the query: ComparePage parses it
+  if (first === 'compare' && second === undefined) return { page: 'compare', query };
   if (first === 'finetunes' && second === undefined) return { page: 'finetunes' };
   if (first === 'finetunes')
     return second === 'new' ? { page: 'new-finetune' } : { page: 'finetune', id: second };
@@ -45,6 +48,8 @@ export function href(route: Route): string {
       return '#/runs/new';
     case 'run':
       return `#/runs/${encodeURIComponent(route.id)}`;
+    case 'compare':
+      return route.query ? `#/compare?${route.query}` : '#/compare';
     case 'finetunes':
       return '#/finetunes';
     case 'new-finetune':

@@ -49,14 +49,15 @@ export function FinetunesPage(): ReactElement {
             {jobs.data.map((f) => (
               <tr key={f.id} data-finetune-id={f.id}>
                 <td>
-                  <a href={href({ page: 'finetune', id: f.id })}>{f.id}</a>
+                  <a href={href({ page: 'finetune', id: f.id })}>{f.name ?? f.id}</a>
+                  {f.name && <div className="muted small">{f.id}</div>}
                 </td>
                 <td>{f.kind}</td>
                 <td>
                   <StatusBadge status={f.status} />
                 </td>
-                <td>
-                  <ProgressBar value={f.progress.step} total={f.progress.totalSteps} />
+                <td data-col="progress">
+                  <FinetuneProgress job={f} />
                 </td>
                 <td>{f.baseCheckpoint ?? '—'}</td>
                 <td>{formatAgo(f.createdAt)}</td>
@@ -67,4 +68,15 @@ export function FinetunesPage(): ReactElement {
       )}
     </section>
   );
+}
+
+/**
+ * A job's progress; before its ring knows the total steps (queued, or starting) "0 / 0" would read as
+ * done, so it says what is happening instead.
+ */
+function FinetuneProgress({ job }: { job: Finetune }): ReactElement {
+  if (job.progress.totalSteps > 0)
+    return <ProgressBar value={job.progress.step} total={job.progress.totalSteps} />;
+  const word = job.status === 'queued' ? 'waiting for workers' : job.status === 'running' ? 'starting…' : '—';
+  return <span className="muted">{word}</span>;
 }

@@ -9,6 +9,7 @@ import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
 import { formatAgo, formatCount, formatDuration, formatNumber, formatWorkers } from '../lib/format';
 import { etaSeconds, mergeMetric, recentTokensPerSecond, tokensSeen } from '../lib/metrics';
+import { AnnotationsPanel } from './run/AnnotationsPanel';
 import { CheckpointsPanel } from './run/CheckpointsPanel';
 import { RunActions } from './run/RunActions';
 import { RunCharts } from './run/RunCharts';
@@ -40,6 +41,12 @@ export function RunPage({ id }: { id: string }): ReactElement {
       <header className="page-header">
         <h1>{run.name ?? run.id}</h1>
         <StatusBadge status={run.status} />
+        {run.archived && <span className="muted">archived</span>}
+        {(run.tags ?? []).map((t) => (
+          <span key={t} className="tag">
+            {t}
+          </span>
+        ))}
       </header>
       <ErrorNotice error={detail.error} />
       {run.error && <p className="error">failed: {run.error}</p>}
@@ -53,6 +60,7 @@ export function RunPage({ id }: { id: string }): ReactElement {
         }}
       />
       <RunCharts run={run} />
+      <AnnotationsPanel run={run} onChanged={applyRun} />
       <div className="two-columns">
         <section>
           <h2>Samples</h2>
@@ -83,6 +91,8 @@ function RunFigures({ run }: { run: RunDetail }): ReactElement {
       <Figure label="Tokens seen">{formatCount(tokensSeen(run))}</Figure>
       <Figure label="Tokens/s">{formatCount(recentTokensPerSecond(run.metrics))}</Figure>
       <Figure label="ETA">{formatDuration(etaSeconds(run, run.metrics))}</Figure>
+      <Figure label="Best val loss">{formatNumber(run.bestValLoss ?? undefined)}</Figure>
+      <Figure label="Duration">{formatDuration(run.durationSeconds ?? undefined)}</Figure>
       <Figure label="Workers">{formatWorkers(run)}</Figure>
       <Figure label="Attempt">{run.progress.attempt}</Figure>
       <Figure label="Updated">{formatAgo(run.updatedAt)}</Figure>

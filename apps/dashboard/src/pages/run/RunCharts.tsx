@@ -1,4 +1,4 @@
-/** The run's curves: train/validation loss (log-scale toggle), learning rate, tokens/s, per-worker time. */
+/** The run's curves: train/validation loss (log-scale toggle), learning rate, gradient norm, tokens/s, per-worker time. */
 import { useMemo, useState, type ReactElement } from 'react';
 import type { RunDetail } from '../../api/types';
 import { LineChart, type Series } from '../../components/LineChart';
@@ -21,6 +21,12 @@ export function RunCharts({ run }: { run: RunDetail }): ReactElement {
     () => [{ label: 'learning rate', points: seriesOf(metrics, 'lr'), color: '#10b981' }],
     [metrics],
   );
+  const gradNorm = useMemo<Series[]>(
+    () => [
+      { label: 'gradient norm (before clipping)', points: seriesOf(metrics, 'gradNorm'), color: '#ec4899' },
+    ],
+    [metrics],
+  );
   const tps = useMemo<Series[]>(
     () => [{ label: 'tokens/s', points: seriesOf(metrics, 'tokensPerSecond'), color: '#f59e0b' }],
     [metrics],
@@ -37,6 +43,7 @@ export function RunCharts({ run }: { run: RunDetail }): ReactElement {
         <LineChart title="Loss" series={loss} logScale={log} yLabel="loss" testId="loss-chart" />
       </div>
       <LineChart title="Learning rate" series={lr} testId="lr-chart" />
+      <LineChart title="Gradient norm" series={gradNorm} yLabel="norm" testId="grad-norm-chart" />
       <LineChart title="Throughput" series={tps} yLabel="tokens/s" testId="tps-chart" />
       <WorkerTimingChart timings={timings} />
     </div>

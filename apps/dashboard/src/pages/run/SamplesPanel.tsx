@@ -1,6 +1,7 @@
 /** Sample generations taken during training, newest first, so progress in fluency is visible. */
 import type { ReactElement } from 'react';
 import type { SamplePoint } from '../../api/types';
+import { displaySample } from '../../lib/sample-text';
 
 /** The samples, or a note when the run has none. */
 export function SamplesPanel({ samples }: { samples: readonly SamplePoint[] | undefined }): ReactElement {
@@ -13,7 +14,7 @@ export function SamplesPanel({ samples }: { samples: readonly SamplePoint[] | un
         .map((s) => (
           <li key={s.step}>
             <span className="muted">step {s.step}</span>
-            <pre>{s.text}</pre>
+            <pre title={s.text}>{displaySample(s.text)}</pre>
           </li>
         ))}
     </ol>

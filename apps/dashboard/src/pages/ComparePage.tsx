@@ -1,0 +1,103 @@
+/**
+ * Several runs side by side: their train and validation loss, learning rate, gradient norm and
+ * throughput overlaid on one x-axis (step, tokens or wall time), optionally smoothed, and the
+ * hyperparameters that differ. The whole state lives in the URL (`#/compare?runs=a,b&x=tokens&smooth=0.6`),
+ * so a link shows the same comparison.
+ */
+import { useCallback, useState, type ReactElement } from 'react';
+import type { Run, RunDetail } from '../api/types';
+import { useServices } from '../app/context';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { useResource } from '../hooks/useResource';
+import { compareQuery, parseCompareQuery, X_AXES, type CompareState, type XAxis } from '../lib/compare';
+import { href } from '../lib/routes';
+import { CompareCharts } from './compare/CompareCharts';
+import { ParamDiff } from './compare/ParamDiff';
+import { RunPicker } from './compare/RunPicker';
+
+/** The compare page of the URL query `query`. */
+export function ComparePage({ query }: { query: string }): ReactElement {
+  const { api } = useServices();
+  const [state, setState] = useState<CompareState>(() => parseCompareQuery(query));
+  const update = (next: CompareState): void => {
+    setState(next);
+    // replace, not push: dragging the smoothing slider must not fill the history
+    window.history.replaceState(null, '', href({ page: 'compare', query: compareQuery(next) }));
+  };
+
+  const key = state.runs.join(',');
+  const loadDetails = useCallback(
+    () =>
+      Promise.all(
+        key
+          .split(',')
+          .filter(Boolean)
+          .map((id) => api.getRun(id)),
+      ),
+    [api, key],
+  );
+  const details = useResource<RunDetail[]>(loadDetails);
+  const loadRuns = useCallback(() => api.listRuns(), [api]);
+  const runs = useResource<Run[]>(loadRuns, { fastMs: 0, slowMs: 0 });
+
+  return (
+    <section data-testid="compare-page">
+      <header className="page-header">
+        <h1>Compare runs</h1>
+        <a href={href({ page: 'runs' })}>All runs</a>
+      </header>
+      <ErrorNotice error={details.error ?? runs.error} />
+      <CompareControls state={state} onChange={update} />
+      <RunPicker
+        runs={runs.data ?? []}
+        chosen={state.runs}
+        onChange={(ids) => update({ ...state, runs: ids })}
+      />
+      {state.runs.length === 0 ? (
+        <p className="empty">Choose runs to compare above.</p>
+      ) : details.data === undefined ? (
+        !details.error && <p>Loading…</p>
+      ) : (
+        <>
+          <CompareCharts runs={details.data} x={state.x} smoothing={state.smoothing} />
+          <ParamDiff runs={details.data} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function CompareControls(props: { state: CompareState; onChange: (s: CompareState) => void }): ReactElement {
+  const { state, onChange } = props;
+  return (
+    <div className="filters" data-testid="compare-controls">
+      <label>
+        x-axis{' '}
+        <select
+          name="x-axis"
+          value={state.x}
+          onChange={(e) => onChange({ ...state, x: e.target.value as XAxis })}
+        >
+          {X_AXES.map((x) => (
+            <option key={x} value={x}>
+              {x === 'time' ? 'wall time' : x}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        smoothing{' '}
+        <input
+          type="range"
+          name="smoothing"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={state.smoothing}
+          onChange={(e) => onChange({ ...state, smoothing: Number(e.target.value) })}
+        />{' '}
+        <output data-testid="smoothing-value">{state.smoothing.toFixed(2)}</output>
+      </label>
+    </div>
+  );
+}
