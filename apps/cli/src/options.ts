@@ -16,6 +16,15 @@ function parseNumber(
 
 /** An integer >= 1. */
 export const positiveInt = (v: string): number => parseNumber(v, 'an integer >= 1', (n) => n >= 1, true);
+/**
+ * An integer in [1, max]: the bounded settings of training (steps, batch, context), whose limits are
+ * the cluster's (SPEC_LIMITS of @llm-forge/cluster-protocol), so `forge train` refuses what
+ * `forge submit` would be refused.
+ */
+export const boundedInt =
+  (max: number) =>
+  (v: string): number =>
+    parseNumber(v, `an integer in [1, ${max}]`, (n) => n >= 1 && n <= max, true);
 /** An integer >= 0. */
 export const nonNegativeInt = (v: string): number => parseNumber(v, 'an integer >= 0', (n) => n >= 0, true);
 /** Any integer (seeds). */

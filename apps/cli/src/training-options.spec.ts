@@ -58,6 +58,19 @@ describe('training flags', () => {
     });
   });
 
+  it('refuse steps, batch and context beyond the cluster limits, as POST /runs does', () => {
+    const quiet = (argv: string[]) => () => {
+      const command = addTrainingOptions(new Command('x'), 'batch', 'text')
+        .exitOverride()
+        .configureOutput({ writeErr: () => undefined });
+      command.parse(argv, { from: 'user' });
+    };
+    expect(quiet(['--steps', '1e20'])).toThrow(/--steps.*an integer in \[1, 10000000\]/);
+    expect(quiet(['--batch-size', '1000000000'])).toThrow(/--batch-size.*an integer in \[1, 65536\]/);
+    expect(quiet(['--context-length', '1000000000'])).toThrow(/--context-length.*\[1, 32768\]/);
+    expect(parse('--steps', '10000000').flags.steps).toBe(10_000_000);
+  });
+
   it('tell a given flag from a default', () => {
     const { flags, command } = parse('--steps', '200', '--lr', '0.01');
     expect(flags).toMatchObject({ steps: 200, lr: 0.01 });

@@ -4,9 +4,21 @@
  * `POST /runs` and the dashboard use too).
  */
 import { Command, Option } from 'commander';
-import { PRETRAIN_DEFAULTS as D, type RunSpec, type RunSpecInput } from '@llm-forge/cluster-protocol';
+import {
+  PRETRAIN_DEFAULTS as D,
+  SPEC_LIMITS as L,
+  type RunSpec,
+  type RunSpecInput,
+} from '@llm-forge/cluster-protocol';
 import { PRESET_NAMES } from '@llm-forge/gpt';
-import { fraction, integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options';
+import {
+  boundedInt,
+  fraction,
+  integer,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveNumber,
+} from './options';
 import { MODEL_HELP } from './references';
 
 /** The shared flags as commander parses them. */
@@ -43,10 +55,14 @@ export function addTrainingOptions(command: Command, batchHelp: string, textHelp
     .addOption(
       new Option('--preset <name>', 'model size for a new model').choices(PRESET_NAMES).default(D.preset),
     )
-    .option('--context-length <T>', 'tokens per training window (default: the model context)', positiveInt)
-    .option('--stride <S>', 'step between windows (default: the context length)', positiveInt)
-    .option('--batch-size <B>', batchHelp, positiveInt, D.batchSize)
-    .option('--steps <K>', 'optimizer steps', positiveInt, D.steps)
+    .option(
+      '--context-length <T>',
+      'tokens per training window (default: the model context)',
+      boundedInt(L.contextLength),
+    )
+    .option('--stride <S>', 'step between windows (default: the context length)', boundedInt(L.contextLength))
+    .option('--batch-size <B>', batchHelp, boundedInt(L.batchSize), D.batchSize)
+    .option('--steps <K>', 'optimizer steps', boundedInt(L.steps), D.steps)
     .option('--lr <x>', 'peak learning rate', positiveNumber, D.lr)
     .option('--min-lr <x>', 'final learning rate of the cosine (default: lr/10)', nonNegativeNumber)
     .option('--warmup-steps <W>', 'linear warmup steps', nonNegativeInt, D.warmupSteps)

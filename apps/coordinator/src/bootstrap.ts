@@ -4,6 +4,7 @@ import type { Server as HttpServer } from 'http';
 import type { AddressInfo } from 'net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as fs from 'fs';
@@ -70,9 +71,11 @@ export async function createApp(
 ): Promise<CoordinatorApp> {
   const logger = options.logger ?? createLogger(config.logLevel);
   await assertRedisReachable(config.redisUrl);
-  const app = await NestFactory.create(AppModule.forRoot(config, logger), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
   });
+  // A bounded body: a larger one is refused with 413 by the exception filter, never parsed.
+  app.useBodyParser('json', { limit: config.maxBodyBytes });
   app.useGlobalFilters(new DomainExceptionFilter(logger));
 
   const apiToken = config.apiToken;

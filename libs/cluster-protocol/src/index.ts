@@ -7,6 +7,7 @@
  */
 export { BUILTIN_TEXT, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from './lib/run-defaults';
 export { MODEL_PRESETS, runSpecSchema, type RunSpec, type RunSpecInput } from './lib/run-spec';
+export { limitMessage, SPEC_LIMITS } from './lib/spec-limits';
 export {
   FAILURE_KINDS,
   JOB_KINDS,

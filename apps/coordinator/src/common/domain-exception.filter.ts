@@ -7,6 +7,7 @@ import {
   FinetuneNotFoundError,
   ModelNotFoundError,
   InvalidTransitionError,
+  QueueFullError,
   RequestValidationError,
   RunNotFoundError,
 } from './errors';
@@ -29,7 +30,40 @@ function statusOf(error: DomainError): number {
     return HttpStatus.NOT_FOUND;
   if (error instanceof InvalidTransitionError) return HttpStatus.CONFLICT;
   if (error instanceof RequestValidationError) return HttpStatus.BAD_REQUEST;
+  if (error instanceof QueueFullError) return HttpStatus.TOO_MANY_REQUESTS;
   return HttpStatus.UNPROCESSABLE_ENTITY;
+}
+
+/** An error of Express's body parser (http-errors): a client's mistake with its own status. */
+interface BodyParserError {
+  type: string;
+  status: number;
+  expose: boolean;
+  length?: number;
+  limit?: number;
+}
+
+function isBodyParserError(e: unknown): e is BodyParserError {
+  const x = e as Partial<BodyParserError> | null;
+  return (
+    typeof x?.type === 'string' &&
+    typeof x.status === 'number' &&
+    x.status >= 400 &&
+    x.status < 500 &&
+    x.expose === true
+  );
+}
+
+/** The answer to a body the parser refused: 413 saying the limit (Nest answers malformed JSON itself: 400). */
+function bodyParserBody(e: BodyParserError & { message?: string }): ErrorBody {
+  if (e.type === 'entity.too.large') {
+    return {
+      statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
+      error: 'payload_too_large',
+      message: `the request body${e.length !== undefined ? ` (${e.length} bytes)` : ''} is larger than the limit of ${e.limit ?? '?'} bytes (FORGE_MAX_BODY_BYTES); a run or finetune spec needs a few hundred`,
+    };
+  }
+  return { statusCode: e.status, error: httpErrorCode(e.status), message: e.message ?? e.type };
 }
 
 /** `unauthorized`, `not_found`, … for Nest's own HTTP errors (snake_case like the domain codes). */
@@ -61,6 +95,8 @@ export class DomainExceptionFilter implements ExceptionFilter {
             ? String((r as { message: unknown }).message)
             : exception.message;
       body = { statusCode: exception.getStatus(), error: httpErrorCode(exception.getStatus()), message };
+    } else if (isBodyParserError(exception)) {
+      body = bodyParserBody(exception);
     } else {
       this.log.error({ err: exception, method: req.method, url: req.url }, 'unhandled error');
       body = {

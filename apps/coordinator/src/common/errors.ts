@@ -85,3 +85,17 @@ export class CheckpointNotFoundError extends DomainError {
     );
   }
 }
+
+/** Too many jobs are waiting to start: the cluster's queue cap (FORGE_MAX_QUEUED_JOBS). */
+export class QueueFullError extends DomainError {
+  override readonly name = 'QueueFullError';
+  readonly code = 'queue_full';
+  constructor(
+    readonly queued: number,
+    readonly limit: number,
+  ) {
+    super(
+      `${queued} runs and finetune jobs are already queued, the cluster's limit (FORGE_MAX_QUEUED_JOBS=${limit}): wait for one to start, or cancel one, then submit again`,
+    );
+  }
+}

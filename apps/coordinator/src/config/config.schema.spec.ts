@@ -35,6 +35,8 @@ describe('loadConfig', () => {
       maxStepRetries: 5,
       dashboardDir: undefined,
       judgeAllowList: [],
+      maxBodyBytes: 1_048_576,
+      maxQueuedJobs: 20,
     });
     expect(() => loadConfig({ FORGE_API_TOKEN: token })).toThrow(
       /FORGE_CLUSTER_SECRET is required outside local mode/,

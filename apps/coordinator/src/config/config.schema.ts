@@ -38,6 +38,13 @@ export const environmentSchema = z.object({
   FORGE_MAX_STEP_RETRIES: z.coerce.number().int().min(0).default(5),
   FORGE_DASHBOARD_DIR: z.string().min(1).optional(),
   FORGE_JUDGE_ALLOWLIST: z.string().optional(),
+  FORGE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  FORGE_MAX_QUEUED_JOBS: z.coerce.number().int().min(1).default(20),
 });
 
 /** The coordinator's configuration, resolved from the environment. */
@@ -96,6 +103,16 @@ export interface CoordinatorConfig {
    * with 400. @defaultValue none (local mode: Ollama's `http://localhost:11434` only)
    */
   judgeAllowList: JudgeEndpoint[];
+  /**
+   * Largest JSON request body accepted, in bytes; a larger one gets 413. A run or finetune spec is
+   * a few hundred bytes. @defaultValue 1048576 (1 MiB)
+   */
+  maxBodyBytes: number;
+  /**
+   * Runs and finetune jobs that may wait in `queued` at once (per cluster: this coordinator's
+   * Redis prefix); one more is refused with 429 until one starts or is cancelled. @defaultValue 20
+   */
+  maxQueuedJobs: number;
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -172,5 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     maxStepRetries: e.FORGE_MAX_STEP_RETRIES,
     dashboardDir: e.FORGE_DASHBOARD_DIR,
     judgeAllowList,
+    maxBodyBytes: e.FORGE_MAX_BODY_BYTES,
+    maxQueuedJobs: e.FORGE_MAX_QUEUED_JOBS,
   };
 }

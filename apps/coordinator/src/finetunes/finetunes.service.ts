@@ -10,6 +10,7 @@ import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { formatJudgeEndpoint, judgeAllowed, type JudgeEndpoint } from '../config/judge-allowlist';
 import { CheckpointResolver } from '../runs/checkpoint-resolver';
+import { SubmissionGate } from '../runs/submission-gate';
 import { checkFinetuneDataset, invalid } from '../runs/input-checks';
 import { PINO_LOGGER } from '../logging/logger';
 import { TRANSITIONS } from '../runs/run-state';
@@ -28,15 +29,22 @@ export class FinetunesService {
     private readonly checkpoints: CheckpointResolver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
+    private readonly gate: SubmissionGate,
   ) {
     this.log = log.child({ component: 'finetunes' });
+    gate.addSource('finetune', async () => (await repo.list()).filter((j) => j.status === 'queued').length);
   }
 
   /**
    * Stores a new queued job; it starts as soon as `spec.workers` workers are free. The base
-   * checkpoint and the dataset are checked here, so a typo is a 400 now rather than a failed job.
+   * checkpoint and the dataset are checked here, so a typo is a 400 now rather than a failed job. A
+   * QueueFullError (429) when the cluster's queue cap is reached.
    */
-  async create(spec: FinetuneSpec): Promise<Finetune> {
+  create(spec: FinetuneSpec): Promise<Finetune> {
+    return this.gate.admit(() => this.store(spec));
+  }
+
+  private async store(spec: FinetuneSpec): Promise<Finetune> {
     const baseCheckpoint =
       spec.baseCheckpoint === undefined
         ? undefined

@@ -9,6 +9,7 @@ import { RunRemoval } from './run-removal';
 import { RunsController } from './runs.controller';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
+import { SubmissionGate } from './submission-gate';
 
 /**
  * Pretraining runs: REST API, Redis state, and the run kind the job engine (JobsModule) drives.
@@ -25,7 +26,8 @@ import { RunsService } from './runs.service';
     RunCatalog,
     RunAnnotations,
     RunRemoval,
+    SubmissionGate,
   ],
-  exports: [RunsService, RunsRepository, JobsModule, CheckpointResolver],
+  exports: [RunsService, RunsRepository, JobsModule, CheckpointResolver, SubmissionGate],
 })
 export class RunsModule {}

@@ -16,6 +16,7 @@ import { JobDriver } from '../jobs/job-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
 import type { EvalRecord, Run, RunWithMetrics, StepMetrics } from './run.model';
 import { RunsRepository } from './runs.repository';
+import { SubmissionGate } from './submission-gate';
 
 /** Creates, queries, pauses, resumes and cancels runs; the {@link JobDriver} takes them through their steps. */
 @Injectable()
@@ -29,16 +30,23 @@ export class RunsService {
     private readonly checkpointRefs: CheckpointResolver,
     @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(PINO_LOGGER) log: Logger,
+    private readonly gate: SubmissionGate,
   ) {
     this.log = log.child({ component: 'runs' });
+    gate.addSource('run', async () => (await repo.list()).filter((r) => r.status === 'queued').length);
   }
 
   /**
    * Stores a new queued run; it starts as soon as `spec.workers` workers are free. The text, dataset
    * and init checkpoint are checked first (a RequestValidationError naming the field), so a
-   * typo is refused now rather than failing the run at step 0.
+   * typo is refused now rather than failing the run at step 0. A QueueFullError (429) when the
+   * cluster's queue cap is reached.
    */
-  async create(input: RunSpec): Promise<Run> {
+  create(input: RunSpec): Promise<Run> {
+    return this.gate.admit(() => this.store(input));
+  }
+
+  private async store(input: RunSpec): Promise<Run> {
     const spec = await checkRunInputs(input, this.checkpointRefs);
     const id = `run-${randomUUID()}`;
     const now = new Date().toISOString();

@@ -52,6 +52,8 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     stepTimeoutMs: 60_000,
     maxStepRetries: 5,
     judgeAllowList: [],
+    maxBodyBytes: 1024 * 1024,
+    maxQueuedJobs: 1000,
     ...overrides,
   };
 }

@@ -7,13 +7,16 @@
 import { z } from 'zod';
 import { FINETUNE_DEFAULTS as D } from './run-defaults';
 import { MODEL_PRESETS } from './run-spec';
+import { limitMessage, SPEC_LIMITS as L } from './spec-limits';
 
 /** `dataset` naming the built-in SpamAssassin corpus (classification). */
 export const SPAMASSASSIN_DATASET = 'spamassassin';
 
 const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().min(0);
 const fraction = z.number().min(0).lt(1);
+/** An integer in [min, max] whose bound says it is the cluster's (SPEC_LIMITS). */
+const boundedInt = (what: string, max: number, min = 1) =>
+  z.number().int().min(min).max(max, limitMessage(what, max));
 
 /** Optimisation settings; the defaults are the book's (chapters 6 and 7), FINETUNE_DEFAULTS. */
 const hyperparametersSchema = z
@@ -21,11 +24,11 @@ const hyperparametersSchema = z
     /** Passes over the training split. @defaultValue 5 (classification), 2 (instruction) */
     epochs: positiveInt.max(1000).optional(),
     /** Global batch: examples per optimizer step over all ranks. */
-    batchSize: positiveInt.default(D.batchSize),
+    batchSize: boundedInt('hyperparameters.batchSize', L.batchSize).default(D.batchSize),
     lr: z.number().positive().default(D.lr),
     weightDecay: z.number().min(0).default(D.weightDecay),
     /** Truncate (and pad) examples to this many tokens. @defaultValue the longest training example, capped by the context */
-    maxLength: positiveInt.optional(),
+    maxLength: boundedInt('hyperparameters.maxLength', L.contextLength).optional(),
   })
   .strip();
 
@@ -94,27 +97,27 @@ export const finetuneSpecSchema = z
     /** Classification: test share of each class; the rest trains. @defaultValue 0.2 */
     testFraction: fraction.optional(),
     /** Use at most this many examples (class shares kept). */
-    maxExamples: positiveInt.optional(),
-    seed: z.number().int().default(D.seed),
+    maxExamples: boundedInt('maxExamples', L.maxExamples).optional(),
+    seed: z.number().int().safe().default(D.seed),
     /** Workers that train it data-parallel. */
     workers: positiveInt.max(256).default(D.workers),
     /** Rank 0 saves resumable state every N steps (and after every epoch); 0: after epochs only. */
-    checkpointEvery: nonNegativeInt.default(D.checkpointEvery),
+    checkpointEvery: boundedInt('checkpointEvery', L.steps, 0).default(D.checkpointEvery),
     /** Instruction: how many test-split responses to generate (and judge) at the end. */
-    maxResponses: nonNegativeInt.default(D.maxResponses),
+    maxResponses: boundedInt('maxResponses', L.maxResponses, 0).default(D.maxResponses),
     /** Instruction: longest generated response, in tokens. @defaultValue 256 (the book's) */
-    maxNewTokens: nonNegativeInt.optional(),
+    maxNewTokens: boundedInt('maxNewTokens', L.contextLength, 0).optional(),
     /**
      * Also evaluate every N steps, besides the ends of epochs (at most about 50 such evaluations per
      * job: the interval grows for long jobs); 0: at the ends of epochs only. @defaultValue 0
      */
-    evalEvery: nonNegativeInt.optional(),
+    evalEvery: boundedInt('evalEvery', L.steps, 0).optional(),
     /**
      * Batches per loss estimate (the book's eval_iter): of the training split (both kinds) and of the
      * validation split (instruction; classification evaluates the whole split); 0: the whole split.
      * @defaultValue 5
      */
-    evalBatches: nonNegativeInt.optional(),
+    evalBatches: boundedInt('evalBatches', L.evalBatches, 0).optional(),
     judge: judgeSchema.optional(),
   })
   .strip()

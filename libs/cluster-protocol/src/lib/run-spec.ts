@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { PRETRAIN_DEFAULTS as D } from './run-defaults';
+import { limitMessage, SPEC_LIMITS as L } from './spec-limits';
 
 /**
  * Model presets of `@llm-forge/gpt` (its PRESET_NAMES). Copied rather than imported so that the coordinator
@@ -14,8 +15,12 @@ import { PRETRAIN_DEFAULTS as D } from './run-defaults';
 export const MODEL_PRESETS = ['gpt2-small', 'gpt2-medium', 'gpt2-large', 'gpt2-xl', 'tiny', 'small'] as const;
 
 const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().min(0);
 const fraction = z.number().min(0).max(1);
+/** A positive integer of at most `max`: steps, batch, context and the like (SPEC_LIMITS). */
+const boundedInt = (what: string, max: number, min = 1) =>
+  z.number().int().min(min).max(max, limitMessage(what, max));
+/** Step counts and intervals: 0 to the largest run. */
+const stepCount = (what: string) => boundedInt(what, L.steps, 0);
 
 /** Where the model comes from: a named preset or an existing checkpoint directory. */
 const modelSchema = z
@@ -51,7 +56,7 @@ const optimizerSchema = z
   .object({
     lr: z.number().positive().default(D.lr),
     minLr: z.number().min(0).optional(),
-    warmupSteps: nonNegativeInt.default(D.warmupSteps),
+    warmupSteps: stepCount('warmupSteps').default(D.warmupSteps),
     schedule: z.enum(['constant', 'cosine']).default(D.schedule),
     weightDecay: z.number().min(0).default(D.weightDecay),
     gradClip: z.number().min(0).default(D.gradClip),
@@ -68,25 +73,26 @@ export const runSpecSchema = z
     data: dataSchema.default({ text: D.text }),
     optimizer: optimizerSchema.default({}),
     /** Global batch: windows per optimizer step over all workers. */
-    batchSize: positiveInt.default(D.batchSize),
-    contextLength: positiveInt.optional(),
-    stride: positiveInt.optional(),
-    steps: positiveInt.default(D.steps),
+    batchSize: boundedInt('batchSize', L.batchSize).default(D.batchSize),
+    contextLength: boundedInt('contextLength', L.contextLength).optional(),
+    stride: boundedInt('stride', L.contextLength).optional(),
+    steps: boundedInt('steps', L.steps).default(D.steps),
     workers: positiveInt.max(256).default(D.workers),
-    checkpointEvery: nonNegativeInt.default(D.checkpointEvery),
-    seed: z.number().int().default(D.seed),
+    checkpointEvery: stepCount('checkpointEvery').default(D.checkpointEvery),
+    // Safe integers only: 1e300 is an "integer" to JavaScript, but no seed the RNG can hold.
+    seed: z.number().int().safe().default(D.seed),
     shuffle: z.boolean().default(D.shuffle),
-    evalEvery: nonNegativeInt.default(D.evalEvery),
+    evalEvery: stepCount('evalEvery').default(D.evalEvery),
     /** Batches per validation-loss estimate (rank 0 computes it). */
-    evalBatches: positiveInt.default(D.evalBatches),
+    evalBatches: boundedInt('evalBatches', L.evalBatches).default(D.evalBatches),
     /** Rows per forward/backward on a worker; a larger slice is accumulated over micro-batches. */
-    microBatchSize: positiveInt.optional(),
+    microBatchSize: boundedInt('microBatchSize', L.batchSize).optional(),
     /** How many step checkpoints to keep (the newest; the final one is always kept). */
-    keepCheckpoints: positiveInt.default(D.keepCheckpoints),
+    keepCheckpoints: boundedInt('keepCheckpoints', L.keepCheckpoints).default(D.keepCheckpoints),
     /** Gradient encoding on the all-reduce wire: bf16 halves the bytes. */
     wireDType: z.enum(['f32', 'bf16']).default(D.wireDType),
     /** Compare replica checksums every N steps (0: never). */
-    verifyEvery: nonNegativeInt.default(D.verifyEvery),
+    verifyEvery: stepCount('verifyEvery').default(D.verifyEvery),
     out: z.string().min(1).optional(),
   })
   .strip()
