@@ -1,12 +1,14 @@
 /** `GET /metrics`: Prometheus metrics of the coordinator (prom-client). */
 import { Controller, Get, Header, Inject, type OnModuleInit } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { JobEvents } from '../events/job-events.service';
 import { FinetunesRepository } from '../finetunes/finetunes.repository';
+import { isTerminal } from '../runs/run-state';
 import { RunsRepository } from '../runs/runs.repository';
+import { RunSeries } from './run-series';
 import { StepScheduler } from '../jobs/step-scheduler.service';
 import { isAlive } from '../workers/liveness';
 import { WorkerRegistry } from '../workers/worker-registry';
@@ -17,6 +19,7 @@ import { Public } from '../auth/public.decorator';
 @Controller('metrics')
 export class MetricsController implements OnModuleInit {
   private readonly registry = new Registry();
+  private readonly series = new RunSeries(this.registry);
 
   constructor(
     private readonly runs: RunsRepository,
@@ -33,51 +36,10 @@ export class MetricsController implements OnModuleInit {
     const self = this;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'forge_coordinator_' });
-    const steps = new Counter({
-      name: 'forge_steps_total',
-      help: 'Optimizer steps completed',
-      labelNames: ['run'],
-      registers,
-    });
-    const loss = new Gauge({
-      name: 'forge_loss',
-      help: 'Training loss of the last step',
-      labelNames: ['run'],
-      registers,
-    });
-    const tps = new Gauge({
-      name: 'forge_tokens_per_second',
-      help: 'Tokens per second of the last step',
-      labelNames: ['run'],
-      registers,
-    });
-    const stepSeconds = new Gauge({
-      name: 'forge_step_seconds',
-      help: 'Wall time of the last step',
-      labelNames: ['run'],
-      registers,
-    });
-    const commSeconds = new Gauge({
-      name: 'forge_allreduce_seconds',
-      help: "Slowest rank's all-reduce time of the last step",
-      labelNames: ['run'],
-      registers,
-    });
-    const bytes = new Counter({
-      name: 'forge_allreduce_bytes_total',
-      help: 'Bytes all ranks sent on the ring',
-      labelNames: ['run'],
-      registers,
-    });
+    const series = this.series;
     this.events.stream().subscribe((event) => {
-      if (event.type !== 'step') return;
-      const { runId: run, metric } = event.data;
-      steps.inc({ run });
-      loss.set({ run }, metric.loss);
-      if (metric.tokensPerSecond !== undefined) tps.set({ run }, metric.tokensPerSecond);
-      if (metric.stepMs !== undefined) stepSeconds.set({ run }, metric.stepMs / 1000);
-      if (metric.commMs !== undefined) commSeconds.set({ run }, metric.commMs / 1000);
-      if (metric.bytesSent !== undefined) bytes.inc({ run }, metric.bytesSent);
+      if (event.type === 'step') series.step(event.data.runId, event.data.metric);
+      else if (event.type === 'run' && isTerminal(event.data.status)) series.finished(event.data.id);
     });
     new Gauge({
       name: 'forge_workers',
@@ -124,8 +86,10 @@ export class MetricsController implements OnModuleInit {
   @Get()
   @Public()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  async metrics(): Promise<string> {
+    const text = await this.registry.metrics();
+    this.series.scraped();
+    return text;
   }
 }
 
