@@ -70,7 +70,7 @@ describe('GET /events (e2e, Redis)', () => {
     expect(started.members?.map((m) => m.workerId)).toEqual(['ev-a']);
     // GET /workers names the job and its kind (the dashboard links the worker to the finetune page)
     const listed = (await request(ctx.server).get('/workers').set(auth).expect(200)).body;
-    expect(listed).toMatchObject([{ id: 'ev-a', state: 'training', runId: id, kind: 'finetune', rank: 0 }]);
+    expect(listed).toMatchObject([{ id: 'ev-a', state: 'training', jobId: id, kind: 'finetune', rank: 0 }]);
 
     const progressed = await stream.next(
       'finetune',

@@ -5,26 +5,23 @@ import type {
   FinetuneSpec,
   InstructionEvaluation,
 } from '@llm-forge/cluster-protocol';
-import type { RunMember } from '../runs/run.model';
+import type { DrivenJob, JobProgress } from '../jobs/training-job-kind';
 import type { RunStatus } from '../runs/run-state';
 
 /** A finetune job has the statuses of a run (`paused` is never entered). */
 export type FinetuneStatus = RunStatus;
 
-/** Where a finetune job stands. */
-export interface FinetuneProgressView {
-  /** Optimizer steps done. */
-  step: number;
-  /** Steps of the whole job (0 until rank 0 has loaded the data). */
-  totalSteps: number;
+/** Where a finetune job stands: a job's progress and the epoch of its last step. */
+export interface FinetuneProgressView extends JobProgress {
   epoch: number;
-  /** Grows with every (re)formation of the job's ring; never reset. */
-  attempt: number;
 }
 
-/** A finetune job (GET /finetunes). */
-export interface Finetune {
-  id: string;
+/**
+ * A finetune job (GET /finetunes): the fields the job driver keeps of every training job (ring
+ * members, the pending step, the saved state it resumes from, retries, bad states, the error) and
+ * the finetune's own.
+ */
+export interface Finetune extends DrivenJob {
   name?: string;
   kind: FinetuneSpec['kind'];
   status: FinetuneStatus;
@@ -36,24 +33,10 @@ export interface Finetune {
   progress: FinetuneProgressView;
   /** Directory of the job's outputs: state/, model/, responses.json. */
   outDir: string;
-  /** The ring of the current attempt, in rank order. */
-  members?: RunMember[];
-  /** BullMQ id of the step job now pending, if any. */
-  stepJobId?: string;
-  /** Saved state the next step attempt loads first (after a rewind). */
-  resumeFrom?: string;
-  /** Epoch milliseconds when the pending step was enqueued. */
-  stepStartedAt?: number;
-  /** Failed attempts of the current step. */
-  retries: number;
-  /** Saved states found unusable; never resumed from again. */
-  badCheckpoints: string[];
-  error?: string;
   trainableParameters?: number;
   totalParameters?: number;
   /** The finetuned checkpoint, once completed. */
   modelDir?: string;
-  createdAt: string;
   updatedAt: string;
 }
 

@@ -173,7 +173,7 @@ export class JobDriver extends PeriodicDriver {
         attempt,
         current: job.members,
         // Holders continue from the replica in memory, without a rewind.
-        holds: (w) => w.held?.runId === job.id && w.held.appliedSteps === job.progress.step,
+        holds: (w) => w.held?.jobId === job.id && w.held.appliedSteps === job.progress.step,
       },
       (ring) => this.recordRing(k, job, ring, attempt),
     );
@@ -236,7 +236,7 @@ export class JobDriver extends PeriodicDriver {
       return { step, resumeFrom: job.resumeFrom };
     }
     if (step === 0) return { step: 0 };
-    const inMemory = chosen.every((w) => w.held?.runId === job.id && w.held.appliedSteps === step);
+    const inMemory = chosen.every((w) => w.held?.jobId === job.id && w.held.appliedSteps === step);
     if (inMemory) return { step };
     const checkpoints = (await k.checkpoints(job)).filter(
       (c) => c.complete && c.step !== null && c.step <= step && !job.badCheckpoints.includes(c.path),
@@ -270,7 +270,7 @@ export class JobDriver extends PeriodicDriver {
     const stepMs = job.stepStartedAt !== undefined ? finishedAt - job.stepStartedAt : lead.jobMs;
     await k.recordStep({ ...job, ...position }, ranked, stepMs);
     await this.registry.setHeldMany(
-      ranked.map((r) => ({ id: r.workerId, held: { runId: job.id, appliedSteps: r.appliedSteps } })),
+      ranked.map((r) => ({ id: r.workerId, held: { jobId: job.id, appliedSteps: r.appliedSteps } })),
     );
     if (done) {
       await this.transition(k, job.id, 'complete');
@@ -287,7 +287,7 @@ export class JobDriver extends PeriodicDriver {
     await this.registry.setHeldMany(
       failures.map((f) => ({
         id: f.workerId,
-        held: f.appliedSteps === null ? undefined : { runId: job.id, appliedSteps: f.appliedSteps },
+        held: f.appliedSteps === null ? undefined : { jobId: job.id, appliedSteps: f.appliedSteps },
       })),
     );
     const fatal = failures.find((f) => f.kind === 'fatal');

@@ -1,25 +1,7 @@
 /** The run record as stored in Redis and returned by the API. */
 import type { RunSpec } from '@llm-forge/cluster-protocol';
+import type { DrivenJob } from '../jobs/training-job-kind';
 import type { RunStatus } from './run-state';
-
-/** Where a run stands in its steps. */
-export interface RunProgress {
-  /** Optimizer steps completed. */
-  step: number;
-  /** Steps the run will take. */
-  totalSteps: number;
-  /** Attempt counter: grows with every (re)formation of the ring (start, retry, resume); never reset. */
-  attempt: number;
-}
-
-/** One member of the run's current ring, in rank order. */
-export interface RunMember {
-  workerId: string;
-  /** host:port of the worker's collective server. */
-  address: string;
-  /** The worker's registration session when the ring was formed (a restart changes it). */
-  sessionId: string;
-}
 
 /** One rank's share of a step. */
 export interface WorkerStepMetrics {
@@ -67,34 +49,20 @@ export interface SampleRecord {
   text: string;
 }
 
-/** A pretraining run. */
-export interface Run {
-  id: string;
+/**
+ * A pretraining run: the fields the job driver keeps of every training job (progress, ring members,
+ * the pending step, where it resumes, retries, bad checkpoints, the error) and the run's own.
+ */
+export interface Run extends DrivenJob {
   name?: string;
   status: RunStatus;
   spec: RunSpec;
-  progress: RunProgress;
   /** Directory the workers write checkpoints into. */
   checkpointDir: string;
-  /** BullMQ id of the step job now pending, if any. */
-  stepJobId?: string;
-  /** The ring of the current attempt, in rank order. */
-  members?: RunMember[];
-  /** Checkpoint the next step attempt loads first (after a rewind or a resume from a checkpoint). */
-  resumeFrom?: string;
-  /** Epoch milliseconds when the pending step was enqueued. */
-  stepStartedAt?: number;
-  /** Failed attempts of the current step. */
-  retries: number;
-  /** Checkpoints found unusable; never resumed from again. */
-  badCheckpoints: string[];
   /** Tokens trained on so far. */
   tokensSeen: number;
   /** Newest checkpoint rank 0 reported. */
   lastCheckpoint?: string;
-  /** Why the run failed. */
-  error?: string;
-  createdAt: string;
   updatedAt: string;
 }
 

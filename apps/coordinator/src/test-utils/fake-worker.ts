@@ -101,7 +101,7 @@ export class FakeWorker {
   finetuneJob = '';
   private readonly address = `127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`;
   /** Steps the fake replica has applied, per run (what heartbeats report). */
-  held?: { runId: string; appliedSteps: number };
+  held?: { jobId: string; appliedSteps: number };
   private client: coordinatorV1.CoordinatorServiceClient;
   private metadata = new grpc.Metadata();
   private sessionId = '';
@@ -213,7 +213,7 @@ export class FakeWorker {
       workerId: this.id,
       sessionId: this.sessionId,
       lastCompletedStep: 0,
-      heldRunId: this.held?.runId ?? '',
+      heldJobId: this.held?.jobId ?? '',
       appliedSteps: this.held?.appliedSteps ?? 0,
       finetuneJob: this.finetuneJob,
       leaving,
@@ -233,7 +233,7 @@ export class FakeWorker {
     if (data.kind === 'finetune') this.finetuneJob = finetuneJobId(data.jobId, data.attempt);
     try {
       const result = await this.handler(data, this);
-      if (result.ok) this.held = { runId: data.jobId, appliedSteps: result.appliedSteps };
+      if (result.ok) this.held = { jobId: data.jobId, appliedSteps: result.appliedSteps };
       return result;
     } finally {
       this.finetuneJob = '';

@@ -112,7 +112,7 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
   }
 
   private async heartbeat(req: coordinatorV1.HeartbeatRequest): Promise<coordinatorV1.HeartbeatResponse> {
-    const held = req.heldRunId ? { runId: req.heldRunId, appliedSteps: req.appliedSteps } : undefined;
+    const held = req.heldJobId ? { jobId: req.heldJobId, appliedSteps: req.appliedSteps } : undefined;
     if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held))) {
       throw unknownSession(req.workerId);
     }
@@ -134,7 +134,7 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
 function staleFinetune(running: string, assignment: WorkerRecord['assignment']): string {
   if (!running) return '';
   const current =
-    assignment?.kind === 'finetune' ? finetuneJobId(assignment.runId, assignment.attempt) : undefined;
+    assignment?.kind === 'finetune' ? finetuneJobId(assignment.jobId, assignment.attempt) : undefined;
   return running === current
     ? ''
     : `finetune attempt ${running} was cancelled or superseded${current ? ` by ${current}` : ''}`;

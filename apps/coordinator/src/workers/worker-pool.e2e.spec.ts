@@ -112,7 +112,7 @@ describe('WorkerPool (e2e, Redis)', () => {
     if (!up) return;
     await register('w1', 'w2', 'w3');
     await registry.heartbeat('w3', (await registry.get('w3'))!.sessionId, {
-      runId: 'run-1',
+      jobId: 'run-1',
       appliedSteps: 5,
     });
     const request = {
@@ -121,13 +121,13 @@ describe('WorkerPool (e2e, Redis)', () => {
       size: 2,
       minimum: 2,
       attempt: 0,
-      holds: (w: { held?: { runId: string; appliedSteps: number } }) => w.held?.runId === 'run-1',
+      holds: (w: { held?: { jobId: string; appliedSteps: number } }) => w.held?.jobId === 'run-1',
     };
     // w3 holds the run's state: rank 0
     expect(await pool.form(request, runs.recorder('run-1'))).toEqual(['w3', 'w1']);
     expect((await registry.get('w3'))?.assignment).toEqual({
       kind: 'run',
-      runId: 'run-1',
+      jobId: 'run-1',
       rank: 0,
       worldSize: 2,
       attempt: 0,
@@ -146,7 +146,7 @@ describe('WorkerPool (e2e, Redis)', () => {
     expect((await registry.get('w3'))?.assignment).toBeUndefined();
     expect((await registry.get('w1'))?.assignment).toEqual({
       kind: 'finetune',
-      runId: 'ft-1',
+      jobId: 'ft-1',
       rank: 0,
       worldSize: 1,
       attempt: 3,

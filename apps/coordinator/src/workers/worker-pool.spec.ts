@@ -34,12 +34,12 @@ describe('chooseRing', () => {
   });
 
   it('puts workers holding the job state first, then former members, then the rest', () => {
-    const free = [worker('a'), worker('b'), worker('c', { runId: 'run-1', appliedSteps: 4 }), worker('d')];
+    const free = [worker('a'), worker('b'), worker('c', { jobId: 'run-1', appliedSteps: 4 }), worker('d')];
     const ring = chooseRing(
       free,
       request({
         size: 3,
-        holds: (w) => w.held?.runId === 'run-1' && w.held.appliedSteps === 4,
+        holds: (w) => w.held?.jobId === 'run-1' && w.held.appliedSteps === 4,
         current: [{ workerId: 'd', address: '', sessionId: 's-d' }],
       }),
     );
@@ -55,7 +55,7 @@ describe('chooseRing', () => {
 });
 
 describe('assignedTo', () => {
-  const assignment = { runId: 'ft-1', rank: 0, worldSize: 1, attempt: 2 };
+  const assignment = { jobId: 'ft-1', rank: 0, worldSize: 1, attempt: 2 };
 
   it('matches the id and the kind of job', () => {
     expect(assignedTo({ ...assignment, kind: 'finetune' }, { kind: 'finetune', id: 'ft-1' })).toBe(true);

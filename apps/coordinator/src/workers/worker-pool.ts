@@ -105,7 +105,7 @@ export class WorkerPool {
         members.map((m, rank) =>
           this.registry.setAssignment(m.workerId, {
             kind: request.kind,
-            runId: request.id,
+            jobId: request.id,
             rank,
             worldSize: members.length,
             attempt: request.attempt,
@@ -174,7 +174,7 @@ export function chooseRing(free: readonly WorkerRecord[], request: RingRequest):
 
 /** Whether an assignment names `job` (one stored without a kind is a run's, as written before kinds). */
 export function assignedTo(assignment: WorkerAssignment, job: JobRef): boolean {
-  return assignment.runId === job.id && (assignment.kind ?? 'run') === job.kind;
+  return assignment.jobId === job.id && (assignment.kind ?? 'run') === job.kind;
 }
 
 function toMember(w: WorkerRecord): RingMember {

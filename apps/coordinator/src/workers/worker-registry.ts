@@ -6,6 +6,7 @@
  * A worker that leaves is removed at once; one that goes silent is removed by {@link WorkerRegistry.removeSilent}
  * once the retention period has passed (worker-retention.service.ts).
  */
+import type { JobKind } from '@llm-forge/cluster-protocol';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import type { Redis } from 'ioredis';
@@ -49,19 +50,19 @@ export interface WorkerRecord {
   registeredAt: string;
   /** Epoch milliseconds of the last heartbeat (or registration). */
   lastSeen: number;
-  /** Run whose replica the worker holds in memory, and the steps it applied. */
-  held?: { runId: string; appliedSteps: number };
+  /** The job (run or finetune) whose replica the worker holds in memory, and the steps it applied. */
+  held?: { jobId: string; appliedSteps: number };
   /** Its place in a ring, set when the worker pool forms a ring (worker-pool.ts). */
   assignment?: WorkerAssignment;
 }
 
 /** The kinds of training job that share the worker pool. */
-export type JobKind = 'run' | 'finetune';
+export type { JobKind };
 
 /** A worker's place in a job's ring. */
 export interface WorkerAssignment {
   /** The job's id (a run's or a finetune's, as `kind` says). */
-  runId: string;
+  jobId: string;
   rank: number;
   worldSize: number;
   attempt: number;
@@ -186,7 +187,12 @@ function fromHash(h: Record<string, string>): WorkerRecord {
     registeredAt: h.registeredAt,
     lastSeen: Number(h.lastSeen),
   };
-  if (h.held) record.held = JSON.parse(h.held) as WorkerRecord['held'];
-  if (h.assignment) record.assignment = JSON.parse(h.assignment) as WorkerRecord['assignment'];
+  // Records written before the job engine named the job `runId`.
+  const withJobId = <T extends { jobId: string }>(raw: string): T => {
+    const { runId, ...rest } = JSON.parse(raw) as T & { runId?: string };
+    return { ...rest, jobId: rest.jobId ?? runId } as T;
+  };
+  if (h.held) record.held = withJobId<NonNullable<WorkerRecord['held']>>(h.held);
+  if (h.assignment) record.assignment = withJobId<WorkerAssignment>(h.assignment);
   return record;
 }

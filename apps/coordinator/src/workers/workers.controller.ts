@@ -19,7 +19,7 @@ export interface WorkerView {
    */
   state: 'training' | 'idle' | 'lost';
   /** The job it trains in: a run's id, or a finetune's when `kind` is `finetune`. */
-  runId?: string;
+  jobId?: string;
   kind?: JobKind;
   rank?: number;
   registeredAt: string;
@@ -56,8 +56,8 @@ export class WorkersController {
         lastHeartbeatAt: new Date(w.lastSeen).toISOString(),
       };
       if (w.assignment) {
-        const { runId, rank, kind = 'run' } = w.assignment;
-        Object.assign(view, { runId, kind, rank });
+        const { jobId, rank, kind = 'run' } = w.assignment;
+        Object.assign(view, { jobId, kind, rank });
       }
       return view;
     });

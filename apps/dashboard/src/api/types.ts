@@ -134,7 +134,7 @@ export interface WorkerInfo {
   registeredAt?: string;
   address: string;
   /** The job the worker trains in: a run's id, or a finetune's when `kind` is `finetune`. */
-  runId?: string;
+  jobId?: string;
   kind?: 'run' | 'finetune';
   rank?: number;
   lastHeartbeatAt: string;

@@ -43,9 +43,9 @@ export function WorkersPage(): ReactElement {
                   <td>{w.state}</td>
                   <td>{w.address}</td>
                   <td>
-                    {w.runId ? (
-                      <a href={href({ page: w.kind === 'finetune' ? 'finetune' : 'run', id: w.runId })}>
-                        {w.runId}
+                    {w.jobId ? (
+                      <a href={href({ page: w.kind === 'finetune' ? 'finetune' : 'run', id: w.jobId })}>
+                        {w.jobId}
                       </a>
                     ) : (
                       '—'

@@ -177,7 +177,7 @@ export class WorkerProcess {
       workerId: this.config.workerId,
       sessionId: this.sessionId,
       lastCompletedStep: this.lastCompletedStep,
-      heldRunId: held?.runId ?? '',
+      heldJobId: held?.jobId ?? '',
       appliedSteps: held?.appliedSteps ?? 0,
       finetuneJob: this.finetuneJob,
       leaving,

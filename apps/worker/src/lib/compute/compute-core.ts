@@ -37,7 +37,7 @@ export interface ComputeCore {
   /** Stops the finetune attempt `jobKey` (its `finetuneJobId`) at its next check. */
   abort(jobKey: string, reason: string): void;
   /** The replica held in memory. */
-  held(): { runId: string; appliedSteps: number } | undefined;
+  held(): { jobId: string; appliedSteps: number } | undefined;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,6 @@ export type ToCompute =
 /** Compute thread → main thread. */
 export type FromCompute =
   | { type: 'ready'; port: number; backend: string }
-  | { type: 'result'; id: number; result: RankResult; held?: { runId: string; appliedSteps: number } }
+  | { type: 'result'; id: number; result: RankResult; held?: { jobId: string; appliedSteps: number } }
   | { type: 'log'; message: string; fields?: Record<string, unknown> }
   | { type: 'fatal'; error: string };

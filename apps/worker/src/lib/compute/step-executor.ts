@@ -23,7 +23,7 @@ export interface StepExecutor {
   /** Where the compute side's log lines go (a finetune's final evaluation reports its progress). */
   onLog?: (message: string, fields?: Record<string, unknown>) => void;
   /** The replica held in memory after the last job. */
-  held(): { runId: string; appliedSteps: number } | undefined;
+  held(): { jobId: string; appliedSteps: number } | undefined;
   /** Called when the compute side died (thread crash); the worker must exit. */
   onFatal?: (error: Error) => void;
   close(): Promise<void>;
@@ -59,7 +59,7 @@ export class InProcessExecutor implements StepExecutor {
     this.core.abort(jobKey, reason);
   }
 
-  held(): { runId: string; appliedSteps: number } | undefined {
+  held(): { jobId: string; appliedSteps: number } | undefined {
     return this.core.held();
   }
 
@@ -74,7 +74,7 @@ export class ThreadExecutor implements StepExecutor {
   onLog?: (message: string, fields?: Record<string, unknown>) => void;
   private readonly pending = new Map<number, (result: RankResult) => void>();
   private nextId = 0;
-  private lastHeld?: { runId: string; appliedSteps: number };
+  private lastHeld?: { jobId: string; appliedSteps: number };
   private closing = false;
 
   private constructor(
@@ -132,7 +132,7 @@ export class ThreadExecutor implements StepExecutor {
     }
   }
 
-  held(): { runId: string; appliedSteps: number } | undefined {
+  held(): { jobId: string; appliedSteps: number } | undefined {
     return this.lastHeld;
   }
 

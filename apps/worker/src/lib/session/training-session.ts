@@ -73,8 +73,8 @@ export class TrainingSession {
   ) {}
 
   /** The job and step count of the replica held in memory, if any. */
-  held(): { runId: string; appliedSteps: number } | undefined {
-    return this.replica && { runId: this.replica.jobId, appliedSteps: this.replica.trainer.stepsDone };
+  held(): { jobId: string; appliedSteps: number } | undefined {
+    return this.replica && { jobId: this.replica.jobId, appliedSteps: this.replica.trainer.stepsDone };
   }
 
   /**

@@ -102,7 +102,7 @@ describe('coordinator service over grpc-js', () => {
           workerId: 'w0',
           sessionId: registered.sessionId,
           lastCompletedStep: 3,
-          heldRunId: 'run-1',
+          heldJobId: 'run-1',
           appliedSteps: 4,
           finetuneJob: 'ft-1.a0',
           leaving: false,

@@ -120,10 +120,11 @@ export interface HeartbeatRequest {
   /** Last optimizer step the worker completed, for progress tracking. */
   lastCompletedStep: number;
   /**
-   * Run whose replica the worker holds in memory (empty: none); with applied_steps it tells the
-   * coordinator whether a new ring generation can continue from memory.
+   * Training job (a run or a finetune) whose replica the worker holds in memory (empty: none); with
+   * applied_steps it tells the coordinator whether a new ring generation can continue from memory.
+   * Renamed from held_run_id (same field number: the wire format is unchanged).
    */
-  heldRunId: string;
+  heldJobId: string;
   /** Optimizer steps the held replica has applied. */
   appliedSteps: number;
   /** Finetune rank job the worker is running now (`<finetuneId>.a<attempt>`; empty: none). */
@@ -547,7 +548,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     workerId: '',
     sessionId: '',
     lastCompletedStep: 0,
-    heldRunId: '',
+    heldJobId: '',
     appliedSteps: 0,
     finetuneJob: '',
     leaving: false,
@@ -565,8 +566,8 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.lastCompletedStep !== 0) {
       writer.uint32(24).uint64(message.lastCompletedStep);
     }
-    if (message.heldRunId !== '') {
-      writer.uint32(34).string(message.heldRunId);
+    if (message.heldJobId !== '') {
+      writer.uint32(34).string(message.heldJobId);
     }
     if (message.appliedSteps !== 0) {
       writer.uint32(40).uint64(message.appliedSteps);
@@ -622,7 +623,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
               break;
             }
 
-            message.heldRunId = reader.string();
+            message.heldJobId = reader.string();
             continue;
           }
           case 5: {
@@ -678,10 +679,10 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.last_completed_step)
           ? globalThis.Number(object.last_completed_step)
           : 0,
-      heldRunId: isSet(object.heldRunId)
-        ? globalThis.String(object.heldRunId)
-        : isSet(object.held_run_id)
-          ? globalThis.String(object.held_run_id)
+      heldJobId: isSet(object.heldJobId)
+        ? globalThis.String(object.heldJobId)
+        : isSet(object.held_job_id)
+          ? globalThis.String(object.held_job_id)
           : '',
       appliedSteps: isSet(object.appliedSteps)
         ? globalThis.Number(object.appliedSteps)
@@ -708,8 +709,8 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.lastCompletedStep !== 0) {
       obj.lastCompletedStep = Math.round(message.lastCompletedStep);
     }
-    if (message.heldRunId !== '') {
-      obj.heldRunId = message.heldRunId;
+    if (message.heldJobId !== '') {
+      obj.heldJobId = message.heldJobId;
     }
     if (message.appliedSteps !== 0) {
       obj.appliedSteps = Math.round(message.appliedSteps);
@@ -731,7 +732,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.workerId = object.workerId ?? '';
     message.sessionId = object.sessionId ?? '';
     message.lastCompletedStep = object.lastCompletedStep ?? 0;
-    message.heldRunId = object.heldRunId ?? '';
+    message.heldJobId = object.heldJobId ?? '';
     message.appliedSteps = object.appliedSteps ?? 0;
     message.finetuneJob = object.finetuneJob ?? '';
     message.leaving = object.leaving ?? false;
