@@ -92,7 +92,8 @@ export async function createApp(
       .setTitle('LLM Forge coordinator')
       .setDescription('Distributed pretraining runs: state in Redis, steps scheduled through BullMQ.')
       .setVersion('0.1.0')
-      .addBearerAuth()
+      // the token is FORGE_API_TOKEN (hex), not a JWT, which the default bearerFormat would claim
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'FORGE_API_TOKEN (hex)' })
       .build(),
   );
   SwaggerModule.setup('docs', app, openapi, { jsonDocumentUrl: 'openapi.json' });

@@ -11,6 +11,7 @@ import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
 import { type ActiveGeneration, type GenerationExecutor } from './generation-executor';
 import type { StreamEvent } from './generation-messages';
 import { GENERATION_EXECUTOR, MAX_CONCURRENT_GENERATIONS } from './generate.service';
+import { DEFAULT_NEW_TOKENS } from './generate.schema';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 const PROMPT = 'Call me Ishmael.';
@@ -81,6 +82,14 @@ describe('POST /generate (e2e, Redis)', () => {
     expect(events.filter((e) => e.event === 'done')).toHaveLength(1);
   });
 
+  it('generates DEFAULT_NEW_TOKENS tokens when maxNewTokens is not given', async () => {
+    if (!ctx.up) return;
+    const res = await post({ checkpoint: modelDir, prompt: PROMPT }).expect(200);
+    const done = parseSse(res.text).at(-1)!;
+    expect(done.event).toBe('done');
+    expect(done.data.tokens).toBe(greedyText(modelDir, PROMPT, DEFAULT_NEW_TOKENS).tokens);
+  });
+
   it('is in the OpenAPI document with its body schema', async () => {
     if (!ctx.up) return;
     const doc = (await request(ctx.server).get('/openapi.json').set(auth).expect(200)).body;
@@ -90,6 +99,11 @@ describe('POST /generate (e2e, Redis)', () => {
       expect.arrayContaining(['checkpoint', 'prompt', 'maxNewTokens', 'temperature', 'topK']),
     );
     expect(schema.properties.maxNewTokens.maximum).toBe(1024);
+    expect(schema.properties.maxNewTokens.default).toBe(50);
+    expect(schema.required).not.toContain('maxNewTokens');
+    // the token is FORGE_API_TOKEN, 48 hex digits, not a JWT
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.bearer.bearerFormat).not.toBe('JWT');
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '503']));
   });
 
