@@ -18,6 +18,7 @@ import {
 } from '@llm-forge/finetune';
 import {
   FINETUNE_DEFAULTS as D,
+  SPEC_LIMITS,
   type FinetuneMetric,
   type FinetuneSpec,
   type InstructionEvaluation,
@@ -127,8 +128,8 @@ function instructSpecOf(flags: InstructFlags): FinetuneSpec {
     ...(flags.loraRank !== undefined ? { lora: { rank: flags.loraRank, alpha: flags.loraAlpha } } : {}),
     style: flags.style as FinetuneSpec['style'],
     maskInstruction: Boolean(flags.maskInstruction),
-    // Without --test-limit every test entry is answered.
-    maxResponses: flags.testLimit ?? Number.MAX_SAFE_INTEGER,
+    // Without --test-limit every test entry is answered (up to the spec's bound, far above any test split).
+    maxResponses: flags.testLimit ?? SPEC_LIMITS.maxResponses,
     ...instructionEvalFields(flags),
     seed: flags.seed,
   });
