@@ -1,13 +1,77 @@
 // Batched single-precision GEMM on OpenBLAS: C_i = alpha * op(A_i) op(B_i) + beta * C_i, row major,
 // with per-batch element offsets (which express strided, broadcast and folded batches alike).
+// OpenBLAS runs single-threaded; the addon's pool splits each large product into blocks of C.
 #include <cblas.h>
 
 #include <string>
 
 #include "common.h"
+#include "gemm.h"
 #include "thread-pool.h"
 
 namespace forge {
+
+void GemmSerial(const GemmArgs& g) {
+  if (g.K == 0) {
+    for (int64_t r = 0; r < g.M; ++r) {
+      float* row = g.c + r * g.ldc;
+      for (int64_t col = 0; col < g.N; ++col) row[col] = g.beta == 0.0f ? 0.0f : g.beta * row[col];
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, g.transA ? CblasTrans : CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(g.M), static_cast<blasint>(g.N), static_cast<blasint>(g.K), g.alpha, g.a,
+              static_cast<blasint>(g.lda), g.b, static_cast<blasint>(g.ldb), g.beta, g.c, static_cast<blasint>(g.ldc));
+}
+
+namespace {
+
+// A product below this many multiply-adds runs on one thread: waking a second costs more.
+constexpr double kParallelWork = 2.0 * 1024 * 1024;
+// Blocks per thread: more balance under load against more repacking of the shared operand.
+constexpr int64_t kBlocksPerThread = 4;
+// Fewest multiply-adds in a block (~2 ms on one core), so that repacking stays a small share.
+constexpr double kMinBlockWork = 128.0 * 1024 * 1024;
+// Smallest block edge; a multiple of OpenBLAS's register tiles (16 on AVX2/AVX-512).
+constexpr int64_t kMinBlock = 128;
+
+// The block edges: `blocks` near-equal parts of `extent`, each a multiple of 16 but the last.
+int64_t BlockEdge(int64_t extent, int64_t blocks) {
+  const int64_t edge = (extent + blocks - 1) / blocks;
+  return (edge + 15) / 16 * 16;
+}
+
+}  // namespace
+
+void GemmParallel(const GemmArgs& g) {
+  const double work = static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
+  const int threads = NumThreads();
+  const bool splitColumns = g.N >= g.M;
+  const int64_t extent = splitColumns ? g.N : g.M;
+  const int64_t byWork = static_cast<int64_t>(work / kMinBlockWork);
+  const int64_t blocks = std::min<int64_t>({threads * kBlocksPerThread, extent / kMinBlock, std::max<int64_t>(byWork, threads)});
+  if (threads <= 1 || work < kParallelWork || blocks < 2) {
+    GemmSerial(g);
+    return;
+  }
+  const int64_t edge = BlockEdge(extent, blocks);
+  const int64_t count = (extent + edge - 1) / edge;
+  ParallelTasks(count, [&](int64_t block, int) {
+    const int64_t begin = block * edge, size = std::min(edge, extent - begin);
+    GemmArgs part = g;
+    if (splitColumns) {  // C[:, begin:begin+size] = op(A) op(B)[:, begin:begin+size]
+      part.N = size;
+      part.b = g.b + (g.transB ? begin * g.ldb : begin);
+      part.c = g.c + begin;
+    } else {  // C[begin:begin+size, :] = op(A)[begin:begin+size, :] op(B)
+      part.M = size;
+      part.a = g.a + (g.transA ? begin : begin * g.lda);
+      part.c = g.c + begin * g.ldc;
+    }
+    GemmSerial(part);
+  });
+}
+
 namespace {
 
 // Index one past the last element touched by a rows x cols row-major view with leading dim ld.
@@ -42,27 +106,17 @@ Napi::Value GemmBatch(const Napi::CallbackInfo& info) {
     }
   }
   if (M == 0 || N == 0) return info.Env().Undefined();
-  const CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
-  auto one = [&](int64_t i) {
-    float* ci = c + offsets[3 * i + 2];
-    if (K == 0) {
-      for (int64_t r = 0; r < M; ++r) {
-        for (int64_t col = 0; col < N; ++col) ci[r * ldc + col] = beta == 0.0f ? 0.0f : beta * ci[r * ldc + col];
-      }
-      return;
-    }
-    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha,
-                a + offsets[3 * i], static_cast<blasint>(lda), b + offsets[3 * i + 1], static_cast<blasint>(ldb), beta,
-                ci, static_cast<blasint>(ldc));
+  auto product = [&](int64_t i) {
+    return GemmArgs{transA, transB, M, N, K, alpha, a + offsets[3 * i], lda, b + offsets[3 * i + 1], ldb, beta,
+                    c + offsets[3 * i + 2], ldc};
   };
-  // Many small products: one per thread with single-threaded OpenBLAS. Few large ones: in turn,
-  // each on every thread. (Products of a batch never overlap in C.)
+  // Many small products: one per task. Few large ones: in turn, each split over the threads.
+  // (Products of a batch never overlap in C.)
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   if (batch >= 2 && NumThreads() > 1 && work <= 16.0 * 1024 * 1024) {
-    ParallelTasks(batch, [&](int64_t i, int) { one(i); });
+    ParallelTasks(batch, [&](int64_t i, int) { GemmSerial(product(i)); });
   } else {
-    for (int64_t i = 0; i < batch; ++i) one(i);
+    for (int64_t i = 0; i < batch; ++i) GemmParallel(product(i));
   }
   return info.Env().Undefined();
 }

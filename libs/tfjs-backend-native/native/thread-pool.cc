@@ -12,17 +12,26 @@
 namespace forge {
 namespace {
 
+// Parts per thread of a ParallelFor: a thread that another process holds off its core takes
+// fewer parts, instead of the whole kernel waiting for its one large part.
+constexpr int64_t kPartsPerThread = 4;
+
 // The pool is created once and never destroyed: workers block on a condition variable while
-// idle (no spinning that would steal cores from OpenBLAS) and die with the process.
+// idle (no spinning that would take the cores from other work) and die with the process.
+//
+// Every job is a loop that claims tasks until none are left, so the caller never depends on a
+// worker: when the caller has run out of tasks it closes the job and waits only for the workers
+// that joined it. A worker that wakes late (its core busy elsewhere) finds the job closed and
+// goes back to sleep, instead of the caller waiting a scheduler time slice for it.
 struct Pool {
   std::mutex mu;
   std::condition_variable wake;
   std::condition_variable done;
   std::vector<std::thread> threads;
   uint64_t generation = 0;
-  const std::function<void(int)>* job = nullptr;
-  int jobWorkers = 0;  // workers (besides the caller) taking part in the current job
-  int pending = 0;
+  const std::function<void(int)>* job = nullptr;  // null once the caller has closed the job
+  int jobWorkers = 0;                             // workers (besides the caller) invited to it
+  int active = 0;                                 // workers inside the job's body
   int numThreads = 1;
   std::mutex runMu;  // one job at a time (JS worker threads may share the addon)
 };
@@ -37,8 +46,9 @@ void WorkerLoop(Pool* pool, int index, uint64_t seen) {
   for (;;) {
     pool->wake.wait(lock, [&] { return pool->generation != seen; });
     seen = pool->generation;
-    if (index > pool->jobWorkers) continue;
     const std::function<void(int)>* job = pool->job;
+    if (job == nullptr || index > pool->jobWorkers) continue;
+    ++pool->active;
     lock.unlock();
     try {
       (*job)(index);
@@ -46,31 +56,32 @@ void WorkerLoop(Pool* pool, int index, uint64_t seen) {
       // Kernels do not throw; never let a worker take the process down.
     }
     lock.lock();
-    if (--pool->pending == 0) pool->done.notify_one();
+    if (--pool->active == 0) pool->done.notify_one();
   }
 }
 
-// Runs fn(worker) on `workers` threads, the caller being worker 0.
+// Runs fn(worker) on the caller (worker 0) and on up to `workers` - 1 pool threads that join in
+// time; fn must claim its work dynamically, since any worker but the caller may not run it.
 void Run(int workers, const std::function<void(int)>& fn) {
   Pool& pool = GetPool();
   workers = std::min(workers, pool.numThreads);
   std::unique_lock<std::mutex> running(pool.runMu, std::try_to_lock);
   if (workers <= 1 || !running.owns_lock()) {
-    // One thread, or the pool is busy with another JS thread's job: run every part here.
-    for (int w = 0; w < workers; ++w) fn(w);
+    // One thread, or the pool is busy with another JS thread's job: the caller does it all.
+    fn(0);
     return;
   }
   {
     std::lock_guard<std::mutex> lock(pool.mu);
     pool.job = &fn;
     pool.jobWorkers = workers - 1;
-    pool.pending = workers - 1;
     ++pool.generation;
   }
   pool.wake.notify_all();
   fn(0);
   std::unique_lock<std::mutex> lock(pool.mu);
-  pool.done.wait(lock, [&] { return pool.pending == 0; });
+  pool.job = nullptr;
+  pool.done.wait(lock, [&] { return pool.active == 0; });
 }
 
 }  // namespace
@@ -89,24 +100,26 @@ void SetNumThreads(int n) {
     }
     pool.numThreads = n;
   }
-  openblas_set_num_threads(n);
+  // Every parallel kernel, GEMM included (gemm.h), splits its work over this pool and calls
+  // OpenBLAS single-threaded: OpenBLAS's own threads would spin after each call (sched_yield for
+  // up to 2^28 cycles), taking the cores from the pool's next kernel and from other processes.
+  openblas_set_num_threads(1);
 }
 
 void ParallelFor(int64_t total, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   if (total <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int64_t maxChunks = std::max<int64_t>(1, total / grain);
-  const int chunks = static_cast<int>(std::min<int64_t>(NumThreads(), maxChunks));
-  if (chunks <= 1) {
+  const int64_t maxParts = std::max<int64_t>(1, total / grain);
+  const int64_t parts = std::min<int64_t>(NumThreads() * kPartsPerThread, maxParts);
+  if (parts <= 1 || NumThreads() <= 1) {
     body(0, total);
     return;
   }
-  const std::function<void(int)> fn = [&](int worker) {
-    const int64_t begin = total * worker / chunks;
-    const int64_t end = total * (worker + 1) / chunks;
+  ParallelTasks(parts, [&](int64_t part, int) {
+    const int64_t begin = total * part / parts;
+    const int64_t end = total * (part + 1) / parts;
     if (begin < end) body(begin, end);
-  };
-  Run(chunks, fn);
+  });
 }
 
 void ParallelTasks(int64_t numTasks, const std::function<void(int64_t, int)>& body) {
@@ -120,10 +133,7 @@ void ParallelTasks(int64_t numTasks, const std::function<void(int64_t, int)>& bo
   const std::function<void(int)> fn = [&](int worker) {
     for (int64_t t = next.fetch_add(1); t < numTasks; t = next.fetch_add(1)) body(t, worker);
   };
-  const int blasThreads = NumThreads();
-  openblas_set_num_threads(1);
   Run(workers, fn);
-  openblas_set_num_threads(blasThreads);
 }
 
 }  // namespace forge

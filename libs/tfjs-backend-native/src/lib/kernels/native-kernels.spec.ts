@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectClose, nativeAvailable, randomTensor, useBackend, valuesOn } from '../test-utils/backends';
 import { expectNoLeak } from '../test-utils/run-kernel';
+import { getNativeAddon } from '../native/native-addon';
 
 const describeNative = nativeAvailable() ? describe : describe.skip;
 
@@ -32,6 +33,36 @@ describeNative('native backend kernels', () => {
     'matMul %j x %j transposeA=%s transposeB=%s',
     async (aShape, bShape, ta, tb) => {
       await compare(() => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb));
+    },
+  );
+
+  // Products large enough to be cut into column blocks (N >= M) or row blocks (M > N) that the
+  // threads take in turn. Block edges depend on the shape and thread count only, so a run repeats
+  // bit for bit; against one thread OpenBLAS's edge kernels may round the last bit differently.
+  it.each([
+    [[300, 64], [64, 520], false, false],
+    [[600, 64], [64, 300], false, false],
+    [[64, 600], [300, 64], true, true],
+    [[64, 300], [64, 520], true, false],
+    [[600, 64], [300, 64], false, true],
+  ] as Array<[number[], number[], boolean, boolean]>)(
+    'matMul %j x %j (transposeA=%s transposeB=%s) split over the threads: exact, repeatable',
+    async (aShape, bShape, ta, tb) => {
+      const product = () => tf.matMul(t(aShape, 1), t(bShape, 2), ta, tb);
+      await compare(product, 1e-5);
+      const addon = getNativeAddon();
+      if (!addon) throw new Error('native addon not loaded');
+      const threads = addon.getNumThreads();
+      const [split] = await valuesOn('native', product);
+      const [again] = await valuesOn('native', product);
+      expect(Buffer.from(again.buffer).equals(Buffer.from(split.buffer))).toBe(true);
+      addon.setNumThreads(1);
+      try {
+        const [serial] = await valuesOn('native', product);
+        expectClose(split, serial, 1e-6);
+      } finally {
+        addon.setNumThreads(threads);
+      }
     },
   );
 
