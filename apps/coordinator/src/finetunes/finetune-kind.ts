@@ -16,9 +16,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { JobEvents, type FinetuneEvent } from '../events/job-events.service';
 import { JobDriver } from '../jobs/job-driver.service';
-import type { TransitionResult } from '../jobs/job-store';
-import type { DrivenPatch, RankJobKindFields, TrainingJobKind } from '../jobs/training-job-kind';
-import type { RunStatus } from '../runs/run-state';
+import type { RankJobKindFields, TrainingJobKind } from '../jobs/training-job-kind';
 import type { Finetune } from './finetune.model';
 import { FinetunesRepository } from './finetunes.repository';
 
@@ -28,31 +26,11 @@ export class FinetuneKind implements TrainingJobKind<Finetune> {
   readonly kind = 'finetune';
 
   constructor(
-    private readonly repo: FinetunesRepository,
+    readonly repository: FinetunesRepository,
     private readonly events: JobEvents,
     driver: JobDriver,
   ) {
     driver.register(this);
-  }
-
-  get(id: string): Promise<Finetune | undefined> {
-    return this.repo.get(id);
-  }
-
-  list(): Promise<Finetune[]> {
-    return this.repo.list();
-  }
-
-  create(job: Finetune): Promise<void> {
-    return this.repo.create(job);
-  }
-
-  update(id: string, patch: DrivenPatch): Promise<void> {
-    return this.repo.update(id, patch);
-  }
-
-  transition(id: string, from: readonly RunStatus[], to: RunStatus): Promise<TransitionResult> {
-    return this.repo.transition(id, from, to);
   }
 
   /** A finetune is never paused: every unfinished one holds its members. */
@@ -69,8 +47,8 @@ export class FinetuneKind implements TrainingJobKind<Finetune> {
   }
 
   async truncateHistory(id: string, step: number): Promise<void> {
-    const history = await this.repo.history(id);
-    await this.repo.setHistory(
+    const history = await this.repository.history(id);
+    await this.repository.setHistory(
       id,
       history.filter((p) => p.step <= step),
     );
@@ -84,9 +62,9 @@ export class FinetuneKind implements TrainingJobKind<Finetune> {
   async recordStep(job: Finetune, ranked: RankSuccess[]): Promise<void> {
     const report = ranked[0].finetune;
     if (!report) return;
-    if (report.logged) await this.repo.appendHistory(job.id, report.logged);
-    if (report.evaluation) await this.repo.setEvaluation(job.id, report.evaluation);
-    await this.repo.update(job.id, {
+    if (report.logged) await this.repository.appendHistory(job.id, report.logged);
+    if (report.evaluation) await this.repository.setEvaluation(job.id, report.evaluation);
+    await this.repository.update(job.id, {
       progress: { ...job.progress, epoch: report.epoch },
       trainableParameters: report.trainableParameters,
       totalParameters: report.totalParameters,
@@ -97,8 +75,8 @@ export class FinetuneKind implements TrainingJobKind<Finetune> {
   /** Every event carries the logged history (bounded) and, once there is one, the final evaluation. */
   async publish(job: Finetune): Promise<void> {
     const [metrics, evaluation] = await Promise.all([
-      this.repo.history(job.id),
-      this.repo.evaluation(job.id),
+      this.repository.history(job.id),
+      this.repository.evaluation(job.id),
     ]);
     const data: FinetuneEvent = { ...job, metrics, ...(evaluation ? { evaluation } : {}) };
     this.events.emit({ type: 'finetune', data });

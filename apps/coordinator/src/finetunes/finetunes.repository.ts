@@ -6,7 +6,6 @@
  * other fields are written by the driver under its per-job lock.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type {
   ClassificationEvaluation,
   FinetuneMetric,
@@ -14,10 +13,11 @@ import type {
 } from '@llm-forge/cluster-protocol';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
-import { JobStore, type JobCodec, type TransitionResult } from '../jobs/job-store';
+import type { JobCodec } from '../jobs/job-store';
+import { JobRepository } from '../jobs/job-repository';
 import type { DrivenPatch } from '../jobs/training-job-kind';
 import { RedisService } from '../redis/redis.service';
-import { isRunStatus, type RunStatus } from '../runs/run-state';
+import { isRunStatus } from '../runs/run-state';
 import type { Finetune } from './finetune.model';
 
 /** Fields of a job the driver may change. */
@@ -29,33 +29,9 @@ export type FinetunePatch = Partial<
 
 /** Reads and writes finetune jobs. */
 @Injectable()
-export class FinetunesRepository {
-  private readonly redis: Redis;
-  private readonly store: JobStore<Finetune>;
-
+export class FinetunesRepository extends JobRepository<Finetune> {
   constructor(redis: RedisService, @Inject(FORGE_CONFIG) config: CoordinatorConfig) {
-    this.redis = redis.client;
-    this.store = new JobStore(redis.client, config.redisPrefix, FINETUNE_CODEC);
-  }
-
-  /** Stores a new job and indexes it. */
-  create(job: Finetune): Promise<void> {
-    return this.store.create(job);
-  }
-
-  /** The job, or undefined. */
-  get(id: string): Promise<Finetune | undefined> {
-    return this.store.get(id);
-  }
-
-  /** Every job, newest first. */
-  list(): Promise<Finetune[]> {
-    return this.store.list();
-  }
-
-  /** Sets the status to `to` if it is one of `from` (atomically). */
-  transition(id: string, from: readonly RunStatus[], to: RunStatus): Promise<TransitionResult> {
-    return this.store.transition(id, from, to);
+    super(redis.client, config.redisPrefix, FINETUNE_CODEC);
   }
 
   /** Changes fields of the record (`undefined` removes one); a job Redis lost stays absent. */

@@ -61,7 +61,8 @@ export class JobDriver extends PeriodicDriver {
     this.kinds.set(kind.kind, k);
     this.pool.addSource({
       kind: kind.kind,
-      holding: async () => (await k.list()).filter((j) => !isTerminal(j.status) && k.holdsMembers(j)),
+      holding: async () =>
+        (await k.repository.list()).filter((j) => !isTerminal(j.status) && k.holdsMembers(j)),
     });
   }
 
@@ -71,10 +72,10 @@ export class JobDriver extends PeriodicDriver {
    */
   async release(kind: JobKind, id: string): Promise<void> {
     const k = this.kindOf(kind);
-    const job = await k.get(id);
+    const job = await k.repository.get(id);
     if (!job) return;
     if (job.stepJobId !== undefined && (await this.scheduler.remove(id, job.stepJobId)))
-      await k.update(id, { stepJobId: undefined });
+      await k.repository.update(id, { stepJobId: undefined });
     await this.pool.release({ kind, id }, job.members);
     if (isTerminal(job.status)) this.known.delete(id);
     await this.publish(k, id);
@@ -84,7 +85,7 @@ export class JobDriver extends PeriodicDriver {
   protected async pass(): Promise<void> {
     await this.restoreLostJobs();
     for (const k of this.kinds.values()) {
-      for (const job of (await k.list()).filter((j) => !isTerminal(j.status))) {
+      for (const job of (await k.repository.list()).filter((j) => !isTerminal(j.status))) {
         // First seen (just created, or this coordinator just started): clients learn it exists.
         const seen = this.known.has(job.id);
         this.known.set(job.id, { kind: k, job });
@@ -103,7 +104,7 @@ export class JobDriver extends PeriodicDriver {
   async onStepDone(step: StepJobData, results: RankResult[], finishedAt = Date.now()): Promise<void> {
     const k = this.kindOf(step.kind);
     await this.withLock(step.jobId, async () => {
-      const job = await k.get(step.jobId);
+      const job = await k.repository.get(step.jobId);
       if (!job || job.progress.step !== step.step || job.progress.attempt !== step.attempt) {
         this.log.debug(
           { jobId: step.jobId, step: step.step, attempt: step.attempt },
@@ -124,7 +125,7 @@ export class JobDriver extends PeriodicDriver {
   // ---- decisions -------------------------------------------------------------------------------
 
   private async examine(k: Kind, id: string): Promise<void> {
-    const job = await k.get(id);
+    const job = await k.repository.get(id);
     if (!job || isTerminal(job.status) || job.status === 'paused') return;
     if (job.status === 'queued' || job.stepJobId === undefined) {
       await this.form(k, job);
@@ -179,11 +180,11 @@ export class JobDriver extends PeriodicDriver {
     );
     if (next === undefined) {
       if (job.status === 'running' && job.stepJobId !== undefined)
-        await k.update(job.id, { stepJobId: undefined });
+        await k.repository.update(job.id, { stepJobId: undefined });
       return;
     }
     const stepJob = await this.scheduler.enqueue(k, next);
-    await k.update(job.id, { stepJobId: stepJob });
+    await k.repository.update(job.id, { stepJobId: stepJob });
     this.log.info(
       {
         [k.kind]: job.id,
@@ -214,7 +215,7 @@ export class JobDriver extends PeriodicDriver {
     }
     const progress = { ...job.progress, step: from.step, attempt };
     const next = { ...job, members: ring.members, resumeFrom: from.resumeFrom, progress, stepStartedAt: now };
-    await k.update(job.id, {
+    await k.repository.update(job.id, {
       members: ring.members,
       resumeFrom: from.resumeFrom,
       progress,
@@ -264,7 +265,7 @@ export class JobDriver extends PeriodicDriver {
     const stepJob =
       done || job.status !== 'running' ? undefined : stepJobId(job.id, step, job.progress.attempt);
     const position = { progress, retries: 0, resumeFrom: undefined, stepStartedAt: now, stepJobId: stepJob };
-    await k.update(job.id, position);
+    await k.repository.update(job.id, position);
     if (stepJob !== undefined) await this.scheduler.enqueue(k, { ...job, ...position });
 
     const stepMs = job.stepStartedAt !== undefined ? finishedAt - job.stepStartedAt : lead.jobMs;
@@ -314,7 +315,12 @@ export class JobDriver extends PeriodicDriver {
       { jobId: job.id, step: job.progress.step, attempt: job.progress.attempt, retries, reason },
       'step failed; re-running',
     );
-    await k.update(job.id, { retries, badCheckpoints, stepJobId: undefined, resumeFrom: undefined });
+    await k.repository.update(job.id, {
+      retries,
+      badCheckpoints,
+      stepJobId: undefined,
+      resumeFrom: undefined,
+    });
     const current = await this.require(k, job.id);
     if (current.status === 'running') await this.form(k, current);
     else await this.publish(k, job.id);
@@ -327,14 +333,14 @@ export class JobDriver extends PeriodicDriver {
       'step aborted',
     );
     if (job.stepJobId !== undefined) await this.scheduler.remove(job.id, job.stepJobId);
-    await k.update(job.id, { stepJobId: undefined, retries: job.retries + 1 });
+    await k.repository.update(job.id, { stepJobId: undefined, retries: job.retries + 1 });
     if (job.retries + 1 > this.config.maxStepRetries) {
       await this.fail(k, job, `step ${job.progress.step} failed ${job.retries + 1} times; last: ${reason}`);
     }
   }
 
   private async fail(k: Kind, job: DrivenJob, error: string): Promise<void> {
-    await k.update(job.id, { error, stepJobId: undefined });
+    await k.repository.update(job.id, { error, stepJobId: undefined });
     await this.transition(k, job.id, 'fail');
     await this.pool.release({ kind: k.kind, id: job.id }, job.members);
     this.known.delete(job.id);
@@ -352,17 +358,17 @@ export class JobDriver extends PeriodicDriver {
 
   private async transition(k: Kind, id: string, action: RunAction): Promise<void> {
     const { from, to } = TRANSITIONS[action];
-    await k.transition(id, from, to);
+    await k.repository.transition(id, from, to);
   }
 
   private async require(k: Kind, id: string): Promise<DrivenJob> {
-    const job = await k.get(id);
+    const job = await k.repository.get(id);
     if (!job) throw new Error(`${k.kind} ${id} disappeared from Redis`);
     return job;
   }
 
   private async publish(k: Kind, id: string): Promise<void> {
-    const job = await k.get(id);
+    const job = await k.repository.get(id);
     if (!job) return;
     if (isTerminal(job.status)) this.known.delete(id);
     else this.known.set(id, { kind: k, job });
@@ -377,8 +383,8 @@ export class JobDriver extends PeriodicDriver {
    */
   private async restoreLostJobs(): Promise<void> {
     for (const [id, { kind, job }] of this.known) {
-      if (await kind.get(id)) continue;
-      await kind.create({
+      if (await kind.repository.get(id)) continue;
+      await kind.repository.create({
         ...job,
         status: 'queued',
         stepJobId: undefined,

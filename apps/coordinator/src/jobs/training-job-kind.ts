@@ -7,9 +7,9 @@
  */
 import type { JobKind, RankJobData, RankSuccess } from '@llm-forge/cluster-protocol';
 import type { CheckpointInfo } from '@llm-forge/cluster-protocol';
-import type { RunStatus } from '../runs/run-state';
 import type { RingMember } from '../workers/worker-pool';
-import type { JobRecord, TransitionResult } from './job-store';
+import type { JobRepository } from './job-repository';
+import type { JobRecord } from './job-store';
 
 /** Where a job stands in its steps. */
 export interface JobProgress {
@@ -68,13 +68,8 @@ export type RankJobKindFields = RankJobData extends infer R
 /** One kind of training job, as the driver sees it. */
 export interface TrainingJobKind<J extends DrivenJob = DrivenJob> {
   readonly kind: JobKind;
-  get(id: string): Promise<J | undefined>;
-  /** Every job of the kind, newest first. */
-  list(): Promise<J[]>;
-  /** Stores a job again (one Redis lost, restored from the driver's memory). */
-  create(job: J): Promise<void>;
-  update(id: string, patch: DrivenPatch): Promise<void>;
-  transition(id: string, from: readonly RunStatus[], to: RunStatus): Promise<TransitionResult>;
+  /** The kind's records (the driver creates one again when Redis lost it). */
+  readonly repository: JobRepository<J>;
   /** Whether a job in its status holds its ring members (a paused run holds none). */
   holdsMembers(job: J): boolean;
   /** The rank-job fields of this kind for the job's steps. */

@@ -8,10 +8,8 @@ import { Injectable } from '@nestjs/common';
 import type { RankSuccess } from '@llm-forge/cluster-protocol';
 import { JobEvents } from '../events/job-events.service';
 import { JobDriver } from '../jobs/job-driver.service';
-import type { TransitionResult } from '../jobs/job-store';
-import type { DrivenPatch, RankJobKindFields, TrainingJobKind } from '../jobs/training-job-kind';
+import type { RankJobKindFields, TrainingJobKind } from '../jobs/training-job-kind';
 import { listCheckpoints, type CheckpointInfo } from './checkpoints';
-import type { RunStatus } from './run-state';
 import type { Run, StepMetrics } from './run.model';
 import { RunsRepository } from './runs.repository';
 
@@ -21,31 +19,11 @@ export class RunKind implements TrainingJobKind<Run> {
   readonly kind = 'run';
 
   constructor(
-    private readonly repo: RunsRepository,
+    readonly repository: RunsRepository,
     private readonly events: JobEvents,
     driver: JobDriver,
   ) {
     driver.register(this);
-  }
-
-  get(id: string): Promise<Run | undefined> {
-    return this.repo.get(id);
-  }
-
-  list(): Promise<Run[]> {
-    return this.repo.list();
-  }
-
-  create(run: Run): Promise<void> {
-    return this.repo.create(run);
-  }
-
-  update(id: string, patch: DrivenPatch): Promise<void> {
-    return this.repo.update(id, patch);
-  }
-
-  transition(id: string, from: readonly RunStatus[], to: RunStatus): Promise<TransitionResult> {
-    return this.repo.transition(id, from, to);
   }
 
   /** A paused run keeps its members on record (to prefer them on resume) but holds none of them. */
@@ -62,18 +40,18 @@ export class RunKind implements TrainingJobKind<Run> {
   }
 
   truncateHistory(id: string, step: number): Promise<void> {
-    return this.repo.truncateHistory(id, step);
+    return this.repository.truncateHistory(id, step);
   }
 
   async recordStep(run: Run, ranked: RankSuccess[], stepMs: number): Promise<void> {
     const lead = ranked[0];
     const step = lead.step + 1;
-    await this.repo.update(run.id, {
+    await this.repository.update(run.id, {
       tokensSeen: run.tokensSeen + lead.tokens,
       ...(lead.checkpoint ? { lastCheckpoint: lead.checkpoint.name } : {}),
     });
     const metric = stepMetrics(ranked, stepMs);
-    await this.repo.appendStep(
+    await this.repository.appendStep(
       run.id,
       metric,
       lead.eval ? { step, ...lead.eval } : undefined,

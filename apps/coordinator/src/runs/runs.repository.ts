@@ -9,13 +9,13 @@
  * in one Lua script, so two concurrent actions cannot both win).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { RedisService } from '../redis/redis.service';
-import { JobStore, type JobCodec, type TransitionResult } from '../jobs/job-store';
+import type { JobCodec } from '../jobs/job-store';
+import { JobRepository } from '../jobs/job-repository';
 import type { RunSpec } from '@llm-forge/cluster-protocol';
-import { isRunStatus, type RunStatus } from './run-state';
+import { isRunStatus } from './run-state';
 import type { EvalRecord, Run, SampleRecord, StepMetrics } from './run.model';
 
 /** Fields of a run that {@link RunsRepository.update} may change (`undefined` removes one). */
@@ -30,13 +30,9 @@ export const MAX_METRICS = 10_000;
 
 /** Reads and writes runs in Redis. */
 @Injectable()
-export class RunsRepository {
-  private readonly redis: Redis;
-  private readonly store: JobStore<Run>;
-
+export class RunsRepository extends JobRepository<Run> {
   constructor(redis: RedisService, @Inject(FORGE_CONFIG) config: CoordinatorConfig) {
-    this.redis = redis.client;
-    this.store = new JobStore(redis.client, config.redisPrefix, RUN_CODEC);
+    super(redis.client, config.redisPrefix, RUN_CODEC);
   }
 
   private runKey(id: string): string {
@@ -44,26 +40,6 @@ export class RunsRepository {
   }
   private metricsKey(id: string): string {
     return `${this.store.key(id)}:metrics`;
-  }
-
-  /** Stores a new run and indexes it. */
-  create(run: Run): Promise<void> {
-    return this.store.create(run);
-  }
-
-  /** The run, or undefined. */
-  get(id: string): Promise<Run | undefined> {
-    return this.store.get(id);
-  }
-
-  /** All runs, newest first. */
-  list(): Promise<Run[]> {
-    return this.store.list();
-  }
-
-  /** Sets the status to `to` if it is one of `from` (atomically). */
-  transition(id: string, from: readonly RunStatus[], to: RunStatus): Promise<TransitionResult> {
-    return this.store.transition(id, from, to);
   }
 
   /**
