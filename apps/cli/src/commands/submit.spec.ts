@@ -27,6 +27,21 @@ async function startCoordinator() {
         return;
       }
       bodies.push({ url: req.url ?? '', body: JSON.parse(text) });
+      const out = (JSON.parse(text) as { out?: unknown }).out;
+      if (typeof out === 'string' && out.startsWith('/etc/')) {
+        // The coordinator's answer to an out beyond the runs directory (runs/path-policy.ts).
+        const issue = { field: 'out', message: `${out} is outside the directories runs may write to` };
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            statusCode: 400,
+            error: 'validation_failed',
+            message: `invalid request: out: ${issue.message}`,
+            issues: [issue],
+          }),
+        );
+        return;
+      }
       const progress = { step: 0, totalSteps: 0, epoch: 0, attempt: 0 };
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'job-1', status: 'queued', progress, checkpointDir: '/c', outDir: '/o' }));
@@ -82,6 +97,14 @@ describe('forge submit', () => {
         checkpointEvery: FINETUNE_DEFAULTS.checkpointEvery,
       },
     });
+  });
+
+  it("exits 1 with the coordinator's refusal of a path, naming the field", async () => {
+    const run = await forge('submit', 'pretrain', '--out', '/etc/forge-run', '--json');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /failed \(400\): invalid request: out: \/etc\/forge-run is outside the directories runs may write to/,
+    );
   });
 
   it('refuses --data with --text, but not --data with the default text', async () => {

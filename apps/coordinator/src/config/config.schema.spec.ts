@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       judgeAllowList: [],
       maxBodyBytes: 1_048_576,
       maxQueuedJobs: 20,
+      outputRoots: [],
+      dataRoots: [],
     });
     expect(() => loadConfig({ FORGE_API_TOKEN: token })).toThrow(
       /FORGE_CLUSTER_SECRET is required outside local mode/,
@@ -80,6 +82,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ FORGE_LOCAL_MODE: 'true', FORGE_API_TOKEN: token }).httpHost).toBe('127.0.0.1');
     expect(loadConfig(plaintextCluster).httpHost).toBe('0.0.0.0');
     expect(loadConfig({ ...plaintextCluster, FORGE_HTTP_HOST: '10.0.0.2' }).httpHost).toBe('10.0.0.2');
+  });
+
+  it('takes output and data roots as absolute directories', () => {
+    const config = loadConfig({
+      ...plaintextCluster,
+      FORGE_OUTPUT_ROOTS: '/models, /scratch/out',
+      FORGE_DATA_ROOTS: '/data',
+    });
+    expect(config.outputRoots).toEqual(['/models', '/scratch/out']);
+    expect(config.dataRoots).toEqual(['/data']);
+    expect(() => loadConfig({ ...plaintextCluster, FORGE_DATA_ROOTS: 'data' })).toThrow(
+      /FORGE_DATA_ROOTS: "data" is not an absolute path/,
+    );
   });
 
   it('allows no judge endpoint by default, Ollama on localhost in local mode, or the operator list', () => {

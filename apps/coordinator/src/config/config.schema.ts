@@ -6,6 +6,7 @@ import {
   TransportSecurityError,
   transportSecurityFromEnv,
 } from '@llm-forge/proto';
+import * as path from 'path';
 import { z } from 'zod';
 import { type JudgeEndpoint, LOCAL_OLLAMA_JUDGE, parseJudgeAllowList } from './judge-allowlist';
 
@@ -45,7 +46,20 @@ export const environmentSchema = z.object({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   FORGE_MAX_QUEUED_JOBS: z.coerce.number().int().min(1).default(20),
+  FORGE_OUTPUT_ROOTS: z.string().optional(),
+  FORGE_DATA_ROOTS: z.string().optional(),
 });
+
+/** Comma-separated absolute directories, or the problem (a relative entry) as a string. */
+function parseDirList(value: string | undefined): string[] | string {
+  const dirs = (value ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0);
+  const relative = dirs.find((d) => !path.isAbsolute(d));
+  if (relative !== undefined) return `${JSON.stringify(relative)} is not an absolute path`;
+  return dirs.map((d) => path.resolve(d));
+}
 
 /** The coordinator's configuration, resolved from the environment. */
 export interface CoordinatorConfig {
@@ -113,6 +127,16 @@ export interface CoordinatorConfig {
    * Redis prefix); one more is refused with 429 until one starts or is cancelled. @defaultValue 20
    */
   maxQueuedJobs: number;
+  /**
+   * Directories besides `runsDir` a run's `out` may lie in (absolute). @defaultValue none: outputs
+   * go only under the runs directory
+   */
+  outputRoots: string[];
+  /**
+   * Directories inputs (texts, manifests, init models, datasets, base checkpoints) may come from
+   * outside local mode, besides the runs directory and `outputRoots` (absolute). @defaultValue none
+   */
+  dataRoots: string[];
 }
 
 /** Thrown when the environment is invalid; the message names every bad variable. */
@@ -143,6 +167,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
   );
   if (typeof judgeAllowList === 'string') {
     throw new ConfigError(`invalid environment: FORGE_JUDGE_ALLOWLIST: ${judgeAllowList}`);
+  }
+  const outputRoots = parseDirList(e.FORGE_OUTPUT_ROOTS);
+  if (typeof outputRoots === 'string') {
+    throw new ConfigError(
+      `invalid environment: FORGE_OUTPUT_ROOTS: ${outputRoots} (give absolute directories, comma-separated)`,
+    );
+  }
+  const dataRoots = parseDirList(e.FORGE_DATA_ROOTS);
+  if (typeof dataRoots === 'string') {
+    throw new ConfigError(
+      `invalid environment: FORGE_DATA_ROOTS: ${dataRoots} (give absolute directories, comma-separated)`,
+    );
   }
   const authEnabled = !e.FORGE_AUTH_DISABLED;
   if (authEnabled && !e.FORGE_API_TOKEN) {
@@ -191,5 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     judgeAllowList,
     maxBodyBytes: e.FORGE_MAX_BODY_BYTES,
     maxQueuedJobs: e.FORGE_MAX_QUEUED_JOBS,
+    outputRoots,
+    dataRoots,
   };
 }

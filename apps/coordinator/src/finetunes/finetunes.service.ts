@@ -4,12 +4,13 @@ import { randomUUID } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { Logger } from 'pino';
-import { MODEL_CONFIG_FILE, type FinetuneSpec } from '@llm-forge/cluster-protocol';
+import { MODEL_CONFIG_FILE, SPAMASSASSIN_DATASET, type FinetuneSpec } from '@llm-forge/cluster-protocol';
 import { FinetuneNotFoundError, InvalidTransitionError } from '../common/errors';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { formatJudgeEndpoint, judgeAllowed, type JudgeEndpoint } from '../config/judge-allowlist';
 import { CheckpointResolver } from '../runs/checkpoint-resolver';
+import { confineInput, pathPolicyOf } from '../runs/path-policy';
 import { SubmissionGate } from '../runs/submission-gate';
 import { checkFinetuneDataset, invalid } from '../runs/input-checks';
 import { PINO_LOGGER } from '../logging/logger';
@@ -49,8 +50,13 @@ export class FinetunesService {
       spec.baseCheckpoint === undefined
         ? undefined
         : await this.checkpoints.resolveField('baseCheckpoint', spec.baseCheckpoint);
-    if (baseCheckpoint !== undefined) await checkBaseFits(baseCheckpoint, spec);
+    const paths = pathPolicyOf(this.config);
+    if (baseCheckpoint !== undefined) {
+      confineInput('baseCheckpoint', baseCheckpoint, paths);
+      await checkBaseFits(baseCheckpoint, spec);
+    }
     const dataset = await checkFinetuneDataset('dataset', spec.dataset);
+    if (dataset !== SPAMASSASSIN_DATASET) confineInput('dataset', dataset, paths);
     if (spec.judge) checkJudge(spec.judge.url, this.config.judgeAllowList);
     const id = `ft-${randomUUID()}`;
     const now = new Date().toISOString();

@@ -3,7 +3,10 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { randomInt } from 'crypto';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger';
+import { FORGE_CONFIG } from '../config/config.constants';
+import type { CoordinatorConfig } from '../config/config.schema';
 import { CheckpointResolver } from '../runs/checkpoint-resolver';
+import { confineInput, pathPolicyOf } from '../runs/path-policy';
 import type { GenerateRequest } from './generate.schema';
 import { GenerationBusyError, GenerationFailedError, ModelUnreadableError } from './generate.errors';
 import {
@@ -29,6 +32,7 @@ export class GenerateService implements OnModuleDestroy {
     private readonly resolver: CheckpointResolver,
     @Inject(GENERATION_EXECUTOR) private readonly executor: GenerationExecutor,
     @Inject(PINO_LOGGER) log: Logger,
+    @Inject(FORGE_CONFIG) private readonly config: CoordinatorConfig,
   ) {
     this.log = log.child({ component: 'generate' });
   }
@@ -45,6 +49,8 @@ export class GenerateService implements OnModuleDestroy {
     let dir = request.checkpoint;
     try {
       dir = await this.resolver.resolve(request.checkpoint);
+      // A model is an input like any other: outside local mode, only from the cluster's directories.
+      confineInput('checkpoint', dir, pathPolicyOf(this.config));
       generation = await this.executor.start({
         dir,
         prompt: request.prompt,

@@ -16,6 +16,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { DomainError, RequestValidationError } from '../common/errors';
 import type { CheckpointResolver } from './checkpoint-resolver';
+import { checkOutputDir, confineInput, type PathPolicy } from './path-policy';
 
 /** A 400 naming `field`. */
 export function invalid(field: string, message: string): RequestValidationError {
@@ -24,24 +25,37 @@ export function invalid(field: string, message: string): RequestValidationError 
 
 /**
  * The spec with `data.text`, `data.manifest` and `model.init` checked and resolved to absolute
- * directories and files (relative paths are taken from the coordinator's working directory), and
- * `out` made absolute. Throws a {@link RequestValidationError} naming the first bad field.
+ * directories and files (relative paths are taken from the coordinator's working directory) and
+ * confined to the cluster's input directories, and `out` confined to its output directories (see
+ * path-policy.ts). Throws a {@link RequestValidationError} naming the first bad field.
+ * `otherRunDirs` are the checkpoint directories of the runs the coordinator knows.
  */
-export async function checkRunInputs(spec: RunSpec, checkpoints: CheckpointResolver): Promise<RunSpec> {
+export async function checkRunInputs(
+  spec: RunSpec,
+  checkpoints: CheckpointResolver,
+  policy: PathPolicy,
+  otherRunDirs: () => Promise<readonly string[]>,
+): Promise<RunSpec> {
   const { text, manifest } = spec.data;
-  const init = spec.model.init;
+  const init =
+    spec.model.init === undefined ? undefined : await checkpoints.resolveField('model.init', spec.model.init);
+  if (init !== undefined) confineInput('model.init', init, policy);
+  const textFile = text === undefined ? undefined : await checkText('data.text', text);
+  if (textFile !== undefined && textFile !== BUILTIN_TEXT) confineInput('data.text', textFile, policy);
+  const dataset = manifest === undefined ? undefined : await checkDataset('data.manifest', manifest);
+  if (dataset !== undefined) confineInput('data.manifest', dataset, policy);
+  const out =
+    spec.out === undefined
+      ? undefined
+      : checkOutputDir('out', spec.out, policy, {
+          resumeFrom: spec.model.resume ? init : undefined,
+          otherRunDirs: await otherRunDirs(),
+        });
   return {
     ...spec,
-    model: {
-      ...spec.model,
-      init: init === undefined ? undefined : await checkpoints.resolveField('model.init', init),
-    },
-    data: {
-      ...spec.data,
-      text: text === undefined ? undefined : await checkText('data.text', text),
-      manifest: manifest === undefined ? undefined : await checkDataset('data.manifest', manifest),
-    },
-    out: spec.out === undefined ? undefined : path.resolve(spec.out),
+    model: { ...spec.model, init },
+    data: { ...spec.data, text: textFile, manifest: dataset },
+    out,
   };
 }
 

@@ -151,6 +151,8 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
   it('rewinds to the newest usable checkpoint when the replicas are gone, skipping a corrupt one', async () => {
     if (!ctx.up) return;
     const [a] = await startWorkers('w-a');
+    // Written once the run exists: a new run is refused a directory that already holds checkpoints.
+    const id = await createRun({ steps: 5, workers: 1 });
     const older = fakeCheckpoint(1);
     const newer = fakeCheckpoint(2);
     let lost = false;
@@ -182,7 +184,6 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
       }
       return fakeSuccess(job, w.id);
     });
-    const id = await createRun({ steps: 5, workers: 1 });
     const run = await waitFor(id, 'completed');
     const trail = a.jobs.map((j) => [j.step, j.resumeFrom ?? null]);
     expect(trail).toEqual([
@@ -233,8 +234,8 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
       const evaluated = { eval: { trainLoss: job.step + 1 }, sample: `after ${job.step + 1}` };
       return { ...fakeSuccess(job, w.id), ...evaluated };
     });
-    const ckpt = fakeCheckpoint(1);
     const id = await createRun({ steps: 4, workers: 1, evalEvery: 1 });
+    const ckpt = fakeCheckpoint(1); // after the run: a new run is refused a directory holding checkpoints
     while (!a.jobs.some((j) => j.step === 2)) await new Promise((r) => setTimeout(r, 20));
     expect((await post(`/runs/${id}/pause`).expect(200)).body.status).toBe('paused');
     release();

@@ -12,6 +12,7 @@ import { PINO_LOGGER } from '../logging/logger';
 import { CheckpointResolver } from './checkpoint-resolver';
 import { type CheckpointInfo, listCheckpoints } from './checkpoints';
 import { checkRunInputs } from './input-checks';
+import { pathPolicyOf } from './path-policy';
 import { JobDriver } from '../jobs/job-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
 import type { EvalRecord, Run, RunWithMetrics, StepMetrics } from './run.model';
@@ -47,7 +48,9 @@ export class RunsService {
   }
 
   private async store(input: RunSpec): Promise<Run> {
-    const spec = await checkRunInputs(input, this.checkpointRefs);
+    const spec = await checkRunInputs(input, this.checkpointRefs, pathPolicyOf(this.config), async () =>
+      (await this.repo.list()).map((r) => r.checkpointDir),
+    );
     const id = `run-${randomUUID()}`;
     const now = new Date().toISOString();
     const run: Run = {

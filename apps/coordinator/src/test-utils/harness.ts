@@ -1,5 +1,6 @@
 /** E2E helpers: an app per test on its own Redis key prefix, deleted afterwards. */
 import { randomBytes } from 'crypto';
+import * as os from 'os';
 import type { Server } from 'http';
 import type { App } from 'supertest/types';
 import IORedis from 'ioredis';
@@ -54,6 +55,9 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     judgeAllowList: [],
     maxBodyBytes: 1024 * 1024,
     maxQueuedJobs: 1000,
+    // The specs' files and outputs live in the OS temp directory.
+    outputRoots: [os.tmpdir()],
+    dataRoots: [os.tmpdir()],
     ...overrides,
   };
 }
