@@ -30,7 +30,6 @@ import { TrainingLoop, type GradientCollective } from '@llm-forge/training';
 import { FinetuneAbortedError } from './finetune-aborted-error';
 import { checkRank, FinetuneReplica, type FinetuneReplicaOptions } from './finetune-replica';
 import type { JobHistory } from './job-history';
-import { loadNewestState } from './job-state';
 import type { InitialLosses, JobTask } from './job-task';
 
 /** Progress of a job in one process, after each logged point. */
@@ -43,6 +42,11 @@ export interface FinetuneProgress {
 
 /** What a process running ranks of a finetune job supplies. */
 export interface FinetuneJobContext extends FinetuneReplicaOptions {
+  /**
+   * A saved state (`<outDir>/state/step-NNNNNN`) to continue from, the same on every rank, as the
+   * coordinator names one to a new attempt; absent: a fresh start.
+   */
+  resumeFrom?: string;
   /**
    * How this rank sums gradients, losses and evaluation shares with the others (its rank and the
    * world size): `SINGLE_PROCESS` for one process, or a collective of in-process ranks in tests.
@@ -82,16 +86,16 @@ export interface TrainedJob<T extends JobTask = JobTask> {
 
 /**
  * Runs rank `ctx.collective.rank`'s share of a finetune job in this process, step by step through
- * a {@link FinetuneReplica} (what a worker's step jobs do one flow at a time): resumes from the
- * newest usable state in `ctx.outDir/state` when `resumable`, trains to the end (or until
- * `stopTraining`), and on rank 0 evaluates and saves the model (and responses).
+ * a {@link FinetuneReplica} (what a worker's step jobs do one flow at a time): starts fresh or from
+ * the saved state `ctx.resumeFrom`, trains to the end (or until `stopTraining`), and on rank 0
+ * evaluates and saves the model (and responses).
  *
  * @throws DataError - the dataset is missing, malformed (file and line named) or too small: fatal.
  * @throws ConfigError - a spec or context value the job cannot use: fatal.
- * @throws CheckpointError - the base checkpoint is missing, corrupt or of another vocabulary, or an
- *   output cannot be written (`file` names it): fatal.
+ * @throws CheckpointError - the base checkpoint or the state to resume from is missing, corrupt, of
+ *   another vocabulary or spec, or an output cannot be written (`file` names it).
  * @throws {@link FinetuneAbortedError} - `ctx.abortReason()` asked to stop: transient, resumable.
- * @throws Error - anything else (a failed all-reduce, ranks that resumed from different states).
+ * @throws Error - anything else (a failed all-reduce).
  */
 export async function runFinetuneJob(
   spec: FinetuneSpec,
@@ -124,17 +128,10 @@ export async function trainFinetuneJob<T extends JobTask = JobTask>(
   ctx: FinetuneJobContext,
   given?: T,
 ): Promise<TrainedJob<T>> {
-  const warn = (message: string, file: string) => ctx.log?.(message, { level: 'warn', file });
-  const replica = FinetuneReplica.open(
-    'local',
-    spec,
-    { ...ctx, finishAfterLastStep: false },
-    (specHash, size) => {
-      const state = (ctx.resumable ?? true) ? loadNewestState(ctx.outDir, specHash, size, warn) : undefined;
-      return state ? { from: 'state', state } : { from: 'fresh' };
-    },
-    given,
-  );
+  checkRank(ctx.collective.rank, ctx.collective.worldSize);
+  const start =
+    ctx.resumeFrom !== undefined ? { from: 'dir' as const, dir: ctx.resumeFrom } : { from: 'fresh' as const };
+  const replica = FinetuneReplica.open('local', spec, { ...ctx, finishAfterLastStep: false }, start, given);
   try {
     return { ...(await trainReplica(replica, ctx)), task: replica.task as T };
   } catch (e) {
@@ -162,9 +159,7 @@ async function trainReplica(
         history: [...history.points],
       });
   }
-  checkRank(rank, worldSize);
   const loop = new TrainingLoop(trainer, ctx.collective);
-  await checkSameStart(loop, ctx);
   await replica.join(loop, rank, worldSize);
   if (resumedAt === 0 && replica.initial && rank === 0)
     ctx.log?.('losses before training', { ...replica.initial });
@@ -181,21 +176,4 @@ async function trainReplica(
       ctx.onProgress?.({ step: step + 1, totalSteps, epoch: progress.epoch, history: [...history.points] });
   }
   return { replica, trainer, history, initial: replica.initial };
-}
-
-/**
- * Checks that every rank starts from the same step: ranks that resumed from different states
- * would otherwise all-reduce gradients of different batches. An all-reduce of [step, 1] must give
- * [worldSize · step, worldSize].
- */
-async function checkSameStart(loop: TrainingLoop, ctx: FinetuneJobContext): Promise<void> {
-  const { rank, worldSize } = ctx.collective;
-  const step = loop.stepsDone;
-  const probe = Float32Array.from([step, 1]);
-  await loop.allReduce(probe);
-  if (probe[0] !== step * worldSize || probe[1] !== worldSize) {
-    throw new Error(
-      `rank ${rank} starts at step ${step}, but the ranks' steps sum to ${probe[0]} over ${probe[1]} ranks: they resumed from different states (is ${ctx.outDir} the same shared directory on every worker?)`,
-    );
-  }
 }

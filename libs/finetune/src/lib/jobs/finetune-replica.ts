@@ -28,7 +28,7 @@ import { ClassificationTask } from './classification-task';
 import { FinetuneAbortedError } from './finetune-aborted-error';
 import { InstructionTask } from './instruction-task';
 import { JobHistory } from './job-history';
-import { readJobState, saveJobState, trainingSpecHash, type JobState } from './job-state';
+import { readJobState, saveJobState, trainingSpecHash } from './job-state';
 import type { InitialLosses, JobTask, ShardedEvaluation, TaskOutputs } from './job-task';
 
 /**
@@ -60,9 +60,8 @@ export interface FinetuneReplicaOptions {
   finishAfterLastStep?: boolean;
 }
 
-/** Where a replica starts: fresh, a state the coordinator chose, or one already read. */
-export type FinetuneStart =
-  { from: 'fresh' } | { from: 'dir'; dir: string; step: number } | { from: 'state'; state: JobState };
+/** Where a replica starts: fresh, or from a saved state (which must hold `step` steps when given). */
+export type FinetuneStart = { from: 'fresh' } | { from: 'dir'; dir: string; step?: number };
 
 /** One rank's replica of a finetune job. */
 export class FinetuneReplica implements JobReplica {
@@ -93,9 +92,7 @@ export class FinetuneReplica implements JobReplica {
     const state =
       start.from === 'dir'
         ? readJobState(start.dir, this.specHash, this.trainer.params.length, start.step)
-        : start.from === 'state'
-          ? start.state
-          : undefined;
+        : undefined;
     const evalEvery = spec.evalEvery ?? O.evalEvery;
     this.history = new JobHistory(this.totalSteps, epochs, state ? [...state.history] : [], evalEvery);
     if (state) {
@@ -116,16 +113,12 @@ export class FinetuneReplica implements JobReplica {
     jobId: string,
     spec: FinetuneSpec,
     options: FinetuneReplicaOptions,
-    start: FinetuneStart | ((specHash: string, size: number) => FinetuneStart) = { from: 'fresh' },
+    start: FinetuneStart = { from: 'fresh' },
     given?: JobTask,
   ): FinetuneReplica {
     const task = given ?? createTask(spec);
     try {
-      if (typeof start !== 'function') return new FinetuneReplica(jobId, spec, task, options, start);
-      // The start depends on the trainer's size: a first replica tells it, without the saved state.
-      const probe = new FinetuneReplica(jobId, spec, task, options, { from: 'fresh' });
-      const chosen = start(probe.specHash, probe.trainer.params.length);
-      return chosen.from === 'fresh' ? probe : new FinetuneReplica(jobId, spec, task, options, chosen);
+      return new FinetuneReplica(jobId, spec, task, options, start);
     } catch (e) {
       task.dispose();
       throw e;

@@ -1,8 +1,11 @@
-/** Finetune jobs stop on an abort and resume from their saved state exactly; a corrupt state falls back. */
+/**
+ * Finetune jobs stop on an abort and continue from a saved state exactly; a corrupt state, or one of
+ * another spec, is refused naming the file (the coordinator then falls back to an older one).
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FinetuneSpecInput, InstructionEvaluation } from '@llm-forge/cluster-protocol';
-import { CHECKSUMS_FILE } from '@llm-forge/gpt';
+import { CheckpointError, CHECKSUMS_FILE } from '@llm-forge/gpt';
 import { useBackend } from '@llm-forge/gpt/testing';
 import { GPTClassifier } from '../classification/classifier';
 import { FinetuneAbortedError } from './finetune-aborted-error';
@@ -37,10 +40,18 @@ describe('finetune job state', () => {
   });
   afterAll(() => fx.cleanup());
 
-  /** Runs the job on two ranks; with `stopAfter`, both stop before the step after it. */
+  /**
+   * Runs the job on two ranks, from the state `resumeFrom` names (a step) when given; with
+   * `stopAfter`, both stop before the step after it.
+   */
   async function run(
     outDir: string,
-    options: { stopAfter?: number; extra?: Partial<FinetuneSpecInput>; worldSize?: number } = {},
+    options: {
+      stopAfter?: number;
+      extra?: Partial<FinetuneSpecInput>;
+      worldSize?: number;
+      resumeFrom?: number;
+    } = {},
   ) {
     const worldSize = options.worldSize ?? 2;
     let done = 0;
@@ -52,6 +63,7 @@ describe('finetune job state', () => {
         spec(options.extra),
         jobContext(outDir, rank, worldSize, allReduce, {
           abortReason,
+          ...(options.resumeFrom !== undefined ? { resumeFrom: stateDir(outDir, options.resumeFrom) } : {}),
           onProgress: (p) => (done = p.step),
           log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields ?? {})}`),
         }),
@@ -87,30 +99,38 @@ describe('finetune job state', () => {
   }
 
   const states = (outDir: string) => fs.readdirSync(path.join(outDir, STATE_DIR)).sort();
+  const stateDir = (outDir: string, step: number) =>
+    path.join(outDir, STATE_DIR, `step-${String(step).padStart(6, '0')}`);
+
+  /** Flips one byte of a state's tensors (in the AdamW moments); returns the file. */
+  function corrupt(outDir: string, step: number): string {
+    const bad = path.join(stateDir(outDir, step), STATE_TENSORS_FILE);
+    const bytes = fs.readFileSync(bad);
+    bytes[bytes.length - 10] ^= 0xff;
+    fs.writeFileSync(bad, bytes);
+    return bad;
+  }
 
   it('resumes after an abort with the same losses and weights as an uninterrupted run', async () => {
     const outDir = fx.outDir('resumed');
     await expect(run(outDir, { stopAfter: 7 })).rejects.toThrow(FinetuneAbortedError);
     expect(states(outDir)).toEqual(['step-000004', 'step-000006']);
-    const { outcome, logs } = await run(outDir);
+    const { outcome, logs } = await run(outDir, { resumeFrom: 6 });
     expect(logs.some((l) => l.startsWith('resuming at step 6 of 12'))).toBe(true);
     expect(outcome.steps).toBe(12);
     expectSameAsReference(outcome);
     expect(states(outDir)).toEqual(['step-000010', 'step-000012']);
   });
 
-  it('skips a corrupt newest state with a warning naming the file and resumes from the one before', async () => {
+  it('refuses a corrupt state naming the file; the one before still gives the uninterrupted result', async () => {
     const outDir = fx.outDir('corrupt');
     await expect(run(outDir, { stopAfter: 7 })).rejects.toThrow(FinetuneAbortedError);
-    const bad = path.join(outDir, STATE_DIR, 'step-000006', STATE_TENSORS_FILE);
-    const bytes = fs.readFileSync(bad);
-    bytes[bytes.length - 10] ^= 0xff; // one flipped byte in the AdamW moments
-    fs.writeFileSync(bad, bytes);
-    const { outcome, logs } = await run(outDir);
-    const warnings = logs.filter((l) => l.startsWith('skipping resumable state step-000006'));
-    expect(warnings.length).toBeGreaterThan(0);
-    expect(warnings[0]).toContain(bad);
-    expect(warnings[0]).toContain('checkpoint is corrupt (checksum mismatch)');
+    const bad = corrupt(outDir, 6);
+    const error = await run(outDir, { resumeFrom: 6 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((error as CheckpointError).file).toBe(bad);
+    expect((error as Error).message).toContain('checkpoint is corrupt (checksum mismatch)');
+    const { outcome, logs } = await run(outDir, { resumeFrom: 4 });
     expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
     expectSameAsReference(outcome);
     expect(states(outDir)).toEqual(['step-000010', 'step-000012']);
@@ -119,22 +139,17 @@ describe('finetune job state', () => {
   it('still verifies a state written before checksums.json by the tensors sha256 in its state.json', async () => {
     const outDir = fx.outDir('legacy');
     await expect(run(outDir, { stopAfter: 7 })).rejects.toThrow(FinetuneAbortedError);
-    const stateDir = path.join(outDir, STATE_DIR, 'step-000006');
-    fs.rmSync(path.join(stateDir, CHECKSUMS_FILE)); // as an older version wrote it
-    const bad = path.join(stateDir, STATE_TENSORS_FILE);
-    const bytes = fs.readFileSync(bad);
-    bytes[bytes.length - 10] ^= 0xff;
-    fs.writeFileSync(bad, bytes);
-    const { logs } = await run(outDir);
-    const warnings = logs.filter((l) => l.startsWith('skipping resumable state step-000006'));
-    expect(warnings[0]).toContain(`${bad}: checkpoint is corrupt (checksum mismatch)`);
-    expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
+    fs.rmSync(path.join(stateDir(outDir, 6), CHECKSUMS_FILE)); // as an older version wrote it
+    const bad = corrupt(outDir, 6);
+    await expect(run(outDir, { resumeFrom: 6 })).rejects.toThrow(
+      `${bad}: checkpoint is corrupt (checksum mismatch)`,
+    );
   });
 
   it('resumes on another number of ranks (the state does not depend on it)', async () => {
     const outDir = fx.outDir('regrouped');
     await expect(run(outDir, { stopAfter: 5 })).rejects.toThrow(FinetuneAbortedError);
-    const { outcome, logs } = await run(outDir, { worldSize: 3 });
+    const { outcome, logs } = await run(outDir, { worldSize: 3, resumeFrom: 4 });
     expect(logs.some((l) => l.startsWith('resuming at step 4 of 12'))).toBe(true);
     const resumed = finalState(outcome);
     expect(maxAbsDiff(resumed.losses, reference.losses)).toBeLessThan(1e-4);
@@ -163,25 +178,13 @@ describe('finetune job state', () => {
     expect(barriers.filter((c) => c.rank === 0).every((c) => c.states > 0)).toBe(true);
   });
 
-  it('refuses to train when the ranks resumed from different states', async () => {
-    const saved = fx.outDir('saved');
-    await expect(run(saved, { stopAfter: 5 })).rejects.toThrow(FinetuneAbortedError);
-    const elsewhere = fx.outDir('elsewhere');
-    const attempt = runRanks(2, (rank, allReduce) =>
-      runFinetuneJob(spec(), jobContext(rank === 0 ? saved : elsewhere, rank, 2, allReduce)),
-    );
-    await expect(attempt).rejects.toThrow(/resumed from different states/);
-  });
-
-  it('starts afresh, with a warning, when the saved states belong to another spec', async () => {
+  it('refuses a state of another spec, naming its state.json', async () => {
     const outDir = fx.outDir('respec');
     await expect(run(outDir, { stopAfter: 3 })).rejects.toThrow(FinetuneAbortedError);
-    const { outcome, logs } = await run(outDir, {
-      extra: { hyperparameters: { epochs: 1, batchSize: 6, lr: 2e-3 } },
-    });
-    expect(logs.some((l) => l.includes('was written for a different spec'))).toBe(true);
-    expect(logs.some((l) => l.startsWith('resuming'))).toBe(false);
-    expect(outcome.steps).toBe(6);
+    const other = { hyperparameters: { epochs: 1, batchSize: 6, lr: 2e-3 } };
+    await expect(run(outDir, { extra: other, resumeFrom: 2 })).rejects.toThrow(
+      /state\.json: was written for a different spec/,
+    );
   });
 
   it('stops promptly with a FinetuneAbortedError when a timer asks during a long run', async () => {
@@ -214,7 +217,7 @@ describe('finetune job state', () => {
     const full = await run(fx.outDir('instruction-full'), { extra: instruction });
     const outDir = fx.outDir('instruction-resumed');
     await expect(run(outDir, { stopAfter: 3, extra: instruction })).rejects.toThrow(FinetuneAbortedError);
-    const resumed = await run(outDir, { extra: instruction });
+    const resumed = await run(outDir, { extra: instruction, resumeFrom: 2 });
     const [a, b] = [full, resumed].map((r) => r.outcome.evaluation as InstructionEvaluation);
     expect(b.initialTrainLoss).toBe(a.initialTrainLoss);
     expect(b.initialValLoss).toBe(a.initialValLoss);

@@ -218,42 +218,14 @@ function readState(dir: string, specHash: string, size: number): JobState {
 }
 
 /**
- * The newest state under `<outDir>/state` that verifies (format, spec hash, size, sha256), or
- * undefined for a fresh start. Each unusable one is reported through `warn` with its file, and the
- * next older one is tried.
- */
-export function loadNewestState(
-  outDir: string,
-  specHash: string,
-  size: number,
-  warn: (message: string, file: string) => void,
-): JobState | undefined {
-  const root = path.join(outDir, STATE_DIR);
-  if (!fs.existsSync(root)) return undefined;
-  const names = fs
-    .readdirSync(root)
-    .filter((n) => stateStep(n) !== undefined)
-    .sort((a, b) => (stateStep(b) as number) - (stateStep(a) as number));
-  for (const name of names) {
-    try {
-      return readState(path.join(root, name), specHash, size);
-    } catch (e) {
-      const file =
-        e instanceof UnusableState || e instanceof CheckpointError ? e.file : path.join(root, name);
-      warn(`skipping resumable state ${name}: ${(e as Error).message}`, file);
-    }
-  }
-  return undefined;
-}
-
-/**
- * The state in `dir` (a folder the coordinator chose to resume from), verified like
- * {@link loadNewestState}'s; it must hold `step` steps.
+ * The state in `dir` (a folder the coordinator chose to resume from), verified: its format, the
+ * hash of the spec fields that shape training (not `workers`: a job may resume on another number
+ * of ranks), its size and every file's sha256; with `step`, it must hold that many steps.
  *
  * @throws CheckpointError - naming the file when the state is missing, corrupt, of another spec
  *   or of another step (the coordinator then falls back to an older one).
  */
-export function readJobState(dir: string, specHash: string, size: number, step: number): JobState {
+export function readJobState(dir: string, specHash: string, size: number, step?: number): JobState {
   let state: JobState;
   try {
     state = readState(dir, specHash, size);
@@ -261,7 +233,7 @@ export function readJobState(dir: string, specHash: string, size: number, step: 
     if (e instanceof UnusableState) throw new CheckpointError(e.file, e.message.slice(e.file.length + 2));
     throw e;
   }
-  if (state.step !== step) {
+  if (step !== undefined && state.step !== step) {
     throw new CheckpointError(
       dir,
       `holds ${state.step} steps, expected ${step}`,
