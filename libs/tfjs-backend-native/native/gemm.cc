@@ -28,17 +28,21 @@ namespace {
 
 // A product below this many multiply-adds runs on one thread: waking a second costs more.
 constexpr double kParallelWork = 2.0 * 1024 * 1024;
-// Blocks per thread: more balance under load against more repacking of the shared operand.
-constexpr int64_t kBlocksPerThread = 4;
-// Fewest multiply-adds in a block (~2 ms on one core), so that repacking stays a small share.
+// At most this many blocks per thread: more balance when other work holds a thread off its core.
+constexpr int64_t kMaxBlocksPerThread = 4;
+// Each block packs the other operand again (K x the whole other dimension), about as costly as 30
+// multiply-adds per element; blocks of 512 rows or columns keep that near 5% of the block's work.
+constexpr int64_t kPackedEdge = 512;
+// Fewest multiply-adds in a block (~2 ms on one core).
 constexpr double kMinBlockWork = 128.0 * 1024 * 1024;
-// Smallest block edge; a multiple of OpenBLAS's register tiles (16 on AVX2/AVX-512).
-constexpr int64_t kMinBlock = 128;
 
-// The block edges: `blocks` near-equal parts of `extent`, each a multiple of 16 but the last.
-int64_t BlockEdge(int64_t extent, int64_t blocks) {
-  const int64_t edge = (extent + blocks - 1) / blocks;
-  return (edge + 15) / 16 * 16;
+// Blocks of a product: a multiple of the thread count (equal shares on an idle machine), more of
+// them only when each stays at least kPackedEdge wide and kMinBlockWork large.
+int64_t BlockCount(int64_t extent, double work, int threads) {
+  const int64_t byEdge = extent / (kPackedEdge * threads);
+  const int64_t byWork = static_cast<int64_t>(work / (kMinBlockWork * threads));
+  const int64_t perThread = std::max<int64_t>(1, std::min<int64_t>({kMaxBlocksPerThread, byEdge, byWork}));
+  return std::min<int64_t>(threads * perThread, extent / 16);
 }
 
 }  // namespace
@@ -48,13 +52,13 @@ void GemmParallel(const GemmArgs& g) {
   const int threads = NumThreads();
   const bool splitColumns = g.N >= g.M;
   const int64_t extent = splitColumns ? g.N : g.M;
-  const int64_t byWork = static_cast<int64_t>(work / kMinBlockWork);
-  const int64_t blocks = std::min<int64_t>({threads * kBlocksPerThread, extent / kMinBlock, std::max<int64_t>(byWork, threads)});
+  const int64_t blocks = BlockCount(extent, work, threads);
   if (threads <= 1 || work < kParallelWork || blocks < 2) {
     GemmSerial(g);
     return;
   }
-  const int64_t edge = BlockEdge(extent, blocks);
+  // Edges a multiple of 16 (OpenBLAS's register tiles on AVX2 and AVX-512), the last one shorter.
+  const int64_t edge = ((extent + blocks - 1) / blocks + 15) / 16 * 16;
   const int64_t count = (extent + edge - 1) / edge;
   ParallelTasks(count, [&](int64_t block, int) {
     const int64_t begin = block * edge, size = std::min(edge, extent - begin);
