@@ -1,21 +1,21 @@
 /** The form that submits a finetune job (POST /finetunes). */
-import { useState, type FormEvent, type ReactElement } from 'react';
+import type { ReactElement } from 'react';
 import type { FinetuneKind } from '../api/types';
 import { useServices } from '../app/context';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Field } from '../components/Field';
-import { buildFinetuneRequest, defaultFinetuneForm, type FinetuneFormFields } from '../lib/finetune-form';
-import { href } from '../lib/routes';
-
-type TextKey = Exclude<keyof FinetuneFormFields, 'kind' | 'lora'>;
+import { buildFinetuneRequest, defaultFinetuneForm } from '../lib/finetune-form';
+import { useJobForm } from '../lib/use-job-form';
 
 /** New-finetune form; on success it opens the job's page. */
 export function NewFinetunePage(): ReactElement {
   const { api } = useServices();
-  const [fields, setFields] = useState<FinetuneFormFields>(() => defaultFinetuneForm('classification'));
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<Error>();
-  const [busy, setBusy] = useState(false);
+  const { fields, setFields, failure, busy, submit, text } = useJobForm({
+    initial: () => defaultFinetuneForm('classification'),
+    build: buildFinetuneRequest,
+    create: (request) => api.createFinetune(request),
+    page: 'finetune',
+  });
 
   const changeKind = (kind: FinetuneKind): void =>
     setFields((f) => ({
@@ -23,33 +23,6 @@ export function NewFinetunePage(): ReactElement {
       baseCheckpoint: f.baseCheckpoint,
       dataset: f.dataset,
     }));
-
-  const submit = async (e: FormEvent): Promise<void> => {
-    e.preventDefault();
-    const result = buildFinetuneRequest(fields);
-    setErrors(result.ok ? {} : result.errors);
-    if (!result.ok) return;
-    setBusy(true);
-    setFailure(undefined);
-    try {
-      const job = await api.createFinetune(result.value);
-      window.location.hash = href({ page: 'finetune', id: job.id });
-    } catch (err) {
-      setFailure(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const text = (key: TextKey, label: string, hint?: string): ReactElement => (
-    <Field label={label} error={errors[key]} hint={hint}>
-      <input
-        name={key}
-        value={fields[key]}
-        onChange={(e) => setFields((f) => ({ ...f, [key]: e.target.value }))}
-      />
-    </Field>
-  );
 
   return (
     <form className="card form" onSubmit={(e) => void submit(e)} data-testid="new-finetune-form">

@@ -1,49 +1,25 @@
 /** The form that starts a pretraining run (POST /runs). */
-import { useState, type FormEvent, type ReactElement } from 'react';
+import type { ReactElement } from 'react';
 import { useServices } from '../app/context';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Field } from '../components/Field';
 import { BUILTIN_TEXT } from '@llm-forge/cluster-protocol/browser';
 import { buildRunSpec, DEFAULT_RUN_FORM, PRESETS, type RunFormFields } from '../lib/run-form';
-import { href } from '../lib/routes';
-
-/** Fields typed as free text (the others are selects). */
-type TextKey = Exclude<keyof RunFormFields, 'model' | 'dataKind'>;
+import { useJobForm } from '../lib/use-job-form';
 
 /** New-run form; on success it opens the run's page. */
 export function NewRunPage(): ReactElement {
   const { api } = useServices();
-  const [fields, setFields] = useState<RunFormFields>(DEFAULT_RUN_FORM);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<Error>();
-  const [busy, setBusy] = useState(false);
+  const { fields, setFields, failure, busy, submit, text } = useJobForm({
+    initial: DEFAULT_RUN_FORM,
+    build: buildRunSpec,
+    create: (spec) => api.createRun(spec),
+    page: 'run',
+  });
   const set =
     <K extends keyof RunFormFields>(key: K) =>
     (value: RunFormFields[K]): void =>
       setFields((f) => ({ ...f, [key]: value }));
-
-  const submit = async (e: FormEvent): Promise<void> => {
-    e.preventDefault();
-    const result = buildRunSpec(fields);
-    setErrors(result.ok ? {} : result.errors);
-    if (!result.ok) return;
-    setBusy(true);
-    setFailure(undefined);
-    try {
-      const run = await api.createRun(result.value);
-      window.location.hash = href({ page: 'run', id: run.id });
-    } catch (err) {
-      setFailure(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const text = (key: TextKey, label: string, hint?: string): ReactElement => (
-    <Field label={label} error={errors[key]} hint={hint}>
-      <input name={key} value={fields[key]} onChange={(e) => set(key)(e.target.value)} />
-    </Field>
-  );
 
   return (
     <form className="card form" onSubmit={(e) => void submit(e)} data-testid="new-run-form">
