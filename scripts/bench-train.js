@@ -8,6 +8,7 @@
  *     (`LD_LIBRARY_PATH=<openblas-openmp> LD_PRELOAD=<libtcmalloc_minimal.so.4>`).
  *
  *   npm run bench:train [-- --configs small,gpt2-small --rounds 5 --steps 3 --backend native]
+ *                       [-- --baseline-addon <forge_native.node of an earlier build>]
  *
  * Every run is its own process (so peak RSS is its own) and each round runs forge, tuned and stock
  * in a rotated order, so that load from other work falls on all three alike. Per config it prints the
@@ -15,7 +16,9 @@
  * spread ((max - min) / median), peak RSS, and the share of the GEMM ceiling: the best sgemm rate
  * (forge's GEMM and tuned PyTorch's torch.mm, measured in the same rounds on the model's GEMM shapes)
  * divided into the model FLOPs per token (6N + attention, as the reference script counts them).
- * Where PyTorch or its tuning is unavailable it says so. Needs `npm run build`.
+ * Where PyTorch or its tuning is unavailable it says so. With --baseline-addon each round also runs
+ * forge on that build of the addon ("before"), for a before/after under the same load. Needs
+ * `npm run build`.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -209,10 +212,14 @@ function pytorchRun(configName, env, steps) {
 /** One round of one config: forge, the PyTorch variants and both GEMM rates, in a rotated order. */
 function round(configName, r, variants, opts) {
   const self = [__filename, '--config', configName, '--steps', String(opts.steps)];
+  const forge = [...self, '--child', 'forge', '--backend', opts.backend];
   const runs = {
-    forge: () => runResult(process.execPath, [...self, '--child', 'forge', '--backend', opts.backend]),
+    forge: () => runResult(process.execPath, forge),
     gemm: () => runResult(process.execPath, [...self, '--child', 'gemm']),
   };
+  if (opts.baselineAddon) {
+    runs.before = () => runResult(process.execPath, forge, { FORGE_NATIVE_ADDON: opts.baselineAddon });
+  }
   for (const [name, v] of Object.entries(variants)) {
     if (v.env && CONFIGS[configName].torch) runs[name] = () => pytorchRun(configName, v.env, opts.steps);
   }
@@ -247,7 +254,7 @@ function summarise(configName, rounds) {
   const flops = ok('forge')[0]?.flops_per_token;
   const ceiling = gemm.length && flops ? (median(gemm) * 1e9) / flops : NaN;
   const row = { config: configName, ...CONFIGS[configName], rounds: rounds.length };
-  for (const name of ['forge', 'tuned', 'stock']) {
+  for (const name of ['forge', 'before', 'tuned', 'stock']) {
     row[name] = {
       tok_s: tok(name),
       median: tok(name).length ? median(tok(name)) : NaN,
@@ -257,6 +264,10 @@ function summarise(configName, rounds) {
     };
   }
   row.ratio_tuned = ratios.length ? median(ratios) : NaN;
+  const before = rounds
+    .filter((r) => r.forge?.tok_s && r.before?.tok_s)
+    .map((r) => r.forge.tok_s / r.before.tok_s);
+  row.ratio_before = before.length ? median(before) : NaN;
   row.ratios = ratios;
   row.gemm_gflops = gemm;
   row.forge_gemm_gflops = rounds.map((r) => r.gemm?.gflops).filter(Boolean);
@@ -273,10 +284,13 @@ function report(row) {
     return `  ${name.padEnd(6)} median ${fmt(s.median, 1).padStart(7)} tok/s  rounds ${s.tok_s.map((x) => fmt(x)).join(' / ')}  spread ${fmt(100 * s.spread)}%  peak RSS ${fmt(s.peak_rss_mib)} MiB`;
   };
   console.log(`${row.config} B=${row.B} T=${row.T}, ${row.rounds} rounds`);
-  ['forge', 'tuned', 'stock'].forEach((name) => console.log(line(name)));
+  ['forge', 'before', 'tuned', 'stock']
+    .filter((n) => n !== 'before' || row.before.tok_s.length)
+    .forEach((name) => console.log(line(name)));
   console.log(
     `  forge / tuned: median ${fmt(row.ratio_tuned, 2)}x (rounds ${row.ratios.map((x) => fmt(x, 2)).join(' / ')});` +
-      ` forge / stock ${fmt(row.forge.median / row.stock.median, 2)}x`,
+      ` forge / stock ${fmt(row.forge.median / row.stock.median, 2)}x` +
+      (row.before.tok_s.length ? `; forge / before: median ${fmt(row.ratio_before, 2)}x` : ''),
   );
   console.log(
     `  GEMM ceiling: ${fmt(median(row.gemm_gflops))} GFLOP/s (forge ${row.forge_gemm_gflops.map((g) => fmt(g)).join('/')},` +
@@ -290,10 +304,14 @@ function main() {
   const unknown = configs.filter((c) => !CONFIGS[c]);
   if (unknown.length)
     throw new Error(`unknown config ${unknown.join(', ')}: one of ${Object.keys(CONFIGS).join(', ')}`);
+  const baselineAddon = arg('baseline-addon');
+  if (baselineAddon && !fs.existsSync(baselineAddon))
+    throw new Error(`--baseline-addon ${baselineAddon} not found`);
   const opts = {
     rounds: Number(arg('rounds', '5')),
     steps: Number(arg('steps', '3')),
     backend: arg('backend', 'native'),
+    baselineAddon: baselineAddon && path.resolve(baselineAddon),
   };
   const [l1, l5] = os.loadavg();
   console.log(
