@@ -20,21 +20,8 @@ export type { RingCollectiveOptions } from './lib/collective/ring-collective';
 export { ReplicaDivergenceError } from './lib/errors/replica-divergence-error';
 export { freshReplica, replicaFromCheckpoint, withTotalSteps } from './lib/pretraining/replica';
 export type { Replica, RunHistory, RunTrainerState } from './lib/pretraining/replica';
-export { openRunData } from './lib/pretraining/run-data';
-export type { RunData } from './lib/pretraining/run-data';
-export { pruneCheckpoints, saveReplica, saveRunCheckpoint } from './lib/pretraining/run-checkpoints';
-export type { WrittenCheckpoint } from './lib/pretraining/run-checkpoints';
-export {
-  dataPosition,
-  evaluateReplica,
-  microBatches,
-  rankLoader,
-  sampleText,
-  stepShare,
-  SAMPLE_PROMPT,
-  SAMPLE_TOKENS,
-} from './lib/pretraining/pretraining-steps';
-export type { PretrainingEval } from './lib/pretraining/pretraining-steps';
+export { saveReplica } from './lib/pretraining/run-checkpoints';
+export { dataPosition, rankLoader } from './lib/pretraining/pretraining-steps';
 export { PretrainingReplica } from './lib/pretraining/pretraining-replica';
 export type { PretrainingJobInput } from './lib/pretraining/pretraining-replica';
 export type { AfterStepContext, JobReplica, StepReport } from './lib/jobs/job-replica';

@@ -15,8 +15,11 @@ import { saveRunCheckpoint } from './run-checkpoints';
 export interface PretrainingJobInput {
   jobId: string;
   spec: RunSpec;
-  /** Directory of the run's checkpoints (shared by every worker). */
-  checkpointDir: string;
+  /**
+   * Directory of the run's checkpoints (shared by every worker); absent: no step checkpoints
+   * (`forge train` saves its state to `--out` when it stops).
+   */
+  checkpointDir?: string;
 }
 
 /** A rank's replica of a pretraining run. */
@@ -24,9 +27,10 @@ export class PretrainingReplica implements JobReplica {
   private rank = 0;
   private loader?: DistributedBatchLoader;
 
-  private constructor(
+  /** A replica built already (`forge train` builds it to describe the run first). */
+  constructor(
     readonly replica: Replica,
-    private readonly checkpointDir: string,
+    private readonly checkpointDir?: string,
   ) {}
 
   /**
@@ -70,7 +74,7 @@ export class PretrainingReplica implements JobReplica {
       report.eval = evaluateReplica(this.replica);
       report.sample = sampleText(this.replica.model);
     }
-    if (last || every(spec.checkpointEvery)) {
+    if (this.checkpointDir !== undefined && (last || every(spec.checkpointEvery))) {
       const position = dataPosition(this.replica, this.requireLoader(), done);
       report.checkpoint = saveRunCheckpoint(this.replica, position, this.checkpointDir, spec.keepCheckpoints);
     }

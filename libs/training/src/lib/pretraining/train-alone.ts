@@ -6,14 +6,9 @@
  */
 import { SINGLE_PROCESS } from '../collective/gradient-collective';
 import { TrainingLoop, type StepMetrics } from '../loop/training-loop';
+import { PretrainingReplica } from './pretraining-replica';
+import type { PretrainingEval } from './pretraining-steps';
 import type { Replica } from './replica';
-import {
-  evaluateReplica,
-  rankLoader,
-  sampleText,
-  stepShare,
-  type PretrainingEval,
-} from './pretraining-steps';
 
 /** Callbacks of {@link trainAlone}. */
 export interface TrainAloneEvents {
@@ -37,17 +32,19 @@ export interface TrainAloneSummary {
 
 /**
  * Trains `replica` to `replica.spec.steps` (or until `signal` aborts, checked between steps so the
- * state stays resumable). Evaluates and samples after the same steps as a cluster run. Yields to the
- * event loop between steps, so progress output and signals are served.
+ * state stays resumable). Evaluates and samples after the same steps as a cluster run: it is a
+ * worker's {@link PretrainingReplica} at rank 0 of 1, without step checkpoints. Yields to the event
+ * loop between steps, so progress output and signals are served.
  */
 export async function trainAlone(
   replica: Replica,
   events: TrainAloneEvents = {},
   signal?: AbortSignal,
 ): Promise<TrainAloneSummary> {
-  const { steps: totalSteps, evalEvery } = replica.spec;
+  const totalSteps = replica.spec.steps;
+  const job = new PretrainingReplica(replica);
   const loop = new TrainingLoop(replica.trainer, SINGLE_PROCESS);
-  const loader = rankLoader(replica, 0, 1);
+  await job.join(loop, 0, 1);
   const summary: TrainAloneSummary = {
     stepLosses: [],
     tokensPerSecond: [],
@@ -58,16 +55,16 @@ export async function trainAlone(
     await new Promise((resolve) => setImmediate(resolve));
     if (signal?.aborted) break;
     const started = performance.now();
-    const metrics = await loop.step(stepShare(replica, loader, loop.stepsDone));
+    const metrics = await loop.step(job.share(loop.stepsDone));
     const tokensPerSecond = metrics.tokens / Math.max((performance.now() - started) / 1000, 1e-9);
     summary.stepLosses.push(metrics.loss);
     summary.tokensPerSecond.push(tokensPerSecond);
     events.onStep?.({ ...metrics, totalSteps, tokensPerSecond });
-    const done = loop.stepsDone;
-    if (done === totalSteps || (evalEvery > 0 && done % evalEvery === 0)) {
-      const record = { step: done, ...evaluateReplica(replica) };
+    const report = await job.afterStep();
+    if (report.eval) {
+      const record = { step: loop.stepsDone, ...report.eval };
       summary.evals.push(record);
-      summary.sample = sampleText(replica.model);
+      summary.sample = report.sample ?? '';
       events.onEval?.({ ...record, sample: summary.sample });
     }
   }
