@@ -184,6 +184,8 @@ export interface Finetune {
   error?: string;
   createdAt?: string;
   updatedAt?: string;
+  /** The submitted spec (hyperparameters, train, lora, workers, …; the base checkpoint resolved). */
+  spec?: Record<string, unknown> & { baseCheckpoint?: string };
 }
 
 /** One logged step of a finetune job. */

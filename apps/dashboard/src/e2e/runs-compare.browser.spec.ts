@@ -133,7 +133,15 @@ describeBrowser('runs list and compare view in chromium', () => {
       const done = step + 1;
       await repo.appendStep(
         run.id,
-        { step, loss, lr, gradNorm: 1 + 1 / done, tokensPerSecond: 1000 + 100 * offset, stepMs: 128 },
+        {
+          step,
+          loss,
+          lr,
+          gradNorm: 1 + 1 / done,
+          tokensPerSecond: 1000 + 100 * offset,
+          stepMs: 128,
+          workers: [0, 1].map((rank) => ({ workerId: `w${rank}`, rank, loss, computeMs: 80 + 20 * rank, commMs: 30, jobMs: 120, bytesSent: 1 << 16 })), // prettier-ignore
+        },
         done % 5 === 0 ? { step: done, trainLoss: loss, valLoss: loss + 0.1 } : undefined,
         done === steps ? { step: done, text: '\n'.repeat(60) } : undefined,
       );
@@ -202,6 +210,12 @@ describeBrowser('runs list and compare view in chromium', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^step,loss,/);
     expect(lines).toHaveLength(1 + 30);
+
+    // gradient norm, and each worker's compute and communication time over the steps
+    await page.waitForSelector('[data-testid=grad-norm-chart] .chart-canvas[data-points="30"]');
+    await page.waitForSelector('[data-testid=worker-compute-chart] .chart-canvas[data-points="60"]');
+    await page.waitForSelector('[data-testid=worker-comm-chart] .chart-canvas[data-points="60"]');
+    await screenshot(page, '23-run-page');
 
     // the blank-line sample is one short card, not a tall empty one
     const card = page.getByTestId('samples').locator('li').first();
@@ -278,6 +292,16 @@ describeBrowser('runs list and compare view in chromium', () => {
     const row = page.locator(`tr[data-finetune-id="${job.id}"]`);
     await row.getByText('spam filter').waitFor();
     expect(await row.locator('[data-col=progress]').textContent()).toBe('waiting for workers');
+
+    // its page: name, where it starts from, how long so far, the hyperparameters
+    await row.getByText('spam filter').click();
+    await page.getByRole('heading', { name: 'spam filter' }).waitFor();
+    expect(await page.getByTestId('finetune-facts').textContent()).toMatch(
+      /from random weights on .*sms\.tsv; \d+s so far/,
+    );
+    const params = page.getByTestId('finetune-params');
+    expect(await params.locator('tr[data-param="hyperparameters.epochs"] td').last().textContent()).toBe('5');
+    await screenshot(page, '24-finetune-page');
     await api('POST', `/finetunes/${job.id}/cancel`);
   });
 });

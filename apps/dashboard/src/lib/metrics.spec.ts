@@ -7,6 +7,7 @@ import {
   mergeMetric,
   seriesOf,
   tokensSeen,
+  workerSeries,
   workerTimings,
   type Point,
 } from './metrics';
@@ -150,5 +151,40 @@ describe('workerTimings', () => {
     const old = Array.from({ length: 30 }, (_, i) => step(i, 200));
     const recent = Array.from({ length: 5 }, (_, i) => step(30 + i, 0));
     expect(workerTimings([...old, ...recent], { window: 5 }).some((r) => r.straggler)).toBe(false);
+  });
+});
+
+describe('workerSeries', () => {
+  it("follows each worker's compute and communication time over the steps, in rank order", () => {
+    const w = (workerId: string, rank: number, computeMs: number, commMs: number) => ({
+      workerId,
+      rank,
+      computeMs,
+      commMs,
+    });
+    const metrics = [
+      m(0, 5, { workers: [w('b', 1, 100, 10), w('a', 0, 90, 20)] }),
+      m(1, 4, { workers: [w('a', 0, 95, 25), w('b', 1, 180, 5)] }),
+    ];
+    expect(workerSeries(metrics, 'computeMs')).toEqual([
+      {
+        workerId: 'a',
+        rank: 0,
+        points: [
+          { x: 1, y: 90 },
+          { x: 2, y: 95 },
+        ],
+      },
+      {
+        workerId: 'b',
+        rank: 1,
+        points: [
+          { x: 1, y: 100 },
+          { x: 2, y: 180 },
+        ],
+      },
+    ]);
+    expect(workerSeries(metrics, 'commMs')[1].points.map((p) => p.y)).toEqual([10, 5]);
+    expect(workerSeries([m(0, 1)], 'commMs')).toEqual([]);
   });
 });

@@ -172,3 +172,26 @@ export function workerTimings(
   }
   return rows.sort((a, b) => a.rank - b.rank || a.workerId.localeCompare(b.workerId));
 }
+
+/**
+ * Per worker, the points of its `computeMs` or `commMs` over the steps (x: steps completed), in rank
+ * order of the newest step: how each worker's share of a step evolved, where the medians of
+ * {@link workerTimings} show only the recent typical value.
+ */
+export function workerSeries(
+  metrics: readonly StepMetric[],
+  key: 'computeMs' | 'commMs',
+): { workerId: string; rank: number; points: Point[] }[] {
+  const byWorker = new Map<string, { rank: number; points: Point[] }>();
+  for (const m of metrics) {
+    for (const w of m.workers ?? []) {
+      const entry = byWorker.get(w.workerId) ?? { rank: w.rank, points: [] };
+      entry.rank = w.rank;
+      if (Number.isFinite(w[key])) entry.points.push({ x: m.step + 1, y: w[key] });
+      byWorker.set(w.workerId, entry);
+    }
+  }
+  return [...byWorker]
+    .map(([workerId, e]) => ({ workerId, ...e }))
+    .sort((a, b) => a.rank - b.rank || a.workerId.localeCompare(b.workerId));
+}

@@ -1,4 +1,4 @@
-/** One finetune job: status, loss and accuracy curves, evaluation, cancel. */
+/** One finetune job: status, its base run, duration, hyperparameters, loss and accuracy curves, evaluation, cancel. */
 import { useCallback, useMemo, useState, type ReactElement } from 'react';
 import type { FinetuneDetail, FinetuneMetric } from '../api/types';
 import { useServices } from '../app/context';
@@ -9,7 +9,10 @@ import { StatusBadge } from '../components/StatusBadge';
 import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
 import type { Point } from '../lib/metrics';
+import { baseRunId, finetuneParams, finetuneSeconds } from '../lib/finetune-facts';
+import { formatDuration } from '../lib/format';
 import { applyFinetuneEvent } from '../lib/live-state';
+import { href } from '../lib/routes';
 import { isFinished } from '../lib/run-actions';
 import { EvaluationPanel } from './finetune/EvaluationPanel';
 
@@ -71,14 +74,10 @@ export function FinetunePage({ id }: { id: string }): ReactElement {
   return (
     <section data-testid="finetune-page">
       <header className="page-header">
-        <h1>
-          {f.kind} finetune {f.id}
-        </h1>
+        <h1>{f.name ?? `${f.kind} finetune ${f.id}`}</h1>
         <StatusBadge status={f.status} />
       </header>
-      <p className="muted">
-        from {f.baseCheckpoint ?? '—'} on {f.dataset ?? '—'}
-      </p>
+      <FinetuneFacts job={f} />
       {f.error && <p className="error">failed: {f.error}</p>}
       <ProgressBar value={f.progress.step} total={f.progress.totalSteps} />
       {!isFinished(f.status) && (
@@ -97,6 +96,50 @@ export function FinetunePage({ id }: { id: string }): ReactElement {
       </div>
       <h2>Evaluation</h2>
       <EvaluationPanel evaluation={f.evaluation} />
+      <FinetuneParams job={f} />
+    </section>
+  );
+}
+
+/** Where the job comes from (its base run linked when it has one), its data and how long it ran. */
+function FinetuneFacts({ job }: { job: FinetuneDetail }): ReactElement {
+  const run = baseRunId(job);
+  return (
+    <p className="muted" data-testid="finetune-facts">
+      {job.kind} {job.name ? `${job.id} ` : ''}from{' '}
+      {run ? (
+        <a href={href({ page: 'run', id: run })} data-testid="base-run">
+          {job.baseCheckpoint ?? run}
+        </a>
+      ) : (
+        (job.baseCheckpoint ?? 'random weights')
+      )}{' '}
+      on {job.dataset ?? '—'};{' '}
+      <span data-testid="finetune-duration">{formatDuration(finetuneSeconds(job))}</span>
+      {isFinished(job.status) ? '' : ' so far'}
+    </p>
+  );
+}
+
+/** The job's hyperparameters (its spec, flattened). */
+function FinetuneParams({ job }: { job: FinetuneDetail }): ReactElement | null {
+  const params = finetuneParams(job);
+  if (params.length === 0) return null;
+  return (
+    <section data-testid="finetune-params">
+      <h2>Hyperparameters</h2>
+      <table className="table">
+        <tbody>
+          {params.map(([key, value]) => (
+            <tr key={key} data-param={key}>
+              <td>
+                <code>{key}</code>
+              </td>
+              <td>{value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }

@@ -1,9 +1,10 @@
 /** The run's curves: train/validation loss (log-scale toggle), learning rate, gradient norm, tokens/s, per-worker time. */
 import { useMemo, useState, type ReactElement } from 'react';
-import type { RunDetail } from '../../api/types';
+import type { RunDetail, StepMetric } from '../../api/types';
 import { LineChart, type Series } from '../../components/LineChart';
 import { WorkerTimingChart } from '../../components/WorkerTimingChart';
-import { evalSeries, seriesOf, workerTimings } from '../../lib/metrics';
+import { RUN_COLOURS } from '../../lib/compare';
+import { evalSeries, seriesOf, workerSeries, workerTimings } from '../../lib/metrics';
 
 /** All charts of a run page. */
 export function RunCharts({ run }: { run: RunDetail }): ReactElement {
@@ -32,6 +33,8 @@ export function RunCharts({ run }: { run: RunDetail }): ReactElement {
     [metrics],
   );
   const timings = useMemo(() => workerTimings(metrics), [metrics]);
+  const compute = useMemo(() => perWorker(metrics, 'computeMs'), [metrics]);
+  const comm = useMemo(() => perWorker(metrics, 'commMs'), [metrics]);
 
   return (
     <div className="charts">
@@ -46,6 +49,17 @@ export function RunCharts({ run }: { run: RunDetail }): ReactElement {
       <LineChart title="Gradient norm" series={gradNorm} yLabel="norm" testId="grad-norm-chart" />
       <LineChart title="Throughput" series={tps} yLabel="tokens/s" testId="tps-chart" />
       <WorkerTimingChart timings={timings} />
+      <LineChart title="Compute per worker" series={compute} yLabel="ms" testId="worker-compute-chart" />
+      <LineChart title="Communication per worker" series={comm} yLabel="ms" testId="worker-comm-chart" />
     </div>
   );
+}
+
+/** One line per worker of its compute or communication time over the steps. */
+function perWorker(metrics: readonly StepMetric[], key: 'computeMs' | 'commMs'): Series[] {
+  return workerSeries(metrics, key).map((w, i) => ({
+    label: `rank ${w.rank} (${w.workerId})`,
+    points: w.points,
+    color: RUN_COLOURS[i % RUN_COLOURS.length],
+  }));
 }
