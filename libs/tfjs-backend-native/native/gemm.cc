@@ -11,7 +11,28 @@
 
 namespace forge {
 
+namespace {
+
+// One row of C (M = 1, a decoding step): C[0, :] = alpha a op(B) + beta C as a matrix-vector
+// product over B, which reads B once where a GEMM would first copy it into packed panels.
+void GemvRow(const GemmArgs& g) {
+  const blasint incA = static_cast<blasint>(g.transA ? g.lda : 1);
+  if (g.transB) {  // B [N, K]: c = B a
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(g.N), static_cast<blasint>(g.K), g.alpha, g.b,
+                static_cast<blasint>(g.ldb), g.a, incA, g.beta, g.c, 1);
+  } else {  // B [K, N]: c = B^T a
+    cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(g.K), static_cast<blasint>(g.N), g.alpha, g.b,
+                static_cast<blasint>(g.ldb), g.a, incA, g.beta, g.c, 1);
+  }
+}
+
+}  // namespace
+
 void GemmSerial(const GemmArgs& g) {
+  if (g.M == 1 && g.K > 0) {
+    GemvRow(g);
+    return;
+  }
   if (g.K == 0) {
     for (int64_t r = 0; r < g.M; ++r) {
       float* row = g.c + r * g.ldc;
@@ -28,6 +49,8 @@ namespace {
 
 // A product below this many multiply-adds runs on one thread: waking a second costs more.
 constexpr double kParallelWork = 2.0 * 1024 * 1024;
+// The same for one row (M = 1), bound by reading B: a second thread pays off on 1 MB of B.
+constexpr double kParallelRowWork = 256.0 * 1024;
 // At most this many blocks per thread: more balance when other work holds a thread off its core.
 constexpr int64_t kMaxBlocksPerThread = 4;
 // Each block packs the other operand again (K x the whole other dimension), about as costly as 30
@@ -40,7 +63,7 @@ constexpr double kMinBlockWork = 128.0 * 1024 * 1024;
 // them only when each stays at least kPackedEdge wide and kMinBlockWork large.
 int64_t BlockCount(int64_t extent, double work, int threads) {
   const int64_t byEdge = extent / (kPackedEdge * threads);
-  const int64_t byWork = static_cast<int64_t>(work / (kMinBlockWork * threads));
+  const int64_t byWork = static_cast<int64_t>(work / (kMinBlockWork * threads));  // 0 for one row
   const int64_t perThread = std::max<int64_t>(1, std::min<int64_t>({kMaxBlocksPerThread, byEdge, byWork}));
   return std::min<int64_t>(threads * perThread, extent / 16);
 }
@@ -53,7 +76,7 @@ void GemmParallel(const GemmArgs& g) {
   const bool splitColumns = g.N >= g.M;
   const int64_t extent = splitColumns ? g.N : g.M;
   const int64_t blocks = BlockCount(extent, work, threads);
-  if (threads <= 1 || work < kParallelWork || blocks < 2) {
+  if (threads <= 1 || work < (g.M == 1 ? kParallelRowWork : kParallelWork) || blocks < 2) {
     GemmSerial(g);
     return;
   }

@@ -37,7 +37,7 @@ describeNative('native backend kernels', () => {
   );
 
   // Products large enough to be cut into column blocks (N >= M) or row blocks (M > N) that the
-  // threads take in turn. Block edges depend on the shape and thread count only, so a run repeats
+  // threads take in turn, and single rows, which run as matrix-vector products. Block edges depend on the shape and thread count only, so a run repeats
   // bit for bit; against one thread OpenBLAS's edge kernels may round the last bit differently.
   it.each([
     [[300, 64], [64, 520], false, false],
@@ -45,6 +45,9 @@ describeNative('native backend kernels', () => {
     [[64, 600], [300, 64], true, true],
     [[64, 300], [64, 520], true, false],
     [[600, 64], [300, 64], false, true],
+    [[1, 64], [64, 520], false, false], // one row (a decoding step): a matrix-vector product
+    [[1, 700], [520, 700], false, true],
+    [[700, 1], [700, 520], true, false],
   ] as Array<[number[], number[], boolean, boolean]>)(
     'matMul %j x %j (transposeA=%s transposeB=%s) split over the threads: exact, repeatable',
     async (aShape, bShape, ta, tb) => {
