@@ -1,4 +1,5 @@
 /** `forge finetune classify`, `forge classify` and `forge lora merge` end to end, in process. */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -111,6 +112,16 @@ describe('forge finetune classify / classify / lora merge', () => {
     ];
     expect(b.json.label).toBe(a.json.label);
     expect(b.json.probability as number).toBeCloseTo(a.json.probability as number, 4);
+
+    // As its own process (the built CLI), the merge prints no TensorFlow.js "install our node
+    // backend" banner: it starts the backend before its first tensor.
+    const bin = path.resolve(__dirname, '../../bin/forge.js');
+    if (!fs.existsSync(path.resolve(__dirname, '../../dist/main.js'))) return;
+    const args = ['lora', 'merge', '--model', out, '--adapter', path.join(out, 'adapter'), '--out', path.join(tmp, 'merged-2')]; // prettier-ignore
+    const spawned = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    expect(spawned.status).toBe(0);
+    expect(spawned.stdout + spawned.stderr).not.toMatch(/TensorFlow\.js in Node\.js|tfjs-node/);
+    expect(spawned.stdout).toMatch(/merged 9 adapted layers/);
   });
 
   it('starts from random weights of a preset', async () => {

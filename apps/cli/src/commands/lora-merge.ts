@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { resolveModelReference } from '@llm-forge/cluster-protocol';
 import { mergeLoraFolder } from '@llm-forge/finetune';
+import { startBackend } from '../backend';
 import { info } from '../output';
 import { MODEL_HELP } from '../references';
 
@@ -21,6 +22,9 @@ export function loraCommand(): Command {
     .requiredOption('--out <dir>', 'directory for the merged model')
     .option('--overwrite', 'replace an existing --out directory')
     .action(async (flags: MergeFlags) => {
+      // The merge runs tensor ops: without a backend chosen first, tfjs falls back to its CPU
+      // backend, which prints a banner asking to install tfjs-node.
+      await startBackend();
       const model = await resolveModelReference(flags.model);
       const { mergedLayers } = mergeLoraFolder(model, flags.adapter, flags.out, {
         overwrite: flags.overwrite,
