@@ -11,14 +11,7 @@ import {
   type RunSpecInput,
 } from '@llm-forge/cluster-protocol';
 import { PRESET_NAMES } from '@llm-forge/gpt';
-import {
-  boundedInt,
-  fraction,
-  integer,
-  nonNegativeInt,
-  nonNegativeNumber,
-  positiveNumber,
-} from './options';
+import { boundedInt, fraction, integer, nonNegativeInt, nonNegativeNumber, positiveNumber } from './options';
 import { MODEL_HELP } from './references';
 
 /** The shared flags as commander parses them. */
@@ -43,6 +36,10 @@ export interface TrainingFlags {
   valFraction: number;
   evalEvery: number;
   seed: number;
+  sync: 'ddp' | 'diloco';
+  innerSteps: number;
+  outerLr: number;
+  outerMomentum: number;
   out?: string;
   json?: boolean;
 }
@@ -88,6 +85,22 @@ export function addTrainingOptions(command: Command, batchHelp: string, textHelp
       D.evalEvery,
     )
     .option('--seed <N>', 'seed of initialisation, shuffling and dropout', integer, D.seed)
+    .addOption(
+      new Option(
+        '--sync <mode>',
+        'how workers synchronise: ddp (gradients every step) or diloco (an outer step every --inner-steps)',
+      )
+        .choices(['ddp', 'diloco'])
+        .default(D.sync.mode),
+    )
+    .option(
+      '--inner-steps <H>',
+      'diloco: local steps per outer step',
+      boundedInt(L.steps),
+      D.diloco.innerSteps,
+    )
+    .option('--outer-lr <x>', 'diloco: outer learning rate', positiveNumber, D.diloco.outerLr)
+    .option('--outer-momentum <m>', 'diloco: outer Nesterov momentum', fraction, D.diloco.outerMomentum)
     .option('--json', 'print a JSON summary as the last line');
 }
 
@@ -128,5 +141,14 @@ export function sharedSpecFields(flags: TrainingFlags, paths: SpecPaths = {}): R
     seed: flags.seed,
     shuffle: flags.shuffle,
     evalEvery: flags.evalEvery,
+    sync:
+      flags.sync === 'diloco'
+        ? {
+            mode: 'diloco',
+            innerSteps: flags.innerSteps,
+            outerLr: flags.outerLr,
+            outerMomentum: flags.outerMomentum,
+          }
+        : { mode: 'ddp' },
   };
 }

@@ -27,7 +27,21 @@ describe('PRETRAIN_DEFAULTS', () => {
       keepCheckpoints: D.keepCheckpoints,
       wireDType: D.wireDType,
       verifyEvery: D.verifyEvery,
+      sync: { mode: 'ddp' },
     });
+  });
+
+  it("fills DiLoCo's settings with the paper's and checks them", () => {
+    expect(runSpecSchema.parse({ sync: { mode: 'diloco' } }).sync).toEqual({
+      mode: 'diloco',
+      innerSteps: 50,
+      outerLr: 0.7,
+      outerMomentum: 0.9,
+    });
+    const bad = runSpecSchema.safeParse({ sync: { mode: 'diloco', outerMomentum: 1 } });
+    expect(bad.success).toBe(false);
+    if (!bad.success) expect(bad.error.issues[0].path).toEqual(['sync', 'outerMomentum']);
+    expect(runSpecSchema.safeParse({ sync: { mode: 'local-sgd' } }).success).toBe(false);
   });
 
   it('holds the quick start values', () => {

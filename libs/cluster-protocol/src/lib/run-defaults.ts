@@ -57,6 +57,13 @@ export const PRETRAIN_DEFAULTS = {
   wireDType: 'f32',
   /** Cluster runs: compare replica checksums every N steps (0: never). */
   verifyEvery: 100,
+  /**
+   * How the ranks synchronise: `ddp` sums the gradients every step; `diloco` takes `innerSteps`
+   * local steps, then one outer step (DiLoCo, Douillard et al. 2023; the paper's outer lr 0.7 and
+   * Nesterov momentum 0.9).
+   */
+  sync: { mode: 'ddp' },
+  diloco: { innerSteps: 50, outerLr: 0.7, outerMomentum: 0.9 },
 } as const;
 
 /** The book's finetuning settings (chapters 6 and 7), for a pretrained GPT-2. */

@@ -65,6 +65,25 @@ const optimizerSchema = z
   .transform((o) => ({ ...o, minLr: o.minLr ?? o.lr / 10 }))
   .refine((o) => o.minLr <= o.lr, { message: 'minLr must not exceed lr', path: ['minLr'] });
 
+/**
+ * How the ranks synchronise: `{ mode: 'ddp' }` (the gradients summed every step: N workers take
+ * the one-process steps) or `{ mode: 'diloco', innerSteps, outerLr, outerMomentum }` (each worker
+ * takes `innerSteps` AdamW steps on its own slice of every global batch, then the workers average
+ * their parameter change and take one outer Nesterov step: 1/innerSteps of the communication).
+ * `steps` counts inner steps of the global batch either way, so both modes see the same tokens.
+ */
+const syncSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('ddp') }).strip(),
+  z
+    .object({
+      mode: z.literal('diloco'),
+      innerSteps: boundedInt('innerSteps', L.steps).default(D.diloco.innerSteps),
+      outerLr: z.number().positive().max(10).default(D.diloco.outerLr),
+      outerMomentum: z.number().min(0).lt(1).default(D.diloco.outerMomentum),
+    })
+    .strip(),
+]);
+
 /** The validated and defaulted spec of a run (the body of `POST /runs`). */
 export const runSpecSchema = z
   .object({
@@ -91,8 +110,9 @@ export const runSpecSchema = z
     keepCheckpoints: boundedInt('keepCheckpoints', L.keepCheckpoints).default(D.keepCheckpoints),
     /** Gradient encoding on the all-reduce wire: bf16 halves the bytes. */
     wireDType: z.enum(['f32', 'bf16']).default(D.wireDType),
-    /** Compare replica checksums every N steps (0: never). */
+    /** Compare replica checksums every N steps (0: never; DiLoCo: after outer steps only). */
     verifyEvery: stepCount('verifyEvery').default(D.verifyEvery),
+    sync: syncSchema.default(D.sync),
     out: z.string().min(1).optional(),
   })
   .strip()

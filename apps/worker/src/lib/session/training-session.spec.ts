@@ -193,3 +193,65 @@ describe('TrainingSession', () => {
     });
   });
 });
+
+describe('TrainingSession: a DiLoCo run', () => {
+  it('syncs every innerSteps steps and checkpoints only after outer steps', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-diloco-'));
+    await initBackend(process.env.FORGE_BACKEND ?? 'auto');
+    const init = path.join(tmp, 'init');
+    const model = GPTModel.random({ ...TEST_CONFIG, embDim: 16, nHeads: 2, nLayers: 1 }, 5);
+    saveModel(init, model.config, model.readParameters());
+    model.dispose();
+    const textFile = path.join(tmp, 'text.txt');
+    fs.writeFileSync(textFile, TEXT);
+    const rings = await Promise.all(
+      [0, 1].map(() => RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 5000 })),
+    );
+    try {
+      const sessions = rings.map((ring, i) => new TrainingSession(`w${i}`, ring));
+      const spec = runSpecSchema.parse({
+        model: { init },
+        data: { text: textFile },
+        batchSize: 4,
+        steps: 7,
+        evalEvery: 0,
+        checkpointEvery: 3,
+        sync: { mode: 'diloco', innerSteps: 2 },
+      });
+      const checkpointDir = path.join(tmp, 'ckpt');
+      const peers = rings.map((r, rank) => ({ workerId: `w${rank}`, address: r.address }));
+      const written: number[] = [];
+      for (let step = 0; step < 7; step++) {
+        const results = await Promise.all(
+          sessions.map((s, rank) =>
+            s.run({
+              kind: 'run',
+              jobId: 'run-d',
+              step,
+              attempt: 0,
+              worldSize: 2,
+              rank,
+              peers,
+              spec,
+              checkpointDir,
+            }),
+          ),
+        );
+        const [lead, other] = results.map((r) => {
+          if (!r.ok) throw new Error(r.error);
+          return r;
+        });
+        if (lead.checkpoint) written.push(lead.checkpoint.step);
+        // Only an outer step (every 2 steps, and the last) sends the parameters' change.
+        const outer = (step + 1) % 2 === 0 || step === 6;
+        expect(lead.bytesSent > 1000).toBe(outer);
+        expect(other.loss).toBe(lead.loss);
+      }
+      // The first outer step at or after each 3rd step, and the last.
+      expect(written).toEqual([4, 6, 7]);
+    } finally {
+      await Promise.all(rings.map((r) => r.close()));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

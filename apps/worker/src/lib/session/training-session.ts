@@ -140,11 +140,7 @@ export class TrainingSession {
     this.ring.reconfigure({ rank: job.rank, worldSize: job.worldSize, jobId: job.jobId });
     await this.ring.connect(addresses);
     const collective = new RingCollective(this.ring, { attempt: job.attempt });
-    const loop = new TrainingLoop(
-      replica.trainer,
-      collective,
-      job.kind === 'run' ? { verifyEvery: job.spec.verifyEvery, wireDType: job.spec.wireDType } : {},
-    );
+    const loop = new TrainingLoop(replica.trainer, collective, replica.loopOptions);
     await replica.join(loop, job.rank, job.worldSize);
     this.generation = { key, loop };
     return this.generation;

@@ -8,7 +8,7 @@
 import type { RankSuccess } from '@llm-forge/cluster-protocol';
 import type { Trainer } from '@llm-forge/gpt';
 import type { LocalShare } from '../loop/local-share';
-import type { StepMetrics, TrainingLoop } from '../loop/training-loop';
+import type { StepMetrics, TrainingLoop, TrainingLoopOptions } from '../loop/training-loop';
 
 /** What rank 0 reports besides the step's metrics: evaluations, a checkpoint, a finetune's progress. */
 export type StepReport = Pick<RankSuccess, 'eval' | 'sample' | 'checkpoint' | 'finetune'>;
@@ -26,6 +26,8 @@ export interface JobReplica {
   readonly jobId: string;
   /** The trainer of the job's trainable parameters (its `stepsDone` is the replica's position). */
   readonly trainer: Trainer;
+  /** How the job's loop runs (replica checks, wire encoding, DiLoCo); absent: the defaults. */
+  readonly loopOptions?: TrainingLoopOptions;
   /**
    * Places the replica at rank `rank` of `worldSize` (a new ring generation), before the first
    * step it takes there; every rank of the ring calls it, so it may all-reduce through `loop`

@@ -8,6 +8,7 @@ import { CollectiveError } from '@llm-forge/collective';
 import { createTokenizer, TrainingDivergedError, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
+import { OuterOptimizer, type DilocoOptions } from './outer-optimizer';
 import {
   startRanks,
   stepAll,
@@ -184,5 +185,75 @@ describe('TrainingLoop', () => {
     expect((error as TrainingDivergedError).message).toMatch(/training diverged at step \d+/);
     // The diverged step changed nothing: each rank still holds the parameters of the step before.
     group.forEach((r, i) => expect(maxAbsDiff(r.trainer.params, before[i])).toBe(0));
+  });
+});
+
+describe('TrainingLoop in DiLoCo mode', () => {
+  /** Losses, bytes sent and the parameters of every rank after each of `steps` steps. */
+  async function dilocoRun(worldSize: number, diloco: DilocoOptions, steps = STEPS) {
+    const group = await ranks({ worldSize, globalBatchSize: 6, checkEvery: 1, diloco });
+    const record: { losses: number[]; bytes: number[]; params: Float32Array[]; verified: boolean[] }[] = [];
+    for (let s = 0; s < steps; s++) {
+      const metrics = await stepAll(group);
+      record.push({
+        losses: metrics.map((m) => m.loss),
+        bytes: metrics.map((m) => m.bytesSent),
+        params: group.map((r) => r.trainer.params.slice()),
+        verified: metrics.map((m) => m.verified),
+      });
+    }
+    return record;
+  }
+
+  it('at world size 1 with outer lr 1 and momentum 0 equals plain training', async () => {
+    const plain = await train(1, 6);
+    const diloco = await dilocoRun(1, { innerSteps: 4, outerLr: 1, outerMomentum: 0 });
+    const losses = diloco.map((s) => s.losses[0]);
+    expect(
+      maxAbsDiff(
+        losses,
+        plain.losses.map((l) => l[0]),
+      ),
+    ).toBeLessThan(1e-5);
+    expect(maxAbsDiff(diloco[STEPS - 1].params[0], plain.params[0])).toBeLessThan(1e-5);
+  });
+
+  it('on 2 ranks sends parameters only at outer steps, after which the replicas are identical', async () => {
+    const H = 5;
+    const run = await dilocoRun(2, { innerSteps: H, outerLr: 0.7, outerMomentum: 0.9 });
+    const n = run[0].params[0].length;
+    run.forEach((step, s) => {
+      const outer = (s + 1) % H === 0;
+      // Every step sends the loss (a few bytes); an outer step sends the pseudo-gradient as well.
+      if (outer) expect(step.bytes[0]).toBeGreaterThan(4 * n * 0.5);
+      else expect(step.bytes[0]).toBeLessThan(64);
+      // The inner steps diverge (each rank its own slice); the outer step makes them equal again.
+      const diff = maxAbsDiff(step.params[0], step.params[1]);
+      if (outer) expect(diff).toBe(0);
+      else expect(diff).toBeGreaterThan(0);
+      expect(step.verified).toEqual([outer, outer]);
+    });
+    // It learns: the loss of the last outer window is below the first's.
+    const mean = (from: number) => run.slice(from, from + H).reduce((a, s) => a + s.losses[0], 0) / H;
+    expect(mean(STEPS - H)).toBeLessThan(mean(0));
+  });
+
+  it('takes the outer Nesterov step of the paper', () => {
+    const local = Float32Array.from([1, 2]);
+    const outer = new OuterOptimizer(Float32Array.from([2, 4]), {
+      innerSteps: 1,
+      outerLr: 0.5,
+      outerMomentum: 0.9,
+    });
+    const delta = outer.pseudoGradient(local); // [1, 2]
+    expect(Array.from(delta)).toEqual([1, 2]);
+    outer.apply(delta, local); // v = Δ; θ ← θ − 0.5·(Δ + 0.9·v) = θ − 0.95·Δ
+    expect(Array.from(local)).toEqual([2 - 0.95, 4 - 1.9].map(Math.fround));
+    const again = Float32Array.from(local);
+    outer.apply(Float32Array.from([1, 1]), again); // v = 0.9·[1, 2] + 1; θ ← θ − 0.5·(1 + 0.9·v)
+    expect(again[0]).toBeCloseTo(1.05 - 0.5 * (1 + 0.9 * 1.9), 5);
+    expect(() => new OuterOptimizer(local, { innerSteps: 0, outerLr: 1, outerMomentum: 0 })).toThrow(
+      /innerSteps/,
+    );
   });
 });

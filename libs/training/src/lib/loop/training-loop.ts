@@ -19,6 +19,7 @@ import { addInto, checksum, scale } from '@llm-forge/tfjs-backend-native';
 import type { GradientCollective, ReduceOptions } from '../collective/gradient-collective';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import type { LocalShare } from './local-share';
+import type { OuterOptimizer } from './outer-optimizer';
 
 /** Options of a {@link TrainingLoop}; every rank must pass the same values. */
 export interface TrainingLoopOptions {
@@ -28,8 +29,19 @@ export interface TrainingLoopOptions {
    * @defaultValue 100
    */
   verifyEvery?: number;
-  /** Wire encoding of the gradients (the loss and checksums always travel as f32). @defaultValue the collective's */
+  /**
+   * Wire encoding of the gradients (DiLoCo: of the pseudo-gradients); the loss and checksums always
+   * travel as f32. @defaultValue the collective's
+   */
   wireDType?: WireDType;
+  /**
+   * DiLoCo instead of synchronous data parallelism: each rank takes its inner AdamW steps on the
+   * mean loss of its own share, and every `innerSteps` steps (and at `finalStep`) the ranks average
+   * their pseudo-gradients and take an outer Nesterov step with this {@link OuterOptimizer} (owned
+   * by the replica, so its state outlives a ring generation). Absent: gradients are summed every
+   * step (DDP).
+   */
+  outer?: OuterOptimizer;
 }
 
 /** What one optimizer step did, as seen by this rank. */
@@ -76,6 +88,7 @@ const CHECKSUM_WORDS = 4;
  */
 export class TrainingLoop {
   private readonly verifyEvery: number;
+  private readonly outer?: OuterOptimizer;
 
   constructor(
     /** This rank's trainer (its replica, flat params and grads, AdamW state). */
@@ -89,6 +102,7 @@ export class TrainingLoop {
       throw new RangeError(`verifyEvery must be a non-negative integer, got ${String(verifyEvery)}`);
     }
     this.verifyEvery = verifyEvery;
+    this.outer = options.outer;
   }
 
   /** Optimizer steps done (including those before a resume). */
@@ -106,20 +120,31 @@ export class TrainingLoop {
     const step = this.trainer.stepsDone;
     const computeStarted = performance.now();
     const localLoss = this.localGradients(share); // grads = ∇ mean over the share
-    if (share.weight !== 1) scale(this.trainer.grads, share.weight); // the sum over ranks is ∇ global mean
+    // DDP: the sum over ranks is ∇ global mean. DiLoCo: each rank steps on its own share's mean.
+    if (share.weight !== 1 && !this.outer) scale(this.trainer.grads, share.weight);
     const computeMs = performance.now() - computeStarted;
 
     const cost = { communicationMs: 0, bytesSent: 0 };
-    await this.reduce(this.trainer.grads, { step, phase: 'grads', wireDType: this.options.wireDType }, cost);
+    if (!this.outer) {
+      await this.reduce(
+        this.trainer.grads,
+        { step, phase: 'grads', wireDType: this.options.wireDType },
+        cost,
+      );
+    }
     const loss = new Float32Array([localLoss * share.weight]);
     await this.reduce(loss, { step, phase: 'loss' }, cost);
     // The same reduced loss on every rank, so every rank stops alike, before the update.
     if (!Number.isFinite(loss[0])) throw new TrainingDivergedError(step, 'loss', loss[0]);
 
-    // Identical inputs on every rank, so an identical update (or the same TrainingDivergedError).
+    // Identical inputs on every rank, so an identical update (or the same TrainingDivergedError);
+    // DiLoCo's inner update is this rank's own, until the outer step makes the replicas equal again.
     const { gradNorm, lr } = this.trainer.applyGradients();
+    const synced = this.outer?.syncsAfter(this.trainer.stepsDone) ?? true;
+    if (this.outer && synced) await this.outerStep(step, cost);
 
     const verified =
+      synced &&
       this.collective.worldSize > 1 &&
       this.verifyEvery > 0 &&
       this.trainer.stepsDone % this.verifyEvery === 0;
@@ -152,6 +177,16 @@ export class TrainingLoop {
    */
   async verifyReplicas(): Promise<void> {
     await this.verifyAt(this.trainer.stepsDone, { communicationMs: 0, bytesSent: 0 });
+  }
+
+  /** DiLoCo's outer step: the ranks' mean pseudo-gradient, then Nesterov SGD on the outer parameters. */
+  private async outerStep(step: number, cost: { communicationMs: number; bytesSent: number }): Promise<void> {
+    const outer = this.outer as OuterOptimizer; // called only in DiLoCo mode
+    const delta = outer.pseudoGradient(this.trainer.params);
+    await this.reduce(delta, { step, phase: 'grads', wireDType: this.options.wireDType }, cost);
+    scale(delta, 1 / this.collective.worldSize);
+    outer.apply(delta, this.trainer.params);
+    this.trainer.parameters.commit();
   }
 
   /** Gradient of the mean loss over the share into `trainer.grads`; returns that mean loss. */

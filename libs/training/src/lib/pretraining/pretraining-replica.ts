@@ -7,6 +7,8 @@ import type { RunSpec } from '@llm-forge/cluster-protocol';
 import type { DistributedBatchLoader } from '@llm-forge/data-shards';
 import type { JobReplica, StepReport } from '../jobs/job-replica';
 import type { LocalShare } from '../loop/local-share';
+import { OuterOptimizer } from '../loop/outer-optimizer';
+import type { TrainingLoopOptions } from '../loop/training-loop';
 import { dataPosition, evaluateReplica, rankLoader, sampleText, stepShare } from './pretraining-steps';
 import { freshReplica, replicaFromCheckpoint, type Replica } from './replica';
 import { saveRunCheckpoint } from './run-checkpoints';
@@ -24,14 +26,30 @@ export interface PretrainingJobInput {
 
 /** A rank's replica of a pretraining run. */
 export class PretrainingReplica implements JobReplica {
+  readonly loopOptions: TrainingLoopOptions;
   private rank = 0;
   private loader?: DistributedBatchLoader;
 
-  /** A replica built already (`forge train` builds it to describe the run first). */
+  /**
+   * A replica built already (`forge train` builds it to describe the run first). In DiLoCo mode its
+   * outer parameters start as the replica's (a fresh run, or a checkpoint: taken after an outer
+   * step, where they equal the local ones) with zero outer momentum.
+   */
   constructor(
     readonly replica: Replica,
     private readonly checkpointDir?: string,
-  ) {}
+  ) {
+    const { spec } = replica;
+    const outer =
+      spec.sync.mode === 'diloco'
+        ? new OuterOptimizer(replica.trainer.params, { ...spec.sync, finalStep: spec.steps })
+        : undefined;
+    this.loopOptions = {
+      verifyEvery: spec.verifyEvery,
+      wireDType: spec.wireDType,
+      ...(outer ? { outer } : {}),
+    };
+  }
 
   /**
    * The run at step 0 (`from` absent) or at the checkpoint `from` of the run, which must hold
@@ -74,11 +92,25 @@ export class PretrainingReplica implements JobReplica {
       report.eval = evaluateReplica(this.replica);
       report.sample = sampleText(this.replica.model);
     }
-    if (this.checkpointDir !== undefined && (last || every(spec.checkpointEvery))) {
+    if (this.checkpointDir !== undefined && this.checkpointsAfter(done)) {
       const position = dataPosition(this.replica, this.requireLoader(), done);
       report.checkpoint = saveRunCheckpoint(this.replica, position, this.checkpointDir, spec.keepCheckpoints);
     }
     return Promise.resolve(report);
+  }
+
+  /**
+   * Whether rank 0 checkpoints after `done` steps: every `checkpointEvery` steps and after the last.
+   * In DiLoCo mode only after an outer step (between them every worker holds other parameters): the
+   * first one at or after each `checkpointEvery`-th step.
+   */
+  private checkpointsAfter(done: number): boolean {
+    const { steps, checkpointEvery: every, sync } = this.replica.spec;
+    if (done >= steps) return true;
+    if (every <= 0) return false;
+    if (sync.mode !== 'diloco') return done % every === 0;
+    const H = sync.innerSteps;
+    return done % H === 0 && Math.floor(done / every) > Math.floor((done - H) / every);
   }
 
   dispose(): void {

@@ -43,7 +43,7 @@ export async function trainAlone(
 ): Promise<TrainAloneSummary> {
   const totalSteps = replica.spec.steps;
   const job = new PretrainingReplica(replica);
-  const loop = new TrainingLoop(replica.trainer, SINGLE_PROCESS);
+  const loop = new TrainingLoop(replica.trainer, SINGLE_PROCESS, job.loopOptions);
   await job.join(loop, 0, 1);
   const summary: TrainAloneSummary = {
     stepLosses: [],

@@ -8,6 +8,7 @@ import { GPTModel, Trainer, type GPTConfig, type TrainerOptions } from '@llm-for
 import { SINGLE_PROCESS } from '../collective/gradient-collective';
 import { RingCollective } from '../collective/ring-collective';
 import { rowShare } from '../loop/local-share';
+import { OuterOptimizer, type DilocoOptions } from '../loop/outer-optimizer';
 import { TrainingLoop, type StepMetrics } from '../loop/training-loop';
 
 /** One rank of a test ring. */
@@ -31,6 +32,8 @@ export interface TestRingOptions {
   dataSeed?: number;
   checkEvery?: number;
   ring?: Partial<RingAllReduceOptions>;
+  /** DiLoCo instead of DDP. */
+  diloco?: DilocoOptions;
 }
 
 /** Starts `worldSize` ranks with identical replicas and connects their rings. */
@@ -63,7 +66,10 @@ export async function startRanks(options: TestRingOptions): Promise<TestRank[]> 
       worldSize,
     });
     const collective = worldSize === 1 ? SINGLE_PROCESS : new RingCollective(ring);
-    const loop = new TrainingLoop(trainer, collective, { verifyEvery: options.checkEvery });
+    const loop = new TrainingLoop(trainer, collective, {
+      verifyEvery: options.checkEvery,
+      ...(options.diloco ? { outer: new OuterOptimizer(trainer.params, options.diloco) } : {}),
+    });
     return { model, trainer, loader, ring, loop, globalBatchSize };
   });
 }
