@@ -10,6 +10,7 @@ import {
   writeClusterState,
   type ClusterState,
 } from '../cluster/cluster-state';
+import { loginUrl } from '../cluster/login-link';
 import { restartCoordinator, startLocalCluster, stopLocalCluster } from '../cluster/local-cluster';
 import { assertRedis } from '../cluster/redis-check';
 import { nonNegativeInt, positiveInt } from '../options';
@@ -105,6 +106,7 @@ async function up(flags: UpFlags): Promise<void> {
   });
   writeClusterState(state);
   info(flags.json, `cluster up: API ${state.apiUrl} (token ${state.token}), dashboard ${state.dashboardUrl}`);
+  info(flags.json, `open the dashboard logged in: ${loginUrl(state.dashboardUrl, state.token)}`);
   info(
     flags.json,
     `workers: ${state.workers.map((w) => `${w.id} (pid ${w.pid})`).join(', ')}; logs in ${state.coordinator.log.replace(/[^/]+$/, '')}`,
@@ -125,6 +127,7 @@ function clusterJson(state: ClusterState, registered: ApiWorker[] | undefined): 
   return {
     api_url: state.apiUrl,
     dashboard_url: state.dashboardUrl,
+    login_url: loginUrl(state.dashboardUrl, state.token),
     token: state.token,
     redis_prefix: state.redisPrefix,
     coordinator: {
@@ -152,7 +155,10 @@ async function status(flags: { json?: boolean }): Promise<void> {
     workers: { id: string; pid: number; state: string }[];
   };
   if (flags.json) return printJson(json);
-  info(false, `API ${state.apiUrl} (token ${state.token}); dashboard ${state.dashboardUrl}`);
+  info(
+    false,
+    `API ${state.apiUrl} (token ${state.token}); dashboard ${loginUrl(state.dashboardUrl, state.token)}`,
+  );
   info(false, `Redis ${state.redisUrl}, keys under ${state.redisPrefix}`);
   info(false, `coordinator pid ${json.coordinator.pid}: ${json.coordinator.state}`);
   for (const w of json.workers) info(false, `worker ${w.id} pid ${w.pid}: ${w.state}`);

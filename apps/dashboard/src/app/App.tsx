@@ -1,12 +1,14 @@
 /**
- * The shell: asks for the API token once (kept in localStorage; asked again after a 401), builds the
- * API client and the live event stream, and shows the page of the URL hash.
+ * The shell: takes the API token from a login link or asks for it once (kept in localStorage; asked
+ * again after a 401), builds the API client and the live event stream, and shows the page of the URL
+ * hash.
  */
 import { useEffect, useMemo, useState, type ReactElement } from 'react';
 import { ApiClient } from '../api/client';
 import { LiveEvents } from '../api/events';
 import { TokenDialog } from '../components/TokenDialog';
 import { useHashRoute } from '../hooks/useHashRoute';
+import { acceptLoginLink } from '../lib/login-link';
 import { href, type Route } from '../lib/routes';
 import { TokenStore } from '../lib/token-store';
 import { ComparePage } from '../pages/ComparePage';
@@ -25,7 +27,11 @@ const tokens = new TokenStore(typeof localStorage === 'undefined' ? undefined : 
 
 /** The whole dashboard. */
 export function App(): ReactElement {
-  const [token, setToken] = useState<string | null>(() => tokens.get());
+  const [token, setToken] = useState<string | null>(() => {
+    // a login link of `forge cluster up` (#token=…) logs in at once and leaves no token in the address
+    acceptLoginLink((t) => tokens.set(t), window.location, window.history);
+    return tokens.get();
+  });
   const [rejected, setRejected] = useState<string>();
 
   const services = useMemo<Services | null>(() => {

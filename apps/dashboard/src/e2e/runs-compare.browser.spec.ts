@@ -88,12 +88,17 @@ describeBrowser('runs list and compare view in chromium', () => {
     expect(notFound).toEqual([]); // the favicon included
   });
 
-  async function open(hash: string): Promise<Page> {
+  /** A fresh browser context on `hash`, with the token already saved unless `withToken` is false. */
+  async function open(hash: string, withToken = true): Promise<Page> {
     context = await (browser as Browser).newContext({
       viewport: { width: 1400, height: 900 },
       acceptDownloads: true,
     });
-    await context.addInitScript(([key, token]) => localStorage.setItem(key, token), [TOKEN_KEY, TEST_TOKEN]);
+    if (withToken)
+      await context.addInitScript(
+        ([key, token]) => localStorage.setItem(key, token),
+        [TOKEN_KEY, TEST_TOKEN],
+      );
     const page = await context.newPage();
     pageErrors = [];
     notFound = [];
@@ -151,6 +156,18 @@ describeBrowser('runs list and compare view in chromium', () => {
 
   const rowIds = (page: Page): Promise<string[]> =>
     page.locator('[data-testid=runs-table] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id') ?? '')); // prettier-ignore
+
+  it("logs in from forge cluster up's link and leaves the token in neither the address nor the history", async () => {
+    if (!up) return;
+    const page = await open(`#token=${encodeURIComponent(TEST_TOKEN)}`, false);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    expect(await page.getByTestId('token-dialog').count()).toBe(0);
+    expect(page.url()).not.toContain(TEST_TOKEN);
+    expect(page.url()).toMatch(/#\/runs$/);
+    expect(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY)).toBe(TEST_TOKEN);
+    await page.goBack(); // the link's entry was replaced, not kept: back leaves the dashboard
+    expect(page.url()).not.toContain(TEST_TOKEN);
+  });
 
   it('sorts by validation loss, searches, filters, and shows archived runs on request', async () => {
     if (!up) return;
