@@ -27,6 +27,7 @@ import { MODEL_HELP, resolveModelOption } from '../references';
 import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { info, printJson } from '../output';
 import { startBackend } from '../backend';
+import { contextFit, contextWarning } from '../instruction-fit';
 import { judgeResponses } from './judge';
 import {
   addInstructionEvalOptions,
@@ -164,6 +165,10 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
     flags.json,
     `backend ${backend.name}; model ${task.model.parameterCount.toLocaleString()} parameters; ${split.train.length} train / ${split.validation.length} validation / ${split.test.length} test examples; style ${style.name}`,
   );
+  const modelContext = task.model.config.contextLength;
+  const context = spec.hyperparameters.maxLength ?? modelContext;
+  const warning = contextWarning(contextFit(task.data.train, context), context, modelContext);
+  if (warning) info(flags.json, warning);
   const job = await finetuneAlone(spec, task, { out: flags.out, json: flags.json, evalLine });
   // With LoRA the saved model has the adapters merged in (it loads anywhere); the adapters alone
   // go to <out>/adapter for `forge lora merge` onto another copy of the base.
