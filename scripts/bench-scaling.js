@@ -1,0 +1,258 @@
+#!/usr/bin/env node
+/**
+ * Scale-out across simulated hosts (`npm run bench:scaling`): for each preset, link and sync mode,
+ * the real coordinator, Redis and N workers — each worker a host of its own (a network namespace
+ * with its own address, pinned to its own core, its link shaped with tc tbf; scripts/multihost) —
+ * train the same run, and this prints tokens/s, efficiency = tokens/s(N) / (N × tokens/s(1)),
+ * compute and communication ms per step and bytes per step.
+ *
+ *   sudo npm run bench:scaling -- --presets tiny,small --hosts 1,2 --links unshaped,10000,1000,100 \
+ *     --modes ddp,diloco --steps 6 --context 256 --rows 8 [--inner-steps 50] [--strong]
+ *
+ * --rows is the rows per worker per step (weak scaling: the global batch grows with N); --strong
+ * fixes the global batch at --rows instead. Needs root and ip netns; `npm run build` first.
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn } = require('child_process');
+const { BRIDGE_ADDRESS, HostNetwork, hostsUnavailable } = require('./multihost/hosts');
+
+const ROOT = path.resolve(__dirname, '..');
+const COORDINATOR = path.join(ROOT, 'apps/coordinator/dist/main.js');
+const WORKER = path.join(ROOT, 'apps/worker/dist/main.js');
+const REDIS_PORT = 6391;
+const API_PORT = 3391;
+const GRPC_PORT = 50151;
+const SECRET = 'bench-scaling-secret';
+const TOKEN = 'bench-scaling-token-0123456789';
+
+function parseArgs(argv) {
+  const args = {
+    presets: 'tiny',
+    hosts: '1,2',
+    links: 'unshaped,1000',
+    modes: 'ddp',
+    steps: 6,
+    context: 256,
+    rows: 8,
+    innerSteps: 50,
+    strong: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
+    if (!(key in args))
+      throw new Error(`unknown option ${argv[i]} (see the header of scripts/bench-scaling.js)`);
+    if (typeof args[key] === 'boolean') args[key] = true;
+    else args[key] = typeof args[key] === 'number' ? Number(argv[++i]) : argv[++i];
+  }
+  const list = (s) => String(s).split(',').filter(Boolean);
+  return {
+    ...args,
+    presets: list(args.presets),
+    hosts: list(args.hosts).map(Number),
+    links: list(args.links).map((l) => (l === 'unshaped' ? 0 : Number(l))),
+    modes: list(args.modes),
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A JSON request to the coordinator's API. */
+async function api(method, route, body) {
+  const res = await fetch(`http://127.0.0.1:${API_PORT}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+async function until(what, predicate, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Starts Redis, the coordinator and one worker per host; returns a function that stops them all. */
+async function startCluster(net, logDir) {
+  const children = [];
+  const log = (name) => fs.openSync(path.join(logDir, `${name}.log`), 'a');
+  const start = (name, cmd, args, env) => {
+    const child = spawn(cmd, args, { env, detached: true, stdio: ['ignore', log(name), log(name)] });
+    children.push(child);
+    return child;
+  };
+  const stop = async () => {
+    for (const c of children.reverse()) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(200);
+  };
+  try {
+    // Redis on the bridge: protected mode off, since the workers reach it from their own namespaces.
+    start('redis', 'redis-server', [
+      '--port', String(REDIS_PORT), '--bind', BRIDGE_ADDRESS, '--protected-mode', 'no',
+      '--save', '', '--appendonly', 'no',
+    ]); // prettier-ignore
+    const common = {
+      ...process.env,
+      REDIS_URL: `redis://${BRIDGE_ADDRESS}:${REDIS_PORT}`,
+      FORGE_REDIS_PREFIX: `bench${process.pid}:`,
+      FORGE_CLUSTER_SECRET: SECRET,
+      // A private bridge on one machine: plaintext gRPC is what the measurement is about.
+      FORGE_ALLOW_INSECURE_GRPC: 'true',
+      LOG_LEVEL: 'warn',
+    };
+    start('coordinator', process.execPath, [COORDINATOR], {
+      ...common,
+      PORT: String(API_PORT),
+      FORGE_HTTP_HOST: '127.0.0.1',
+      FORGE_GRPC_HOST: BRIDGE_ADDRESS,
+      FORGE_GRPC_PORT: String(GRPC_PORT),
+      FORGE_API_TOKEN: TOKEN,
+      FORGE_RUNS_DIR: path.join(logDir, 'runs'),
+    });
+    await until('the coordinator', () => api('GET', '/health'), 30_000);
+    const cores = os.cpus().length;
+    for (let i = 0; i < net.count; i++) {
+      const host = net.host(i);
+      const child = net.spawnOnHost(i, i % cores, process.execPath, [WORKER], {
+        ...common,
+        FORGE_WORKER_ID: `host-${i}`,
+        FORGE_COORDINATOR_URL: `${BRIDGE_ADDRESS}:${GRPC_PORT}`,
+        FORGE_COLLECTIVE_HOST: host.address,
+        FORGE_ADVERTISE_HOST: host.address,
+        FORGE_NUM_THREADS: '1',
+      }, log(`worker-${i}`)); // prettier-ignore
+      children.push(child);
+    }
+    await until(
+      `${net.count} workers`,
+      async () => (await api('GET', '/workers')).filter((w) => w.state !== 'lost').length >= net.count,
+      60_000,
+    );
+    return stop;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The medians of a run's steps after the first (warm-up) one. */
+function summarise(run) {
+  const steps = run.metrics.slice(1);
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.floor(s.length / 2)] : NaN;
+  };
+  return {
+    tokensPerSecond: median(steps.map((m) => m.tokensPerSecond)),
+    computeMs: median(steps.map((m) => m.computeMs)),
+    commMs: median(steps.map((m) => m.commMs)),
+    bytesPerStep: median(steps.map((m) => m.bytesSent)),
+    finalLoss: run.metrics.at(-1)?.loss,
+  };
+}
+
+/** One measured point: a run of `steps` steps on `hosts` hosts over links of `rateMbit`. */
+async function measure(args, { preset, hosts, rateMbit, mode }) {
+  const net = new HostNetwork(hosts, { rateMbit }).create();
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-scaling-'));
+  let stop = async () => undefined;
+  try {
+    stop = await startCluster(net, logDir);
+    const batchSize = args.strong ? args.rows : args.rows * hosts;
+    const sync = mode === 'diloco' ? { mode, innerSteps: args.innerSteps } : { mode: 'ddp' };
+    const run = await api('POST', '/runs', {
+      model: { preset },
+      contextLength: args.context,
+      batchSize,
+      steps: args.steps,
+      workers: hosts,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      sync,
+    });
+    const done = await until(
+      `run ${run.id}`,
+      async () => {
+        const r = await api('GET', `/runs/${run.id}`);
+        if (r.status === 'failed') throw Object.assign(new Error(r.error), { fatal: true });
+        return ['completed', 'failed', 'cancelled'].includes(r.status) && r;
+      },
+      60 * 60_000,
+    );
+    return { preset, hosts, rateMbit, mode, batchSize, ...summarise(done) };
+  } finally {
+    await stop();
+    net.teardown();
+    fs.rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const why = hostsUnavailable();
+  if (why) {
+    console.log(`bench:scaling skipped: simulated hosts are unavailable here (${why})`);
+    return;
+  }
+  for (const file of [COORDINATOR, WORKER]) {
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
+  }
+  console.log(
+    `# ${os.cpus()[0].model}, ${os.cpus().length} cores; ${args.steps} steps, context ${args.context}, ` +
+      `${args.rows} rows ${args.strong ? 'in the global batch' : 'per worker'}; load ${os.loadavg()[0].toFixed(1)}`,
+  );
+  console.log('preset  hosts  link       mode    batch  tokens/s  efficiency  compute ms  comm ms  MB/step');
+  for (const preset of args.presets) {
+    const single = {};
+    for (const mode of args.modes) {
+      for (const rateMbit of args.links) {
+        for (const hosts of args.hosts) {
+          if (hosts === 1 && single[mode] !== undefined) continue; // one host has no link to shape
+          const p = await measure(args, { preset, hosts, rateMbit, mode });
+          if (hosts === 1) single[mode] = p.tokensPerSecond;
+          const base = single[mode] ?? single.ddp;
+          const efficiency = base ? p.tokensPerSecond / (hosts * base) : NaN;
+          const link = hosts === 1 ? '—' : rateMbit ? `${rateMbit} Mbit` : 'unshaped';
+          console.log(
+            [
+              preset.padEnd(7),
+              String(hosts).padStart(5),
+              link.padEnd(10),
+              mode.padEnd(7),
+              String(p.batchSize).padStart(5),
+              p.tokensPerSecond.toFixed(0).padStart(9),
+              efficiency.toFixed(2).padStart(11),
+              p.computeMs.toFixed(0).padStart(11),
+              p.commMs.toFixed(0).padStart(8),
+              (p.bytesPerStep / 1e6).toFixed(1).padStart(8),
+            ].join('  '),
+          );
+        }
+      }
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench:scaling failed: ${error.message}`);
+  process.exit(1);
+});
