@@ -135,6 +135,35 @@ describe('coordinator run catalog (e2e, Redis)', () => {
     expect(await redis.keys(`${ctx.prefix}run*`)).toEqual([]);
   });
 
+  it("streams a checkpoint's files for download, and nothing outside it", async () => {
+    if (!ctx.up) return;
+    const out = path.join(tmp, 'ckpts');
+    const id = await create({ out });
+    const step = path.join(out, 'step-000002');
+    fs.mkdirSync(step, { recursive: true });
+    const weights = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    fs.writeFileSync(path.join(step, 'model.safetensors'), weights);
+    fs.writeFileSync(path.join(step, 'config.json'), '{"n_layer": 1}');
+    fs.writeFileSync(path.join(out, 'secret.txt'), 'not a checkpoint file');
+    const res = await api()
+      .get(`/runs/${id}/checkpoints/step-000002/files/model.safetensors`)
+      .set(auth)
+      .buffer(true)
+      .parse((r, done) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => done(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
+    expect(Buffer.compare(res.body as Buffer, weights)).toBe(0);
+    expect(res.headers['content-disposition']).toContain(`${id}-step-000002-model.safetensors`);
+    const files = `/runs/${id}/checkpoints`;
+    await api().get(`${files}/step-000002/files/missing.bin`).set(auth).expect(404);
+    await api().get(`${files}/step-000009/files/config.json`).set(auth).expect(404);
+    await api().get(`${files}/step-000002/files/..%2Fsecret.txt`).set(auth).expect(404);
+    await api().get(`${files}/..%2F/files/secret.txt`).set(auth).expect(404);
+  });
+
   it('exports the metrics as CSV and JSON lines, one row per step', async () => {
     if (!ctx.up) return;
     const id = await create();

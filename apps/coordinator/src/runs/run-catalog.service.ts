@@ -6,7 +6,8 @@
 import { Injectable } from '@nestjs/common';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { InvalidTransitionError, RequestValidationError } from '../common/errors';
+import { CheckpointNotFoundError, InvalidTransitionError, RequestValidationError } from '../common/errors';
+import { listCheckpoints } from './checkpoints';
 import { exportRows, toCsv, toJsonLines, type ExportFormat } from './metrics-export';
 import { RunAnnotations, type AnnotationPatch, type RunAnnotation } from './run-annotations';
 import { RunRemoval } from './run-removal';
@@ -23,6 +24,17 @@ export interface DeletedRun {
   /** The checkpoint directory that was removed, when files were asked to go too. */
   removedDir?: string;
 }
+
+/** A file of a checkpoint, to stream. */
+export interface CheckpointFile {
+  path: string;
+  sizeBytes: number;
+  /** What a browser saves it as: `<runId>-<checkpoint>-<file>`. */
+  downloadName: string;
+}
+
+/** Names a checkpoint file may have (no separators, so nothing outside the checkpoint is reachable). */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A run's metrics as a file. */
 export interface MetricsFile {
@@ -90,6 +102,20 @@ export class RunCatalog {
     if (dir === undefined) return { id, deleted: true };
     await fs.rm(dir, { recursive: true, force: true });
     return { id, deleted: true, removedDir: dir };
+  }
+
+  /**
+   * A file directly inside one of the run's checkpoints (`model.safetensors`, `config.json`, …), for
+   * download; {@link CheckpointNotFoundError} for a checkpoint the run does not list or a file it lacks.
+   */
+  async checkpointFile(id: string, checkpoint: string, file: string): Promise<CheckpointFile> {
+    const { run } = await this.runs.history(id, 0);
+    const found = (await listCheckpoints(run.checkpointDir)).find((c) => c.name === checkpoint);
+    if (!found || !FILE_NAME.test(file)) throw new CheckpointNotFoundError(id, checkpoint, run.checkpointDir);
+    const filePath = path.join(found.path, file);
+    const stat = await fs.stat(filePath).catch(() => undefined);
+    if (!stat?.isFile()) throw new CheckpointNotFoundError(id, `${checkpoint}/${file}`, run.checkpointDir);
+    return { path: filePath, sizeBytes: stat.size, downloadName: `${id}-${checkpoint}-${file}` };
   }
 
   /** The run's step metrics (all that are kept) as CSV or JSON lines. */

@@ -1,6 +1,7 @@
 /** REST API of pretraining runs. */
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { createReadStream } from 'fs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { openApiSchema } from '../common/openapi-schema';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
@@ -104,6 +105,30 @@ export class RunsController {
     @Query(new ZodValidationPipe(deleteQuerySchema)) query: z.infer<typeof deleteQuerySchema>,
   ): Promise<DeletedRun> {
     return this.catalog.delete(id, query.files === 'true');
+  }
+
+  /** One file of a checkpoint, streamed as a download. */
+  @Get(':id/checkpoints/:name/files/:file')
+  @ApiOperation({
+    summary: "download a file of one of the run's checkpoints (model.safetensors, config.json, …)",
+  })
+  @ApiResponse({ status: 404, description: 'no such run, checkpoint or file' })
+  async checkpointFile(
+    @Param('id') id: string,
+    @Param('name') name: string,
+    @Param('file') file: string,
+    @Res() res: Response,
+  ): Promise<void> {
+    const found = await this.catalog.checkpointFile(id, name, file);
+    res
+      .status(200)
+      .type('application/octet-stream')
+      .setHeader('Content-Length', String(found.sizeBytes))
+      .setHeader('Content-Disposition', `attachment; filename="${found.downloadName}"`);
+    // a read failing half-way (the file removed meanwhile) ends the response: the client sees a cut download
+    createReadStream(found.path)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   /** The run's step metrics as a CSV or JSON-lines file. */

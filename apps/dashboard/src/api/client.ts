@@ -130,6 +130,14 @@ export class ApiClient {
     return (await this.send('GET', path, undefined, undefined, accept)).text();
   }
 
+  /** A file of one of a run's checkpoints (`model.safetensors`, `config.json`, …) as a Blob. */
+  async checkpointFile(id: string, checkpoint: string, file: string): Promise<Blob> {
+    const route = [id, 'checkpoints', checkpoint, 'files', file].map(encodeURIComponent).join('/');
+    return (
+      await this.send('GET', `/runs/${route}`, undefined, undefined, 'application/octet-stream')
+    ).blob();
+  }
+
   /** Checkpoints of a run, oldest first. */
   listCheckpoints(id: string): Promise<CheckpointInfo[]> {
     return this.json<CheckpointInfo[]>('GET', `/runs/${encodeURIComponent(id)}/checkpoints`, 'array');

@@ -5,7 +5,7 @@
  * against a real coordinator in-process on its own Redis prefix, the steps written as its step
  * processor writes them. Skips with a message when chromium, Redis or dist/ is missing.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import type { Server } from 'http';
 import type { AddressInfo } from 'net';
 import * as os from 'os';
@@ -227,6 +227,23 @@ describeBrowser('runs list and compare view in chromium', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^step,loss,/);
     expect(lines).toHaveLength(1 + 30);
+
+    // a checkpoint's weights download as they are on disk
+    const step = path.join(runsDir, runs.baseline.id, 'step-000030');
+    mkdirSync(step, { recursive: true });
+    const weights = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256));
+    writeFileSync(path.join(step, 'model.safetensors'), weights);
+    writeFileSync(path.join(step, 'config.json'), '{}');
+    await page.reload();
+    const checkpoints = page.getByTestId('checkpoints');
+    const [weightsDownload] = await Promise.all([
+      page.waitForEvent('download'),
+      checkpoints.getByRole('button', { name: 'weights' }).click(),
+    ]);
+    expect(weightsDownload.suggestedFilename()).toBe(`${runs.baseline.id}-step-000030-model.safetensors`);
+    const saved = path.join(runsDir, 'weights.bin');
+    await weightsDownload.saveAs(saved);
+    expect(readFileSync(saved).equals(weights)).toBe(true);
 
     // gradient norm, and each worker's compute and communication time over the steps
     await page.waitForSelector('[data-testid=grad-norm-chart] .chart-canvas[data-points="30"]');

@@ -6,6 +6,7 @@ import { useState, type ReactElement } from 'react';
 import type { Run } from '../../api/types';
 import { useServices } from '../../app/context';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { saveFile } from '../../lib/download';
 import { href } from '../../lib/routes';
 import { parseTags } from '../../lib/runs-table';
 
@@ -90,15 +91,4 @@ export function AnnotationsPanel({ run, onChanged }: AnnotationsPanelProps): Rea
       </div>
     </section>
   );
-}
-
-/** Offers `text` as a download named `name` (the API needs the token, so a plain link cannot fetch it). */
-function saveFile(text: string, name: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  // revoked later: the browser reads the blob after the click returns
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

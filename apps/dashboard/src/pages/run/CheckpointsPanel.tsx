@@ -1,6 +1,9 @@
-/** The run's checkpoints: step, size, time, whether complete; links to generate from each. */
-import type { ReactElement } from 'react';
+/** The run's checkpoints: step, size, time, whether complete; links to generate from each, downloads. */
+import { useState, type ReactElement } from 'react';
 import type { CheckpointInfo } from '../../api/types';
+import { useServices } from '../../app/context';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { saveFile } from '../../lib/download';
 import { formatAgo, formatBytes } from '../../lib/format';
 import { href } from '../../lib/routes';
 
@@ -41,7 +44,10 @@ export function CheckpointsPanel({ runId, checkpoints }: CheckpointsPanelProps):
               <td title={time}>{formatAgo(time)}</td>
               <td>
                 {c.complete && (
-                  <a href={href({ page: 'generate', checkpoint: `${runId}/${c.name}` })}>Generate</a>
+                  <>
+                    <a href={href({ page: 'generate', checkpoint: `${runId}/${c.name}` })}>Generate</a>{' '}
+                    <Download runId={runId} checkpoint={c.name} />
+                  </>
                 )}
               </td>
             </tr>
@@ -49,5 +55,39 @@ export function CheckpointsPanel({ runId, checkpoints }: CheckpointsPanelProps):
         })}
       </tbody>
     </table>
+  );
+}
+
+/** The files a checkpoint is loaded from (config and weights), as downloads. */
+const DOWNLOADS: readonly [string, string][] = [
+  ['model.safetensors', 'weights'],
+  ['config.json', 'config'],
+];
+
+function Download({ runId, checkpoint }: { runId: string; checkpoint: string }): ReactElement {
+  const { api } = useServices();
+  const [error, setError] = useState<Error>();
+  const get = async (file: string): Promise<void> => {
+    setError(undefined);
+    try {
+      saveFile(await api.checkpointFile(runId, checkpoint, file), `${runId}-${checkpoint}-${file}`);
+    } catch (err) {
+      setError(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  return (
+    <span className="downloads">
+      {DOWNLOADS.map(([file, label]) => (
+        <button
+          key={file}
+          className="link download"
+          onClick={() => void get(file)}
+          title={`download ${file}`}
+        >
+          {label}
+        </button>
+      ))}
+      <ErrorNotice error={error} />
+    </span>
   );
 }
