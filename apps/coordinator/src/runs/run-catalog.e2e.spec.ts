@@ -135,6 +135,23 @@ describe('coordinator run catalog (e2e, Redis)', () => {
     expect(await redis.keys(`${ctx.prefix}run*`)).toEqual([]);
   });
 
+  it('describes the answers of the runs routes in the OpenAPI document', async () => {
+    if (!ctx.up) return;
+    const doc = (await api().get('/openapi.json').set(auth).expect(200)).body;
+    const list = doc.paths['/runs'].get.responses['200'].content['application/json'].schema;
+    const row = list.items.allOf[1].properties;
+    expect(Object.keys(row)).toEqual(
+      expect.arrayContaining(['bestValLoss', 'finalValLoss', 'durationSeconds', 'tags']),
+    );
+    expect(list.items.allOf[0].properties.status.enum).toContain('running');
+    const detail = doc.paths['/runs/{id}'].get.responses['200'].content['application/json'].schema;
+    expect(detail.allOf[1].properties.metrics.items.properties).toHaveProperty('gradNorm');
+    expect(Object.keys(doc.paths['/runs/{id}/metrics'].get.responses['200'].content)).toEqual([
+      'text/csv',
+      'application/x-ndjson',
+    ]);
+  });
+
   it("streams a checkpoint's files for download, and nothing outside it", async () => {
     if (!ctx.up) return;
     const out = path.join(tmp, 'ckpts');

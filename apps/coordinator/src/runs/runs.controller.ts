@@ -2,10 +2,25 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { createReadStream } from 'fs';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { openApiSchema } from '../common/openapi-schema';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import type { CheckpointInfo } from './checkpoints';
+import {
+  CHECKPOINT_SCHEMA,
+  DELETED_SCHEMA,
+  RUN_DETAIL_SCHEMA,
+  RUN_SCHEMA,
+  RUN_SUMMARY_SCHEMA,
+} from './runs.openapi';
 import { type RunSpec, runSpecSchema } from '@llm-forge/cluster-protocol';
 import { EXPORT_FORMATS, type ExportFormat } from './metrics-export';
 import { annotationPatchSchema, type AnnotationPatch, type RunAnnotation } from './run-annotations';
@@ -50,7 +65,7 @@ export class RunsController {
       'create a pretraining run (the flags of `forge train` as JSON; `{}` is the quick start run: tiny GPT, builtin:moby-dick, 200 steps)',
   })
   @ApiBody({ schema: openApiSchema(runSpecSchema) })
-  @ApiResponse({ status: 201, description: 'the queued run' })
+  @ApiResponse({ status: 201, description: 'the queued run', schema: RUN_SCHEMA })
   @ApiResponse({
     status: 400,
     description:
@@ -66,6 +81,7 @@ export class RunsController {
     summary:
       'list runs, newest first, each with bestValLoss, finalValLoss, durationSeconds, tokensPerSecond, tags, notes, archived',
   })
+  @ApiResponse({ status: 200, description: 'the runs', schema: { type: 'array', items: RUN_SUMMARY_SCHEMA } })
   list(): Promise<RunSummary[]> {
     return this.catalog.list();
   }
@@ -73,6 +89,7 @@ export class RunsController {
   /** One run with status, progress and metrics. */
   @Get(':id')
   @ApiOperation({ summary: 'a run: status, progress, step metrics, derived figures and annotations' })
+  @ApiResponse({ status: 200, description: 'the run', schema: RUN_DETAIL_SCHEMA })
   @ApiResponse({ status: 404, description: 'no such run' })
   get(@Param('id') id: string): Promise<RunWithMetrics & RunFigures & RunAnnotation> {
     return this.catalog.get(id);
@@ -84,6 +101,7 @@ export class RunsController {
     summary: 'change tags, notes or archived of a run ({"tags": [...], "notes": "...", "archived": true})',
   })
   @ApiBody({ schema: openApiSchema(annotationPatchSchema) })
+  @ApiResponse({ status: 200, description: 'the run as GET /runs lists it', schema: RUN_SUMMARY_SCHEMA })
   @ApiResponse({ status: 404, description: 'no such run' })
   annotate(
     @Param('id') id: string,
@@ -99,6 +117,7 @@ export class RunsController {
   })
   @ApiQuery({ name: 'files', required: false, enum: ['true', 'false'] })
   @ApiResponse({ status: 404, description: 'no such run' })
+  @ApiResponse({ status: 200, description: 'what was deleted', schema: DELETED_SCHEMA })
   @ApiResponse({ status: 409, description: 'the run has not finished' })
   remove(
     @Param('id') id: string,
@@ -111,6 +130,12 @@ export class RunsController {
   @Get(':id/checkpoints/:name/files/:file')
   @ApiOperation({
     summary: "download a file of one of the run's checkpoints (model.safetensors, config.json, …)",
+  })
+  @ApiProduces('application/octet-stream')
+  @ApiResponse({
+    status: 200,
+    description: 'the file, as an attachment',
+    schema: { type: 'string', format: 'binary' },
   })
   @ApiResponse({ status: 404, description: 'no such run, checkpoint or file' })
   async checkpointFile(
@@ -135,6 +160,12 @@ export class RunsController {
   @Get(':id/metrics')
   @ApiOperation({ summary: 'export the step metrics: ?format=csv (default) or jsonl, one row per step' })
   @ApiQuery({ name: 'format', required: false, enum: EXPORT_FORMATS })
+  @ApiProduces('text/csv', 'application/x-ndjson')
+  @ApiResponse({
+    status: 200,
+    description: 'a header line and one line per step (csv), or one JSON object per step (jsonl)',
+    schema: { type: 'string' },
+  })
   @ApiResponse({ status: 404, description: 'no such run' })
   async exportMetrics(
     @Param('id') id: string,
@@ -153,6 +184,7 @@ export class RunsController {
   @Post(':id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'pause a queued or running run (pending step jobs are removed)' })
+  @ApiResponse({ status: 200, description: 'the paused run', schema: RUN_SCHEMA })
   @ApiResponse({ status: 409, description: 'the run is in a state that cannot be paused' })
   pause(@Param('id') id: string): Promise<Run> {
     return this.runs.pause(id);
@@ -166,6 +198,7 @@ export class RunsController {
   })
   @ApiBody({ required: false, schema: openApiSchema(resumeSchema) })
   @ApiResponse({ status: 404, description: 'no such run or checkpoint' })
+  @ApiResponse({ status: 200, description: 'the queued run', schema: RUN_SCHEMA })
   @ApiResponse({ status: 409, description: 'the run is not paused' })
   resume(
     @Param('id') id: string,
@@ -178,6 +211,7 @@ export class RunsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'cancel a run that has not finished (pending step jobs are removed)' })
+  @ApiResponse({ status: 200, description: 'the cancelled run', schema: RUN_SCHEMA })
   @ApiResponse({ status: 409, description: 'the run has already finished' })
   cancel(@Param('id') id: string): Promise<Run> {
     return this.runs.cancel(id);
@@ -186,6 +220,11 @@ export class RunsController {
   /** Checkpoints written so far. */
   @Get(':id/checkpoints')
   @ApiOperation({ summary: "checkpoints in the run's checkpoint directory (empty until workers write some)" })
+  @ApiResponse({
+    status: 200,
+    description: 'the checkpoints by step',
+    schema: { type: 'array', items: CHECKPOINT_SCHEMA },
+  })
   checkpoints(@Param('id') id: string): Promise<CheckpointInfo[]> {
     return this.runs.checkpoints(id);
   }
