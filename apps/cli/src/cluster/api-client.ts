@@ -124,6 +124,11 @@ export class CoordinatorApi {
     return this.call('POST', `/runs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** Changes a run's tags, notes or archived flag. */
+  annotateRun(id: string, patch: { tags?: string[]; notes?: string; archived?: boolean }): Promise<ApiRun> {
+    return this.call('PATCH', `/runs/${encodeURIComponent(id)}`, patch);
+  }
+
   /** Deletes a finished run's record (and its checkpoint directory with `files`). */
   deleteRun(id: string, files: boolean): Promise<{ id: string; removedDir?: string }> {
     return this.call('DELETE', `/runs/${encodeURIComponent(id)}${files ? '?files=true' : ''}`);

@@ -117,12 +117,17 @@ describe('forge runs and forge finetunes (real coordinator)', () => {
     expect(table.stdout).toMatch(new RegExp(`${trained}\\s+trained\\s+queued\\s+0/10\\s+5\\.750\\s+5\\.750`));
   });
 
-  it('hides archived runs unless --all, and filters by --tag', async () => {
+  it('annotates runs, hides archived ones unless --all, and filters by --tag', async () => {
     if (!up) return;
     const archived = await runWithSteps(0);
     const tagged = await runWithSteps(0);
-    await call('PATCH', `/runs/${archived}`, { archived: true });
-    await call('PATCH', `/runs/${tagged}`, { tags: ['sweep'] });
+    expect((await forge('runs', 'annotate', archived, '--archive', '--json')).json).toMatchObject({
+      archived: true,
+    });
+    const annotated = await forge('runs', 'annotate', tagged, '--tags', 'sweep, lr', '--notes', 'lr 3e-3');
+    expect(annotated.stdout).toContain(`run ${tagged}: tags sweep, lr`);
+    expect(await call('GET', `/runs/${tagged}`)).toMatchObject({ tags: ['sweep', 'lr'], notes: 'lr 3e-3' });
+    expect((await forge('runs', 'annotate', tagged)).stderr).toMatch(/nothing to change.*--tags/);
     const ids = async (...flags: string[]) =>
       (JSON.parse((await forge('runs', 'list', '--json', ...flags)).stdout) as { id: string }[]).map(
         (r) => r.id,

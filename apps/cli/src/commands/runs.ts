@@ -1,10 +1,11 @@
 /**
- * `forge runs list|show|pause|resume|cancel|checkpoints|export|delete`: the runs of the coordinator
+ * `forge runs list|show|pause|resume|cancel|checkpoints|export|annotate|delete`: the runs of the coordinator
  * (FORGE_API_URL, else the local cluster), over its REST API. With `--json` the last stdout line is
  * the API's answer as JSON (export prints the file itself).
  */
 import * as fs from 'fs';
 import { Command, Option } from 'commander';
+import { ForgeError } from '@llm-forge/gpt';
 import type { ApiCheckpoint, ApiRun } from '../cluster/api-client';
 import { connectCoordinator } from '../cluster/connect';
 import { info, printJson } from '../output';
@@ -45,6 +46,13 @@ export function runsCommand(): Command {
   sub('checkpoints', "the run's checkpoints by step")
     .argument('<id>', 'run id')
     .action((id: string, flags: JsonFlag) => checkpoints(id, flags));
+  sub('annotate', 'set tags or notes of a run, or archive it (hidden from runs list unless --all)')
+    .argument('<id>', 'run id')
+    .option('--tags <list>', 'the tags, comma-separated (replaces the current ones; "" clears them)')
+    .option('--notes <text>', 'the notes (replaces the current ones)')
+    .option('--archive', 'archive the run')
+    .option('--unarchive', 'bring an archived run back')
+    .action((id: string, flags: JsonFlag & AnnotateFlags) => annotate(id, flags));
   sub('delete', "delete a finished run's record (its checkpoints stay unless --files)")
     .argument('<id>', 'run id')
     .option('--files', 'remove its checkpoint directory too')
@@ -131,6 +139,31 @@ function checkpointRow(c: ApiCheckpoint): string[] {
     size,
     c.modifiedAt ?? '-',
   ];
+}
+
+interface AnnotateFlags {
+  tags?: string;
+  notes?: string;
+  archive?: boolean;
+  unarchive?: boolean;
+}
+
+/** Sends the annotations given; refuses a call that changes nothing, or archives and unarchives at once. */
+async function annotate(id: string, flags: JsonFlag & AnnotateFlags): Promise<void> {
+  if (flags.archive && flags.unarchive)
+    throw new ForgeError('give either --archive or --unarchive, not both');
+  const patch = {
+    ...(flags.tags !== undefined ? { tags: flags.tags.split(/[\s,]+/).filter(Boolean) } : {}),
+    ...(flags.notes !== undefined ? { notes: flags.notes } : {}),
+    ...(flags.archive || flags.unarchive ? { archived: Boolean(flags.archive) } : {}),
+  };
+  if (Object.keys(patch).length === 0) {
+    throw new ForgeError('nothing to change', 'give --tags, --notes, --archive or --unarchive');
+  }
+  const run = await connectCoordinator().api.annotateRun(id, patch);
+  const tags = (run.tags ?? []).join(', ') || 'none';
+  info(flags.json, `run ${id}: tags ${tags}${run.archived ? '; archived' : ''}`);
+  if (flags.json) printJson(run);
 }
 
 async function remove(id: string, flags: JsonFlag & { files?: boolean }): Promise<void> {
