@@ -37,6 +37,7 @@ export const environmentSchema = z.object({
   FORGE_WORKER_RETENTION_MS: z.coerce.number().int().min(1000).default(3_600_000),
   FORGE_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).default(600_000),
   FORGE_MAX_STEP_RETRIES: z.coerce.number().int().min(0).default(5),
+  FORGE_MAX_JOB_RETRIES: z.coerce.number().int().min(0).default(50),
   FORGE_DASHBOARD_DIR: z.string().min(1).optional(),
   FORGE_JUDGE_ALLOWLIST: z.string().optional(),
   FORGE_MAX_BODY_BYTES: z.coerce
@@ -110,6 +111,11 @@ export interface CoordinatorConfig {
   stepTimeoutMs: number;
   /** Failed attempts of one step before the run fails. @defaultValue 5 */
   maxStepRetries: number;
+  /**
+   * Failed attempts over a whole job before it fails: a step that fails again after every rewind
+   * (each rewind's steps succeed, so its step count starts over) ends here. @defaultValue 50
+   */
+  maxJobRetries: number;
   /** Built dashboard (static files) served at `/`; undefined: apps/dashboard/dist when it exists. */
   dashboardDir?: string;
   /**
@@ -223,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     workerRetentionMs: e.FORGE_WORKER_RETENTION_MS,
     stepTimeoutMs: e.FORGE_STEP_TIMEOUT_MS,
     maxStepRetries: e.FORGE_MAX_STEP_RETRIES,
+    maxJobRetries: e.FORGE_MAX_JOB_RETRIES,
     dashboardDir: e.FORGE_DASHBOARD_DIR,
     judgeAllowList,
     maxBodyBytes: e.FORGE_MAX_BODY_BYTES,

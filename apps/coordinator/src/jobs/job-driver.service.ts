@@ -306,17 +306,16 @@ export class JobDriver extends PeriodicDriver {
       );
     }
     const retries = job.retries + 1;
+    const failedAttempts = (job.failedAttempts ?? 0) + 1;
     const reason = failures.length > 0 ? failures.map(describe).join('; ') : (missing ?? 'unknown');
-    if (retries > this.config.maxStepRetries) {
-      await this.fail(k, job, `step ${job.progress.step} failed ${retries} times; last: ${reason}`);
-      return;
-    }
+    if (await this.outOfRetries(k, job, retries, failedAttempts, reason)) return;
     this.log.warn(
       { jobId: job.id, step: job.progress.step, attempt: job.progress.attempt, retries, reason },
       'step failed; re-running',
     );
     await k.repository.update(job.id, {
       retries,
+      failedAttempts,
       badCheckpoints,
       stepJobId: undefined,
       resumeFrom: undefined,
@@ -333,10 +332,38 @@ export class JobDriver extends PeriodicDriver {
       'step aborted',
     );
     if (job.stepJobId !== undefined) await this.scheduler.remove(job.id, job.stepJobId);
-    await k.repository.update(job.id, { stepJobId: undefined, retries: job.retries + 1 });
-    if (job.retries + 1 > this.config.maxStepRetries) {
-      await this.fail(k, job, `step ${job.progress.step} failed ${job.retries + 1} times; last: ${reason}`);
+    const retries = job.retries + 1;
+    const failedAttempts = (job.failedAttempts ?? 0) + 1;
+    await k.repository.update(job.id, { stepJobId: undefined, retries, failedAttempts });
+    await this.outOfRetries(k, job, retries, failedAttempts, reason);
+  }
+
+  /**
+   * Fails the job when its step has failed more than FORGE_MAX_STEP_RETRIES times, or the job more
+   * than FORGE_MAX_JOB_RETRIES times in all (a failure that comes back after every rewind).
+   */
+  private async outOfRetries(
+    k: Kind,
+    job: DrivenJob,
+    retries: number,
+    failedAttempts: number,
+    reason: string,
+  ): Promise<boolean> {
+    const { step } = job.progress;
+    if (retries > this.config.maxStepRetries) {
+      await this.fail(k, job, `step ${step} failed ${retries} times; last: ${reason}`);
+      return true;
     }
+    if (failedAttempts > this.config.maxJobRetries) {
+      const limit = `FORGE_MAX_JOB_RETRIES is ${this.config.maxJobRetries}`;
+      await this.fail(
+        k,
+        job,
+        `${failedAttempts} failed attempts over the ${k.kind} (${limit}); last, at step ${step}: ${reason}`,
+      );
+      return true;
+    }
+    return false;
   }
 
   private async fail(k: Kind, job: DrivenJob, error: string): Promise<void> {

@@ -35,6 +35,8 @@ export interface DrivenJob extends JobRecord {
   stepStartedAt?: number;
   /** Failed attempts of the current step. */
   retries: number;
+  /** Failed attempts over the whole job (never reset; absent in records written before: 0). */
+  failedAttempts?: number;
   /** Checkpoints found unusable; never resumed from again. */
   badCheckpoints: string[];
   /** Why the job failed. */
@@ -51,6 +53,7 @@ export type DrivenPatch = Partial<
     | 'resumeFrom'
     | 'stepStartedAt'
     | 'retries'
+    | 'failedAttempts'
     | 'badCheckpoints'
     | 'error'
   >

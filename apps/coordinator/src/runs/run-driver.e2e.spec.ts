@@ -258,3 +258,49 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     ]);
   });
 });
+
+describe('the retry budget of a whole job (e2e, Redis)', () => {
+  const ctx = useTestApp({ maxJobRetries: 3 });
+  const workers = useFakeWorkers(ctx);
+
+  it('fails a run whose failures keep coming back, though no step fails too often by itself', async () => {
+    if (!ctx.up) return;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-budget-'));
+    try {
+      const [a] = await workers.start('w-a');
+      // Every step's first attempt fails; its second succeeds (1 retry per step, far below 5).
+      const tried = new Set<number>();
+      a.handle((job, w) => {
+        if (tried.has(job.step)) return fakeSuccess(job, w.id);
+        tried.add(job.step);
+        return {
+          ok: false,
+          workerId: w.id,
+          rank: 0,
+          step: job.step,
+          appliedSteps: job.step,
+          kind: 'transient',
+          error: 'peer reset',
+        };
+      });
+      const res = await request(ctx.server)
+        .post('/runs')
+        .set(auth)
+        .send({ data: { text: 'builtin:moby-dick' }, batchSize: 4, steps: 10, workers: 1, out })
+        .expect(201);
+      const deadline = Date.now() + 15_000;
+      let run = (await request(ctx.server).get(`/runs/${res.body.id}`).set(auth)).body;
+      while (run.status !== 'failed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        run = (await request(ctx.server).get(`/runs/${res.body.id}`).set(auth)).body;
+      }
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(
+        /^4 failed attempts over the run \(FORGE_MAX_JOB_RETRIES is 3\); last, at step 3: /,
+      );
+      expect(run.progress.step).toBe(3);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});

@@ -150,6 +150,7 @@ function runToHash(run: Run): Record<string, string> {
     updatedAt: run.updatedAt,
   };
   hash.retries = String(run.retries);
+  if (run.failedAttempts !== undefined) hash.failedAttempts = String(run.failedAttempts);
   hash.badCheckpoints = JSON.stringify(run.badCheckpoints);
   hash.tokensSeen = String(run.tokensSeen);
   if (run.name !== undefined) hash.name = run.name;
@@ -172,6 +173,7 @@ function runFromHash(id: string, h: Record<string, string>): Run {
     progress: { step: Number(h.step), totalSteps: Number(h.totalSteps), attempt: Number(h.attempt) },
     checkpointDir: h.checkpointDir,
     retries: Number(h.retries ?? 0),
+    failedAttempts: Number(h.failedAttempts ?? 0),
     badCheckpoints: h.badCheckpoints ? (JSON.parse(h.badCheckpoints) as string[]) : [],
     tokensSeen: Number(h.tokensSeen ?? 0),
     createdAt: h.createdAt,

@@ -52,6 +52,7 @@ export function testConfig(prefix: string, overrides: Partial<CoordinatorConfig>
     workerRetentionMs: 3_600_000,
     stepTimeoutMs: 60_000,
     maxStepRetries: 5,
+    maxJobRetries: 50,
     judgeAllowList: [],
     maxBodyBytes: 1024 * 1024,
     maxQueuedJobs: 1000,
@@ -99,7 +100,7 @@ export interface TestApp {
  * Registers Jest hooks that start a fresh app on its own key prefix before each test and close it
  * and delete its keys after; returns the live state for the tests to read.
  */
-export function useTestApp(): TestApp {
+export function useTestApp(overrides: Partial<CoordinatorConfig> = {}): TestApp {
   const state: TestApp = { up: false, prefix: '', server: undefined as unknown as App };
   beforeAll(async () => {
     state.up = await redisAvailable();
@@ -107,7 +108,7 @@ export function useTestApp(): TestApp {
   beforeEach(async () => {
     if (!state.up) return;
     state.prefix = testPrefix();
-    state.built = await startApp(testConfig(state.prefix));
+    state.built = await startApp(testConfig(state.prefix, overrides));
     state.server = state.built.app.getHttpServer() as App;
   });
   afterEach(async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -251,6 +252,56 @@ describe('TrainingSession: a DiLoCo run', () => {
       expect(written).toEqual([4, 6, 7]);
     } finally {
       await Promise.all(rings.map((r) => r.close()));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TrainingSession: a disk that refuses a checkpoint', () => {
+  it('fails the run for good, naming the reason, instead of a retry that would fail alike', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-disk-'));
+    const full = path.join(tmp, 'full');
+    fs.mkdirSync(full);
+    try {
+      // A 64 KB file system: the checkpoint's tensors do not fit (ENOSPC), as on a full disk.
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
+    } catch {
+      console.log('SKIPPING the full-disk test: cannot mount a tmpfs here (needs root)');
+      fs.rmSync(tmp, { recursive: true, force: true });
+      return;
+    }
+    const ring = await RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 5000 });
+    try {
+      await initBackend(process.env.FORGE_BACKEND ?? 'auto');
+      const textFile = path.join(tmp, 'text.txt');
+      fs.writeFileSync(textFile, TEXT);
+      const spec = runSpecSchema.parse({
+        model: { preset: 'tiny' },
+        data: { text: textFile },
+        batchSize: 2,
+        contextLength: 16,
+        steps: 2,
+        evalEvery: 0,
+        checkpointEvery: 1,
+      });
+      const session = new TrainingSession('w0', ring);
+      const peers = [{ workerId: 'w0', address: ring.address }];
+      const result = await session.run({
+        kind: 'run',
+        jobId: 'run-full',
+        step: 0,
+        attempt: 0,
+        worldSize: 1,
+        rank: 0,
+        peers,
+        spec,
+        checkpointDir: path.join(full, 'run'),
+      });
+      expect(result).toMatchObject({ ok: false, kind: 'fatal' });
+      if (!result.ok) expect(result.error).toMatch(/ENOSPC|no space/i);
+    } finally {
+      await ring.close();
+      execFileSync('umount', [full]);
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });

@@ -195,6 +195,14 @@ export class TrainingSession {
   }
 }
 
+/** Errors of a file system that will not take a write, whoever retries. */
+const DISK_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EIO']);
+
+function isDiskError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && DISK_ERRORS.has(code);
+}
+
 /**
  * Which kind of failure an error is, and the file it names. A checkpoint error is a `checkpoint`
  * failure (fall back to an older one) only when it is about the checkpoint the job resumed from;
@@ -209,6 +217,9 @@ function classify(error: unknown, resumeFrom?: string): { kind: FailureKind; fil
     return { kind: fromResume ? 'checkpoint' : 'fatal', file: error.file };
   }
   if (error instanceof ShardError) return { kind: 'fatal', file: error.file };
+  // A disk that refuses a write (a checkpoint, a state) fails the same way on a retry: fail the
+  // job with the reason, instead of rewinding to the same failure over and over.
+  if (isDiskError(error)) return { kind: 'fatal', file: error.path };
   if (error instanceof ForgeError) return { kind: 'fatal' };
   return { kind: 'transient' };
 }
