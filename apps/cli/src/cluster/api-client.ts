@@ -183,15 +183,41 @@ export class CoordinatorApi {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (error) {
-      throw new ForgeError(
+      throw new CoordinatorRequestError(
+        undefined,
         `the coordinator at ${this.baseUrl} does not answer (${(error as Error).message})`,
         'start one with `forge cluster up` or set FORGE_API_URL',
       );
     }
     const text = await res.text();
-    if (!res.ok) throw new ForgeError(`${method} ${route} failed (${res.status}): ${errorMessage(text)}`);
+    if (!res.ok) {
+      throw new CoordinatorRequestError(
+        res.status,
+        `${method} ${route} failed (${res.status}): ${errorMessage(text)}`,
+      );
+    }
     if (as === 'text') return text as T;
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** A request the coordinator did not answer (`status` undefined) or answered with an error status. */
+export class CoordinatorRequestError extends ForgeError {
+  constructor(
+    readonly status: number | undefined,
+    message: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+    this.name = 'CoordinatorRequestError';
+  }
+
+  /**
+   * Whether asking again may succeed: no answer or a 5xx (a coordinator restarting, Redis
+   * reloading), or a 404 (a job Redis lost, until the coordinator restores it from its memory).
+   */
+  get transient(): boolean {
+    return this.status === undefined || this.status >= 500 || this.status === 404;
   }
 }
 

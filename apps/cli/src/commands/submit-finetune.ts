@@ -12,6 +12,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { ForgeError, PRESET_NAMES } from '@llm-forge/gpt';
 import type { ApiFinetune, CoordinatorApi } from '../cluster/api-client';
+import { followJob } from '../cluster/follow-job';
 import { integer, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { info, printJson } from '../output';
 import { TrainProgress } from '../progress';
@@ -173,34 +174,35 @@ async function submitFinetune(
   if (flags.json) printJson(result);
 }
 
-/** Polls the job until it ends, with a progress bar; throws when it failed or was cancelled. */
+/**
+ * Polls the job until it ends, with a progress bar, through coordinator restarts (followJob);
+ * throws when it failed or was cancelled.
+ */
 async function followFinetune(api: CoordinatorApi, id: string, json: boolean): Promise<object> {
-  let job = await api.finetune(id);
-  const progress = new TrainProgress(Math.max(job.progress.totalSteps, 1), job.progress.step, json);
+  const first = await api.finetune(id);
+  const progress = new TrainProgress(Math.max(first.progress.totalSteps, 1), first.progress.step, json);
   let seen = 0;
-  for (;;) {
-    job = await api.finetune(id);
-    const metrics = job.metrics ?? [];
-    const last = metrics.at(-1);
-    if (last && metrics.length !== seen) {
-      progress.step(
-        job.progress.step,
-        Math.max(job.progress.totalSteps, 1),
-        last.trainLoss,
-        last.tokensPerSecond,
-      );
-      for (const m of metrics.slice(seen).filter((p) => p.valLoss !== undefined)) {
-        const acc = m.valAccuracy === undefined ? '' : `, val accuracy ${(100 * m.valAccuracy).toFixed(1)}%`;
-        progress.log(
-          // An epoch's train loss is trainEvalLoss (as forge finetune prints it), not the step's loss.
-          `epoch ${m.epoch}: train loss ${m.trainEvalLoss?.toFixed(3) ?? '-'}, val loss ${m.valLoss?.toFixed(3)}${acc}`,
-        );
+  const job = await followJob(() => api.finetune(id), {
+    onOutage: (line) => progress.log(line),
+    onJob: (job) => {
+      const metrics = job.metrics ?? [];
+      const last = metrics.at(-1);
+      if (last && metrics.length !== seen) {
+        const total = Math.max(job.progress.totalSteps, 1);
+        progress.step(job.progress.step, total, last.trainLoss, last.tokensPerSecond);
+        for (const m of metrics.slice(seen).filter((p) => p.valLoss !== undefined)) {
+          const acc =
+            m.valAccuracy === undefined ? '' : `, val accuracy ${(100 * m.valAccuracy).toFixed(1)}%`;
+          progress.log(
+            // An epoch's train loss is trainEvalLoss (as forge finetune prints it), not the step's loss.
+            `epoch ${m.epoch}: train loss ${m.trainEvalLoss?.toFixed(3) ?? '-'}, val loss ${m.valLoss?.toFixed(3)}${acc}`,
+          );
+        }
+        seen = metrics.length;
       }
-      seen = metrics.length;
-    }
-    if (['completed', 'failed', 'cancelled'].includes(job.status)) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+      return ['completed', 'failed', 'cancelled'].includes(job.status);
+    },
+  });
   progress.stop();
   if (job.status !== 'completed') {
     throw new ForgeError(`finetune ${id} ${job.status}${job.error ? `: ${job.error}` : ''}`);

@@ -12,7 +12,8 @@ import { runForge as forge } from '../test-utils/run-forge';
 
 /**
  * A server answering POST /runs and POST /finetunes with a queued job, keeping each body, and
- * GET /runs/job-1 with the queued `states` in turn (the last one for ever).
+ * GET /runs/job-1 with the queued `states` in turn (the last one for ever); a state `{ status: N }`
+ * with a number answers that HTTP status instead (a coordinator restarting, a job Redis lost).
  */
 async function startCoordinator() {
   const bodies: Array<{ url: string; body: Record<string, unknown> }> = [];
@@ -22,8 +23,10 @@ async function startCoordinator() {
     req.on('data', (chunk) => (text += chunk));
     req.on('end', () => {
       if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(states.length > 1 ? states.shift() : states[0]));
+        const state = states.length > 1 ? states.shift() : states[0];
+        const failure = (state as { status?: unknown }).status;
+        res.writeHead(typeof failure === 'number' ? failure : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(typeof failure === 'number' ? { message: 'unavailable' } : state));
         return;
       }
       bodies.push({ url: req.url ?? '', body: JSON.parse(text) });
@@ -138,6 +141,50 @@ describe('forge submit', () => {
     expect(waited.stderr.match(/training on 1 of 2 workers/g)).toHaveLength(1);
     expect(waited.stderr).toMatch(/training on all 2 workers again/);
     expect(waited.json).toMatchObject({ status: 'completed', step_losses: [5, 4, 3] });
+  });
+
+  it('--wait rides out a coordinator restart and a job briefly absent, and gives up on a long outage', async () => {
+    const run = (status: string, step: number) => ({
+      id: 'job-1',
+      status,
+      spec: { workers: 1 },
+      members: [{ workerId: 'w0' }],
+      progress: { step, totalSteps: 2, attempt: 0 },
+      checkpointDir: '/c',
+      metrics: Array.from({ length: step }, (_, s) => ({ step: s, loss: 5 - s, tokensPerSecond: 100 })),
+    });
+    coordinator.states.splice(0, coordinator.states.length);
+    coordinator.states.push(
+      run('running', 1),
+      { status: 503 },
+      { status: 503 },
+      { status: 404 },
+      run('completed', 2),
+    );
+    const waited = await forge('submit', 'pretrain', '--wait', '--json');
+    expect(waited.code).toBe(0);
+    expect(waited.stderr).toMatch(/failed \(503\).*still waiting/);
+    expect(waited.stderr).toMatch(/the coordinator answers again/);
+    expect(waited.json).toMatchObject({ status: 'completed' });
+
+    process.env.FORGE_WAIT_OUTAGE_MS = '1200';
+    try {
+      coordinator.states.splice(0, coordinator.states.length);
+      coordinator.states.push(run('running', 1), { status: 503 });
+      const gaveUp = await forge('submit', 'pretrain', '--wait', '--json');
+      expect(gaveUp.code).toBe(1);
+      expect(gaveUp.stderr).toMatch(
+        /gave up waiting after \d+ s without an answer: GET \/runs\/job-1 failed \(503\)/,
+      );
+      // A refusal that asking again cannot mend (401) is not ridden out.
+      coordinator.states.splice(0, coordinator.states.length);
+      coordinator.states.push(run('running', 1), { status: 401 });
+      const refused = await forge('submit', 'pretrain', '--wait', '--json');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).not.toMatch(/still waiting/);
+    } finally {
+      delete process.env.FORGE_WAIT_OUTAGE_MS;
+    }
   });
 
   it('submit finetune takes the task options forge finetune takes, with the same defaults', async () => {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { BUILTIN_TEXT, PRETRAIN_DEFAULTS as D } from '@llm-forge/cluster-protocol';
 import { ForgeError } from '@llm-forge/gpt';
 import { CoordinatorApi, type ApiRun } from '../cluster/api-client';
+import { followJob } from '../cluster/follow-job';
 import { type ClusterState } from '../cluster/cluster-state';
 import { connectCoordinator } from '../cluster/connect';
 import { nonNegativeInt, positiveInt } from '../options';
@@ -119,30 +120,33 @@ export async function submitDefaultRun(
   return options.wait ? follow(api, run.id, options.json) : summary(run);
 }
 
-/** Polls the run until it ends, with a progress bar; throws when it failed or was cancelled. */
+/**
+ * Polls the run until it ends, with a progress bar, through coordinator restarts (followJob);
+ * throws when it failed or was cancelled.
+ */
 async function follow(api: CoordinatorApi, id: string, json: boolean): Promise<object> {
-  let run = await api.run(id);
-  const progress = new TrainProgress(run.progress.totalSteps, run.progress.step, json);
+  const first = await api.run(id);
+  const progress = new TrainProgress(first.progress.totalSteps, first.progress.step, json);
   let reported = 0;
   let seenEvals = 0;
   let ringSize: number | undefined;
-  for (;;) {
-    run = await api.run(id);
-    ringSize = reportRing(run, ringSize, (line) => progress.log(line));
-    const metrics = run.metrics ?? [];
-    const last = metrics.at(-1);
-    if (last && run.progress.step !== reported) {
-      reported = run.progress.step;
-      progress.step(run.progress.step, run.progress.totalSteps, last.loss, last.tokensPerSecond ?? 0);
-    }
-    for (const e of (run.evals ?? []).slice(seenEvals)) {
-      const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
-      progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
-    }
-    seenEvals = run.evals?.length ?? 0;
-    if (['completed', 'failed', 'cancelled'].includes(run.status)) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  const run = await followJob(() => api.run(id), {
+    onOutage: (line) => progress.log(line),
+    onJob: (run) => {
+      ringSize = reportRing(run, ringSize, (line) => progress.log(line));
+      const last = (run.metrics ?? []).at(-1);
+      if (last && run.progress.step !== reported) {
+        reported = run.progress.step;
+        progress.step(run.progress.step, run.progress.totalSteps, last.loss, last.tokensPerSecond ?? 0);
+      }
+      for (const e of (run.evals ?? []).slice(seenEvals)) {
+        const val = e.valLoss === undefined ? '' : `, val loss ${e.valLoss.toFixed(3)}`;
+        progress.log(`step ${e.step}: train loss ${e.trainLoss.toFixed(3)}${val}`);
+      }
+      seenEvals = run.evals?.length ?? 0;
+      return ['completed', 'failed', 'cancelled'].includes(run.status);
+    },
+  });
   progress.stop();
   if (run.status !== 'completed') {
     throw new ForgeError(`run ${id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
