@@ -16,8 +16,21 @@ describe('run form', () => {
         optimizer: { lr: 0.001 },
         checkpointEvery: 100,
         evalEvery: 50,
+        sync: { mode: 'ddp' },
       },
     });
+  });
+
+  it('asks DiLoCo for its inner steps, with the paper defaults for the rest', () => {
+    const r = buildRunSpec({ ...DEFAULT_RUN_FORM, sync: 'diloco', innerSteps: '20' });
+    expect(r.ok && runSpecSchema.parse(r.value).sync).toEqual({
+      mode: 'diloco',
+      innerSteps: 20,
+      outerLr: 0.7,
+      outerMomentum: 0.9,
+    });
+    const bad = buildRunSpec({ ...DEFAULT_RUN_FORM, sync: 'diloco', innerSteps: '0' });
+    expect(!bad.ok && bad.errors.innerSteps).toBe('innerSteps must be at least 1, got 0');
   });
 
   it('starts from the defaults POST /runs gives an empty body', () => {

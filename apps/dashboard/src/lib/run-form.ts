@@ -22,6 +22,9 @@ export interface RunFormFields {
   lr: string;
   checkpointEvery: string;
   evalEvery: string;
+  /** How the workers synchronise: every step (ddp) or every `innerSteps` steps (DiLoCo). */
+  sync: 'ddp' | 'diloco';
+  innerSteps: string;
 }
 
 /** The form's initial values: the defaults of every run (PRETRAIN_DEFAULTS), those of `forge train` and `POST /runs`. */
@@ -38,6 +41,8 @@ export const DEFAULT_RUN_FORM: RunFormFields = {
   lr: String(D.lr),
   checkpointEvery: String(D.checkpointEvery),
   evalEvery: String(D.evalEvery),
+  sync: D.sync.mode,
+  innerSteps: String(D.diloco.innerSteps),
 };
 
 /** Validates the fields; the coordinator validates again (paths, presets) and its issues are shown too. */
@@ -66,6 +71,7 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
     D.checkpointEvery,
   );
   const evalEvery = e.int('evalEvery', f.evalEvery, 0, Number.MAX_SAFE_INTEGER, D.evalEvery);
+  const innerSteps = f.sync === 'diloco' ? e.int('innerSteps', f.innerSteps, 1) : undefined;
   if (workers !== undefined && batchSize !== undefined && workers > batchSize)
     e.fail(
       'workers',
@@ -82,6 +88,7 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
     optimizer: { lr },
     checkpointEvery,
     evalEvery,
+    sync: f.sync === 'diloco' ? { mode: 'diloco', innerSteps } : { mode: 'ddp' },
   };
   if (contextLength !== undefined) spec.contextLength = contextLength;
   if (f.name.trim() !== '') spec.name = f.name.trim();

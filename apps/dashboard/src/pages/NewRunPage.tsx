@@ -63,6 +63,19 @@ export function NewRunPage(): ReactElement {
         {text('checkpointEvery', 'Checkpoint every', 'steps; 0: only at the end')}
         {text('evalEvery', 'Evaluate every', 'steps; 0: never')}
       </div>
+      <div className="row">
+        <Field label="Sync" hint="ddp: gradients every step; diloco: an outer step every inner steps">
+          <select
+            name="sync"
+            value={fields.sync}
+            onChange={(e) => set('sync')(e.target.value as RunFormFields['sync'])}
+          >
+            <option value="ddp">ddp</option>
+            <option value="diloco">diloco</option>
+          </select>
+        </Field>
+        {fields.sync === 'diloco' && text('innerSteps', 'Inner steps', 'local steps per outer step')}
+      </div>
       <ErrorNotice error={failure} />
       <button type="submit" disabled={busy}>
         {busy ? 'Starting…' : 'Start run'}
