@@ -124,6 +124,26 @@ describe('forge finetune classify / classify / lora merge', () => {
     expect(spawned.stdout).toMatch(/merged 9 adapted layers/);
   });
 
+  it('stops after --max-steps, then evaluates and saves as usual (a quick try)', async () => {
+    const out = path.join(tmp, 'quick');
+    const full = ['--model', base, '--epochs', '3', '--batch-size', '2', '--lr', '1e-3', '--json'];
+    const run = await forge(
+      'finetune',
+      'classify',
+      '--data',
+      data,
+      ...full,
+      '--max-steps',
+      '2',
+      '--out',
+      out,
+    );
+    expect(run.code).toBe(0);
+    expect(run.json.steps).toBe(2);
+    expect(run.json.test_accuracy).toEqual(expect.any(Number));
+    expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
+  });
+
   it('starts from random weights of a preset', async () => {
     const run = await forge(
       'finetune',

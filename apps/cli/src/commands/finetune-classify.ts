@@ -26,6 +26,7 @@ import {
   baseOf,
   checkBaseAndOut,
   classificationDataFields,
+  addMaxStepsOption,
   finetuneAlone,
   hyperparametersOf,
   parseSpec,
@@ -48,6 +49,7 @@ interface ClassifyFlags extends ClassificationDataFlags {
   loraRank: number;
   loraAlpha?: number;
   seed: number;
+  maxSteps?: number;
   overwrite?: boolean;
   json?: boolean;
 }
@@ -72,7 +74,7 @@ export function finetuneClassifyCommand(): Command {
       'truncate/pad to L tokens (default: the longest training example)',
       positiveInt,
     );
-  return addClassificationDataOptions(command)
+  return addMaxStepsOption(addClassificationDataOptions(command))
     .option('--no-balance', 'keep the class sizes (default: downsample every class to the smallest)')
     .option('--max-examples <N>', 'use at most N examples (class shares kept; after balancing)', positiveInt)
     .option('--lora-rank <R>', 'LoRA rank with --train lora', positiveInt, O.loraRank)
@@ -133,7 +135,12 @@ async function runFinetuneClassify(flags: ClassifyFlags): Promise<void> {
     flags.json,
     `backend ${backend.name}; base ${flags.model ?? `random ${flags.preset}`}; labels ${labels.join(', ')}; ${splits.train.labels.length} train / ${splits.validation.labels.length} validation / ${splits.test.labels.length} test examples of ${maxLength} tokens; training ${spec.train}`,
   );
-  const job = await finetuneAlone(spec, task, { out: flags.out, json: flags.json, evalLine: epochLine });
+  const job = await finetuneAlone(spec, task, {
+    out: flags.out,
+    json: flags.json,
+    maxSteps: flags.maxSteps,
+    evalLine: epochLine,
+  });
   const finished = await task
     .finish({ outDir: flags.out, modelDir: flags.out })
     .finally(() => task.dispose());

@@ -33,6 +33,7 @@ import {
   addInstructionEvalOptions,
   baseOf,
   checkBaseAndOut,
+  addMaxStepsOption,
   finetuneAlone,
   hyperparametersOf,
   instructionEvalFields,
@@ -57,6 +58,7 @@ interface InstructFlags extends InstructionEvalFlags {
   maxLength?: number;
   testLimit?: number;
   seed: number;
+  maxSteps?: number;
   judgeUrl?: string;
   judgeModel?: string;
   judgeApiKey?: string;
@@ -92,7 +94,7 @@ export function finetuneInstructCommand(): Command {
     .option('--lr <x>', 'AdamW learning rate (constant)', positiveNumber, D.lr)
     .option('--weight-decay <w>', 'AdamW decoupled weight decay', nonNegativeNumber, D.weightDecay)
     .option('--max-length <L>', 'cut examples to L tokens (default: the model context length)', positiveInt);
-  return addInstructionEvalOptions(command, EVAL_EVERY)
+  return addMaxStepsOption(addInstructionEvalOptions(command, EVAL_EVERY))
     .option('--test-limit <N>', 'answer only the first N test entries (default: all)', nonNegativeInt)
     .option(
       '--seed <N>',
@@ -169,7 +171,12 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
   const context = spec.hyperparameters.maxLength ?? modelContext;
   const warning = contextWarning(contextFit(task.data.train, context), context, modelContext);
   if (warning) info(flags.json, warning);
-  const job = await finetuneAlone(spec, task, { out: flags.out, json: flags.json, evalLine });
+  const job = await finetuneAlone(spec, task, {
+    out: flags.out,
+    json: flags.json,
+    maxSteps: flags.maxSteps,
+    evalLine,
+  });
   // With LoRA the saved model has the adapters merged in (it loads anywhere); the adapters alone
   // go to <out>/adapter for `forge lora merge` onto another copy of the base.
   const { evaluation, responses } = await task

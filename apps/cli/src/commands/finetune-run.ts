@@ -16,7 +16,7 @@ import {
 import { trainFinetuneJob, type JobTask, type TrainedJob } from '@llm-forge/finetune';
 import { ForgeError } from '@llm-forge/gpt';
 import { SINGLE_PROCESS } from '@llm-forge/training';
-import { fraction, nonNegativeInt } from '../options';
+import { fraction, nonNegativeInt, positiveInt } from '../options';
 import { stopOnInterrupt, TrainProgress } from '../progress';
 
 /** Flags both commands take to choose their base and output. */
@@ -87,6 +87,17 @@ export interface AloneOptions {
   json?: boolean;
   /** The line printed for a point of the history that holds an evaluation. */
   evalLine(point: FinetuneMetric): string;
+  /** `--max-steps`: stop after this many steps (a quick try), then evaluate and save as usual. */
+  maxSteps?: number;
+}
+
+/** Adds `--max-steps` to a finetune command. */
+export function addMaxStepsOption(command: Command): Command {
+  return command.option(
+    '--max-steps <N>',
+    'stop after N optimizer steps, then evaluate and save as usual (a quick try; default: every epoch)',
+    positiveInt,
+  );
 }
 
 /**
@@ -99,13 +110,18 @@ export async function finetuneAlone<T extends JobTask>(
   task: T,
   options: AloneOptions,
 ): Promise<TrainedJob<T>> {
+  const totalSteps = task.stepsPerEpoch * spec.hyperparameters.epochs;
   const progress = new TrainProgress(
-    task.stepsPerEpoch * spec.hyperparameters.epochs,
+    Math.min(totalSteps, options.maxSteps ?? totalSteps),
     0,
     Boolean(options.json),
   );
   const interrupt = stopOnInterrupt(progress, 'stopping after this step, then saving');
   let seen = 0;
+  // The job asks stopTraining once before each step (training here starts at step 0, never resumed):
+  // its (n+1)-th question comes after n steps.
+  let asked = 0;
+  const enough = (): boolean => options.maxSteps !== undefined && ++asked > options.maxSteps;
   try {
     return await trainFinetuneJob(
       spec,
@@ -122,7 +138,7 @@ export async function finetuneAlone<T extends JobTask>(
           }
           seen = history.length;
         },
-        stopTraining: () => interrupt.signal.aborted,
+        stopTraining: () => interrupt.signal.aborted || enough(),
         log: (message, fields) => progress.log(logLine(message, fields)),
       },
       task,
