@@ -7,6 +7,8 @@
 export { TrainingLoop } from './lib/loop/training-loop';
 export type { StepMetrics, TrainingLoopOptions } from './lib/loop/training-loop';
 export { rowShare } from './lib/loop/local-share';
+export { OuterOptimizer } from './lib/loop/outer-optimizer';
+export type { DilocoOptions } from './lib/loop/outer-optimizer';
 export type { LocalShare } from './lib/loop/local-share';
 export { SINGLE_PROCESS } from './lib/collective/gradient-collective';
 export type {
