@@ -310,6 +310,15 @@ describeBrowser('runs list and compare view in chromium', () => {
     expect(await page.getByLabel('x-axis').inputValue()).toBe('tokens');
     expect(await page.getByTestId('smoothing-value').textContent()).toBe('0.90');
     expect(await page.locator('input[name=compare-run]:checked').count()).toBe(2);
+
+    // a link naming a run that is gone still shows the others, and says which one is missing
+    await page.goto(`${(site as StaticProxy).url}/#/compare?runs=${runs.fast.id},run-gone`);
+    await page.getByTestId('compare-missing').getByText('Not found: run-gone').waitFor();
+    await page.waitForSelector('[data-testid=compare-loss] .chart-canvas[data-points="20"]');
+    await context?.close(); // no more refetches: the only 404s are the gone run's, as they should be
+    context = undefined;
+    expect(new Set(notFound.map((u) => new URL(u).pathname))).toEqual(new Set(['/runs/run-gone']));
+    notFound = [];
   });
 
   it('lists finetune jobs by name, and a job that has not started shows no "0 / 0"', async () => {

@@ -15,6 +15,12 @@ import { CompareCharts } from './compare/CompareCharts';
 import { ParamDiff } from './compare/ParamDiff';
 import { RunPicker } from './compare/RunPicker';
 
+/** The compared runs that loaded, and the ids that did not. */
+interface Loaded {
+  runs: RunDetail[];
+  missing: string[];
+}
+
 /** The compare page of the URL query `query`. */
 export function ComparePage({ query }: { query: string }): ReactElement {
   const { api } = useServices();
@@ -26,17 +32,16 @@ export function ComparePage({ query }: { query: string }): ReactElement {
   };
 
   const key = state.runs.join(',');
-  const loadDetails = useCallback(
-    () =>
-      Promise.all(
-        key
-          .split(',')
-          .filter(Boolean)
-          .map((id) => api.getRun(id)),
-      ),
-    [api, key],
-  );
-  const details = useResource<RunDetail[]>(loadDetails);
+  // A run of the link that is gone (deleted) must not hide the others: each is loaded on its own.
+  const loadDetails = useCallback(async (): Promise<Loaded> => {
+    const ids = key.split(',').filter(Boolean);
+    const settled = await Promise.allSettled(ids.map((id) => api.getRun(id)));
+    return {
+      runs: settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      missing: ids.filter((_, n) => settled[n].status === 'rejected'),
+    };
+  }, [api, key]);
+  const details = useResource<Loaded>(loadDetails);
   const loadRuns = useCallback(() => api.listRuns(), [api]);
   const runs = useResource<Run[]>(loadRuns, { fastMs: 0, slowMs: 0 });
 
@@ -59,8 +64,13 @@ export function ComparePage({ query }: { query: string }): ReactElement {
         !details.error && <p>Loading…</p>
       ) : (
         <>
-          <CompareCharts runs={details.data} x={state.x} smoothing={state.smoothing} />
-          <ParamDiff runs={details.data} />
+          {details.data.missing.length > 0 && (
+            <p className="error" data-testid="compare-missing">
+              Not found: {details.data.missing.join(', ')}
+            </p>
+          )}
+          <CompareCharts runs={details.data.runs} x={state.x} smoothing={state.smoothing} />
+          <ParamDiff runs={details.data.runs} />
         </>
       )}
     </section>
