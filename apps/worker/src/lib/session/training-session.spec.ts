@@ -306,3 +306,63 @@ describe('TrainingSession: a disk that refuses a checkpoint', () => {
     }
   });
 });
+
+describe('TrainingSession: resuming a DiLoCo run', () => {
+  it('continues from a checkpoint with the outer momentum it saved: the losses of the run without a stop', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-diloco-resume-'));
+    await initBackend(process.env.FORGE_BACKEND ?? 'auto');
+    const init = path.join(tmp, 'init');
+    const model = GPTModel.random({ ...TEST_CONFIG, embDim: 16, nHeads: 2, nLayers: 1 }, 5);
+    saveModel(init, model.config, model.readParameters());
+    model.dispose();
+    const textFile = path.join(tmp, 'text.txt');
+    fs.writeFileSync(textFile, TEXT);
+    const spec = runSpecSchema.parse({
+      model: { init },
+      data: { text: textFile },
+      batchSize: 4,
+      steps: 8,
+      evalEvery: 0,
+      checkpointEvery: 4,
+      sync: { mode: 'diloco', innerSteps: 2 },
+    });
+    const rings: RingAllReduce[] = [];
+    const session = async () => {
+      const ring = await RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 5000 });
+      rings.push(ring);
+      return { session: new TrainingSession('w0', ring), peers: [{ workerId: 'w0', address: ring.address }] };
+    };
+    const lossesFrom = async (from: number, checkpointDir: string, resumeFrom?: string) => {
+      const { session: s, peers } = await session();
+      const losses: number[] = [];
+      for (let step = from; step < 8; step++) {
+        const job = {
+          kind: 'run' as const,
+          jobId: 'run-r',
+          step,
+          attempt: 0,
+          worldSize: 1,
+          rank: 0,
+          peers,
+          spec,
+          checkpointDir,
+        };
+        const result = await s.run(step === from && resumeFrom ? { ...job, resumeFrom } : job);
+        if (!result.ok) throw new Error(result.error);
+        losses.push(result.loss);
+      }
+      return losses;
+    };
+    try {
+      const whole = await lossesFrom(0, path.join(tmp, 'whole'));
+      const dir = path.join(tmp, 'whole', 'step-000004');
+      expect(fs.existsSync(path.join(dir, 'trainer_state.safetensors'))).toBe(true);
+      const resumed = await lossesFrom(4, path.join(tmp, 'resumed'), dir);
+      // Steps 6 and 7 follow the outer step at 6, which uses the momentum of the steps before 4.
+      resumed.forEach((loss, i) => expect(Math.abs(loss - whole[4 + i])).toBeLessThan(1e-6));
+    } finally {
+      await Promise.all(rings.map((r) => r.close()));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

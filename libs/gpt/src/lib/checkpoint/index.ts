@@ -22,6 +22,7 @@ export {
   OPTIMIZER_FILE,
   saveCheckpoint,
   TRAINER_STATE_FILE,
+  TRAINER_TENSORS_FILE,
 } from './training-checkpoint';
 export type { OptimizerState, SaveCheckpointOptions, TrainingCheckpoint } from './training-checkpoint';
 export { MODEL_FILE, MODEL_INDEX_FILE } from './model-weights';

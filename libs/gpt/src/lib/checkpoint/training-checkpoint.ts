@@ -19,6 +19,8 @@ import { type TensorToWrite, writeSafetensors } from './safetensors-writer';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 /** File name of the trainer state. */
 export const TRAINER_STATE_FILE = 'trainer_state.json';
+/** File name of the trainer state's tensors (e.g. an outer optimizer's momentum), when it has any. */
+export const TRAINER_TENSORS_FILE = 'trainer_state.safetensors';
 const OPTIMIZER_FORMAT = 'llm-forge-adamw';
 
 /** AdamW state, flat in `parameterLayout(config)` order like the parameters. */
@@ -39,6 +41,8 @@ export interface TrainingCheckpoint {
   optimizer?: OptimizerState;
   /** Any JSON-serializable trainer state (position, RNG state, metrics …); absent when not saved. */
   trainerState?: unknown;
+  /** Flat f32 vectors of the trainer state, by name (e.g. DiLoCo's outer momentum); absent when none. */
+  trainerTensors?: Record<string, Float32Array>;
 }
 
 /** Options of {@link saveCheckpoint}. */
@@ -94,6 +98,16 @@ export function saveCheckpoint(
         });
       }
       if (stateJson !== undefined) writeTextFileAtomic(path.join(tmp, TRAINER_STATE_FILE), `${stateJson}\n`);
+      const extra = Object.entries(checkpoint.trainerTensors ?? {});
+      if (extra.length > 0) {
+        const tensors = extra.map(([name, data]) => ({
+          name,
+          dtype: 'F32' as const,
+          shape: [data.length],
+          data,
+        }));
+        writeSafetensors(path.join(tmp, TRAINER_TENSORS_FILE), tensors, { format: 'pt' });
+      }
     },
     options,
   );
@@ -146,6 +160,12 @@ function readOptimizer(file: string, config: GPTConfig): OptimizerState {
   });
 }
 
+function readTrainerTensors(file: string): Record<string, Float32Array> {
+  return withSafetensorsFile(file, (st) =>
+    Object.fromEntries([...st.tensors.keys()].map((name) => [name, st.readFloat32(name)])),
+  );
+}
+
 function readTrainerState(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -181,13 +201,15 @@ export function loadCheckpoint(dir: string): TrainingCheckpoint {
   const { config, params } = loadModel(dir);
   const optimizerFile = path.join(dir, OPTIMIZER_FILE);
   const stateFile = path.join(dir, TRAINER_STATE_FILE);
-  const checkpoint = {
+  const tensorsFile = path.join(dir, TRAINER_TENSORS_FILE);
+  const checkpoint: TrainingCheckpoint = {
     config,
     params,
     optimizer: fs.existsSync(optimizerFile) ? readOptimizer(optimizerFile, config) : undefined,
     trainerState: fs.existsSync(stateFile) ? readTrainerState(stateFile) : undefined,
   };
+  if (fs.existsSync(tensorsFile)) checkpoint.trainerTensors = readTrainerTensors(tensorsFile);
   // After reading, so a truncated file keeps its precise message; nothing read is returned unverified.
-  verifyChecksums(dir, [OPTIMIZER_FILE, TRAINER_STATE_FILE]);
+  verifyChecksums(dir, [OPTIMIZER_FILE, TRAINER_STATE_FILE, TRAINER_TENSORS_FILE]);
   return checkpoint;
 }

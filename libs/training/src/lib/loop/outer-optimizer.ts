@@ -26,9 +26,15 @@ export class OuterOptimizer {
   private readonly outer: Float32Array;
   private readonly momentum: Float32Array;
 
+  /**
+   * @param params - θ_outer to start from: the parameters of a fresh run, or of a checkpoint (taken
+   *   after an outer step, where local and outer parameters are equal).
+   * @param momentum - the outer momentum a checkpoint saved; absent: zero (a fresh run).
+   */
   constructor(
     params: Float32Array,
     readonly options: DilocoOptions,
+    momentum?: Float32Array,
   ) {
     const { innerSteps, outerLr, outerMomentum } = options;
     if (!Number.isInteger(innerSteps) || innerSteps < 1)
@@ -37,7 +43,17 @@ export class OuterOptimizer {
     if (!(outerMomentum >= 0 && outerMomentum < 1))
       throw new RangeError(`outerMomentum must be in [0, 1), got ${String(outerMomentum)}`);
     this.outer = Float32Array.from(params);
-    this.momentum = new Float32Array(params.length);
+    if (momentum !== undefined && momentum.length !== params.length) {
+      throw new RangeError(
+        `the outer momentum has ${momentum.length} values, the parameters ${params.length}`,
+      );
+    }
+    this.momentum = momentum ? Float32Array.from(momentum) : new Float32Array(params.length);
+  }
+
+  /** The outer momentum v, to save with a checkpoint. */
+  get momentumState(): Float32Array {
+    return this.momentum;
   }
 
   /** Whether an outer step follows the inner step that brought the replica to `stepsDone` steps. */

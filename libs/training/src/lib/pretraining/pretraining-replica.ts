@@ -7,7 +7,6 @@ import type { RunSpec } from '@llm-forge/cluster-protocol';
 import type { DistributedBatchLoader } from '@llm-forge/data-shards';
 import type { JobReplica, StepReport } from '../jobs/job-replica';
 import type { LocalShare } from '../loop/local-share';
-import { OuterOptimizer } from '../loop/outer-optimizer';
 import type { TrainingLoopOptions } from '../loop/training-loop';
 import { dataPosition, evaluateReplica, rankLoader, sampleText, stepShare } from './pretraining-steps';
 import { freshReplica, replicaFromCheckpoint, type Replica } from './replica';
@@ -31,19 +30,14 @@ export class PretrainingReplica implements JobReplica {
   private loader?: DistributedBatchLoader;
 
   /**
-   * A replica built already (`forge train` builds it to describe the run first). In DiLoCo mode its
-   * outer parameters start as the replica's (a fresh run, or a checkpoint: taken after an outer
-   * step, where they equal the local ones) with zero outer momentum.
+   * A replica built already (`forge train` builds it to describe the run first); in DiLoCo mode the
+   * replica carries its outer optimizer (from the checkpoint it was loaded from, momentum included).
    */
   constructor(
     readonly replica: Replica,
     private readonly checkpointDir?: string,
   ) {
-    const { spec } = replica;
-    const outer =
-      spec.sync.mode === 'diloco'
-        ? new OuterOptimizer(replica.trainer.params, { ...spec.sync, finalStep: spec.steps })
-        : undefined;
+    const { spec, outer } = replica;
     this.loopOptions = {
       verifyEvery: spec.verifyEvery,
       wireDType: spec.wireDType,

@@ -13,6 +13,7 @@ import {
   Trainer,
 } from '@llm-forge/gpt';
 import type { RunSpec } from '@llm-forge/cluster-protocol';
+import { OuterOptimizer } from '../loop/outer-optimizer';
 import { openRunData, type RunData } from './run-data';
 
 /** What a rank holds of a run between steps. */
@@ -26,7 +27,12 @@ export interface Replica {
   contextLength: number;
   /** Step between windows. */
   stride: number;
+  /** DiLoCo's outer optimizer, when the spec's sync mode is `diloco` (its state outlives ring generations). */
+  outer?: OuterOptimizer;
 }
+
+/** Name of DiLoCo's outer momentum among a checkpoint's trainer tensors. */
+export const OUTER_MOMENTUM_TENSOR = 'diloco.outer_momentum';
 
 /** What {@link saveRunCheckpoint} stores as trainer state, and {@link replicaFromCheckpoint} reads back. */
 export interface RunTrainerState {
@@ -88,7 +94,13 @@ export function replicaFromCheckpoint(runId: string, spec: RunSpec, dir: string,
   }
   const dropout = spec.model.dropout !== undefined ? { dropRate: spec.model.dropout } : {};
   const model = GPTModel.fromParameters({ ...checkpoint.config, ...dropout }, checkpoint.params);
-  return assemble(runId, spec, model, checkpoint.optimizer);
+  return assemble(
+    runId,
+    spec,
+    model,
+    checkpoint.optimizer,
+    checkpoint.trainerTensors?.[OUTER_MOMENTUM_TENSOR],
+  );
 }
 
 /**
@@ -100,7 +112,8 @@ export function withTotalSteps(replica: Replica, steps: number): Replica {
     throw new ConfigError('steps', steps, 'set before the first step (this replica has trained already)');
   }
   const spec = { ...replica.spec, steps };
-  return { ...replica, spec, trainer: newTrainer(replica.model, spec) };
+  const trainer = newTrainer(replica.model, spec);
+  return { ...replica, spec, trainer, outer: newOuter(trainer, spec) };
 }
 
 function assemble(
@@ -108,6 +121,7 @@ function assemble(
   spec: RunSpec,
   model: GPTModel,
   optimizer?: Parameters<typeof newTrainer>[2],
+  outerMomentum?: Float32Array,
 ): Replica {
   const contextLength = spec.contextLength ?? model.config.contextLength;
   if (contextLength > model.config.contextLength) {
@@ -125,15 +139,23 @@ function assemble(
     model.dispose();
     throw error;
   }
+  const trainer = newTrainer(model, spec, optimizer);
   return {
     runId,
     spec,
     model,
-    trainer: newTrainer(model, spec, optimizer),
+    trainer,
     data,
     contextLength,
     stride: spec.stride ?? contextLength,
+    outer: newOuter(trainer, spec, outerMomentum),
   };
+}
+
+/** DiLoCo's outer optimizer of a run in that mode, from the trainer's parameters (and a saved momentum). */
+function newOuter(trainer: Trainer, spec: RunSpec, momentum?: Float32Array): OuterOptimizer | undefined {
+  if (spec.sync.mode !== 'diloco') return undefined;
+  return new OuterOptimizer(trainer.params, { ...spec.sync, finalStep: spec.steps }, momentum);
 }
 
 function newTrainer(

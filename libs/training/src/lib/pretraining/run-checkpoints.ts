@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkpointName, LATEST_FILE, parseCheckpointName } from '@llm-forge/cluster-protocol';
 import { saveCheckpoint, writeTextFileAtomic } from '@llm-forge/gpt';
-import type { Replica, RunHistory, RunTrainerState } from './replica';
+import { OUTER_MOMENTUM_TENSOR, type Replica, type RunHistory, type RunTrainerState } from './replica';
 
 /** Name of the file that names the newest complete checkpoint (defined in @llm-forge/cluster-protocol). */
 
@@ -59,9 +59,17 @@ export function saveReplica(
   };
   const { config } = replica.model;
   const { params, optimizer } = replica.trainer;
+  // Taken after an outer step (DiLoCo), where θ_local = θ_outer: the outer momentum completes the state.
+  const trainerTensors = replica.outer ? { [OUTER_MOMENTUM_TENSOR]: replica.outer.momentumState } : undefined;
   saveCheckpoint(
     dir,
-    { config, params, optimizer: optimizer.state, trainerState },
+    {
+      config,
+      params,
+      optimizer: optimizer.state,
+      trainerState,
+      ...(trainerTensors ? { trainerTensors } : {}),
+    },
     { overwrite: options.overwrite },
   );
 }
