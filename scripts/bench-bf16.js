@@ -10,10 +10,7 @@
  * use a worker's kernels (the native addon's reduction and bf16 codec) when the addon is built.
  * Needs the built libraries (`npm run build`).
  */
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
+const { arg, startLoopbackRanks } = require('./lib/loopback-ranks');
 const RANKS = Number(arg('ranks', 2));
 const STEPS = Number(arg('steps', 150));
 const PRESET = arg('preset', 'tiny');
@@ -21,38 +18,15 @@ const B = Number(arg('batch', 8));
 const T = Number(arg('context', 64));
 
 async function run(wireDType, tokens) {
-  const { RingAllReduce } = require('@llm-forge/collective');
-  const { ArrayTokenStream, DistributedBatchLoader } = require('@llm-forge/data-shards');
-  const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
-  const { RingCollective, TrainingLoop, rowShare } = require('@llm-forge/training');
-  const config = presetConfig(PRESET, { dropRate: 0 });
-  const native = require('@llm-forge/tfjs-backend-native');
-  const kernels = native.nativeAddonStatus().loaded ? native.ringKernels() : {};
-  const rings = await Promise.all(
-    Array.from({ length: RANKS }, (_, rank) =>
-      RingAllReduce.listen({ rank, worldSize: RANKS, secret: 'bench', timeoutMs: 600_000, ...kernels }),
-    ),
-  );
-  const addresses = rings.map((r) => r.address);
-  await Promise.all(rings.map((r) => r.connect(addresses)));
-  const ranks = rings.map((ring, rank) => {
-    const model = GPTModel.random(config, 123);
-    const trainer = new Trainer(model, {
-      schedule: { lr: 1e-3, minLr: 1e-4, warmupSteps: 10, schedule: 'cosine', totalSteps: STEPS },
-      adamw: { weightDecay: 0.1 },
-      gradClip: 1,
-      seed: 123,
-    });
-    const loader = new DistributedBatchLoader(new ArrayTokenStream(tokens), {
-      contextLength: T,
-      batchSize: B,
-      shuffle: false,
-      seed: 123,
-      rank,
-      worldSize: RANKS,
-    });
-    const loop = new TrainingLoop(trainer, new RingCollective(ring), { verifyEvery: 0, wireDType });
-    return { model, loader, loop };
+  const { rowShare } = require('@llm-forge/training');
+  const { replicas: ranks, close } = await startLoopbackRanks({
+    ranks: RANKS,
+    preset: PRESET,
+    tokens,
+    batch: B,
+    context: T,
+    steps: STEPS,
+    loopOptions: () => ({ wireDType }),
   });
   const losses = [];
   let commMs = 0;
@@ -63,8 +37,7 @@ async function run(wireDType, tokens) {
     commMs += Math.max(...metrics.map((m) => m.communicationMs));
     bytes += metrics[0].bytesSent;
   }
-  await Promise.all(rings.map((r) => r.close()));
-  for (const r of ranks) r.model.dispose();
+  await close();
   return { losses, commMs, bytes };
 }
 

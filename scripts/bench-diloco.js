@@ -11,10 +11,7 @@
  * Data: the built-in corpus (its first 90% to train, in order, the rest for validation). Needs the
  * built libraries (`npm run build`).
  */
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
+const { arg, startLoopbackRanks } = require('./lib/loopback-ranks');
 const RANKS = Number(arg('ranks', 2));
 const STEPS = Number(arg('steps', 300));
 const INNER = String(arg('inner', '10,50')).split(',').map(Number);
@@ -24,49 +21,28 @@ const T = Number(arg('context', 64));
 
 /** Trains one mode; returns the loss of every step, the validation loss and the bytes sent per rank. */
 async function run(mode, train, validation) {
-  const { RingAllReduce } = require('@llm-forge/collective');
   const { ArrayTokenStream, DistributedBatchLoader } = require('@llm-forge/data-shards');
-  const { GPTModel, Trainer, meanLoss, presetConfig } = require('@llm-forge/gpt');
-  const { OuterOptimizer, RingCollective, TrainingLoop, rowShare } = require('@llm-forge/training');
-  const native = require('@llm-forge/tfjs-backend-native');
-  const config = presetConfig(PRESET, { dropRate: 0 });
-  const kernels = native.nativeAddonStatus().loaded ? native.ringKernels() : {};
-  const rings = await Promise.all(
-    Array.from({ length: RANKS }, (_, rank) =>
-      RingAllReduce.listen({ rank, worldSize: RANKS, secret: 'bench', timeoutMs: 600_000, ...kernels }),
-    ),
-  );
-  await Promise.all(rings.map((r) => r.connect(rings.map((x) => x.address))));
-  const ranks = rings.map((ring, rank) => {
-    const model = GPTModel.random(config, 123);
-    const trainer = new Trainer(model, {
-      schedule: { lr: 1e-3, minLr: 1e-4, warmupSteps: 10, schedule: 'cosine', totalSteps: STEPS },
-      adamw: { weightDecay: 0.1 },
-      gradClip: 1,
-      seed: 123,
-    });
-    const loader = new DistributedBatchLoader(new ArrayTokenStream(train), {
-      contextLength: T,
-      batchSize: B,
-      shuffle: false,
-      seed: 123,
-      rank,
-      worldSize: RANKS,
-    });
-    const outer =
-      mode.innerSteps === undefined
-        ? undefined
-        : new OuterOptimizer(trainer.params, {
+  const { meanLoss } = require('@llm-forge/gpt');
+  const { OuterOptimizer, rowShare } = require('@llm-forge/training');
+  const diloco = (trainer) =>
+    mode.innerSteps === undefined
+      ? {}
+      : {
+          outer: new OuterOptimizer(trainer.params, {
             innerSteps: mode.innerSteps,
             outerLr: 0.7,
             outerMomentum: 0.9,
             finalStep: STEPS,
-          });
-    const loop = new TrainingLoop(trainer, new RingCollective(ring), {
-      verifyEvery: 0,
-      ...(outer ? { outer } : {}),
-    });
-    return { model, loader, loop };
+          }),
+        };
+  const { replicas: ranks, close } = await startLoopbackRanks({
+    ranks: RANKS,
+    preset: PRESET,
+    tokens: train,
+    batch: B,
+    context: T,
+    steps: STEPS,
+    loopOptions: diloco,
   });
   const losses = [];
   let bytes = 0;
@@ -85,8 +61,7 @@ async function run(mode, train, validation) {
     valLoader.globalBatchAt(0, i),
   );
   const valLoss = meanLoss(ranks[0].model, valBatches).loss;
-  await Promise.all(rings.map((r) => r.close()));
-  for (const r of ranks) r.model.dispose();
+  await close();
   return { losses, valLoss, bytes };
 }
 
