@@ -101,6 +101,15 @@ export class JobStore<J extends JobRecord> {
     return { ok: false, current: isRunStatus(cur) ? cur : undefined };
   }
 
+  /** Deletes job `id`: its hash, the keys `extraKeys` beside it, and its index entry, in one transaction. */
+  async remove(id: string, extraKeys: readonly string[] = []): Promise<void> {
+    await this.redis
+      .multi()
+      .zrem(this.indexKey(), id)
+      .del(this.key(id), ...extraKeys)
+      .exec();
+  }
+
   /**
    * Sets the fields `set` and deletes the fields `remove` of an existing job in one round trip (a job
    * Redis lost stays absent). Status changes go through {@link transition}.

@@ -10,11 +10,10 @@ import { CheckpointNotFoundError, InvalidTransitionError, RequestValidationError
 import { listCheckpoints } from './checkpoints';
 import { exportRows, toCsv, toJsonLines, type ExportFormat } from './metrics-export';
 import { RunAnnotations, type AnnotationPatch, type RunAnnotation } from './run-annotations';
-import { RunRemoval } from './run-removal';
 import { isTerminal } from './run-state';
 import { etaSeconds, runFigures, THROUGHPUT_WINDOW, type RunFigures, type RunSummary } from './run-summary';
 import type { RunWithMetrics } from './run.model';
-import { MAX_METRICS } from './runs.repository';
+import { MAX_METRICS, RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
 
 /** What `DELETE /runs/:id` did. */
@@ -49,7 +48,7 @@ export class RunCatalog {
   constructor(
     private readonly runs: RunsService,
     private readonly annotations: RunAnnotations,
-    private readonly removal: RunRemoval,
+    private readonly repository: RunsRepository,
   ) {}
 
   /**
@@ -97,7 +96,7 @@ export class RunCatalog {
       throw new InvalidTransitionError(id, 'delete', run.status, ['completed', 'failed', 'cancelled']);
     }
     const dir = removeFiles ? removableDir(run.checkpointDir) : undefined;
-    await this.removal.remove(id);
+    await this.repository.remove(id);
     await this.annotations.remove(id);
     if (dir === undefined) return { id, deleted: true };
     await fs.rm(dir, { recursive: true, force: true });

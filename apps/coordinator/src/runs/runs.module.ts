@@ -5,7 +5,6 @@ import { CheckpointResolver } from './checkpoint-resolver';
 import { RunAnnotations } from './run-annotations';
 import { RunCatalog } from './run-catalog.service';
 import { RunKind } from './run-kind';
-import { RunRemoval } from './run-removal';
 import { RunsController } from './runs.controller';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
@@ -25,7 +24,6 @@ import { SubmissionGate } from './submission-gate';
     CheckpointResolver,
     RunCatalog,
     RunAnnotations,
-    RunRemoval,
     SubmissionGate,
   ],
   exports: [RunsService, RunsRepository, JobsModule, CheckpointResolver, SubmissionGate],

@@ -66,6 +66,12 @@ export class RunsRepository extends JobRepository<Run> {
     await tx.exec();
   }
 
+  /** Deletes a run's record, its metrics, evaluations and samples, and its index entry (one transaction). */
+  remove(id: string): Promise<void> {
+    const key = this.store.key(id);
+    return this.store.remove(id, [`${key}:metrics`, `${key}:evals`, `${key}:samples`]);
+  }
+
   /** Appends one step's metrics (kept to the last {@link MAX_METRICS}). */
   async appendMetrics(id: string, metrics: StepMetrics): Promise<void> {
     await this.redis

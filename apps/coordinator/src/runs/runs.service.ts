@@ -16,6 +16,7 @@ import { pathPolicyOf } from './path-policy';
 import { JobDriver } from '../jobs/job-driver.service';
 import { type RunAction, TRANSITIONS } from './run-state';
 import type { EvalRecord, Run, RunWithMetrics, StepMetrics } from './run.model';
+import { etaSeconds } from './run-summary';
 import { RunsRepository } from './runs.repository';
 import { SubmissionGate } from './submission-gate';
 
@@ -169,12 +170,4 @@ export class RunsService {
     }
     this.log.info({ runId: id, action, from: result.previous, to }, 'run status changed');
   }
-}
-
-/** Seconds left at the pace of the last (up to 20) steps. */
-function etaSeconds(run: Run, metrics: StepMetrics[]): number | undefined {
-  const recent = metrics.slice(-20).filter((m) => m.stepMs !== undefined);
-  if (recent.length === 0 || run.status !== 'running') return undefined;
-  const perStep = recent.reduce((s, m) => s + (m.stepMs ?? 0), 0) / recent.length / 1000;
-  return Math.round(perStep * (run.progress.totalSteps - run.progress.step));
 }
