@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -16,8 +17,28 @@ namespace {
 // fewer parts, instead of the whole kernel waiting for its one large part.
 constexpr int64_t kPartsPerThread = 4;
 
-// The pool is created once and never destroyed: workers block on a condition variable while
-// idle (no spinning that would take the cores from other work) and die with the process.
+// How long a thread polls before it sleeps: a worker after a job (the next kernel usually starts
+// within this), the caller for the last workers to finish. A thread woken from sleep on a busy
+// machine may wait a whole scheduler time slice (milliseconds) for a core; polling this briefly
+// costs little and saves that wait at every kernel boundary. Longer spinning would take the cores
+// from other processes.
+constexpr std::chrono::microseconds kSpin{200};
+
+// Polls `done` (relaxed loads, a pause between them) for up to kSpin; true once it holds.
+template <typename Done>
+bool SpinUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
+
+// The pool is created once and never destroyed: workers poll briefly after a job (kSpin), then
+// block on a condition variable while idle, and die with the process.
 //
 // Every job is a loop that claims tasks until none are left, so the caller never depends on a
 // worker: when the caller has run out of tasks it closes the job and waits only for the workers
@@ -28,10 +49,10 @@ struct Pool {
   std::condition_variable wake;
   std::condition_variable done;
   std::vector<std::thread> threads;
-  uint64_t generation = 0;
+  std::atomic<uint64_t> generation{0};            // written under mu, polled without it
   const std::function<void(int)>* job = nullptr;  // null once the caller has closed the job
   int jobWorkers = 0;                             // workers (besides the caller) invited to it
-  int active = 0;                                 // workers inside the job's body
+  std::atomic<int> active{0};                     // workers inside the job's body (changed under mu)
   int numThreads = 1;
   std::mutex runMu;  // one job at a time (JS worker threads may share the addon)
 };
@@ -44,11 +65,16 @@ Pool& GetPool() {
 void WorkerLoop(Pool* pool, int index, uint64_t seen) {
   std::unique_lock<std::mutex> lock(pool->mu);
   for (;;) {
-    pool->wake.wait(lock, [&] { return pool->generation != seen; });
-    seen = pool->generation;
+    if (pool->generation.load(std::memory_order_relaxed) == seen) {
+      lock.unlock();
+      SpinUntil([&] { return pool->generation.load(std::memory_order_relaxed) != seen; });
+      lock.lock();
+      pool->wake.wait(lock, [&] { return pool->generation.load(std::memory_order_relaxed) != seen; });
+    }
+    seen = pool->generation.load(std::memory_order_relaxed);
     const std::function<void(int)>* job = pool->job;
     if (job == nullptr || index > pool->jobWorkers) continue;
-    ++pool->active;
+    pool->active.fetch_add(1, std::memory_order_relaxed);
     lock.unlock();
     try {
       (*job)(index);
@@ -56,7 +82,7 @@ void WorkerLoop(Pool* pool, int index, uint64_t seen) {
       // Kernels do not throw; never let a worker take the process down.
     }
     lock.lock();
-    if (--pool->active == 0) pool->done.notify_one();
+    if (pool->active.fetch_sub(1, std::memory_order_release) == 1) pool->done.notify_one();
   }
 }
 
@@ -75,13 +101,17 @@ void Run(int workers, const std::function<void(int)>& fn) {
     std::lock_guard<std::mutex> lock(pool.mu);
     pool.job = &fn;
     pool.jobWorkers = workers - 1;
-    ++pool.generation;
+    pool.generation.fetch_add(1, std::memory_order_relaxed);
   }
   pool.wake.notify_all();
   fn(0);
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    pool.job = nullptr;  // from here no worker joins
+  }
+  if (SpinUntil([&] { return pool.active.load(std::memory_order_acquire) == 0; })) return;
   std::unique_lock<std::mutex> lock(pool.mu);
-  pool.job = nullptr;
-  pool.done.wait(lock, [&] { return pool.active == 0; });
+  pool.done.wait(lock, [&] { return pool.active.load(std::memory_order_acquire) == 0; });
 }
 
 }  // namespace
@@ -95,7 +125,7 @@ void SetNumThreads(int n) {
     std::lock_guard<std::mutex> lock(pool.mu);
     while (static_cast<int>(pool.threads.size()) < n - 1) {
       const int index = static_cast<int>(pool.threads.size()) + 1;
-      pool.threads.emplace_back(WorkerLoop, &pool, index, pool.generation);
+      pool.threads.emplace_back(WorkerLoop, &pool, index, pool.generation.load());
       pool.threads.back().detach();
     }
     pool.numThreads = n;
