@@ -78,6 +78,8 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
       ['w-a', 'idle'],
       ['w-b', 'idle'],
     ]);
+    // What each worker's heartbeats say it uses.
+    expect(listed[0]).toMatchObject({ cpuPercent: 12.5, rssBytes: 100_000_000 });
   });
 
   it('re-runs a step that failed on a peer error, continuing from the replicas in memory', async () => {

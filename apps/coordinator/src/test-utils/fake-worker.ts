@@ -217,6 +217,8 @@ export class FakeWorker {
       appliedSteps: this.held?.appliedSteps ?? 0,
       finetuneJob: this.finetuneJob,
       leaving,
+      cpuPercent: 12.5,
+      rssBytes: 100_000_000,
     };
   }
 

@@ -113,7 +113,8 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
 
   private async heartbeat(req: coordinatorV1.HeartbeatRequest): Promise<coordinatorV1.HeartbeatResponse> {
     const held = req.heldJobId ? { jobId: req.heldJobId, appliedSteps: req.appliedSteps } : undefined;
-    if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held))) {
+    const resources = { cpuPercent: req.cpuPercent, rssBytes: req.rssBytes };
+    if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held, resources))) {
       throw unknownSession(req.workerId);
     }
     if (req.leaving) {

@@ -24,7 +24,7 @@ return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 // the stored one. One script, so a record removed in between is not re-created as a partial one.
 const HEARTBEAT = `
 if redis.call('HGET', KEYS[1], 'sessionId') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'lastSeen', ARGV[2], 'held', ARGV[3])
+redis.call('HSET', KEYS[1], 'lastSeen', ARGV[2], 'held', ARGV[3], 'resources', ARGV[4])
 return 1
 `;
 
@@ -52,8 +52,16 @@ export interface WorkerRecord {
   lastSeen: number;
   /** The job (run or finetune) whose replica the worker holds in memory, and the steps it applied. */
   held?: { jobId: string; appliedSteps: number };
+  /** CPU (percent of one core, since the heartbeat before) and resident memory, as its last heartbeat said. */
+  resources?: WorkerResources;
   /** Its place in a ring, set when the worker pool forms a ring (worker-pool.ts). */
   assignment?: WorkerAssignment;
+}
+
+/** What a worker process uses, as its heartbeats report it. */
+export interface WorkerResources {
+  cpuPercent: number;
+  rssBytes: number;
 }
 
 /** The kinds of training job that share the worker pool. */
@@ -115,9 +123,16 @@ export class WorkerRegistry {
   }
 
   /** Records a heartbeat; false when the session is unknown (the worker must register again). */
-  async heartbeat(id: string, sessionId: string, held?: WorkerRecord['held']): Promise<boolean> {
+  async heartbeat(
+    id: string,
+    sessionId: string,
+    held?: WorkerRecord['held'],
+    resources?: WorkerResources,
+  ): Promise<boolean> {
     const heldField = held ? JSON.stringify(held) : '';
-    const done = await this.redis.eval(HEARTBEAT, 1, this.key(id), sessionId, String(Date.now()), heldField);
+    const resourcesField = resources ? JSON.stringify(resources) : '';
+    const now = String(Date.now());
+    const done = await this.redis.eval(HEARTBEAT, 1, this.key(id), sessionId, now, heldField, resourcesField);
     return done === 1;
   }
 
@@ -193,6 +208,7 @@ function fromHash(h: Record<string, string>): WorkerRecord {
     return { ...rest, jobId: rest.jobId ?? runId } as T;
   };
   if (h.held) record.held = withJobId<NonNullable<WorkerRecord['held']>>(h.held);
+  if (h.resources) record.resources = JSON.parse(h.resources) as WorkerResources;
   if (h.assignment) record.assignment = withJobId<WorkerAssignment>(h.assignment);
   return record;
 }

@@ -24,6 +24,10 @@ export interface WorkerView {
   rank?: number;
   registeredAt: string;
   lastHeartbeatAt: string;
+  /** CPU of the worker process since its heartbeat before, in percent of one core (200: two cores). */
+  cpuPercent?: number;
+  /** Resident memory of the worker process, in bytes. */
+  rssBytes?: number;
 }
 
 /** Lists workers. */
@@ -54,6 +58,7 @@ export class WorkersController {
         state: !alive ? 'lost' : w.assignment ? 'training' : 'idle',
         registeredAt: w.registeredAt,
         lastHeartbeatAt: new Date(w.lastSeen).toISOString(),
+        ...(w.resources ?? {}),
       };
       if (w.assignment) {
         const { jobId, rank, kind = 'run' } = w.assignment;

@@ -135,6 +135,10 @@ export interface WorkerInfo {
   address: string;
   /** The job the worker trains in: a run's id, or a finetune's when `kind` is `finetune`. */
   jobId?: string;
+  /** CPU of the worker process since its heartbeat before, in percent of one core. */
+  cpuPercent?: number;
+  /** Resident memory of the worker process, in bytes. */
+  rssBytes?: number;
   kind?: 'run' | 'finetune';
   rank?: number;
   lastHeartbeatAt: string;

@@ -308,6 +308,8 @@ describeBrowser('dashboard in chromium', () => {
       const page = await open('#/workers');
       const row = page.getByTestId('workers-table').locator('tr', { hasText: 'browser-w1' });
       await row.getByText('idle').waitFor({ timeout: 60_000 });
+      // Its heartbeats carry the process's CPU and memory.
+      await row.getByText(/\d+(\.\d)? (MiB|GiB)/).waitFor({ timeout: 10_000 });
       expect(await page.getByRole('alert').count()).toBe(0);
       await screenshot(page, '06-workers');
       // A crash, not a clean stop: a worker stopped cleanly says it leaves and is removed at once.

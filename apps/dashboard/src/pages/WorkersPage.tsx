@@ -1,10 +1,13 @@
-/** Registered workers: state, address, job (run or finetune) and rank, heartbeat age (stale ones stand out). */
+/**
+ * Registered workers: state, address, job (run or finetune) and rank, CPU and memory of the worker
+ * process, heartbeat age (stale ones stand out).
+ */
 import { useCallback, type ReactElement } from 'react';
 import type { WorkerInfo } from '../api/types';
 import { useServices } from '../app/context';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useResource } from '../hooks/useResource';
-import { formatAgo } from '../lib/format';
+import { formatAgo, formatBytes } from '../lib/format';
 import { href } from '../lib/routes';
 
 /** A heartbeat older than this is shown as stale. */
@@ -29,6 +32,8 @@ export function WorkersPage(): ReactElement {
               <th>Address</th>
               <th>Job</th>
               <th>Rank</th>
+              <th title="CPU of the worker process, percent of one core">CPU</th>
+              <th>Memory</th>
               <th>Last heartbeat</th>
             </tr>
           </thead>
@@ -52,6 +57,8 @@ export function WorkersPage(): ReactElement {
                     )}
                   </td>
                   <td>{w.rank ?? '—'}</td>
+                  <td>{w.cpuPercent === undefined ? '—' : `${w.cpuPercent.toFixed(0)}%`}</td>
+                  <td>{formatBytes(w.rssBytes)}</td>
                   <td>{formatAgo(w.lastHeartbeatAt)}</td>
                 </tr>
               );

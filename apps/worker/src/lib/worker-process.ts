@@ -37,6 +37,8 @@ export class WorkerProcess {
   private connection?: Redis;
   private stopped = false;
   private lastCompletedStep = 0;
+  /** CPU usage at the last heartbeat, for the next one's percentage. */
+  private lastUsage?: { at: number; usage: NodeJS.CpuUsage };
 
   constructor(
     readonly config: WorkerConfig,
@@ -170,10 +172,11 @@ export class WorkerProcess {
     }
   }
 
-  /** What a heartbeat reports: this worker, what it holds and runs; `leaving` on the last one. */
+  /** What a heartbeat reports: this worker, what it holds and runs, its CPU and memory; `leaving` on the last one. */
   private heartbeatRequest(leaving: boolean): coordinatorV1.HeartbeatRequest {
     const held = this.executor.held();
     return {
+      ...this.resources(),
       workerId: this.config.workerId,
       sessionId: this.sessionId,
       lastCompletedStep: this.lastCompletedStep,
@@ -182,6 +185,17 @@ export class WorkerProcess {
       finetuneJob: this.finetuneJob,
       leaving,
     };
+  }
+
+  /** CPU time since the last heartbeat (every thread of the process), in percent of one core; RSS. */
+  private resources(): { cpuPercent: number; rssBytes: number } {
+    const now = performance.now();
+    const usage = process.cpuUsage();
+    const last = this.lastUsage;
+    this.lastUsage = { at: now, usage };
+    const cpuMicros = last ? usage.user + usage.system - last.usage.user - last.usage.system : 0;
+    const cpuPercent = last && now > last.at ? (cpuMicros / 1000 / (now - last.at)) * 100 : 0;
+    return { cpuPercent: Math.round(cpuPercent * 10) / 10, rssBytes: process.memoryUsage.rss() };
   }
 
   private scheduleHeartbeat(intervalMs: number): void {

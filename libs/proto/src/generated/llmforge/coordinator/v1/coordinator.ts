@@ -134,6 +134,13 @@ export interface HeartbeatRequest {
    * ring is formed with it, instead of waiting for its heartbeats to go stale.
    */
   leaving: boolean;
+  /**
+   * CPU time the worker process used since its last heartbeat, in percent of one core (200: two
+   * cores busy); 0 on the first.
+   */
+  cpuPercent: number;
+  /** Resident memory of the worker process, in bytes. */
+  rssBytes: number;
 }
 
 /** Answer to Heartbeat. */
@@ -552,6 +559,8 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     appliedSteps: 0,
     finetuneJob: '',
     leaving: false,
+    cpuPercent: 0,
+    rssBytes: 0,
   };
 }
 
@@ -577,6 +586,12 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.leaving !== false) {
       writer.uint32(56).bool(message.leaving);
+    }
+    if (message.cpuPercent !== 0) {
+      writer.uint32(65).double(message.cpuPercent);
+    }
+    if (message.rssBytes !== 0) {
+      writer.uint32(72).uint64(message.rssBytes);
     }
     return writer;
   },
@@ -650,6 +665,22 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.leaving = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rssBytes = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -695,6 +726,16 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
           ? globalThis.String(object.finetune_job)
           : '',
       leaving: isSet(object.leaving) ? globalThis.Boolean(object.leaving) : false,
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+          ? globalThis.Number(object.cpu_percent)
+          : 0,
+      rssBytes: isSet(object.rssBytes)
+        ? globalThis.Number(object.rssBytes)
+        : isSet(object.rss_bytes)
+          ? globalThis.Number(object.rss_bytes)
+          : 0,
     };
   },
 
@@ -721,6 +762,12 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.leaving !== false) {
       obj.leaving = message.leaving;
     }
+    if (message.cpuPercent !== 0) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.rssBytes !== 0) {
+      obj.rssBytes = Math.round(message.rssBytes);
+    }
     return obj;
   },
 
@@ -736,6 +783,8 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.appliedSteps = object.appliedSteps ?? 0;
     message.finetuneJob = object.finetuneJob ?? '';
     message.leaving = object.leaving ?? false;
+    message.cpuPercent = object.cpuPercent ?? 0;
+    message.rssBytes = object.rssBytes ?? 0;
     return message;
   },
 };
@@ -905,6 +954,10 @@ export const CoordinatorServiceClient = makeGenericClientConstructor(
   service: typeof CoordinatorServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === 'number' && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
