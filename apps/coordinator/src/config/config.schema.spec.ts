@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       workerRetentionMs: 3_600_000,
       stepTimeoutMs: 600_000,
       maxStepRetries: 5,
+      maxJobRetries: 50,
       dashboardDir: undefined,
       judgeAllowList: [],
       maxBodyBytes: 1_048_576,
