@@ -106,6 +106,7 @@ function classifySpecOf(flags: ClassifyFlags): FinetuneSpec {
     balance: flags.balance,
     maxExamples: flags.maxExamples,
     seed: flags.seed,
+    maxSteps: flags.maxSteps,
   });
 }
 
@@ -138,7 +139,6 @@ async function runFinetuneClassify(flags: ClassifyFlags): Promise<void> {
   const job = await finetuneAlone(spec, task, {
     out: flags.out,
     json: flags.json,
-    maxSteps: flags.maxSteps,
     evalLine: epochLine,
   });
   const finished = await task

@@ -135,6 +135,7 @@ function instructSpecOf(flags: InstructFlags): FinetuneSpec {
     maxResponses: flags.testLimit ?? SPEC_LIMITS.maxResponses,
     ...instructionEvalFields(flags),
     seed: flags.seed,
+    maxSteps: flags.maxSteps,
   });
 }
 
@@ -174,7 +175,6 @@ async function runInstruct(flags: InstructFlags): Promise<void> {
   const job = await finetuneAlone(spec, task, {
     out: flags.out,
     json: flags.json,
-    maxSteps: flags.maxSteps,
     evalLine,
   });
   // With LoRA the saved model has the adapters merged in (it loads anywhere); the adapters alone

@@ -87,8 +87,6 @@ export interface AloneOptions {
   json?: boolean;
   /** The line printed for a point of the history that holds an evaluation. */
   evalLine(point: FinetuneMetric): string;
-  /** `--max-steps`: stop after this many steps (a quick try), then evaluate and save as usual. */
-  maxSteps?: number;
 }
 
 /** Adds `--max-steps` to a finetune command. */
@@ -110,18 +108,10 @@ export async function finetuneAlone<T extends JobTask>(
   task: T,
   options: AloneOptions,
 ): Promise<TrainedJob<T>> {
-  const totalSteps = task.stepsPerEpoch * spec.hyperparameters.epochs;
-  const progress = new TrainProgress(
-    Math.min(totalSteps, options.maxSteps ?? totalSteps),
-    0,
-    Boolean(options.json),
-  );
+  const totalSteps = Math.min(task.stepsPerEpoch * spec.hyperparameters.epochs, spec.maxSteps ?? Infinity);
+  const progress = new TrainProgress(totalSteps, 0, Boolean(options.json));
   const interrupt = stopOnInterrupt(progress, 'stopping after this step, then saving');
   let seen = 0;
-  // The job asks stopTraining once before each step (training here starts at step 0, never resumed):
-  // its (n+1)-th question comes after n steps.
-  let asked = 0;
-  const enough = (): boolean => options.maxSteps !== undefined && ++asked > options.maxSteps;
   try {
     return await trainFinetuneJob(
       spec,
@@ -138,7 +128,7 @@ export async function finetuneAlone<T extends JobTask>(
           }
           seen = history.length;
         },
-        stopTraining: () => interrupt.signal.aborted || enough(),
+        stopTraining: () => interrupt.signal.aborted,
         log: (message, fields) => progress.log(logLine(message, fields)),
       },
       task,

@@ -20,6 +20,7 @@ import { coordinatorModelRef, MODEL_HELP } from '../references';
 import {
   addClassificationDataOptions,
   addInstructionEvalOptions,
+  addMaxStepsOption,
   checkOneBase,
   classificationDataFields,
   hyperparametersOf,
@@ -30,6 +31,7 @@ import {
 
 interface FinetuneSubmitFlags extends ClassificationDataFlags, InstructionEvalFlags {
   data: string;
+  maxSteps?: number;
   model?: string;
   preset?: string;
   epochs?: number;
@@ -63,31 +65,35 @@ export function addSubmitFinetune(
   connect: () => { api: CoordinatorApi; dashboardUrl?: string },
 ): void {
   const finetune = new Command('finetune').description('submit a finetune job to the worker pool');
-  const classify = commonOptions(
-    addClassificationDataOptions(new Command('classify'))
-      .description('classification finetuning (forge finetune classify on the cluster)')
-      .requiredOption(
-        '--data <file>',
-        `CSV/TSV of label,text rows every worker can read, or "${SPAMASSASSIN}"`,
-      )
-      .option('--train <which>', 'parameters to train: last-block, last-N, all or lora', 'last-block')
-      .option('--no-balance', 'keep the class sizes (default: downsample every class to the smallest)')
-      .option('--max-examples <N>', 'use at most N examples (class shares kept)', positiveInt),
+  const classify = addMaxStepsOption(
+    commonOptions(
+      addClassificationDataOptions(new Command('classify'))
+        .description('classification finetuning (forge finetune classify on the cluster)')
+        .requiredOption(
+          '--data <file>',
+          `CSV/TSV of label,text rows every worker can read, or "${SPAMASSASSIN}"`,
+        )
+        .option('--train <which>', 'parameters to train: last-block, last-N, all or lora', 'last-block')
+        .option('--no-balance', 'keep the class sizes (default: downsample every class to the smallest)')
+        .option('--max-examples <N>', 'use at most N examples (class shares kept)', positiveInt),
+    ),
   ).action((flags: FinetuneSubmitFlags) => submitFinetune('classification', flags, connect));
-  const instruct = commonOptions(
-    addInstructionEvalOptions(new Command('instruct'), O.evalEvery)
-      .description('instruction finetuning (forge finetune instruct on the cluster)')
-      .requiredOption('--data <file>', 'Alpaca-format JSON or JSONL every worker can read')
-      .addOption(new Option('--style <name>', 'prompt style').choices(['alpaca', 'phi3']).default('alpaca'))
-      .option('--mask-instruction', 'train on the response tokens only')
-      .option(
-        '--max-responses <N>',
-        'test-split responses to generate (and judge) at the end',
-        nonNegativeInt,
-        D.maxResponses,
-      )
-      .option('--judge-url <url>', 'score the responses with an OpenAI-compatible chat endpoint')
-      .option('--judge-model <name>', 'judge model name'),
+  const instruct = addMaxStepsOption(
+    commonOptions(
+      addInstructionEvalOptions(new Command('instruct'), O.evalEvery)
+        .description('instruction finetuning (forge finetune instruct on the cluster)')
+        .requiredOption('--data <file>', 'Alpaca-format JSON or JSONL every worker can read')
+        .addOption(new Option('--style <name>', 'prompt style').choices(['alpaca', 'phi3']).default('alpaca'))
+        .option('--mask-instruction', 'train on the response tokens only')
+        .option(
+          '--max-responses <N>',
+          'test-split responses to generate (and judge) at the end',
+          nonNegativeInt,
+          D.maxResponses,
+        )
+        .option('--judge-url <url>', 'score the responses with an OpenAI-compatible chat endpoint')
+        .option('--judge-model <name>', 'judge model name'),
+    ),
   ).action((flags: FinetuneSubmitFlags) => submitFinetune('instruction', flags, connect));
   finetune.addCommand(classify.exitOverride());
   finetune.addCommand(instruct.exitOverride());
@@ -156,6 +162,7 @@ export function finetuneSpecOf(kind: 'classification' | 'instruction', flags: Fi
     seed: flags.seed,
     workers: flags.workers,
     checkpointEvery: flags.checkpointEvery,
+    maxSteps: flags.maxSteps,
   };
 }
 

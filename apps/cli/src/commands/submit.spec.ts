@@ -202,5 +202,8 @@ describe('forge submit', () => {
       evalBatches: FINETUNE_OPTION_DEFAULTS.evalBatches,
       maxNewTokens: 64,
     });
+    // A quick try on the cluster, as forge finetune --max-steps makes one alone.
+    await forge('submit', 'finetune', 'classify', '--data', 'spamassassin', '--max-steps', '4', ...flags);
+    expect(coordinator.bodies.at(-1)!.body).toMatchObject({ maxSteps: 4 });
   });
 });

@@ -98,6 +98,8 @@ export const finetuneSpecSchema = z
     testFraction: fraction.optional(),
     /** Use at most this many examples (class shares kept). */
     maxExamples: boundedInt('maxExamples', L.maxExamples).optional(),
+    /** Stop after this many optimizer steps (a quick try), then evaluate and save as usual; absent: every epoch. */
+    maxSteps: boundedInt('maxSteps', L.steps).optional(),
     seed: z.number().int().safe().default(D.seed),
     /** Workers that train it data-parallel. */
     workers: positiveInt.max(256).default(D.workers),

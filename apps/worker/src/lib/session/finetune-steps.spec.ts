@@ -218,6 +218,16 @@ describe('TrainingSession: finetune steps', () => {
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toHaveLength(2);
   });
 
+  it('a quick try (maxSteps) ends after that many steps, and rank 0 still evaluates and saves', async () => {
+    const [w] = await workers(1);
+    const steps = await drive([w], (s) =>
+      stepJobs('ft-quick', s, 0, [w.address], path.join(tmp, 'quick'), { maxSteps: 3 }),
+    );
+    expect(steps).toHaveLength(3);
+    const lead = steps[2][0];
+    expect(lead.finetune).toMatchObject({ totalSteps: 3, evaluation: { labels: ['ham', 'spam'] } });
+  });
+
   it('a malformed dataset is a fatal failure naming the file', async () => {
     const [w] = await workers(1);
     const bad = path.join(tmp, 'bad.csv');

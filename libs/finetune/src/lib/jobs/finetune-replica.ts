@@ -82,7 +82,8 @@ export class FinetuneReplica implements JobReplica {
     start: FinetuneStart,
   ) {
     const { lr, weightDecay, epochs } = spec.hyperparameters;
-    this.totalSteps = task.stepsPerEpoch * epochs;
+    // A quick try stops early (`maxSteps`), then evaluates and saves as a whole job does.
+    this.totalSteps = Math.min(task.stepsPerEpoch * epochs, spec.maxSteps ?? Infinity);
     this.trainer = new Trainer(ParameterSet.of(task.trainables), {
       schedule: { lr, minLr: lr, warmupSteps: 0, totalSteps: this.totalSteps, schedule: 'constant' },
       adamw: { weightDecay },
