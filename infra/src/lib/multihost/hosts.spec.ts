@@ -33,7 +33,8 @@ async function transfer(net: HostNetwork, bytes: number): Promise<number> {
   const to = net.host(1).address;
   const server = spawn('ip', [
     'netns', 'exec', net.host(1).namespace, process.execPath, '-e',
-    `require('net').createServer((s) => { let n = 0; s.on('data', (d) => (n += d.length)); s.on('end', () => { console.log(n); process.exit(0); }); }).listen(9100, '${to}', () => console.log('ready'));`,
+    // A pipe's stdout is asynchronous: exit only once the count is written.
+    `require('net').createServer((s) => { let n = 0; s.on('data', (d) => (n += d.length)); s.on('end', () => process.stdout.write(n + '\\n', () => process.exit(0))); }).listen(9100, '${to}', () => console.log('ready'));`,
   ]); // prettier-ignore
   let out = '';
   const received = new Promise<number>((resolve) =>
