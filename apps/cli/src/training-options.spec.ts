@@ -38,6 +38,10 @@ describe('training flags', () => {
       valFraction: D.valFraction,
       evalEvery: D.evalEvery,
       seed: D.seed,
+      sync: D.sync.mode,
+      innerSteps: D.diloco.innerSteps,
+      outerLr: D.diloco.outerLr,
+      outerMomentum: D.diloco.outerMomentum,
     });
     expect(spec).toMatchObject({
       model: { preset: flags.preset },
