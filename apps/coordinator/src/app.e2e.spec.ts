@@ -80,6 +80,10 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
     expect(body.required ?? []).toEqual([]); // {} is the quick start run
     expect(body.properties.optimizer.properties.lr.default).toBe(1e-3);
     expect(body.properties.steps.default).toBe(200);
+    // Responses are described too: what a client reads of a finetune and of a worker.
+    const ok = (route: string) => doc.paths[route].get.responses['200'].content['application/json'].schema;
+    expect(ok('/finetunes/{id}').allOf[1].properties.evaluation.oneOf).toHaveLength(2);
+    expect(ok('/workers').items.properties.state.enum).toEqual(['training', 'idle', 'lost']);
   });
 
   it('runs without auth only in local mode with auth explicitly disabled', async () => {

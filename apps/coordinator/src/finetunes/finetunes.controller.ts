@@ -5,6 +5,7 @@ import { finetuneSpecSchema, type FinetuneSpec } from '@llm-forge/cluster-protoc
 import { openApiSchema } from '../common/openapi-schema';
 import { ZodValidationPipe } from '../common/zod-validation.pipe';
 import type { Finetune, FinetuneDetail } from './finetune.model';
+import { FINETUNE_DETAIL_SCHEMA, FINETUNE_SCHEMA } from './finetunes.openapi';
 import { FinetunesService } from './finetunes.service';
 
 /** `/finetunes`: submit, list, inspect and cancel finetune jobs (classification or instruction). */
@@ -21,7 +22,7 @@ export class FinetunesController {
     summary: 'submit a finetune job (the flags of `forge finetune classify|instruct` as JSON)',
   })
   @ApiBody({ schema: openApiSchema(finetuneSpecSchema) })
-  @ApiResponse({ status: 201, description: 'the queued job' })
+  @ApiResponse({ status: 201, description: 'the queued job', schema: FINETUNE_SCHEMA })
   @ApiResponse({
     status: 400,
     description:
@@ -34,6 +35,7 @@ export class FinetunesController {
   /** All jobs, newest first. */
   @Get()
   @ApiOperation({ summary: 'list finetune jobs, newest first' })
+  @ApiResponse({ status: 200, description: 'the jobs', schema: { type: 'array', items: FINETUNE_SCHEMA } })
   list(): Promise<Finetune[]> {
     return this.finetunes.list();
   }
@@ -43,6 +45,7 @@ export class FinetunesController {
   @ApiOperation({
     summary: 'a finetune job: status, progress, logged losses and accuracies, evaluation, sample responses',
   })
+  @ApiResponse({ status: 200, description: 'the job', schema: FINETUNE_DETAIL_SCHEMA })
   @ApiResponse({ status: 404, description: 'no such job' })
   get(@Param('id') id: string): Promise<FinetuneDetail> {
     return this.finetunes.get(id);
@@ -51,7 +54,8 @@ export class FinetunesController {
   /** Cancels a queued or running job. */
   @Post(':id/cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'cancel a queued or running job (running ranks stop before their next step)' })
+  @ApiOperation({ summary: 'cancel a queued or running job (its pending step is removed)' })
+  @ApiResponse({ status: 200, description: 'the cancelled job', schema: FINETUNE_SCHEMA })
   @ApiResponse({ status: 404, description: 'no such job' })
   @ApiResponse({ status: 409, description: 'the job already finished' })
   cancel(@Param('id') id: string): Promise<Finetune> {

@@ -1,6 +1,6 @@
 /** `GET /workers`: the registered workers, their liveness and their place in a ring. */
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
 import { isAlive } from './liveness';
@@ -30,6 +30,29 @@ export interface WorkerView {
   rssBytes?: number;
 }
 
+const str = { type: 'string' } as const;
+
+/** A worker as `GET /workers` shows it. */
+const WORKER_SCHEMA = {
+  type: 'object',
+  required: ['id', 'pid', 'address', 'backend', 'state', 'registeredAt', 'lastHeartbeatAt'],
+  properties: {
+    id: str,
+    pid: { type: 'integer' },
+    hostname: str,
+    address: { ...str, description: "host:port of the worker's collective (ring) server" },
+    backend: str,
+    state: { type: 'string', enum: ['training', 'idle', 'lost'] },
+    jobId: { ...str, description: "the job it trains in: a run's id, or a finetune's when kind is finetune" },
+    kind: { type: 'string', enum: ['run', 'finetune'] },
+    rank: { type: 'integer' },
+    cpuPercent: { type: 'number', description: 'CPU since its heartbeat before, percent of one core' },
+    rssBytes: { type: 'integer', description: 'resident memory of the worker process' },
+    registeredAt: { type: 'string', format: 'date-time' },
+    lastHeartbeatAt: { type: 'string', format: 'date-time' },
+  },
+};
+
 /** Lists workers. */
 @ApiTags('workers')
 @ApiBearerAuth()
@@ -45,6 +68,7 @@ export class WorkersController {
   @ApiOperation({
     summary: 'registered workers with state (training, idle, lost), job (run or finetune) and rank',
   })
+  @ApiResponse({ status: 200, description: 'the workers', schema: { type: 'array', items: WORKER_SCHEMA } })
   async list(): Promise<WorkerView[]> {
     const now = Date.now();
     return (await this.registry.list()).map((w) => {
