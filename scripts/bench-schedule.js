@@ -40,24 +40,22 @@ async function main() {
 
   const prefix = `forge-bench-${process.pid}:`;
   const secret = 'bench-cluster-secret';
-  const config = {
-    port: 0,
-    redisUrl: REDIS_URL,
-    apiToken: undefined,
-    localMode: true,
-    authEnabled: false,
-    redisPrefix: prefix,
-    runsDir: path.join(require('os').tmpdir(), 'forge-bench-runs'),
-    logLevel: 'warn',
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    clusterSecret: secret,
-    heartbeatMs: 1000,
-    workerTimeoutMs: 10_000,
-    workerRetentionMs: 3_600_000,
-    stepTimeoutMs: 60_000,
-    maxStepRetries: 0,
-  };
+  // The coordinator's own config loader, so every setting it has gets its default.
+  const { loadConfig } = require(path.join(root, 'apps/coordinator/dist/config/config.schema.js'));
+  const config = loadConfig({
+    PORT: '0',
+    REDIS_URL,
+    FORGE_LOCAL_MODE: 'true',
+    FORGE_AUTH_DISABLED: 'true',
+    FORGE_REDIS_PREFIX: prefix,
+    FORGE_RUNS_DIR: path.join(require('os').tmpdir(), 'forge-bench-runs'),
+    LOG_LEVEL: 'warn',
+    FORGE_GRPC_PORT: '0',
+    FORGE_CLUSTER_SECRET: secret,
+    FORGE_WORKER_TIMEOUT_MS: '10000',
+    FORGE_STEP_TIMEOUT_MS: '60000',
+    FORGE_MAX_STEP_RETRIES: '0',
+  });
   const { app } = await createApp(config);
   await app.init();
   await app.listen(0, '127.0.0.1');
