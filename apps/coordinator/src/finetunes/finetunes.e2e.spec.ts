@@ -17,8 +17,12 @@ import type { FinetuneDetail } from './finetune.model';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 
+/** The jobs' output directories (`<runsDir>/finetunes/<id>`): a temporary folder, not the checkout. */
+const RUNS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-finetune-runs-'));
+afterAll(() => fs.rmSync(RUNS_DIR, { recursive: true, force: true }));
+
 describe('finetune jobs (e2e, Redis)', () => {
-  const ctx = useTestApp();
+  const ctx = useTestApp({ runsDir: RUNS_DIR });
   const workers = useFakeWorkers(ctx);
   let tmp = '';
   let dataset = '';
