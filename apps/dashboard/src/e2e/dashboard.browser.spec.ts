@@ -235,6 +235,7 @@ describeBrowser('dashboard in chromium', () => {
     expect(await page.getByTestId('figure-loss').locator('dd').textContent()).toBe(
       (10 * Math.exp(-29 / 12) + 1.5).toFixed(4),
     );
+    expect(await page.getByTestId('figure-sync').locator('dd').textContent()).toBe('ddp');
     await screenshot(page, '03-run-curves');
   });
 

@@ -7,7 +7,14 @@ import { ProgressBar } from '../components/ProgressBar';
 import { StatusBadge } from '../components/StatusBadge';
 import { useLiveEvents } from '../hooks/useLiveState';
 import { useResource } from '../hooks/useResource';
-import { formatAgo, formatCount, formatDuration, formatNumber, formatWorkers } from '../lib/format';
+import {
+  formatAgo,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatNumber,
+  formatWorkers,
+} from '../lib/format';
 import { etaSeconds, mergeMetric, recentTokensPerSecond, tokensSeen } from '../lib/metrics';
 import { AnnotationsPanel } from './run/AnnotationsPanel';
 import { CheckpointsPanel } from './run/CheckpointsPanel';
@@ -94,10 +101,18 @@ function RunFigures({ run }: { run: RunDetail }): ReactElement {
       <Figure label="Best val loss">{formatNumber(run.bestValLoss ?? undefined)}</Figure>
       <Figure label="Duration">{formatDuration(run.durationSeconds ?? undefined)}</Figure>
       <Figure label="Workers">{formatWorkers(run)}</Figure>
+      <Figure label="Sync">{syncMode(run)}</Figure>
+      <Figure label="Sent per step">{formatBytes(last?.bytesSent)}</Figure>
       <Figure label="Attempt">{run.progress.attempt}</Figure>
       <Figure label="Updated">{formatAgo(run.updatedAt)}</Figure>
     </dl>
   );
+}
+
+/** How the run's workers synchronise: `ddp`, or `diloco H=50` (runs from before the setting: ddp). */
+function syncMode(run: RunDetail): string {
+  const sync = run.spec.sync;
+  return sync?.mode === 'diloco' ? `diloco H=${sync.innerSteps}` : 'ddp';
 }
 
 function Figure({
