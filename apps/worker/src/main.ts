@@ -4,6 +4,7 @@
  * registers with the coordinator and takes rank jobs until SIGTERM/SIGINT.
  */
 import pino from 'pino';
+import { LogTail } from './lib/logging/log-tail';
 import { ThreadExecutor } from './lib/compute/step-executor';
 import { loadWorkerConfig } from './lib/config/worker-config';
 import { WorkerMetrics } from './lib/metrics/worker-metrics';
@@ -11,7 +12,12 @@ import { WorkerProcess } from './lib/worker-process';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const log = pino({ level: config.logLevel, base: { service: 'forge-worker', workerId: config.workerId } });
+  // Stdout for the operator, and a tail that the heartbeats send to the coordinator (GET /workers/:id/logs).
+  const tail = new LogTail();
+  const log = pino(
+    { level: config.logLevel, base: { service: 'forge-worker', workerId: config.workerId } },
+    pino.multistream([{ stream: process.stdout }, { stream: tail }]),
+  );
   const executor = await ThreadExecutor.start({
     workerId: config.workerId,
     bindHost: config.bindHost,
@@ -25,7 +31,7 @@ async function main(): Promise<void> {
     const port = await metrics.listen(config.metricsPort);
     log.info({ port }, 'metrics at /metrics');
   }
-  const worker = new WorkerProcess(config, executor, log, metrics);
+  const worker = new WorkerProcess(config, executor, log, metrics, tail);
   executor.onFatal = (error) => {
     log.fatal({ err: error.message }, 'the compute thread died; exiting so the worker is restarted');
     process.exit(1);

@@ -5,6 +5,7 @@ import {
   CheckpointNotFoundError,
   DomainError,
   FinetuneNotFoundError,
+  WorkerNotFoundError,
   ModelNotFoundError,
   InvalidTransitionError,
   QueueFullError,
@@ -25,6 +26,7 @@ function statusOf(error: DomainError): number {
     error instanceof RunNotFoundError ||
     error instanceof CheckpointNotFoundError ||
     error instanceof FinetuneNotFoundError ||
+    error instanceof WorkerNotFoundError ||
     error instanceof ModelNotFoundError
   )
     return HttpStatus.NOT_FOUND;

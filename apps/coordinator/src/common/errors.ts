@@ -24,6 +24,15 @@ export class FinetuneNotFoundError extends DomainError {
   }
 }
 
+/** No registered worker with this id. */
+export class WorkerNotFoundError extends DomainError {
+  override readonly name = 'WorkerNotFoundError';
+  readonly code = 'worker_not_found';
+  constructor(readonly workerId: string) {
+    super(`worker ${workerId} is not registered (GET /workers lists them)`);
+  }
+}
+
 /** An action that the current state of a run (or finetune job) does not allow (e.g. resuming a completed run). */
 export class InvalidTransitionError extends DomainError {
   override readonly name = 'InvalidTransitionError';

@@ -78,8 +78,17 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
       ['w-a', 'idle'],
       ['w-b', 'idle'],
     ]);
-    // What each worker's heartbeats say it uses.
+    // What each worker's heartbeats say it uses, and the log lines they carry.
     expect(listed[0]).toMatchObject({ cpuPercent: 12.5, rssBytes: 100_000_000 });
+    a.logLines.push('{"msg":"step done","step":2}', '{"msg":"step done","step":3}');
+    const deadline = Date.now() + 5000;
+    let lines: string[] = [];
+    while (lines.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      lines = (await get('/workers/w-a/logs?lines=10').expect(200)).body.lines;
+    }
+    expect(lines).toEqual(['{"msg":"step done","step":2}', '{"msg":"step done","step":3}']);
+    await get('/workers/nobody/logs').expect(404);
   });
 
   it('re-runs a step that failed on a peer error, continuing from the replicas in memory', async () => {

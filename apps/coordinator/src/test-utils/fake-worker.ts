@@ -97,6 +97,8 @@ export class FakeWorker {
   readonly jobs: RankJobData[] = [];
   /** Abort reasons the coordinator answered heartbeats with. */
   readonly aborts: string[] = [];
+  /** Log lines its next heartbeat carries. */
+  readonly logLines: string[] = [];
   /** The finetune attempt whose step runs now (reported in heartbeats). */
   finetuneJob = '';
   private readonly address = `127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`;
@@ -219,6 +221,7 @@ export class FakeWorker {
       leaving,
       cpuPercent: 12.5,
       rssBytes: 100_000_000,
+      logLines: this.logLines.splice(0),
     };
   }
 

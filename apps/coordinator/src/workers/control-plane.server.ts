@@ -117,6 +117,7 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
     if (!(await this.registry.heartbeat(req.workerId, req.sessionId, held, resources))) {
       throw unknownSession(req.workerId);
     }
+    await this.registry.appendLog(req.workerId, req.logLines);
     if (req.leaving) {
       // Shut down cleanly: forget it now, so the drivers never form a ring with a stopped worker.
       await this.registry.remove(req.workerId);

@@ -33,10 +33,13 @@ return 1
 const REMOVE_IF_SILENT = `
 local seen = tonumber(redis.call('HGET', KEYS[1], 'lastSeen'))
 if seen ~= nil and seen >= tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[1] .. ':log')
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 `;
+
+/** Log lines kept per worker (the newest). */
+export const LOG_LINES_KEPT = 200;
 
 /** What a worker told the coordinator about itself and what it holds. */
 export interface WorkerRecord {
@@ -174,7 +177,26 @@ export class WorkerRegistry {
 
   /** Forgets a worker. */
   async remove(id: string): Promise<void> {
-    await this.redis.multi().del(this.key(id)).srem(this.setKey, id).exec();
+    await this.redis.multi().del(this.key(id), this.logKey(id)).srem(this.setKey, id).exec();
+  }
+
+  /** Appends log lines a worker's heartbeat carried, keeping its newest {@link LOG_LINES_KEPT}. */
+  async appendLog(id: string, lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.redis
+      .multi()
+      .rpush(this.logKey(id), ...lines)
+      .ltrim(this.logKey(id), -LOG_LINES_KEPT, -1)
+      .exec();
+  }
+
+  /** A worker's newest `count` log lines, oldest first. */
+  async log(id: string, count: number): Promise<string[]> {
+    return this.redis.lrange(this.logKey(id), -count, -1);
+  }
+
+  private logKey(id: string): string {
+    return `${this.key(id)}:log`;
   }
 
   /**

@@ -1,10 +1,11 @@
 /** `GET /workers`: the registered workers, their liveness and their place in a ring. */
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
+import { WorkerNotFoundError } from '../common/errors';
 import { isAlive } from './liveness';
-import { WorkerRegistry, type JobKind } from './worker-registry';
+import { LOG_LINES_KEPT, WorkerRegistry, type JobKind } from './worker-registry';
 
 /** A worker as the API shows it. */
 export interface WorkerView {
@@ -90,5 +91,22 @@ export class WorkersController {
       }
       return view;
     });
+  }
+
+  /** A worker's newest log lines, as its heartbeats carried them. */
+  @Get(':id/logs')
+  @ApiOperation({
+    summary: "a worker's newest log lines (JSON lines, oldest first), as its heartbeats sent them",
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'the lines',
+    schema: { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } } } },
+  })
+  @ApiResponse({ status: 404, description: 'no such worker' })
+  async logs(@Param('id') id: string, @Query('lines') lines?: string): Promise<{ lines: string[] }> {
+    if (!(await this.registry.get(id))) throw new WorkerNotFoundError(id);
+    const count = Math.min(Math.max(Number.parseInt(lines ?? '', 10) || 50, 1), LOG_LINES_KEPT);
+    return { lines: await this.registry.log(id, count) };
   }
 }

@@ -148,6 +148,16 @@ export class ApiClient {
     return this.json<WorkerInfo[]>('GET', '/workers', 'array');
   }
 
+  /** A worker's newest log lines (JSON lines, oldest first), as its heartbeats carried them. */
+  async workerLog(id: string, lines = 50): Promise<string[]> {
+    const body = await this.json<{ lines: string[] }>(
+      'GET',
+      `/workers/${encodeURIComponent(id)}/logs?lines=${lines}`,
+      'object',
+    );
+    return body.lines;
+  }
+
   /** All finetune jobs. */
   listFinetunes(): Promise<Finetune[]> {
     return this.json<Finetune[]>('GET', '/finetunes', 'array');

@@ -304,13 +304,18 @@ describeBrowser('dashboard in chromium', () => {
   it('lists a real worker on the workers page, then shows it lost when it crashes', async () => {
     if (!up) return;
     await cancelUnfinishedRuns();
-    const worker = startWorker('browser-w1', workerTarget);
+    const worker = startWorker('browser-w1', workerTarget, 'info'); // info: lines for its log below
     try {
       const page = await open('#/workers');
       const row = page.getByTestId('workers-table').locator('tr', { hasText: 'browser-w1' });
       await row.getByText('idle').waitFor({ timeout: 60_000 });
-      // Its heartbeats carry the process's CPU and memory.
+      // Its heartbeats carry the process's CPU and memory, and its log lines.
       await row.getByText(/\d+(\.\d)? (MiB|GiB)/).waitFor({ timeout: 10_000 });
+      await row.getByRole('button', { name: 'show' }).click();
+      await page
+        .getByTestId('worker-log-browser-w1')
+        .getByText(/worker ready/)
+        .waitFor({ timeout: 10_000 });
       expect(await page.getByRole('alert').count()).toBe(0);
       await screenshot(page, '06-workers');
       // A crash, not a clean stop: a worker stopped cleanly says it leaves and is removed at once.

@@ -55,8 +55,11 @@ export interface WorkerTarget {
   redisPrefix: string;
 }
 
-/** Starts a real training worker (apps/worker/dist/main.js, built by the root build) on loopback. */
-export function startWorker(id: string, target: WorkerTarget): ChildProcess {
+/**
+ * Starts a real training worker (apps/worker/dist/main.js, built by the root build) on loopback;
+ * `logLevel` other than warn keeps its (then many) log lines out of the test output.
+ */
+export function startWorker(id: string, target: WorkerTarget, logLevel = 'warn'): ChildProcess {
   const main = path.join(REPO, 'apps/worker/dist/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: build the worker first (npm run build)`);
   return spawn(process.execPath, [main], {
@@ -69,9 +72,9 @@ export function startWorker(id: string, target: WorkerTarget): ChildProcess {
       FORGE_COLLECTIVE_HOST: '127.0.0.1',
       FORGE_ADVERTISE_HOST: '127.0.0.1',
       FORGE_COLLECTIVE_PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: logLevel,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', logLevel === 'warn' ? 'inherit' : 'ignore', 'inherit'],
   });
 }
 

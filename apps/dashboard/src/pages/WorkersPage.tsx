@@ -2,7 +2,7 @@
  * Registered workers: state, address, job (run or finetune) and rank, CPU and memory of the worker
  * process, heartbeat age (stale ones stand out).
  */
-import { useCallback, type ReactElement } from 'react';
+import { useCallback, useState, type ReactElement } from 'react';
 import type { WorkerInfo } from '../api/types';
 import { useServices } from '../app/context';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -35,6 +35,7 @@ export function WorkersPage(): ReactElement {
               <th title="CPU of the worker process, percent of one core">CPU</th>
               <th>Memory</th>
               <th>Last heartbeat</th>
+              <th>Log</th>
             </tr>
           </thead>
           <tbody>
@@ -60,6 +61,9 @@ export function WorkersPage(): ReactElement {
                   <td>{w.cpuPercent === undefined ? '—' : `${w.cpuPercent.toFixed(0)}%`}</td>
                   <td>{formatBytes(w.rssBytes)}</td>
                   <td>{formatAgo(w.lastHeartbeatAt)}</td>
+                  <td>
+                    <WorkerLog id={w.id} />
+                  </td>
                 </tr>
               );
             })}
@@ -68,4 +72,49 @@ export function WorkersPage(): ReactElement {
       )}
     </section>
   );
+}
+
+/**
+ * A worker's newest log lines on request (its heartbeats carry them to the coordinator), refreshed
+ * while shown: one line each, level and message first.
+ */
+function WorkerLog({ id }: { id: string }): ReactElement {
+  const [shown, setShown] = useState(false);
+  if (!shown) {
+    return (
+      <button type="button" className="link" onClick={() => setShown(true)}>
+        show
+      </button>
+    );
+  }
+  return <WorkerLogLines id={id} />;
+}
+
+function WorkerLogLines({ id }: { id: string }): ReactElement {
+  const { api } = useServices();
+  const load = useCallback(() => api.workerLog(id), [api, id]);
+  const log = useResource<string[]>(load, { fastMs: 2000, slowMs: 5000 });
+  return (
+    <>
+      <ErrorNotice error={log.error} />
+      <pre className="worker-log" data-testid={`worker-log-${id}`}>
+        {log.data === undefined || log.data.length === 0 ? 'no lines yet' : log.data.map(logLine).join('\n')}
+      </pre>
+    </>
+  );
+}
+
+/** Fields of a pino line every line of a worker has: left out of the display. */
+const COMMON_FIELDS = new Set(['level', 'msg', 'time', 'pid', 'hostname', 'service', 'workerId']);
+
+/** `level message {fields}` of a pino JSON line (the line itself when it is not JSON). */
+function logLine(line: string): string {
+  try {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    const rest = Object.fromEntries(Object.entries(record).filter(([k]) => !COMMON_FIELDS.has(k)));
+    const fields = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
+    return `${String(record.level ?? '')} ${String(record.msg ?? '')}${fields}`.trim();
+  } catch {
+    return line;
+  }
 }

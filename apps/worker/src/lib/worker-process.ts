@@ -18,6 +18,7 @@ import { coordinatorV1 } from '@llm-forge/proto';
 import type { StepExecutor } from './compute/step-executor';
 import type { WorkerConfig } from './config/worker-config';
 import { CoordinatorClient, isUnknownSession } from './control/coordinator-client';
+import type { LogTail } from './logging/log-tail';
 import type { WorkerMetrics } from './metrics/worker-metrics';
 
 /** How long to wait between registration attempts while the coordinator is unreachable. */
@@ -45,6 +46,8 @@ export class WorkerProcess {
     private readonly executor: StepExecutor,
     private readonly log: Logger,
     private readonly metrics?: WorkerMetrics,
+    /** The log lines its heartbeats carry to the coordinator. */
+    private readonly logTail?: LogTail,
   ) {
     this.client = new CoordinatorClient(config.coordinatorUrl, config.secret);
   }
@@ -177,6 +180,7 @@ export class WorkerProcess {
     const held = this.executor.held();
     return {
       ...this.resources(),
+      logLines: this.logTail?.take() ?? [],
       workerId: this.config.workerId,
       sessionId: this.sessionId,
       lastCompletedStep: this.lastCompletedStep,

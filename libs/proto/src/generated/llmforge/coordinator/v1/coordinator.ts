@@ -141,6 +141,8 @@ export interface HeartbeatRequest {
   cpuPercent: number;
   /** Resident memory of the worker process, in bytes. */
   rssBytes: number;
+  /** The log lines the worker wrote since its last heartbeat (JSON lines, oldest first, at most 50). */
+  logLines: string[];
 }
 
 /** Answer to Heartbeat. */
@@ -561,6 +563,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     leaving: false,
     cpuPercent: 0,
     rssBytes: 0,
+    logLines: [],
   };
 }
 
@@ -592,6 +595,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
     if (message.rssBytes !== 0) {
       writer.uint32(72).uint64(message.rssBytes);
+    }
+    for (const v of message.logLines) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -681,6 +687,14 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
             message.rssBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.logLines.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -736,6 +750,11 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.rss_bytes)
           ? globalThis.Number(object.rss_bytes)
           : 0,
+      logLines: globalThis.Array.isArray(object?.logLines)
+        ? object.logLines.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.log_lines)
+          ? object.log_lines.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -768,6 +787,9 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.rssBytes !== 0) {
       obj.rssBytes = Math.round(message.rssBytes);
     }
+    if (message.logLines?.length) {
+      obj.logLines = message.logLines;
+    }
     return obj;
   },
 
@@ -785,6 +807,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.leaving = object.leaving ?? false;
     message.cpuPercent = object.cpuPercent ?? 0;
     message.rssBytes = object.rssBytes ?? 0;
+    message.logLines = object.logLines?.map((e) => e) || [];
     return message;
   },
 };
