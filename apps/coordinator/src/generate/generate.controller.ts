@@ -28,7 +28,19 @@ export class GenerateController {
   })
   @ApiBody({ schema: openApiSchema(generateRequestSchema) })
   @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: 'the event stream (text/event-stream)' })
+  @ApiResponse({
+    status: 200,
+    description: 'the event stream: `event: token|done|error` lines, each with one JSON `data:` line',
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          example:
+            'event: token\ndata: {"text":" the"}\n\nevent: done\ndata: {"tokens":50,"tokensPerSecond":120.5}\n\n',
+        },
+      },
+    },
+  })
   @ApiResponse({ status: 400, description: 'validation failed; `issues` names each field' })
   @ApiResponse({ status: 404, description: 'no such run, checkpoint or checkpoint directory' })
   @ApiResponse({ status: 422, description: 'the checkpoint cannot be loaded (corrupt or foreign)' })
