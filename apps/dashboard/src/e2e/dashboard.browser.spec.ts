@@ -415,6 +415,12 @@ describeBrowser('dashboard in chromium', () => {
       .locator('.page-header [data-testid=status]')
       .getByText('completed')
       .waitFor({ timeout: 240_000 });
+    // the run's worker, with its memory from its heartbeats
+    await page
+      .getByTestId('run-workers')
+      .locator('tr', { hasText: 'browser-w0' })
+      .getByText(/MiB|GiB/)
+      .waitFor();
     // every step's loss and every evaluation is on the chart; samples and checkpoints are listed
     const detail = await api<RunDetail>('GET', `/runs/${run.id}`);
     expect(detail.metrics).toHaveLength(6);

@@ -20,6 +20,7 @@ import { AnnotationsPanel } from './run/AnnotationsPanel';
 import { CheckpointsPanel } from './run/CheckpointsPanel';
 import { RunActions } from './run/RunActions';
 import { RunCharts } from './run/RunCharts';
+import { RunWorkersPanel } from './run/RunWorkersPanel';
 import { SamplesPanel } from './run/SamplesPanel';
 
 /** The page of run `id`. */
@@ -67,6 +68,7 @@ export function RunPage({ id }: { id: string }): ReactElement {
         }}
       />
       <RunCharts run={run} />
+      <RunWorkersPanel run={run} />
       <AnnotationsPanel run={run} onChanged={applyRun} />
       <div className="two-columns">
         <section>

@@ -78,7 +78,7 @@ export function WorkersPage(): ReactElement {
  * A worker's newest log lines on request (its heartbeats carry them to the coordinator), refreshed
  * while shown: one line each, level and message first.
  */
-function WorkerLog({ id }: { id: string }): ReactElement {
+export function WorkerLog({ id }: { id: string }): ReactElement {
   const [shown, setShown] = useState(false);
   if (!shown) {
     return (
