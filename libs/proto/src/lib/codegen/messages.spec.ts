@@ -41,6 +41,7 @@ describe('coordinator messages', () => {
 
 describe('coordinator service over grpc-js', () => {
   let server: grpc.Server;
+  const heartbeats: coordinatorV1.HeartbeatRequest[] = [];
   let client: coordinatorV1.CoordinatorServiceClient;
 
   beforeAll(async () => {
@@ -51,10 +52,12 @@ describe('coordinator service over grpc-js', () => {
         if (!ok) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'wrong secret' });
         cb(null, { sessionId: `session-${call.request.workerId}`, heartbeatIntervalMs: 1000 });
       },
-      heartbeat: (call, cb) =>
+      heartbeat: (call, cb) => {
+        heartbeats.push(call.request);
         cb(null, {
           abortFinetuneReason: call.request.finetuneJob ? `${call.request.finetuneJob} was cancelled` : '',
-        }),
+        });
+      },
     };
     server.addService(coordinatorV1.CoordinatorServiceService, impl);
     const port = await new Promise<number>((resolve, reject) =>
@@ -106,11 +109,20 @@ describe('coordinator service over grpc-js', () => {
           appliedSteps: 4,
           finetuneJob: 'ft-1.a0',
           leaving: false,
+          cpuPercent: 97.5,
+          rssBytes: 734_003_200,
+          logLines: ['{"msg":"step done"}'],
         },
         (e, r) => (e ? reject(e) : resolve(r)),
       ),
     );
     expect(answer).toEqual({ abortFinetuneReason: 'ft-1.a0 was cancelled' });
+    // The worker's CPU, memory and log lines arrive as sent.
+    expect(heartbeats.at(-1)).toMatchObject({
+      cpuPercent: 97.5,
+      rssBytes: 734_003_200,
+      logLines: ['{"msg":"step done"}'],
+    });
   });
 
   it('answers UNAUTHENTICATED for a wrong secret', async () => {
