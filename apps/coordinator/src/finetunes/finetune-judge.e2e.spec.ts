@@ -4,53 +4,31 @@
  * submission, a 400 naming the field; nothing is stored.
  */
 import * as fs from 'fs';
-import type { Server } from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import type { CoordinatorApp } from '../bootstrap';
 import type { CoordinatorConfig } from '../config/config.schema';
-import {
-  deletePrefix,
-  redisAvailable,
-  startApp,
-  TEST_TOKEN,
-  testConfig,
-  testPrefix,
-} from '../test-utils/harness';
+import { TEST_TOKEN, useTestAppFactory } from '../test-utils/harness';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 
 describe('finetune judge endpoints (e2e, Redis)', () => {
-  let up = false;
+  const apps = useTestAppFactory();
   let tmp = '';
   let dataset = '';
-  const apps: Array<{ built: CoordinatorApp; prefix: string }> = [];
 
-  beforeAll(async () => {
-    up = await redisAvailable();
-  });
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-judge-'));
     dataset = path.join(tmp, 'alpaca.json');
     fs.writeFileSync(dataset, '[]');
   });
-  afterEach(async () => {
-    for (const { built, prefix } of apps.splice(0)) {
-      (built.app.getHttpServer() as Server).closeAllConnections();
-      await built.app.close();
-      await deletePrefix(prefix);
-    }
+  afterEach(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function server(overrides: Partial<CoordinatorConfig>): Promise<App> {
-    const prefix = testPrefix();
-    const built = await startApp(testConfig(prefix, { logLevel: 'error', ...overrides }));
-    apps.push({ built, prefix });
-    return built.app.getHttpServer() as App;
-  }
+  const server = (overrides: Partial<CoordinatorConfig>): Promise<App> =>
+    apps.start({ logLevel: 'error', ...overrides });
 
   const submit = (app: App, url: string) =>
     request(app)
@@ -59,7 +37,7 @@ describe('finetune judge endpoints (e2e, Redis)', () => {
       .send({ kind: 'instruction', preset: 'tiny', dataset, judge: { url, model: 'llama3' } });
 
   it('refuses every judge by default, naming judge.url and the setting', async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server({});
     const res = await submit(app, 'http://127.0.0.1:18999/x').expect(400);
     expect(res.body.issues).toEqual([
@@ -74,7 +52,7 @@ describe('finetune judge endpoints (e2e, Redis)', () => {
   });
 
   it('accepts a listed endpoint (any path) and refuses other hosts, ports and schemes', async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server({ judgeAllowList: [{ scheme: 'http', host: 'localhost', port: 11434 }] });
     await submit(app, 'http://localhost:11434/v1').expect(201);
     for (const url of [

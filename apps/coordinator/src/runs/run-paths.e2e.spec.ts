@@ -4,35 +4,22 @@
  * the field, before anything is stored or written.
  */
 import * as fs from 'fs';
-import type { Server } from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import type { CoordinatorApp } from '../bootstrap';
 import type { CoordinatorConfig } from '../config/config.schema';
-import {
-  deletePrefix,
-  redisAvailable,
-  startApp,
-  TEST_TOKEN,
-  testConfig,
-  testPrefix,
-} from '../test-utils/harness';
+import { TEST_TOKEN, useTestAppFactory } from '../test-utils/harness';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 
 describe('request paths (e2e, Redis)', () => {
-  let up = false;
+  const apps = useTestAppFactory();
   let tmp = '';
   let runsDir = '';
   let dataDir = '';
   let outside = '';
-  const apps: Array<{ built: CoordinatorApp; prefix: string }> = [];
 
-  beforeAll(async () => {
-    up = await redisAvailable();
-  });
   beforeEach(() => {
     tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'forge-paths-')));
     runsDir = path.join(tmp, 'runs');
@@ -42,22 +29,12 @@ describe('request paths (e2e, Redis)', () => {
     for (const d of [dataDir, outside])
       fs.writeFileSync(path.join(d, 'text.txt'), 'Call me Ishmael. '.repeat(50));
   });
-  afterEach(async () => {
-    for (const { built, prefix } of apps.splice(0)) {
-      (built.app.getHttpServer() as Server).closeAllConnections();
-      await built.app.close();
-      await deletePrefix(prefix);
-    }
+  afterEach(() => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function server(overrides: Partial<CoordinatorConfig> = {}): Promise<App> {
-    const prefix = testPrefix();
-    const config = testConfig(prefix, { runsDir, dataRoots: [dataDir], outputRoots: [], ...overrides });
-    const built = await startApp(config);
-    apps.push({ built, prefix });
-    return built.app.getHttpServer() as App;
-  }
+  const server = (overrides: Partial<CoordinatorConfig> = {}): Promise<App> =>
+    apps.start({ runsDir, dataRoots: [dataDir], outputRoots: [], ...overrides });
 
   /** A model folder with a step checkpoint and `latest`, as a finished run leaves it. */
   function finishedRun(dir: string): string {
@@ -72,7 +49,7 @@ describe('request paths (e2e, Redis)', () => {
   const fieldOf = (res: request.Response) => ({ status: res.status, field: res.body.issues?.[0]?.field });
 
   it('keeps out inside the runs directory or FORGE_OUTPUT_ROOTS', async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server();
     fs.symlinkSync(outside, path.join(runsDir, 'link'));
     for (const out of [
@@ -100,7 +77,7 @@ describe('request paths (e2e, Redis)', () => {
   });
 
   it("never points a new run at another run's checkpoints, unless it resumes from them", async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server();
     const old = path.join(runsDir, 'old');
     const step = finishedRun(old);
@@ -124,7 +101,7 @@ describe('request paths (e2e, Redis)', () => {
   });
 
   it('reads inputs only from FORGE_DATA_ROOTS and the runs directory outside local mode', async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server();
     const model = finishedRun(path.join(outside, 'run'));
     fs.mkdirSync(path.join(outside, 'shards'));
@@ -165,7 +142,7 @@ describe('request paths (e2e, Redis)', () => {
   });
 
   it("local mode reads the user's own files, but still writes only under the runs directory", async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server({ localMode: true, dataRoots: [] });
     await request(app)
       .post('/runs')

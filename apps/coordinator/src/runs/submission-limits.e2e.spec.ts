@@ -3,43 +3,17 @@
  * naming the field), bodies beyond FORGE_MAX_BODY_BYTES (413, not 500), and more queued jobs than
  * FORGE_MAX_QUEUED_JOBS (429, also for concurrent requests).
  */
-import type { Server } from 'http';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import type { CoordinatorApp } from '../bootstrap';
 import type { CoordinatorConfig } from '../config/config.schema';
-import {
-  deletePrefix,
-  redisAvailable,
-  startApp,
-  TEST_TOKEN,
-  testConfig,
-  testPrefix,
-} from '../test-utils/harness';
+import { TEST_TOKEN, useTestAppFactory } from '../test-utils/harness';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
 
 describe('submission limits (e2e, Redis)', () => {
-  let up = false;
-  const apps: Array<{ built: CoordinatorApp; prefix: string }> = [];
+  const apps = useTestAppFactory();
 
-  beforeAll(async () => {
-    up = await redisAvailable();
-  });
-  afterEach(async () => {
-    for (const { built, prefix } of apps.splice(0)) {
-      (built.app.getHttpServer() as Server).closeAllConnections();
-      await built.app.close();
-      await deletePrefix(prefix);
-    }
-  });
-
-  async function server(overrides: Partial<CoordinatorConfig> = {}): Promise<App> {
-    const prefix = testPrefix();
-    const built = await startApp(testConfig(prefix, overrides));
-    apps.push({ built, prefix });
-    return built.app.getHttpServer() as App;
-  }
+  const server = (overrides: Partial<CoordinatorConfig> = {}): Promise<App> => apps.start(overrides);
 
   it.each([
     [{ steps: 1e20 }, 'steps'],
@@ -47,7 +21,7 @@ describe('submission limits (e2e, Redis)', () => {
     [{ batchSize: 1e9 }, 'batchSize'],
     [{ contextLength: 1e9 }, 'contextLength'],
   ])('refuses %j with 400 naming %s', async (body, field) => {
-    if (!up) return;
+    if (!apps.up) return;
     const res = await request(await server())
       .post('/runs')
       .set(auth)
@@ -58,7 +32,7 @@ describe('submission limits (e2e, Redis)', () => {
   });
 
   it('answers 413 with the limit for a body over FORGE_MAX_BODY_BYTES, still 400 for malformed JSON', async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server({ maxBodyBytes: 4096 });
     for (const size of [200 * 1024, 10 * 1024 * 1024]) {
       const res = await request(app)
@@ -83,7 +57,7 @@ describe('submission limits (e2e, Redis)', () => {
   });
 
   it('refuses a job beyond FORGE_MAX_QUEUED_JOBS with 429, runs and finetunes alike, even at once', async () => {
-    if (!up) return;
+    if (!apps.up) return;
     const app = await server({ maxQueuedJobs: 3 });
     const post = () => request(app).post('/runs').set(auth).send({ steps: 2 });
     // No worker is registered: every accepted run stays queued.

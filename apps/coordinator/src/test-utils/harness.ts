@@ -112,12 +112,49 @@ export function useTestApp(overrides: Partial<CoordinatorConfig> = {}): TestApp 
     state.server = state.built.app.getHttpServer() as App;
   });
   afterEach(async () => {
-    if (!state.up) return;
-    // A stream still open (GET /events) would keep the server, and so the close, waiting forever.
-    (state.built?.app.getHttpServer() as Server | undefined)?.closeAllConnections();
-    await state.built?.app.close();
+    if (!state.up || !state.built) return;
+    await stopApp(state.built, state.prefix);
     state.built = undefined;
-    await deletePrefix(state.prefix);
   });
   return state;
+}
+
+/** Apps a test starts itself, each with a config of its own. */
+export interface TestAppFactory {
+  /** Whether Redis answers (the e2e tests pass vacuously when it does not). */
+  readonly up: boolean;
+  /** Starts an app on a fresh key prefix with `testConfig`'s settings and `overrides`; returns its server. */
+  start(overrides?: Partial<CoordinatorConfig>): Promise<App>;
+}
+
+/**
+ * Registers Jest hooks for tests that start their apps themselves (several per test, or a config per
+ * test): every app started during a test is closed and its keys deleted after it.
+ */
+export function useTestAppFactory(): TestAppFactory {
+  const started: Array<{ built: CoordinatorApp; prefix: string }> = [];
+  const factory = {
+    up: false,
+    async start(overrides: Partial<CoordinatorConfig> = {}): Promise<App> {
+      const prefix = testPrefix();
+      const built = await startApp(testConfig(prefix, overrides));
+      started.push({ built, prefix });
+      return built.app.getHttpServer() as App;
+    },
+  };
+  beforeAll(async () => {
+    factory.up = await redisAvailable();
+  });
+  afterEach(async () => {
+    for (const { built, prefix } of started.splice(0)) await stopApp(built, prefix);
+  });
+  return factory;
+}
+
+/** Closes an app and deletes its keys. */
+async function stopApp(built: CoordinatorApp, prefix: string): Promise<void> {
+  // A stream still open (GET /events) would keep the server, and so the close, waiting forever.
+  (built.app.getHttpServer() as Server).closeAllConnections();
+  await built.app.close();
+  await deletePrefix(prefix);
 }
