@@ -193,73 +193,63 @@ describe('TrainingSession', () => {
       error: expect.stringMatching(/training diverged at step \d+/),
     });
   });
-});
 
-describe('TrainingSession: a DiLoCo run', () => {
-  it('syncs every innerSteps steps and checkpoints only after outer steps', async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-diloco-'));
-    await initBackend(process.env.FORGE_BACKEND ?? 'auto');
-    const init = path.join(tmp, 'init');
-    const model = GPTModel.random({ ...TEST_CONFIG, embDim: 16, nHeads: 2, nLayers: 1 }, 5);
-    saveModel(init, model.config, model.readParameters());
-    model.dispose();
-    const textFile = path.join(tmp, 'text.txt');
-    fs.writeFileSync(textFile, TEXT);
-    const rings = await Promise.all(
-      [0, 1].map(() => RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 5000 })),
-    );
-    try {
-      const sessions = rings.map((ring, i) => new TrainingSession(`w${i}`, ring));
-      const spec = runSpecSchema.parse({
-        model: { init },
-        data: { text: textFile },
-        batchSize: 4,
-        steps: 7,
-        evalEvery: 0,
-        checkpointEvery: 3,
-        sync: { mode: 'diloco', innerSteps: 2 },
-      });
-      const checkpointDir = path.join(tmp, 'ckpt');
-      const peers = rings.map((r, rank) => ({ workerId: `w${rank}`, address: r.address }));
-      const written: number[] = [];
-      for (let step = 0; step < 7; step++) {
-        const results = await Promise.all(
-          sessions.map((s, rank) =>
-            s.run({
-              kind: 'run',
-              jobId: 'run-d',
-              step,
-              attempt: 0,
-              worldSize: 2,
-              rank,
-              peers,
-              spec,
-              checkpointDir,
-            }),
-          ),
-        );
-        const [lead, other] = results.map((r) => {
-          if (!r.ok) throw new Error(r.error);
-          return r;
-        });
-        if (lead.checkpoint) written.push(lead.checkpoint.step);
-        // Only an outer step (every 2 steps, and the last) sends the parameters' change.
-        const outer = (step + 1) % 2 === 0 || step === 6;
-        expect(lead.bytesSent > 1000).toBe(outer);
-        expect(other.loss).toBe(lead.loss);
-      }
-      // The first outer step at or after each 3rd step, and the last.
-      expect(written).toEqual([4, 6, 7]);
-    } finally {
-      await Promise.all(rings.map((r) => r.close()));
-      fs.rmSync(tmp, { recursive: true, force: true });
+  /** The result of a successful step (throws with the error of a failed one). */
+  const success = (r: RankResult) => {
+    if (!r.ok) throw new Error(r.error);
+    return r;
+  };
+
+  it('a DiLoCo run syncs every innerSteps steps and checkpoints only after outer steps', async () => {
+    const [a, b] = await sessions(2);
+    const peers = [a.address, b.address];
+    const diloco: Partial<RunSpecInput> = {
+      steps: 7,
+      checkpointEvery: 3,
+      sync: { mode: 'diloco', innerSteps: 2 },
+    };
+    const extra = { jobId: 'run-d', checkpointDir: path.join(tmp, 'ckpt-diloco') };
+    const written: number[] = [];
+    for (let step = 0; step < 7; step++) {
+      const results = await Promise.all(
+        [a, b].map((w, rank) => w.session.run(job(step, 0, rank, peers, extra, diloco))),
+      );
+      const [lead, other] = results.map(success);
+      if (lead.checkpoint) written.push(lead.checkpoint.step);
+      // Only an outer step (every 2 steps, and the last) sends the parameters' change.
+      const outer = (step + 1) % 2 === 0 || step === 6;
+      expect(lead.bytesSent > 1000).toBe(outer);
+      expect(other.loss).toBe(lead.loss);
     }
+    // The first outer step at or after each 3rd step, and the last.
+    expect(written).toEqual([4, 6, 7]);
   });
-});
 
-describe('TrainingSession: a disk that refuses a checkpoint', () => {
-  it('fails the run for good, naming the reason, instead of a retry that would fail alike', async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-disk-'));
+  it('a DiLoCo run resumes with the outer momentum its checkpoint saved: the losses of the run without a stop', async () => {
+    const diloco: Partial<RunSpecInput> = {
+      steps: 8,
+      checkpointEvery: 4,
+      sync: { mode: 'diloco', innerSteps: 2 },
+    };
+    const lossesFrom = async (from: number, checkpointDir: string, resumeFrom?: string) => {
+      const [w] = await sessions(1);
+      const losses: number[] = [];
+      for (let step = from; step < 8; step++) {
+        const resume = step === from && resumeFrom !== undefined ? { resumeFrom } : {};
+        const extra = { jobId: 'run-r', checkpointDir, ...resume };
+        losses.push(success(await w.session.run(job(step, 0, 0, [w.address], extra, diloco))).loss);
+      }
+      return losses;
+    };
+    const whole = await lossesFrom(0, path.join(tmp, 'diloco-whole'));
+    const dir = path.join(tmp, 'diloco-whole', 'step-000004');
+    expect(fs.existsSync(path.join(dir, 'trainer_state.safetensors'))).toBe(true);
+    const resumed = await lossesFrom(4, path.join(tmp, 'diloco-resumed'), dir);
+    // Steps 6 and 7 follow the outer step at 6, which uses the momentum of the steps before 4.
+    resumed.forEach((loss, i) => expect(Math.abs(loss - whole[4 + i])).toBeLessThan(1e-6));
+  });
+
+  it('fails the run for good, naming the reason, when the disk refuses a checkpoint', async () => {
     const full = path.join(tmp, 'full');
     fs.mkdirSync(full);
     try {
@@ -267,102 +257,16 @@ describe('TrainingSession: a disk that refuses a checkpoint', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full], { stdio: 'ignore' });
     } catch {
       console.log('SKIPPING the full-disk test: cannot mount a tmpfs here (needs root)');
-      fs.rmSync(tmp, { recursive: true, force: true });
       return;
     }
-    const ring = await RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 5000 });
     try {
-      await initBackend(process.env.FORGE_BACKEND ?? 'auto');
-      const textFile = path.join(tmp, 'text.txt');
-      fs.writeFileSync(textFile, TEXT);
-      const spec = runSpecSchema.parse({
-        model: { preset: 'tiny' },
-        data: { text: textFile },
-        batchSize: 2,
-        contextLength: 16,
-        steps: 2,
-        evalEvery: 0,
-        checkpointEvery: 1,
-      });
-      const session = new TrainingSession('w0', ring);
-      const peers = [{ workerId: 'w0', address: ring.address }];
-      const result = await session.run({
-        kind: 'run',
-        jobId: 'run-full',
-        step: 0,
-        attempt: 0,
-        worldSize: 1,
-        rank: 0,
-        peers,
-        spec,
-        checkpointDir: path.join(full, 'run'),
-      });
+      const [w] = await sessions(1);
+      const extra = { jobId: 'run-full', checkpointDir: path.join(full, 'run') };
+      const result = await w.session.run(job(0, 0, 0, [w.address], extra, { checkpointEvery: 1 }));
       expect(result).toMatchObject({ ok: false, kind: 'fatal' });
       if (!result.ok) expect(result.error).toMatch(/ENOSPC|no space/i);
     } finally {
-      await ring.close();
       execFileSync('umount', [full]);
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('TrainingSession: resuming a DiLoCo run', () => {
-  it('continues from a checkpoint with the outer momentum it saved: the losses of the run without a stop', async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-session-diloco-resume-'));
-    await initBackend(process.env.FORGE_BACKEND ?? 'auto');
-    const init = path.join(tmp, 'init');
-    const model = GPTModel.random({ ...TEST_CONFIG, embDim: 16, nHeads: 2, nLayers: 1 }, 5);
-    saveModel(init, model.config, model.readParameters());
-    model.dispose();
-    const textFile = path.join(tmp, 'text.txt');
-    fs.writeFileSync(textFile, TEXT);
-    const spec = runSpecSchema.parse({
-      model: { init },
-      data: { text: textFile },
-      batchSize: 4,
-      steps: 8,
-      evalEvery: 0,
-      checkpointEvery: 4,
-      sync: { mode: 'diloco', innerSteps: 2 },
-    });
-    const rings: RingAllReduce[] = [];
-    const session = async () => {
-      const ring = await RingAllReduce.listen({ rank: 0, worldSize: 1, secret: 'secret', timeoutMs: 5000 });
-      rings.push(ring);
-      return { session: new TrainingSession('w0', ring), peers: [{ workerId: 'w0', address: ring.address }] };
-    };
-    const lossesFrom = async (from: number, checkpointDir: string, resumeFrom?: string) => {
-      const { session: s, peers } = await session();
-      const losses: number[] = [];
-      for (let step = from; step < 8; step++) {
-        const job = {
-          kind: 'run' as const,
-          jobId: 'run-r',
-          step,
-          attempt: 0,
-          worldSize: 1,
-          rank: 0,
-          peers,
-          spec,
-          checkpointDir,
-        };
-        const result = await s.run(step === from && resumeFrom ? { ...job, resumeFrom } : job);
-        if (!result.ok) throw new Error(result.error);
-        losses.push(result.loss);
-      }
-      return losses;
-    };
-    try {
-      const whole = await lossesFrom(0, path.join(tmp, 'whole'));
-      const dir = path.join(tmp, 'whole', 'step-000004');
-      expect(fs.existsSync(path.join(dir, 'trainer_state.safetensors'))).toBe(true);
-      const resumed = await lossesFrom(4, path.join(tmp, 'resumed'), dir);
-      // Steps 6 and 7 follow the outer step at 6, which uses the momentum of the steps before 4.
-      resumed.forEach((loss, i) => expect(Math.abs(loss - whole[4 + i])).toBeLessThan(1e-6));
-    } finally {
-      await Promise.all(rings.map((r) => r.close()));
-      fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
