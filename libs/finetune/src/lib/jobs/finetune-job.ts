@@ -25,12 +25,11 @@ import type {
   FinetuneSpec,
   InstructionEvaluation,
 } from '@llm-forge/cluster-protocol';
-import { countTrainable, type Trainer } from '@llm-forge/gpt';
+import { countTrainable } from '@llm-forge/gpt';
 import { TrainingLoop, type GradientCollective } from '@llm-forge/training';
 import { FinetuneAbortedError } from './finetune-aborted-error';
 import { checkRank, FinetuneReplica, type FinetuneReplicaOptions } from './finetune-replica';
-import type { JobHistory } from './job-history';
-import type { InitialLosses, JobTask } from './job-task';
+import type { JobTask } from './job-task';
 
 /** Progress of a job in one process, after each logged point. */
 export interface FinetuneProgress {
@@ -74,15 +73,12 @@ export interface FinetuneJobOutcome {
   history?: FinetuneMetric[];
 }
 
-/** A job after its training loop, before the final evaluation; dispose {@link task} when done. */
-export interface TrainedJob<T extends JobTask = JobTask> {
-  task: T;
-  trainer: Trainer;
-  history: JobHistory;
-  initial?: InitialLosses;
-  /** The replica, to finish the job (rank 0). */
-  replica: FinetuneReplica;
-}
+/**
+ * A job after its training loop, before the final evaluation: the replica itself (its task, trainer,
+ * history and initial losses; `finish` on rank 0), typed with the task it was given. Dispose
+ * {@link FinetuneReplica.task} when done.
+ */
+export type TrainedJob<T extends JobTask = JobTask> = FinetuneReplica & { readonly task: T };
 
 /**
  * Runs rank `ctx.collective.rank`'s share of a finetune job in this process, step by step through
@@ -109,7 +105,7 @@ export async function runFinetuneJob(
       totalParameters: job.task.totalParameters,
     };
     if (ctx.collective.rank !== 0) return outcome;
-    const { modelDir, evaluation } = await job.replica.finish(ctx);
+    const { modelDir, evaluation } = await job.finish(ctx);
     ctx.log?.('finetune job finished', { modelDir, steps: outcome.steps });
     return { ...outcome, modelDir, evaluation, history: job.history.points };
   } finally {
@@ -133,7 +129,8 @@ export async function trainFinetuneJob<T extends JobTask = JobTask>(
     ctx.resumeFrom !== undefined ? { from: 'dir' as const, dir: ctx.resumeFrom } : { from: 'fresh' as const };
   const replica = FinetuneReplica.open('local', spec, { ...ctx, finishAfterLastStep: false }, start, given);
   try {
-    return { ...(await trainReplica(replica, ctx)), task: replica.task as T };
+    await trainReplica(replica, ctx);
+    return replica as TrainedJob<T>;
   } catch (e) {
     replica.dispose();
     throw e;
@@ -141,10 +138,7 @@ export async function trainFinetuneJob<T extends JobTask = JobTask>(
 }
 
 /** Takes the replica's remaining steps in this process (rank `ctx.collective.rank`). */
-async function trainReplica(
-  replica: FinetuneReplica,
-  ctx: FinetuneJobContext,
-): Promise<Omit<TrainedJob, 'task'>> {
+async function trainReplica(replica: FinetuneReplica, ctx: FinetuneJobContext): Promise<void> {
   const { rank, worldSize } = ctx.collective;
   const { trainer, history, totalSteps } = replica;
   const resumedAt = trainer.stepsDone;
@@ -175,5 +169,4 @@ async function trainReplica(
     if (progress?.logged)
       ctx.onProgress?.({ step: step + 1, totalSteps, epoch: progress.epoch, history: [...history.points] });
   }
-  return { replica, trainer, history, initial: replica.initial };
 }
