@@ -1,6 +1,7 @@
 /**
  * The workers the coordinator knows, in Redis (so a coordinator restart keeps them):
  *   <prefix>worker:<id>  hash: session, address, pid, host, backend, lastSeen (ms), held replica, assignment
+ *   <prefix>worker-log:<id>  list: its newest log lines (from its heartbeats)
  *   <prefix>workers      set of ids
  * Liveness is derived, not stored: a worker is alive while its last heartbeat is recent (liveness.ts).
  * A worker that leaves is removed at once; one that goes silent is removed by {@link WorkerRegistry.removeSilent}
@@ -33,7 +34,7 @@ return 1
 const REMOVE_IF_SILENT = `
 local seen = tonumber(redis.call('HGET', KEYS[1], 'lastSeen'))
 if seen ~= nil and seen >= tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1], KEYS[1] .. ':log')
+redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 `;
@@ -195,8 +196,9 @@ export class WorkerRegistry {
     return this.redis.lrange(this.logKey(id), -count, -1);
   }
 
+  /** Beside the worker hashes, not under `worker:<id>`, so `worker:*` still names the workers alone. */
   private logKey(id: string): string {
-    return `${this.key(id)}:log`;
+    return `${this.prefix}worker-log:${id}`;
   }
 
   /**
@@ -207,7 +209,8 @@ export class WorkerRegistry {
     const ids = (await this.redis.smembers(this.setKey)).sort();
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.eval(REMOVE_IF_SILENT, 2, this.key(id), this.setKey, cutoff, id);
+    for (const id of ids)
+      pipeline.eval(REMOVE_IF_SILENT, 3, this.key(id), this.setKey, this.logKey(id), cutoff, id);
     const results = (await pipeline.exec()) ?? [];
     return ids.filter((_, i) => !results[i]?.[0] && results[i]?.[1] === 1);
   }
