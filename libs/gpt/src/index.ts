@@ -37,7 +37,14 @@ export type { AdamWOptions, AdamWState } from './lib/training/adamw';
 export { learningRate } from './lib/training/lr-schedule';
 export type { LrSchedule } from './lib/training/lr-schedule';
 export { Trainer, batchTensors } from './lib/training/trainer';
-export type { TrainerOptions, StepResult, LossFunction, StepWork } from './lib/training/trainer';
+export type {
+  TrainerOptions,
+  StepResult,
+  LossFunction,
+  StepWork,
+  GradientListener,
+} from './lib/training/trainer';
+export { EmbeddingRows, addPackedRows, presentIds } from './lib/training/embedding-rows';
 export {
   ParameterSet,
   countTrainable,

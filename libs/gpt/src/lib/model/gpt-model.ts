@@ -11,6 +11,7 @@ import { causalAttention, attendHeads, splitHeads } from '../ops/causal-attentio
 import { gelu } from '../ops/gelu';
 import { layerNorm } from '../ops/layer-norm';
 import { ConfigError } from '../errors/forge-error';
+import { tapParameter, tapTokenLookup, type GradientTaps } from '../ops/gradient-taps';
 
 /** Options of one forward pass. */
 export interface ForwardOptions {
@@ -22,6 +23,11 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Compute logits for the last position only ([B, 1, V]): all generation needs. */
   lastPositionOnly?: boolean;
+  /**
+   * Send every parameter's gradient to these taps during backward (see gradient-taps.ts); the
+   * parameters are then not on the gradient tape themselves.
+   */
+  taps?: GradientTaps;
 }
 
 /**
@@ -90,6 +96,12 @@ export class GPTModel {
     const v = this.vars.get(name);
     if (!v) throw new ConfigError('parameter', name, `one of this model's parameters`);
     return v;
+  }
+
+  /** Parameter `name` as this pass reads it: the variable, or its tap when the pass has taps. */
+  private param(name: string, options: ForwardOptions): tf.Tensor {
+    const variable = this.variable(name);
+    return options.taps ? tapParameter(variable, name, options.taps) : variable;
   }
 
   /** Every parameter variable, in layout order. */
@@ -170,9 +182,9 @@ export class GPTModel {
     const logits = tf.tidy(() => {
       let x: tf.Tensor = this.trunk(ids, options); // (B, T, C)
       if (options.lastPositionOnly && T > 1) x = tf.slice(x, [0, T - 1, 0], [B, 1, -1]);
-      x = this.layerNorm(x, 'ln_f');
+      x = this.layerNorm(x, 'ln_f', options);
       const rows = x.shape[1] as number;
-      const head = this.variable(this.config.tiedHead ? 'wte.weight' : 'lm_head.weight'); // (V, C)
+      const head = this.param(this.config.tiedHead ? 'wte.weight' : 'lm_head.weight', options); // (V, C)
       const flat = tf.matMul(tf.reshape(x, [B * rows, -1]), head, false, true); // (B*rows, V)
       return tf.reshape(flat, [B, rows, this.config.vocabSize]) as tf.Tensor3D;
     });
@@ -185,7 +197,7 @@ export class GPTModel {
    * [B, T]: what a classification head reads.
    */
   hiddenStates(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
-    const hidden = tf.tidy(() => this.layerNorm(this.trunk(ids, options), 'ln_f') as tf.Tensor3D);
+    const hidden = tf.tidy(() => this.layerNorm(this.trunk(ids, options), 'ln_f', options) as tf.Tensor3D);
     if (options.cache) options.cache.length += ids.shape[1];
     return hidden;
   }
@@ -204,8 +216,9 @@ export class GPTModel {
       return rate > 0 ? tf.dropout(x, rate, undefined, (options.dropoutSeed ?? 0) * 1000 + dropoutSite++) : x;
     };
     const positions = tf.range(offset, offset + T, 1, 'int32');
-    const tokens = tf.gather(this.variable('wte.weight'), ids); // (B, T, C)
-    let x = dropout(tf.add(tokens, tf.gather(this.variable('wpe.weight'), positions))) as tf.Tensor3D;
+    const wte = this.variable('wte.weight') as tf.Tensor2D;
+    const tokens = options.taps ? tapTokenLookup(wte, ids, options.taps) : tf.gather(wte, ids); // (B, T, C)
+    let x = dropout(tf.add(tokens, tf.gather(this.param('wpe.weight', options), positions))) as tf.Tensor3D;
     for (let i = 0; i < nLayers; i++) x = this.block(x, i, dropout, options);
     return x;
   }
@@ -219,14 +232,14 @@ export class GPTModel {
   ): tf.Tensor3D {
     const [B, T, C] = x.shape;
     const p = `h.${i}`;
-    const qkv = this.linear(tf.reshape(this.layerNorm(x, `${p}.ln_1`), [B * T, C]), `${p}.attn.c_attn`); // (B*T, 3C)
+    const norm1 = this.layerNorm(x, `${p}.ln_1`, options);
+    const qkv = this.linear(tf.reshape(norm1, [B * T, C]), `${p}.attn.c_attn`, options); // (B*T, 3C)
     const attended = this.attention(tf.reshape(qkv, [B, T, 3 * C]), i, options); // (B, T, C)
-    const attnOut = dropout(this.linear(tf.reshape(attended, [B * T, C]), `${p}.attn.c_proj`));
+    const attnOut = dropout(this.linear(tf.reshape(attended, [B * T, C]), `${p}.attn.c_proj`, options));
     const x1 = tf.add(x, tf.reshape(attnOut, [B, T, C]));
-    const hidden = gelu(
-      this.linear(tf.reshape(this.layerNorm(x1, `${p}.ln_2`), [B * T, C]), `${p}.mlp.c_fc`),
-    ); // (B*T, 4C)
-    const mlpOut = dropout(this.linear(hidden as tf.Tensor2D, `${p}.mlp.c_proj`));
+    const norm2 = this.layerNorm(x1, `${p}.ln_2`, options);
+    const hidden = gelu(this.linear(tf.reshape(norm2, [B * T, C]), `${p}.mlp.c_fc`, options)); // (B*T, 4C)
+    const mlpOut = dropout(this.linear(hidden as tf.Tensor2D, `${p}.mlp.c_proj`, options));
     return tf.add(x1, tf.reshape(mlpOut, [B, T, C]));
   }
 
@@ -249,17 +262,17 @@ export class GPTModel {
    * x [N, in] @ W [in, out] + b, with W stored Conv1D-style as in GPT-2 checkpoints, plus the
    * layer's adapter term when one is attached.
    */
-  private linear(x: tf.Tensor2D | tf.Tensor, prefix: string): tf.Tensor2D {
-    const weight = this.variable(`${prefix}.weight`) as tf.Tensor2D;
-    const bias = this.vars.get(`${prefix}.bias`);
+  private linear(x: tf.Tensor2D | tf.Tensor, prefix: string, options: ForwardOptions): tf.Tensor2D {
+    const weight = this.param(`${prefix}.weight`, options) as tf.Tensor2D;
+    const bias = this.vars.has(`${prefix}.bias`) ? this.param(`${prefix}.bias`, options) : undefined;
     const out = tf.fused.matMul({ a: x as tf.Tensor2D, b: weight, bias }) as tf.Tensor2D;
     const adapter = this.adapters.get(prefix);
     return adapter ? tf.add(out, adapter.delta(x as tf.Tensor2D)) : out;
   }
 
-  private layerNorm(x: tf.Tensor, prefix: string): tf.Tensor {
-    const gamma = this.variable(`${prefix}.weight`) as tf.Tensor1D;
-    const beta = this.variable(`${prefix}.bias`) as tf.Tensor1D;
+  private layerNorm(x: tf.Tensor, prefix: string, options: ForwardOptions): tf.Tensor {
+    const gamma = this.param(`${prefix}.weight`, options) as tf.Tensor1D;
+    const beta = this.param(`${prefix}.bias`, options) as tf.Tensor1D;
     return layerNorm(x, gamma, beta, this.config.layerNormEpsilon);
   }
 }

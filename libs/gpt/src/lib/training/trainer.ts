@@ -12,6 +12,8 @@ import { ConfigError, TrainingDivergedError } from '../errors/forge-error';
 import { GPTModel } from '../model/gpt-model';
 import { deriveSeed } from '../util/rng';
 import { crossEntropy, IGNORE_INDEX } from '../ops/cross-entropy';
+import { tapAnchor, type GradientTaps } from '../ops/gradient-taps';
+import { EmbeddingRows } from './embedding-rows';
 import { AdamW, DEFAULT_ADAMW, type AdamWOptions, type AdamWState } from './adamw';
 import { learningRate, validateSchedule, type LrSchedule } from './lr-schedule';
 import { ParameterSet } from './parameter-set';
@@ -54,6 +56,17 @@ export type LossFunction = (micro: number) => tf.Scalar;
 /** What a step computes gradients of: next-token batches of the trainer's GPT, or a loss function. */
 export type StepWork = readonly Batch[] | LossFunction;
 
+/** Follows a step's gradients as backward produces them (see {@link Trainer.computeGradients}). */
+export interface GradientListener {
+  /**
+   * Parameter `index` (layout order) holds its final gradient of the step in `grads`, averaged over
+   * the micro-batches. Called during the last micro-batch's backward, in backward order (the output
+   * head and `ln_f` first, the embeddings last). A tied `wte.weight` then holds only its output-head
+   * part: its lookup part stays in {@link Trainer.embeddingRows}.
+   */
+  parameterReady(index: number): void;
+}
+
 /** Builds the int32 [B, T] tensors of a batch. */
 export function batchTensors(batch: Batch): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
   const shape: [number, number] = [batch.batchSize, batch.contextLength];
@@ -71,7 +84,13 @@ export class Trainer {
   readonly model?: GPTModel;
   /** Gradients of the last step, flat (after averaging and clipping). */
   readonly grads: Float32Array;
+  /**
+   * The token-embedding lookup gradient of the last batch step, when a {@link GradientListener}
+   * took it over: not yet added to `grads` (see {@link computeGradients}).
+   */
+  readonly embeddingRows?: EmbeddingRows;
   private readonly schedule: LrSchedule;
+  private anchor?: tf.Variable;
 
   /**
    * @param target - a GPT (every parameter trains) or the parameter set to train.
@@ -90,6 +109,7 @@ export class Trainer {
       ? new Float32Array(new SharedArrayBuffer(4 * n))
       : new Float32Array(n);
     this.optimizer = new AdamW(n, { ...DEFAULT_ADAMW, ...options.adamw }, optimizerState);
+    if (this.model) this.embeddingRows = new EmbeddingRows(this.model.config.embDim);
   }
 
   /** The trained values, flat, kept in sync with the variables. */
@@ -107,19 +127,22 @@ export class Trainer {
    * that mean loss; the parameters are not touched. `work` is the micro-batches of a next-token step
    * (a trainer of a GPT) or a loss function called for micro-batches 0 … `microBatches` - 1. Split
    * from {@link applyGradients} so a data-parallel step can all-reduce {@link grads} between.
+   *
+   * Batches are taken through gradient taps: each parameter's gradient is copied into `grads` as
+   * backward produces it, and a `listener` hears of each one that is final (to send it while
+   * backward goes on). With a listener, the token embedding's lookup gradient is left sparse in
+   * {@link embeddingRows} for the caller to add; without one it is added here.
    */
-  computeGradients(work: StepWork, microBatches = 1): number {
-    const loss = typeof work === 'function' ? work : this.nextTokenLoss(work);
-    const count = typeof work === 'function' ? microBatches : work.length;
-    if (count < 1) throw new ConfigError('micro-batches', count, 'at least one per step');
+  computeGradients(work: StepWork, microBatches = 1, listener?: GradientListener): number {
+    if (typeof work !== 'function') return this.batchGradients(work, listener);
+    if (microBatches < 1) throw new ConfigError('micro-batches', microBatches, 'at least one per step');
     const variables = this.parameters.variables();
     let lossSum = 0;
-    for (let micro = 0; micro < count; micro++) {
-      const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(micro), variables));
+    for (let micro = 0; micro < microBatches; micro++) {
+      const { value, grads } = tf.tidy(() => tf.variableGrads(() => work(micro), variables));
       variables.forEach((variable, i) => {
         const grad = grads[variable.name];
-        if (!grad)
-          throw new ConfigError('trainable parameter', variable.name, 'a parameter the loss depends on');
+        if (!grad) throw this.unusedParameter(variable.name);
         const target = this.parameters.slice(this.grads, i);
         if (micro === 0) target.set(grad.dataSync() as Float32Array);
         else addInto(target, grad.dataSync() as Float32Array);
@@ -127,8 +150,8 @@ export class Trainer {
       lossSum += value.dataSync()[0];
       tf.dispose([value, ...Object.values(grads)]);
     }
-    if (count > 1) scale(this.grads, 1 / count);
-    return lossSum / count;
+    if (microBatches > 1) scale(this.grads, 1 / microBatches);
+    return lossSum / microBatches;
   }
 
   /**
@@ -177,16 +200,65 @@ export class Trainer {
     this.optimizer.state.step = state.step;
   }
 
-  /** Mean next-token cross-entropy of each micro-batch, with this step's dropout masks. */
-  private nextTokenLoss(batches: readonly Batch[]): LossFunction {
-    const model = this.model;
-    if (!model)
+  /** {@link computeGradients} of next-token batches, through gradient taps. */
+  private batchGradients(batches: readonly Batch[], listener?: GradientListener): number {
+    const { model, embeddingRows } = this;
+    if (!model || !embeddingRows)
       throw new ConfigError('step work', 'batches', 'a loss function for a trainer of a parameter subset');
+    const count = batches.length;
+    if (count < 1) throw new ConfigError('micro-batches', count, 'at least one per step');
+    const specs = model.layout.specs;
+    const index = new Map(specs.map((spec, i) => [spec.name, i]));
+    const tapped = new Uint8Array(specs.length);
+    const wte = index.get('wte.weight') as number;
+    let micro = 0;
+    const taps: GradientTaps = {
+      anchor: (this.anchor ??= tapAnchor()),
+      parameter: (name, gradient) => {
+        const i = index.get(name) as number;
+        tapped[i]++;
+        const target = this.parameters.slice(this.grads, i);
+        if (micro === 0) target.set(gradient.dataSync() as Float32Array);
+        else addInto(target, gradient.dataSync() as Float32Array);
+        if (micro < count - 1) return;
+        if (count > 1) scale(target, 1 / count);
+        listener?.parameterReady(i);
+      },
+      tokenLookup: (ids, rows) => embeddingRows.add(ids, rows),
+    };
+    embeddingRows.clear();
+    embeddingRows.scale = 1 / count;
+    // Without an output-head use (an untied head), the embedding's gradient is its lookup part alone.
+    if (!model.config.tiedHead) this.parameters.slice(this.grads, wte).fill(0);
+    let lossSum = 0;
+    for (; micro < count; micro++) {
+      tapped.fill(0);
+      const loss = this.nextTokenLoss(batches, taps);
+      const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(micro), [taps.anchor]));
+      lossSum += value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      const missing = specs.findIndex((_, i) => tapped[i] !== 1 && !(i === wte && !model.config.tiedHead));
+      if (missing >= 0) throw this.unusedParameter(specs[missing].name);
+    }
+    if (!listener) {
+      embeddingRows.addInto(this.parameters.slice(this.grads, wte));
+      embeddingRows.clear();
+    }
+    return lossSum / count;
+  }
+
+  private unusedParameter(name: string): ConfigError {
+    return new ConfigError('trainable parameter', name, 'a parameter the loss depends on');
+  }
+
+  /** Mean next-token cross-entropy of each micro-batch, with this step's dropout masks. */
+  private nextTokenLoss(batches: readonly Batch[], taps: GradientTaps): LossFunction {
+    const model = this.model as GPTModel;
     const step = this.stepsDone;
     return (micro) => {
       const { inputs, targets } = batchTensors(batches[micro]);
       const dropoutSeed = deriveSeed(this.options.seed ?? 0, step, micro);
-      const logits = model.forward(inputs, { training: true, dropoutSeed });
+      const logits = model.forward(inputs, { training: true, dropoutSeed, taps });
       return crossEntropy(logits, targets, this.options.ignoreIndex ?? IGNORE_INDEX) as tf.Scalar;
     };
   }
