@@ -94,6 +94,29 @@ describe('RingAllReduce', () => {
     }
   });
 
+  it('queues overlapping calls and runs them in call order, each summed exactly', async () => {
+    const rings = await ring(3);
+    const lengths = [4099, 17, 2500, 1];
+    const inputs = lengths.map((length, k) => rings.map((_, r) => randomBuffer(length, 1000 * k + r)));
+    const buffers = inputs.map((perRank) => perRank.map((x) => x.slice()));
+    const finished: number[] = [];
+    // every rank hands over all four operations at once, as a step does with gradient buckets
+    await Promise.all(
+      rings.flatMap((r, rank) =>
+        lengths.map((_, k) =>
+          r.allReduce(buffers[k][rank], { step: 100 + k }).then(() => rank === 0 && finished.push(k)),
+        ),
+      ),
+    );
+    expect(finished).toEqual([0, 1, 2, 3]);
+    buffers.forEach((perRank, k) => {
+      for (const out of perRank) expect(sameBytes(out, ringOrderSum(inputs[k], BUCKET_ELEMENTS))).toBe(true);
+    });
+    await expect(rings[0].allReduce(new Float32Array(3), { step: 101 })).rejects.toThrow(
+      CollectiveConfigError,
+    );
+  });
+
   it('sums large chunks (framed in place, assembled in pooled buffers) into shared buffers at any offset', async () => {
     // Chunks of 256 KiB take the pooled paths (small test chunks do not); several steps reuse the
     // pools' buffers; shared gradient buffers as workers keep them, one starting 4 bytes in.

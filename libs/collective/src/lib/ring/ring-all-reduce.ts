@@ -88,7 +88,14 @@ export class RingAllReduce implements AllReduceRing {
   private readonly receivePool = new BufferPool();
   private peers: string[] = [];
   private current?: AllReduceOperation;
+  /** Key of the last operation called (calls must come in increasing key order). */
   private lastKey?: OperationKey;
+  /** Key of the last operation started (streams for later ones are held until theirs starts). */
+  private startedKey?: OperationKey;
+  /** Operations run one at a time, in the order they were called. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Bumped by reconfigure: operations queued before it fail instead of running in the new ring. */
+  private generation = 0;
   private pending: PendingStream[] = [];
   private closed = false;
 
@@ -236,37 +243,55 @@ export class RingAllReduce implements AllReduceRing {
     this.client = undefined;
     this.peers = [];
     this.lastKey = undefined;
+    this.startedKey = undefined;
+    this.generation++;
     this.options = next;
   }
 
   /**
    * Sums `buffer` across all ranks in place (or averages it with `average: true`). Every rank
-   * must call it with the same length, step, attempt and options. Rejects with a
+   * must call it with the same length, step, attempt and options. Calls may overlap: they are
+   * queued and run one at a time in the order they were made (e.g. gradient buckets handed over
+   * while backward still runs), so their keys must increase in that order. Rejects with a
    * {@link CollectiveTimeoutError}, {@link CollectivePeerError} or {@link CollectiveAuthError}
    * within the timeout when a peer fails; retry with a larger `attempt` on every rank.
    */
-  async allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
-    const started = performance.now();
+  allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
+    const called = performance.now();
     const opts = resolveAllReduceOptions(options, this.options);
     const key: OperationKey = { jobId: this.options.jobId, step: opts.step, attempt: opts.attempt };
-    if (this.closed) throw new CollectiveClosedError(`all-reduce of ${describeKey(key)}`, key);
-    if (this.current && !this.current.finished) {
-      throw new CollectiveConfigError(
-        'allReduce',
-        `was called for ${describeKey(key)} while ${describeKey(this.current.key)} is running`,
-        'await each allReduce before starting the next',
-      );
-    }
+    if (this.closed)
+      return Promise.reject(new CollectiveClosedError(`all-reduce of ${describeKey(key)}`, key));
     if (this.lastKey && compareKeys(key, this.lastKey) <= 0) {
-      throw new CollectiveConfigError(
-        'step',
-        `${describeKey(key)} does not come after ${describeKey(this.lastKey)}`,
-        'use a new step, or the same step with attempt + 1 for a retry',
+      return Promise.reject(
+        new CollectiveConfigError(
+          'step',
+          `${describeKey(key)} does not come after ${describeKey(this.lastKey)}`,
+          'use a new step, or the same step with attempt + 1 for a retry',
+        ),
       );
     }
     this.lastKey = key;
+    const generation = this.generation;
+    const turn = this.queue.then(() => this.run(buffer, key, opts, generation, called));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Runs one queued operation; `elapsedMs` counts from the call, queueing included. */
+  private async run(
+    buffer: Float32Array,
+    key: OperationKey,
+    opts: ReturnType<typeof resolveAllReduceOptions>,
+    generation: number,
+    called: number,
+  ): Promise<AllReduceResult> {
+    if (this.closed || generation !== this.generation) {
+      throw new CollectiveClosedError(`all-reduce of ${describeKey(key)} (ring closed or reconfigured)`, key);
+    }
+    this.startedKey = key;
     if (this.options.worldSize === 1 || buffer.length === 0)
-      return { elapsedMs: performance.now() - started, bytesSent: 0 };
+      return { elapsedMs: performance.now() - called, bytesSent: 0 };
     if (!this.client) throw new CollectiveClosedError(`all-reduce of ${describeKey(key)}`, key);
     const op = new AllReduceOperation({
       key,
@@ -293,7 +318,7 @@ export class RingAllReduce implements AllReduceRing {
     this.adoptPending(op);
     op.start();
     await op.done;
-    return { elapsedMs: performance.now() - started, bytesSent: op.bytesSent };
+    return { elapsedMs: performance.now() - called, bytesSent: op.bytesSent };
   }
 
   /** Aborts a running operation, refuses held streams, and shuts the server and client down. */
@@ -342,7 +367,7 @@ export class RingAllReduce implements AllReduceRing {
         details: `rank ${this.options.rank} is in job '${this.options.jobId}', not '${key.jobId}'`,
       });
     }
-    const order = this.lastKey ? compareKeys(key, this.lastKey) : 1;
+    const order = this.startedKey ? compareKeys(key, this.startedKey) : 1;
     if (order === 0 && this.current && compareKeys(this.current.key, key) === 0 && !this.current.finished) {
       if (!this.current.attachIncoming(stream))
         respond({
@@ -355,7 +380,7 @@ export class RingAllReduce implements AllReduceRing {
       const why =
         order === 0
           ? `rank ${this.options.rank} already ${this.current?.finished ? 'finished or aborted' : 'started'} it`
-          : `rank ${this.options.rank} is at ${describeKey(this.lastKey ?? key)}`;
+          : `rank ${this.options.rank} is at ${describeKey(this.startedKey ?? key)}`;
       return respond({ code: grpc.status.ABORTED, details: `stale ${describeKey(key)}: ${why}` });
     }
     if (this.pending.length >= MAX_PENDING_STREAMS) {

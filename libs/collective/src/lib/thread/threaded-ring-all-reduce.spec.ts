@@ -66,6 +66,17 @@ describe('collective errors across threads', () => {
     ]);
     for (const out of [...shared, localOut])
       expect(sameBytes(out, ringOrderSum(sharedInputs, 1000))).toBe(true);
+    // overlapping calls with buffers in JavaScript memory: each gets its own staging area
+    const overlapping = [300, 40].map((length, k) =>
+      rings.map((_, r) => randomBuffer(length, 70 + 10 * k + r)),
+    );
+    const overlapOut = overlapping.map((perRank) => perRank.map((x) => x.slice()));
+    await Promise.all(
+      rings.flatMap((r, rank) => [0, 1].map((k) => r.allReduce(overlapOut[k][rank], { step: 4 + k }))),
+    );
+    overlapOut.forEach((perRank, k) => {
+      for (const out of perRank) expect(sameBytes(out, ringOrderSum(overlapping[k], 1000))).toBe(true);
+    });
     // a new generation of two: the threaded ranks alone, from step 0 again
     threaded.forEach((r, rank) => r.reconfigure({ rank, worldSize: 2 }));
     expect(threaded[1]).toMatchObject({ rank: 1, worldSize: 2 });

@@ -48,6 +48,7 @@ export class ThreadedRingAllReduce implements AllReduceRing {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private shared = new SharedArrayBuffer(0);
+  private stagingInUse = false;
   private place: { rank: number; worldSize: number };
   private closed = false;
   private failure?: Error;
@@ -125,8 +126,9 @@ export class ThreadedRingAllReduce implements AllReduceRing {
   }
 
   /**
-   * See {@link RingAllReduce.allReduce}. A buffer on a SharedArrayBuffer is reduced in place by the
-   * thread; any other is copied to shared memory and back.
+   * See {@link RingAllReduce.allReduce} (calls may overlap; the thread runs them in call order). A
+   * buffer on a SharedArrayBuffer is reduced in place by the thread; any other is copied to shared
+   * memory and back.
    */
   async allReduce(buffer: Float32Array, options: AllReduceOptions): Promise<AllReduceResult> {
     const failure = this.failure;
@@ -135,20 +137,35 @@ export class ThreadedRingAllReduce implements AllReduceRing {
       throw failure;
     }
     const inPlace = buffer.buffer instanceof SharedArrayBuffer;
-    if (!inPlace && this.shared.byteLength < buffer.byteLength)
-      this.shared = new SharedArrayBuffer(buffer.byteLength);
-    const staged = inPlace ? buffer : new Float32Array(this.shared, 0, buffer.length);
-    if (!inPlace) staged.set(buffer);
-    const result = await this.request({
-      type: 'all-reduce',
-      id: this.nextId++,
-      shared: staged.buffer as SharedArrayBuffer,
-      byteOffset: staged.byteOffset,
-      length: buffer.length,
-      options,
-    });
-    if (!inPlace) buffer.set(staged);
-    return result ?? { elapsedMs: 0, bytesSent: 0 };
+    const staged = inPlace ? buffer : this.stage(buffer);
+    try {
+      const result = await this.request({
+        type: 'all-reduce',
+        id: this.nextId++,
+        shared: staged.buffer as SharedArrayBuffer,
+        byteOffset: staged.byteOffset,
+        length: buffer.length,
+        options,
+      });
+      if (!inPlace) buffer.set(staged);
+      return result ?? { elapsedMs: 0, bytesSent: 0 };
+    } finally {
+      if (staged.buffer === this.shared) this.stagingInUse = false;
+    }
+  }
+
+  /** `buffer` copied to shared memory: the reused staging area, or a fresh one while that is in use. */
+  private stage(buffer: Float32Array): Float32Array {
+    let staged: Float32Array;
+    if (this.stagingInUse) {
+      staged = new Float32Array(new SharedArrayBuffer(buffer.byteLength));
+    } else {
+      if (this.shared.byteLength < buffer.byteLength) this.shared = new SharedArrayBuffer(buffer.byteLength);
+      this.stagingInUse = true;
+      staged = new Float32Array(this.shared, 0, buffer.length);
+    }
+    staged.set(buffer);
+    return staged;
   }
 
   /** Closes the ring in its thread and stops the thread. */
