@@ -22,6 +22,7 @@ export {
   rankJobSchema,
   rankQueueName,
   rankResultSchema,
+  rankStepReportSchema,
   ringPeerSchema,
   stepJobId,
   stepJobSchema,
@@ -33,11 +34,13 @@ export {
   type RankFailure,
   type RankJobData,
   type RankResult,
+  type RankStepReport,
   type RankSuccess,
   type RingPeer,
   type RunRankJobData,
   type StepJobData,
 } from './lib/queues';
+export { nextOuterStep, outerStepAfter, runJobEnd, type OuterStepCadence } from './lib/job-steps';
 export {
   CHECKPOINT_MARKERS,
   FINETUNE_STATE_DIR,

@@ -9,6 +9,7 @@ export type { StepMetrics, TrainingLoopOptions } from './lib/loop/training-loop'
 export { rowShare } from './lib/loop/local-share';
 export { OuterOptimizer } from './lib/loop/outer-optimizer';
 export type { DilocoOptions } from './lib/loop/outer-optimizer';
+export { OuterStepMark } from './lib/loop/outer-step-mark';
 export type { LocalShare } from './lib/loop/local-share';
 export { SINGLE_PROCESS } from './lib/collective/gradient-collective';
 export type {

@@ -60,6 +60,7 @@ describe('finetune rank jobs and results', () => {
     kind: 'finetune',
     jobId: 'ft-1',
     step: 4,
+    endStep: 5,
     attempt: 0,
     worldSize: 2,
     rank: 1,
@@ -85,25 +86,30 @@ describe('finetune rank jobs and results', () => {
       rank: 0,
       step: 9,
       appliedSteps: 10,
-      loss: 0.5,
-      localLoss: 0.5,
-      tokens: 100,
-      lr: 5e-5,
-      gradNorm: 1,
-      computeMs: 1,
-      commMs: 0,
-      bytesSent: 0,
       jobMs: 2,
-      verified: false,
-      finetune: {
-        totalSteps: 10,
-        epoch: 2,
-        trainableParameters: 10,
-        totalParameters: 100,
-        logged: { step: 10, epoch: 2, trainLoss: 0.5, valLoss: 0.6 },
-        modelDir: '/out/model',
-      },
+      steps: [
+        {
+          step: 9,
+          loss: 0.5,
+          localLoss: 0.5,
+          tokens: 100,
+          lr: 5e-5,
+          gradNorm: 1,
+          computeMs: 1,
+          commMs: 0,
+          bytesSent: 0,
+          verified: false,
+          finetune: {
+            totalSteps: 10,
+            epoch: 2,
+            trainableParameters: 10,
+            totalParameters: 100,
+            logged: { step: 10, epoch: 2, trainLoss: 0.5, valLoss: 0.6 },
+            modelDir: '/out/model',
+          },
+        },
+      ],
     });
-    expect(success.ok && success.finetune?.logged?.valLoss).toBe(0.6);
+    expect(success.ok && success.steps[0].finetune?.logged?.valLoss).toBe(0.6);
   });
 });

@@ -8,6 +8,7 @@ describe('rank job payloads', () => {
     kind: 'run',
     jobId: 'run-1',
     step: 3,
+    endStep: 4,
     attempt: 0,
     worldSize: 2,
     rank: 1,
@@ -26,6 +27,7 @@ describe('rank job payloads', () => {
     );
     expect(() => parseRankJob({ ...job, peers: job.peers.slice(1) })).toThrow(/peers: peers must list/);
     expect(() => parseRankJob({ ...job, step: -1 })).toThrow(/step:/);
+    expect(() => parseRankJob({ ...job, endStep: 3 })).toThrow(/endStep: endStep must be above step/);
     expect(() => parseRankJob({ ...job, extra: true })).toThrow(/Unrecognized key/);
     expect(() => parseRankJob({ ...job, spec: { ...spec, steps: 0 } })).toThrow(/spec\.steps/);
     expect(() => parseRankJob('{}')).toThrow(/\(payload\)/);
@@ -43,6 +45,40 @@ describe('rank job payloads', () => {
     };
     expect(rankResultSchema.parse(failure)).toEqual(failure);
     expect(rankResultSchema.safeParse({ ...failure, kind: 'oops' }).success).toBe(false);
+  });
+
+  const report = (step: number) => ({
+    step,
+    loss: 2,
+    localLoss: 2.5,
+    tokens: 64,
+    lr: 1e-3,
+    gradNorm: 1,
+    computeMs: 3,
+    commMs: 0,
+    bytesSent: 0,
+    verified: false,
+  });
+
+  it('carries one report per step the job covered (a list of one in DDP)', () => {
+    const success = { ok: true, workerId: 'w1', rank: 1, step: 4, appliedSteps: 6, jobMs: 9 };
+    const two = { ...success, steps: [report(4), report(5)] };
+    expect(rankResultSchema.parse(two)).toEqual(two);
+    expect(rankResultSchema.safeParse({ ...success, steps: [] }).success).toBe(false);
+    expect(rankResultSchema.safeParse({ ...two, steps: [{ ...report(4), extra: 1 }] }).success).toBe(false);
+  });
+
+  it("reads a one-step success without a list (a worker's from before) as a list of one", () => {
+    const flat = { ok: true, workerId: 'w0', rank: 0, step: 3, appliedSteps: 4, jobMs: 9, ...report(3) };
+    expect(rankResultSchema.parse(flat)).toEqual({
+      ok: true,
+      workerId: 'w0',
+      rank: 0,
+      step: 3,
+      appliedSteps: 4,
+      jobMs: 9,
+      steps: [report(3)],
+    });
   });
 
   it('has deterministic BullMQ ids and queue names without colons', () => {

@@ -1,10 +1,12 @@
 /**
  * BullMQ queues and job payloads of the step schedule, the one scheduling model of every kind of
- * training job (a pretraining run, a finetune). A step is a flow: one parent job on
+ * training job (a pretraining run, a finetune). A job's steps run as flows: one parent job on
  * {@link STEP_QUEUE} (processed by the coordinator once every rank is done) and one child per rank,
  * each on the queue of the worker that holds that rank ({@link rankQueueName}), so a rank's job reaches
- * exactly the worker whose replica and ring position it names. Payloads come back from Redis as plain
- * JSON, so consumers re-validate them with the schemas below.
+ * exactly the worker whose replica and ring position it names. A flow covers the steps between two
+ * meetings of the ranks, [step, endStep): one step in DDP and finetunes, one outer step's inner steps
+ * in DiLoCo (`runJobEnd`). Payloads come back from Redis as plain JSON, so consumers re-validate them
+ * with the schemas below.
  */
 import { z } from 'zod';
 import {
@@ -46,14 +48,24 @@ const stepFields = {
   jobId: z.string().min(1),
   /** 0-based optimizer step: the number of steps the replicas have applied before this one. */
   step: z.number().int().min(0),
+  /**
+   * End (exclusive) of the steps the job covers, [step, endStep): step + 1 in DDP and finetunes; in
+   * DiLoCo the next outer step (`runJobEnd`), so the ranks meet only where they communicate.
+   */
+  endStep: z.number().int().positive(),
   /** Attempt counter of the job; grows with every (re)formation of the ring, never reset. */
   attempt: z.number().int().min(0),
   /** Number of ranks. */
   worldSize: z.number().int().positive(),
 };
 
+const coversSteps = { message: 'endStep must be above step', path: ['endStep'] };
+
 /** Payload of a parent step job. */
-export const stepJobSchema = z.object(stepFields).strict();
+export const stepJobSchema = z
+  .object(stepFields)
+  .strict()
+  .refine((j) => j.endStep > j.step, coversSteps);
 /** Payload of a parent step job. */
 export type StepJobData = z.infer<typeof stepJobSchema>;
 
@@ -106,6 +118,7 @@ const finetuneRankJobSchema = z
 /** Payload of one rank's job: everything a worker needs to take the step, even after a restart. */
 export const rankJobSchema = z
   .discriminatedUnion('kind', [runRankJobSchema, finetuneRankJobSchema])
+  .refine((j) => j.endStep > j.step, coversSteps)
   .refine((j) => j.rank < j.worldSize, { message: 'rank must be below worldSize', path: ['rank'] })
   .refine((j) => j.peers.length === j.worldSize, {
     message: 'peers must list one member per rank',
@@ -138,25 +151,31 @@ export const finetuneStepReportSchema = z
 /** What rank 0 of a finetune reports with every step. */
 export type FinetuneStepReport = z.infer<typeof finetuneStepReportSchema>;
 
-/** What a rank reports after a successful step. */
-export const rankSuccessSchema = z
+/**
+ * What a rank did in one step of its job: a job reports one per step it covered, in order (one in
+ * DDP). The coordinator records a run's step history from these (its field names are the history's).
+ */
+export const rankStepReportSchema = z
   .object({
-    ok: z.literal(true),
-    workerId: z.string(),
-    rank: z.number().int(),
+    /** 0-based step index. */
     step: z.number().int(),
-    /** Steps the replica has applied now (step + 1). */
-    appliedSteps: z.number().int(),
+    /**
+     * The step's loss as this rank's loop gives it: the global batch's mean where the ranks
+     * all-reduced it (DDP); in DiLoCo, which loss the loop gives on inner steps is the loop's
+     * business: the coordinator records the mean of the ranks' `localLoss` instead.
+     */
     loss: z.number(),
+    /** Mean loss over this rank's share. */
     localLoss: z.number(),
+    /** Tokens of this rank's share (a run's ranks count them; the weight of `localLoss` in a mean). */
+    localTokens: z.number().optional(),
+    /** Tokens of the global batch. */
     tokens: z.number(),
     lr: z.number(),
     gradNorm: z.number(),
     computeMs: z.number(),
     commMs: z.number(),
     bytesSent: z.number(),
-    /** Wall time of the whole job on the worker (load, compute, communication, checkpoint). */
-    jobMs: z.number(),
     verified: z.boolean(),
     /** A run's rank 0 at an evaluation: train and validation loss estimates, and a greedy sample. */
     eval: z.object({ trainLoss: z.number(), valLoss: z.number().optional() }).optional(),
@@ -167,6 +186,42 @@ export const rankSuccessSchema = z
     finetune: finetuneStepReportSchema.optional(),
   })
   .strict();
+/** What a rank did in one step of its job. */
+export type RankStepReport = z.infer<typeof rankStepReportSchema>;
+
+/** What a rank reports after its job's steps all succeeded. */
+export const rankSuccessSchema = z
+  .object({
+    ok: z.literal(true),
+    workerId: z.string(),
+    rank: z.number().int(),
+    /** The job's first step. */
+    step: z.number().int(),
+    /** Steps the replica has applied now (the job's endStep). */
+    appliedSteps: z.number().int(),
+    /** Wall time of the whole job on the worker (load, compute, communication, checkpoints). */
+    jobMs: z.number(),
+    /** One report per step the job covered, in order. */
+    steps: z.array(rankStepReportSchema).min(1),
+  })
+  .strict();
+
+/** The fields of a one-step success of workers before `steps`, moved into a list of one. */
+const SINGLE_STEP_FIELDS = new Set(Object.keys(rankStepReportSchema.shape));
+
+/**
+ * A success without `steps` (the one-step result of a worker or tool written before jobs covered
+ * several steps) as a list of one; anything else unchanged.
+ */
+function withStepList(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const result = value as Record<string, unknown>;
+  if (result.ok !== true || 'steps' in result) return result;
+  const job: Record<string, unknown> = { step: result.step };
+  const step: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(result)) (SINGLE_STEP_FIELDS.has(key) ? step : job)[key] = v;
+  return { ...job, steps: [step] };
+}
 
 /**
  * Why a step failed: `transient` (a peer failed or timed out: retry), `state` (the worker holds no
@@ -194,7 +249,10 @@ export const rankFailureSchema = z
   .strict();
 
 /** What a rank reports. */
-export const rankResultSchema = z.discriminatedUnion('ok', [rankSuccessSchema, rankFailureSchema]);
+export const rankResultSchema = z.preprocess(
+  withStepList,
+  z.discriminatedUnion('ok', [rankSuccessSchema, rankFailureSchema]),
+);
 /** What a rank reports. */
 export type RankResult = z.infer<typeof rankResultSchema>;
 /** A successful rank's report. */
@@ -217,7 +275,7 @@ export function parseRankJob(data: unknown): RankJobData {
   return parsePayload(rankJobSchema, 'rank job payload', data);
 }
 
-/** Id of a job step's parent job; deterministic so that a step is never enqueued twice. */
+/** Id of a job step's parent job (the flow from `step`); deterministic so that a step is never enqueued twice. */
 export function stepJobId(jobId: string, step: number, attempt: number): string {
   return `${jobId}.s${step}.a${attempt}`;
 }

@@ -5,13 +5,13 @@
  * the step through the {@link TrainingLoop}, then let the job do what its cadence asks after that
  * step (evaluate, save a checkpoint, finish) — so the worker and the coordinator know one model.
  */
-import type { RankSuccess } from '@llm-forge/cluster-protocol';
+import type { RankStepReport } from '@llm-forge/cluster-protocol';
 import type { Trainer } from '@llm-forge/gpt';
 import type { LocalShare } from '../loop/local-share';
 import type { StepMetrics, TrainingLoop, TrainingLoopOptions } from '../loop/training-loop';
 
 /** What rank 0 reports besides the step's metrics: evaluations, a checkpoint, a finetune's progress. */
-export type StepReport = Pick<RankSuccess, 'eval' | 'sample' | 'checkpoint' | 'finetune'>;
+export type StepReport = Pick<RankStepReport, 'eval' | 'sample' | 'checkpoint' | 'finetune'>;
 
 /** What a job may need after a step besides the loop. */
 export interface AfterStepContext {

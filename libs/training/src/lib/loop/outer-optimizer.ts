@@ -7,6 +7,7 @@
  *
  * With one rank, η = 1 and μ = 0 this is plain training: θ_outer becomes θ_local.
  */
+import { outerStepAfter } from '@llm-forge/cluster-protocol';
 
 /** DiLoCo settings. */
 export interface DilocoOptions {
@@ -25,6 +26,7 @@ export class OuterOptimizer {
   /** θ_outer: the parameters after the last outer step. */
   private readonly outer: Float32Array;
   private readonly momentum: Float32Array;
+  private applied = 0;
 
   /**
    * @param params - θ_outer to start from: the parameters of a fresh run, or of a checkpoint (taken
@@ -56,9 +58,22 @@ export class OuterOptimizer {
     return this.momentum;
   }
 
-  /** Whether an outer step follows the inner step that brought the replica to `stepsDone` steps. */
+  /** θ_outer: the parameters after the last outer step (read only). */
+  get parameters(): Float32Array {
+    return this.outer;
+  }
+
+  /** Outer steps this optimizer has applied since it was built. */
+  get outerSteps(): number {
+    return this.applied;
+  }
+
+  /**
+   * Whether an outer step follows the inner step that brought the replica to `stepsDone` steps
+   * (libs/cluster-protocol's `outerStepAfter`, the rule the coordinator schedules rank jobs by).
+   */
   syncsAfter(stepsDone: number): boolean {
-    return stepsDone % this.options.innerSteps === 0 || stepsDone === this.options.finalStep;
+    return outerStepAfter(stepsDone, this.options);
   }
 
   /** Δ = θ_outer − θ_local, this rank's pseudo-gradient (a new buffer, to be averaged over ranks). */
@@ -77,5 +92,6 @@ export class OuterOptimizer {
       this.outer[i] -= lr * (meanDelta[i] + mu * v);
     }
     local.set(this.outer);
+    this.applied++;
   }
 }
