@@ -13,6 +13,11 @@ export interface ReduceOptions {
   /** Optimizer steps done when the call is made (every rank passes the same). */
   step: number;
   phase: ReducePhase;
+  /**
+   * Which call of its phase in the step this is, when a phase makes several (the buckets of an
+   * overlapped gradient reduction: 0, 1, …, in call order). @defaultValue 0
+   */
+  part?: number;
   /** Wire encoding (gradients only; everything else travels as f32). @defaultValue 'f32' */
   wireDType?: WireDType;
   /** Overrides the collective's timeout for this call (e.g. waiting for rank 0's state save). */

@@ -6,9 +6,18 @@
 import type { AllReduceOptions, AllReduceRing, WireDType } from '@llm-forge/collective';
 import type { GradientCollective, ReduceCost, ReduceOptions, ReducePhase } from './gradient-collective';
 
-/** Keys reserved per optimizer step; a step with more calls takes the next free keys. */
-const KEYS_PER_STEP = 4;
-const PHASE_KEY: Record<ReducePhase, number> = { grads: 0, loss: 1, checksum: 2, extra: 3 };
+/**
+ * Keys reserved per optimizer step, in the order a step makes its calls: calls between steps
+ * (`extra`: evaluation, barriers), the gradient parts, the loss, the checksum. A step with more
+ * calls of a phase than it has keys takes the next free keys (every rank alike).
+ */
+const KEYS_PER_STEP = 4096;
+const PHASE_KEY: Record<ReducePhase, number> = {
+  extra: 0,
+  grads: 16,
+  loss: KEYS_PER_STEP - 2,
+  checksum: KEYS_PER_STEP - 1,
+};
 
 /** Options of a {@link RingCollective}; every rank of a generation passes the same. */
 export interface RingCollectiveOptions {
@@ -49,9 +58,9 @@ export class RingCollective implements GradientCollective {
     return { elapsedMs, bytesSent };
   }
 
-  /** step · 4 + phase, or the next free key when an extra call of the step already used it. */
-  private nextKey({ step, phase }: ReduceOptions): number {
-    this.lastKey = Math.max(step * KEYS_PER_STEP + PHASE_KEY[phase], this.lastKey + 1);
+  /** The key of (step, phase, part), or the next free key when an earlier call of the step used it. */
+  private nextKey({ step, phase, part = 0 }: ReduceOptions): number {
+    this.lastKey = Math.max(step * KEYS_PER_STEP + PHASE_KEY[phase] + part, this.lastKey + 1);
     return this.lastKey;
   }
 }

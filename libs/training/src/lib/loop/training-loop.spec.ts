@@ -65,8 +65,9 @@ afterAll(async () => {
 async function train(
   worldSize: number,
   globalBatchSize: number,
+  overlap = true,
 ): Promise<{ losses: number[][]; params: Float32Array[]; verified: boolean[][] }> {
-  const group = await ranks({ worldSize, globalBatchSize, checkEvery: 5 });
+  const group = await ranks({ worldSize, globalBatchSize, checkEvery: 5, overlap });
   const losses: number[][] = [];
   const verified: boolean[][] = [];
   for (let s = 0; s < STEPS; s++) {
@@ -94,8 +95,10 @@ describe('TrainingLoop', () => {
       expect(baseline.verified.flat()).not.toContain(true);
     });
 
-    it.each(worldSizes)('gives the 1-rank losses and weights with %i ranks', async (N) => {
-      const { losses, params, verified } = await train(N, B);
+    it.each(
+      worldSizes.flatMap((N) => [[N, 'overlapped with backward'] as const, [N, 'after backward'] as const]),
+    )('gives the 1-rank losses and weights with %i ranks, gradients summed %s', async (N, when) => {
+      const { losses, params, verified } = await train(N, B, when === 'overlapped with backward');
       expect(verified[4]).toEqual(Array(N).fill(true)); // after step 5, every rank compared checksums
       const want = baseline.losses.map((l) => l[0]);
       // Every rank reports the same global loss, bit for bit, and holds the same bytes.
@@ -127,6 +130,25 @@ describe('TrainingLoop', () => {
     }
   });
 
+  it('sends an untied token embedding as the rows of the tokens looked up, not all V rows', async () => {
+    const untied: GPTConfig = { ...CONFIG, vocabSize: 2048, tiedHead: false };
+    const sent = async (overlap: boolean): Promise<number> => {
+      const group = await startRanks({
+        config: untied,
+        tokens,
+        trainer: TRAINER,
+        worldSize: 2,
+        globalBatchSize: 4,
+        overlap,
+      });
+      open.push(group);
+      const [metrics] = await stepAll(group);
+      return metrics.bytesSent;
+    };
+    const embeddingBytes = untied.vocabSize * untied.embDim * 4; // 2(N-1)/N = 1 of it per rank at N = 2
+    expect(await sent(true)).toBeLessThan((await sent(false)) - 0.8 * embeddingBytes);
+  });
+
   it('throws ReplicaDivergenceError naming the ranks when a replica differs', async () => {
     const group = await ranks({ worldSize: 3, globalBatchSize: 6, checkEvery: 2 });
     await stepAll(group);
@@ -151,7 +173,7 @@ describe('TrainingLoop', () => {
     const started = Date.now();
     const error = await stepRank(group[0]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CollectiveError);
-    expect((error as CollectiveError).step).toBe(4); // optimizer step 1, phase 0 (gradients)
+    expect((error as CollectiveError).step).toBe(4096 + 16); // optimizer step 1, its first gradient call
     expect(Date.now() - started).toBeLessThan(timeoutMs + HANG_SLACK_MS);
   });
 
@@ -224,9 +246,12 @@ describe('TrainingLoop in DiLoCo mode', () => {
     const n = run[0].params[0].length;
     run.forEach((step, s) => {
       const outer = (s + 1) % H === 0;
-      // Every step sends the loss (a few bytes); an outer step sends the pseudo-gradient as well.
+      // Only an outer step sends anything (the pseudo-gradient and the loss): between outer steps
+      // the ranks do not meet, and each reports its own loss.
       if (outer) expect(step.bytes[0]).toBeGreaterThan(4 * n * 0.5);
-      else expect(step.bytes[0]).toBeLessThan(64);
+      else expect(step.bytes).toEqual([0, 0]);
+      if (outer) expect(step.losses[1]).toBe(step.losses[0]);
+      else expect(step.losses[1]).not.toBe(step.losses[0]);
       // The inner steps diverge (each rank its own slice); the outer step makes them equal again.
       const diff = maxAbsDiff(step.params[0], step.params[1]);
       if (outer) expect(diff).toBe(0);

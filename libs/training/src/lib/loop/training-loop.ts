@@ -20,6 +20,7 @@ import type { GradientCollective, ReduceOptions } from '../collective/gradient-c
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import type { LocalShare } from './local-share';
 import type { OuterOptimizer } from './outer-optimizer';
+import { OverlappedGradients } from './overlapped-gradients';
 
 /** Options of a {@link TrainingLoop}; every rank must pass the same values. */
 export interface TrainingLoopOptions {
@@ -42,13 +43,24 @@ export interface TrainingLoopOptions {
    * step (DDP).
    */
   outer?: OuterOptimizer;
+  /**
+   * DDP: sum the gradients over the ranks while backward runs (buckets, see
+   * {@link OverlappedGradients}) instead of after it. Applies to next-token batches of equal size
+   * at world size > 1. @defaultValue true
+   */
+  overlap?: boolean;
+  /** Gradient bytes per overlapped bucket. @defaultValue 8 MiB */
+  bucketBytes?: number;
 }
 
 /** What one optimizer step did, as seen by this rank. */
 export interface StepMetrics {
   /** 0-based index of the step just taken. */
   step: number;
-  /** Mean loss over the global batch (identical on every rank), before the update. */
+  /**
+   * Mean loss over the global batch (identical on every rank), before the update; in DiLoCo mode,
+   * on inner steps that end no outer step, this rank's own loss (the ranks do not meet there).
+   */
   loss: number;
   /** Mean loss over this rank's share. */
   localLoss: number;
@@ -62,7 +74,10 @@ export interface StepMetrics {
   gradNorm: number;
   /** Milliseconds of forward + backward on this rank. */
   computeMs: number;
-  /** Milliseconds spent in all-reduces (gradients, loss and any checksum check). */
+  /**
+   * Milliseconds spent waiting for all-reduces (gradients, loss and any checksum check); with
+   * overlap, only the gradient communication still in flight when backward ended.
+   */
   communicationMs: number;
   /** Payload bytes this rank sent during the step. */
   bytesSent: number;
@@ -89,6 +104,7 @@ const CHECKSUM_WORDS = 4;
 export class TrainingLoop {
   private readonly verifyEvery: number;
   private readonly outer?: OuterOptimizer;
+  private readonly overlapped?: OverlappedGradients;
 
   constructor(
     /** This rank's trainer (its replica, flat params and grads, AdamW state). */
@@ -103,6 +119,12 @@ export class TrainingLoop {
     }
     this.verifyEvery = verifyEvery;
     this.outer = options.outer;
+    if (options.overlap !== false && !this.outer && collective.worldSize > 1 && trainer.model) {
+      this.overlapped = new OverlappedGradients(trainer, collective, {
+        bucketBytes: options.bucketBytes,
+        wireDType: options.wireDType,
+      });
+    }
   }
 
   /** Optimizer steps done (including those before a resume). */
@@ -118,30 +140,21 @@ export class TrainingLoop {
    */
   async step(share: LocalShare): Promise<StepMetrics> {
     const step = this.trainer.stepsDone;
-    const computeStarted = performance.now();
-    const localLoss = this.localGradients(share); // grads = ∇ mean over the share
-    // DDP: the sum over ranks is ∇ global mean. DiLoCo: each rank steps on its own share's mean.
-    if (share.weight !== 1 && !this.outer) scale(this.trainer.grads, share.weight);
-    const computeMs = performance.now() - computeStarted;
-
     const cost = { communicationMs: 0, bytesSent: 0 };
-    if (!this.outer) {
-      await this.reduce(
-        this.trainer.grads,
-        { step, phase: 'grads', wireDType: this.options.wireDType },
-        cost,
-      );
-    }
-    const loss = new Float32Array([localLoss * share.weight]);
-    await this.reduce(loss, { step, phase: 'loss' }, cost);
-    // The same reduced loss on every rank, so every rank stops alike, before the update.
-    if (!Number.isFinite(loss[0])) throw new TrainingDivergedError(step, 'loss', loss[0]);
+    const { localLoss, computeMs } = await this.gradients(share, step, cost);
+    // DDP: the global loss, the same on every rank, so every rank stops alike before the update.
+    // DiLoCo: each rank's own until an outer step, so the ranks need not meet between outer steps.
+    let loss = this.outer ? localLoss : await this.globalLoss(localLoss * share.weight, step, cost);
+    if (!Number.isFinite(loss)) throw new TrainingDivergedError(step, 'loss', loss);
 
     // Identical inputs on every rank, so an identical update (or the same TrainingDivergedError);
     // DiLoCo's inner update is this rank's own, until the outer step makes the replicas equal again.
     const { gradNorm, lr } = this.trainer.applyGradients();
     const synced = this.outer?.syncsAfter(this.trainer.stepsDone) ?? true;
-    if (this.outer && synced) await this.outerStep(step, cost);
+    if (this.outer && synced) {
+      await this.outerStep(step, cost);
+      loss = await this.globalLoss(localLoss * share.weight, step, cost);
+    }
 
     const verified =
       synced &&
@@ -151,7 +164,7 @@ export class TrainingLoop {
     if (verified) await this.verifyAt(step, cost);
     return {
       step,
-      loss: loss[0],
+      loss,
       localLoss,
       tokens: share.tokens,
       ...(share.localTokens !== undefined ? { localTokens: share.localTokens } : {}),
@@ -161,6 +174,51 @@ export class TrainingLoop {
       ...cost,
       verified,
     };
+  }
+
+  /**
+   * The step's gradients into `trainer.grads`: in DDP mode the sum over the ranks of each rank's
+   * weighted gradient (overlapped with backward where it can be), in DiLoCo mode this rank's own.
+   */
+  private async gradients(
+    share: LocalShare,
+    step: number,
+    cost: { communicationMs: number; bytesSent: number },
+  ): Promise<{ localLoss: number; computeMs: number }> {
+    const { work } = share;
+    const batches =
+      work === undefined || Array.isArray(work) ? (work as readonly Batch[] | undefined) : undefined;
+    const equalBatches = !batches || batches.every((m) => m.batchSize === batches[0].batchSize);
+    if (this.overlapped && typeof work !== 'function' && equalBatches) {
+      const result = await this.overlapped.sumGradients(batches, share.weight, step);
+      cost.communicationMs += result.communicationMs;
+      cost.bytesSent += result.bytesSent;
+      return result;
+    }
+    const computeStarted = performance.now();
+    const localLoss = this.localGradients(share); // grads = ∇ mean over the share
+    // DDP: the sum over ranks is ∇ global mean. DiLoCo: each rank steps on its own share's mean.
+    if (share.weight !== 1 && !this.outer) scale(this.trainer.grads, share.weight);
+    const computeMs = performance.now() - computeStarted;
+    if (!this.outer) {
+      await this.reduce(
+        this.trainer.grads,
+        { step, phase: 'grads', wireDType: this.options.wireDType },
+        cost,
+      );
+    }
+    return { localLoss, computeMs };
+  }
+
+  /** The sum over the ranks of each rank's weighted share of the loss. */
+  private async globalLoss(
+    weighted: number,
+    step: number,
+    cost: { communicationMs: number; bytesSent: number },
+  ): Promise<number> {
+    const loss = new Float32Array([weighted]);
+    await this.reduce(loss, { step, phase: 'loss' }, cost);
+    return loss[0];
   }
 
   /**

@@ -34,6 +34,8 @@ export interface TestRingOptions {
   ring?: Partial<RingAllReduceOptions>;
   /** DiLoCo instead of DDP. */
   diloco?: DilocoOptions;
+  /** DDP: overlap the gradient sum with backward. @defaultValue true */
+  overlap?: boolean;
 }
 
 /** Starts `worldSize` ranks with identical replicas and connects their rings. */
@@ -68,6 +70,7 @@ export async function startRanks(options: TestRingOptions): Promise<TestRank[]> 
     const collective = worldSize === 1 ? SINGLE_PROCESS : new RingCollective(ring);
     const loop = new TrainingLoop(trainer, collective, {
       verifyEvery: options.checkEvery,
+      overlap: options.overlap,
       ...(options.diloco ? { outer: new OuterOptimizer(trainer.params, options.diloco) } : {}),
     });
     return { model, trainer, loader, ring, loop, globalBatchSize };
