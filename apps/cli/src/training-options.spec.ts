@@ -11,7 +11,7 @@ import {
 } from '@llm-forge/cluster-protocol';
 import { MANIFEST_FILE } from '@llm-forge/data-shards';
 import { CONFIG_FILE, MODEL_FILE, MODEL_INDEX_FILE, PRESET_NAMES } from '@llm-forge/gpt';
-import { addTrainingOptions, given, type TrainingFlags } from './training-options';
+import { addTrainingOptions, given, sharedSpecFields, type TrainingFlags } from './training-options';
 
 /** The shared flags parsed from `argv`, and the command (for where each value came from). */
 function parse(...argv: string[]): { flags: TrainingFlags; command: Command } {
@@ -39,6 +39,7 @@ describe('training flags', () => {
       evalEvery: D.evalEvery,
       seed: D.seed,
       sync: D.sync.mode,
+      overlap: true,
       innerSteps: D.diloco.innerSteps,
       outerLr: D.diloco.outerLr,
       outerMomentum: D.diloco.outerMomentum,
@@ -73,6 +74,13 @@ describe('training flags', () => {
     expect(quiet(['--batch-size', '1000000000'])).toThrow(/--batch-size.*an integer in \[1, 65536\]/);
     expect(quiet(['--context-length', '1000000000'])).toThrow(/--context-length.*\[1, 32768\]/);
     expect(parse('--steps', '10000000').flags.steps).toBe(10_000_000);
+  });
+
+  it('map --no-overlap to the ddp spec that sums gradients after backward', () => {
+    expect(sharedSpecFields(parse().flags).sync).toEqual({ mode: 'ddp' });
+    const off = sharedSpecFields(parse('--no-overlap').flags).sync;
+    expect(off).toEqual({ mode: 'ddp', overlap: false });
+    expect(runSpecSchema.parse({ sync: off }).sync).toEqual({ mode: 'ddp', overlap: false });
   });
 
   it('tell a given flag from a default', () => {

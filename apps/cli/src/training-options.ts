@@ -37,6 +37,8 @@ export interface TrainingFlags {
   evalEvery: number;
   seed: number;
   sync: 'ddp' | 'diloco';
+  /** ddp: sum the gradients while backward runs (`--no-overlap` turns it off). */
+  overlap: boolean;
   innerSteps: number;
   outerLr: number;
   outerMomentum: number;
@@ -94,6 +96,10 @@ export function addTrainingOptions(command: Command, batchHelp: string, textHelp
         .default(D.sync.mode),
     )
     .option(
+      '--no-overlap',
+      'ddp: sum the gradients after backward instead of while it runs (for comparisons)',
+    )
+    .option(
       '--inner-steps <H>',
       'diloco: local steps per outer step',
       boundedInt(L.steps),
@@ -149,6 +155,6 @@ export function sharedSpecFields(flags: TrainingFlags, paths: SpecPaths = {}): R
             outerLr: flags.outerLr,
             outerMomentum: flags.outerMomentum,
           }
-        : { mode: 'ddp' },
+        : { mode: 'ddp', ...(flags.overlap === false ? { overlap: false } : {}) },
   };
 }

@@ -66,14 +66,14 @@ const optimizerSchema = z
   .refine((o) => o.minLr <= o.lr, { message: 'minLr must not exceed lr', path: ['minLr'] });
 
 /**
- * How the ranks synchronise: `{ mode: 'ddp' }` (the gradients summed every step: N workers take
- * the one-process steps) or `{ mode: 'diloco', innerSteps, outerLr, outerMomentum }` (each worker
+ * How the ranks synchronise: `{ mode: 'ddp' }` (the gradients summed every step, while backward
+ * runs unless `overlap: false`: N workers take the one-process steps) or `{ mode: 'diloco', innerSteps, outerLr, outerMomentum }` (each worker
  * takes `innerSteps` AdamW steps on its own slice of every global batch, then the workers average
  * their parameter change and take one outer Nesterov step: 1/innerSteps of the communication).
  * `steps` counts inner steps of the global batch either way, so both modes see the same tokens.
  */
 const syncSchema = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal('ddp') }).strip(),
+  z.object({ mode: z.literal('ddp'), overlap: z.boolean().optional() }).strip(),
   z
     .object({
       mode: z.literal('diloco'),

@@ -41,6 +41,8 @@ export class PretrainingReplica implements JobReplica {
     this.loopOptions = {
       verifyEvery: spec.verifyEvery,
       wireDType: spec.wireDType,
+      // Overlap is the default; `overlap: false` sums the gradients after backward (for comparisons).
+      ...(spec.sync.mode === 'ddp' && spec.sync.overlap === false ? { overlap: false } : {}),
       ...(outer ? { outer } : {}),
     };
   }
