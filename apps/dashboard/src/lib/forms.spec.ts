@@ -33,6 +33,13 @@ describe('run form', () => {
     expect(!bad.ok && bad.errors.innerSteps).toBe('innerSteps must be at least 1, got 0');
   });
 
+  it('asks ddp to sum after backward only when told (overlap is the default)', () => {
+    const on = buildRunSpec(DEFAULT_RUN_FORM);
+    expect(on.ok && runSpecSchema.parse(on.value).sync).toEqual({ mode: 'ddp' });
+    const off = buildRunSpec({ ...DEFAULT_RUN_FORM, sync: 'ddp-no-overlap' });
+    expect(off.ok && runSpecSchema.parse(off.value).sync).toEqual({ mode: 'ddp', overlap: false });
+  });
+
   it('starts from the defaults POST /runs gives an empty body', () => {
     const r = buildRunSpec(DEFAULT_RUN_FORM);
     expect(r.ok && runSpecSchema.parse(r.value)).toEqual(runSpecSchema.parse({}));

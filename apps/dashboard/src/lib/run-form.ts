@@ -22,8 +22,11 @@ export interface RunFormFields {
   lr: string;
   checkpointEvery: string;
   evalEvery: string;
-  /** How the workers synchronise: every step (ddp) or every `innerSteps` steps (DiLoCo). */
-  sync: 'ddp' | 'diloco';
+  /**
+   * How the workers synchronise: every step (ddp; gradients summed while backward runs, or after it
+   * for comparisons) or every `innerSteps` steps (DiLoCo).
+   */
+  sync: 'ddp' | 'ddp-no-overlap' | 'diloco';
   innerSteps: string;
 }
 
@@ -88,9 +91,15 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
     optimizer: { lr },
     checkpointEvery,
     evalEvery,
-    sync: f.sync === 'diloco' ? { mode: 'diloco', innerSteps } : { mode: 'ddp' },
+    sync: syncSpec(f.sync, innerSteps),
   };
   if (contextLength !== undefined) spec.contextLength = contextLength;
   if (f.name.trim() !== '') spec.name = f.name.trim();
   return { ok: true, value: spec };
+}
+
+/** The run spec's `sync` for the form's choice. */
+function syncSpec(sync: RunFormFields['sync'], innerSteps: number | undefined): RunSpecInput['sync'] {
+  if (sync === 'diloco') return { mode: 'diloco', innerSteps };
+  return sync === 'ddp-no-overlap' ? { mode: 'ddp', overlap: false } : { mode: 'ddp' };
 }

@@ -64,13 +64,17 @@ export function NewRunPage(): ReactElement {
         {text('evalEvery', 'Evaluate every', 'steps; 0: never')}
       </div>
       <div className="row">
-        <Field label="Sync" hint="ddp: gradients every step; diloco: an outer step every inner steps">
+        <Field
+          label="Sync"
+          hint="ddp: gradients every step, sent while backward runs; diloco: an outer step every inner steps"
+        >
           <select
             name="sync"
             value={fields.sync}
             onChange={(e) => set('sync')(e.target.value as RunFormFields['sync'])}
           >
             <option value="ddp">ddp</option>
+            <option value="ddp-no-overlap">ddp, no overlap</option>
             <option value="diloco">diloco</option>
           </select>
         </Field>

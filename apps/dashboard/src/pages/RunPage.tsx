@@ -111,10 +111,11 @@ function RunFigures({ run }: { run: RunDetail }): ReactElement {
   );
 }
 
-/** How the run's workers synchronise: `ddp`, or `diloco H=50` (runs from before the setting: ddp). */
+/** How the run's workers synchronise: `ddp`, `ddp, no overlap` or `diloco H=50` (runs from before the setting: ddp). */
 function syncMode(run: RunDetail): string {
   const sync = run.spec.sync;
-  return sync?.mode === 'diloco' ? `diloco H=${sync.innerSteps}` : 'ddp';
+  if (sync?.mode === 'diloco') return `diloco H=${sync.innerSteps}`;
+  return sync?.overlap === false ? 'ddp, no overlap' : 'ddp';
 }
 
 function Figure({
