@@ -58,6 +58,7 @@ describe('a corrupt step checkpoint on a worker', () => {
       kind: 'run',
       jobId: 'run-sums',
       step,
+      endStep: step + 1,
       attempt,
       worldSize: 1,
       rank: 0,
@@ -69,7 +70,7 @@ describe('a corrupt step checkpoint on a worker', () => {
     const writer = await session('w0');
     let last: RankResult | undefined;
     for (let s = 0; s < 2; s++) last = await writer.session.run(job(writer, s, 0));
-    expect(last).toMatchObject({ ok: true, checkpoint: { name: 'step-000002' } });
+    expect(last).toMatchObject({ ok: true, steps: [{ checkpoint: { name: 'step-000002' } }] });
 
     const moments = path.join(checkpointDir, 'step-000002', 'optimizer.safetensors');
     const bytes = fs.readFileSync(moments);

@@ -116,11 +116,14 @@ export class WorkerProcess {
       this.finetuneJob = '';
     }
     if (result.ok) {
-      this.lastCompletedStep = result.step;
-      this.metrics?.observeStep(result);
+      const last = result.steps[result.steps.length - 1];
+      this.lastCompletedStep = last.step;
+      this.metrics?.observeJob(result);
+      const sum = (field: 'computeMs' | 'commMs') =>
+        Math.round(result.steps.reduce((n, s) => n + s[field], 0));
       log.info(
-        { loss: result.loss, computeMs: Math.round(result.computeMs), commMs: Math.round(result.commMs) },
-        'step done',
+        { steps: result.steps.length, loss: last.loss, computeMs: sum('computeMs'), commMs: sum('commMs') },
+        result.steps.length === 1 ? 'step done' : 'steps done',
       );
     } else {
       this.metrics?.observeFailure(result);

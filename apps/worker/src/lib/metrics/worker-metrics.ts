@@ -20,7 +20,7 @@ export class WorkerMetrics {
   });
   private readonly loss = new Gauge({
     name: 'forge_worker_loss',
-    help: 'Global training loss of the last step',
+    help: "Training loss of the last step (DiLoCo's inner steps: this rank's own)",
     registers: [this.registry],
   });
   private readonly tokensPerSecond = new Gauge({
@@ -30,7 +30,7 @@ export class WorkerMetrics {
   });
   private readonly stepSeconds = new Histogram({
     name: 'forge_worker_step_seconds',
-    help: 'Wall time of a rank job, by phase (compute, allreduce, total)',
+    help: "Wall time of a step, by phase (compute, allreduce, total: the rank job's time per step)",
     labelNames: ['phase'],
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
@@ -47,15 +47,20 @@ export class WorkerMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Records a successful step. */
-  observeStep(result: RankSuccess): void {
-    this.steps.inc();
-    this.loss.set(result.loss);
-    this.tokensPerSecond.set(result.tokens / (result.jobMs / 1000));
-    this.stepSeconds.observe({ phase: 'compute' }, result.computeMs / 1000);
-    this.stepSeconds.observe({ phase: 'allreduce' }, result.commMs / 1000);
-    this.stepSeconds.observe({ phase: 'total' }, result.jobMs / 1000);
-    this.bytesSent.inc(result.bytesSent);
+  /** Records a successful job's steps (its wall time shared evenly by them). */
+  observeJob(result: RankSuccess): void {
+    const { steps, jobMs } = result;
+    const stepMs = jobMs / steps.length;
+    for (const step of steps) {
+      this.steps.inc();
+      this.stepSeconds.observe({ phase: 'compute' }, step.computeMs / 1000);
+      this.stepSeconds.observe({ phase: 'allreduce' }, step.commMs / 1000);
+      this.stepSeconds.observe({ phase: 'total' }, stepMs / 1000);
+      this.bytesSent.inc(step.bytesSent);
+    }
+    const last = steps[steps.length - 1];
+    this.loss.set(last.loss);
+    this.tokensPerSecond.set(steps.reduce((n, s) => n + s.tokens, 0) / (jobMs / 1000));
   }
 
   /** Records a failed step. */

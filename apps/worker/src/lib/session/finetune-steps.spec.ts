@@ -14,6 +14,7 @@ import {
   type FinetuneRankJobData,
   type FinetuneSpecInput,
   type RankResult,
+  type RankStepReport,
   type RankSuccess,
 } from '@llm-forge/cluster-protocol';
 import { GPTModel, saveModel } from '@llm-forge/gpt';
@@ -84,6 +85,7 @@ describe('TrainingSession: finetune steps', () => {
       kind: 'finetune',
       jobId: id,
       step,
+      endStep: step + 1,
       attempt,
       worldSize: peers.length,
       rank,
@@ -94,9 +96,12 @@ describe('TrainingSession: finetune steps', () => {
     }));
   }
 
-  const ok = (r: RankResult): RankSuccess => {
+  /** The report of a finetune job's one step (a finetune's job covers one step). */
+  const ok = (r: RankResult): RankStepReport => {
     if (!r.ok) throw new Error(`${r.kind}: ${r.error}`);
-    return rankResultSchema.parse(r) as RankSuccess;
+    const { steps } = rankResultSchema.parse(r) as RankSuccess;
+    expect(steps).toHaveLength(1);
+    return steps[0];
   };
 
   /**
@@ -107,8 +112,8 @@ describe('TrainingSession: finetune steps', () => {
     ws: { session: TrainingSession; address: string }[],
     jobsAt: (step: number, resumeFrom?: string) => FinetuneRankJobData[],
     options: { from?: number; until?: number; resumeFrom?: string } = {},
-  ): Promise<RankSuccess[][]> {
-    const steps: RankSuccess[][] = [];
+  ): Promise<RankStepReport[][]> {
+    const steps: RankStepReport[][] = [];
     let total = Infinity;
     for (let step = options.from ?? 0; step < Math.min(total, options.until ?? Infinity); step++) {
       const jobs = jobsAt(step, step === options.from ? options.resumeFrom : undefined);
@@ -119,7 +124,7 @@ describe('TrainingSession: finetune steps', () => {
     return steps;
   }
 
-  const logged = (steps: RankSuccess[][]) =>
+  const logged = (steps: RankStepReport[][]) =>
     steps.flatMap(([lead]) => (lead.finetune?.logged ? [lead.finetune.logged] : []));
 
   it('two ranks over the ring train the same model as one; rank 0 finishes after the last step', async () => {

@@ -1,11 +1,13 @@
 /**
  * Everything a worker does for one rank job, whatever the kind of training job (a pretraining run, a
- * finetune): make sure it holds the job's replica at the job's step (kept in memory from the
- * previous step, loaded from a checkpoint or saved state, or fresh at step 0), join the job's ring
- * generation, take the data-parallel step on its share of the global batch, then do what the job
- * asks after that step (evaluations, checkpoints on rank 0, the end of a finetune). Never throws:
- * every outcome is a {@link RankResult}, so the coordinator's parent step job always runs and
- * decides (retry, resume, fail).
+ * finetune): make sure it holds the job's replica at the job's first step (kept in memory from the
+ * previous job, loaded from a checkpoint or saved state, or fresh at step 0), join the job's ring
+ * generation, then take the job's steps [step, endStep) back to back — one in DDP and finetunes, the
+ * inner steps up to the next outer step in DiLoCo — each on its share of the global batch and each
+ * followed by what the job asks after that step (evaluations, checkpoints on rank 0, the end of a
+ * finetune). Between steps it yields to the event loop (the ring's server, an abort message) and
+ * stops when told to. Never throws: every outcome is a {@link RankResult}, so the coordinator's
+ * parent step job always runs and decides (retry, resume, fail).
  */
 import { CollectiveError, type AllReduceRing } from '@llm-forge/collective';
 import {
@@ -13,12 +15,14 @@ import {
   type FailureKind,
   type RankJobData,
   type RankResult,
+  type RankStepReport,
   type RankSuccess,
 } from '@llm-forge/cluster-protocol';
 import { ShardError } from '@llm-forge/data-shards';
 import { FinetuneAbortedError, FinetuneReplica } from '@llm-forge/finetune';
 import { CheckpointError, ForgeError } from '@llm-forge/gpt';
 import {
+  OuterStepMark,
   PretrainingReplica,
   ReplicaDivergenceError,
   RingCollective,
@@ -59,6 +63,8 @@ function openReplica(job: RankJobData): JobReplica {
 export class TrainingSession {
   private replica?: JobReplica;
   private generation?: RingGeneration;
+  /** DiLoCo: the way back to the outer step the running job began at (the held replica's). */
+  private mark?: OuterStepMark;
   /** Highest attempt seen per job, to refuse stale jobs of an aborted attempt. */
   private readonly attempts = new Map<string, number>();
   /** Why the running finetune attempt must stop, by its `finetuneJobId`, when the coordinator said so. */
@@ -78,23 +84,41 @@ export class TrainingSession {
   }
 
   /**
-   * Stops a finetune attempt's long final evaluation (`jobKey` is its `finetuneJobId`) at its next
-   * check, when the coordinator says the attempt was superseded or cancelled.
+   * Stops the attempt `jobKey` (its `finetuneJobId`, `<jobId>.a<attempt>`) at its next check — between
+   * the steps of a job, and during a finetune's long final evaluation — when the coordinator says the
+   * attempt was superseded or cancelled.
    */
   abort(jobKey: string, reason: string): void {
     this.abortReason = { job: jobKey, reason };
   }
 
-  /** Runs one rank job; resolves to its result (success or a classified failure). */
+  /** Runs one rank job, all its steps; resolves to its result (success or a classified failure). */
   async run(job: RankJobData): Promise<RankResult> {
     const started = performance.now();
     this.abortReason = undefined;
+    let marked = false;
     try {
       this.refuseStale(job);
       const replica = this.ensureReplica(job);
       const generation = await this.ensureGeneration(job, replica);
-      return await this.step(job, replica, generation, started);
+      marked = this.markOuterStep(replica);
+      const steps: RankStepReport[] = [];
+      for (let step = job.step; step < job.endStep; step++) {
+        if (step > job.step) await this.between(job);
+        steps.push(await this.step(job, replica, generation, step));
+      }
+      const success: RankSuccess = {
+        ok: true,
+        workerId: this.workerId,
+        rank: job.rank,
+        step: job.step,
+        appliedSteps: replica.trainer.stepsDone,
+        jobMs: performance.now() - started,
+        steps,
+      };
+      return success;
     } catch (error) {
+      if (marked) this.rollBack();
       return this.failure(job, error);
     }
   }
@@ -104,6 +128,7 @@ export class TrainingSession {
     this.replica?.dispose();
     this.replica = undefined;
     this.generation = undefined;
+    this.mark = undefined;
   }
 
   private refuseStale(job: RankJobData): void {
@@ -146,27 +171,57 @@ export class TrainingSession {
     return this.generation;
   }
 
+  /**
+   * DiLoCo: records the outer step the job begins at, to come back to after a failure
+   * ({@link rollBack}). False in DDP, where a failed step leaves the replica as it was.
+   */
+  private markOuterStep(replica: JobReplica): boolean {
+    const outer = replica.loopOptions?.outer;
+    if (!outer) return false;
+    if (this.mark === undefined) this.mark = new OuterStepMark(replica.trainer, outer);
+    this.mark.take(); // false between outer steps: a failure then drops the replica
+    return true;
+  }
+
+  /**
+   * After a failure part-way through a DiLoCo job: back to the last outer step the replica completed
+   * (the job's first step, unless its outer step was applied), so a new ring can re-run the job from
+   * memory; without a way back, the replica is dropped (the coordinator rewinds to a checkpoint).
+   */
+  private rollBack(): void {
+    if (!this.mark?.rollBack()) this.release();
+  }
+
+  /**
+   * Between two steps of a job: yields to the event loop, so the ring's server, timers and messages
+   * from the main thread (an abort) run while no communication happens; then stops the job if the
+   * coordinator cancelled or superseded its attempt.
+   */
+  private async between(job: RankJobData): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const reason = this.abortReason?.job === finetuneJobId(job.jobId, job.attempt) && this.abortReason.reason;
+    if (reason) throw new StepFailure('transient', reason);
+  }
+
+  /** One step of the job and what the job asks after it. */
   private async step(
     job: RankJobData,
     replica: JobReplica,
     generation: RingGeneration,
-    started: number,
-  ): Promise<RankSuccess> {
+    step: number,
+  ): Promise<RankStepReport> {
     const { loop } = generation;
-    const metrics = await loop.step(replica.share(job.step));
+    const metrics = await loop.step(replica.share(step));
     const jobKey = finetuneJobId(job.jobId, job.attempt);
     const report = await replica.afterStep(loop, metrics, {
       abortReason: () => (this.abortReason?.job === jobKey ? this.abortReason.reason : undefined),
       log: this.log,
     });
     return {
-      ok: true,
-      workerId: this.workerId,
-      rank: job.rank,
-      step: job.step,
-      appliedSteps: replica.trainer.stepsDone,
+      step: metrics.step,
       loss: metrics.loss,
       localLoss: metrics.localLoss,
+      ...(metrics.localTokens !== undefined ? { localTokens: metrics.localTokens } : {}),
       tokens: metrics.tokens,
       lr: metrics.lr,
       gradNorm: metrics.gradNorm,
@@ -175,7 +230,6 @@ export class TrainingSession {
       bytesSent: metrics.bytesSent,
       verified: metrics.verified,
       ...report,
-      jobMs: performance.now() - started,
     };
   }
 
