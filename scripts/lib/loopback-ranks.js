@@ -8,7 +8,8 @@
 /**
  * Starts `ranks` replicas of `preset` (seed 123, no dropout), each with its slice of the global
  * batch of `batch` windows of `context` tokens of `tokens` (in order), a cosine schedule over
- * `steps`, and a TrainingLoop with `loopOptions(trainer)`. Returns the ranks and `close()`.
+ * `steps` (lr 1e-3 to 1e-4 after 10 warmup steps; `schedule` overrides any of those), and a
+ * TrainingLoop with `loopOptions(trainer)`. Returns the ranks and `close()`.
  */
 async function startLoopbackRanks({
   ranks,
@@ -17,6 +18,7 @@ async function startLoopbackRanks({
   batch,
   context,
   steps,
+  schedule = {},
   loopOptions = () => ({}),
 }) {
   const { RingAllReduce } = require('@llm-forge/collective');
@@ -35,7 +37,14 @@ async function startLoopbackRanks({
   const replicas = rings.map((ring, rank) => {
     const model = GPTModel.random(config, 123);
     const trainer = new Trainer(model, {
-      schedule: { lr: 1e-3, minLr: 1e-4, warmupSteps: 10, schedule: 'cosine', totalSteps: steps },
+      schedule: {
+        lr: 1e-3,
+        minLr: 1e-4,
+        warmupSteps: 10,
+        schedule: 'cosine',
+        totalSteps: steps,
+        ...schedule,
+      },
       adamw: { weightDecay: 0.1 },
       gradClip: 1,
       seed: 123,
