@@ -7,10 +7,15 @@
  * compute and communication ms per step and bytes per step.
  *
  *   sudo npm run bench:scaling -- --presets tiny,small --hosts 1,2 --links unshaped,10000,1000,100 \
- *     --modes ddp,diloco --steps 6 --context 256 --rows 8 [--inner-steps 50] [--strong]
+ *     --modes ddp-no-overlap,ddp,diloco --steps 6 --context 256 --rows 8 [--inner-steps 50] [--strong] \
+ *     [--json points.json]
  *
  * --rows is the rows per worker per step (weak scaling: the global batch grows with N); --strong
- * fixes the global batch at --rows instead. Needs root and ip netns; `npm run build` first.
+ * fixes the global batch at --rows instead. Modes: `ddp` (the run spec's default, overlap on where
+ * the coordinator has it), `ddp-no-overlap` (`sync: {mode: 'ddp', overlap: false}`: the whole
+ * all-reduce after the backward), `diloco` (H = --inner-steps). --json writes the measured points
+ * (rewritten after each point, so a failed sweep keeps what it measured) for
+ * `npm run bench:scaling-model`. Needs root and ip netns; `npm run build` first.
  */
 'use strict';
 const fs = require('fs');
@@ -39,6 +44,7 @@ function parseArgs(argv) {
     rows: 8,
     innerSteps: 50,
     strong: false,
+    json: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
@@ -154,6 +160,14 @@ async function startCluster(net, logDir) {
   }
 }
 
+/** The run spec's `sync` of a mode of --modes. */
+function syncOf(mode, innerSteps) {
+  if (mode === 'ddp') return { mode: 'ddp' };
+  if (mode === 'ddp-no-overlap') return { mode: 'ddp', overlap: false };
+  if (mode === 'diloco') return { mode, innerSteps };
+  throw new Error(`unknown mode ${mode}: ddp, ddp-no-overlap or diloco`);
+}
+
 /** The medians of a run's steps after the first (warm-up) one. */
 function summarise(run) {
   const steps = run.metrics.slice(1);
@@ -165,7 +179,8 @@ function summarise(run) {
     tokensPerSecond: median(steps.map((m) => m.tokensPerSecond)),
     computeMs: median(steps.map((m) => m.computeMs)),
     commMs: median(steps.map((m) => m.commMs)),
-    bytesPerStep: median(steps.map((m) => m.bytesSent)),
+    bytesPerStep: median(steps.map((m) => m.bytesSent)), // summed over the ranks
+    stepMs: median(steps.map((m) => m.stepMs)),
     finalLoss: run.metrics.at(-1)?.loss,
   };
 }
@@ -178,7 +193,7 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
   try {
     stop = await startCluster(net, logDir);
     const batchSize = args.strong ? args.rows : args.rows * hosts;
-    const sync = mode === 'diloco' ? { mode, innerSteps: args.innerSteps } : { mode: 'ddp' };
+    const sync = syncOf(mode, args.innerSteps);
     const run = await api('POST', '/runs', {
       model: { preset },
       contextLength: args.context,
@@ -206,6 +221,30 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
   }
 }
 
+/** One measured point as --json writes it (the format scripts/scaling-model.js reads). */
+function jsonPoint(args, p, efficiency, params) {
+  return {
+    date: new Date().toISOString(),
+    preset: p.preset,
+    params,
+    hosts: p.hosts,
+    linkMbit: p.hosts === 1 || !p.rateMbit ? null : p.rateMbit, // null: one host, or unshaped
+    mode: p.mode,
+    ...(p.mode === 'diloco' ? { innerSteps: args.innerSteps } : {}),
+    globalBatch: p.batchSize,
+    context: args.context,
+    tokensPerSecond: p.tokensPerSecond,
+    efficiency,
+    computeMs: p.computeMs, // the slowest rank's forward + backward
+    commMs: p.commMs, // the slowest rank's all-reduces
+    stepMs: p.stepMs,
+    bytesPerStep: p.bytesPerStep, // sent by all ranks together
+    bytesPerRank: p.bytesPerStep / p.hosts,
+    cpuModel: os.cpus()[0].model,
+    load: os.loadavg()[0],
+  };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const why = hostsUnavailable();
@@ -220,7 +259,11 @@ async function main() {
     `# ${os.cpus()[0].model}, ${os.cpus().length} cores; ${args.steps} steps, context ${args.context}, ` +
       `${args.rows} rows ${args.strong ? 'in the global batch' : 'per worker'}; load ${os.loadavg()[0].toFixed(1)}`,
   );
-  console.log('preset  hosts  link       mode    batch  tokens/s  efficiency  compute ms  comm ms  MB/step');
+  console.log(
+    'preset  hosts  link       mode            batch  tokens/s  efficiency  compute ms  comm ms  MB/step',
+  );
+  const points = [];
+  const { countParameters, presetConfig } = args.json ? require('@llm-forge/gpt') : {};
   for (const preset of args.presets) {
     const single = {};
     for (const mode of args.modes) {
@@ -237,7 +280,7 @@ async function main() {
               preset.padEnd(7),
               String(hosts).padStart(5),
               link.padEnd(10),
-              mode.padEnd(7),
+              mode.padEnd(14),
               String(p.batchSize).padStart(5),
               p.tokensPerSecond.toFixed(0).padStart(9),
               efficiency.toFixed(2).padStart(11),
@@ -246,6 +289,10 @@ async function main() {
               (p.bytesPerStep / 1e6).toFixed(1).padStart(8),
             ].join('  '),
           );
+          if (args.json) {
+            points.push(jsonPoint(args, p, efficiency, countParameters(presetConfig(preset))));
+            fs.writeFileSync(args.json, JSON.stringify(points, null, 1) + '\n');
+          }
         }
       }
     }
