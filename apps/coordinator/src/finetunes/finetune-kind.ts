@@ -12,6 +12,7 @@ import {
   FINETUNE_STATE_MARKERS,
   listCheckpoints,
   type CheckpointInfo,
+  type RankStepReport,
   type RankSuccess,
 } from '@llm-forge/cluster-protocol';
 import { JobEvents, type FinetuneEvent } from '../events/job-events.service';
@@ -59,8 +60,12 @@ export class FinetuneKind implements TrainingJobKind<Finetune> {
     return job.progress.totalSteps > 0 && step === job.progress.totalSteps - 1;
   }
 
-  async recordStep(job: Finetune, ranked: RankSuccess[]): Promise<void> {
-    const report = ranked[0].finetune;
+  /** Records rank 0's report of the flow's step (a finetune's flow covers one step). */
+  async recordSteps(job: Finetune, ranked: RankSuccess[]): Promise<void> {
+    for (const step of ranked[0].steps) await this.recordStep(job, step.finetune);
+  }
+
+  private async recordStep(job: Finetune, report: RankStepReport['finetune']): Promise<void> {
     if (!report) return;
     if (report.logged) await this.repository.appendHistory(job.id, report.logged);
     if (report.evaluation) await this.repository.setEvaluation(job.id, report.evaluation);

@@ -109,8 +109,9 @@ describe('finetune jobs (e2e, Redis)', () => {
     w.handle(async (job, worker) => {
       if (job.step === 3) await held;
       const result = fakeSuccess(job, worker.id);
-      if (result.ok && result.finetune) result.finetune.totalSteps = 10;
-      if (result.ok && job.step < 9) delete result.finetune?.evaluation;
+      const report = result.ok ? result.steps[0].finetune : undefined;
+      if (report) report.totalSteps = 10;
+      if (job.step < 9) delete report?.evaluation;
       return result;
     });
     const id = await create();

@@ -1,10 +1,11 @@
 /**
  * The one driver of every kind of training job (pretraining runs, finetunes; each a
  * {@link TrainingJobKind}). It forms a ring of live workers for a job (a new attempt each time),
- * enqueues one data-parallel step at a time — a BullMQ flow, the same unit for every kind —,
- * advances the job when every rank reports success, and on any failure — a rank's error, a lost
- * worker, a step past its deadline — forms a new ring from the workers still alive and re-runs the
- * step: from the replicas in memory when every member holds the job at that step, else from the
+ * enqueues one BullMQ flow at a time — the steps until the ranks next meet: one data-parallel step,
+ * or in DiLoCo mode the inner steps up to the next outer step —, advances the job by the steps the
+ * flow covered when every rank reports success, and on any failure — a rank's error, a lost worker,
+ * a flow past its deadline — forms a new ring from the workers still alive and re-runs the flow: from
+ * the replicas in memory when every member holds the job at the flow's first step, else from the
  * newest usable checkpoint (a run's) or saved state (a finetune's); the loss curve then continues
  * exactly, since the batch of a step depends on the step alone. Everything it decides is stored in
  * Redis first, so a restarted coordinator continues where this one stopped; a Redis that lost its
@@ -114,10 +115,14 @@ export class JobDriver extends PeriodicDriver {
       }
       if (isTerminal(job.status)) return;
       const failures = results.filter((r) => !r.ok);
-      if (failures.length === 0 && results.length === step.worldSize) {
-        await this.advance(k, job, results as RankSuccess[], finishedAt);
-      } else {
+      const covered = (r: RankSuccess) =>
+        r.steps.length === step.endStep - step.step && r.steps.every((s, i) => s.step === step.step + i);
+      if (failures.length > 0 || results.length !== step.worldSize) {
         await this.retry(k, job, results, failures.length === 0 ? 'missing rank results' : undefined);
+      } else if (!(results as RankSuccess[]).every(covered)) {
+        await this.retry(k, job, results, `rank results do not cover steps ${step.step}-${step.endStep - 1}`);
+      } else {
+        await this.advance(k, job, results as RankSuccess[], finishedAt);
       }
     });
   }
@@ -142,19 +147,20 @@ export class JobDriver extends PeriodicDriver {
     const now = Date.now();
     const lost = await this.pool.lost(job.members, now);
     const { step } = job.progress;
+    // The deadline scales with the steps of the flow: FORGE_STEP_TIMEOUT_MS is per step.
+    const steps = (k.jobEnd?.(job, step) ?? step + 1) - step;
+    const deadlineMs = this.config.stepTimeoutMs * steps;
     if (lost.length > 0) {
       await this.abort(k, job, `worker ${lost.map((m) => m.workerId).join(', ')} stopped answering`);
       await this.form(k, await this.require(k, id));
     } else if (
       job.stepStartedAt !== undefined &&
-      now - job.stepStartedAt > this.config.stepTimeoutMs &&
+      now - job.stepStartedAt > deadlineMs &&
       !k.untimed?.(job, step)
     ) {
-      await this.abort(
-        k,
-        job,
-        `step ${step} ran past FORGE_STEP_TIMEOUT_MS (${this.config.stepTimeoutMs} ms)`,
-      );
+      const what = steps === 1 ? `step ${step}` : `steps ${step}-${step + steps - 1}`;
+      const limit = `FORGE_STEP_TIMEOUT_MS (${this.config.stepTimeoutMs} ms)${steps === 1 ? '' : ` x ${steps} steps`}`;
+      await this.abort(k, job, `${what} ran past ${limit}`);
       await this.form(k, await this.require(k, id));
     }
   }
@@ -248,17 +254,17 @@ export class JobDriver extends PeriodicDriver {
   }
 
   /**
-   * Records a successful step and enqueues the next (or completes the job). The job's new position
-   * and the next step's (deterministic) job id are stored before the step is enqueued, so a
-   * coordinator that dies in between finds the step missing and enqueues it again ({@link examine});
-   * the step's metrics follow off the critical path.
+   * Records a successful flow and enqueues the next (or completes the job). The job's new position
+   * (past every step the flow covered) and the next flow's (deterministic) job id are stored before
+   * it is enqueued, so a coordinator that dies in between finds the flow missing and enqueues it
+   * again ({@link examine}); the steps' metrics follow off the critical path.
    */
   private async advance(k: Kind, job: DrivenJob, results: RankSuccess[], finishedAt: number): Promise<void> {
     const ranked = [...results].sort((a, b) => a.rank - b.rank);
-    const lead = ranked[0];
-    const step = lead.step + 1;
+    const last = ranked[0].steps[ranked[0].steps.length - 1];
+    const step = last.step + 1;
     // A finetune's length is known once its data is loaded: rank 0 reports it with every step.
-    const totalSteps = lead.finetune?.totalSteps ?? job.progress.totalSteps;
+    const totalSteps = last.finetune?.totalSteps ?? job.progress.totalSteps;
     const done = step >= totalSteps;
     const now = Date.now();
     const progress = { ...job.progress, step, totalSteps };
@@ -268,8 +274,8 @@ export class JobDriver extends PeriodicDriver {
     await k.repository.update(job.id, position);
     if (stepJob !== undefined) await this.scheduler.enqueue(k, { ...job, ...position });
 
-    const stepMs = job.stepStartedAt !== undefined ? finishedAt - job.stepStartedAt : lead.jobMs;
-    await k.recordStep({ ...job, ...position }, ranked, stepMs);
+    const flowMs = job.stepStartedAt !== undefined ? finishedAt - job.stepStartedAt : ranked[0].jobMs;
+    await k.recordSteps({ ...job, ...position }, ranked, flowMs);
     await this.registry.setHeldMany(
       ranked.map((r) => ({ id: r.workerId, held: { jobId: job.id, appliedSteps: r.appliedSteps } })),
     );
@@ -277,7 +283,7 @@ export class JobDriver extends PeriodicDriver {
       await this.transition(k, job.id, 'complete');
       await this.pool.release({ kind: k.kind, id: job.id }, job.members);
       this.known.delete(job.id);
-      this.log.info({ [k.kind]: job.id, steps: step, loss: lead.loss }, `${k.kind} completed`);
+      this.log.info({ [k.kind]: job.id, steps: step, loss: last.loss }, `${k.kind} completed`);
     }
     await this.publish(k, job.id);
   }

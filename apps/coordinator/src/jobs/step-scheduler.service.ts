@@ -52,13 +52,15 @@ export class StepScheduler implements OnModuleDestroy {
   }
 
   /**
-   * Enqueues the job's current step (progress.step, progress.attempt) over its members; returns the
-   * parent job id. Idempotent for the same (job, step, attempt).
+   * Enqueues the job's current flow over its members — the steps from progress.step to the kind's
+   * {@link TrainingJobKind.jobEnd} — as attempt progress.attempt; returns the parent job id.
+   * Idempotent for the same (job, step, attempt).
    */
   async enqueue<J extends DrivenJob>(kind: TrainingJobKind<J>, job: J): Promise<string> {
     const members = job.members ?? [];
     if (members.length === 0) throw new Error(`${kind.kind} ${job.id} has no ring members to schedule on`);
     const { step, attempt } = job.progress;
+    const endStep = kind.jobEnd?.(job, step) ?? step + 1;
     const worldSize = members.length;
     const parentId = stepJobId(job.id, step, attempt);
     const peers = members.map((m) => ({ workerId: m.workerId, address: m.address }));
@@ -68,6 +70,7 @@ export class StepScheduler implements OnModuleDestroy {
         ...fields,
         jobId: job.id,
         step,
+        endStep,
         attempt,
         worldSize,
         rank,
@@ -81,7 +84,7 @@ export class StepScheduler implements OnModuleDestroy {
         opts: { jobId: rankJobId(job.id, step, attempt, rank), removeOnComplete: 100, removeOnFail: 100 },
       };
     });
-    const data: StepJobData = { kind: kind.kind, jobId: job.id, step, attempt, worldSize };
+    const data: StepJobData = { kind: kind.kind, jobId: job.id, step, endStep, attempt, worldSize };
     await this.flows.add({
       name: STEP_JOB,
       queueName: STEP_QUEUE,
@@ -89,7 +92,10 @@ export class StepScheduler implements OnModuleDestroy {
       opts: { jobId: parentId, removeOnComplete: 100, removeOnFail: 100 },
       children,
     });
-    this.log.debug({ [kind.kind]: job.id, step, attempt, worldSize, stepJobId: parentId }, 'step enqueued');
+    this.log.debug(
+      { [kind.kind]: job.id, step, endStep, attempt, worldSize, stepJobId: parentId },
+      'step enqueued',
+    );
     return parentId;
   }
 

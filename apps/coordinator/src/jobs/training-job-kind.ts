@@ -1,9 +1,9 @@
 /**
  * What the one {@link JobDriver} needs from a kind of training job (a pretraining run, a finetune):
- * its records, the rank-job fields that carry its spec, where its checkpoints lie, and what it
- * records of a step its ranks took. Everything else — rings from the worker pool, one BullMQ flow
- * per step, retries, rewinds to the replicas in memory or to a checkpoint, lost workers, timeouts,
- * completion — the driver does once for every kind.
+ * its records, the rank-job fields that carry its spec, where its checkpoints lie, how many steps a
+ * flow covers, and what it records of the steps its ranks took. Everything else — rings from the
+ * worker pool, one BullMQ flow at a time, retries, rewinds to the replicas in memory or to a
+ * checkpoint, lost workers, timeouts, completion — the driver does once for every kind.
  */
 import type { JobKind, RankJobData, RankSuccess } from '@llm-forge/cluster-protocol';
 import type { CheckpointInfo } from '@llm-forge/cluster-protocol';
@@ -60,7 +60,8 @@ export type DrivenPatch = Partial<
 >;
 
 /** The fields of a rank job every kind shares, which the scheduler fills in. */
-type CommonRankFields = 'jobId' | 'step' | 'attempt' | 'worldSize' | 'rank' | 'peers' | 'resumeFrom';
+type CommonRankFields =
+  'jobId' | 'step' | 'endStep' | 'attempt' | 'worldSize' | 'rank' | 'peers' | 'resumeFrom';
 /** The fields of a rank job that one kind supplies: its `kind`, its spec and where its files go. */
 export type RankJobKindFields = RankJobData extends infer R
   ? R extends RankJobData
@@ -77,15 +78,21 @@ export interface TrainingJobKind<J extends DrivenJob = DrivenJob> {
   holdsMembers(job: J): boolean;
   /** The rank-job fields of this kind for the job's steps. */
   rankJob(job: J): RankJobKindFields;
+  /**
+   * End (exclusive) of the steps one flow of the job covers from `step`, [step, end): where its ranks
+   * next have to meet (a run in DiLoCo mode: its next outer step). Absent: step + 1.
+   */
+  jobEnd?(job: J, step: number): number;
   /** The job's checkpoints (or resumable states), by step, to rewind to. */
   checkpoints(job: J): Promise<CheckpointInfo[]>;
   /** Drops what the job recorded after `step` applied steps (a rewind re-runs them). */
   truncateHistory(id: string, step: number): Promise<void>;
   /**
-   * Records a step every rank took (rank order): metrics, evaluations, the kind's own fields; called
-   * after the job's new position is stored and its next step enqueued.
+   * Records the steps of a flow every rank took (results in rank order, each with one report per
+   * step): metrics, evaluations, the kind's own fields; called after the job's new position is stored
+   * and its next flow enqueued. `flowMs` is the flow's wall time, from enqueueing to the last rank.
    */
-  recordStep(job: J, ranked: RankSuccess[], stepMs: number): Promise<void>;
+  recordSteps(job: J, ranked: RankSuccess[], flowMs: number): Promise<void>;
   /** Whether step `step` of the job may run past the step timeout (a finetune's final evaluation). */
   untimed?(job: J, step: number): boolean;
   /** Tells clients about the job's record as stored now (`GET /events`). */

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import type { RankJobData } from '@llm-forge/cluster-protocol';
-import { fakeSuccess, useFakeWorkers } from '../test-utils/fake-worker';
+import { fakeSuccess, useFakeWorkers, type FakeWorker } from '../test-utils/fake-worker';
 import { TEST_TOKEN, useTestApp } from '../test-utils/harness';
 
 const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
@@ -243,7 +243,9 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
       if (job.step === 2 && job.resumeFrom === undefined) await gate;
       // evalEvery 1: rank 0 evaluates after every step.
       const evaluated = { eval: { trainLoss: job.step + 1 }, sample: `after ${job.step + 1}` };
-      return { ...fakeSuccess(job, w.id), ...evaluated };
+      const result = fakeSuccess(job, w.id);
+      if (result.ok) Object.assign(result.steps[0], evaluated);
+      return result;
     });
     const id = await createRun({ steps: 4, workers: 1, evalEvery: 1 });
     const ckpt = fakeCheckpoint(1); // after the run: a new run is refused a directory holding checkpoints
@@ -267,6 +269,79 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
       'after 3',
       'after 4',
     ]);
+  });
+
+  /** A fake rank's result in which each rank reports a loss of its own: the step's + its rank. */
+  const ownLosses = (job: RankJobData, w: FakeWorker) => {
+    const result = fakeSuccess(job, w.id);
+    if (result.ok) {
+      for (const s of result.steps) s.localLoss = s.loss = s.loss + job.rank;
+    }
+    return result;
+  };
+  const diloco = { steps: 10, workers: 2, evalEvery: 0, sync: { mode: 'diloco', innerSteps: 4 } };
+
+  it('a DiLoCo run takes one flow per outer step, 4 + 4 + 2 inner steps, and records every step', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('w-a', 'w-b');
+    for (const w of [a, b]) w.handle(ownLosses);
+    const id = await createRun(diloco);
+    const run = await waitFor(id, 'completed');
+    for (const w of [a, b]) {
+      expect(w.jobs.map((j) => [j.step, j.endStep])).toEqual([
+        [0, 4],
+        [4, 8],
+        [8, 10],
+      ]);
+    }
+    expect(run.progress).toMatchObject({ step: 10, totalSteps: 10, attempt: 0 });
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // The mean of the ranks' own losses (10 / (s + 1) and that + 1), not rank 0's.
+    run.metrics.forEach((m: { step: number; loss: number }) =>
+      expect(m.loss).toBeCloseTo(10 / (m.step + 1) + 0.5),
+    );
+    expect(run.metrics[5].workers.map((w: { loss: number }) => w.loss)).toEqual([10 / 6, 10 / 6 + 1]);
+    expect(run.tokensSeen).toBe(10 * 4 * 16);
+    const metrics = (await request(ctx.server).get('/metrics').expect(200)).text;
+    expect(metrics).toContain(`forge_steps_total{run="${id}"} 10`);
+  });
+
+  it('a DiLoCo flow that lost a worker is re-run from its outer step, by the survivor from memory', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('w-a', 'w-b');
+    b.handle(async (job, w) => {
+      if (job.step === 4) {
+        void w.kill(); // dies during the inner steps: no result, no heartbeats
+        return new Promise(() => undefined);
+      }
+      return fakeSuccess(job, w.id);
+    });
+    a.handle(async (job, w) => {
+      if (job.step === 4 && job.worldSize === 2) {
+        // Its outer all-reduce times out; the real worker then goes back to its last outer step.
+        await new Promise((r) => setTimeout(r, 300));
+        return {
+          ok: false,
+          workerId: w.id,
+          rank: 0,
+          step: 4,
+          appliedSteps: 4,
+          kind: 'transient',
+          error: 'peer timed out',
+        };
+      }
+      return fakeSuccess(job, w.id);
+    });
+    const id = await createRun(diloco);
+    const run = await waitFor(id, 'completed');
+    expect(a.jobs.map((j) => [j.step, j.endStep, j.worldSize, j.resumeFrom ?? null])).toEqual([
+      [0, 4, 2, null],
+      [4, 8, 2, null],
+      [4, 8, 1, null], // w-a held step 4 in memory: no checkpoint needed
+      [8, 10, 1, null],
+    ]);
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(run.progress.step).toBe(10);
   });
 });
 
@@ -310,6 +385,45 @@ describe('the retry budget of a whole job (e2e, Redis)', () => {
         /^4 failed attempts over the run \(FORGE_MAX_JOB_RETRIES is 3\); last, at step 3: /,
       );
       expect(run.progress.step).toBe(3);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the deadline of a DiLoCo flow (e2e, Redis)', () => {
+  const ctx = useTestApp({ stepTimeoutMs: 400 });
+  const workers = useFakeWorkers(ctx);
+
+  it('is FORGE_STEP_TIMEOUT_MS per inner step: a flow of 4 steps may take 4 times as long as one', async () => {
+    if (!ctx.up) return;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-deadline-'));
+    try {
+      const [a] = await workers.start('w-a');
+      a.handle(async (job, w) => {
+        await new Promise((r) => setTimeout(r, 900)); // past 400 ms, within 4 x 400 ms
+        return fakeSuccess(job, w.id);
+      });
+      const res = await request(ctx.server)
+        .post('/runs')
+        .set(auth)
+        .send({
+          data: { text: 'builtin:moby-dick' },
+          batchSize: 4,
+          steps: 4,
+          workers: 1,
+          out,
+          sync: { mode: 'diloco', innerSteps: 4 },
+        })
+        .expect(201);
+      const deadline = Date.now() + 15_000;
+      let run = (await request(ctx.server).get(`/runs/${res.body.id}`).set(auth)).body;
+      while (run.status !== 'completed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        run = (await request(ctx.server).get(`/runs/${res.body.id}`).set(auth)).body;
+      }
+      expect(run).toMatchObject({ status: 'completed', progress: { step: 4, attempt: 0 } });
+      expect(a.jobs.map((j) => [j.step, j.endStep])).toEqual([[0, 4]]);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }

@@ -1,11 +1,12 @@
 /**
  * Pretraining runs as a kind of training job for the {@link JobDriver}: their records in
- * {@link RunsRepository}, their rank jobs (the run spec and checkpoint directory), their
- * checkpoints, and what a step adds to a run — its metrics, rank 0's evaluation and sample, the
- * tokens seen and the newest checkpoint — published as `step` and `run` events.
+ * {@link RunsRepository}, their rank jobs (the run spec and checkpoint directory; in DiLoCo mode a
+ * job runs every inner step up to the next outer step), their checkpoints, and what each step adds
+ * to a run — its metrics, rank 0's evaluation and sample, the tokens seen and the newest checkpoint —
+ * published as `step` and `run` events.
  */
 import { Injectable } from '@nestjs/common';
-import type { RankSuccess } from '@llm-forge/cluster-protocol';
+import { runJobEnd, type RankStepReport, type RankSuccess } from '@llm-forge/cluster-protocol';
 import { JobEvents } from '../events/job-events.service';
 import { JobDriver } from '../jobs/job-driver.service';
 import type { RankJobKindFields, TrainingJobKind } from '../jobs/training-job-kind';
@@ -35,6 +36,11 @@ export class RunKind implements TrainingJobKind<Run> {
     return { kind: 'run', spec: run.spec, checkpointDir: run.checkpointDir };
   }
 
+  /** One step in DDP; in DiLoCo every inner step up to the next outer step (the ranks meet there only). */
+  jobEnd(run: Run, step: number): number {
+    return runJobEnd(run.spec, step);
+  }
+
   checkpoints(run: Run): Promise<CheckpointInfo[]> {
     return listCheckpoints(run.checkpointDir);
   }
@@ -43,21 +49,41 @@ export class RunKind implements TrainingJobKind<Run> {
     return this.repository.truncateHistory(id, step);
   }
 
-  async recordStep(run: Run, ranked: RankSuccess[], stepMs: number): Promise<void> {
-    const lead = ranked[0];
-    const step = lead.step + 1;
+  /**
+   * Records every step of the flow: its metrics (the flow's wall time shared evenly by its steps),
+   * rank 0's evaluation and sample, a `step` event each; then the tokens seen and the newest
+   * checkpoint.
+   */
+  async recordSteps(run: Run, ranked: RankSuccess[], flowMs: number): Promise<void> {
+    const steps = ranked[0].steps;
+    const stepMs = flowMs / steps.length;
+    const diloco = run.spec.sync.mode === 'diloco';
+    for (let i = 0; i < steps.length; i++) {
+      const lead = steps[i];
+      const step = lead.step + 1;
+      const metric = stepMetrics(
+        ranked.map((r) => ({
+          ...r.steps[i],
+          workerId: r.workerId,
+          rank: r.rank,
+          jobMs: r.jobMs / steps.length,
+        })),
+        stepMs,
+        diloco,
+      );
+      await this.repository.appendStep(
+        run.id,
+        metric,
+        lead.eval ? { step, ...lead.eval } : undefined,
+        lead.sample !== undefined ? { step, text: lead.sample } : undefined,
+      );
+      this.events.emit({ type: 'step', data: { runId: run.id, metric } });
+    }
+    const checkpoint = [...steps].reverse().find((s) => s.checkpoint)?.checkpoint;
     await this.repository.update(run.id, {
-      tokensSeen: run.tokensSeen + lead.tokens,
-      ...(lead.checkpoint ? { lastCheckpoint: lead.checkpoint.name } : {}),
+      tokensSeen: run.tokensSeen + steps.reduce((n, s) => n + s.tokens, 0),
+      ...(checkpoint ? { lastCheckpoint: checkpoint.name } : {}),
     });
-    const metric = stepMetrics(ranked, stepMs);
-    await this.repository.appendStep(
-      run.id,
-      metric,
-      lead.eval ? { step, ...lead.eval } : undefined,
-      lead.sample !== undefined ? { step, text: lead.sample } : undefined,
-    );
-    this.events.emit({ type: 'step', data: { runId: run.id, metric } });
   }
 
   publish(run: Run): void {
@@ -65,12 +91,20 @@ export class RunKind implements TrainingJobKind<Run> {
   }
 }
 
-/** A step's metrics from its ranks' results (rank order). */
-function stepMetrics(ranked: RankSuccess[], stepMs: number): StepMetrics {
+/** One rank's report of a step, with the rank and its job's wall time per step. */
+type RankStep = RankStepReport & { workerId: string; rank: number; jobMs: number };
+
+/**
+ * A step's metrics from its ranks' reports (rank order). The loss is the global batch's: in DDP the
+ * ranks' all-reduced loss (identical on every rank); in DiLoCo the mean of the ranks' own losses,
+ * each weighted by its share of the global batch (equal shares: the plain mean) — between outer
+ * steps every rank trains its own parameters, so no rank knows that mean, whatever loss it reports.
+ */
+function stepMetrics(ranked: RankStep[], stepMs: number, diloco: boolean): StepMetrics {
   const lead = ranked[0];
   return {
     step: lead.step,
-    loss: lead.loss,
+    loss: diloco ? meanLocalLoss(ranked) : lead.loss,
     lr: lead.lr,
     gradNorm: lead.gradNorm,
     tokensPerSecond: lead.tokens / (Math.max(stepMs, 1) / 1000),
@@ -88,4 +122,12 @@ function stepMetrics(ranked: RankSuccess[], stepMs: number): StepMetrics {
       bytesSent: r.bytesSent,
     })),
   };
+}
+
+/** The ranks' local losses averaged, weighted by their tokens where every rank counts them. */
+function meanLocalLoss(ranked: RankStep[]): number {
+  const weights = ranked.map((r) => r.localTokens ?? NaN);
+  const weighted = weights.every((w) => w > 0);
+  const total = weighted ? weights.reduce((a, b) => a + b, 0) : ranked.length;
+  return ranked.reduce((sum, r, i) => sum + r.localLoss * (weighted ? weights[i] : 1), 0) / total;
 }

@@ -7,19 +7,28 @@ import type { RunStatus } from './run-state';
 export interface WorkerStepMetrics {
   workerId: string;
   rank: number;
-  /** Mean loss of the rank's slice. */
+  /** Mean loss of the rank's slice (its `localLoss`). */
   loss: number;
   computeMs: number;
   commMs: number;
-  /** Wall time of the rank's job. */
+  /** Wall time of the rank's job per step it covered (DiLoCo: the job's time over its inner steps). */
   jobMs: number;
   bytesSent: number;
 }
 
-/** One step's metrics, as reported by the workers. */
+/**
+ * One step's metrics, as reported by the workers. A BullMQ flow covers one step in DDP and every
+ * inner step of an outer step in DiLoCo; each step it covered gets one record.
+ */
 export interface StepMetrics {
   step: number;
-  /** Mean loss over the global batch. */
+  /**
+   * Mean loss over the global batch, before the step's update. DDP: the ranks' all-reduced loss.
+   * DiLoCo: computed by the coordinator as the mean of the ranks' own losses (`workers[].loss`, each
+   * weighted by its share of the batch's tokens; equal shares: the plain mean), whatever loss the
+   * workers report — between outer steps every rank trains parameters of its own, so this is the
+   * mean of the ranks' models' losses on their slices, not one model's loss.
+   */
   loss: number;
   lr?: number;
   gradNorm?: number;
@@ -31,7 +40,10 @@ export interface StepMetrics {
   commMs?: number;
   /** Bytes all ranks sent on the ring. */
   bytesSent?: number;
-  /** Wall time from enqueueing the step to its last rank finishing. */
+  /**
+   * Wall time from enqueueing the step's flow to its last rank finishing, shared evenly by the steps
+   * the flow covered (DiLoCo: its inner steps).
+   */
   stepMs?: number;
   workers?: WorkerStepMetrics[];
 }

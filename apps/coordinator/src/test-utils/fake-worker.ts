@@ -28,15 +28,16 @@ export type FakeHandler = (job: RankJobData, worker: FakeWorker) => Promise<Rank
 export const FAKE_FINETUNE_STEPS = 2;
 
 /**
- * What rank 0 of a fake finetune reports after step `step` (0-based) of {@link FAKE_FINETUNE_STEPS}:
- * a logged point each step (with an evaluation after the last), and after the last the model
- * directory and a classification evaluation.
+ * What rank 0 of a fake finetune reports after step `step` (0-based; the job's first by default) of
+ * {@link FAKE_FINETUNE_STEPS}: a logged point each step (with an evaluation after the last), and after
+ * the last the model directory and a classification evaluation.
  */
 export function fakeFinetuneReport(
   job: FinetuneRankJobData,
   totalSteps = FAKE_FINETUNE_STEPS,
+  step = job.step,
 ): FinetuneStepReport {
-  const done = job.step + 1;
+  const done = step + 1;
   const last = done === totalSteps;
   return {
     totalSteps,
@@ -67,28 +68,37 @@ export function fakeFinetuneReport(
 }
 
 /**
- * A successful result with plausible numbers: loss falls with the step; a finetune's rank 0 adds
- * {@link fakeFinetuneReport}.
+ * A successful result with plausible numbers, one report per step of the job: loss falls with the
+ * step; a finetune's rank 0 adds {@link fakeFinetuneReport}.
  */
 export function fakeSuccess(job: RankJobData, workerId: string): RankResult {
   const batchSize = job.kind === 'run' ? job.spec.batchSize : job.spec.hyperparameters.batchSize;
+  const steps = [];
+  for (let step = job.step; step < job.endStep; step++) {
+    steps.push({
+      step,
+      loss: 10 / (step + 1),
+      localLoss: 10 / (step + 1),
+      tokens: batchSize * 16,
+      lr: 1e-3,
+      gradNorm: 1,
+      computeMs: 1,
+      commMs: 1,
+      bytesSent: 100,
+      verified: false,
+      ...(job.kind === 'finetune' && job.rank === 0
+        ? { finetune: fakeFinetuneReport(job, FAKE_FINETUNE_STEPS, step) }
+        : {}),
+    });
+  }
   return {
     ok: true,
     workerId,
     rank: job.rank,
     step: job.step,
-    appliedSteps: job.step + 1,
-    loss: 10 / (job.step + 1),
-    localLoss: 10 / (job.step + 1),
-    tokens: batchSize * 16,
-    lr: 1e-3,
-    gradNorm: 1,
-    computeMs: 1,
-    commMs: 1,
-    bytesSent: 100,
-    jobMs: 2,
-    verified: false,
-    ...(job.kind === 'finetune' && job.rank === 0 ? { finetune: fakeFinetuneReport(job) } : {}),
+    appliedSteps: job.endStep,
+    jobMs: 2 * steps.length,
+    steps,
   };
 }
 

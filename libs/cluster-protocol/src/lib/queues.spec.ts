@@ -69,7 +69,7 @@ describe('rank job payloads', () => {
   });
 
   it("reads a one-step success without a list (a worker's from before) as a list of one", () => {
-    const flat = { ok: true, workerId: 'w0', rank: 0, step: 3, appliedSteps: 4, jobMs: 9, ...report(3) };
+    const flat = { ok: true, workerId: 'w0', rank: 0, appliedSteps: 4, jobMs: 9, ...report(3) };
     expect(rankResultSchema.parse(flat)).toEqual({
       ok: true,
       workerId: 'w0',
