@@ -23,11 +23,12 @@ function niceTicks(lo, hi, count = 5) {
 /**
  * One chart panel's SVG elements (no <svg> wrapper), at (x0, y0) of size w × h.
  * series: [{ name, points: [[x, y]], color?, dash?, line? (default true), marker? ('circle'|'square'|null) }]
- * options: { title, xLabel, yLabel, xLog2, yMin, yMax, xTicks, legend ('right'|'none') }
+ * options: { title, xLabel, yLabel, xLog2, yMin, yMax, xTicks, legend ('right'|'none'),
+ *   legendFilter (which series the legend lists; default all), legendWidth (px, default 190) }
  */
 function panel(series, options, x0, y0, w, h) {
   const left = 58,
-    right = options.legend === 'none' ? 12 : 190,
+    right = options.legend === 'none' ? 12 : (options.legendWidth ?? 190),
     top = 28,
     bottom = 44;
   const pw = w - left - right,
@@ -41,6 +42,8 @@ function panel(series, options, x0, y0, w, h) {
   const X = (x) => x0 + left + ((fx(x) - xmin) / (xmax - xmin || 1)) * pw;
   const Y = (y) => y0 + top + (1 - (Math.min(Math.max(y, ymin), ymax) - ymin) / (ymax - ymin || 1)) * ph;
   const out = [];
+  const inLegend = options.legendFilter ?? (() => true);
+  let entries = 0;
   out.push(
     `<text x="${x0 + left + pw / 2}" y="${y0 + 16}" text-anchor="middle" font-weight="bold">${esc(options.title ?? '')}</text>`,
   );
@@ -72,8 +75,8 @@ function panel(series, options, x0, y0, w, h) {
       );
     }
     for (const p of s.marker ? pts : []) out.push(marker(s.marker, X(p[0]), Y(p[1]), color));
-    if (options.legend !== 'none') {
-      const ly = y0 + top + 8 + i * 16,
+    if (options.legend !== 'none' && inLegend(s)) {
+      const ly = y0 + top + 8 + entries++ * 16,
         lx = x0 + left + pw + 10;
       if (s.line !== false)
         out.push(
@@ -92,14 +95,17 @@ function marker(kind, x, y, color) {
     : `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${color}" stroke="#000" stroke-width="0.8"/>`;
 }
 
-/** A grid of panels ([{ series, options }]) as one SVG document, `columns` panels wide. */
+/** A grid of panels ([{ series, options }]) as one SVG document, `columns` panels wide; caption: a line or lines. */
 function chartGrid(panels, { columns = 1, width = 640, height = 360, caption } = {}) {
   const rows = Math.ceil(panels.length / columns);
-  const totalH = rows * height + (caption ? 24 : 0);
+  const lines = caption === undefined ? [] : [].concat(caption);
+  const totalH = rows * height + lines.length * 16 + (lines.length ? 8 : 0);
   const body = panels.map((p, i) =>
     panel(p.series, p.options, (i % columns) * width, Math.floor(i / columns) * height, width, height),
   );
-  if (caption) body.push(`<text x="8" y="${totalH - 8}" fill="#555">${esc(caption)}</text>`);
+  lines.forEach((line, i) =>
+    body.push(`<text x="8" y="${rows * height + 16 * (i + 1)}" fill="#555">${esc(line)}</text>`),
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${columns * width}" height="${totalH}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
