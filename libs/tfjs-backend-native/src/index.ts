@@ -4,14 +4,17 @@
  * optimizer arithmetic.
  *
  * Importing this module (1) registers tfjs-core's kernel gradients and chained ops when
- * @tensorflow/tfjs has not (tfjs-core's Node bundle has neither), and (2) registers the JavaScript
- * Forge kernels and UnsortedSegmentSum for the `cpu` backend; `initBackend` starts the chosen
- * backend and registers the rest.
+ * @tensorflow/tfjs has not (tfjs-core's Node bundle has neither), (2) makes tfjs's backprop free
+ * each gradient once used (FORGE_BACKPROP, see tfjs-core-extras/eager-backprop.ts), and
+ * (3) registers the JavaScript Forge kernels and UnsortedSegmentSum for the `cpu` backend;
+ * `initBackend` starts the chosen backend and registers the rest.
  */
 import { registerCpuKernels } from './lib/backends/cpu-kernels';
 import { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';
+import { installBackprop } from './lib/tfjs-core-extras/eager-backprop';
 
 completeTfjsCore();
+installBackprop();
 registerCpuKernels();
 
 export * from './lib/kernel-names';
@@ -36,5 +39,6 @@ export { initBackend, type BackendChoice, type BackendInfo, type BackendName } f
 export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';
 export { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';
+export { backpropMode, setBackprop, type BackpropMode } from './lib/tfjs-core-extras/eager-backprop';
 // Types of the chained ops (x.reshape(...)) that completeTfjsCore adds at run time.
 export type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
