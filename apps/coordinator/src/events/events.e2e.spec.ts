@@ -107,7 +107,7 @@ describe('GET /events (e2e, Redis)', () => {
     );
     expect(cancelled.stepJobId).toBeUndefined();
     // its rank was told to stop (and its handler returns)
-    expect(await w.untilAborted(5000)).toMatch(/cancelled or superseded/);
+    expect(await w.untilAborted(5000)).toMatch(/cancelled, paused or superseded/);
 
     const run = await request(ctx.server)
       .post('/runs')

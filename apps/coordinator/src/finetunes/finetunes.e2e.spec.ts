@@ -128,10 +128,10 @@ describe('finetune jobs (e2e, Redis)', () => {
     w.handle(FakeWorker.untilAbortedThenFail);
     const id = await create();
     await waitFor(id, status('running'), 'running');
-    await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
+    await waitFor(id, () => w.runningJob !== '', 'the worker to start');
     const cancelled = (await post(`/finetunes/${id}/cancel`).expect(200)).body;
     expect(cancelled.status).toBe('cancelled');
-    expect(await w.untilAborted(5000)).toMatch(/cancelled or superseded/);
+    expect(await w.untilAborted(5000)).toMatch(/cancelled, paused or superseded/);
     await post(`/finetunes/${id}/cancel`).expect(409);
     expect((await get(`/finetunes/${id}`)).body.status).toBe('cancelled');
   });
@@ -146,7 +146,7 @@ describe('finetune jobs (e2e, Redis)', () => {
     const id = await create();
     const job0 = await waitFor(
       id,
-      () => first.finetuneJob !== '' && first.jobs.length === 2,
+      () => first.runningJob !== '' && first.jobs.length === 2,
       'step 1 to start',
     );
     // Rank 0 saved a state after step 1 (what a real worker writes every checkpointEvery steps).
@@ -173,7 +173,7 @@ describe('finetune jobs (e2e, Redis)', () => {
       return fakeSuccess(job, worker.id);
     });
     const id = await create();
-    await waitFor(id, () => w.finetuneJob !== '', 'the worker to start');
+    await waitFor(id, () => w.runningJob !== '', 'the worker to start');
     const redis = new IORedis(REDIS_URL);
     try {
       const keys = await redis.keys(`${ctx.prefix}*`);
@@ -188,7 +188,7 @@ describe('finetune jobs (e2e, Redis)', () => {
     const job = await waitFor(id, status('completed'), 'completed after the restore');
     // restored as a new attempt: the rank still running the old one was told to stop
     expect(job.progress.attempt).toBeGreaterThanOrEqual(1);
-    expect(w.aborts[0]).toMatch(/cancelled or superseded/);
+    expect(w.aborts[0]).toMatch(/cancelled, paused or superseded/);
   });
 
   it('a transient failure is retried; a fatal one fails the job with the rank error', async () => {

@@ -288,7 +288,10 @@ export class JobDriver extends PeriodicDriver {
     await this.publish(k, job.id);
   }
 
-  /** Handles a failed attempt: fail the job, or form a new ring and re-run the step. */
+  /**
+   * Handles a failed attempt: fail the job, or form a new ring and re-run the flow (a paused job's
+   * flow, stopped by the pause, waits for resume).
+   */
   private async retry(k: Kind, job: DrivenJob, results: RankResult[], missing?: string): Promise<void> {
     const failures = results.filter((r): r is RankFailure => !r.ok);
     await this.registry.setHeldMany(
@@ -310,6 +313,13 @@ export class JobDriver extends PeriodicDriver {
         { jobId: job.id, checkpoint: bad, err: f.error },
         'checkpoint unusable; falling back to an older one',
       );
+    }
+    if (job.status === 'paused') {
+      // Stopped by the pause (told by heartbeat, a DiLoCo flow stops at its next inner step, its
+      // ranks back at the outer step it began at): no failure to count; resume re-runs the flow.
+      await k.repository.update(job.id, { badCheckpoints, stepJobId: undefined, resumeFrom: undefined });
+      await this.publish(k, job.id);
+      return;
     }
     const retries = job.retries + 1;
     const failedAttempts = (job.failedAttempts ?? 0) + 1;

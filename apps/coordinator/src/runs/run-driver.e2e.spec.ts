@@ -343,6 +343,44 @@ describe('run driver with workers over the control plane (e2e, Redis)', () => {
     expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(run.progress.step).toBe(10);
   });
+
+  it('pausing a DiLoCo run stops its flow at the next inner step; resume re-runs that outer step from memory', async () => {
+    if (!ctx.up) return;
+    const [a, b] = await startWorkers('w-a', 'w-b');
+    for (const w of [a, b]) {
+      w.handle(async (job, self) => {
+        if (job.step !== 4 || job.attempt > 0) return fakeSuccess(job, self.id);
+        // Inner steps until the coordinator says the attempt is over, as a real rank checks between them.
+        const reason = (await self.untilAborted()) ?? 'no abort';
+        return {
+          ok: false,
+          workerId: self.id,
+          rank: job.rank,
+          step: 4,
+          appliedSteps: 4,
+          kind: 'transient',
+          error: reason,
+        };
+      });
+    }
+    const id = await createRun(diloco);
+    while (!a.jobs.some((j) => j.step === 4)) await new Promise((r) => setTimeout(r, 20));
+    expect((await post(`/runs/${id}/pause`).expect(200)).body.status).toBe('paused');
+    expect(await a.untilAborted(5000)).toMatch(/cancelled, paused or superseded/);
+    await new Promise((r) => setTimeout(r, 300));
+    const paused = (await get(`/runs/${id}`).expect(200)).body;
+    expect(paused).toMatchObject({ status: 'paused', progress: { step: 4 }, retries: 0 });
+    expect(paused.metrics).toHaveLength(4);
+    await post(`/runs/${id}/resume`).expect(200);
+    const run = await waitFor(id, 'completed');
+    expect(a.jobs.map((j) => [j.step, j.endStep, j.attempt, j.resumeFrom ?? null])).toEqual([
+      [0, 4, 0, null],
+      [4, 8, 0, null],
+      [4, 8, 1, null], // the replicas went back to step 4: no checkpoint needed
+      [8, 10, 1, null],
+    ]);
+    expect(run.metrics.map((m: { step: number }) => m.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
 });
 
 describe('the retry budget of a whole job (e2e, Redis)', () => {

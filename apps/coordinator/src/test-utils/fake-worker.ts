@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Job, Worker } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  finetuneJobId,
+  jobAttemptId,
   parseRankJob,
   rankQueueName,
   type FinetuneRankJobData,
@@ -109,8 +109,8 @@ export class FakeWorker {
   readonly aborts: string[] = [];
   /** Log lines its next heartbeat carries. */
   readonly logLines: string[] = [];
-  /** The finetune attempt whose step runs now (reported in heartbeats). */
-  finetuneJob = '';
+  /** The job attempt whose rank job runs now (reported in heartbeats). */
+  runningJob = '';
   private readonly address = `127.0.0.1:${40000 + Math.floor(Math.random() * 1000)}`;
   /** Steps the fake replica has applied, per run (what heartbeats report). */
   held?: { jobId: string; appliedSteps: number };
@@ -166,7 +166,7 @@ export class FakeWorker {
   }
 
   /**
-   * Waits until the coordinator has told this worker to stop its finetune attempt, as a running rank
+   * Waits until the coordinator has told this worker to stop its job attempt, as a running rank
    * does between steps; resolves with the first reason, or undefined after `timeoutMs`.
    */
   async untilAborted(timeoutMs = 10_000): Promise<string | undefined> {
@@ -227,7 +227,7 @@ export class FakeWorker {
       lastCompletedStep: 0,
       heldJobId: this.held?.jobId ?? '',
       appliedSteps: this.held?.appliedSteps ?? 0,
-      finetuneJob: this.finetuneJob,
+      runningJob: this.runningJob,
       leaving,
       cpuPercent: 12.5,
       rssBytes: 100_000_000,
@@ -238,20 +238,20 @@ export class FakeWorker {
   private beat(): void {
     this.client.heartbeat(this.heartbeatRequest(false), this.metadata, (err, res) => {
       if (err?.code === grpc.status.NOT_FOUND && !this.gone) void this.register().catch(() => undefined);
-      else if (!err && res.abortFinetuneReason) this.aborts.push(res.abortFinetuneReason);
+      else if (!err && res.abortReason) this.aborts.push(res.abortReason);
     });
   }
 
   private async process(job: Job): Promise<RankResult> {
     const data = parseRankJob(job.data);
     this.jobs.push(data);
-    if (data.kind === 'finetune') this.finetuneJob = finetuneJobId(data.jobId, data.attempt);
+    this.runningJob = jobAttemptId(data.jobId, data.attempt);
     try {
       const result = await this.handler(data, this);
       if (result.ok) this.held = { jobId: data.jobId, appliedSteps: result.appliedSteps };
       return result;
     } finally {
-      this.finetuneJob = '';
+      this.runningJob = '';
     }
   }
 }

@@ -7,7 +7,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import * as grpc from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'crypto';
 import type { Logger } from 'pino';
-import { finetuneJobId, WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
+import { jobAttemptId, WORKER_ID_PATTERN } from '@llm-forge/cluster-protocol';
 import { coordinatorV1, METADATA_KEYS, serverCredentials } from '@llm-forge/proto';
 import { FORGE_CONFIG } from '../config/config.constants';
 import type { CoordinatorConfig } from '../config/config.schema';
@@ -122,24 +122,25 @@ export class ControlPlaneServer implements OnApplicationBootstrap, OnApplication
       // Shut down cleanly: forget it now, so the drivers never form a ring with a stopped worker.
       await this.registry.remove(req.workerId);
       this.log.info({ workerId: req.workerId }, 'worker left');
-      return { abortFinetuneReason: '' };
+      return { abortReason: '' };
     }
     const worker = await this.registry.get(req.workerId);
-    return { abortFinetuneReason: staleFinetune(req.finetuneJob, worker?.assignment) };
+    return { abortReason: staleAttempt(req.runningJob, worker?.assignment) };
   }
 }
 
 /**
- * Why the finetune job a worker reports running must stop: the worker's assignment no longer names
- * that attempt (the job was cancelled, failed, or re-formed on another ring). Empty: carry on.
+ * Why the job attempt a worker reports running must stop: the worker's assignment no longer names
+ * that attempt (the job was cancelled, paused, failed, or re-formed on another ring). Empty: carry on.
+ * A worker checks between the steps of a job (a DiLoCo run's inner steps) and during a finetune's
+ * final evaluation; a one-step job runs to its end.
  */
-function staleFinetune(running: string, assignment: WorkerRecord['assignment']): string {
+function staleAttempt(running: string, assignment: WorkerRecord['assignment']): string {
   if (!running) return '';
-  const current =
-    assignment?.kind === 'finetune' ? finetuneJobId(assignment.jobId, assignment.attempt) : undefined;
+  const current = assignment ? jobAttemptId(assignment.jobId, assignment.attempt) : undefined;
   return running === current
     ? ''
-    : `finetune attempt ${running} was cancelled or superseded${current ? ` by ${current}` : ''}`;
+    : `attempt ${running} was cancelled, paused or superseded${current ? ` by ${current}` : ''}`;
 }
 
 function unknownSession(workerId: string): Error & { code: grpc.status } {

@@ -8,7 +8,7 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
-  finetuneJobId,
+  jobAttemptId,
   parseRankJob,
   rankQueueName,
   type RankJobData,
@@ -31,10 +31,11 @@ export class WorkerProcess {
   private heartbeatTimer?: NodeJS.Timeout;
   private bullWorker?: Worker<unknown, RankResult>;
   /**
-   * The finetune attempt whose step runs now (`<finetuneId>.a<attempt>`), reported in heartbeats so
-   * that the coordinator can stop a long final evaluation of an attempt it superseded.
+   * The job attempt whose rank job runs now (`jobAttemptId`: `<jobId>.a<attempt>`), reported in
+   * heartbeats so that the coordinator can stop an attempt it cancelled, paused or superseded: between
+   * a DiLoCo job's inner steps, or during a finetune's long final evaluation.
    */
-  private finetuneJob = '';
+  private runningJob = '';
   private connection?: Redis;
   private stopped = false;
   private lastCompletedStep = 0;
@@ -108,12 +109,12 @@ export class WorkerProcess {
     });
     log.debug('step started');
     this.executor.onLog = (message, fields) => log.info(fields ?? {}, message);
-    if (data.kind === 'finetune') this.finetuneJob = finetuneJobId(data.jobId, data.attempt);
+    this.runningJob = jobAttemptId(data.jobId, data.attempt);
     let result: RankResult;
     try {
       result = await this.executor.run(data);
     } finally {
-      this.finetuneJob = '';
+      this.runningJob = '';
     }
     if (result.ok) {
       const last = result.steps[result.steps.length - 1];
@@ -189,7 +190,7 @@ export class WorkerProcess {
       lastCompletedStep: this.lastCompletedStep,
       heldJobId: held?.jobId ?? '',
       appliedSteps: held?.appliedSteps ?? 0,
-      finetuneJob: this.finetuneJob,
+      runningJob: this.runningJob,
       leaving,
     };
   }
@@ -213,15 +214,15 @@ export class WorkerProcess {
   private async heartbeat(intervalMs: number): Promise<void> {
     if (this.stopped) return;
     const request = this.heartbeatRequest(false);
-    const finetuneJob = request.finetuneJob;
+    const runningJob = request.runningJob;
     try {
       const answer = await this.client.heartbeat(request);
-      if (finetuneJob && answer.abortFinetuneReason) {
+      if (runningJob && answer.abortReason) {
         this.log.warn(
-          { job: finetuneJob, reason: answer.abortFinetuneReason },
-          'finetune aborted by the coordinator',
+          { job: runningJob, reason: answer.abortReason },
+          'job attempt aborted by the coordinator',
         );
-        this.executor.abort(finetuneJob, answer.abortFinetuneReason);
+        this.executor.abort(runningJob, answer.abortReason);
       }
     } catch (error) {
       if (isUnknownSession(error)) {

@@ -235,11 +235,3 @@ export const instructionEvaluationSchema = z
 export type ClassificationEvaluation = z.infer<typeof classificationEvaluationSchema>;
 /** Instruction results. */
 export type InstructionEvaluation = z.infer<typeof instructionEvaluationSchema>;
-
-/**
- * How a worker names the finetune attempt it is running in its heartbeats, so that the coordinator
- * can tell it to stop a long final evaluation of an attempt that was superseded or cancelled.
- */
-export function finetuneJobId(finetuneId: string, attempt: number): string {
-  return `${finetuneId}.a${attempt}`;
-}

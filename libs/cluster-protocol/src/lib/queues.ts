@@ -280,6 +280,15 @@ export function stepJobId(jobId: string, step: number, attempt: number): string 
   return `${jobId}.s${step}.a${attempt}`;
 }
 
+/**
+ * How a worker names the job attempt it is running in its heartbeats (`<jobId>.a<attempt>`), so that
+ * the coordinator can tell it to stop an attempt that was cancelled, paused or superseded: between
+ * the steps of a job, or during a finetune's long final evaluation.
+ */
+export function jobAttemptId(jobId: string, attempt: number): string {
+  return `${jobId}.a${attempt}`;
+}
+
 /** Id of one rank's job in a step. */
 export function rankJobId(jobId: string, step: number, attempt: number, rank: number): string {
   return `${jobId}.s${step}.a${attempt}.r${rank}`;

@@ -34,7 +34,7 @@ export interface ComputeCore {
   port: number;
   /** Runs one rank job (of a run or a finetune). */
   run(job: RankJobData): Promise<RankResult>;
-  /** Stops the finetune attempt `jobKey` (its `finetuneJobId`) at its next check. */
+  /** Stops the job attempt `jobKey` (its `jobAttemptId`) at its next check. */
   abort(jobKey: string, reason: string): void;
   /** The replica held in memory. */
   held(): { jobId: string; appliedSteps: number } | undefined;

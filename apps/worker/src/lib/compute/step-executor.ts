@@ -18,7 +18,7 @@ export interface StepExecutor {
   readonly backend: string;
   /** Runs one rank job (of a run or a finetune). */
   run(job: RankJobData): Promise<RankResult>;
-  /** Stops the finetune attempt `jobKey` (`<finetuneId>.a<attempt>`) at its next check. */
+  /** Stops the job attempt `jobKey` (`<jobId>.a<attempt>`, its `jobAttemptId`) at its next check. */
   abort(jobKey: string, reason: string): void;
   /** Where the compute side's log lines go (a finetune's final evaluation reports its progress). */
   onLog?: (message: string, fields?: Record<string, unknown>) => void;

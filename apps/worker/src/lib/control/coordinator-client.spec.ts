@@ -34,7 +34,7 @@ describe('CoordinatorClient transport', () => {
         secrets.push(call.metadata.get(METADATA_KEYS.secret)[0]);
         cb(null, { sessionId: 'session-1', heartbeatIntervalMs: 1000 });
       },
-      heartbeat: (_call, cb) => cb(null, { abortFinetuneReason: '' }),
+      heartbeat: (_call, cb) => cb(null, { abortReason: '' }),
     } satisfies coordinatorV1.CoordinatorServiceServer);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', serverCredentials(security), (e, p) => (e ? reject(e) : resolve(p))),

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { RingAllReduce } from '@llm-forge/collective';
 import {
-  finetuneJobId,
+  jobAttemptId,
   runSpecSchema,
   type RankResult,
   type RunRankJobData,
@@ -339,7 +339,7 @@ describe('TrainingSession', () => {
   it('stops a DiLoCo job between inner steps when its attempt is aborted, back at its outer step', async () => {
     const [w] = await sessions(1);
     const running = w.session.run(window('run-abort', 0, 3, 0, 0, [w.address]));
-    setImmediate(() => w.session.abort(finetuneJobId('run-abort', 0), 'run cancelled'));
+    setImmediate(() => w.session.abort(jobAttemptId('run-abort', 0), 'run cancelled'));
     expect(await running).toMatchObject({
       ok: false,
       kind: 'transient',

@@ -11,7 +11,7 @@
  */
 import { CollectiveError, type AllReduceRing } from '@llm-forge/collective';
 import {
-  finetuneJobId,
+  jobAttemptId,
   type FailureKind,
   type RankJobData,
   type RankResult,
@@ -67,7 +67,7 @@ export class TrainingSession {
   private mark?: OuterStepMark;
   /** Highest attempt seen per job, to refuse stale jobs of an aborted attempt. */
   private readonly attempts = new Map<string, number>();
-  /** Why the running finetune attempt must stop, by its `finetuneJobId`, when the coordinator said so. */
+  /** Why the running job attempt must stop, by its `jobAttemptId`, when the coordinator said so. */
   private abortReason?: { job: string; reason: string };
 
   constructor(
@@ -84,7 +84,7 @@ export class TrainingSession {
   }
 
   /**
-   * Stops the attempt `jobKey` (its `finetuneJobId`, `<jobId>.a<attempt>`) at its next check — between
+   * Stops the attempt `jobKey` (its `jobAttemptId`, `<jobId>.a<attempt>`) at its next check — between
    * the steps of a job, and during a finetune's long final evaluation — when the coordinator says the
    * attempt was superseded or cancelled.
    */
@@ -195,11 +195,11 @@ export class TrainingSession {
   /**
    * Between two steps of a job: yields to the event loop, so the ring's server, timers and messages
    * from the main thread (an abort) run while no communication happens; then stops the job if the
-   * coordinator cancelled or superseded its attempt.
+   * coordinator cancelled, paused or superseded its attempt.
    */
   private async between(job: RankJobData): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const reason = this.abortReason?.job === finetuneJobId(job.jobId, job.attempt) && this.abortReason.reason;
+    const reason = this.abortReason?.job === jobAttemptId(job.jobId, job.attempt) && this.abortReason.reason;
     if (reason) throw new StepFailure('transient', reason);
   }
 
@@ -212,7 +212,7 @@ export class TrainingSession {
   ): Promise<RankStepReport> {
     const { loop } = generation;
     const metrics = await loop.step(replica.share(step));
-    const jobKey = finetuneJobId(job.jobId, job.attempt);
+    const jobKey = jobAttemptId(job.jobId, job.attempt);
     const report = await replica.afterStep(loop, metrics, {
       abortReason: () => (this.abortReason?.job === jobKey ? this.abortReason.reason : undefined),
       log: this.log,

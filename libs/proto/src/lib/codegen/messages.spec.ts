@@ -28,7 +28,7 @@ describe('coordinator messages', () => {
     // assignment_generation = 7 (field 1, varint), drain = true (field 2, varint), then field 3.
     const reason = Buffer.from('cancelled');
     const old = Buffer.concat([Buffer.from([0x08, 7, 0x10, 1, 0x1a, reason.length]), reason]);
-    expect(coordinatorV1.HeartbeatResponse.decode(old)).toEqual({ abortFinetuneReason: 'cancelled' });
+    expect(coordinatorV1.HeartbeatResponse.decode(old)).toEqual({ abortReason: 'cancelled' });
   });
 
   it('has no ReportStepMetrics or GetAssignment RPC any more', () => {
@@ -55,7 +55,7 @@ describe('coordinator service over grpc-js', () => {
       heartbeat: (call, cb) => {
         heartbeats.push(call.request);
         cb(null, {
-          abortFinetuneReason: call.request.finetuneJob ? `${call.request.finetuneJob} was cancelled` : '',
+          abortReason: call.request.runningJob ? `${call.request.runningJob} was cancelled` : '',
         });
       },
     };
@@ -107,7 +107,7 @@ describe('coordinator service over grpc-js', () => {
           lastCompletedStep: 3,
           heldJobId: 'run-1',
           appliedSteps: 4,
-          finetuneJob: 'ft-1.a0',
+          runningJob: 'ft-1.a0',
           leaving: false,
           cpuPercent: 97.5,
           rssBytes: 734_003_200,
@@ -116,7 +116,7 @@ describe('coordinator service over grpc-js', () => {
         (e, r) => (e ? reject(e) : resolve(r)),
       ),
     );
-    expect(answer).toEqual({ abortFinetuneReason: 'ft-1.a0 was cancelled' });
+    expect(answer).toEqual({ abortReason: 'ft-1.a0 was cancelled' });
     // The worker's CPU, memory and log lines arrive as sent.
     expect(heartbeats.at(-1)).toMatchObject({
       cpuPercent: 97.5,

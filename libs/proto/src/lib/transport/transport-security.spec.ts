@@ -34,7 +34,7 @@ async function startServer(security: TransportSecurity): Promise<{ server: grpc.
   server.addService(coordinatorV1.CoordinatorServiceService, {
     registerWorker: (call, cb) =>
       cb(null, { sessionId: `s-${call.request.workerId}`, heartbeatIntervalMs: 1 }),
-    heartbeat: (_call, cb) => cb(null, { abortFinetuneReason: '' }),
+    heartbeat: (_call, cb) => cb(null, { abortReason: '' }),
   } satisfies coordinatorV1.CoordinatorServiceServer);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', serverCredentials(security), (e, p) => (e ? reject(e) : resolve(p))),

@@ -24,8 +24,8 @@ export const protobufFileName = 'llmforge/coordinator/v1/coordinator.proto';
  * Worker-to-coordinator control plane for distributed training.
  *
  * A worker registers once with its capabilities, then heartbeats. The heartbeat carries what the
- * worker holds (the replica of a run, the finetune attempt it runs) and, on shutdown, that it
- * leaves; its answer can tell the worker to stop a cancelled finetune attempt. Everything else
+ * worker holds (the replica of a job, the job attempt it runs) and, on shutdown, that it leaves; its
+ * answer can tell the worker to stop an attempt that was cancelled, paused or superseded. Everything else
  * travels through Redis: a worker's place in a ring and its step's work arrive as BullMQ rank jobs
  * (libs/cluster-protocol), and its step metrics go back as those jobs' results.
  *
@@ -127,8 +127,11 @@ export interface HeartbeatRequest {
   heldJobId: string;
   /** Optimizer steps the held replica has applied. */
   appliedSteps: number;
-  /** Finetune rank job the worker is running now (`<finetuneId>.a<attempt>`; empty: none). */
-  finetuneJob: string;
+  /**
+   * Rank job attempt the worker is running now, of a run or a finetune (`<jobId>.a<attempt>`; empty:
+   * none). Renamed from finetune_job (same field number: the wire format is unchanged).
+   */
+  runningJob: string;
   /**
    * The worker is shutting down (its last heartbeat): the coordinator forgets it at once, so no new
    * ring is formed with it, instead of waiting for its heartbeats to go stale.
@@ -148,10 +151,11 @@ export interface HeartbeatRequest {
 /** Answer to Heartbeat. */
 export interface HeartbeatResponse {
   /**
-   * Set when the finetune job the worker reported is cancelled or superseded by a newer attempt:
-   * the worker stops it before its next step. Says why.
+   * Set when the job attempt the worker reported running is cancelled, paused or superseded by a
+   * newer attempt: the worker stops it at its next check (between the steps of a job, during a
+   * finetune's final evaluation). Says why. Renamed from abort_finetune_reason (same field number).
    */
-  abortFinetuneReason: string;
+  abortReason: string;
 }
 
 function createBaseWorkerCapabilities(): WorkerCapabilities {
@@ -559,7 +563,7 @@ function createBaseHeartbeatRequest(): HeartbeatRequest {
     lastCompletedStep: 0,
     heldJobId: '',
     appliedSteps: 0,
-    finetuneJob: '',
+    runningJob: '',
     leaving: false,
     cpuPercent: 0,
     rssBytes: 0,
@@ -584,8 +588,8 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.appliedSteps !== 0) {
       writer.uint32(40).uint64(message.appliedSteps);
     }
-    if (message.finetuneJob !== '') {
-      writer.uint32(50).string(message.finetuneJob);
+    if (message.runningJob !== '') {
+      writer.uint32(50).string(message.runningJob);
     }
     if (message.leaving !== false) {
       writer.uint32(56).bool(message.leaving);
@@ -660,7 +664,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
               break;
             }
 
-            message.finetuneJob = reader.string();
+            message.runningJob = reader.string();
             continue;
           }
           case 7: {
@@ -734,10 +738,10 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
         : isSet(object.applied_steps)
           ? globalThis.Number(object.applied_steps)
           : 0,
-      finetuneJob: isSet(object.finetuneJob)
-        ? globalThis.String(object.finetuneJob)
-        : isSet(object.finetune_job)
-          ? globalThis.String(object.finetune_job)
+      runningJob: isSet(object.runningJob)
+        ? globalThis.String(object.runningJob)
+        : isSet(object.running_job)
+          ? globalThis.String(object.running_job)
           : '',
       leaving: isSet(object.leaving) ? globalThis.Boolean(object.leaving) : false,
       cpuPercent: isSet(object.cpuPercent)
@@ -775,8 +779,8 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     if (message.appliedSteps !== 0) {
       obj.appliedSteps = Math.round(message.appliedSteps);
     }
-    if (message.finetuneJob !== '') {
-      obj.finetuneJob = message.finetuneJob;
+    if (message.runningJob !== '') {
+      obj.runningJob = message.runningJob;
     }
     if (message.leaving !== false) {
       obj.leaving = message.leaving;
@@ -803,7 +807,7 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     message.lastCompletedStep = object.lastCompletedStep ?? 0;
     message.heldJobId = object.heldJobId ?? '';
     message.appliedSteps = object.appliedSteps ?? 0;
-    message.finetuneJob = object.finetuneJob ?? '';
+    message.runningJob = object.runningJob ?? '';
     message.leaving = object.leaving ?? false;
     message.cpuPercent = object.cpuPercent ?? 0;
     message.rssBytes = object.rssBytes ?? 0;
@@ -813,13 +817,13 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
 };
 
 function createBaseHeartbeatResponse(): HeartbeatResponse {
-  return { abortFinetuneReason: '' };
+  return { abortReason: '' };
 }
 
 export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
   encode(message: HeartbeatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.abortFinetuneReason !== '') {
-      writer.uint32(26).string(message.abortFinetuneReason);
+    if (message.abortReason !== '') {
+      writer.uint32(26).string(message.abortReason);
     }
     return writer;
   },
@@ -842,7 +846,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
               break;
             }
 
-            message.abortFinetuneReason = reader.string();
+            message.abortReason = reader.string();
             continue;
           }
         }
@@ -859,18 +863,18 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
 
   fromJSON(object: any): HeartbeatResponse {
     return {
-      abortFinetuneReason: isSet(object.abortFinetuneReason)
-        ? globalThis.String(object.abortFinetuneReason)
-        : isSet(object.abort_finetune_reason)
-          ? globalThis.String(object.abort_finetune_reason)
+      abortReason: isSet(object.abortReason)
+        ? globalThis.String(object.abortReason)
+        : isSet(object.abort_reason)
+          ? globalThis.String(object.abort_reason)
           : '',
     };
   },
 
   toJSON(message: HeartbeatResponse): unknown {
     const obj: any = {};
-    if (message.abortFinetuneReason !== '') {
-      obj.abortFinetuneReason = message.abortFinetuneReason;
+    if (message.abortReason !== '') {
+      obj.abortReason = message.abortReason;
     }
     return obj;
   },
@@ -880,7 +884,7 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<HeartbeatResponse>, I>>(object: I): HeartbeatResponse {
     const message = createBaseHeartbeatResponse();
-    message.abortFinetuneReason = object.abortFinetuneReason ?? '';
+    message.abortReason = object.abortReason ?? '';
     return message;
   },
 };
@@ -902,7 +906,7 @@ export const CoordinatorServiceService = {
   },
   /**
    * Keeps the registration alive and reports what the worker holds; tells it to stop a
-   * cancelled finetune attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
+   * cancelled, paused or superseded attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
    */
   heartbeat: {
     path: '/llmforge.coordinator.v1.CoordinatorService/Heartbeat' as const,
@@ -922,7 +926,7 @@ export interface CoordinatorServiceServer extends UntypedServiceImplementation {
   registerWorker: handleUnaryCall<RegisterWorkerRequest, RegisterWorkerResponse>;
   /**
    * Keeps the registration alive and reports what the worker holds; tells it to stop a
-   * cancelled finetune attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
+   * cancelled, paused or superseded attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
    */
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
 }
@@ -946,7 +950,7 @@ export interface CoordinatorServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Keeps the registration alive and reports what the worker holds; tells it to stop a
-   * cancelled finetune attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
+   * cancelled, paused or superseded attempt. Removed RPCs: ReportStepMetrics and GetAssignment (see the header).
    */
   heartbeat(
     request: HeartbeatRequest,
