@@ -8,11 +8,13 @@
  *
  *   npm run bench:diloco [-- --ranks 2 --steps 300 --inner 10,50 --preset tiny --batch 8 --context 64]
  *     [--outer-lr 0.7 --outer-momentum 0.9 --lr 1e-3 --min-lr 1e-4 --warmup 10 --eval-every 100]
- *     [--no-ddp] [--svg docs/diloco-quality.svg] [--json out.json]
+ *     [--no-ddp] [--baseline earlier.json] [--tag 'lr 1.0'] [--svg docs/diloco-quality.svg] [--json out.json]
  *
  * Data: the built-in corpus (its first 90% to train, in order, the rest for validation; the same
  * 20 validation batches for every evaluation). DiLoCo is evaluated on its outer model, so
- * `--eval-every` should be a multiple of every H. Needs the built libraries (`npm run build`).
+ * `--eval-every` should be a multiple of every H. --baseline adds the runs of an earlier --json
+ * (e.g. its ddp, with --no-ddp here) to the tables and the picture; its settings must match.
+ * Needs the built libraries (`npm run build`).
  */
 const fs = require('fs');
 const { arg, startLoopbackRanks } = require('./lib/loopback-ranks');
@@ -32,6 +34,8 @@ const SCHEDULE = {
 };
 const EVAL_EVERY = Number(arg('eval-every', 100));
 const WITH_DDP = !process.argv.includes('--no-ddp');
+const BASELINE = arg('baseline', undefined);
+const TAG = arg('tag', ''); // appended to the DiLoCo modes' names (a sweep's settings)
 const SVG = arg('svg', undefined);
 const JSON_OUT = arg('json', undefined);
 
@@ -84,13 +88,15 @@ async function run(mode, train, valBatches) {
 /** Loss against tokens: windowed training loss and validation loss, one line per mode. */
 function picture(results, every) {
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const trainSeries = results.map((r) => ({
-    name: r.mode.name,
-    points: Array.from({ length: Math.floor(STEPS / every) }, (_, i) => [
-      ((i + 1) * every * B * T) / 1e3,
-      mean(r.losses.slice(i * every, (i + 1) * every)),
-    ]),
-  }));
+  const trainSeries = results
+    .filter((r) => r.losses.length)
+    .map((r) => ({
+      name: r.mode.name,
+      points: Array.from({ length: Math.floor(STEPS / every) }, (_, i) => [
+        ((i + 1) * every * B * T) / 1e3,
+        mean(r.losses.slice(i * every, (i + 1) * every)),
+      ]),
+    }));
   const valSeries = results.map((r) => ({
     name: r.mode.name,
     marker: 'circle',
@@ -129,6 +135,47 @@ function picture(results, every) {
   );
 }
 
+/** The runs of an earlier --json, as results of this one (its settings checked against these). */
+function baselineRuns(file) {
+  const { settings, runs } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const mine = { preset: PRESET, ranks: RANKS, steps: STEPS, batch: B, context: T };
+  for (const [key, value] of Object.entries(mine)) {
+    if (settings[key] !== value)
+      throw new Error(`--baseline ${file}: ${key} is ${settings[key]}, here ${value}`);
+  }
+  return runs.map((r) => ({
+    mode: { name: r.mode, innerSteps: r.innerSteps ?? undefined },
+    losses: r.losses,
+    validation: r.validation,
+    valLoss: r.validation[r.validation.length - 1][1],
+    bytes: r.bytesPerRank,
+  }));
+}
+
+/** The settings and every mode's losses as --json writes them. */
+function writeJson(results) {
+  const settings = {
+    preset: PRESET,
+    ranks: RANKS,
+    steps: STEPS,
+    batch: B,
+    context: T,
+    outerLr: OUTER_LR,
+    outerMomentum: OUTER_MOMENTUM,
+    schedule: SCHEDULE,
+  };
+  const runs = results.map((r) => ({
+    mode: r.mode.name,
+    innerSteps: r.mode.innerSteps ?? null,
+    validation: r.validation,
+    losses: r.losses,
+    bytesPerRank: r.bytes,
+  }));
+  const date = new Date().toISOString();
+  const command = process.argv.slice(2).join(' ');
+  fs.writeFileSync(JSON_OUT, JSON.stringify({ date, command, settings, runs }) + '\n');
+}
+
 async function main() {
   const { initBackend } = require('@llm-forge/tfjs-backend-native');
   const { ArrayTokenStream, DistributedBatchLoader, builtinCorpus } = require('@llm-forge/data-shards');
@@ -153,10 +200,13 @@ async function main() {
   );
   const modes = [
     ...(WITH_DDP ? [{ name: 'ddp' }] : []),
-    ...INNER.map((h) => ({ name: `diloco H=${h}`, innerSteps: h })),
+    ...INNER.map((h) => ({ name: `diloco H=${h}${TAG ? ` ${TAG}` : ''}`, innerSteps: h })),
   ];
-  const results = [];
-  for (const mode of modes) results.push({ mode, ...(await run(mode, train, valBatches)) });
+  const results = BASELINE ? baselineRuns(BASELINE) : [];
+  for (const mode of modes) {
+    results.push({ mode, ...(await run(mode, train, valBatches)) });
+    if (JSON_OUT) writeJson(results); // after every mode, so a stopped run keeps what it finished
+  }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const every = Math.max(1, Math.floor(STEPS / 10));
   console.log(['step  tokens'].concat(results.map((r) => r.mode.name.padStart(12))).join(' '));
@@ -164,7 +214,7 @@ async function main() {
     const window = (r) => mean(r.losses.slice(Math.max(0, s - every + 1), s + 1));
     console.log(
       [`${String(s + 1).padStart(4)}  ${String((s + 1) * B * T).padStart(6)}`]
-        .concat(results.map((r) => window(r).toFixed(4).padStart(12)))
+        .concat(results.map((r) => (r.losses.length ? window(r).toFixed(4) : '—').padStart(12)))
         .join(' '),
     );
   }
@@ -173,11 +223,13 @@ async function main() {
     const [s] = results[0].validation[i];
     console.log(
       [`${String(s).padStart(4)}  ${String(s * B * T).padStart(6)}`]
-        .concat(results.map((r) => (r.validation[i]?.[1] ?? NaN).toFixed(4).padStart(12)))
+        .concat(
+          results.map((r) => (r.validation.find(([step]) => step === s)?.[1] ?? NaN).toFixed(4).padStart(12)),
+        )
         .join(' '),
     );
   }
-  const ddp = WITH_DDP ? results[0].valLoss : undefined;
+  const ddp = results.find((r) => r.mode.name === 'ddp')?.valLoss;
   for (const r of results) {
     const vs = ddp === undefined ? '' : ` (${(((r.valLoss - ddp) / ddp) * 100).toFixed(2)}% vs ddp)`;
     console.log(
@@ -185,34 +237,6 @@ async function main() {
     );
   }
   if (SVG) fs.writeFileSync(SVG, picture(results, every));
-  if (JSON_OUT) {
-    const settings = {
-      preset: PRESET,
-      ranks: RANKS,
-      steps: STEPS,
-      batch: B,
-      context: T,
-      outerLr: OUTER_LR,
-      outerMomentum: OUTER_MOMENTUM,
-      schedule: SCHEDULE,
-    };
-    const runs = results.map((r) => ({
-      mode: r.mode.name,
-      innerSteps: r.mode.innerSteps ?? null,
-      validation: r.validation,
-      losses: r.losses,
-      bytesPerRank: r.bytes,
-    }));
-    fs.writeFileSync(
-      JSON_OUT,
-      JSON.stringify({
-        date: new Date().toISOString(),
-        command: process.argv.slice(2).join(' '),
-        settings,
-        runs,
-      }) + '\n',
-    );
-  }
 }
 
 main().catch((error) => {
