@@ -128,7 +128,7 @@ for (const p of measuredMulti) {
   const modelled = model.stepSeconds(s, comm) - s.computeSeconds - s.optimizerSeconds;
   console.log(
     `| ${p.preset} | ${p.hosts} | ${p.linkMbit ? `${p.linkMbit} Mbit/s` : 'unshaped'} | ${modeName(p)} | ` +
-      `${p.efficiency.toFixed(2)} | ${model.efficiency(s, comm).toFixed(2)} | ${fmt(p.commMs)} | ${fmt(modelled * 1e3)} |`,
+      `${p.efficiency.toFixed(2)} | ${model.efficiency(s, comm).toFixed(2)} | ${fmt(p.commMs, 4)} | ${fmt(modelled * 1e3, 4)} |`,
   );
 }
 
