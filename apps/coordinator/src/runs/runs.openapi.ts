@@ -61,14 +61,22 @@ const STEP_SCHEMA: SchemaObject = {
   type: 'object',
   properties: {
     step: { ...int, description: '0-based index of the step taken' },
-    loss: num,
+    loss: {
+      ...num,
+      description:
+        "mean loss over the global batch before the update: DDP, the ranks' all-reduced loss; DiLoCo, the mean of the ranks' own losses (workers[].loss, weighted by their tokens)",
+    },
     lr: num,
     gradNorm: num,
     tokensPerSecond: num,
     computeMs: num,
     commMs: num,
     bytesSent: int,
-    stepMs: num,
+    stepMs: {
+      ...num,
+      description:
+        "wall time of the step's flow (enqueued to its last rank's result), shared evenly by the steps it covered",
+    },
     workers: {
       type: 'array',
       items: {
@@ -79,7 +87,7 @@ const STEP_SCHEMA: SchemaObject = {
           loss: num,
           computeMs: num,
           commMs: num,
-          jobMs: num,
+          jobMs: { ...num, description: "the rank job's wall time per step it covered" },
           bytesSent: int,
         },
       },
