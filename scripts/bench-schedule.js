@@ -109,16 +109,21 @@ async function main() {
           rank: j.rank,
           step: j.step,
           appliedSteps: j.step + 1,
-          loss: 1,
-          localLoss: 1,
-          tokens: 64,
-          lr: 1e-3,
-          gradNorm: 1,
-          computeMs: 0,
-          commMs: 0,
-          bytesSent: 0,
           jobMs: 0,
-          verified: false,
+          steps: [
+            {
+              step: j.step,
+              loss: 1,
+              localLoss: 1,
+              tokens: 64,
+              lr: 1e-3,
+              gradNorm: 1,
+              computeMs: 0,
+              commMs: 0,
+              bytesSent: 0,
+              verified: false,
+            },
+          ],
         };
         note(finished, j.step);
         return result;
