@@ -9,6 +9,7 @@
  *
  *   npm run bench:train [-- --configs small,gpt2-small --rounds 5 --steps 3 --backend native]
  *                       [-- --baseline-addon <forge_native.node of an earlier build>]
+ *                       [-- --baseline-env FORGE_BACKPROP=tfjs[,NAME=VALUE...]]
  *
  * Every run is its own process (so peak RSS is its own) and each round runs forge, tuned and stock
  * in a rotated order, so that load from other work falls on all three alike. Per config it prints the
@@ -17,8 +18,9 @@
  * (forge's GEMM and tuned PyTorch's torch.mm, measured in the same rounds on the model's GEMM shapes)
  * divided into the model FLOPs per token (6N + attention, as the reference script counts them).
  * Where PyTorch or its tuning is unavailable it says so. With --baseline-addon each round also runs
- * forge on that build of the addon ("before"), for a before/after under the same load. Needs
- * `npm run build`.
+ * forge on that build of the addon ("before"), for a before/after under the same load; with
+ * --baseline-env the "before" runs forge with those environment variables (e.g. FORGE_BACKPROP=tfjs:
+ * tfjs-core's own backprop), on the given addon or this one. Needs `npm run build`.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -217,8 +219,12 @@ function round(configName, r, variants, opts) {
     forge: () => runResult(process.execPath, forge),
     gemm: () => runResult(process.execPath, [...self, '--child', 'gemm']),
   };
-  if (opts.baselineAddon) {
-    runs.before = () => runResult(process.execPath, forge, { FORGE_NATIVE_ADDON: opts.baselineAddon });
+  if (opts.baselineAddon || opts.baselineEnv) {
+    const env = {
+      ...(opts.baselineAddon && { FORGE_NATIVE_ADDON: opts.baselineAddon }),
+      ...opts.baselineEnv,
+    };
+    runs.before = () => runResult(process.execPath, forge, env);
   }
   for (const [name, v] of Object.entries(variants)) {
     if (v.env && CONFIGS[configName].torch) runs[name] = () => pytorchRun(configName, v.env, opts.steps);
@@ -299,6 +305,18 @@ function report(row) {
   );
 }
 
+/** `NAME=VALUE,NAME=VALUE` as an environment object (undefined when not given). */
+function parseEnv(list) {
+  if (!list) return undefined;
+  return Object.fromEntries(
+    list.split(',').map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new Error(`--baseline-env: ${JSON.stringify(pair)} is not NAME=VALUE`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
 function main() {
   const configs = arg('configs', 'small,gpt2-small').split(',');
   const unknown = configs.filter((c) => !CONFIGS[c]);
@@ -312,6 +330,7 @@ function main() {
     steps: Number(arg('steps', '3')),
     backend: arg('backend', 'native'),
     baselineAddon: baselineAddon && path.resolve(baselineAddon),
+    baselineEnv: parseEnv(arg('baseline-env')),
   };
   const [l1, l5] = os.loadavg();
   console.log(

@@ -6,6 +6,13 @@
  * grows with other work, CPU time much less.
  *
  *   node scripts/profile-step.js [--preset small] [--B 8] [--T 256] [--top 25]   (needs npm run build)
+ *   node scripts/profile-step.js --memory [--preset gpt2-small --B 4]
+ *
+ * --memory instead samples the process's memory (process.memoryUsage) and tfjs's tensor bytes
+ * (tf.memory) after every kernel of one step and prints where each peaks, what the trainer's flat
+ * buffers hold, and a timeline over the step: what holds the memory at the process's peak. (With
+ * the native backend's malloc tuning RSS does not fall, so its peak is usually the warm-up step's;
+ * the array buffers, which include tensors freed but not yet collected, show the step's own peak.)
  *
  * FORGE_NATIVE_ADDON=<file> profiles another build of the addon (an earlier one, for a before/after).
  */
@@ -44,6 +51,56 @@ function recordKernelCpu(backend) {
   return cpu;
 }
 
+const MB = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+/** process.memoryUsage and tf.memory after every kernel of one step; the peaks and a timeline. */
+async function memoryProfile(trainer, batch) {
+  const backend = tf.backend();
+  const time = backend.time.bind(backend);
+  const samples = [];
+  const sample = () => {
+    const m = process.memoryUsage();
+    return { rss: m.rss, arrayBuffers: m.arrayBuffers, heapUsed: m.heapUsed, tensors: tf.memory().numBytes };
+  };
+  backend.time = (f) => {
+    const timing = time(f);
+    samples.push(sample());
+    return timing;
+  };
+  const start = sample();
+  const profile = await tf.profile(() => trainer.computeGradients([batch]));
+  backend.time = time;
+  const afterGrads = sample();
+  trainer.applyGradients();
+  const afterApply = sample();
+  const names = profile.kernels.map((k) => k.name);
+  const at = (i) => `kernel ${i + 1}/${samples.length} ${names[i]}`;
+  const peak = (key) => samples.reduce((best, s, i) => (s[key] > samples[best][key] ? i : best), 0);
+  const describe = (s) =>
+    `rss ${MB(s.rss)}, tensors ${MB(s.tensors)}, array buffers ${MB(s.arrayBuffers)}, JS heap ${MB(s.heapUsed)}`;
+  const n = trainer.params.length;
+  console.log(
+    `trainer's flat buffers: parameters (the variables are views of them), gradients, AdamW m and v: 4 x ${MB(4 * n)}`,
+  );
+  console.log(`before the step:       ${describe(start)}`);
+  const pt = peak('tensors');
+  console.log(`peak of tensors:       ${describe(samples[pt])} (${at(pt)})`);
+  const pa = peak('arrayBuffers');
+  console.log(`peak of array buffers: ${describe(samples[pa])} (${at(pa)})`);
+  const pr = peak('rss');
+  console.log(`peak of rss:           ${describe(samples[pr])} (${at(pr)})`);
+  console.log(`after the gradients:   ${describe(afterGrads)} (copied into the flat gradients)`);
+  console.log(`after clip + AdamW:    ${describe(afterApply)}`);
+  console.log(
+    `process peak RSS (ru_maxrss, warm-up step included): ${MB(process.resourceUsage().maxRSS * 1024)}`,
+  );
+  console.log('timeline (every tenth of the kernels):');
+  for (let k = 0; k < 10; k++) {
+    const i = Math.min(samples.length - 1, Math.round(((k + 1) * samples.length) / 10) - 1);
+    console.log(`  ${at(i).padEnd(44)} ${describe(samples[i])}`);
+  }
+}
+
 async function main() {
   const info = await initBackend(process.env.FORGE_BACKEND || 'auto');
   const preset = arg('preset', 'small');
@@ -56,6 +113,7 @@ async function main() {
   const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % 50257);
   const batch = { inputs: ids, targets: ids.map((x) => (x + 1) % 50257), batchSize: B, contextLength: T };
   trainer.step([batch]); // warm-up
+  if (process.argv.includes('--memory')) return memoryProfile(trainer, batch);
   const grads = measure(() => trainer.computeGradients([batch]));
   const apply = measure(() => trainer.applyGradients());
   const kernelCpu = recordKernelCpu(tf.backend());
