@@ -114,7 +114,7 @@ describe.each(impls)('flat math (%s)', (impl) => {
 });
 
 if (nativeAvailable()) {
-  it('native and JavaScript AdamW agree to float32 rounding', () => {
+  it('native and JavaScript AdamW agree bit for bit (the vectorised loop contracts no FMA)', () => {
     const [native, js] = [flatMath(true), flatMath(false)];
     const n = 50_000;
     const g = randn(n, 41, 0.3);
@@ -124,12 +124,8 @@ if (nativeAvailable()) {
       native.adamwStep(states[0][0], g, states[0][1], states[0][2], hyper);
       js.adamwStep(states[1][0], g, states[1][1], states[1][2], hyper);
     }
-    let maxUlps = 0;
-    for (let i = 0; i < n; i++) {
-      const [a, b] = [states[0][0][i], states[1][0][i]];
-      maxUlps = Math.max(maxUlps, Math.abs(a - b) / (Math.abs(b) * 2 ** -23 + 1e-30));
-    }
-    expect(maxUlps).toBeLessThanOrEqual(1);
+    for (const k of [0, 1, 2])
+      expect(Buffer.from(states[0][k].buffer).equals(Buffer.from(states[1][k].buffer))).toBe(true);
   });
 }
 
