@@ -106,7 +106,8 @@ function picture(results, every) {
   const yMin = Math.floor(Math.min(...lows) * 2) / 2 - 0.5;
   const yMax = yMin + 4;
   const caption =
-    `${PRESET}, ${RANKS} ranks, global batch ${B} x ${T}, ${STEPS} steps; outer lr ${OUTER_LR}, momentum ${OUTER_MOMENTUM}; ` +
+    `${PRESET}, ${RANKS} ranks, global batch ${B} x ${T}, ${STEPS} steps; DiLoCo outer lr η ${OUTER_LR}, momentum μ ${OUTER_MOMENTUM} ` +
+    `where its name says no other; ` +
     `inner lr ${SCHEDULE.lr} -> ${SCHEDULE.minLr} cosine, ${SCHEDULE.warmupSteps} warmup`;
   return chartGrid(
     [
