@@ -109,7 +109,7 @@ function efficiency(step, comm) {
 
 /**
  * Per preset: κ (s/token on one host) = mean over its one-host points of computeMs / tokens, and σ
- * (s/parameter) from stepMs − computeMs − commMs of one-host points, by least squares over presets.
+ * (s/parameter) from stepMs − computeMs − commMs of one-host ddp points, by least squares over presets.
  * points: bench:scaling's JSON points.
  */
 function fitCompute(points) {
@@ -122,7 +122,8 @@ function fitCompute(points) {
     const from = own.length ? own : points.filter((p) => p.preset === preset);
     kappa[preset] = from.reduce((s, p) => s + p.computeMs / 1e3 / perHost(p), 0) / from.length;
   }
-  const withStep = single.filter((p) => Number.isFinite(p.stepMs));
+  // A DiLoCo flow's steps share one wall time, start and final evaluation included: not per-step.
+  const withStep = single.filter((p) => Number.isFinite(p.stepMs) && p.mode !== 'diloco');
   const sigma = withStep.length
     ? Math.max(
         0,
@@ -150,27 +151,38 @@ function fitComm(points) {
   if (shaped && from.length >= 3) {
     const X = from.map((p) => [2 * (p.hosts - 1), p.bytesPerRank, wireSeconds(p)]);
     const [latency, cpuPerByte, inverseEta] = leastSquares(X, y, y);
-    return {
-      latency,
-      cpuPerByte,
-      linkEfficiency: 1 / inverseEta,
-      points: from.length,
-      fitted: ['α', 'γ', 'η'],
-    };
+    // Points that do not span enough hosts, sizes and links leave the system (nearly) singular, and
+    // least squares then returns negative constants: fall back to fewer constants.
+    if (latency >= 0 && cpuPerByte >= 0 && inverseEta > 0) {
+      return {
+        latency,
+        cpuPerByte,
+        linkEfficiency: 1 / inverseEta,
+        points: from.length,
+        fitted: ['α', 'γ', 'η'],
+      };
+    }
   }
   const X = from.map((p) => [2 * (p.hosts - 1), p.bytesPerRank]);
   const rest = from.map((p, i) => y[i] - wireSeconds(p));
   if (from.length >= 2) {
     const [latency, cpuPerByte] = leastSquares(X, rest, y);
-    return { latency, cpuPerByte, linkEfficiency: 1, points: from.length, fitted: ['α', 'γ'] };
+    if (latency >= 0 && cpuPerByte >= 0) {
+      return { latency, cpuPerByte, linkEfficiency: 1, points: from.length, fitted: ['α', 'γ'] };
+    }
   }
-  if (from.length === 1) {
-    // One point: α cannot be told from γ; all of the rest is CPU per byte.
+  if (from.length >= 1) {
+    // α cannot be told from γ (one point, or points of one shape): all of the rest is CPU per byte.
+    const [cpuPerByte] = leastSquares(
+      from.map((p) => [p.bytesPerRank]),
+      rest,
+      y,
+    );
     return {
       latency: 0,
-      cpuPerByte: rest[0] / from[0].bytesPerRank,
+      cpuPerByte: Math.max(0, cpuPerByte),
       linkEfficiency: 1,
-      points: 1,
+      points: from.length,
       fitted: ['γ'],
     };
   }

@@ -130,6 +130,15 @@ describe('scaling model', () => {
     expect(comm.cpuPerByte).toBeCloseTo((p.commMs / 1e3 - wire) / p.bytesPerRank, 15);
   });
 
+  it('with repeated points of one shape (latency not determined), fits CPU per byte alone, never below 0', () => {
+    const a = synthetic('small', 2, 1_000);
+    const b = { ...a, commMs: a.commMs * 1.01, bytesPerRank: a.bytesPerRank * 1.0001 };
+    const comm = model.fitComm([a, b]);
+    expect(comm.fitted).toEqual(['γ']);
+    expect(comm.latency).toBe(0);
+    expect(comm.cpuPerByte).toBeGreaterThan(0);
+  });
+
   it('a ring all-reduce sends 2(N−1)/N of the buffer and costs nothing on one host', () => {
     expect(model.ringBytesPerRank(100, 2)).toBe(100);
     expect(model.ringBytesPerRank(100, 4)).toBe(150);
