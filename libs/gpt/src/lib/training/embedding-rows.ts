@@ -9,6 +9,8 @@
 export class EmbeddingRows {
   private readonly ids: Int32Array[] = [];
   private readonly rows: Float32Array[] = [];
+  /** Each add's own factor (its micro-batch's share of the rows). */
+  private readonly weights: number[] = [];
   /** Factor applied to every row when summed (the trainer's 1 / micro-batches). */
   scale = 1;
 
@@ -17,19 +19,21 @@ export class EmbeddingRows {
     readonly width: number,
   ) {}
 
-  /** Adds the rows [N · C] of tokens `ids` [N] (copied: backward frees its tensors). */
-  add(ids: Int32Array, rows: Float32Array): void {
+  /** Adds the rows [N · C] of tokens `ids` [N], times `weight` (copied: backward frees its tensors). */
+  add(ids: Int32Array, rows: Float32Array, weight = 1): void {
     if (rows.length !== ids.length * this.width) {
       throw new RangeError(`${rows.length} gradient values for ${ids.length} tokens of width ${this.width}`);
     }
     this.ids.push(ids);
     this.rows.push(Float32Array.from(rows));
+    this.weights.push(weight);
   }
 
   /** Forgets every row (the start of a step). */
   clear(): void {
     this.ids.length = 0;
     this.rows.length = 0;
+    this.weights.length = 0;
     this.scale = 1;
   }
 
@@ -47,10 +51,14 @@ export class EmbeddingRows {
     const slot = new Map<number, number>();
     tokens.forEach((id, u) => slot.set(id, u));
     packed.fill(0, 0, tokens.length * C);
-    this.forEachRow((id, rows, t) => {
-      const u = slot.get(id);
-      if (u === undefined) throw new RangeError(`token ${id} is not among the packed tokens`);
-      for (let c = 0; c < C; c++) packed[u * C + c] += rows[t * C + c] * this.scale;
+    this.ids.forEach((ids, m) => {
+      const rows = this.rows[m];
+      const factor = this.scale * this.weights[m];
+      ids.forEach((id, t) => {
+        const u = slot.get(id);
+        if (u === undefined) throw new RangeError(`token ${id} is not among the packed tokens`);
+        for (let c = 0; c < C; c++) packed[u * C + c] += rows[t * C + c] * factor;
+      });
     });
   }
 
@@ -69,10 +77,6 @@ export class EmbeddingRows {
     const seen = new Set<number>();
     for (const ids of this.ids) for (const id of ids) seen.add(id);
     return Int32Array.from(seen).sort();
-  }
-
-  private forEachRow(visit: (id: number, rows: Float32Array, t: number) => void): void {
-    this.ids.forEach((ids, m) => ids.forEach((id, t) => visit(id, this.rows[m], t)));
   }
 }
 

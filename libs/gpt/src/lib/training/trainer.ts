@@ -67,6 +67,16 @@ export interface GradientListener {
   parameterReady(index: number): void;
 }
 
+/** target = values · weight (first) or target += values · weight, weight 1 without a multiply. */
+function accumulate(target: Float32Array, values: Float32Array, first: boolean, weight: number): void {
+  if (weight !== 1) {
+    values = values.slice();
+    scale(values, weight);
+  }
+  if (first) target.set(values);
+  else addInto(target, values);
+}
+
 /** Builds the int32 [B, T] tensors of a batch. */
 export function batchTensors(batch: Batch): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
   const shape: [number, number] = [batch.batchSize, batch.contextLength];
@@ -131,7 +141,8 @@ export class Trainer {
    * Batches are taken through gradient taps: each parameter's gradient is copied into `grads` as
    * backward produces it, and a `listener` hears of each one that is final (to send it while
    * backward goes on). With a listener, the token embedding's lookup gradient is left sparse in
-   * {@link embeddingRows} for the caller to add; without one it is added here.
+   * {@link embeddingRows} for the caller to add; without one it is added here. Micro-batches of
+   * unequal sizes weigh by their rows, so the result is the mean over all rows.
    */
   computeGradients(work: StepWork, microBatches = 1, listener?: GradientListener): number {
     if (typeof work !== 'function') return this.batchGradients(work, listener);
@@ -207,6 +218,10 @@ export class Trainer {
       throw new ConfigError('step work', 'batches', 'a loss function for a trainer of a parameter subset');
     const count = batches.length;
     if (count < 1) throw new ConfigError('micro-batches', count, 'at least one per step');
+    // Each micro-batch's share of the mean over all rows; equal shares are applied once, at the end.
+    const rows = batches.reduce((n, b) => n + b.batchSize, 0);
+    const equal = batches.every((b) => b.batchSize === batches[0].batchSize);
+    const share = (m: number): number => (equal ? 1 : batches[m].batchSize / rows);
     const specs = model.layout.specs;
     const index = new Map(specs.map((spec, i) => [spec.name, i]));
     const tapped = new Uint8Array(specs.length);
@@ -218,16 +233,15 @@ export class Trainer {
         const i = index.get(name) as number;
         tapped[i]++;
         const target = this.parameters.slice(this.grads, i);
-        if (micro === 0) target.set(gradient.dataSync() as Float32Array);
-        else addInto(target, gradient.dataSync() as Float32Array);
+        accumulate(target, gradient.dataSync() as Float32Array, micro === 0, share(micro));
         if (micro < count - 1) return;
-        if (count > 1) scale(target, 1 / count);
+        if (equal && count > 1) scale(target, 1 / count);
         listener?.parameterReady(i);
       },
-      tokenLookup: (ids, rows) => embeddingRows.add(ids, rows),
+      tokenLookup: (ids, values) => embeddingRows.add(ids, values, share(micro)),
     };
     embeddingRows.clear();
-    embeddingRows.scale = 1 / count;
+    embeddingRows.scale = equal ? 1 / count : 1;
     // Without an output-head use (an untied head), the embedding's gradient is its lookup part alone.
     if (!model.config.tiedHead) this.parameters.slice(this.grads, wte).fill(0);
     let lossSum = 0;
@@ -235,7 +249,7 @@ export class Trainer {
       tapped.fill(0);
       const loss = this.nextTokenLoss(batches, taps);
       const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(micro), [taps.anchor]));
-      lossSum += value.dataSync()[0];
+      lossSum += value.dataSync()[0] * share(micro);
       tf.dispose([value, ...Object.values(grads)]);
       const missing = specs.findIndex((_, i) => tapped[i] !== 1 && !(i === wte && !model.config.tiedHead));
       if (missing >= 0) throw this.unusedParameter(specs[missing].name);
@@ -244,7 +258,7 @@ export class Trainer {
       embeddingRows.addInto(this.parameters.slice(this.grads, wte));
       embeddingRows.clear();
     }
-    return lossSum / count;
+    return equal ? lossSum / count : lossSum;
   }
 
   private unusedParameter(name: string): ConfigError {

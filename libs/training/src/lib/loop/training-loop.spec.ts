@@ -5,9 +5,16 @@
  * failure surfacing as the collective's typed error.
  */
 import { CollectiveError } from '@llm-forge/collective';
-import { createTokenizer, TrainingDivergedError, type GPTConfig, type TrainerOptions } from '@llm-forge/gpt';
+import {
+  createTokenizer,
+  TrainingDivergedError,
+  type Batch,
+  type GPTConfig,
+  type TrainerOptions,
+} from '@llm-forge/gpt';
 import { initBackend } from '@llm-forge/tfjs-backend-native';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
+import { rowShare } from './local-share';
 import { OuterOptimizer, type DilocoOptions } from './outer-optimizer';
 import {
   startRanks,
@@ -128,6 +135,29 @@ describe('TrainingLoop', () => {
       expect(m.computeMs).toBeGreaterThan(0);
       expect(m.communicationMs).toBeGreaterThan(0);
     }
+  });
+
+  it('gives the 1-rank step when the ranks split their rows into micro-batches of different sizes', async () => {
+    const [solo] = await ranks({ worldSize: 1, globalBatchSize: 5 });
+    const pair = await ranks({ worldSize: 2, globalBatchSize: 5 });
+    const batch = solo.loader.next(); // 5 rows
+    const rows = (from: number, to: number): Batch => ({
+      inputs: batch.inputs.slice(from * batch.contextLength, to * batch.contextLength),
+      targets: batch.targets.slice(from * batch.contextLength, to * batch.contextLength),
+      batchSize: to - from,
+      contextLength: batch.contextLength,
+    });
+    const want = await solo.loop.step(rowShare(batch, 5));
+    // Rank 0: micro-batches of 2 and 1 rows (unequal); rank 1: one of 2 rows.
+    const got = await Promise.all([
+      pair[0].loop.step(rowShare([rows(0, 2), rows(2, 3)], 5)),
+      pair[1].loop.step(rowShare([rows(3, 5)], 5)),
+    ]);
+    for (const m of got) expect(Math.abs(m.loss - want.loss)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(pair[0].trainer.params, solo.trainer.params)).toBeLessThanOrEqual(1e-6);
+    expect(
+      Buffer.from(pair[1].trainer.params.buffer).equals(Buffer.from(pair[0].trainer.params.buffer)),
+    ).toBe(true);
   });
 
   it('sends an untied token embedding as the rows of the tokens looked up, not all V rows', async () => {

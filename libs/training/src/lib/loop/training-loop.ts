@@ -14,8 +14,8 @@
  * between steps (evaluation, checkpoints, history).
  */
 import type { WireDType } from '@llm-forge/collective';
-import { TrainingDivergedError, type Batch, type Trainer } from '@llm-forge/gpt';
-import { addInto, checksum, scale } from '@llm-forge/tfjs-backend-native';
+import { TrainingDivergedError, type Trainer } from '@llm-forge/gpt';
+import { checksum, scale } from '@llm-forge/tfjs-backend-native';
 import type { GradientCollective, ReduceOptions } from '../collective/gradient-collective';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import type { LocalShare } from './local-share';
@@ -186,11 +186,9 @@ export class TrainingLoop {
     cost: { communicationMs: number; bytesSent: number },
   ): Promise<{ localLoss: number; computeMs: number }> {
     const { work } = share;
-    const batches =
-      work === undefined || Array.isArray(work) ? (work as readonly Batch[] | undefined) : undefined;
-    const equalBatches = !batches || batches.every((m) => m.batchSize === batches[0].batchSize);
-    if (this.overlapped && typeof work !== 'function' && equalBatches) {
-      const result = await this.overlapped.sumGradients(batches, share.weight, step);
+    // Whether a step overlaps must not depend on the rank's share (every rank makes the same calls).
+    if (this.overlapped && typeof work !== 'function') {
+      const result = await this.overlapped.sumGradients(work, share.weight, step);
       cost.communicationMs += result.communicationMs;
       cost.bytesSent += result.bytesSent;
       return result;
@@ -254,27 +252,7 @@ export class TrainingLoop {
       this.trainer.grads.fill(0);
       return 0;
     }
-    if (typeof work === 'function') return this.trainer.computeGradients(work, share.microBatches ?? 1);
-    return this.rowWeightedGradients(work);
-  }
-
-  /**
-   * The trainer weighs micro-batches equally, so micro-batches of unequal sizes are computed one by
-   * one and weighted by their rows: the result is the mean over all rows.
-   */
-  private rowWeightedGradients(micro: readonly Batch[]): number {
-    if (micro.every((m) => m.batchSize === micro[0].batchSize)) return this.trainer.computeGradients(micro);
-    const rows = micro.reduce((n, m) => n + m.batchSize, 0);
-    const sum = new Float32Array(this.trainer.grads.length);
-    let loss = 0;
-    for (const m of micro) {
-      const weight = m.batchSize / rows;
-      loss += this.trainer.computeGradients([m]) * weight;
-      scale(this.trainer.grads, weight);
-      addInto(sum, this.trainer.grads);
-    }
-    this.trainer.grads.set(sum);
-    return loss;
+    return this.trainer.computeGradients(work, share.microBatches ?? 1);
   }
 
   private async reduce(
