@@ -37,11 +37,6 @@ export class EmbeddingRows {
     this.scale = 1;
   }
 
-  /** Marks every id looked up with a 1 in `presence` [V] (which is not cleared first). */
-  markPresence(presence: Float32Array): void {
-    for (const ids of this.ids) for (const id of ids) presence[id] = 1;
-  }
-
   /**
    * Sums the rows, times {@link scale}, into `packed` [U · C], where row u holds the gradient of id
    * `tokens[u]` (`tokens` ascending, a superset of the ids looked up). Overwrites `packed`.

@@ -244,10 +244,10 @@ export class Trainer {
     embeddingRows.scale = equal ? 1 / count : 1;
     // Without an output-head use (an untied head), the embedding's gradient is its lookup part alone.
     if (!model.config.tiedHead) this.parameters.slice(this.grads, wte).fill(0);
+    const loss = this.nextTokenLoss(batches, taps);
     let lossSum = 0;
     for (; micro < count; micro++) {
       tapped.fill(0);
-      const loss = this.nextTokenLoss(batches, taps);
       const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(micro), [taps.anchor]));
       lossSum += value.dataSync()[0] * share(micro);
       tf.dispose([value, ...Object.values(grads)]);
