@@ -185,6 +185,8 @@ describe('POST /generate (e2e, Redis)', () => {
     let base = '';
     let seen: StreamEvent[][] = [];
     let generations: ActiveGeneration[] = [];
+    /** What each generation's slot waits for besides its end (a test holds slots with it). */
+    let slotHeld: Promise<void> = Promise.resolve();
 
     beforeEach(async () => {
       if (!ctx.up) return;
@@ -194,6 +196,7 @@ describe('POST /generate (e2e, Redis)', () => {
       // record what each generation produced, whether or not the client was still there to read it
       seen = [];
       generations = [];
+      slotHeld = Promise.resolve();
       const executor = ctx.built!.app.get<GenerationExecutor>(GENERATION_EXECUTOR);
       const start = executor.start.bind(executor);
       jest.spyOn(executor, 'start').mockImplementation(async (job) => {
@@ -207,7 +210,7 @@ describe('POST /generate (e2e, Redis)', () => {
             yield e;
           }
         }
-        return { ...g, events: tap() };
+        return { ...g, events: tap(), finished: g.finished.then(() => slotHeld) };
       });
     });
 
@@ -216,13 +219,24 @@ describe('POST /generate (e2e, Redis)', () => {
       const res = await fetch(`${base}/generate`, {
         method: 'POST',
         headers: { ...auth, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ checkpoint: modelDir, prompt: PROMPT, maxNewTokens: 1024, temperature: 1 }),
+        // seeded, so that whether it samples <|endoftext|> early is the same on every run
+        body: JSON.stringify({
+          checkpoint: modelDir,
+          prompt: PROMPT,
+          maxNewTokens: 1024,
+          temperature: 1,
+          seed: 11,
+        }),
         signal,
       });
       expect(res.status).toBe(200);
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let text = '';
-      while (!text.includes('event: token')) text += (await reader.read()).value ?? '';
+      while (!text.includes('event: token')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before its first token: ${text}`);
+        text += value;
+      }
     }
 
     it('stops generating when the client disconnects', async () => {
@@ -239,10 +253,15 @@ describe('POST /generate (e2e, Redis)', () => {
     it(`answers 503 beyond ${MAX_CONCURRENT_GENERATIONS} generations at once`, async () => {
       if (!ctx.up) return;
       const abort = new AbortController();
+      // A random model may sample <|endoftext|>, and 1024 tokens of it take a second or two: hold
+      // the slots until the refusal has been seen, so that a generation ending early cannot free one.
+      let releaseSlots = (): void => undefined;
+      slotHeld = new Promise((resolve) => (releaseSlots = resolve));
       for (let i = 0; i < MAX_CONCURRENT_GENERATIONS; i++) await openLong(abort.signal);
       const res = await post({ checkpoint: modelDir, prompt: PROMPT, maxNewTokens: 4 }).expect(503);
       expect(res.body.error).toBe('generation_busy');
       expect(res.headers['retry-after']).toBeDefined();
+      releaseSlots();
       abort.abort();
       await Promise.all(generations.map((g) => g.finished));
       await new Promise((r) => setImmediate(r)); // the slots are released just after `finished`
