@@ -4,7 +4,10 @@
  * the real coordinator, Redis and N workers — each worker a host of its own (a network namespace
  * with its own address, pinned to its own core, its link shaped with tc tbf; scripts/multihost) —
  * train the same run, and this prints tokens/s, efficiency = tokens/s(N) / (N × tokens/s(1)),
- * compute and communication ms per step and bytes per step.
+ * compute and communication ms per step and bytes per step. Tokens/s is per the coordinator's step
+ * times (each flow's wall time, scheduling included); "steady eff." is the same ratio over the
+ * slowest rank's step wall times (what the workers measure around each step's training), which
+ * leaves out the job's start and the run's final evaluation and checkpoint.
  *
  *   sudo npm run bench:scaling -- --presets tiny,small --hosts 1,2 --links unshaped,10000,1000,100 \
  *     --modes ddp-no-overlap,ddp,diloco --steps 6 --context 256 --rows 8 [--inner-steps 50] [--strong] \
@@ -22,7 +25,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
-const { BRIDGE_ADDRESS, HostNetwork, hostsUnavailable } = require('./multihost/hosts');
+const { BRIDGE_ADDRESS, HostNetwork, hostsUnavailable, onInterrupt } = require('./multihost/hosts');
 
 const ROOT = path.resolve(__dirname, '..');
 const COORDINATOR = path.join(ROOT, 'apps/coordinator/dist/main.js');
@@ -100,7 +103,7 @@ async function startCluster(net, logDir) {
     children.push(child);
     return child;
   };
-  const stop = async () => {
+  const kill = () => {
     for (const c of children.reverse()) {
       try {
         process.kill(-c.pid, 'SIGKILL');
@@ -108,6 +111,11 @@ async function startCluster(net, logDir) {
         /* gone */
       }
     }
+  };
+  const forget = onInterrupt(kill); // Redis and the coordinator run outside the namespaces
+  const stop = async () => {
+    kill();
+    forget();
     await sleep(200);
   };
   try {
@@ -168,19 +176,35 @@ function syncOf(mode, innerSteps) {
   throw new Error(`unknown mode ${mode}: ddp, ddp-no-overlap or diloco`);
 }
 
-/** The medians of a run's steps after the first (warm-up) one. */
-function summarise(run) {
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * A run's steps after the first (warm-up) one. DDP: medians (every step does the same work).
+ * DiLoCo: means, so that the outer step — its pseudo-gradient all-reduce and outer update, once per H
+ * steps — is spread over the inner steps: tokens/s is all tokens over all wall time, and
+ * `steadyTokensPerSecond` the same over the slowest rank's step wall times (without the job's start
+ * and the run's final evaluation and checkpoint, which the coordinator's step times include).
+ */
+function summarise(run, mode) {
   const steps = run.metrics.slice(1);
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length ? s[Math.floor(s.length / 2)] : NaN;
-  };
+  const tokens = steps.map((m) => (m.tokensPerSecond * m.stepMs) / 1000);
+  const slowestWall = steps.map((m) => Math.max(...(m.workers ?? []).map((w) => w.wallMs ?? NaN)));
+  const average = mode === 'diloco' ? mean : median;
   return {
-    tokensPerSecond: median(steps.map((m) => m.tokensPerSecond)),
-    computeMs: median(steps.map((m) => m.computeMs)),
-    commMs: median(steps.map((m) => m.commMs)),
-    bytesPerStep: median(steps.map((m) => m.bytesSent)), // summed over the ranks
-    stepMs: median(steps.map((m) => m.stepMs)),
+    tokensPerSecond:
+      mode === 'diloco'
+        ? (1000 * mean(tokens)) / mean(steps.map((m) => m.stepMs))
+        : median(steps.map((m) => m.tokensPerSecond)),
+    steadyTokensPerSecond: (1000 * mean(tokens)) / average(slowestWall), // NaN: workers without wallMs
+    computeMs: average(steps.map((m) => m.computeMs)),
+    commMs: average(steps.map((m) => m.commMs)),
+    bytesPerStep: mean(steps.map((m) => m.bytesSent)), // summed over the ranks
+    stepMs: average(steps.map((m) => m.stepMs)),
+    wallMs: average(slowestWall),
     finalLoss: run.metrics.at(-1)?.loss,
   };
 }
@@ -213,7 +237,7 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
       },
       60 * 60_000,
     );
-    return { preset, hosts, rateMbit, mode, batchSize, ...summarise(done) };
+    return { preset, hosts, rateMbit, mode, batchSize, ...summarise(done, mode) };
   } finally {
     await stop();
     net.teardown();
@@ -238,6 +262,9 @@ function jsonPoint(args, p, efficiency, params) {
     computeMs: p.computeMs, // the slowest rank's forward + backward
     commMs: p.commMs, // the slowest rank's all-reduces
     stepMs: p.stepMs,
+    wallMs: p.wallMs, // the slowest rank's step: batch, forward, backward, waits, update (outer step)
+    steadyTokensPerSecond: p.steadyTokensPerSecond,
+    steadyEfficiency: p.steadyEfficiency,
     bytesPerStep: p.bytesPerStep, // sent by all ranks together
     bytesPerRank: p.bytesPerStep / p.hosts,
     cpuModel: os.cpus()[0].model,
@@ -260,7 +287,7 @@ async function main() {
       `${args.rows} rows ${args.strong ? 'in the global batch' : 'per worker'}; load ${os.loadavg()[0].toFixed(1)}`,
   );
   console.log(
-    'preset  hosts  link       mode            batch  tokens/s  efficiency  compute ms  comm ms  MB/step',
+    'preset  hosts  link       mode            batch  tokens/s  efficiency  steady eff.  compute ms  comm ms  MB/step',
   );
   const points = [];
   const { countParameters, presetConfig } = args.json ? require('@llm-forge/gpt') : {};
@@ -271,9 +298,10 @@ async function main() {
         for (const hosts of args.hosts) {
           if (hosts === 1 && single[mode] !== undefined) continue; // one host has no link to shape
           const p = await measure(args, { preset, hosts, rateMbit, mode });
-          if (hosts === 1) single[mode] = p.tokensPerSecond;
+          if (hosts === 1) single[mode] = p;
           const base = single[mode] ?? single.ddp;
-          const efficiency = base ? p.tokensPerSecond / (hosts * base) : NaN;
+          const efficiency = base ? p.tokensPerSecond / (hosts * base.tokensPerSecond) : NaN;
+          p.steadyEfficiency = base ? p.steadyTokensPerSecond / (hosts * base.steadyTokensPerSecond) : NaN;
           const link = hosts === 1 ? '—' : rateMbit ? `${rateMbit} Mbit` : 'unshaped';
           console.log(
             [
@@ -284,6 +312,7 @@ async function main() {
               String(p.batchSize).padStart(5),
               p.tokensPerSecond.toFixed(0).padStart(9),
               efficiency.toFixed(2).padStart(11),
+              p.steadyEfficiency.toFixed(2).padStart(12),
               p.computeMs.toFixed(0).padStart(11),
               p.commMs.toFixed(0).padStart(8),
               (p.bytesPerStep / 1e6).toFixed(1).padStart(8),

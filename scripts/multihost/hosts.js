@@ -6,7 +6,8 @@
  *
  * Needs root and `ip netns` (iproute2); {@link hostsUnavailable} says why not. Only private
  * addresses (10.77.0.0/24) inside namespaces this module made; {@link HostNetwork.teardown} removes
- * everything it made, and is safe to call twice (also on a failure half-way through `create`).
+ * everything it made, and is safe to call twice (also on a failure half-way through `create`, and
+ * on SIGINT or SIGTERM: see {@link onInterrupt}).
  */
 'use strict';
 const { execFileSync, spawn } = require('child_process');
@@ -16,6 +17,44 @@ const BRIDGE_ADDRESS = '10.77.0.1';
 const SUBNET_BITS = 24;
 const PREFIX = 'fg'; // every interface and namespace this module makes starts with it
 let networksMade = 0;
+/** Networks made and not yet torn down, and what else an interrupted process must stop first. */
+const live = new Set();
+const cleanups = new Set();
+
+/**
+ * On SIGINT or SIGTERM: runs the registered cleanups (stopping processes outside the namespaces), tears
+ * down every live network, then exits with the signal's status; a benchmark interrupted half-way
+ * leaves no namespace, bridge or process behind.
+ */
+function onSignal(signal) {
+  for (const cleanup of [...cleanups].reverse()) {
+    try {
+      cleanup();
+    } catch {
+      /* keep cleaning */
+    }
+  }
+  for (const net of [...live]) net.teardown();
+  process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+}
+let handling = false;
+
+/** Installs {@link onSignal} once, when the first network is made (requiring this module does not). */
+function handleSignals() {
+  if (handling) return;
+  handling = true;
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+/**
+ * Registers `fn` (synchronous) to run if this process is interrupted by SIGINT or SIGTERM, before the
+ * networks are torn down; returns a function that unregisters it.
+ */
+function onInterrupt(fn) {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
 
 /** Runs a command; throws with its stderr when it fails. */
 function sh(cmd, args, options = {}) {
@@ -104,6 +143,8 @@ class HostNetwork {
 
   /** Makes the bridge and every host; on a failure removes what it made and rethrows. */
   create() {
+    handleSignals();
+    live.add(this);
     try {
       sh('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
       this.made.bridge = true;
@@ -151,6 +192,7 @@ class HostNetwork {
 
   /** Removes every namespace and interface this network made (idempotent). */
   teardown() {
+    live.delete(this);
     for (const ns of this.made.namespaces.splice(0)) {
       // Processes still inside keep a namespace alive: kill them first.
       try {
@@ -189,4 +231,4 @@ class HostNetwork {
   }
 }
 
-module.exports = { BRIDGE_ADDRESS, HostNetwork, hostsUnavailable, tbfArgs };
+module.exports = { BRIDGE_ADDRESS, HostNetwork, hostsUnavailable, onInterrupt, tbfArgs };

@@ -35,7 +35,13 @@ export {
   type AdamWStep,
 } from './lib/flat-math';
 export { checksum } from './lib/checksum';
-export { initBackend, type BackendChoice, type BackendInfo, type BackendName } from './lib/select-backend';
+export {
+  initBackend,
+  tuneProcessMalloc,
+  type BackendChoice,
+  type BackendInfo,
+  type BackendName,
+} from './lib/select-backend';
 export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';
 export { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';

@@ -50,13 +50,13 @@ export class RunKind implements TrainingJobKind<Run> {
   }
 
   /**
-   * Records every step of the flow: its metrics (the flow's wall time shared evenly by its steps),
-   * rank 0's evaluation and sample, a `step` event each; then the tokens seen and the newest
-   * checkpoint.
+   * Records every step of the flow: its metrics (the flow's wall time shared by its steps, see
+   * {@link shareFlowTime}), rank 0's evaluation and sample, a `step` event each; then the tokens seen
+   * and the newest checkpoint.
    */
   async recordSteps(run: Run, ranked: RankSuccess[], flowMs: number): Promise<void> {
     const steps = ranked[0].steps;
-    const stepMs = flowMs / steps.length;
+    const stepTimes = shareFlowTime(ranked, flowMs);
     const diloco = run.spec.sync.mode === 'diloco';
     for (let i = 0; i < steps.length; i++) {
       const lead = steps[i];
@@ -68,7 +68,7 @@ export class RunKind implements TrainingJobKind<Run> {
           rank: r.rank,
           jobMs: r.jobMs / steps.length,
         })),
-        stepMs,
+        stepTimes[i],
         diloco,
       );
       await this.repository.appendStep(
@@ -89,6 +89,22 @@ export class RunKind implements TrainingJobKind<Run> {
   publish(run: Run): void {
     this.events.emit({ type: 'run', data: run });
   }
+}
+
+/**
+ * The flow's wall time shared by its steps: in proportion to each step's wall time on its slowest
+ * rank, where every rank reports it (so an outer step, which also all-reduces the pseudo-gradient,
+ * takes its longer share); evenly otherwise. The shares add up to the flow's time, so the job's
+ * start and what follows the last step (evaluation, checkpoint) stay in the run's throughput.
+ */
+export function shareFlowTime(ranked: RankSuccess[], flowMs: number): number[] {
+  const steps = ranked[0].steps.length;
+  const slowest = Array.from({ length: steps }, (_, i) =>
+    Math.max(...ranked.map((r) => r.steps[i]?.wallMs ?? NaN)),
+  );
+  const total = slowest.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return slowest.map(() => flowMs / steps); // NaN (unreported) fails the test too
+  return slowest.map((ms) => (flowMs * ms) / total);
 }
 
 /** One rank's report of a step, with the rank and its job's wall time per step. */
@@ -118,6 +134,7 @@ function stepMetrics(ranked: RankStep[], stepMs: number, diloco: boolean): StepM
       loss: r.localLoss,
       computeMs: r.computeMs,
       commMs: r.commMs,
+      ...(r.wallMs !== undefined ? { wallMs: r.wallMs } : {}),
       jobMs: r.jobMs,
       bytesSent: r.bytesSent,
     })),

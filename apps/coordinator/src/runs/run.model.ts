@@ -11,6 +11,11 @@ export interface WorkerStepMetrics {
   loss: number;
   computeMs: number;
   commMs: number;
+  /**
+   * Wall time of the step's training on the rank (batch, forward, backward, communication waits,
+   * update, outer step), without evaluation, checkpoint or the job's start; from newer workers.
+   */
+  wallMs?: number;
   /** Wall time of the rank's job per step it covered (DiLoCo: the job's time over its inner steps). */
   jobMs: number;
   bytesSent: number;
@@ -41,8 +46,9 @@ export interface StepMetrics {
   /** Bytes all ranks sent on the ring. */
   bytesSent?: number;
   /**
-   * Wall time from enqueueing the step's flow to its last rank finishing, shared evenly by the steps
-   * the flow covered (DiLoCo: its inner steps).
+   * Wall time from enqueueing the step's flow to its last rank finishing, shared by the steps the
+   * flow covered (DiLoCo: its inner steps) in proportion to their wall time on the slowest rank
+   * (evenly where workers do not report it).
    */
   stepMs?: number;
   workers?: WorkerStepMetrics[];

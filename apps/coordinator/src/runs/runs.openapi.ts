@@ -75,7 +75,7 @@ const STEP_SCHEMA: SchemaObject = {
     stepMs: {
       ...num,
       description:
-        "wall time of the step's flow (enqueued to its last rank's result), shared evenly by the steps it covered",
+        "wall time of the step's flow (enqueued to its last rank's result), shared by the steps it covered in proportion to their wall time on the slowest rank",
     },
     workers: {
       type: 'array',
@@ -87,6 +87,10 @@ const STEP_SCHEMA: SchemaObject = {
           loss: num,
           computeMs: num,
           commMs: num,
+          wallMs: {
+            ...num,
+            description: "the step's training on the rank (no evaluation, checkpoint or job start)",
+          },
           jobMs: { ...num, description: "the rank job's wall time per step it covered" },
           bytesSent: int,
         },

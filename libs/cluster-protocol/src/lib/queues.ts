@@ -175,6 +175,12 @@ export const rankStepReportSchema = z
     gradNorm: z.number(),
     computeMs: z.number(),
     commMs: z.number(),
+    /**
+     * Wall time of the step's training on this rank: its batch, forward, backward, the waits for
+     * communication, the update (and, ending an outer step, the outer step); not the evaluation,
+     * sample or checkpoint after it, nor the job's start. Absent from workers before it was added.
+     */
+    wallMs: z.number().min(0).optional(),
     bytesSent: z.number(),
     verified: z.boolean(),
     /** A run's rank 0 at an evaluation: train and validation loss estimates, and a greedy sample. */

@@ -81,10 +81,23 @@ async function startNative(): Promise<Unavailable | undefined> {
     return { reason: nativeAddonStatus().error ?? 'the native addon did not load' };
   }
   addon.setNumThreads(resolveThreadCount());
-  if (process.env.FORGE_MALLOC_TUNING !== '0') addon.tuneMalloc();
+  tuneProcessMalloc();
   registerNativeBackend(addon);
   if (await tf.setBackend(NATIVE_BACKEND)) return undefined;
   return { reason: 'the native backend failed to start', hint: 'see the warning above' };
+}
+
+/**
+ * Tunes glibc's malloc for training, once the native addon is available and unless
+ * FORGE_MALLOC_TUNING=0: large tensors are kept for reuse instead of being mapped afresh every
+ * step, and every thread allocates from one arena (see tuneMalloc in native/addon.cc); returns
+ * whether it did. `initBackend('native')` calls it; a process that trains on a thread of its own
+ * (a worker thread) must call it on its main thread before starting that thread, or the thread's
+ * own arena gives its memory back as soon as it is free and every step faults it in again.
+ */
+export function tuneProcessMalloc(): boolean {
+  if (process.env.FORGE_MALLOC_TUNING === '0') return false;
+  return getNativeAddon()?.tuneMalloc() ?? false;
 }
 
 async function startWasm(): Promise<Unavailable | undefined> {

@@ -211,7 +211,9 @@ export class TrainingSession {
     step: number,
   ): Promise<RankStepReport> {
     const { loop } = generation;
+    const started = performance.now();
     const metrics = await loop.step(replica.share(step));
+    const wallMs = performance.now() - started;
     const jobKey = jobAttemptId(job.jobId, job.attempt);
     const report = await replica.afterStep(loop, metrics, {
       abortReason: () => (this.abortReason?.job === jobKey ? this.abortReason.reason : undefined),
@@ -227,6 +229,7 @@ export class TrainingSession {
       gradNorm: metrics.gradNorm,
       computeMs: metrics.computeMs,
       commMs: metrics.communicationMs,
+      wallMs,
       bytesSent: metrics.bytesSent,
       verified: metrics.verified,
       ...report,
