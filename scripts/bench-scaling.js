@@ -14,7 +14,10 @@
  *     [--json points.json]
  *
  * --rows is the rows per worker per step (weak scaling: the global batch grows with N); --strong
- * fixes the global batch at --rows instead. Modes: `ddp` (the run spec's default, overlap on where
+ * fixes the global batch at --rows instead. --busy-neighbour measures one host while the same
+ * training (the preset at --rows and --context, outside the cluster) runs on every other core: on a
+ * machine whose cores slow each other down (shared caches and memory bandwidth), that is the one
+ * host an N-host run should be compared with, since each of its hosts has its neighbours busy too. Modes: `ddp` (the run spec's default, overlap on where
  * the coordinator has it), `ddp-no-overlap` (`sync: {mode: 'ddp', overlap: false}`: the whole
  * all-reduce after the backward), `diloco` (H = --inner-steps). --json writes the measured points
  * (rewritten after each point, so a failed sweep keeps what it measured) for
@@ -47,6 +50,7 @@ function parseArgs(argv) {
     rows: 8,
     innerSteps: 50,
     strong: false,
+    busyNeighbour: false,
     json: '',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -209,11 +213,57 @@ function summarise(run, mode) {
   };
 }
 
+/**
+ * Starts the --busy-neighbour load on every core but the first: this script's `--neighbour` mode,
+ * one thread each; returns a function that stops it.
+ */
+function startNeighbours(args, preset) {
+  const children = [];
+  for (let core = 1; core < os.cpus().length; core++) {
+    const neighbour = ['-c', String(core), process.execPath, __filename, '--neighbour', preset];
+    children.push(
+      spawn('taskset', [...neighbour, String(args.rows), String(args.context)], {
+        env: { ...process.env, FORGE_NUM_THREADS: '1' },
+        detached: true,
+        stdio: 'ignore',
+      }),
+    );
+  }
+  const kill = () => children.forEach((c) => process.kill(-c.pid, 'SIGKILL'));
+  const forget = onInterrupt(kill);
+  return () => {
+    kill();
+    forget();
+  };
+}
+
+/** `--neighbour <preset> <rows> <context>`: training steps of the preset, until killed. */
+async function neighbour([preset, rows, context]) {
+  const { initBackend } = require('@llm-forge/tfjs-backend-native');
+  const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
+  const { SINGLE_PROCESS, TrainingLoop, rowShare } = require('@llm-forge/training');
+  await initBackend();
+  const config = presetConfig(preset, { contextLength: Number(context) });
+  const B = Number(rows);
+  const T = config.contextLength;
+  const schedule = { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 1e9, schedule: 'constant' };
+  const loop = new TrainingLoop(new Trainer(GPTModel.random(config, 0), { schedule }), SINGLE_PROCESS);
+  const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % config.vocabSize);
+  const batch = {
+    inputs: ids,
+    targets: ids.map((x) => (x + 1) % config.vocabSize),
+    batchSize: B,
+    contextLength: T,
+  };
+  for (;;) await loop.step(rowShare(batch, B));
+}
+
 /** One measured point: a run of `steps` steps on `hosts` hosts over links of `rateMbit`. */
 async function measure(args, { preset, hosts, rateMbit, mode }) {
   const net = new HostNetwork(hosts, { rateMbit }).create();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-scaling-'));
   let stop = async () => undefined;
+  const stopNeighbours = hosts === 1 && args.busyNeighbour ? startNeighbours(args, preset) : () => undefined;
   try {
     stop = await startCluster(net, logDir);
     const batchSize = args.strong ? args.rows : args.rows * hosts;
@@ -239,6 +289,7 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
     );
     return { preset, hosts, rateMbit, mode, batchSize, ...summarise(done, mode) };
   } finally {
+    stopNeighbours();
     await stop();
     net.teardown();
     fs.rmSync(logDir, { recursive: true, force: true });
@@ -255,6 +306,7 @@ function jsonPoint(args, p, efficiency, params) {
     linkMbit: p.hosts === 1 || !p.rateMbit ? null : p.rateMbit, // null: one host, or unshaped
     mode: p.mode,
     ...(p.mode === 'diloco' ? { innerSteps: args.innerSteps } : {}),
+    ...(args.busyNeighbour ? { busyNeighbour: true } : {}), // one host measured beside a twin load
     globalBatch: p.batchSize,
     context: args.context,
     tokensPerSecond: p.tokensPerSecond,
@@ -284,7 +336,8 @@ async function main() {
   }
   console.log(
     `# ${os.cpus()[0].model}, ${os.cpus().length} cores; ${args.steps} steps, context ${args.context}, ` +
-      `${args.rows} rows ${args.strong ? 'in the global batch' : 'per worker'}; load ${os.loadavg()[0].toFixed(1)}`,
+      `${args.rows} rows ${args.strong ? 'in the global batch' : 'per worker'}` +
+      `${args.busyNeighbour ? '; one host beside a busy neighbour' : ''}; load ${os.loadavg()[0].toFixed(1)}`,
   );
   console.log(
     'preset  hosts  link       mode            batch  tokens/s  efficiency  steady eff.  compute ms  comm ms  MB/step',
@@ -328,7 +381,8 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+const neighbourAt = process.argv.indexOf('--neighbour');
+(neighbourAt >= 0 ? neighbour(process.argv.slice(neighbourAt + 1)) : main()).catch((error) => {
   console.error(`bench:scaling failed: ${error.message}`);
   process.exit(1);
 });
