@@ -18,8 +18,9 @@
  * training (the preset at --rows and --context, outside the cluster) runs on every other core: on a
  * machine whose cores slow each other down (shared caches and memory bandwidth), that is the one
  * host an N-host run should be compared with, since each of its hosts has its neighbours busy too.
- * Modes: `ddp` (the run spec's default, overlap on where the coordinator has it), `ddp-no-overlap` (`sync: {mode: 'ddp', overlap: false}`: the whole
- * all-reduce after the backward), `diloco` (H = --inner-steps). --json writes the measured points
+ * Modes: `ddp` (the run spec's default, overlap on where the coordinator has it), `ddp-no-overlap`
+ * (`sync: {mode: 'ddp', overlap: false}`: the whole all-reduce after the backward), `diloco`
+ * (H = --inner-steps). --json writes the measured points
  * (rewritten after each point, so a failed sweep keeps what it measured) for
  * `npm run bench:scaling-model`. Needs root and ip netns; `npm run build` first.
  */
