@@ -12,6 +12,7 @@
         "native/gemm.cc",
         "native/layer-norm.cc",
         "native/gelu.cc",
+        "native/dropout.cc",
         "native/attention.cc",
         "native/cross-entropy.cc",
         "native/softmax.cc",

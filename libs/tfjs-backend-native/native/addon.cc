@@ -60,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitGemm(env, exports);
   InitLayerNorm(env, exports);
   InitGelu(env, exports);
+  InitDropout(env, exports);
   InitAttention(env, exports);
   InitCrossEntropy(env, exports);
   InitSoftmax(env, exports);

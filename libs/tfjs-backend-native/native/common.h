@@ -104,6 +104,7 @@ static inline float RowSumExp(const float* x, float* out, int64_t n, float shift
 void InitGemm(Napi::Env env, Napi::Object exports);
 void InitLayerNorm(Napi::Env env, Napi::Object exports);
 void InitGelu(Napi::Env env, Napi::Object exports);
+void InitDropout(Napi::Env env, Napi::Object exports);
 void InitAttention(Napi::Env env, Napi::Object exports);
 void InitCrossEntropy(Napi::Env env, Napi::Object exports);
 void InitSoftmax(Napi::Env env, Napi::Object exports);

@@ -35,21 +35,48 @@ export const ForgeGelu = 'ForgeGelu';
 export const ForgeGeluGrad = 'ForgeGeluGrad';
 
 /**
+ * Dropout with a counter-based mask: y = x * mask / (1 - rate), where element i (of the flat
+ * tensor, taken mod 2^32) is kept iff bits(seed, i) >= floor(rate * 2^32). With the seed's words
+ * lo = seed mod 2^32, hi = floor(seed / 2^32) mod 2^32 and mix = MurmurHash3's fmix32:
+ *   k1 = mix(lo ^ mix(hi + 0x9e3779b9)), k2 = mix(k1 + 0x6a09e667),
+ *   bits(seed, i) = mix(mix(i * 0x9e3779b9 ^ k1) + k2)   (arithmetic mod 2^32),
+ * and the scale 1 / (1 - rate) rounded to float32 once. A mask is a pure function of (seed, rate,
+ * shape): the same on every backend and thread count, and drawn again rather than stored.
+ * inputs: x [any shape]; attrs: {@link DropoutAttrs}; outputs: [y, same shape].
+ * The gradient is the same kernel applied to dy with the same attrs.
+ */
+export const ForgeDropout = 'ForgeDropout';
+/** Attributes of {@link ForgeDropout}. */
+export interface DropoutAttrs {
+  /** Probability of dropping an element, in [0, 1); 0 is the identity. */
+  rate: number;
+  /** The mask's seed, a safe integer. */
+  seed: number;
+}
+
+/**
  * Causal multi-head self-attention core, from the fused projection to the merged heads.
  * inputs: qkv [B, T, 3C] laid out as [q | k | v] along the last axis, head h owning
  * columns h*D .. (h+1)*D of each part; attrs: {@link CausalAttentionAttrs}.
  * outputs: [y [B, T, C], probs [B, H, T, T]] where
  *   probs[b,h,i,:] = softmax_j<=i (q_i . k_j / sqrt(D)) (zero for j > i) and
- *   y[b,i,h*D:(h+1)*D] = sum_j probs[b,h,i,j] v_j.
+ *   y[b,i,h*D:(h+1)*D] = sum_j dropout(probs)[b,h,i,j] v_j,
+ * dropout being {@link ForgeDropout}'s map with (dropRate, seed) over probs as a flat tensor, i.e. at
+ * index ((b H + h) T + i) T + j. probs is the softmax before dropout (its gradient needs it).
  */
 export const ForgeCausalAttention = 'ForgeCausalAttention';
 /** Attributes of {@link ForgeCausalAttention}. */
 export interface CausalAttentionAttrs {
   numHeads: number;
+  /** Dropout on the attention weights, in [0, 1). @defaultValue 0 (none: the kernel as before) */
+  dropRate?: number;
+  /** Seed of that dropout's mask, a safe integer; required when dropRate > 0. */
+  seed?: number;
 }
 /**
  * Gradient of {@link ForgeCausalAttention}.
- * inputs: dy [B, T, C], qkv [B, T, 3C], probs [B, H, T, T]; attrs: {@link CausalAttentionAttrs}.
+ * inputs: dy [B, T, C], qkv [B, T, 3C], probs [B, H, T, T]; attrs: {@link CausalAttentionAttrs}
+ * (those of the forward: the dropout mask is drawn again from the seed).
  * outputs: [dqkv [B, T, 3C]].
  */
 export const ForgeCausalAttentionGrad = 'ForgeCausalAttentionGrad';
@@ -80,6 +107,7 @@ export const FUSED_KERNEL_NAMES = [
   ForgeLayerNormGrad,
   ForgeGelu,
   ForgeGeluGrad,
+  ForgeDropout,
   ForgeCausalAttention,
   ForgeCausalAttentionGrad,
   ForgeSoftmaxCrossEntropy,

@@ -7,6 +7,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import {
   ForgeCausalAttention,
   ForgeCausalAttentionGrad,
+  ForgeDropout,
   ForgeGelu,
   ForgeGeluGrad,
   ForgeLayerNorm,
@@ -15,7 +16,7 @@ import {
   ForgeSoftmaxCrossEntropyGrad,
 } from '../kernel-names';
 import type { FusedMath } from '../math/fused-math';
-import { expectShape, input, lastDim, numberAttr } from './kernel-checks';
+import { dropoutAttrs, expectShape, input, lastDim, numberAttr } from './kernel-checks';
 import { sizeOf, withOutputs, type KernelIOFactory } from './kernel-io';
 
 /** Kernel configs of every Forge kernel for `backendName`. */
@@ -86,6 +87,16 @@ export function fusedKernelConfigs(
     return dx;
   };
 
+  const dropout: KernelFunc = ({ inputs, attrs, backend }) => {
+    const k = ForgeDropout;
+    const x = input(k, inputs, 'x');
+    const { rate, seedLo, seedHi } = dropoutAttrs(k, attrs, 'rate');
+    const t = io(backend);
+    const y = t.alloc(x.shape, 'float32');
+    math.dropout(t.readF32(x), t.writeF32(y), sizeOf(x.shape), rate, seedLo, seedHi);
+    return y;
+  };
+
   /** B, T, C and H of a qkv [B, T, 3C] input with numHeads H dividing C. */
   const attentionDims = (k: string, qkv: TensorInfo, numHeads: number) => {
     if (qkv.shape.length !== 3 || qkv.shape[2] % 3 !== 0) {
@@ -101,9 +112,11 @@ export function fusedKernelConfigs(
     const k = ForgeCausalAttention;
     const qkv = input(k, inputs, 'qkv');
     const { B, T, C, H } = attentionDims(k, qkv, numberAttr(k, attrs, 'numHeads', true));
+    const { rate, seedLo, seedHi } = dropoutAttrs(k, attrs, 'dropRate', true);
     const t = io(backend);
     const outs = [t.alloc([B, T, C], 'float32'), t.alloc([B, H, T, T], 'float32')];
-    math.attentionForward(t.readF32(qkv), t.writeF32(outs[0]), t.writeF32(outs[1]), B, T, C, H);
+    const [y, probs] = outs.map((o) => t.writeF32(o));
+    math.attentionForward(t.readF32(qkv), y, probs, B, T, C, H, rate, seedLo, seedHi);
     return outs;
   };
 
@@ -111,11 +124,13 @@ export function fusedKernelConfigs(
     const k = ForgeCausalAttentionGrad;
     const [dy, qkv, probs] = [input(k, inputs, 'dy'), input(k, inputs, 'qkv'), input(k, inputs, 'probs')];
     const { B, T, C, H } = attentionDims(k, qkv, numberAttr(k, attrs, 'numHeads', true));
+    const { rate, seedLo, seedHi } = dropoutAttrs(k, attrs, 'dropRate', true);
     expectShape(k, 'dy', dy.shape, [B, T, C]);
     expectShape(k, 'probs', probs.shape, [B, H, T, T]);
     const t = io(backend);
     const dqkv = t.alloc(qkv.shape, 'float32');
-    math.attentionBackward(t.readF32(dy), t.readF32(qkv), t.readF32(probs), t.writeF32(dqkv), B, T, C, H);
+    const [g, x, p] = [t.readF32(dy), t.readF32(qkv), t.readF32(probs)];
+    math.attentionBackward(g, x, p, t.writeF32(dqkv), B, T, C, H, rate, seedLo, seedHi);
     return dqkv;
   };
 
@@ -177,6 +192,7 @@ export function fusedKernelConfigs(
     [ForgeLayerNormGrad, layerNormGrad],
     [ForgeGelu, gelu],
     [ForgeGeluGrad, geluGrad],
+    [ForgeDropout, dropout],
     [ForgeCausalAttention, attention],
     [ForgeCausalAttentionGrad, attentionGrad],
     [ForgeSoftmaxCrossEntropy, crossEntropy],

@@ -53,3 +53,24 @@ export function lastDim(kernel: string, name: string, shape: readonly number[]):
   if (shape.length < 1) throw new Error(`${kernel}: ${name} must have rank >= 1, got a scalar`);
   return shape[shape.length - 1];
 }
+
+/**
+ * A dropout's rate (attribute `rateName`, in [0, 1)) and its `seed` attribute as two 32-bit words.
+ * An absent rate is 0 when `optional`, and the seed is then read only when the rate is not 0.
+ */
+export function dropoutAttrs(
+  kernel: string,
+  attrs: NamedAttrMap | undefined,
+  rateName: string,
+  optional = false,
+): { rate: number; seedLo: number; seedHi: number } {
+  const rate = optional && attrs?.[rateName] === undefined ? 0 : numberAttr(kernel, attrs, rateName);
+  if (!(rate >= 0 && rate < 1))
+    throw new Error(`${kernel}: attribute ${rateName} must be in [0, 1), got ${rate}`);
+  if (rate === 0 && optional) return { rate, seedLo: 0, seedHi: 0 };
+  const seed = attrs?.seed;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+    throw new Error(`${kernel}: attribute seed must be a safe integer, got ${String(seed)}`);
+  }
+  return { rate, seedLo: seed >>> 0, seedHi: Math.floor(seed / 2 ** 32) >>> 0 };
+}

@@ -11,6 +11,7 @@ export type FusedMath = Pick<
   | 'layerNormBackward'
   | 'geluForward'
   | 'geluBackward'
+  | 'dropout'
   | 'attentionForward'
   | 'attentionBackward'
   | 'crossEntropyForward'

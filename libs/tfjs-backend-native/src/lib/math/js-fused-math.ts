@@ -1,5 +1,6 @@
 import { attentionBackward, attentionForward } from './attention-js';
 import { crossEntropyBackward, crossEntropyForward } from './cross-entropy-js';
+import { dropout } from './dropout-js';
 import type { FusedMath } from './fused-math';
 import { geluBackward, geluForward } from './gelu-js';
 import { layerNormBackward, layerNormForward } from './layer-norm-js';
@@ -11,6 +12,7 @@ export const jsFusedMath: FusedMath = {
   layerNormBackward,
   geluForward,
   geluBackward,
+  dropout,
   attentionForward,
   attentionBackward,
   crossEntropyForward,

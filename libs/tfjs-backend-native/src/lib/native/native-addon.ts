@@ -61,6 +61,8 @@ export interface NativeAddon {
   ): void;
   geluForward(x: Float32Array, y: Float32Array, n: number): void;
   geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
+  /** y = dropout(x) over n elements (also its gradient); seed as its two 32-bit words. */
+  dropout(x: Float32Array, y: Float32Array, n: number, rate: number, seedLo: number, seedHi: number): void;
   attentionForward(
     qkv: Float32Array,
     y: Float32Array,
@@ -69,6 +71,9 @@ export interface NativeAddon {
     T: number,
     C: number,
     H: number,
+    dropRate?: number,
+    seedLo?: number,
+    seedHi?: number,
   ): void;
   attentionBackward(
     dy: Float32Array,
@@ -79,6 +84,9 @@ export interface NativeAddon {
     T: number,
     C: number,
     H: number,
+    dropRate?: number,
+    seedLo?: number,
+    seedHi?: number,
   ): void;
   crossEntropyForward(
     logits: Float32Array,
@@ -187,6 +195,7 @@ const ADDON_FUNCTIONS: ReadonlyArray<keyof NativeAddon> = [
   'layerNormBackward',
   'geluForward',
   'geluBackward',
+  'dropout',
   'attentionForward',
   'attentionBackward',
   'crossEntropyForward',

@@ -19,7 +19,7 @@ export function geluRef(x: tf.Tensor): tf.Tensor {
 }
 
 /** Causal attention over qkv [B, T, 3C]: [y [B, T, C], probs [B, H, T, T]]. */
-export function attentionRef(qkv: tf.Tensor3D, H: number): [tf.Tensor, tf.Tensor] {
+export function attentionRef(qkv: tf.Tensor3D, H: number, dropMask?: tf.Tensor): [tf.Tensor, tf.Tensor] {
   const [B, T, C3] = qkv.shape;
   const C = C3 / 3;
   const D = C / H;
@@ -29,7 +29,8 @@ export function attentionRef(qkv: tf.Tensor3D, H: number): [tf.Tensor, tf.Tensor
   const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0);
   const masked = tf.add(tf.mul(scores, mask), tf.mul(tf.sub(1, mask), -1e9));
   const probs = tf.softmax(masked);
-  const y = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B, T, C]); // (B, T, C)
+  const weights = dropMask ? tf.mul(probs, dropMask) : probs; // dropMask: 0 or 1 / (1 - rate)
+  const y = tf.reshape(tf.transpose(tf.matMul(weights, v), [0, 2, 1, 3]), [B, T, C]); // (B, T, C)
   return [y, probs];
 }
 
