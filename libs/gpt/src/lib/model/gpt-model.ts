@@ -8,6 +8,7 @@ import { parameterLayout, type ParameterLayout } from './parameter-layout';
 import { initialParameters } from './initialize';
 import { KVCache } from './kv-cache';
 import { causalAttention, attendHeads, splitHeads } from '../ops/causal-attention';
+import { dropout } from '../ops/dropout';
 import { gelu } from '../ops/gelu';
 import { layerNorm } from '../ops/layer-norm';
 import { ConfigError } from '../errors/forge-error';
@@ -211,15 +212,15 @@ export class GPTModel {
       throw new ConfigError('sequence length', offset + T, `at most the context length ${contextLength}`);
     }
     let dropoutSite = 0;
-    const dropout = (x: tf.Tensor): tf.Tensor => {
+    const drop = (x: tf.Tensor): tf.Tensor => {
       const rate = options.training ? this.config.dropRate : 0;
-      return rate > 0 ? tf.dropout(x, rate, undefined, (options.dropoutSeed ?? 0) * 1000 + dropoutSite++) : x;
+      return rate > 0 ? dropout(x, rate, (options.dropoutSeed ?? 0) * 1000 + dropoutSite++) : x;
     };
     const positions = tf.range(offset, offset + T, 1, 'int32');
     const wte = this.variable('wte.weight') as tf.Tensor2D;
     const tokens = options.taps ? tapTokenLookup(wte, ids, options.taps) : tf.gather(wte, ids); // (B, T, C)
-    let x = dropout(tf.add(tokens, tf.gather(this.param('wpe.weight', options), positions))) as tf.Tensor3D;
-    for (let i = 0; i < nLayers; i++) x = this.block(x, i, dropout, options);
+    let x = drop(tf.add(tokens, tf.gather(this.param('wpe.weight', options), positions))) as tf.Tensor3D;
+    for (let i = 0; i < nLayers; i++) x = this.block(x, i, drop, options);
     return x;
   }
 

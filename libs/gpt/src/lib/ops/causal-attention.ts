@@ -10,7 +10,10 @@ import { hasFusedKernel, registerFusedGradients, runKernel } from './fused-kerne
 export interface AttentionOptions {
   /** Dropout on the attention weights (only while training). @defaultValue 0 */
   dropRate?: number;
-  /** Seed of the dropout mask. */
+  /**
+   * Seed of the dropout mask (a safe integer). The fused kernel draws its mask from it by the
+   * counter-based hash of `ForgeDropout`; the fallback by tfjs's generator (another mask).
+   */
   seed?: number;
 }
 
@@ -24,9 +27,13 @@ export function causalAttention(
   options: AttentionOptions = {},
 ): tf.Tensor3D {
   const dropRate = options.dropRate ?? 0;
-  if (dropRate === 0 && hasFusedKernel(ForgeCausalAttention)) {
+  // The kernel's dropout needs a seed (its mask is drawn again in backward); without one, tf.dropout.
+  const fusedDropout = dropRate === 0 || options.seed !== undefined;
+  if (fusedDropout && hasFusedKernel(ForgeCausalAttention)) {
     registerFusedGradients();
-    return runKernel(ForgeCausalAttention, { qkv }, { numHeads })[0] as tf.Tensor3D;
+    const attrs: tf.NamedAttrMap =
+      dropRate === 0 ? { numHeads } : { numHeads, dropRate, seed: options.seed as number };
+    return runKernel(ForgeCausalAttention, { qkv }, attrs)[0] as tf.Tensor3D;
   }
   return tf.tidy(() => {
     const { q, k, v } = splitHeads(qkv, numHeads);

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ForgeCausalAttention,
   ForgeCausalAttentionGrad,
+  ForgeDropout,
   ForgeGelu,
   ForgeGeluGrad,
   ForgeLayerNorm,
@@ -59,6 +60,11 @@ export function registerFusedGradients(): void {
     kernelName: ForgeGelu,
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => ({ x: () => runKernel(ForgeGeluGrad, { dy: asList(dy)[0], x: saved[0] })[0] }),
+  });
+  tf.registerGradient({
+    kernelName: ForgeDropout,
+    // dx = dy * mask / (1 - rate) is the kernel itself on dy: the seed in attrs draws the same mask.
+    gradFunc: (dy, _saved, attrs) => ({ x: () => runKernel(ForgeDropout, { x: asList(dy)[0] }, attrs)[0] }),
   });
   tf.registerGradient({
     kernelName: ForgeCausalAttention,

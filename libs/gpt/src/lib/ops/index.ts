@@ -1,5 +1,6 @@
 export { layerNorm, layerNormComposite } from './layer-norm';
 export { gelu, geluComposite } from './gelu';
+export { dropout } from './dropout';
 export { causalAttention, splitHeads, attendHeads } from './causal-attention';
 export type { AttentionOptions } from './causal-attention';
 export { crossEntropy, crossEntropyPerRow, crossEntropyPerRowComposite, IGNORE_INDEX } from './cross-entropy';
