@@ -10,6 +10,7 @@
  *   npm run bench:train [-- --configs small,gpt2-small --rounds 5 --steps 3 --backend native]
  *                       [-- --baseline-addon <forge_native.node of an earlier build>]
  *                       [-- --baseline-env FORGE_BACKPROP=tfjs[,NAME=VALUE...]]
+ *                       [-- --drop-rate 0.1]
  *
  * Every run is its own process (so peak RSS is its own) and each round runs forge, tuned and stock
  * in a rotated order, so that load from other work falls on all three alike. Per config it prints the
@@ -20,7 +21,9 @@
  * Where PyTorch or its tuning is unavailable it says so. With --baseline-addon each round also runs
  * forge on that build of the addon ("before"), for a before/after under the same load; with
  * --baseline-env the "before" runs forge with those environment variables (e.g. FORGE_BACKPROP=tfjs:
- * tfjs-core's own backprop), on the given addon or this one. Needs `npm run build`.
+ * tfjs-core's own backprop), on the given addon or this one. --drop-rate trains forge with that
+ * dropout (default 0: the reference script has none, so only 0 compares like with like; 0.1 is the
+ * GPT-2 presets' default and measures what dropout costs). Needs `npm run build`.
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -84,7 +87,7 @@ async function forgeChild() {
   const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
   const { SINGLE_PROCESS, TrainingLoop, rowShare } = require('@llm-forge/training');
   const backend = await initBackend(arg('backend', 'native'));
-  const config = presetConfig(preset, { dropRate: 0 });
+  const config = presetConfig(preset, { dropRate: Number(arg('drop-rate', '0')) });
   const model = GPTModel.random(config, 0);
   const trainer = new Trainer(model, {
     schedule: { lr: 1e-4, minLr: 1e-4, warmupSteps: 0, totalSteps: 100, schedule: 'constant' },
@@ -214,7 +217,15 @@ function pytorchRun(configName, env, steps) {
 /** One round of one config: forge, the PyTorch variants and both GEMM rates, in a rotated order. */
 function round(configName, r, variants, opts) {
   const self = [__filename, '--config', configName, '--steps', String(opts.steps)];
-  const forge = [...self, '--child', 'forge', '--backend', opts.backend];
+  const forge = [
+    ...self,
+    '--child',
+    'forge',
+    '--backend',
+    opts.backend,
+    '--drop-rate',
+    String(opts.dropRate),
+  ];
   const runs = {
     forge: () => runResult(process.execPath, forge),
     gemm: () => runResult(process.execPath, [...self, '--child', 'gemm']),
@@ -331,10 +342,13 @@ function main() {
     backend: arg('backend', 'native'),
     baselineAddon: baselineAddon && path.resolve(baselineAddon),
     baselineEnv: parseEnv(arg('baseline-env')),
+    dropRate: Number(arg('drop-rate', '0')),
   };
+  if (!(opts.dropRate >= 0 && opts.dropRate < 1))
+    throw new Error(`--drop-rate must be in [0, 1), got ${arg('drop-rate')}`);
   const [l1, l5] = os.loadavg();
   console.log(
-    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${l1.toFixed(2)} (1 min) ${l5.toFixed(2)} (5 min)`,
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${l1.toFixed(2)} (1 min) ${l5.toFixed(2)} (5 min); forge drop rate ${opts.dropRate}`,
   );
   const variants = pytorchVariants();
   if (variants.skipped) console.log(`pytorch: skipped: ${variants.skipped}`);
