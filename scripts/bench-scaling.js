@@ -210,6 +210,8 @@ function summarise(run, mode) {
     bytesPerStep: mean(steps.map((m) => m.bytesSent)), // summed over the ranks
     stepMs: average(steps.map((m) => m.stepMs)),
     wallMs: average(slowestWall),
+    // the slowest rank's job per step: its wall time plus taking the job, the ring and the report
+    jobMs: average(steps.map((m) => Math.max(...(m.workers ?? []).map((w) => w.jobMs ?? NaN)))),
     finalLoss: run.metrics.at(-1)?.loss,
   };
 }
@@ -324,6 +326,7 @@ function jsonPoint(args, p, efficiency, params) {
     commMs: p.commMs, // the slowest rank's all-reduces
     stepMs: p.stepMs,
     wallMs: p.wallMs, // the slowest rank's step: batch, forward, backward, waits, update (outer step)
+    jobMs: p.jobMs,
     steadyTokensPerSecond: p.steadyTokensPerSecond,
     steadyEfficiency: p.steadyEfficiency,
     bytesPerStep: p.bytesPerStep, // sent by all ranks together

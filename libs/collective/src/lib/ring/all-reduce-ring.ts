@@ -19,6 +19,8 @@ export interface AllReduceRing {
   readonly worldSize: number;
   /** host:port other ranks reach this rank's collective server at. */
   readonly address: string;
+  /** How long an operation waits for its peers unless it says otherwise (milliseconds). */
+  readonly timeoutMs: number;
   /** Connects to the right-hand neighbour; `addresses` lists every rank's address in rank order. */
   connect(addresses: readonly string[], timeoutMs?: number): Promise<void>;
   /** Takes a new place (rank, world size, run) for the next ring generation; call connect afterwards. */

@@ -157,6 +157,11 @@ export class RingAllReduce implements AllReduceRing {
     return this.options.worldSize;
   }
 
+  /** How long an operation waits for its peers unless it says otherwise (milliseconds). */
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
   /** host:port other ranks reach this rank's collective server at. */
   get address(): string {
     return `${this.options.host}:${this.boundPort}`;

@@ -3,7 +3,12 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { CollectiveClosedError } from '../errors/collective-closed-error';
 import { CollectiveConfigError } from '../errors/collective-config-error';
-import { AllReduceOptions, RingAllReduceOptions, resolveRingOptions } from '../options/ring-options';
+import {
+  AllReduceOptions,
+  RING_DEFAULTS,
+  RingAllReduceOptions,
+  resolveRingOptions,
+} from '../options/ring-options';
 import type { AllReduceResult, AllReduceRing } from '../ring/all-reduce-ring';
 import {
   FromRingThread,
@@ -108,6 +113,11 @@ export class ThreadedRingAllReduce implements AllReduceRing {
   /** Number of ranks. */
   get worldSize(): number {
     return this.place.worldSize;
+  }
+
+  /** How long an operation waits for its peers unless it says otherwise (milliseconds). */
+  get timeoutMs(): number {
+    return this.ringOptions.timeoutMs ?? RING_DEFAULTS.timeoutMs;
   }
 
   /** See {@link RingAllReduce.connect}. */

@@ -22,6 +22,11 @@ export interface ReduceOptions {
   wireDType?: WireDType;
   /** Overrides the collective's timeout for this call (e.g. waiting for rank 0's state save). */
   timeoutMs?: number;
+  /**
+   * Time this call waits for its peers beyond its timeout: how far apart ranks that have not met for
+   * a while may arrive (DiLoCo's outer step, after H inner steps each rank ran at its own pace).
+   */
+  graceMs?: number;
 }
 
 /** What one all-reduce cost. */

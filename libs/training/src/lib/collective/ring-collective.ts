@@ -52,6 +52,7 @@ export class RingCollective implements GradientCollective {
     // An explicit `undefined` would override the ring's own default, so set only what is given.
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     if (timeoutMs !== undefined) call.timeoutMs = timeoutMs;
+    if (options.graceMs) call.timeoutMs = (call.timeoutMs ?? this.ring.timeoutMs) + options.graceMs;
     const wireDType = options.phase === 'grads' ? (options.wireDType ?? this.options.wireDType) : 'f32';
     if (wireDType !== undefined) call.wireDType = wireDType;
     const { elapsedMs, bytesSent } = await this.ring.allReduce(values, call);

@@ -293,6 +293,29 @@ describe('TrainingLoop in DiLoCo mode', () => {
     expect(mean(STEPS - H)).toBeLessThan(mean(0));
   });
 
+  it("waits at the outer step for a rank that fell behind during the inner steps, beyond the ring's timeout", async () => {
+    // Ring timeout 400 ms. Rank 0 spends 800 ms on its inner steps, rank 1 1,400 ms: rank 0 waits
+    // ~600 ms at the outer step, more than the timeout but less than its own inner steps took again.
+    const H = 3;
+    const group = await ranks({
+      worldSize: 2,
+      globalBatchSize: 6,
+      diloco: { innerSteps: H, outerLr: 0.7, outerMomentum: 0.9 },
+      ring: { timeoutMs: 400 },
+    });
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const metrics = await Promise.all(
+      group.map(async (rank, r) => {
+        await pause(r === 0 ? 800 : 1400);
+        const steps = [];
+        for (let s = 0; s < H; s++) steps.push(await stepRank(rank));
+        return steps;
+      }),
+    );
+    expect(metrics[0][H - 1].loss).toBe(metrics[1][H - 1].loss); // they met: the global loss
+    expect(maxAbsDiff(group[0].trainer.params, group[1].trainer.params)).toBe(0);
+  });
+
   it('takes the outer Nesterov step of the paper', () => {
     const local = Float32Array.from([1, 2]);
     const outer = new OuterOptimizer(Float32Array.from([2, 4]), {

@@ -105,6 +105,8 @@ export class TrainingLoop {
   private readonly verifyEvery: number;
   private readonly outer?: OuterOptimizer;
   private readonly overlapped?: OverlappedGradients;
+  /** When the ranks last met in DiLoCo mode (this loop's start, or its last outer step). */
+  private metAt = performance.now();
 
   constructor(
     /** This rank's trainer (its replica, flat params and grads, AdamW state). */
@@ -239,7 +241,11 @@ export class TrainingLoop {
   private async outerStep(step: number, cost: { communicationMs: number; bytesSent: number }): Promise<void> {
     const outer = this.outer as OuterOptimizer; // called only in DiLoCo mode
     const delta = outer.pseudoGradient(this.trainer.params);
-    await this.reduce(delta, { step, phase: 'grads', wireDType: this.options.wireDType }, cost);
+    // The ranks ran their inner steps without meeting, each at its own pace: a peer may arrive as
+    // late as this rank's inner steps took again (a rank twice as slow), beyond the usual timeout.
+    const graceMs = Math.ceil(performance.now() - this.metAt);
+    await this.reduce(delta, { step, phase: 'grads', wireDType: this.options.wireDType, graceMs }, cost);
+    this.metAt = performance.now();
     scale(delta, 1 / this.collective.worldSize);
     outer.apply(delta, this.trainer.params);
     this.trainer.parameters.commit();
