@@ -7,22 +7,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPTConfig } from './config';
 import { Trainer, type TrainerOptions } from '../training/trainer';
-import type { Batch } from '../data/window-batches';
-import { TEST_CONFIG, randomModel } from '../test-utils/tiny-model';
+import { TEST_CONFIG, randomModel, spreadBatch } from '../test-utils/tiny-model';
 import { testBackends, useBackend } from '../test-utils/backends';
 import { maxAbsDiff, maxRelDiff } from '../test-utils/compare';
 
 const CONFIG: GPTConfig = { ...TEST_CONFIG, vocabSize: 512 };
 const T = CONFIG.contextLength;
 
-/** Two rows of T tokens spread over the vocabulary, targets shifted by one. */
-const tokens = Array.from({ length: 2 * (T + 1) }, (_, i) => (i * 211 + 7) % CONFIG.vocabSize);
-const batch: Batch = {
-  inputs: Int32Array.from([...tokens.slice(0, T), ...tokens.slice(T + 1, 2 * T + 1)]),
-  targets: Int32Array.from([...tokens.slice(1, T + 1), ...tokens.slice(T + 2)]),
-  batchSize: 2,
-  contextLength: T,
-};
+const batch = spreadBatch(CONFIG);
 
 /** Clipping below the initial gradient norm, so the clipped path runs on every step. */
 const TRAINING: TrainerOptions = {

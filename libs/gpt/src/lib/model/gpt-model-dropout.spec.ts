@@ -7,21 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ForgeCausalAttention, ForgeDropout } from '@llm-forge/tfjs-backend-native';
 import type { GPTConfig } from './config';
 import { Trainer } from '../training/trainer';
-import type { Batch } from '../data/window-batches';
 import { hasFusedKernel } from '../ops/fused-kernels';
-import { TEST_CONFIG, randomModel } from '../test-utils/tiny-model';
+import { TEST_CONFIG, randomModel, spreadBatch } from '../test-utils/tiny-model';
 import { testBackends, useBackend } from '../test-utils/backends';
 import { maxAbsDiff } from '../test-utils/compare';
 
 const CONFIG: GPTConfig = { ...TEST_CONFIG, vocabSize: 512, dropRate: 0.1 };
-const T = CONFIG.contextLength;
-const tokens = Array.from({ length: 2 * (T + 1) }, (_, i) => (i * 211 + 7) % CONFIG.vocabSize);
-const batch: Batch = {
-  inputs: Int32Array.from([...tokens.slice(0, T), ...tokens.slice(T + 1, 2 * T + 1)]),
-  targets: Int32Array.from([...tokens.slice(1, T + 1), ...tokens.slice(T + 2)]),
-  batchSize: 2,
-  contextLength: T,
-};
+const batch = spreadBatch(CONFIG);
 
 /** Losses of five AdamW steps on one batch with dropout on, and the live tensors after each. */
 function stepLosses(): { losses: number[]; counts: number[] } {

@@ -1,4 +1,5 @@
 /** Test helper: a very small GPT config and text, fast on any backend. */
+import type { Batch } from '../data/window-batches';
 import type { GPTConfig } from '../model/config';
 import { GPTModel } from '../model/gpt-model';
 import { initialParameters } from '../model/initialize';
@@ -40,4 +41,16 @@ export function randomModel(config: GPTConfig, seed: number): GPTModel {
     initialised.set(key, params);
   }
   return GPTModel.fromParameters(config, params.slice()); // the model owns (and may update) its copy
+}
+
+/** Two rows of a context of tokens spread over the vocabulary, targets shifted by one. */
+export function spreadBatch(config: GPTConfig): Batch {
+  const T = config.contextLength;
+  const tokens = Array.from({ length: 2 * (T + 1) }, (_, i) => (i * 211 + 7) % config.vocabSize);
+  return {
+    inputs: Int32Array.from([...tokens.slice(0, T), ...tokens.slice(T + 1, 2 * T + 1)]),
+    targets: Int32Array.from([...tokens.slice(1, T + 1), ...tokens.slice(T + 2)]),
+    batchSize: 2,
+    contextLength: T,
+  };
 }

@@ -25,6 +25,23 @@ function maskValues(n: number, rate: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => (keep(m, i) ? m.scale : 0));
 }
 
+/** Attention forward and backward through the kernels: [y, probs, dqkv] (call inside valuesOn). */
+function attentionKernels(
+  qkv: Float32Array,
+  dy: Float32Array,
+  [B, T, C]: [number, number, number],
+  attrs: tf.NamedAttrMap,
+): tf.Tensor[] {
+  const q = tf.tensor3d(qkv, [B, T, 3 * C]);
+  const [y, probs] = runKernel(ForgeCausalAttention, { qkv: q }, attrs);
+  const [dqkv] = runKernel(
+    ForgeCausalAttentionGrad,
+    { dy: tf.tensor3d(dy, [B, T, C]), qkv: q, probs },
+    attrs,
+  );
+  return [y, probs, dqkv];
+}
+
 const sameBits = (a: Float32Array, b: Float32Array) =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -120,16 +137,7 @@ describe.each(testedBackends())('ForgeDropout on %s', (backend) => {
         return [y, probs, grad(q, tf.tensor3d(dy, [B, T, C]))];
       });
       const attrs = { numHeads: H, dropRate, seed };
-      const got = await valuesOn(backend, () => {
-        const q = tf.tensor3d(qkv, [B, T, 3 * C]);
-        const [y, probs] = runKernel(ForgeCausalAttention, { qkv: q }, attrs);
-        const [dqkv] = runKernel(
-          ForgeCausalAttentionGrad,
-          { dy: tf.tensor3d(dy, [B, T, C]), qkv: q, probs },
-          attrs,
-        );
-        return [y, probs, dqkv];
-      });
+      const got = await valuesOn(backend, () => attentionKernels(qkv, dy, [B, T, C], attrs));
       got.forEach((values, i) => expectClose(values, ref[i], 1e-5));
       // Dropout changes the output: the mask is applied, not ignored.
       const [plain] = await valuesOn(backend, () =>
@@ -144,16 +152,7 @@ describe.each(testedBackends())('ForgeDropout on %s', (backend) => {
     const qkv = randn(B * T * 3 * C, 21);
     const dy = randn(B * T * C, 22);
     const run = (attrs: tf.NamedAttrMap) =>
-      valuesOn(backend, () => {
-        const q = tf.tensor3d(qkv, [B, T, 3 * C]);
-        const [y, probs] = runKernel(ForgeCausalAttention, { qkv: q }, attrs);
-        const [dqkv] = runKernel(
-          ForgeCausalAttentionGrad,
-          { dy: tf.tensor3d(dy, [B, T, C]), qkv: q, probs },
-          attrs,
-        );
-        return [y, probs, dqkv];
-      });
+      valuesOn(backend, () => attentionKernels(qkv, dy, [B, T, C], attrs));
     const [without, zero] = [await run({ numHeads: H }), await run({ numHeads: H, dropRate: 0, seed: 5 })];
     without.forEach((values, i) => expect(sameBits(values, zero[i])).toBe(true));
   });
@@ -171,16 +170,10 @@ describeNative('native dropout across thread counts', () => {
     const x = randn(1 << 19, 33);
     const attrs = { numHeads: H, dropRate: 0.1, seed: 99 };
     const all = () =>
-      valuesOn('native', () => {
-        const q = tf.tensor3d(qkv, [B, T, 3 * C]);
-        const [y, probs] = runKernel(ForgeCausalAttention, { qkv: q }, attrs);
-        const [dqkv] = runKernel(
-          ForgeCausalAttentionGrad,
-          { dy: tf.tensor3d(dy, [B, T, C]), qkv: q, probs },
-          attrs,
-        );
-        return [y, probs, dqkv, ...runKernel(ForgeDropout, { x: tf.tensor(x) }, { rate: 0.1, seed: 99 })];
-      });
+      valuesOn('native', () => [
+        ...attentionKernels(qkv, dy, [B, T, C], attrs),
+        ...runKernel(ForgeDropout, { x: tf.tensor(x) }, { rate: 0.1, seed: 99 }),
+      ]);
     const threads = addon.getNumThreads();
     const split = await all();
     addon.setNumThreads(1);

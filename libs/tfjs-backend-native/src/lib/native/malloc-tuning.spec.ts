@@ -9,8 +9,8 @@ import { tuneProcessMalloc } from '../select-backend';
 import { nativeAddonStatus } from './native-addon';
 
 const addon = nativeAddonStatus();
-const glibc =
-  process.platform === 'linux' && Boolean(process.report?.getReport?.()?.header?.glibcVersionRuntime);
+const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+const glibc = process.platform === 'linux' && Boolean(report?.header?.glibcVersionRuntime);
 
 /** Minor page faults per 32 MiB a worker thread allocates, fills and frees (after a first time). */
 function faultsPer32MiB(tune: boolean): number {
