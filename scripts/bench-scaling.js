@@ -136,7 +136,7 @@ async function startCluster(net, logDir) {
       FORGE_CLUSTER_SECRET: SECRET,
       // A private bridge on one machine: plaintext gRPC is what the measurement is about.
       FORGE_ALLOW_INSECURE_GRPC: 'true',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', // the cluster's logs (kept only while it runs)
     };
     start('coordinator', process.execPath, [COORDINATOR], {
       ...common,
