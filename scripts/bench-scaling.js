@@ -73,6 +73,17 @@ function parseArgs(argv) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** SIGKILLs the process group of each child (each was spawned detached), newest first. */
+function killGroups(children) {
+  for (const c of [...children].reverse()) {
+    try {
+      process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 /** A JSON request to the coordinator's API. */
 async function api(method, route, body) {
   const res = await fetch(`http://127.0.0.1:${API_PORT}${route}`, {
@@ -108,15 +119,7 @@ async function startCluster(net, logDir) {
     children.push(child);
     return child;
   };
-  const kill = () => {
-    for (const c of children.reverse()) {
-      try {
-        process.kill(-c.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  };
+  const kill = () => killGroups(children);
   const forget = onInterrupt(kill); // Redis and the coordinator run outside the namespaces
   const stop = async () => {
     kill();
@@ -232,15 +235,7 @@ function startNeighbours(args, preset) {
       }),
     );
   }
-  const kill = () => {
-    for (const c of children) {
-      try {
-        process.kill(-c.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  };
+  const kill = () => killGroups(children);
   const forget = onInterrupt(kill);
   return () => {
     kill();

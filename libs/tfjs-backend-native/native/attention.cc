@@ -79,21 +79,10 @@ Dims ReadDims(const Napi::CallbackInfo& info, size_t first) {
   return d;
 }
 
-// The dropout of arguments first .. first + 2 (rate, seedLo, seedHi); none when they are absent.
-DropoutMask ReadDropout(const Napi::CallbackInfo& info, size_t first) {
-  if (info.Length() <= first) return DropoutMask();
-  const double rate = NumArg(info, first, "dropRate");
-  const int64_t lo = IntArg(info, first + 1, "seedLo"), hi = IntArg(info, first + 2, "seedHi");
-  if (!(rate >= 0 && rate < 1) || lo > 0xffffffffLL || hi > 0xffffffffLL) {
-    throw Napi::RangeError::New(info.Env(), "forge_native.attention: dropRate must be in [0, 1), seed words 32-bit");
-  }
-  return DropoutMask(rate, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi));
-}
-
 // attentionForward(qkv, y, probs, B, T, C, H[, dropRate, seedLo, seedHi])
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const Dims d = ReadDims(info, 3);
-  const DropoutMask drop = ReadDropout(info, 7);
+  const DropoutMask drop = info.Length() > 7 ? ReadDropout(info, 7, "attention") : DropoutMask();
   const int64_t T = d.T, C = d.C, D = d.D, C3 = 3 * C;
   const float* qkv = F32Arg(info, 0, d.B * T * C3, "qkv");
   float* y = F32Arg(info, 1, d.B * T * C, "y");
@@ -131,7 +120,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 // attentionBackward(dy, qkv, probs, dqkv, B, T, C, H[, dropRate, seedLo, seedHi])
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Dims d = ReadDims(info, 4);
-  const DropoutMask drop = ReadDropout(info, 8);
+  const DropoutMask drop = info.Length() > 8 ? ReadDropout(info, 8, "attention") : DropoutMask();
   const int64_t T = d.T, C = d.C, D = d.D, C3 = 3 * C;
   const float* dy = F32Arg(info, 0, d.B * T * C, "dy");
   const float* qkv = F32Arg(info, 1, d.B * T * C3, "qkv");

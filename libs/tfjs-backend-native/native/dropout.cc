@@ -2,6 +2,8 @@
 //   y[i] = keep(i) ? x[i] * scale : 0,  scale = 1 / (1 - rate)
 // Its gradient is the same map applied to dy (the same seed gives the same mask), so one function
 // serves both and nothing but the seed is kept between forward and backward.
+#include <string>
+
 #include "common.h"
 #include "dropout.h"
 #include "thread-pool.h"
@@ -20,19 +22,24 @@ FORGE_SIMD void Range(const float* x, float* y, int64_t i0, int64_t i1, DropoutM
 // dropout(x, y, n, rate, seedLo, seedHi)
 Napi::Value Dropout(const Napi::CallbackInfo& info) {
   const int64_t n = IntArg(info, 2, "n");
-  const double rate = NumArg(info, 3, "rate");
-  const int64_t lo = IntArg(info, 4, "seedLo"), hi = IntArg(info, 5, "seedHi");
-  if (!(rate >= 0 && rate < 1) || lo > 0xffffffffLL || hi > 0xffffffffLL) {
-    throw Napi::RangeError::New(info.Env(), "forge_native.dropout: rate must be in [0, 1), seed words 32-bit");
-  }
+  const DropoutMask m = ReadDropout(info, 3, "dropout");
   const float* x = F32Arg(info, 0, n, "x");
   float* y = F32Arg(info, 1, n, "y");
-  const DropoutMask m(rate, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi));
   ParallelFor(n, kGrain, [&](int64_t i0, int64_t i1) { Range(x, y, i0, i1, m); });
   return info.Env().Undefined();
 }
 
 }  // namespace
+
+DropoutMask ReadDropout(const Napi::CallbackInfo& info, size_t first, const char* kernel) {
+  const double rate = NumArg(info, first, "rate");
+  const int64_t lo = IntArg(info, first + 1, "seedLo"), hi = IntArg(info, first + 2, "seedHi");
+  if (!(rate >= 0 && rate < 1) || lo > 0xffffffffLL || hi > 0xffffffffLL) {
+    throw Napi::RangeError::New(info.Env(), std::string("forge_native.") + kernel +
+                                                ": dropout rate must be in [0, 1), seed words 32-bit");
+  }
+  return DropoutMask(rate, static_cast<uint32_t>(lo), static_cast<uint32_t>(hi));
+}
 
 void InitDropout(Napi::Env env, Napi::Object exports) {
   exports.Set("dropout", Napi::Function::New(env, Dropout, "dropout"));

@@ -9,6 +9,8 @@
 // seed-dependent offset, so that two seeds' masks are not shifted copies of one sequence.
 #pragma once
 
+#include <napi.h>
+
 #include <cmath>
 #include <cstdint>
 
@@ -43,5 +45,11 @@ struct DropoutMask {
   /** Whether element `index` (mod 2^32) is kept. */
   bool Keep(uint32_t index) const { return Mix(Mix((index * 0x9e3779b9u) ^ k1) + k2) >= threshold; }
 };
+
+/**
+ * The mask of arguments first .. first + 2 of a call (rate, seedLo, seedHi), checked: rate in
+ * [0, 1), 32-bit seed words; `kernel` names the function in the error.
+ */
+DropoutMask ReadDropout(const Napi::CallbackInfo& info, size_t first, const char* kernel);
 
 }  // namespace forge

@@ -1,5 +1,6 @@
 /** Input and attribute validation shared by the kernels; messages name the kernel and the input. */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { seedWords } from '../math/dropout-js';
 
 /** The tensor input `name`, required to exist. */
 export function anyInput(kernel: string, inputs: NamedTensorInfoMap, name: string): TensorInfo {
@@ -72,5 +73,6 @@ export function dropoutAttrs(
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
     throw new Error(`${kernel}: attribute seed must be a safe integer, got ${String(seed)}`);
   }
-  return { rate, seedLo: seed >>> 0, seedHi: Math.floor(seed / 2 ** 32) >>> 0 };
+  const [seedLo, seedHi] = seedWords(seed);
+  return { rate, seedLo, seedHi };
 }
