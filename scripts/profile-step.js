@@ -5,8 +5,10 @@
  * between kernels. CPU time is the figure to compare across runs on a shared machine: wall time
  * grows with other work, CPU time much less.
  *
- *   node scripts/profile-step.js [--preset small] [--B 8] [--T 256] [--top 25]   (needs npm run build)
+ *   node scripts/profile-step.js [--preset small] [--B 8] [--T 256] [--top 25] [--shapes]   (needs npm run build)
  *   node scripts/profile-step.js --memory [--preset gpt2-small --B 4]
+ *
+ * --shapes lists each matmul shape apart (input shapes → output shape) with its GFLOP/s.
  *
  * --memory instead samples the process's memory (process.memoryUsage) and tfjs's tensor bytes
  * (tf.memory) after every kernel of one step and prints where each peaks, what the trainer's flat
@@ -49,6 +51,28 @@ function recordKernelCpu(backend) {
     return timing;
   };
   return cpu;
+}
+
+const shapes = (list) =>
+  (list || [])
+    .filter(Boolean)
+    .map((shape) => `[${shape.join(',')}]`)
+    .join(' ');
+
+/**
+ * FLOPs of a matmul kernel from its shapes: 2·M·N·K per product, K the inner size (the one input
+ * dimension that is not in the output; for a [M, K] x [K, N] or any transposes of them), times the
+ * batch. 0 for other kernels.
+ */
+function matMulFlops(k) {
+  if (!/MatMul/.test(k.name) || !k.inputShapes || !k.outputShapes) return 0;
+  const [a] = k.inputShapes;
+  const out = k.outputShapes[0];
+  const [M, N] = out.slice(-2);
+  const batch = out.slice(0, -2).reduce((p, d) => p * d, 1);
+  const [a0, a1] = a.slice(-2);
+  const K = a0 === M ? a1 : a0;
+  return 2 * batch * M * N * K;
 }
 
 const MB = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
@@ -118,15 +142,21 @@ async function main() {
   const apply = measure(() => trainer.applyGradients());
   const kernelCpu = recordKernelCpu(tf.backend());
   const profile = await tf.profile(() => trainer.computeGradients([batch]));
+  const byShape = process.argv.includes('--shapes');
   const byKernel = new Map();
   profile.kernels.forEach((k, i) => {
     // An op that wraps its kernel (fusedMatMul__op) is timed around it too: count the kernel once.
     if (k.name.endsWith('__op')) return;
-    const e = byKernel.get(k.name) || { ms: 0, cpuMs: 0, calls: 0 };
+    const key =
+      byShape && /MatMul/.test(k.name)
+        ? `${k.name} ${shapes(k.inputShapes)} → ${shapes(k.outputShapes)}`
+        : k.name;
+    const e = byKernel.get(key) || { ms: 0, cpuMs: 0, calls: 0, flops: 0 };
     e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     e.cpuMs += kernelCpu[i] ?? 0;
     e.calls++;
-    byKernel.set(k.name, e);
+    e.flops += matMulFlops(k);
+    byKernel.set(key, e);
   });
   const rows = [...byKernel.entries()].sort((a, b) => b[1].cpuMs - a[1].cpuMs);
   const total = rows.reduce((a, [, e]) => ({ ms: a.ms + e.ms, cpuMs: a.cpuMs + e.cpuMs }), {
@@ -144,7 +174,8 @@ async function main() {
   );
   for (const [name, e] of rows.slice(0, Number(arg('top', '25'))))
     console.log(
-      `${name.padEnd(30)} ${e.ms.toFixed(1).padStart(8)} ${e.cpuMs.toFixed(1).padStart(8)} ${((100 * e.cpuMs) / total.cpuMs).toFixed(1).padStart(6)} ${String(e.calls).padStart(5)}`,
+      `${name.padEnd(30)} ${e.ms.toFixed(1).padStart(8)} ${e.cpuMs.toFixed(1).padStart(8)} ${((100 * e.cpuMs) / total.cpuMs).toFixed(1).padStart(6)} ${String(e.calls).padStart(5)}` +
+        (e.flops ? ` ${(e.flops / e.ms / 1e6).toFixed(0).padStart(6)} GFLOP/s` : ''),
     );
 }
 

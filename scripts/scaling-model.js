@@ -9,7 +9,9 @@
  *   npm run bench:scaling-model [-- points.json …] [--svg docs/scaling-projection.svg]
  *     [--gpu-tflops 989] [--mfu 0.4] [--hbm-tbs 3.35]
  *
- * Without files: every docs/data/scaling-measured-*.json. A file is bench:scaling's --json output
+ * Without files: every docs/data/scaling-sweep-*.json (one machine's full sweep: tiny and small, every
+ * link and mode; earlier machines' points are kept as scaling-measured-* and scaling-zen5-*, to pass
+ * by name). A file is bench:scaling's --json output
  * (an array of points) or an object with `points`.
  */
 'use strict';
@@ -33,7 +35,7 @@ const files = argv.length
   ? argv
   : fs
       .readdirSync(DATA_DIR)
-      .filter((f) => /^scaling-measured-.*\.json$/.test(f))
+      .filter((f) => /^scaling-sweep-.*\.json$/.test(f))
       .map((f) => path.join(DATA_DIR, f));
 
 const HOSTS = [2, 4, 8, 16, 32, 64];

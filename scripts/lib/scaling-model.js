@@ -139,7 +139,9 @@ function fitCompute(points) {
 /**
  * α, γ and 1/η by least squares (relative errors) over multi-host points without overlap:
  * commMs/1e3 = 2(N−1)·α + γ·X + X/BW · (1/η), X the measured bytes per rank; unshaped links add
- * nothing to the third column. With fewer than 3 points, or no shaped link, η is fixed at 1.
+ * nothing to the third column. When that makes α negative (points of one ring size, where α is only
+ * an intercept), α is taken as 0 and γ, η fitted. With fewer than 3 points, or no shaped link, η is
+ * fixed at 1.
  */
 function fitComm(points) {
   const usable = points.filter((p) => p.hosts > 1 && p.bytesPerRank > 0 && p.commMs > 0);
@@ -160,6 +162,22 @@ function fitComm(points) {
         linkEfficiency: 1 / inverseEta,
         points: from.length,
         fitted: ['α', 'γ', 'η'],
+      };
+    }
+    // Points of one ring size (N = 2 only) make α an intercept, which noise can push below 0: the
+    // shaped links still tell the link's share η from the CPU per byte, so fit those two with α = 0.
+    const [cpuOnly, inverseEtaOnly] = leastSquares(
+      from.map((p) => [p.bytesPerRank, wireSeconds(p)]),
+      y,
+      y,
+    );
+    if (cpuOnly >= 0 && inverseEtaOnly > 0) {
+      return {
+        latency: 0,
+        cpuPerByte: cpuOnly,
+        linkEfficiency: 1 / inverseEtaOnly,
+        points: from.length,
+        fitted: ['γ', 'η'],
       };
     }
   }

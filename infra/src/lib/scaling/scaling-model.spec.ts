@@ -122,6 +122,24 @@ describe('scaling model', () => {
     expect(comm.linkEfficiency).toBeCloseTo(TRUE.linkEfficiency, 6);
   });
 
+  it('with 2-host points only, where noise makes the latency negative, fits γ and η with α = 0', () => {
+    const noLatency = { ...TRUE, latency: 0 };
+    const points = (['tiny', 'small'] as const).flatMap((preset) =>
+      [null, 10_000, 1_000, 100].map((linkMbit, i) => {
+        const p = synthetic(preset, 2, linkMbit);
+        const bw = linkMbit ? (linkMbit * 1e6) / 8 : Infinity;
+        const exact = model.allReduceSeconds(4 * PARAMS[preset], 2, bw, noLatency).total * 1e3;
+        // The unshaped and 10 Gbit/s points measured 3% below the model: a negative intercept.
+        return { ...p, commMs: exact * (i < 2 ? 0.97 : 1) };
+      }),
+    );
+    const comm = model.fitComm(points);
+    expect(comm.fitted).toEqual(['γ', 'η']);
+    expect(comm.latency).toBe(0);
+    expect(comm.cpuPerByte / TRUE.cpuPerByte).toBeCloseTo(1, 1);
+    expect(comm.linkEfficiency).toBeCloseTo(TRUE.linkEfficiency, 1);
+  });
+
   it('with a single measured link point, puts all of the rest into CPU per byte', () => {
     const p = synthetic('small', 2, 1_000);
     const comm = model.fitComm([p]);
