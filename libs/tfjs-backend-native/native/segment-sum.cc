@@ -12,17 +12,14 @@ FORGE_SIMD void AddRow(float* dst, const float* src, int64_t len) {
   for (int64_t j = 0; j < len; ++j) dst[j] += src[j];
 }
 
-// segmentSum(x, ids, out, n, rowSize, numSegments, outIsZero): out [numSegments, rowSize] is
-// overwritten (zero-filled first unless the caller says it is freshly zeroed memory).
+// segmentSum(x, ids, out, n, rowSize, numSegments): out [numSegments, rowSize] is overwritten
+// (zero-filled, then the rows added).
 Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
   const int64_t n = IntArg(info, 3, "n"), rowSize = IntArg(info, 4, "rowSize"), numSegments = IntArg(info, 5, "numSegments");
   const float* x = F32Arg(info, 0, n * rowSize, "x");
   const int32_t* ids = I32Arg(info, 1, n, "segmentIds");
   float* out = F32Arg(info, 2, numSegments * rowSize, "out");
-  const bool outIsZero = info.Length() > 6 && BoolArg(info, 6, "outIsZero");
-  if (!outIsZero) {
-    ParallelFor(numSegments * rowSize, 1 << 16, [&](int64_t i0, int64_t i1) { std::fill(out + i0, out + i1, 0.0f); });
-  }
+  ParallelFor(numSegments * rowSize, 1 << 16, [&](int64_t i0, int64_t i1) { std::fill(out + i0, out + i1, 0.0f); });
   if (rowSize == 0) return info.Env().Undefined();
   ParallelFor(rowSize, std::max<int64_t>(16, 32768 / std::max<int64_t>(n, 1)), [&](int64_t c0, int64_t c1) {
     for (int64_t i = 0; i < n; ++i) {

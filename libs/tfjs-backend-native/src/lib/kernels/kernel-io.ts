@@ -14,13 +14,11 @@ export type OutputDType = 'float32' | 'int32';
 
 /** Typed access to a backend's tensor memory for one kernel call. */
 export interface KernelIO {
-  /** Whether outputs from alloc start zero-filled. */
-  readonly zeroedOutputs: boolean;
   /** The float32 values of a tensor (a view where possible; never to be mutated). */
   readF32(t: TensorInfo): Float32Array;
   /** The int32 values of a tensor (a view where possible; never to be mutated). */
   readI32(t: TensorInfo): Int32Array;
-  /** Allocates an output tensor of the shape and dtype. */
+  /** Allocates an output tensor of the shape and dtype; its values start undefined (write them all). */
   alloc(shape: number[], dtype: OutputDType): TensorInfo;
   /** The writable float32 memory of an output from {@link KernelIO.alloc}. */
   writeF32(t: TensorInfo): Float32Array;
@@ -72,22 +70,28 @@ function asInt32(values: unknown): Int32Array {
   throw new TypeError('expected numeric tensor values');
 }
 
+/**
+ * A typed array of `size` elements over memory that is not zero-filled first (Node's
+ * `Buffer.allocUnsafeSlow`: malloc where `new Float32Array` callocs). Every kernel writes all of its
+ * outputs (the same bodies run on wasm, whose outputs are reused heap), so zero-filling them was a
+ * pass over memory for nothing: in a `small` step that is every activation and gradient the kernels
+ * make, the 412 MB logits and their gradient among them.
+ */
+function uninitialized(dtype: OutputDType, size: number): Float32Array | Int32Array {
+  const bytes = Buffer.allocUnsafeSlow(size * 4);
+  return dtype === 'int32'
+    ? new Int32Array(bytes.buffer, bytes.byteOffset, size)
+    : new Float32Array(bytes.buffer, bytes.byteOffset, size);
+}
+
 /** {@link KernelIO} of MathBackendCPU and its subclasses (the native backend). */
 export function cpuIO(backend: unknown): KernelIO {
   const cpu = backend as MathBackendCPU;
   const values = (t: TensorInfo): unknown => cpu.data.get(t.dataId).values;
   return {
-    zeroedOutputs: true,
     readF32: (t) => asFloat32(values(t)),
     readI32: (t) => asInt32(values(t)),
-    alloc: (shape, dtype) => {
-      const size = sizeOf(shape);
-      return cpu.makeTensorInfo(
-        shape,
-        dtype,
-        dtype === 'int32' ? new Int32Array(size) : new Float32Array(size),
-      );
-    },
+    alloc: (shape, dtype) => cpu.makeTensorInfo(shape, dtype, uninitialized(dtype, sizeOf(shape))),
     writeF32: (t) => values(t) as Float32Array,
     writeI32: (t) => values(t) as Int32Array,
     release: (outputs) => outputs.forEach((t) => cpu.disposeIntermediateTensorInfo(t)),
@@ -105,7 +109,6 @@ interface WasmBackendLike {
 export function wasmIO(backend: unknown): KernelIO {
   const wasm = backend as WasmBackendLike;
   return {
-    zeroedOutputs: false,
     readF32: (t) => asFloat32(wasm.typedArrayFromHeap(t)),
     readI32: (t) => asInt32(wasm.typedArrayFromHeap(t)),
     alloc: (shape, dtype) => wasm.makeOutput(shape, dtype),

@@ -102,6 +102,17 @@ describeNative('native backend kernels', () => {
     ]);
   });
 
+  it('an empty inner dimension gives zeros, or the bias', async () => {
+    const empty = () => [tf.zeros([5, 0]), tf.zeros([0, 3])];
+    const [zeros] = await valuesOn('native', () => tf.matMul(...(empty() as [tf.Tensor2D, tf.Tensor2D])));
+    expect(Array.from(zeros)).toEqual(new Array(15).fill(0));
+    const [biased] = await valuesOn('native', () => {
+      const [a, b] = empty() as [tf.Tensor2D, tf.Tensor2D];
+      return tf.fused.matMul({ a, b, bias: tf.tensor1d([1, 2, 3]) });
+    });
+    expect(Array.from(biased)).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+  });
+
   it('matMul gradients through the native kernels, broadcast batch included', async () => {
     await compare(() => {
       const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y)));

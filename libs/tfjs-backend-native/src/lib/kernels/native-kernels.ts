@@ -59,7 +59,11 @@ function matMul(
     else for (let o = 0; o < c.length; o += plan.N) c.set(row, o);
     beta = 1;
   }
-  if (plan.K === 0) return out; // c already holds the bias or zeros
+  if (plan.K === 0) {
+    // An empty sum: the bias, or zeros (outputs are not zero-filled when allocated).
+    if (!bias) c.fill(0);
+    return out;
+  }
   addon.gemmBatch(
     transposeA,
     transposeB,

@@ -32,15 +32,7 @@ export function segmentSumKernelConfig(
     const t = io(backend);
     const out = t.alloc([numSegments, ...rest], x.dtype);
     if (x.dtype === 'float32') {
-      math.segmentSum(
-        t.readF32(x),
-        t.readI32(ids),
-        t.writeF32(out),
-        n,
-        rowSize,
-        numSegments,
-        t.zeroedOutputs,
-      );
+      math.segmentSum(t.readF32(x), t.readI32(ids), t.writeF32(out), n, rowSize, numSegments);
     } else {
       segmentSumJs(t.readI32(x), t.readI32(ids), t.writeI32(out), n, rowSize, numSegments);
     }

@@ -114,7 +114,7 @@ export interface NativeAddon {
     shape: Int32Array,
     perm: Int32Array,
   ): void;
-  /** out [numSegments, rowSize] = scatter-add of x rows; outIsZero skips zero-filling fresh memory. */
+  /** out [numSegments, rowSize] = scatter-add of x rows (out is overwritten). */
   segmentSum(
     x: Float32Array,
     segmentIds: Int32Array,
@@ -122,7 +122,6 @@ export interface NativeAddon {
     n: number,
     rowSize: number,
     numSegments: number,
-    outIsZero?: boolean,
   ): void;
   adamw(
     params: Float32Array,
