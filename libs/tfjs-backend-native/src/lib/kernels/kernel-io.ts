@@ -8,6 +8,9 @@
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { constants as bufferConstants } from 'buffer';
+
+const BUFFER_MAX_BYTES = bufferConstants.MAX_LENGTH;
 
 /** Output dtypes the Forge kernels produce. */
 export type OutputDType = 'float32' | 'int32';
@@ -78,6 +81,8 @@ function asInt32(values: unknown): Int32Array {
  * make, the 412 MB logits and their gradient among them.
  */
 function uninitialized(dtype: OutputDType, size: number): Float32Array | Int32Array {
+  // Beyond a Buffer's largest size (4 GiB in Node 20) a typed array of its own still works.
+  if (size * 4 > BUFFER_MAX_BYTES) return dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
   const bytes = Buffer.allocUnsafeSlow(size * 4);
   return dtype === 'int32'
     ? new Int32Array(bytes.buffer, bytes.byteOffset, size)
