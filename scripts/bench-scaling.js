@@ -200,7 +200,9 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function summarise(run, mode) {
   const steps = run.metrics.slice(1);
   const tokens = steps.map((m) => (m.tokensPerSecond * m.stepMs) / 1000);
-  const slowestWall = steps.map((m) => Math.max(...(m.workers ?? []).map((w) => w.wallMs ?? NaN)));
+  // Per step, the slowest rank's figure (NaN: workers that do not report it).
+  const slowest = (field) => steps.map((m) => Math.max(...(m.workers ?? []).map((w) => w[field] ?? NaN)));
+  const slowestWall = slowest('wallMs');
   const average = mode === 'diloco' ? mean : median;
   return {
     tokensPerSecond:
@@ -214,7 +216,7 @@ function summarise(run, mode) {
     stepMs: average(steps.map((m) => m.stepMs)),
     wallMs: average(slowestWall),
     // the slowest rank's job per step: its wall time plus taking the job, the ring and the report
-    jobMs: average(steps.map((m) => Math.max(...(m.workers ?? []).map((w) => w.jobMs ?? NaN)))),
+    jobMs: average(slowest('jobMs')),
     finalLoss: run.metrics.at(-1)?.loss,
   };
 }
