@@ -35,6 +35,7 @@ export {
   type AdamWStep,
 } from './lib/flat-math';
 export { checksum } from './lib/checksum';
+export { readValues } from './lib/backends/native-backend';
 export {
   initBackend,
   tuneProcessMalloc,

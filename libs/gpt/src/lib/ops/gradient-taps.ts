@@ -15,6 +15,7 @@
  * and keeps no gradient of its own for them. Gradient functions run in reverse order of the forward.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readValues } from '@llm-forge/tfjs-backend-native';
 
 /** Where a tapped forward pass sends its parameter gradients during backward. */
 export interface GradientTaps {
@@ -64,7 +65,7 @@ export function tapTokenLookup(table: tf.Tensor2D, ids: tf.Tensor, taps: Gradien
   const op = tf.customGrad((...inputs: TapInputs) => ({
     value: tf.gather(table, ids),
     gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-      taps.tokenLookup(idValues, (dy as tf.Tensor).dataSync() as Float32Array);
+      readValues(dy as tf.Tensor, (values) => taps.tokenLookup(idValues, values));
       return tf.zerosLike(inputs[0] as tf.Tensor);
     },
   }));

@@ -6,7 +6,7 @@
  * only writer of its parameters while it runs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addInto, scale, sumOfSquares } from '@llm-forge/tfjs-backend-native';
+import { addInto, readValues, scale, sumOfSquares } from '@llm-forge/tfjs-backend-native';
 import type { Batch } from '../data/window-batches';
 import { ConfigError, TrainingDivergedError } from '../errors/forge-error';
 import { GPTModel } from '../model/gpt-model';
@@ -155,8 +155,7 @@ export class Trainer {
         const grad = grads[variable.name];
         if (!grad) throw this.unusedParameter(variable.name);
         const target = this.parameters.slice(this.grads, i);
-        if (micro === 0) target.set(grad.dataSync() as Float32Array);
-        else addInto(target, grad.dataSync() as Float32Array);
+        readValues(grad, (values) => (micro === 0 ? target.set(values) : addInto(target, values)));
       });
       lossSum += value.dataSync()[0];
       tf.dispose([value, ...Object.values(grads)]);
@@ -233,7 +232,7 @@ export class Trainer {
         const i = index.get(name) as number;
         tapped[i]++;
         const target = this.parameters.slice(this.grads, i);
-        accumulate(target, gradient.dataSync() as Float32Array, micro === 0, share(micro));
+        readValues(gradient, (values) => accumulate(target, values, micro === 0, share(micro)));
         if (micro < count - 1) return;
         if (equal && count > 1) scale(target, 1 / count);
         listener?.parameterReady(i);

@@ -6,8 +6,13 @@
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
+  type BackendValues,
+  type DataId,
+  type DataType,
+  backend as currentBackend,
   findBackendFactory,
   getKernel,
+  type Tensor,
   getKernelsForBackend,
   registerBackend,
   type KernelFunc,
@@ -20,17 +25,99 @@ import { registerKernelConfigs } from '../kernels/register-kernels';
 import { segmentSumKernelConfig } from '../kernels/segment-sum-kernel';
 import type { NativeAddon } from '../native/native-addon';
 import { registerCpuKernels } from './cpu-kernels';
+import { TensorMemoryPool, type TensorMemoryPoolStats } from './tensor-memory-pool';
 
 /** Name of the backend in tfjs's registry. */
 export const NATIVE_BACKEND = 'native';
 
-/** MathBackendCPU under its own name, so native kernels can be registered for it alone. */
+/**
+ * MathBackendCPU under its own name, so native kernels can be registered for it alone, with the
+ * memory of disposed kernel outputs reused (see tensor-memory-pool.ts).
+ */
 export class NativeBackend extends MathBackendCPU {
+  private readonly pool = new TensorMemoryPool(maxPooledBytes());
+
   constructor() {
     super();
     // MathBackendCPU advertises tfjs-node on first use in Node; this backend is the fast path.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
+
+  /** Memory for a kernel output of `size` elements, its values undefined (the kernel writes them). */
+  allocateValues(dtype: 'float32' | 'int32', size: number): Float32Array | Int32Array {
+    const buffer = this.pool.allocate(size * 4);
+    return dtype === 'int32' ? new Int32Array(buffer, 0, size) : new Float32Array(buffer, 0, size);
+  }
+
+  /** Counters of the output memory pool. */
+  memoryPoolStats(): TensorMemoryPoolStats {
+    return this.pool.snapshot();
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = super.write(values, shape, dtype);
+    this.pool.retain(values);
+    return dataId;
+  }
+
+  override move(
+    dataId: DataId,
+    values: BackendValues,
+    shape: number[],
+    dtype: DataType,
+    refCount: number,
+  ): void {
+    const replaced = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    super.move(dataId, values, shape, dtype, refCount);
+    this.pool.retain(values);
+    this.pool.release(replaced);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) this.pool.release(values);
+    return released;
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    if (this.data.has(dataId)) this.pool.escape(this.data.get(dataId).values);
+    return super.readSync(dataId);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.pool.clear();
+  }
+}
+
+/**
+ * Calls `use` with the float32 values of `tensor`, for a read that ends when `use` returns (copying
+ * them elsewhere, summing them). On the native backend this is the tensor's own memory, lent without
+ * marking it as escaped, so it can be reused for later outputs once the tensor is disposed; `use`
+ * must not keep the array. Elsewhere it is `dataSync()`.
+ */
+export function readValues<T>(tensor: Tensor, use: (values: Float32Array) => T): T {
+  const backend = currentBackend();
+  if (tensor.dtype === 'float32' && backend instanceof NativeBackend && backend.data.has(tensor.dataId)) {
+    const values = backend.data.get(tensor.dataId).values;
+    if (values instanceof Float32Array) return use(values);
+  }
+  return use(tensor.dataSync() as Float32Array);
+}
+
+/**
+ * FORGE_TENSOR_POOL_MB: the most memory of disposed outputs kept for reuse (0: none; unset: as much
+ * as the pooled outputs ever held at once, see TensorMemoryPool).
+ */
+function maxPooledBytes(): number | undefined {
+  const raw = process.env.FORGE_TENSOR_POOL_MB;
+  if (raw === undefined || raw === '') return undefined;
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) {
+    throw new Error(`FORGE_TENSOR_POOL_MB must be a number of MiB >= 0 (got "${raw}")`);
+  }
+  return mb * (1 << 20);
 }
 
 /**

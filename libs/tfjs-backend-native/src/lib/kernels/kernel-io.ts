@@ -89,14 +89,26 @@ function uninitialized(dtype: OutputDType, size: number): Float32Array | Int32Ar
     : new Float32Array(bytes.buffer, bytes.byteOffset, size);
 }
 
+/** A backend that allocates its kernels' output memory itself (the native backend's pool). */
+interface AllocatingBackend {
+  allocateValues(dtype: OutputDType, size: number): Float32Array | Int32Array;
+}
+
+function allocatesValues(backend: unknown): backend is AllocatingBackend {
+  return typeof (backend as Partial<AllocatingBackend>).allocateValues === 'function';
+}
+
 /** {@link KernelIO} of MathBackendCPU and its subclasses (the native backend). */
 export function cpuIO(backend: unknown): KernelIO {
   const cpu = backend as MathBackendCPU;
   const values = (t: TensorInfo): unknown => cpu.data.get(t.dataId).values;
+  const allocate = allocatesValues(backend)
+    ? (dtype: OutputDType, size: number) => backend.allocateValues(dtype, size)
+    : uninitialized;
   return {
     readF32: (t) => asFloat32(values(t)),
     readI32: (t) => asInt32(values(t)),
-    alloc: (shape, dtype) => cpu.makeTensorInfo(shape, dtype, uninitialized(dtype, sizeOf(shape))),
+    alloc: (shape, dtype) => cpu.makeTensorInfo(shape, dtype, allocate(dtype, sizeOf(shape))),
     writeF32: (t) => values(t) as Float32Array,
     writeI32: (t) => values(t) as Int32Array,
     release: (outputs) => outputs.forEach((t) => cpu.disposeIntermediateTensorInfo(t)),
