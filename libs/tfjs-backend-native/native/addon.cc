@@ -51,12 +51,25 @@ Napi::Value TuneMalloc(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// Frees an ArrayBuffer's memory now instead of when the garbage collector finds the buffer
+// unreachable: detaching drops its backing store, whose memory goes back to malloc for the next
+// allocation. For memory the caller knows no view of is left (the tensor memory pool's evictions).
+Napi::Value DetachArrayBuffer(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
+    throw Napi::TypeError::New(info.Env(), "forge_native: detachArrayBuffer expects an ArrayBuffer");
+  }
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (!buffer.IsDetached()) buffer.Detach();
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetThreads, "getNumThreads"));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig, "blasConfig"));
   exports.Set("blasCoreName", Napi::Function::New(env, BlasCoreName, "blasCoreName"));
   exports.Set("tuneMalloc", Napi::Function::New(env, TuneMalloc, "tuneMalloc"));
+  exports.Set("detachArrayBuffer", Napi::Function::New(env, DetachArrayBuffer, "detachArrayBuffer"));
   InitGemm(env, exports);
   InitLayerNorm(env, exports);
   InitGelu(env, exports);

@@ -35,10 +35,14 @@ export const NATIVE_BACKEND = 'native';
  * memory of disposed kernel outputs reused (see tensor-memory-pool.ts).
  */
 export class NativeBackend extends MathBackendCPU {
-  private readonly pool = new TensorMemoryPool(maxPooledBytes());
+  private readonly pool: TensorMemoryPool;
 
-  constructor() {
+  constructor(addon: Pick<NativeAddon, 'detachArrayBuffer'>) {
     super();
+    this.pool = new TensorMemoryPool({
+      maxPooledBytes: maxPooledBytes(),
+      freeNow: addon.detachArrayBuffer && ((buffer) => addon.detachArrayBuffer!(buffer)),
+    });
     // MathBackendCPU advertises tfjs-node on first use in Node; this backend is the fast path.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
@@ -108,7 +112,7 @@ export function readValues<T>(tensor: Tensor, use: (values: Float32Array) => T):
 
 /**
  * FORGE_TENSOR_POOL_MB: the most memory of disposed outputs kept for reuse (0: none; unset: as much
- * as the pooled outputs ever held at once, see TensorMemoryPool).
+ * as keeps the pool's memory within twice its peak in use, see TensorMemoryPool).
  */
 function maxPooledBytes(): number | undefined {
   const raw = process.env.FORGE_TENSOR_POOL_MB;
@@ -127,7 +131,7 @@ function maxPooledBytes(): number | undefined {
 export function registerNativeBackend(addon: NativeAddon): void {
   if (findBackendFactory(NATIVE_BACKEND)) return;
   registerCpuKernels(); // the copies below then carry the JS fixes where no native kernel exists
-  registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+  registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 0);
   registerKernelConfigs(
     getKernelsForBackend('cpu').map((config) => ({ ...config, backendName: NATIVE_BACKEND })),
   );

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeAvailable, useBackend } from '../test-utils/backends';
+import { getNativeAddon } from '../native/native-addon';
 import { NativeBackend, readValues } from './native-backend';
 import { TensorMemoryPool } from './tensor-memory-pool';
 
@@ -51,12 +52,14 @@ describe('TensorMemoryPool', () => {
     expect(pool.allocate(MiB)).not.toBe(foreign);
   });
 
-  it('drops the oldest free buffers beyond its limit', () => {
-    const pool = new TensorMemoryPool(2 * MiB);
+  it('drops the oldest free buffers beyond its limit, freeing them at once', () => {
+    const freed: ArrayBuffer[] = [];
+    const pool = new TensorMemoryPool({ maxPooledBytes: 2 * MiB, freeNow: (b) => freed.push(b) });
     const buffers = [pool.allocate(MiB), pool.allocate(MiB), pool.allocate(MiB)];
     buffers.forEach((b) => pool.retain(view(b)));
     buffers.forEach((b) => pool.release(view(b)));
     expect(pool.snapshot()).toMatchObject({ pooledBytes: 2 * MiB, evicted: 1 });
+    expect(freed).toEqual([buffers[0]]);
     const again = [pool.allocate(MiB), pool.allocate(MiB), pool.allocate(MiB)];
     expect(again).not.toContain(buffers[0]); // the oldest was dropped
     expect(again).toEqual(expect.arrayContaining([buffers[1], buffers[2]]));
@@ -76,6 +79,8 @@ describe('TensorMemoryPool', () => {
       pool.release(view(b));
     }
     expect(pool.snapshot().evicted).toBeGreaterThan(0);
+    pool.clear();
+    expect(pool.snapshot().pooledBytes).toBe(0);
     expect(pool.snapshot().pooledBytes).toBeLessThanOrEqual(2 * 384 * MiB);
   });
 });
@@ -124,6 +129,15 @@ describe('TensorMemoryPool', () => {
     const later = [tf.mul(x, tf.scalar(5)), tf.mul(x, tf.scalar(9))];
     expect(Array.from(new Set(rows.dataSync()))).toEqual([2]);
     tf.dispose([x, rows, ...later]);
+  });
+
+  it("frees a dropped buffer's memory at once through the addon (detached: its views read empty)", () => {
+    const addon = getNativeAddon()!;
+    const buffer = Buffer.allocUnsafeSlow(MiB).buffer as ArrayBuffer;
+    const before = process.memoryUsage().arrayBuffers;
+    addon.detachArrayBuffer!(buffer);
+    expect(buffer.byteLength).toBe(0);
+    expect(process.memoryUsage().arrayBuffers).toBeLessThanOrEqual(before - MiB);
   });
 
   it('lends values to readValues without marking them as escaped', () => {

@@ -18,6 +18,14 @@
  *     left to the garbage collector as before, since its reader may keep it after the dispose.
  * Memory the backend did not allocate (arrays given to `tf.tensor`, outputs of the JavaScript cpu
  * kernels) is never pooled.
+ *
+ * How much is kept. Reuse is by exact size, so memory kept for one size cannot serve another, as
+ * malloc's would. By default what is in use and kept together stays within twice the most ever in
+ * use at once (and at least 256 MiB may be kept): a training step frees and allocates the same
+ * sizes every step, so the buffers of a whole step fit (not all of them are in use at its peak),
+ * while shapes that keep changing (generation's growing sequence) cannot grow the pool without
+ * bound. Buffers dropped beyond the limit, oldest first, are freed at once where the native addon
+ * can detach them, so their memory goes back to malloc instead of waiting for the collector.
  */
 import { constants as bufferConstants } from 'buffer';
 
@@ -26,13 +34,8 @@ const BUFFER_MAX_BYTES = bufferConstants.MAX_LENGTH;
 /** Buffers smaller than this are left to V8: cheap to allocate, many, and no pressure. */
 const MIN_POOLED_BYTES = 64 << 10;
 
-/**
- * The least memory the pool may keep without a set limit. By default the pool's memory in use and
- * kept together stays within twice the most it ever had in use at once: a training step frees and
- * allocates the same sizes every step, so the buffers of a whole step fit (not all of them are in
- * use at its peak), and the bound follows the step's own peak rather than a fixed size.
- */
-const MIN_ADAPTIVE_POOLED_BYTES = 256 << 20;
+/** The least the pool may keep by default, however small the peak in use. */
+const MIN_DEFAULT_LIMIT_BYTES = 256 << 20;
 
 /** Counters of a pool, for tests and profiles. */
 export interface TensorMemoryPoolStats {
@@ -46,15 +49,26 @@ export interface TensorMemoryPoolStats {
   inUseBytes: number;
   /** The most bytes of the pool's buffers held by tensors at once. */
   peakInUseBytes: number;
-  /** Buffers dropped because the pool was full (left to the garbage collector). */
+  /** Kept buffers dropped to stay within the limit. */
   evicted: number;
+}
+
+/** How a pool frees memory and how much it may keep. */
+export interface TensorMemoryPoolOptions {
+  /** The most memory kept for reuse (default: see the file comment). */
+  maxPooledBytes?: number;
+  /**
+   * Frees a dropped buffer's memory now (the native addon's `detachArrayBuffer`); without it the
+   * buffer is left to the garbage collector.
+   */
+  freeNow?: (buffer: ArrayBuffer) => void;
 }
 
 /** Free ArrayBuffers by byte length, and the owners of those in use. */
 export class TensorMemoryPool {
-  /** Free buffers by byte length, each list oldest first. */
+  /** Free buffers by byte length. */
   private readonly free = new Map<number, ArrayBuffer[]>();
-  /** Insertion order of free buffers, for eviction of the oldest when full. */
+  /** Every free buffer, oldest first, for dropping the oldest. */
   private readonly freeOrder = new Set<ArrayBuffer>();
   /** Per buffer the pool made: how many data entries hold a view of it. */
   private readonly owners = new WeakMap<ArrayBuffer, number>();
@@ -69,12 +83,7 @@ export class TensorMemoryPool {
     evicted: 0,
   };
 
-  /**
-   * @param maxPooledBytes the most memory kept free for reuse (the oldest free buffers beyond it are
-   *   dropped); by default as much as keeps the memory in use and kept within twice the most ever in
-   *   use at once, and at least 256 MiB
-   */
-  constructor(private readonly maxPooledBytes?: number) {}
+  constructor(private readonly options: TensorMemoryPoolOptions = {}) {}
 
   /**
    * An ArrayBuffer of `bytes` bytes whose contents are undefined (write them all): a free one of that
@@ -115,7 +124,7 @@ export class TensorMemoryPool {
     }
     this.owners.delete(buffer);
     this.stats.inUseBytes -= buffer.byteLength;
-    if (!this.escaped.has(buffer)) this.putBack(buffer);
+    if (!this.escaped.has(buffer)) this.keep(buffer);
   }
 
   /** Records that a view of `values` left the backend, so their memory must never be reused. */
@@ -124,11 +133,9 @@ export class TensorMemoryPool {
     if (buffer && this.owners.has(buffer)) this.escaped.add(buffer);
   }
 
-  /** Drops every free buffer (left to the garbage collector). */
+  /** Frees every kept buffer. */
   clear(): void {
-    this.free.clear();
-    this.freeOrder.clear();
-    this.stats.pooledBytes = 0;
+    while (this.freeOrder.size > 0) this.evictOldest();
   }
 
   /** A snapshot of the counters. */
@@ -146,29 +153,29 @@ export class TensorMemoryPool {
 
   private limit(): number {
     const { peakInUseBytes, inUseBytes } = this.stats;
-    return this.maxPooledBytes ?? Math.max(MIN_ADAPTIVE_POOLED_BYTES, 2 * peakInUseBytes - inUseBytes);
+    return this.options.maxPooledBytes ?? Math.max(MIN_DEFAULT_LIMIT_BYTES, 2 * peakInUseBytes - inUseBytes);
   }
 
-  private putBack(buffer: ArrayBuffer): void {
+  private keep(buffer: ArrayBuffer): void {
     const bytes = buffer.byteLength;
-    const limit = this.limit();
-    if (bytes > limit) return;
-    while (this.stats.pooledBytes + bytes > limit) this.evictOldest();
     const list = this.free.get(bytes);
     if (list) list.push(buffer);
     else this.free.set(bytes, [buffer]);
     this.freeOrder.add(buffer);
     this.stats.pooledBytes += bytes;
+    while (this.stats.pooledBytes > this.limit()) this.evictOldest();
   }
 
   private evictOldest(): void {
     const oldest = this.freeOrder.values().next().value as ArrayBuffer;
+    const bytes = oldest.byteLength;
     this.freeOrder.delete(oldest);
-    const list = this.free.get(oldest.byteLength)!;
+    const list = this.free.get(bytes)!;
     list.splice(list.indexOf(oldest), 1);
-    if (list.length === 0) this.free.delete(oldest.byteLength);
-    this.stats.pooledBytes -= oldest.byteLength;
+    if (list.length === 0) this.free.delete(bytes);
+    this.stats.pooledBytes -= bytes;
     this.stats.evicted++;
+    this.options.freeNow?.(oldest);
   }
 }
 

@@ -19,6 +19,11 @@ export interface NativeAddon {
   blasCoreName(): string;
   /** glibc: serve large allocations from the reusable heap rather than fresh mmap'ed pages. */
   tuneMalloc(): boolean;
+  /**
+   * Frees an ArrayBuffer's memory now by detaching it (its views then read as empty). Absent from
+   * addons built before it (an older build given as FORGE_NATIVE_ADDON for a before/after).
+   */
+  detachArrayBuffer?(buffer: ArrayBuffer): void;
   /** C_i = alpha op(A_i) op(B_i) + beta C_i for each (a, b, c) offset triple in `offsets`. */
   gemmBatch(
     transA: boolean,
