@@ -112,7 +112,7 @@ export function readValues<T>(tensor: Tensor, use: (values: Float32Array) => T):
 
 /**
  * FORGE_TENSOR_POOL_MB: the most memory of disposed outputs kept for reuse (0: none; unset: as much
- * as keeps the pool's memory within twice its peak in use, see TensorMemoryPool).
+ * as keeps the pool's memory within 1.5 times its peak in use, see TensorMemoryPool).
  */
 function maxPooledBytes(): number | undefined {
   const raw = process.env.FORGE_TENSOR_POOL_MB;

@@ -19,6 +19,17 @@ describe('TensorMemoryPool', () => {
     expect(pool.snapshot()).toMatchObject({ reused: 1, allocated: 2 });
   });
 
+  it('serves a request from the smallest free buffer up to 1.5x its size when none is its size', () => {
+    const pool = new TensorMemoryPool();
+    const [big, bigger, huge] = [pool.allocate(3 * MiB), pool.allocate(4 * MiB), pool.allocate(8 * MiB)];
+    [big, bigger, huge].forEach((b) => pool.retain(view(b)));
+    [big, bigger, huge].forEach((b) => pool.release(view(b)));
+    expect(pool.allocate(2.5 * MiB)).toBe(big); // 1.2x
+    expect(pool.allocate(3 * MiB)).toBe(bigger); // 1.33x, the smallest left
+    expect(pool.allocate(5 * MiB)).not.toBe(huge); // 1.6x: new memory instead
+    expect(pool.snapshot()).toMatchObject({ reused: 2, pooledBytes: 8 * MiB });
+  });
+
   it('never reuses a buffer a view of which escaped', () => {
     const pool = new TensorMemoryPool();
     const buffer = pool.allocate(MiB);
@@ -65,23 +76,40 @@ describe('TensorMemoryPool', () => {
     expect(again).toEqual(expect.arrayContaining([buffers[1], buffers[2]]));
   });
 
-  it('by default keeps what is in use and kept within twice the peak in use (at least 256 MiB)', () => {
+  it('by default keeps what is in use and kept within 1.5 times the peak in use', () => {
     const pool = new TensorMemoryPool();
     const big = Array.from({ length: 3 }, () => pool.allocate(128 * MiB)); // in use at once: 384 MiB
     big.forEach((b) => pool.retain(view(b)));
     big.forEach((b) => pool.release(view(b)));
     expect(pool.snapshot()).toMatchObject({ pooledBytes: 384 * MiB, evicted: 0, peakInUseBytes: 384 * MiB });
-    // Then buffers of new sizes, one at a time (as generation's growing shapes make): what is
-    // kept stops at 2 x 384 MiB, the oldest dropped first.
-    for (let i = 0; i < 8; i++) {
-      const b = pool.allocate((100 + i) * MiB);
+    // Then buffers of new, larger sizes, one at a time (as generation's growing shapes make): what
+    // is kept stops at 1.5 x 384 MiB, the oldest dropped first.
+    for (let i = 0; i < 4; i++) {
+      const b = pool.allocate((200 + i) * MiB);
       pool.retain(view(b));
       pool.release(view(b));
     }
     expect(pool.snapshot().evicted).toBeGreaterThan(0);
+    expect(pool.snapshot().pooledBytes).toBeLessThanOrEqual(1.5 * 384 * MiB);
     pool.clear();
     expect(pool.snapshot().pooledBytes).toBe(0);
-    expect(pool.snapshot().pooledBytes).toBeLessThanOrEqual(2 * 384 * MiB);
+  });
+
+  it('drops a buffer nobody asked for while six peaks of memory were handed out', () => {
+    const freed: ArrayBuffer[] = [];
+    const pool = new TensorMemoryPool({ freeNow: (b) => freed.push(b) });
+    const idle = pool.allocate(MiB);
+    pool.retain(view(idle));
+    pool.release(view(idle));
+    // 2 MiB taken and given back over and over: 200 x 2 MiB handed out, more than 6 x 64 MiB (the
+    // least peak the pool ages by).
+    for (let i = 0; i < 200; i++) {
+      const b = pool.allocate(2 * MiB);
+      pool.retain(view(b));
+      pool.release(view(b));
+    }
+    expect(freed).toEqual([idle]);
+    expect(pool.snapshot()).toMatchObject({ evicted: 1, pooledBytes: 2 * MiB });
   });
 });
 
@@ -109,6 +137,20 @@ describe('TensorMemoryPool', () => {
     }
     expect(backend.memoryPoolStats().reused - before).toBeGreaterThanOrEqual(7); // all but the first
     x.dispose();
+  });
+
+  it('gives a smaller output a view of a larger free buffer, of the right length and values', () => {
+    const x = filled(64, 1);
+    addOne(x).dispose(); // frees 256 KiB
+    const before = backend.memoryPoolStats().reused;
+    const rows = filled(48, 4); // the cpu kernel's memory, not the pool's
+    const y = addOne(rows); // 192 KiB: served from the 256 KiB buffer
+    expect(backend.memoryPoolStats().reused).toBe(before + 1);
+    const values = y.dataSync();
+    expect(values.length).toBe(48 * 1024);
+    expect((values as Float32Array).buffer.byteLength).toBe(64 * 1024 * 4);
+    expect(Array.from(new Set(values))).toEqual([5]);
+    tf.dispose([x, rows, y]);
   });
 
   it('keeps what dataSync() returned intact after the tensor is disposed', () => {
