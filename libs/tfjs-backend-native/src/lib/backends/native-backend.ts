@@ -47,10 +47,9 @@ export class NativeBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** Memory for a kernel output of `size` elements, its values undefined (the kernel writes them). */
-  allocateValues(dtype: 'float32' | 'int32', size: number): Float32Array | Int32Array {
-    const buffer = this.pool.allocate(size * 4);
-    return dtype === 'int32' ? new Int32Array(buffer, 0, size) : new Float32Array(buffer, 0, size);
+  /** Memory for a kernel output of at least `bytes` bytes, its values undefined (the kernel writes them). */
+  allocateBuffer(bytes: number): ArrayBuffer {
+    return this.pool.allocate(bytes);
   }
 
   /** Counters of the output memory pool. */

@@ -119,7 +119,7 @@ export class TensorMemoryPool {
    * else new memory of exactly that size that is not zero-filled.
    */
   allocate(bytes: number): ArrayBuffer {
-    if (bytes < MIN_POOLED_BYTES || bytes > BUFFER_MAX_BYTES) return unpooled(bytes);
+    if (bytes < MIN_POOLED_BYTES || bytes > BUFFER_MAX_BYTES) return uninitializedBuffer(bytes);
     const size = this.bestFit(bytes);
     if (size !== undefined) {
       const list = this.free.get(size)!;
@@ -131,7 +131,7 @@ export class TensorMemoryPool {
       return this.hand(reused);
     }
     this.stats.allocated++;
-    return this.hand(Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer);
+    return this.hand(uninitializedBuffer(bytes));
   }
 
   /** Records that a data entry now holds `values` (call when the backend stores them). */
@@ -237,8 +237,12 @@ export class TensorMemoryPool {
   }
 }
 
-/** Memory outside the pool: not zero-filled where a Buffer can hold it. */
-function unpooled(bytes: number): ArrayBuffer {
+/**
+ * New memory of `bytes` bytes that is not zero-filled first (Node's `Buffer.allocUnsafeSlow`: malloc
+ * where `new ArrayBuffer` callocs), for outputs a kernel writes in full. Beyond a Buffer's largest
+ * size (4 GiB in Node 20) an ArrayBuffer of its own still works.
+ */
+export function uninitializedBuffer(bytes: number): ArrayBuffer {
   if (bytes > BUFFER_MAX_BYTES) return new ArrayBuffer(bytes);
   return Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }

@@ -8,9 +8,7 @@
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { constants as bufferConstants } from 'buffer';
-
-const BUFFER_MAX_BYTES = bufferConstants.MAX_LENGTH;
+import { uninitializedBuffer } from '../backends/tensor-memory-pool';
 
 /** Output dtypes the Forge kernels produce. */
 export type OutputDType = 'float32' | 'int32';
@@ -74,41 +72,39 @@ function asInt32(values: unknown): Int32Array {
 }
 
 /**
- * A typed array of `size` elements over memory that is not zero-filled first (Node's
- * `Buffer.allocUnsafeSlow`: malloc where `new Float32Array` callocs). Every kernel writes all of its
- * outputs (the same bodies run on wasm, whose outputs are reused heap), so zero-filling them was a
- * pass over memory for nothing: in a `small` step that is every activation and gradient the kernels
- * make, the 412 MB logits and their gradient among them.
+ * A typed array of `size` elements over `buffer` (from its start). Kernel outputs are not zero-filled
+ * first (see {@link uninitializedBuffer}): every kernel writes all of its outputs (the same bodies run
+ * on wasm, whose outputs are reused heap), so zero-filling them was a pass over memory for nothing;
+ * in a `small` step that is every activation and gradient the kernels make, the 412 MB logits and
+ * their gradient among them.
  */
-function uninitialized(dtype: OutputDType, size: number): Float32Array | Int32Array {
-  // Beyond a Buffer's largest size (4 GiB in Node 20) a typed array of its own still works.
-  if (size * 4 > BUFFER_MAX_BYTES) return dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
-  const bytes = Buffer.allocUnsafeSlow(size * 4);
-  return dtype === 'int32'
-    ? new Int32Array(bytes.buffer, bytes.byteOffset, size)
-    : new Float32Array(bytes.buffer, bytes.byteOffset, size);
+function typedView(dtype: OutputDType, buffer: ArrayBuffer, size: number): Float32Array | Int32Array {
+  return dtype === 'int32' ? new Int32Array(buffer, 0, size) : new Float32Array(buffer, 0, size);
 }
 
 /** A backend that allocates its kernels' output memory itself (the native backend's pool). */
 interface AllocatingBackend {
-  allocateValues(dtype: OutputDType, size: number): Float32Array | Int32Array;
+  allocateBuffer(bytes: number): ArrayBuffer;
 }
 
-function allocatesValues(backend: unknown): backend is AllocatingBackend {
-  return typeof (backend as Partial<AllocatingBackend>).allocateValues === 'function';
+function allocatesBuffers(backend: unknown): backend is AllocatingBackend {
+  return typeof (backend as Partial<AllocatingBackend>).allocateBuffer === 'function';
 }
 
 /** {@link KernelIO} of MathBackendCPU and its subclasses (the native backend). */
 export function cpuIO(backend: unknown): KernelIO {
   const cpu = backend as MathBackendCPU;
   const values = (t: TensorInfo): unknown => cpu.data.get(t.dataId).values;
-  const allocate = allocatesValues(backend)
-    ? (dtype: OutputDType, size: number) => backend.allocateValues(dtype, size)
-    : uninitialized;
+  const allocate = allocatesBuffers(backend)
+    ? (bytes: number) => backend.allocateBuffer(bytes)
+    : uninitializedBuffer;
   return {
     readF32: (t) => asFloat32(values(t)),
     readI32: (t) => asInt32(values(t)),
-    alloc: (shape, dtype) => cpu.makeTensorInfo(shape, dtype, allocate(dtype, sizeOf(shape))),
+    alloc: (shape, dtype) => {
+      const size = sizeOf(shape);
+      return cpu.makeTensorInfo(shape, dtype, typedView(dtype, allocate(size * 4), size));
+    },
     writeF32: (t) => values(t) as Float32Array,
     writeI32: (t) => values(t) as Int32Array,
     release: (outputs) => outputs.forEach((t) => cpu.disposeIntermediateTensorInfo(t)),
