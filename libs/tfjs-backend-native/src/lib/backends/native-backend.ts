@@ -70,21 +70,21 @@ export class NativeBackend extends MathBackendCPU {
     dtype: DataType,
     refCount: number,
   ): void {
-    const replaced = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const replaced = storedValues(this, dataId);
     super.move(dataId, values, shape, dtype, refCount);
     this.pool.retain(values);
     this.pool.release(replaced);
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
-    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const values = storedValues(this, dataId);
     const released = super.disposeData(dataId, force);
     if (values !== undefined && !this.data.has(dataId)) this.pool.release(values);
     return released;
   }
 
   override readSync(dataId: DataId): BackendValues {
-    if (this.data.has(dataId)) this.pool.escape(this.data.get(dataId).values);
+    this.pool.escape(storedValues(this, dataId));
     return super.readSync(dataId);
   }
 
@@ -102,11 +102,13 @@ export class NativeBackend extends MathBackendCPU {
  */
 export function readValues<T>(tensor: Tensor, use: (values: Float32Array) => T): T {
   const backend = currentBackend();
-  if (tensor.dtype === 'float32' && backend instanceof NativeBackend && backend.data.has(tensor.dataId)) {
-    const values = backend.data.get(tensor.dataId).values;
-    if (values instanceof Float32Array) return use(values);
-  }
-  return use(tensor.dataSync() as Float32Array);
+  const values = backend instanceof NativeBackend ? storedValues(backend, tensor.dataId) : undefined;
+  return use(values instanceof Float32Array ? values : (tensor.dataSync() as Float32Array));
+}
+
+/** The values a cpu-like backend stores for `dataId`, if it holds it. */
+function storedValues(backend: MathBackendCPU, dataId: DataId): BackendValues | undefined {
+  return backend.data.has(dataId) ? backend.data.get(dataId).values : undefined;
 }
 
 /**

@@ -6,8 +6,8 @@
  * finds the arrays unreachable, however promptly tfjs disposes the tensors. A `small` training step
  * allocates gigabytes of activations and gradients that way; the external-memory pressure starts a
  * full mark-compact every ~100 ms (about 25 a step), and on a 2-core machine its concurrent marking
- * threads run on the cores the GEMMs use. With the memory of disposed tensors handed back to the
- * next kernel output of the same size, a steady training step allocates almost nothing.
+ * threads run on the cores the GEMMs use. With the memory of disposed tensors handed to the next
+ * kernel output that fits, a steady training step allocates nothing new.
  *
  * When memory may be reused. The pool hands out ArrayBuffers and counts, per buffer, the backend's
  * data entries that hold a view of it (a cpu kernel's Slice may return a subarray of its input, so
@@ -45,8 +45,8 @@ const BEST_FIT_RATIO = 1.5;
 
 /**
  * A kept buffer is dropped once this many times the peak in use has been handed out since it was
- * kept without a request taking it. A training step hands out the same buffers every step, about
- * 2-3 peaks' worth, so each is taken again well within that; generation's ever-growing shapes are
+ * kept without a request taking it. A training step hands out the same buffers every step, 1.4–2
+ * peaks' worth (`small`, `gpt2-small`), so each is taken again well within that; generation's ever-growing shapes are
  * never asked for again and go after a few tokens.
  */
 const STALE_AFTER_PEAKS = 6;
@@ -76,7 +76,7 @@ export interface TensorMemoryPoolStats {
   peakInUseBytes: number;
   /** Bytes handed out so far (new and reused): the clock buffers age by. */
   handedBytes: number;
-  /** Kept buffers dropped to stay within the limit. */
+  /** Kept buffers dropped: beyond the limit, or not asked for in {@link STALE_AFTER_PEAKS} peaks. */
   evicted: number;
 }
 
