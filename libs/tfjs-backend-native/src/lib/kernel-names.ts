@@ -113,3 +113,15 @@ export const FUSED_KERNEL_NAMES = [
   ForgeSoftmaxCrossEntropy,
   ForgeSoftmaxCrossEntropyGrad,
 ] as const;
+
+/**
+ * Outputs, by index, that a fused kernel returns only for its own gradient to reuse: layer norm's
+ * mean and rstd, attention's probabilities, cross-entropy's logsumexp. Nothing is differentiated
+ * through them (each kernel's gradient reads the gradient of its output 0 alone), so backprop makes
+ * no zeros for them: for attention that would be a [B, H, T, T] tensor a layer.
+ */
+export const SAVED_ONLY_OUTPUTS: Readonly<Record<string, readonly number[]>> = {
+  [ForgeLayerNorm]: [1, 2],
+  [ForgeCausalAttention]: [1],
+  [ForgeSoftmaxCrossEntropy]: [1],
+};

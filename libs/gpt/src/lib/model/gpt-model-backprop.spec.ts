@@ -4,8 +4,9 @@
  * of tensor memory over the step (tf.profile's peakBytes).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackprop, type BackpropMode } from '@llm-forge/tfjs-backend-native';
+import { ForgeCausalAttention, setBackprop, type BackpropMode } from '@llm-forge/tfjs-backend-native';
 import { crossEntropy } from '../ops/cross-entropy';
+import { hasFusedKernel, registerFusedGradients, runKernel } from '../ops/fused-kernels';
 import { TEST_CONFIG, randomModel } from '../test-utils/tiny-model';
 import { testBackends, useBackend } from '../test-utils/backends';
 
@@ -74,5 +75,19 @@ describe.each(testBackends())('GPT backprop on the %s backend', (backend) => {
     // end of backward, where the parameter gradients are complete too; eager frees them on the way.
     // (Measured: 46 MB against 73 MB; tfjs counts a reshape or a saved clone as bytes of its own.)
     expect(eager.peakBytes).toBeLessThan(0.75 * tfjs.peakBytes);
+  });
+
+  it('refuses a loss through attention probabilities, which the fused gradient does not carry', () => {
+    if (!available || !hasFusedKernel(ForgeCausalAttention)) return;
+    registerFusedGradients();
+    const qkv = tf.randomNormal([1, 4, 12]);
+    const throughProbs = (q: tf.Tensor) =>
+      tf.sum(runKernel(ForgeCausalAttention, { qkv: q }, { numHeads: 2 })[1]);
+    const before = tf.memory().numTensors;
+    expect(() => tf.grad(throughProbs)(qkv)).toThrow(
+      /ForgeCausalAttention output 1 is saved for the kernel's gradient only/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    qkv.dispose();
   });
 });

@@ -234,6 +234,11 @@ describeNative('native backend kernels', () => {
       [1, 1024, 70],
       [0, 1],
     ],
+    [[3, 130, 5], [1]], // rows summed in parts of 64, the last one short, for each of 3 outer
+    [
+      [2, 200, 33],
+      [0, 1],
+    ],
     [[7], [0]],
   ])('sum of %j over axes %j, with and without keepDims', async (shape, axes) => {
     await compare(() => [tf.sum(t(shape, 15), axes), tf.sum(t(shape, 15), axes, true)], 1e-6);

@@ -19,7 +19,8 @@
  * 2. when two gradients of one tensor are summed, the new part is disposed as well as the old
  *    sum (tfjs disposes only the old sum);
  * 3. the zeros passed for outputs without a gradient are created here, not by the tape node, and
- *    disposed;
+ *    disposed; for a fused kernel's saved-only output ({@link SAVED_ONLY_OUTPUTS}: attention
+ *    probabilities, layer-norm statistics), which its gradient never reads, a scalar zero;
  * 4. the node's saved tensors are disposed (tfjs disposes them all at the end).
  *
  * Only a gradient this backward pass created and still holds nowhere else is disposed: one that
@@ -41,6 +42,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors/backend-error';
+import { SAVED_ONLY_OUTPUTS } from '../kernel-names';
 import { EsmFileLoader, tfjsCoreDistDir } from './esm-file-loader';
 
 /** `eager`: free each gradient once used (default); `tfjs`: tfjs-core's own backprop. */
@@ -201,6 +203,13 @@ function eagerGradients(
         'to y.',
     );
   }
+  const stray = savedOnlyOnPath(filteredTape, y);
+  if (stray) {
+    for (const node of tape) for (const tensor of node.saved ?? []) tensor.dispose();
+    engine.state.activeTape = null;
+    y.dispose();
+    throw savedOnlyGradient(stray.kernelName, stray.output);
+  }
   return engine.tidy('backward', () => {
     const scope = engine.state.activeScope;
     if (!scope) throw incompatible('tidy() opened no state.activeScope');
@@ -275,6 +284,35 @@ class GradientMap {
   }
 }
 
+/**
+ * The first saved-only output ({@link SAVED_ONLY_OUTPUTS}) that y depends on through the filtered
+ * tape, if any: a node takes it as an input, or it is y itself.
+ */
+function savedOnlyOnPath(
+  filteredTape: TapeNode[],
+  y: tf.Tensor,
+): { kernelName: string; output: number } | undefined {
+  const savedOnly = new Map<number, { kernelName: string; output: number }>();
+  for (const { kernelName, outputs } of filteredTape) {
+    for (const output of SAVED_ONLY_OUTPUTS[kernelName] ?? []) {
+      if (outputs[output]) savedOnly.set(outputs[output].id, { kernelName, output });
+    }
+  }
+  if (savedOnly.has(y.id)) return savedOnly.get(y.id);
+  for (const node of filteredTape) {
+    for (const x of Object.values(node.inputs)) if (savedOnly.has(x.id)) return savedOnly.get(x.id);
+  }
+  return undefined;
+}
+
+/** A loss that depends on a saved-only output, whose gradient the kernel's gradient would drop. */
+function savedOnlyGradient(kernelName: string, output: number): BackendError {
+  return new BackendError(
+    `${kernelName} output ${output} is saved for the kernel's gradient only: nothing can be differentiated through it`,
+    'compute the loss from output 0, or from the same values made with tfjs-core ops',
+  );
+}
+
 /** tfjs-core 4.22's backpropagateGradients (dist/tape.js), disposing as the file comment says. */
 function backpropagateEagerly(
   engine: EngineInternals,
@@ -287,12 +325,14 @@ function backpropagateEagerly(
     if (!Array.isArray(node.outputs) || typeof node.inputs !== 'object' || !Array.isArray(node.saved))
       throw incompatible(`tape node ${node.kernelName} has no outputs, inputs or saved`);
     // tfjs passes null for an output outside the backprop subgraph and the node makes zeros for
-    // it; the same zeros are made here, so that they can be freed after the node.
+    // it; the same zeros are made here, so that they can be freed after the node. A fused
+    // kernel's saved-only output gets a scalar zero instead: its gradient never reads it.
     const zeros: tf.Tensor[] = [];
-    const dys = node.outputs.map((o) => {
+    const savedOnly = SAVED_ONLY_OUTPUTS[node.kernelName] ?? [];
+    const dys = node.outputs.map((o, i) => {
       const gradTensor = gradients.get(o.id);
       if (gradTensor) return gradTensor;
-      const zero = tf.zeros(o.shape, o.dtype);
+      const zero = savedOnly.includes(i) ? tf.scalar(0) : tf.zeros(o.shape, o.dtype);
       zeros.push(zero);
       return zero;
     });
