@@ -100,6 +100,7 @@ describe('coordinator platform (e2e, Redis): auth, OpenAPI, health, restart', ()
       fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>LLM Forge</title>');
       fs.mkdirSync(path.join(dir, 'assets'));
       fs.writeFileSync(path.join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
+      fs.writeFileSync(path.join(dir, 'runs'), 'a file without an extension is never served'); // nor looked up
       const server = await start({ dashboardDir: dir });
       const page = await request(server).get('/').expect(200);
       expect(page.text).toContain('<title>LLM Forge</title>');

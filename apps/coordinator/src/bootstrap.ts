@@ -35,15 +35,18 @@ function serveDashboard(app: INestApplication, config: CoordinatorConfig, logger
       logger.warn({ dir: config.dashboardDir }, 'FORGE_DASHBOARD_DIR has no index.html; dashboard off');
     return;
   }
-  app.use(
-    express.static(dir, {
-      index: 'index.html',
-      setHeaders: (res, file) =>
-        res.setHeader(
-          'Cache-Control',
-          file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
-        ),
-    }),
+  const files = express.static(dir, {
+    index: 'index.html',
+    setHeaders: (res, file) =>
+      res.setHeader(
+        'Cache-Control',
+        file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+      ),
+  });
+  // Every dashboard file has an extension and the API's routes have none: an API request skips
+  // the file system look-up it would otherwise make first.
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.path === '/' || path.extname(req.path) !== '' ? files(req, res, next) : next(),
   );
   logger.info({ dir }, 'dashboard at /');
 }

@@ -33,8 +33,13 @@ import { WorkerRegistry, type WorkerRecord } from '../workers/worker-registry';
 import { StepScheduler } from './step-scheduler.service';
 import type { DrivenJob, TrainingJobKind } from './training-job-kind';
 
-/** How often the driver looks at every active job. */
-const TICK_MS = 250;
+/**
+ * How often the driver looks at every active job. A create, a resume and a worker's registration
+ * kick a pass at once, and a step's results advance its job directly; the timer is for what nothing
+ * announces (a member that stopped heartbeating, a step job lost with Redis's data). Each pass costs
+ * Redis round trips for every active job, CPU that training hosts share with the coordinator.
+ */
+const TICK_MS = 1000;
 
 type Kind = TrainingJobKind<DrivenJob>;
 type RankFailure = Extract<RankResult, { ok: false }>;
