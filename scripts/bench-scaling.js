@@ -10,18 +10,21 @@
  * leaves out the job's start and the run's final evaluation and checkpoint.
  *
  *   sudo npm run bench:scaling -- --presets tiny,small --hosts 1,2 --links unshaped,10000,1000,100 \
- *     --modes ddp-no-overlap,ddp,diloco --steps 6 --context 256 --rows 8 [--inner-steps 50] [--strong] \
- *     [--json points.json]
+ *     --modes ddp-no-overlap,ddp,diloco --steps 6 [--context 256] --rows 8 [--inner-steps 50] [--strong] \
+ *     [--busy-neighbour] [--rounds 2] [--json points.json]
  *
- * --rows is the rows per worker per step (weak scaling: the global batch grows with N); --strong
+ * --context defaults to each preset's own context up to 256 tokens (tiny: 64, small: 256). --rows is the
+ * rows per worker per step (weak scaling: the global batch grows with N); --strong
  * fixes the global batch at --rows instead. --busy-neighbour measures one host while the same
  * training (the preset at --rows and --context, outside the cluster) runs on every other core: on a
  * machine whose cores slow each other down (shared caches and memory bandwidth), that is the one
  * host an N-host run should be compared with, since each of its hosts has its neighbours busy too.
  * Modes: `ddp` (the run spec's default, overlap on where the coordinator has it), `ddp-no-overlap`
  * (`sync: {mode: 'ddp', overlap: false}`: the whole all-reduce after the backward), `diloco`
- * (H = --inner-steps). --json writes the measured points
- * (rewritten after each point, so a failed sweep keeps what it measured) for
+ * (H = --inner-steps). --rounds R measures every point R times, the one host first in odd rounds and
+ * last in even ones, and prints each N-host point's efficiency per round (against its round's one
+ * host) and their median: one run of each varies by ±5-10% on a shared machine. --json writes the
+ * measured points (rewritten after each preset and mode, so a failed sweep keeps what it measured) for
  * `npm run bench:scaling-model`. Needs root and ip netns; `npm run build` first.
  */
 'use strict';
@@ -47,11 +50,12 @@ function parseArgs(argv) {
     links: 'unshaped,1000',
     modes: 'ddp',
     steps: 6,
-    context: 256,
+    context: 0, // 0: each preset's own context, at most 256
     rows: 8,
     innerSteps: 50,
     strong: false,
     busyNeighbour: false,
+    rounds: 1,
     json: '',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -96,14 +100,18 @@ async function api(method, route, body) {
   return JSON.parse(text);
 }
 
-/** Polls `predicate` every `pollMs` until it returns a value, or throws after `timeoutMs`. */
+/**
+ * Polls `predicate` every `pollMs` until it returns a value; throws after `timeoutMs`, or at once when
+ * the predicate throws an error marked `fatal`.
+ */
 async function until(what, predicate, timeoutMs, pollMs = 250) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const value = await predicate();
       if (value) return value;
-    } catch {
+    } catch (error) {
+      if (error.fatal) throw error; // e.g. the run failed: waiting longer cannot help
       /* not up yet */
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -187,8 +195,16 @@ function syncOf(mode, innerSteps) {
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+  if (!s.length) return NaN;
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** The context a preset trains at: --context, or the preset's own up to 256 tokens (tiny: 64). */
+function contextOf(args, preset) {
+  if (args.context) return args.context;
+  const { PRESET_CONTEXT_LENGTHS } = require('@llm-forge/cluster-protocol');
+  return Math.min(256, PRESET_CONTEXT_LENGTHS[preset]);
+}
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
@@ -218,8 +234,33 @@ function summarise(run, mode) {
     wallMs: average(slowestWall),
     // the slowest rank's job per step: its wall time plus taking the job, the ring and the report
     jobMs: average(slowest('jobMs')),
+    ranks: perRank(steps),
     finalLoss: run.metrics.at(-1)?.loss,
   };
+}
+
+/**
+ * Each rank's mean compute and step wall time over the steps, by rank. The step-level figures are
+ * the slowest rank's per step, which in DiLoCo (where ranks meet only at outer steps) overstates the
+ * compute of ranks that take turns at being slower; these say whether one rank is slower throughout.
+ */
+function perRank(steps) {
+  const byRank = new Map();
+  for (const m of steps) {
+    for (const w of m.workers ?? []) {
+      const r = byRank.get(w.rank) ?? { rank: w.rank, computeMs: [], wallMs: [] };
+      r.computeMs.push(w.computeMs);
+      if (w.wallMs !== undefined) r.wallMs.push(w.wallMs);
+      byRank.set(w.rank, r);
+    }
+  }
+  return [...byRank.values()]
+    .sort((a, b) => a.rank - b.rank)
+    .map((r) => ({
+      rank: r.rank,
+      computeMs: mean(r.computeMs),
+      wallMs: r.wallMs.length ? mean(r.wallMs) : NaN,
+    }));
 }
 
 /**
@@ -231,7 +272,7 @@ function startNeighbours(args, preset) {
   for (let core = 1; core < os.cpus().length; core++) {
     const neighbour = ['-c', String(core), process.execPath, __filename, '--neighbour', preset];
     children.push(
-      spawn('taskset', [...neighbour, String(args.rows), String(args.context)], {
+      spawn('taskset', [...neighbour, String(args.rows), String(contextOf(args, preset))], {
         env: { ...process.env, FORGE_NUM_THREADS: '1' },
         detached: true,
         stdio: 'ignore',
@@ -279,7 +320,7 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
     const sync = syncOf(mode, args.innerSteps);
     const run = await api('POST', '/runs', {
       model: { preset },
-      contextLength: args.context,
+      contextLength: contextOf(args, preset),
       batchSize,
       steps: args.steps,
       workers: hosts,
@@ -291,7 +332,8 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
       `run ${run.id}`,
       async () => {
         const r = await api('GET', `/runs/${run.id}`);
-        if (r.status === 'failed') throw Object.assign(new Error(r.error), { fatal: true });
+        if (r.status === 'failed')
+          throw Object.assign(new Error(`run ${run.id} failed: ${r.error}`), { fatal: true });
         return ['completed', 'failed', 'cancelled'].includes(r.status) && r;
       },
       60 * 60_000,
@@ -307,9 +349,9 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
 }
 
 /** One measured point as --json writes it (the format scripts/scaling-model.js reads). */
-function jsonPoint(args, p, efficiency, params) {
+function jsonPoint(args, p, params) {
   return {
-    date: new Date().toISOString(),
+    date: p.date, // when the point's run ended
     preset: p.preset,
     params,
     hosts: p.hosts,
@@ -318,9 +360,9 @@ function jsonPoint(args, p, efficiency, params) {
     ...(p.mode === 'diloco' ? { innerSteps: args.innerSteps } : {}),
     ...(args.busyNeighbour ? { busyNeighbour: true } : {}), // one host measured beside a twin load
     globalBatch: p.batchSize,
-    context: args.context,
+    context: contextOf(args, p.preset),
     tokensPerSecond: p.tokensPerSecond,
-    efficiency,
+    efficiency: p.efficiency,
     computeMs: p.computeMs, // the slowest rank's forward + backward
     commMs: p.commMs, // the slowest rank's all-reduces
     stepMs: p.stepMs,
@@ -330,9 +372,78 @@ function jsonPoint(args, p, efficiency, params) {
     steadyEfficiency: p.steadyEfficiency,
     bytesPerStep: p.bytesPerStep, // sent by all ranks together
     bytesPerRank: p.bytesPerStep / p.hosts,
+    ranks: p.ranks, // each rank's mean compute and step wall time
     cpuModel: os.cpus()[0].model,
-    load: os.loadavg()[0],
+    load: p.load,
+    ...(args.rounds > 1 ? { round: p.round } : {}),
   };
+}
+
+const HEADER =
+  'preset  hosts  link       mode            batch  tokens/s  efficiency  steady eff.  compute ms  comm ms  MB/step';
+
+/** One point's line: its figures and its efficiency against the one host of the same round. */
+function pointLine(p) {
+  const link = p.hosts === 1 ? '—' : p.rateMbit ? `${p.rateMbit} Mbit` : 'unshaped';
+  const line = [
+    p.preset.padEnd(7),
+    String(p.hosts).padStart(5),
+    link.padEnd(10),
+    p.mode.padEnd(14),
+    String(p.batchSize).padStart(5),
+    p.tokensPerSecond.toFixed(0).padStart(9),
+    p.efficiency.toFixed(2).padStart(11),
+    p.steadyEfficiency.toFixed(2).padStart(12),
+    p.computeMs.toFixed(0).padStart(11),
+    p.commMs.toFixed(0).padStart(8),
+    (p.bytesPerStep / 1e6).toFixed(1).padStart(8),
+  ].join('  ');
+  if (p.hosts === 1) return line;
+  const ranks = p.ranks.map((r) => `rank ${r.rank} ${r.computeMs.toFixed(0)} / ${r.wallMs.toFixed(0)}`);
+  return `${line}\n        mean compute / wall ms per step: ${ranks.join(', ')}`;
+}
+
+/**
+ * The points of one preset and mode in one round: one host, then N hosts on each link, in that
+ * order in even rounds and reversed in odd ones, so that a machine whose speed drifts over a run
+ * (other tenants, thermal state) weighs on the one-host baseline and the N-host runs alike. Each
+ * point's efficiency is against the one host of its own round, next to it in time.
+ */
+async function measureGroup(args, preset, mode, round) {
+  const plan = [{ hosts: 1, rateMbit: 0 }]; // one host has no link to shape
+  for (const rateMbit of args.links) {
+    for (const hosts of args.hosts.filter((h) => h > 1)) plan.push({ hosts, rateMbit });
+  }
+  if (round % 2 === 1) plan.reverse();
+  const points = [];
+  for (const { hosts, rateMbit } of plan) {
+    const p = await measure(args, { preset, hosts, rateMbit, mode });
+    points.push({ ...p, round, date: new Date().toISOString(), load: os.loadavg()[0] });
+  }
+  const base = points.find((p) => p.hosts === 1);
+  for (const p of points) {
+    p.efficiency = p.tokensPerSecond / (p.hosts * base.tokensPerSecond);
+    p.steadyEfficiency = p.steadyTokensPerSecond / (p.hosts * base.steadyTokensPerSecond);
+  }
+  return points.sort((a, b) => a.hosts - b.hosts || a.rateMbit - b.rateMbit);
+}
+
+/** With several rounds: each N-host point's efficiency per round, and their median. */
+function printRoundSummary(points) {
+  const groups = new Map();
+  for (const p of points.filter((q) => q.hosts > 1)) {
+    const key = `${p.preset}  ${String(p.hosts).padStart(5)}  ${(p.rateMbit ? `${p.rateMbit} Mbit` : 'unshaped').padEnd(10)}  ${p.mode.padEnd(14)}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  console.log('\nefficiency by round (each against the one host of its round), median:');
+  for (const [key, ps] of groups) {
+    const eff = ps.map((p) => p.efficiency);
+    const steady = ps.map((p) => p.steadyEfficiency);
+    console.log(
+      `${key}  ${eff.map((e) => e.toFixed(2)).join(' / ')}  median ${median(eff).toFixed(2)}` +
+        `  (steady ${steady.map((e) => e.toFixed(2)).join(' / ')}, median ${median(steady).toFixed(2)})`,
+    );
+  }
 }
 
 async function main() {
@@ -345,51 +456,34 @@ async function main() {
   for (const file of [COORDINATOR, WORKER]) {
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
   }
+  if (!args.hosts.includes(1)) throw new Error('--hosts must include 1: efficiency is against one host');
+  if (!(Number.isInteger(args.rounds) && args.rounds >= 1))
+    throw new Error(`--rounds must be a whole number >= 1, got ${args.rounds}`);
   console.log(
-    `# ${os.cpus()[0].model}, ${os.cpus().length} cores; ${args.steps} steps, context ${args.context}, ` +
+    `# ${os.cpus()[0].model}, ${os.cpus().length} cores; ${args.steps} steps, context ${args.context || "each preset's (at most 256)"}, ` +
       `${args.rows} rows ${args.strong ? 'in the global batch' : 'per worker'}` +
-      `${args.busyNeighbour ? '; one host beside a busy neighbour' : ''}; load ${os.loadavg()[0].toFixed(1)}`,
-  );
-  console.log(
-    'preset  hosts  link       mode            batch  tokens/s  efficiency  steady eff.  compute ms  comm ms  MB/step',
+      `${args.busyNeighbour ? '; one host beside a busy neighbour' : ''}; ${args.rounds} round(s);` +
+      ` load ${os.loadavg()[0].toFixed(1)}`,
   );
   const points = [];
   const { countParameters, presetConfig } = args.json ? require('@llm-forge/gpt') : {};
-  for (const preset of args.presets) {
-    const single = {};
-    for (const mode of args.modes) {
-      for (const rateMbit of args.links) {
-        for (const hosts of args.hosts) {
-          if (hosts === 1 && single[mode] !== undefined) continue; // one host has no link to shape
-          const p = await measure(args, { preset, hosts, rateMbit, mode });
-          if (hosts === 1) single[mode] = p;
-          const base = single[mode] ?? single.ddp;
-          const efficiency = base ? p.tokensPerSecond / (hosts * base.tokensPerSecond) : NaN;
-          p.steadyEfficiency = base ? p.steadyTokensPerSecond / (hosts * base.steadyTokensPerSecond) : NaN;
-          const link = hosts === 1 ? '—' : rateMbit ? `${rateMbit} Mbit` : 'unshaped';
-          console.log(
-            [
-              preset.padEnd(7),
-              String(hosts).padStart(5),
-              link.padEnd(10),
-              mode.padEnd(14),
-              String(p.batchSize).padStart(5),
-              p.tokensPerSecond.toFixed(0).padStart(9),
-              efficiency.toFixed(2).padStart(11),
-              p.steadyEfficiency.toFixed(2).padStart(12),
-              p.computeMs.toFixed(0).padStart(11),
-              p.commMs.toFixed(0).padStart(8),
-              (p.bytesPerStep / 1e6).toFixed(1).padStart(8),
-            ].join('  '),
-          );
-          if (args.json) {
-            points.push(jsonPoint(args, p, efficiency, countParameters(presetConfig(preset))));
-            fs.writeFileSync(args.json, JSON.stringify(points, null, 1) + '\n');
-          }
+  for (let round = 0; round < args.rounds; round++) {
+    if (args.rounds > 1) console.log(`round ${round + 1}`);
+    console.log(HEADER);
+    for (const preset of args.presets) {
+      for (const mode of args.modes) {
+        for (const p of await measureGroup(args, preset, mode, round)) {
+          console.log(pointLine(p));
+          points.push(p);
+        }
+        if (args.json) {
+          const json = points.map((p) => jsonPoint(args, p, countParameters(presetConfig(p.preset))));
+          fs.writeFileSync(args.json, JSON.stringify(json, null, 1) + '\n');
         }
       }
     }
   }
+  if (args.rounds > 1) printRoundSummary(points);
 }
 
 const neighbourAt = process.argv.indexOf('--neighbour');

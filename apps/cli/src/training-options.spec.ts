@@ -6,11 +6,12 @@ import {
   MODEL_PRESETS,
   MODEL_WEIGHTS_FILE,
   MODEL_WEIGHTS_INDEX_FILE,
+  PRESET_CONTEXT_LENGTHS,
   PRETRAIN_DEFAULTS as D,
   runSpecSchema,
 } from '@llm-forge/cluster-protocol';
 import { MANIFEST_FILE } from '@llm-forge/data-shards';
-import { CONFIG_FILE, MODEL_FILE, MODEL_INDEX_FILE, PRESET_NAMES } from '@llm-forge/gpt';
+import { CONFIG_FILE, MODEL_FILE, MODEL_INDEX_FILE, PRESET_NAMES, presetConfig } from '@llm-forge/gpt';
 import { addTrainingOptions, given, sharedSpecFields, type TrainingFlags } from './training-options';
 
 /** The shared flags parsed from `argv`, and the command (for where each value came from). */
@@ -100,5 +101,8 @@ describe('names copied into @llm-forge/cluster-protocol (it must not load the te
     ]);
     expect(DATASET_MANIFEST_FILE).toBe(MANIFEST_FILE);
     expect([...MODEL_PRESETS].sort()).toEqual([...PRESET_NAMES].sort());
+    for (const preset of MODEL_PRESETS) {
+      expect([preset, PRESET_CONTEXT_LENGTHS[preset]]).toEqual([preset, presetConfig(preset).contextLength]);
+    }
   });
 });

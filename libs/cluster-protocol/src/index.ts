@@ -6,7 +6,13 @@
  * the coordinator imports it without loading the tensor backend.
  */
 export { BUILTIN_TEXT, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from './lib/run-defaults';
-export { MODEL_PRESETS, runSpecSchema, type RunSpec, type RunSpecInput } from './lib/run-spec';
+export {
+  MODEL_PRESETS,
+  PRESET_CONTEXT_LENGTHS,
+  runSpecSchema,
+  type RunSpec,
+  type RunSpecInput,
+} from './lib/run-spec';
 export { limitMessage, SPEC_LIMITS } from './lib/spec-limits';
 export {
   FAILURE_KINDS,

@@ -55,6 +55,19 @@ describe('PRETRAIN_DEFAULTS', () => {
     });
   });
 
+  it("refuses a context longer than the preset's, before any worker builds the model", () => {
+    const bad = runSpecSchema.safeParse({ contextLength: 256 }); // the default preset, tiny: 64
+    expect(bad.success).toBe(false);
+    if (!bad.success) {
+      expect(bad.error.issues[0].path).toEqual(['contextLength']);
+      expect(bad.error.issues[0].message).toMatch(
+        /exceeds the tiny preset's context of 64 tokens: give at most 64/,
+      );
+    }
+    expect(runSpecSchema.parse({ model: { preset: 'small' }, contextLength: 256 }).contextLength).toBe(256);
+    expect(runSpecSchema.safeParse({ model: { preset: 'small' }, contextLength: 257 }).success).toBe(false);
+  });
+
   it('still asks for a data source when data is given without one', () => {
     const bad = runSpecSchema.safeParse({ data: { valFraction: 0.2 } });
     expect(bad.success).toBe(false);

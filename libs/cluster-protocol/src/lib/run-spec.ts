@@ -14,6 +14,16 @@ import { limitMessage, SPEC_LIMITS as L } from './spec-limits';
  */
 export const MODEL_PRESETS = ['gpt2-small', 'gpt2-medium', 'gpt2-large', 'gpt2-xl', 'tiny', 'small'] as const;
 
+/** Each preset's context length (copied likewise): a run may train on windows up to this long. */
+export const PRESET_CONTEXT_LENGTHS: Readonly<Record<(typeof MODEL_PRESETS)[number], number>> = {
+  'gpt2-small': 1024,
+  'gpt2-medium': 1024,
+  'gpt2-large': 1024,
+  'gpt2-xl': 1024,
+  tiny: 64,
+  small: 256,
+};
+
 const positiveInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
 /** A positive integer of at most `max`: steps, batch, context and the like (SPEC_LIMITS). */
@@ -119,6 +129,19 @@ export const runSpecSchema = z
   .refine((r) => r.workers <= r.batchSize, {
     message: 'workers must not exceed batchSize (each worker needs at least one window per step)',
     path: ['workers'],
+  })
+  .superRefine((r, ctx) => {
+    // Refused here rather than by every worker at its first step, after the run was scheduled
+    // (a context beyond the cluster's limit has its own message already).
+    const max = r.model.preset && PRESET_CONTEXT_LENGTHS[r.model.preset];
+    const given = r.contextLength ?? 0;
+    if (max && given > max && given <= L.contextLength) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `contextLength ${r.contextLength} exceeds the ${r.model.preset} preset's context of ${max} tokens: give at most ${max}, or a preset with a longer context`,
+        path: ['contextLength'],
+      });
+    }
   });
 
 /** A run's specification after validation and defaults. */

@@ -32,6 +32,7 @@ describe('spec limits', () => {
 
   it('accepts the largest allowed run', () => {
     const spec = runSpecSchema.parse({
+      model: { init: 'runs/long-context/latest' }, // a preset's context would be shorter
       steps: SPEC_LIMITS.steps,
       batchSize: SPEC_LIMITS.batchSize,
       contextLength: SPEC_LIMITS.contextLength,
