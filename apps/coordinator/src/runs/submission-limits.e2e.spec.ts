@@ -31,6 +31,20 @@ describe('submission limits (e2e, Redis)', () => {
     expect(res.body.issues[0].message).toMatch(/must be at most/);
   });
 
+  it("refuses a context longer than the preset's with 400, before any worker is given the run", async () => {
+    if (!apps.up) return;
+    const res = await request(await server())
+      .post('/runs')
+      .set(auth)
+      .send({ model: { preset: 'small' }, contextLength: 512 })
+      .expect(400);
+    expect(res.body.issues).toHaveLength(1);
+    expect(res.body.issues[0]).toMatchObject({
+      field: 'contextLength',
+      message: expect.stringMatching(/exceeds the small preset's context of 256/),
+    });
+  });
+
   it('answers 413 with the limit for a body over FORGE_MAX_BODY_BYTES, still 400 for malformed JSON', async () => {
     if (!apps.up) return;
     const app = await server({ maxBodyBytes: 4096 });
