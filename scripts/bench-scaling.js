@@ -198,6 +198,7 @@ const median = (xs) => {
   if (!s.length) return NaN;
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The context a preset trains at: --context, or the preset's own up to 256 tokens (tiny: 64). */
 function contextOf(args, preset) {
@@ -205,7 +206,6 @@ function contextOf(args, preset) {
   const { PRESET_CONTEXT_LENGTHS } = require('@llm-forge/cluster-protocol');
   return Math.min(256, PRESET_CONTEXT_LENGTHS[preset]);
 }
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * A run's steps after the first (warm-up) one. DDP: medians (every step does the same work).
