@@ -382,14 +382,16 @@ function jsonPoint(args, p, params) {
 const HEADER =
   'preset  hosts  link       mode            batch  tokens/s  efficiency  steady eff.  compute ms  comm ms  MB/step';
 
+/** A point's first columns, which name it: preset, hosts, link and mode. */
+function pointName(p) {
+  const link = p.hosts === 1 ? '—' : p.rateMbit ? `${p.rateMbit} Mbit` : 'unshaped';
+  return [p.preset.padEnd(7), String(p.hosts).padStart(5), link.padEnd(10), p.mode.padEnd(14)].join('  ');
+}
+
 /** One point's line: its figures and its efficiency against the one host of the same round. */
 function pointLine(p) {
-  const link = p.hosts === 1 ? '—' : p.rateMbit ? `${p.rateMbit} Mbit` : 'unshaped';
   const line = [
-    p.preset.padEnd(7),
-    String(p.hosts).padStart(5),
-    link.padEnd(10),
-    p.mode.padEnd(14),
+    pointName(p),
     String(p.batchSize).padStart(5),
     p.tokensPerSecond.toFixed(0).padStart(9),
     p.efficiency.toFixed(2).padStart(11),
@@ -405,7 +407,7 @@ function pointLine(p) {
 
 /**
  * The points of one preset and mode in one round: one host, then N hosts on each link, in that
- * order in even rounds and reversed in odd ones, so that a machine whose speed drifts over a run
+ * order in the first round, the third and so on, and reversed in the others, so that a machine whose speed drifts over a run
  * (other tenants, thermal state) weighs on the one-host baseline and the N-host runs alike. Each
  * point's efficiency is against the one host of its own round, next to it in time.
  */
@@ -432,7 +434,7 @@ async function measureGroup(args, preset, mode, round) {
 function printRoundSummary(points) {
   const groups = new Map();
   for (const p of points.filter((q) => q.hosts > 1)) {
-    const key = `${p.preset}  ${String(p.hosts).padStart(5)}  ${(p.rateMbit ? `${p.rateMbit} Mbit` : 'unshaped').padEnd(10)}  ${p.mode.padEnd(14)}`;
+    const key = pointName(p);
     groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   console.log('\nefficiency by round (each against the one host of its round), median:');
@@ -466,6 +468,7 @@ async function main() {
       ` load ${os.loadavg()[0].toFixed(1)}`,
   );
   const points = [];
+  const json = [];
   const { countParameters, presetConfig } = args.json ? require('@llm-forge/gpt') : {};
   for (let round = 0; round < args.rounds; round++) {
     if (args.rounds > 1) console.log(`round ${round + 1}`);
@@ -475,11 +478,9 @@ async function main() {
         for (const p of await measureGroup(args, preset, mode, round)) {
           console.log(pointLine(p));
           points.push(p);
+          if (args.json) json.push(jsonPoint(args, p, countParameters(presetConfig(preset))));
         }
-        if (args.json) {
-          const json = points.map((p) => jsonPoint(args, p, countParameters(presetConfig(p.preset))));
-          fs.writeFileSync(args.json, JSON.stringify(json, null, 1) + '\n');
-        }
+        if (args.json) fs.writeFileSync(args.json, JSON.stringify(json, null, 1) + '\n');
       }
     }
   }
