@@ -10,7 +10,7 @@
  *   npm run bench:train [-- --configs small,gpt2-small --rounds 5 --steps 3 --backend native]
  *                       [-- --baseline-addon <forge_native.node of an earlier build>]
  *                       [-- --baseline-env FORGE_BACKPROP=tfjs[,NAME=VALUE...]]
- *                       [-- --drop-rate 0.1]
+ *                       [-- --drop-rate 0.1] [-- --load 1]
  *
  * Every run is its own process (so peak RSS is its own) and each round runs forge, tuned and stock
  * in a rotated order, so that load from other work falls on all three alike. Per config it prints the
@@ -23,9 +23,12 @@
  * --baseline-env the "before" runs forge with those environment variables (e.g. FORGE_BACKPROP=tfjs:
  * tfjs-core's own backprop), on the given addon or this one. --drop-rate trains forge with that
  * dropout (default 0: the reference script has none, so only 0 compares like with like; 0.1 is the
- * GPT-2 presets' default and measures what dropout costs). Needs `npm run build`.
+ * GPT-2 presets' default and measures what dropout costs). --load K runs K other jobs on the machine
+ * for the whole benchmark, each one thread streaming over 64 MiB (another process's compute and
+ * memory traffic), so every contender meets the same steady load: "steady under load" measured, not
+ * left to whatever else happens to run. Needs `npm run build`.
  */
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -255,6 +258,28 @@ function round(configName, r, variants, opts) {
   return out;
 }
 
+/**
+ * The source of one --load job: one thread summing a 64 MiB array over and over, forever (it is
+ * killed when the benchmark ends). A stream rather than a register-only spin, so that it competes for
+ * the caches and memory bandwidth as well as for a core, as another training or build would.
+ */
+const LOAD_JOB = `
+const a = new Float64Array(8 << 20).fill(1);
+let s = 0;
+for (;;) for (let i = 0; i < a.length; i += 8) s += a[i];
+`;
+
+/** Starts `count` load jobs; returns a function that stops them (also called on exit). */
+function startLoad(count) {
+  const jobs = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['-e', LOAD_JOB], { stdio: 'ignore' }),
+  );
+  const stop = () => jobs.forEach((job) => job.kill('SIGKILL'));
+  process.on('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+  return stop;
+}
+
 const fmt = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
 
 /** The summary of one config over its rounds. */
@@ -300,7 +325,7 @@ function report(row) {
     if (!s.tok_s.length) return `  ${name.padEnd(6)} ${s.errors[0] ?? 'not run'}`;
     return `  ${name.padEnd(6)} median ${fmt(s.median, 1).padStart(7)} tok/s  rounds ${s.tok_s.map((x) => fmt(x)).join(' / ')}  spread ${fmt(100 * s.spread)}%  peak RSS ${fmt(s.peak_rss_mib)} MiB`;
   };
-  console.log(`${row.config} B=${row.B} T=${row.T}, ${row.rounds} rounds`);
+  console.log(`${row.config} B=${row.B} T=${row.T}, ${row.rounds} rounds, ${row.load} load job(s)`);
   ['forge', 'before', 'tuned', 'stock']
     .filter((n) => n !== 'before' || row.before.tok_s.length)
     .forEach((name) => console.log(line(name)));
@@ -343,13 +368,17 @@ function main() {
     baselineAddon: baselineAddon && path.resolve(baselineAddon),
     baselineEnv: parseEnv(arg('baseline-env')),
     dropRate: Number(arg('drop-rate', '0')),
+    load: Number(arg('load', '0')),
   };
+  if (!Number.isInteger(opts.load) || opts.load < 0)
+    throw new Error(`--load must be a whole number of jobs (0 or more), got ${arg('load')}`);
   if (!(opts.dropRate >= 0 && opts.dropRate < 1))
     throw new Error(`--drop-rate must be in [0, 1), got ${arg('drop-rate')}`);
   const [l1, l5] = os.loadavg();
   console.log(
-    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${l1.toFixed(2)} (1 min) ${l5.toFixed(2)} (5 min); forge drop rate ${opts.dropRate}`,
+    `machine: ${os.cpus()[0].model}, ${os.availableParallelism()} threads, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${l1.toFixed(2)} (1 min) ${l5.toFixed(2)} (5 min); forge drop rate ${opts.dropRate}; ${opts.load} load job(s)`,
   );
+  const stopLoad = startLoad(opts.load);
   const variants = pytorchVariants();
   if (variants.skipped) console.log(`pytorch: skipped: ${variants.skipped}`);
   for (const [name, v] of Object.entries(variants)) {
@@ -367,7 +396,8 @@ function main() {
       console.log(`round ${r + 1} ${c}: ${brief.join(', ')}`);
     }
   }
-  const rows = configs.map((c) => summarise(c, rounds[c]));
+  stopLoad();
+  const rows = configs.map((c) => ({ ...summarise(c, rounds[c]), load: opts.load }));
   rows.forEach(report);
   const [e1] = os.loadavg();
   console.log(`load average at the end: ${e1.toFixed(2)}`);

@@ -20,7 +20,8 @@
         "native/segment-sum.cc",
         "native/flat-math.cc",
         "native/elementwise.cc",
-        "native/reduce-sum.cc"
+        "native/reduce-sum.cc",
+        "native/huge-pages.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -82,6 +82,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFlatMath(env, exports);
   InitElementwise(env, exports);
   InitReduceSum(env, exports);
+  InitHugePages(env, exports);
   return exports;
 }
 

@@ -113,5 +113,6 @@ void InitSegmentSum(Napi::Env env, Napi::Object exports);
 void InitFlatMath(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduceSum(Napi::Env env, Napi::Object exports);
+void InitHugePages(Napi::Env env, Napi::Object exports);
 
 }  // namespace forge

@@ -38,12 +38,13 @@ export { checksum } from './lib/checksum';
 export { readValues } from './lib/backends/native-backend';
 export {
   initBackend,
+  settleHugePages,
   tuneProcessMalloc,
   type BackendChoice,
   type BackendInfo,
   type BackendName,
 } from './lib/select-backend';
-export { nativeAddonStatus, type NativeAddonStatus } from './lib/native/native-addon';
+export { nativeAddonStatus, type HugePagesResult, type NativeAddonStatus } from './lib/native/native-addon';
 export { BackendError } from './lib/errors/backend-error';
 export { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';
 export { backpropMode, setBackprop, type BackpropMode } from './lib/tfjs-core-extras/eager-backprop';

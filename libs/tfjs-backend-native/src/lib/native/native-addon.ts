@@ -8,6 +8,16 @@ import * as path from 'path';
 import { openBlasCoreType } from './openblas-core';
 import { resolveThreadCount } from './thread-count';
 
+/** What {@link NativeAddon.adviseHugePages} did. */
+export interface HugePagesResult {
+  /** Bytes of the heap advised (its 2 MiB-aligned interior). */
+  bytes: number;
+  /** Whether all the pages already there were collapsed into huge pages (else `error` says why). */
+  collapsed: boolean;
+  /** Why not all of it was done (not Linux, an older kernel, memory too fragmented for now). */
+  error?: string;
+}
+
 /**
  * The addon's functions (native/*.cc). Every array is used in place (zero copy); outputs are
  * allocated by the caller. Dimensions are element counts; offsets are in elements.
@@ -24,6 +34,11 @@ export interface NativeAddon {
    * addons built before it (an older build given as FORGE_NATIVE_ADDON for a before/after).
    */
   detachArrayBuffer?(buffer: ArrayBuffer): void;
+  /**
+   * Linux: advises transparent huge pages for the malloc heap and, with `collapse`, turns the pages
+   * already there into huge ones now. Absent from addons built before it.
+   */
+  adviseHugePages?(collapse: boolean): HugePagesResult;
   /** C_i = alpha op(A_i) op(B_i) + beta C_i for each (a, b, c) offset triple in `offsets`. */
   gemmBatch(
     transA: boolean,

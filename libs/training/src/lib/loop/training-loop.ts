@@ -15,7 +15,7 @@
  */
 import type { WireDType } from '@llm-forge/collective';
 import { TrainingDivergedError, type Trainer } from '@llm-forge/gpt';
-import { checksum, scale } from '@llm-forge/tfjs-backend-native';
+import { checksum, scale, settleHugePages } from '@llm-forge/tfjs-backend-native';
 import type { GradientCollective, ReduceOptions } from '../collective/gradient-collective';
 import { ReplicaDivergenceError } from '../errors/replica-divergence-error';
 import type { LocalShare } from './local-share';
@@ -164,6 +164,8 @@ export class TrainingLoop {
       this.verifyEvery > 0 &&
       this.trainer.stepsDone % this.verifyEvery === 0;
     if (verified) await this.verifyAt(step, cost);
+    // After the process's first step the heap holds a step's working set: huge pages for it (once).
+    settleHugePages();
     return {
       step,
       loss,

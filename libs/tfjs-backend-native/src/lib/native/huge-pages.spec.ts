@@ -1,0 +1,61 @@
+/**
+ * Huge pages for the malloc heap (adviseHugePages in native/huge-pages.cc, settleHugePages in
+ * select-backend.ts). The kernel's part is measured in a child process, whose heap is small and
+ * its own: after a 64 MiB buffer is written in 4 KiB pages, advising and collapsing the heap turns
+ * it into 2 MiB pages (AnonHugePages) without adding to RSS. Skipped where the addon is not built
+ * or the system does not lend huge pages (not Linux, THP set to `never`).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import { settleHugePages } from '../select-backend';
+import { nativeAddonStatus } from './native-addon';
+
+const addon = nativeAddonStatus();
+const THP = '/sys/kernel/mm/transparent_hugepage/enabled';
+const thpMode = fs.existsSync(THP) ? /\[(\w+)\]/.exec(fs.readFileSync(THP, 'utf8'))?.[1] : undefined;
+const lendsHugePages = process.platform === 'linux' && thpMode !== undefined && thpMode !== 'never';
+
+/** The child's huge-page and resident MiB before and after it advises its heap. */
+function adviseInChild(): { before: number; after: number; rssGrowth: number; result: unknown } {
+  const script = `
+    const fs = require('fs');
+    const addon = require(${JSON.stringify(addon.path)});
+    if (!addon.tuneMalloc()) throw new Error('malloc not tuned');
+    const field = (name) => Number(new RegExp(name + ':\\\\s+(\\\\d+)').exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))[1]) / 1024;
+    const buffer = new Float32Array(Buffer.allocUnsafeSlow(64 << 20).buffer);
+    buffer.fill(1);
+    const [before, rss] = [field('AnonHugePages'), field('Rss')];
+    const result = addon.adviseHugePages(true);
+    if (buffer.some((x) => x !== 1)) throw new Error('the buffer changed');
+    process.stdout.write(JSON.stringify({ before, after: field('AnonHugePages'), rssGrowth: field('Rss') - rss, result }));`;
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as { before: number; after: number; rssGrowth: number; result: unknown };
+}
+
+(addon.loaded && lendsHugePages ? describe : describe.skip)(
+  'adviseHugePages (native addon, Linux THP)',
+  () => {
+    it('turns a written heap buffer into huge pages, contents and RSS unchanged', () => {
+      const { before, after, rssGrowth, result } = adviseInChild();
+      expect(result).toMatchObject({ collapsed: true });
+      expect((result as { bytes: number }).bytes).toBeGreaterThanOrEqual(62 << 20);
+      expect(after - before).toBeGreaterThanOrEqual(48); // MiB of the 64 MiB buffer in 2 MiB pages
+      expect(rssGrowth).toBeLessThan(16); // the collapse fills no more than the partial pages at its edges
+    });
+  },
+);
+
+describe('settleHugePages', () => {
+  it('does nothing with FORGE_HUGE_PAGES=0, and only its first call ever acts', () => {
+    const saved = process.env.FORGE_HUGE_PAGES;
+    process.env.FORGE_HUGE_PAGES = '0';
+    try {
+      expect(settleHugePages()).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.FORGE_HUGE_PAGES;
+      else process.env.FORGE_HUGE_PAGES = saved;
+    }
+    expect(settleHugePages()).toBeUndefined(); // once per process: the first call was the one
+  });
+});
