@@ -19,7 +19,7 @@
  * FORGE_NATIVE_ADDON=<file> profiles another build of the addon (an earlier one, for a before/after).
  */
 const tf = require('@tensorflow/tfjs-core');
-const { initBackend } = require('@llm-forge/tfjs-backend-native');
+const { initBackend, settleHugePages } = require('@llm-forge/tfjs-backend-native');
 const { GPTModel, Trainer, presetConfig } = require('@llm-forge/gpt');
 
 function arg(name, fallback) {
@@ -137,6 +137,7 @@ async function main() {
   const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % 50257);
   const batch = { inputs: ids, targets: ids.map((x) => (x + 1) % 50257), batchSize: B, contextLength: T };
   trainer.step([batch]); // warm-up
+  settleHugePages(); // as the training loop does after its first step (FORGE_HUGE_PAGES=0: not)
   if (process.argv.includes('--memory')) return memoryProfile(trainer, batch);
   const grads = measure(() => trainer.computeGradients([batch]));
   const apply = measure(() => trainer.applyGradients());

@@ -28,7 +28,7 @@ constexpr uint64_t kHugePage = 2u << 20;
 
 // adviseHugePages(collapse) -> { bytes, collapsed, error }: marks the 2 MiB-aligned interior of the
 // [heap] mapping MADV_HUGEPAGE (its later faults get huge pages) and, with collapse, turns the
-// pages already there into huge ones now (MADV_COLLAPSE, synchronous: ~1 s per GiB). Where the
+// pages already there into huge ones now (MADV_COLLAPSE, synchronous: 1-2 s per GiB). Where the
 // kernel cannot collapse a range now (EAGAIN: no free huge page), that range stays as it was and
 // `error` says so; `collapsed` is true only when all of it was.
 Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {

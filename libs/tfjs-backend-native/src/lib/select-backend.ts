@@ -107,7 +107,7 @@ let hugePagesSettled = false;
  * huge pages for the malloc heap, which tuneProcessMalloc made the home of every tensor and flat
  * buffer. A GEMM over gigabytes of operands in 4 KiB pages spends its time walking page tables;
  * in 2 MiB pages a `small` step was ~3.5% and a GPT-2 124M step ~4–7% faster, at the same RSS
- * (docs/benchmarks.md). Collapsing costs ~1 s per GiB, once. Does nothing (undefined) after its
+ * (docs/benchmarks.md). Collapsing costs 1–2 s per GiB, once. Does nothing (undefined) after its
  * first call, with FORGE_HUGE_PAGES=0 or FORGE_MALLOC_TUNING=0, or without the native addon; the
  * result says what the kernel allowed (THP set to `never`, a kernel before 6.1, fragmentation).
  */
