@@ -407,9 +407,10 @@ function pointLine(p) {
 
 /**
  * The points of one preset and mode in one round: one host, then N hosts on each link, in that
- * order in the first round, the third and so on, and reversed in the others, so that a machine whose speed drifts over a run
- * (other tenants, thermal state) weighs on the one-host baseline and the N-host runs alike. Each
- * point's efficiency is against the one host of its own round, next to it in time.
+ * order in the first round, the third and so on, and reversed in the others, so that a machine
+ * whose speed drifts over a run (other tenants, thermal state) weighs on the one-host baseline and
+ * the N-host runs alike. Each point's efficiency is against the one host of its own round, next to
+ * it in time.
  */
 async function measureGroup(args, preset, mode, round) {
   const plan = [{ hosts: 1, rateMbit: 0 }]; // one host has no link to shape
