@@ -33,6 +33,14 @@ export class FieldErrors {
     return n;
   }
 
+  /** A number in [0, 1) (a momentum); blank → `fallback` (or an error when there is none). */
+  fraction(field: string, raw: string, fallback?: number): number | undefined {
+    const n = this.number(field, raw, fallback);
+    if (n === undefined) return undefined;
+    if (n >= 0 && n < 1) return n;
+    return this.fail(field, `${field} must be at least 0 and below 1, got ${n}`);
+  }
+
   /** A finite number ≥ 0 (a temperature); blank → undefined without an error. */
   number0(field: string, raw: string): number | undefined {
     if (raw.trim() === '') return undefined;

@@ -33,6 +33,31 @@ describe('run form', () => {
     expect(!bad.ok && bad.errors.innerSteps).toBe('innerSteps must be at least 1, got 0');
   });
 
+  it("takes DiLoCo's outer learning rate and momentum (averaging: 1 and 0)", () => {
+    const r = buildRunSpec({ ...DEFAULT_RUN_FORM, sync: 'diloco', outerLr: '1', outerMomentum: '0' });
+    expect(r.ok && runSpecSchema.parse(r.value).sync).toEqual({
+      mode: 'diloco',
+      innerSteps: 50,
+      outerLr: 1,
+      outerMomentum: 0,
+    });
+    const blank = buildRunSpec({ ...DEFAULT_RUN_FORM, sync: 'diloco', outerLr: ' ', outerMomentum: '' });
+    expect(blank.ok && blank.value.sync).toEqual({
+      mode: 'diloco',
+      innerSteps: 50,
+      outerLr: 0.7,
+      outerMomentum: 0.9,
+    });
+    const bad = buildRunSpec({ ...DEFAULT_RUN_FORM, sync: 'diloco', outerLr: '0', outerMomentum: '1' });
+    expect(!bad.ok && bad.errors).toEqual({
+      outerLr: 'outerLr must be greater than 0, got 0',
+      outerMomentum: 'outerMomentum must be at least 0 and below 1, got 1',
+    });
+    // ddp ignores them, even when they would not parse
+    const ddp = buildRunSpec({ ...DEFAULT_RUN_FORM, outerLr: 'x', outerMomentum: '2' });
+    expect(ddp.ok && ddp.value.sync).toEqual({ mode: 'ddp' });
+  });
+
   it('asks ddp to sum after backward only when told (overlap is the default)', () => {
     const on = buildRunSpec(DEFAULT_RUN_FORM);
     expect(on.ok && runSpecSchema.parse(on.value).sync).toEqual({ mode: 'ddp' });

@@ -28,6 +28,10 @@ export interface RunFormFields {
    */
   sync: 'ddp' | 'ddp-no-overlap' | 'diloco';
   innerSteps: string;
+  /** DiLoCo's outer learning rate η (1 with momentum 0: plain averaging of the workers' models). */
+  outerLr: string;
+  /** DiLoCo's outer Nesterov momentum μ, in [0, 1). */
+  outerMomentum: string;
 }
 
 /** The form's initial values: the defaults of every run (PRETRAIN_DEFAULTS), those of `forge train` and `POST /runs`. */
@@ -46,6 +50,8 @@ export const DEFAULT_RUN_FORM: RunFormFields = {
   evalEvery: String(D.evalEvery),
   sync: D.sync.mode,
   innerSteps: String(D.diloco.innerSteps),
+  outerLr: String(D.diloco.outerLr),
+  outerMomentum: String(D.diloco.outerMomentum),
 };
 
 /** Validates the fields; the coordinator validates again (paths, presets) and its issues are shown too. */
@@ -74,7 +80,14 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
     D.checkpointEvery,
   );
   const evalEvery = e.int('evalEvery', f.evalEvery, 0, Number.MAX_SAFE_INTEGER, D.evalEvery);
-  const innerSteps = f.sync === 'diloco' ? e.int('innerSteps', f.innerSteps, 1) : undefined;
+  const diloco =
+    f.sync === 'diloco'
+      ? {
+          innerSteps: e.int('innerSteps', f.innerSteps, 1),
+          outerLr: e.positive('outerLr', f.outerLr, D.diloco.outerLr),
+          outerMomentum: e.fraction('outerMomentum', f.outerMomentum, D.diloco.outerMomentum),
+        }
+      : undefined;
   if (workers !== undefined && batchSize !== undefined && workers > batchSize)
     e.fail(
       'workers',
@@ -91,15 +104,22 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
     optimizer: { lr },
     checkpointEvery,
     evalEvery,
-    sync: syncSpec(f.sync, innerSteps),
+    sync: syncSpec(f.sync, diloco),
   };
   if (contextLength !== undefined) spec.contextLength = contextLength;
   if (f.name.trim() !== '') spec.name = f.name.trim();
   return { ok: true, value: spec };
 }
 
+/** DiLoCo's settings as the form parsed them (fields that failed are undefined, and the form fails). */
+interface DilocoFields {
+  innerSteps?: number;
+  outerLr?: number;
+  outerMomentum?: number;
+}
+
 /** The run spec's `sync` for the form's choice. */
-function syncSpec(sync: RunFormFields['sync'], innerSteps: number | undefined): RunSpecInput['sync'] {
-  if (sync === 'diloco') return { mode: 'diloco', innerSteps };
+function syncSpec(sync: RunFormFields['sync'], diloco: DilocoFields | undefined): RunSpecInput['sync'] {
+  if (sync === 'diloco') return { mode: 'diloco', ...diloco };
   return sync === 'ddp-no-overlap' ? { mode: 'ddp', overlap: false } : { mode: 'ddp' };
 }

@@ -80,6 +80,16 @@ export function NewRunPage(): ReactElement {
         </Field>
         {fields.sync === 'diloco' && text('innerSteps', 'Inner steps', 'local steps per outer step')}
       </div>
+      {fields.sync === 'diloco' && (
+        <div className="row">
+          {text('outerLr', 'Outer learning rate', "0.7: the paper's; 1 with momentum 0 averages the workers")}
+          {text(
+            'outerMomentum',
+            'Outer momentum',
+            "Nesterov, 0.9: the paper's; 0 suits short runs from scratch (docs/benchmarks.md)",
+          )}
+        </div>
+      )}
       <ErrorNotice error={failure} />
       <button type="submit" disabled={busy}>
         {busy ? 'Starting…' : 'Start run'}

@@ -111,10 +111,15 @@ function RunFigures({ run }: { run: RunDetail }): ReactElement {
   );
 }
 
-/** How the run's workers synchronise: `ddp`, `ddp, no overlap` or `diloco H=50` (runs from before the setting: ddp). */
+/**
+ * How the run's workers synchronise: `ddp`, `ddp, no overlap` or `diloco H=50, η 0.7, μ 0.9` (runs
+ * from before the setting: ddp).
+ */
 function syncMode(run: RunDetail): string {
   const sync = run.spec.sync;
-  if (sync?.mode === 'diloco') return `diloco H=${sync.innerSteps}`;
+  if (sync?.mode === 'diloco') {
+    return `diloco H=${sync.innerSteps}, η ${sync.outerLr}, μ ${sync.outerMomentum}`;
+  }
   return sync?.overlap === false ? 'ddp, no overlap' : 'ddp';
 }
 
