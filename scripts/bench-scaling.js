@@ -15,7 +15,8 @@
  *
  * --context defaults to each preset's own context up to 256 tokens (tiny: 64, small: 256). --rows is the
  * rows per worker per step (weak scaling: the global batch grows with N); --strong
- * fixes the global batch at --rows instead. --busy-neighbour measures one host while the same
+ * fixes the global batch at --rows instead, and then also prints how far each N-host run's step
+ * losses are from the one host's (ddp promises none). --busy-neighbour measures one host while the same
  * training (the preset at --rows and --context, outside the cluster) runs on every other core: on a
  * machine whose cores slow each other down (shared caches and memory bandwidth), that is the one
  * host an N-host run should be compared with, since each of its hosts has its neighbours busy too.
@@ -235,7 +236,7 @@ function summarise(run, mode) {
     // the slowest rank's job per step: its wall time plus taking the job, the ring and the report
     jobMs: average(slowest('jobMs')),
     ranks: perRank(steps),
-    finalLoss: run.metrics.at(-1)?.loss,
+    losses: run.metrics.map((m) => m.loss), // every step's, the first included
   };
 }
 
@@ -373,6 +374,8 @@ function jsonPoint(args, p, params) {
     bytesPerStep: p.bytesPerStep, // sent by all ranks together
     bytesPerRank: p.bytesPerStep / p.hosts,
     ranks: p.ranks, // each rank's mean compute and step wall time
+    losses: p.losses,
+    ...(p.lossDiff !== undefined ? { lossDiff: p.lossDiff } : {}),
     cpuModel: os.cpus()[0].model,
     load: p.load,
     ...(args.rounds > 1 ? { round: p.round } : {}),
@@ -402,7 +405,11 @@ function pointLine(p) {
   ].join('  ');
   if (p.hosts === 1) return line;
   const ranks = p.ranks.map((r) => `rank ${r.rank} ${r.computeMs.toFixed(0)} / ${r.wallMs.toFixed(0)}`);
-  return `${line}\n        mean compute / wall ms per step: ${ranks.join(', ')}`;
+  const losses =
+    p.lossDiff === undefined
+      ? ''
+      : `\n        step losses against one host's: ${p.lossDiff === 0 ? 'identical' : `differ by up to ${p.lossDiff.toExponential(2)}`}`;
+  return `${line}\n        mean compute / wall ms per step: ${ranks.join(', ')}${losses}`;
 }
 
 /**
@@ -427,8 +434,16 @@ async function measureGroup(args, preset, mode, round) {
   for (const p of points) {
     p.efficiency = p.tokensPerSecond / (p.hosts * base.tokensPerSecond);
     p.steadyEfficiency = p.steadyTokensPerSecond / (p.hosts * base.steadyTokensPerSecond);
+    // --strong: N hosts train on the one host's global batches, so ddp promises its very losses.
+    if (args.strong && p.hosts > 1) p.lossDiff = largestDifference(p.losses, base.losses);
   }
   return points.sort((a, b) => a.hosts - b.hosts || a.rateMbit - b.rateMbit);
+}
+
+/** The largest |a[i] − b[i]| over the steps (Infinity when the runs have different lengths). */
+function largestDifference(a, b) {
+  if (a.length !== b.length) return Infinity;
+  return Math.max(...a.map((x, i) => Math.abs(x - b[i])));
 }
 
 /** With several rounds: each N-host point's efficiency per round, and their median. */
