@@ -335,7 +335,7 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
         const r = await api('GET', `/runs/${run.id}`);
         if (r.status === 'failed')
           throw Object.assign(new Error(`run ${run.id} failed: ${r.error}`), { fatal: true });
-        return ['completed', 'failed', 'cancelled'].includes(r.status) && r;
+        return ['completed', 'cancelled'].includes(r.status) && r;
       },
       60 * 60_000,
       2000, // the figures are the coordinator's step times: polling more often only takes CPU from the hosts
