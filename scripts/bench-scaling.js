@@ -405,11 +405,10 @@ function pointLine(p) {
   ].join('  ');
   if (p.hosts === 1) return line;
   const ranks = p.ranks.map((r) => `rank ${r.rank} ${r.computeMs.toFixed(0)} / ${r.wallMs.toFixed(0)}`);
-  const losses =
-    p.lossDiff === undefined
-      ? ''
-      : `\n        step losses against one host's: ${p.lossDiff === 0 ? 'identical' : `differ by up to ${p.lossDiff.toExponential(2)}`}`;
-  return `${line}\n        mean compute / wall ms per step: ${ranks.join(', ')}${losses}`;
+  const withRanks = `${line}\n        mean compute / wall ms per step: ${ranks.join(', ')}`;
+  if (p.lossDiff === undefined) return withRanks;
+  const losses = p.lossDiff === 0 ? 'identical' : `differ by up to ${p.lossDiff.toExponential(2)}`;
+  return `${withRanks}\n        step losses against one host's: ${losses}`;
 }
 
 /**

@@ -112,11 +112,7 @@ export function buildRunSpec(f: RunFormFields): FormResult<RunSpecInput> {
 }
 
 /** DiLoCo's settings as the form parsed them (fields that failed are undefined, and the form fails). */
-interface DilocoFields {
-  innerSteps?: number;
-  outerLr?: number;
-  outerMomentum?: number;
-}
+type DilocoFields = Omit<Extract<NonNullable<RunSpecInput['sync']>, { mode: 'diloco' }>, 'mode'>;
 
 /** The run spec's `sync` for the form's choice. */
 function syncSpec(sync: RunFormFields['sync'], diloco: DilocoFields | undefined): RunSpecInput['sync'] {
