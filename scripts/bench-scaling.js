@@ -26,7 +26,12 @@
  * last in even ones, and prints each N-host point's efficiency per round (against its round's one
  * host) and their median: one run of each varies by ±5-10% on a shared machine. --json writes the
  * measured points (rewritten after each preset and mode, so a failed sweep keeps what it measured) for
- * `npm run bench:scaling-model`. Needs root and ip netns; `npm run build` first.
+ * `npm run bench:scaling-model`. Under each point, where the cores' time went over its run (start
+ * included): each core's steal, the share the hypervisor took (/proc/stat), and for each process
+ * (the hosts' workers, the coordinator, Redis, the neighbours) the share it ran and the share it was
+ * runnable but waited for its core (schedstat), in all and for its busiest thread (a worker's compute
+ * thread): a host that is kept off its core shows there, one that computes slower on it does not.
+ * Needs root and ip netns; `npm run build` first.
  */
 'use strict';
 const fs = require('fs');
@@ -34,6 +39,7 @@ const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 const { BRIDGE_ADDRESS, HostNetwork, hostsUnavailable, onInterrupt } = require('./multihost/hosts');
+const { cpuShares, cpuSnapshot, formatCpuShares } = require('./lib/cpu-accounting');
 
 const ROOT = path.resolve(__dirname, '..');
 const COORDINATOR = path.join(ROOT, 'apps/coordinator/dist/main.js');
@@ -120,9 +126,13 @@ async function until(what, predicate, timeoutMs, pollMs = 250) {
   }
 }
 
-/** Starts Redis, the coordinator and one worker per host; returns a function that stops them all. */
+/**
+ * Starts Redis, the coordinator and one worker per host; returns `stop`, which stops them all, and
+ * `processes`, their pids by name (`redis`, `coordinator`, `host-<i>`).
+ */
 async function startCluster(net, logDir) {
   const children = [];
+  const processes = {};
   const log = (name) => fs.openSync(path.join(logDir, `${name}.log`), 'a');
   const start = (name, cmd, args, env) => {
     const child = spawn(cmd, args, { env, detached: true, stdio: ['ignore', log(name), log(name)] });
@@ -138,10 +148,10 @@ async function startCluster(net, logDir) {
   };
   try {
     // Redis on the bridge: protected mode off, since the workers reach it from their own namespaces.
-    start('redis', 'redis-server', [
+    processes.redis = start('redis', 'redis-server', [
       '--port', String(REDIS_PORT), '--bind', BRIDGE_ADDRESS, '--protected-mode', 'no',
       '--save', '', '--appendonly', 'no',
-    ]); // prettier-ignore
+    ]).pid; // prettier-ignore
     const common = {
       ...process.env,
       REDIS_URL: `redis://${BRIDGE_ADDRESS}:${REDIS_PORT}`,
@@ -151,7 +161,7 @@ async function startCluster(net, logDir) {
       FORGE_ALLOW_INSECURE_GRPC: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', // the cluster's logs (kept only while it runs)
     };
-    start('coordinator', process.execPath, [COORDINATOR], {
+    processes.coordinator = start('coordinator', process.execPath, [COORDINATOR], {
       ...common,
       PORT: String(API_PORT),
       FORGE_HTTP_HOST: '127.0.0.1',
@@ -159,7 +169,7 @@ async function startCluster(net, logDir) {
       FORGE_GRPC_PORT: String(GRPC_PORT),
       FORGE_API_TOKEN: TOKEN,
       FORGE_RUNS_DIR: path.join(logDir, 'runs'),
-    });
+    }).pid;
     await until('the coordinator', () => api('GET', '/health'), 30_000);
     const cores = os.cpus().length;
     for (let i = 0; i < net.count; i++) {
@@ -173,13 +183,14 @@ async function startCluster(net, logDir) {
         FORGE_NUM_THREADS: '1',
       }, log(`worker-${i}`)); // prettier-ignore
       children.push(child);
+      processes[`host-${i}`] = child.pid; // ip netns exec and taskset exec the worker: the same pid
     }
     await until(
       `${net.count} workers`,
       async () => (await api('GET', '/workers')).filter((w) => w.state !== 'lost').length >= net.count,
       60_000,
     );
-    return stop;
+    return { stop, processes };
   } catch (error) {
     await stop();
     throw error;
@@ -266,26 +277,28 @@ function perRank(steps) {
 
 /**
  * Starts the --busy-neighbour load on every core but the first: this script's `--neighbour` mode,
- * one thread each; returns a function that stops it.
+ * one thread each; returns `stop`, which stops it, and `processes`, the pids by name (`neighbour-<core>`).
  */
 function startNeighbours(args, preset) {
   const children = [];
+  const processes = {};
   for (let core = 1; core < os.cpus().length; core++) {
     const neighbour = ['-c', String(core), process.execPath, __filename, '--neighbour', preset];
-    children.push(
-      spawn('taskset', [...neighbour, String(args.rows), String(contextOf(args, preset))], {
-        env: { ...process.env, FORGE_NUM_THREADS: '1' },
-        detached: true,
-        stdio: 'ignore',
-      }),
-    );
+    const child = spawn('taskset', [...neighbour, String(args.rows), String(contextOf(args, preset))], {
+      env: { ...process.env, FORGE_NUM_THREADS: '1' },
+      detached: true,
+      stdio: 'ignore',
+    });
+    children.push(child);
+    processes[`neighbour-${core}`] = child.pid; // taskset execs node: the same pid
   }
   const kill = () => killGroups(children);
   const forget = onInterrupt(kill);
-  return () => {
+  const stop = () => {
     kill();
     forget();
   };
+  return { stop, processes };
 }
 
 /** `--neighbour <preset> <rows> <context>`: training steps of the preset, until killed. */
@@ -314,9 +327,14 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
   const net = new HostNetwork(hosts, { rateMbit }).create();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-scaling-'));
   let stop = async () => undefined;
-  const stopNeighbours = hosts === 1 && args.busyNeighbour ? startNeighbours(args, preset) : () => undefined;
+  const neighbours =
+    hosts === 1 && args.busyNeighbour
+      ? startNeighbours(args, preset)
+      : { stop: () => undefined, processes: {} };
   try {
-    stop = await startCluster(net, logDir);
+    const cluster = await startCluster(net, logDir);
+    stop = cluster.stop;
+    const processes = { ...cluster.processes, ...neighbours.processes };
     const batchSize = args.strong ? args.rows : args.rows * hosts;
     const sync = syncOf(mode, args.innerSteps);
     const run = await api('POST', '/runs', {
@@ -329,6 +347,7 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
       checkpointEvery: 0,
       sync,
     });
+    const before = cpuSnapshot(processes);
     const done = await until(
       `run ${run.id}`,
       async () => {
@@ -340,9 +359,10 @@ async function measure(args, { preset, hosts, rateMbit, mode }) {
       60 * 60_000,
       2000, // the figures are the coordinator's step times: polling more often only takes CPU from the hosts
     );
-    return { preset, hosts, rateMbit, mode, batchSize, ...summarise(done, mode) };
+    const cpu = cpuShares(before, cpuSnapshot(processes)); // the whole run, its start included
+    return { preset, hosts, rateMbit, mode, batchSize, ...summarise(done, mode), cpu };
   } finally {
-    stopNeighbours();
+    neighbours.stop();
     await stop();
     net.teardown();
     fs.rmSync(logDir, { recursive: true, force: true });
@@ -374,6 +394,7 @@ function jsonPoint(args, p, params) {
     bytesPerStep: p.bytesPerStep, // sent by all ranks together
     bytesPerRank: p.bytesPerStep / p.hosts,
     ranks: p.ranks, // each rank's mean compute and step wall time
+    cpu: p.cpu, // shares of the run's wall time: each core's steal, each process's run and wait
     losses: p.losses,
     ...(p.lossDiff !== undefined ? { lossDiff: p.lossDiff } : {}),
     cpuModel: os.cpus()[0].model,
@@ -403,9 +424,10 @@ function pointLine(p) {
     p.commMs.toFixed(0).padStart(8),
     (p.bytesPerStep / 1e6).toFixed(1).padStart(8),
   ].join('  ');
-  if (p.hosts === 1) return line;
+  const withCpu = `${line}\n        over the run: ${formatCpuShares(p.cpu)}`;
+  if (p.hosts === 1) return withCpu;
   const ranks = p.ranks.map((r) => `rank ${r.rank} ${r.computeMs.toFixed(0)} / ${r.wallMs.toFixed(0)}`);
-  const withRanks = `${line}\n        mean compute / wall ms per step: ${ranks.join(', ')}`;
+  const withRanks = `${withCpu}\n        mean compute / wall ms per step: ${ranks.join(', ')}`;
   if (p.lossDiff === undefined) return withRanks;
   const losses = p.lossDiff === 0 ? 'identical' : `differ by up to ${p.lossDiff.toExponential(2)}`;
   return `${withRanks}\n        step losses against one host's: ${losses}`;
