@@ -1,8 +1,9 @@
 /**
  * Where the cores' time went during a measurement, from Linux's own accounting: per core, the share
  * the hypervisor took (steal, /proc/stat), and per process, the share it ran and the share it was
- * runnable but waited for its core (/proc/<pid>/task/<tid>/schedstat, summed over its threads).
- * bench:scaling uses it to tell a host that computes slower from one that was kept off its core.
+ * runnable but waited for its core (/proc/<pid>/task/<tid>/schedstat), summed over its threads and
+ * for its busiest thread. bench:scaling uses it to tell a host that computes slower from one that was
+ * kept off its core.
  */
 'use strict';
 const fs = require('fs');
@@ -34,10 +35,7 @@ function processTimes(pid) {
   for (const tid of tids) {
     try {
       const [ran, waited] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
-      threads[tid] = {
-        ranMs: Number(ran) / 1e6,
-        waitedMs: Number(waited) / 1e6,
-      };
+      threads[tid] = { ranMs: Number(ran) / 1e6, waitedMs: Number(waited) / 1e6 };
     } catch {
       /* the thread ended between the listing and the read */
     }
@@ -74,10 +72,7 @@ function cpuShares(before, after) {
     const start = before.times[name];
     if (!start || !end) continue;
     const threads = Object.entries(end.threads).map(([tid, t]) => share(t, start.threads[tid]));
-    const busiest = threads.reduce((a, b) => (b.ran > a.ran ? b : a), {
-      ran: 0,
-      waited: 0,
-    });
+    const busiest = threads.reduce((a, b) => (b.ran > a.ran ? b : a), { ran: 0, waited: 0 });
     processes[name] = { ...share(end, start), busiest };
   }
   return {
