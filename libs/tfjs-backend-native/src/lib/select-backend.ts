@@ -109,14 +109,31 @@ let hugePagesSettled = false;
  * in 2 MiB pages a `small` step was ~3.5% and a GPT-2 124M step ~4–7% faster, at the same RSS
  * (docs/benchmarks.md). Collapsing costs 1–2 s per GiB, once. Does nothing (undefined) after its
  * first call, with FORGE_HUGE_PAGES=0 or FORGE_MALLOC_TUNING=0, or without the native addon; the
- * result says what the kernel allowed (THP set to `never`, a kernel before 6.1, fragmentation).
+ * result says what the kernel allowed (THP set to `never`, a kernel before 6.1, fragmentation), and
+ * where that fell short a process warning (code `FORGE_HUGE_PAGES`) says so.
  */
 export function settleHugePages(): HugePagesResult | undefined {
   if (hugePagesSettled) return undefined;
   hugePagesSettled = true;
   if (process.env.FORGE_HUGE_PAGES === '0' || process.env.FORGE_MALLOC_TUNING === '0') return undefined;
   if (tf.getBackend() !== NATIVE_BACKEND) return undefined;
-  return getNativeAddon()?.adviseHugePages?.(true);
+  const result = getNativeAddon()?.adviseHugePages?.(true);
+  const warning = result && hugePagesWarning(result);
+  if (warning) process.emitWarning(warning, { code: 'FORGE_HUGE_PAGES' });
+  return result;
+}
+
+/**
+ * The warning for a heap that was not (all) put in huge pages, or undefined when it was: training
+ * goes on either way, only slower, so it is said once rather than thrown.
+ */
+export function hugePagesWarning(result: HugePagesResult): string | undefined {
+  if (!result.error) return undefined;
+  return (
+    `huge pages for the heap: ${result.error}; the heap, or part of it, stays in 4 KiB pages and ` +
+    'steps run slower (4-7% for GPT-2 124M). Check /sys/kernel/mm/transparent_hugepage/enabled ' +
+    '(madvise or always), or set FORGE_HUGE_PAGES=0 to skip this.'
+  );
 }
 
 async function startWasm(): Promise<Unavailable | undefined> {

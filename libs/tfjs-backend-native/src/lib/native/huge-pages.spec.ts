@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import { settleHugePages } from '../select-backend';
+import { hugePagesWarning, settleHugePages } from '../select-backend';
 import { nativeAddonStatus } from './native-addon';
 
 const addon = nativeAddonStatus();
@@ -57,5 +57,17 @@ describe('settleHugePages', () => {
       else process.env.FORGE_HUGE_PAGES = saved;
     }
     expect(settleHugePages()).toBeUndefined(); // once per process: the first call was the one
+  });
+
+  it('warns, saying why and what to do, only when the kernel did not do it all', () => {
+    expect(hugePagesWarning({ bytes: 64 << 20, collapsed: true })).toBeUndefined();
+    const warning = hugePagesWarning({
+      bytes: 64 << 20,
+      collapsed: false,
+      error: 'madvise(MADV_COLLAPSE): Invalid argument',
+    });
+    expect(warning).toContain('madvise(MADV_COLLAPSE): Invalid argument');
+    expect(warning).toContain('4 KiB pages');
+    expect(warning).toContain('FORGE_HUGE_PAGES=0');
   });
 });
