@@ -118,7 +118,8 @@ export function settleHugePages(): HugePagesResult | undefined {
   if (process.env.FORGE_HUGE_PAGES === '0' || process.env.FORGE_MALLOC_TUNING === '0') return undefined;
   if (tf.getBackend() !== NATIVE_BACKEND) return undefined;
   const result = getNativeAddon()?.adviseHugePages?.(true);
-  const warning = result && hugePagesWarning(result);
+  // Elsewhere than Linux there are no transparent huge pages to ask for: nothing to warn about.
+  const warning = result && process.platform === 'linux' && hugePagesWarning(result);
   if (warning) process.emitWarning(warning, { code: 'FORGE_HUGE_PAGES' });
   return result;
 }
