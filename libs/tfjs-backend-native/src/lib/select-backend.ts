@@ -14,6 +14,7 @@ import { NATIVE_BACKEND, registerNativeBackend } from './backends/native-backend
 import { prepareWasmBackend, WASM_BACKEND } from './backends/wasm-backend';
 import { BackendError } from './errors/backend-error';
 import { ForgeLayerNorm } from './kernel-names';
+import { heapPages, hugePagesWarning } from './native/heap-pages';
 import { getNativeAddon, nativeAddonStatus, type HugePagesResult } from './native/native-addon';
 import { resolveThreadCount } from './native/thread-count';
 
@@ -110,7 +111,8 @@ let hugePagesSettled = false;
  * (docs/benchmarks.md). Collapsing costs 1–2 s per GiB, once. Does nothing (undefined) after its
  * first call, with FORGE_HUGE_PAGES=0 or FORGE_MALLOC_TUNING=0, or without the native addon; the
  * result says what the kernel allowed (THP set to `never`, a kernel before 6.1, fragmentation), and
- * where that fell short a process warning (code `FORGE_HUGE_PAGES`) says so.
+ * where the heap still ends up mostly in 4 KiB pages a process warning (code `FORGE_HUGE_PAGES`)
+ * says so.
  */
 export function settleHugePages(): HugePagesResult | undefined {
   if (hugePagesSettled) return undefined;
@@ -119,22 +121,9 @@ export function settleHugePages(): HugePagesResult | undefined {
   if (tf.getBackend() !== NATIVE_BACKEND) return undefined;
   const result = getNativeAddon()?.adviseHugePages?.(true);
   // Elsewhere than Linux there are no transparent huge pages to ask for: nothing to warn about.
-  const warning = result && process.platform === 'linux' && hugePagesWarning(result);
+  const warning = result && process.platform === 'linux' && hugePagesWarning(result, heapPages());
   if (warning) process.emitWarning(warning, { code: 'FORGE_HUGE_PAGES' });
   return result;
-}
-
-/**
- * The warning for a heap that was not (all) put in huge pages, or undefined when it was: training
- * goes on either way, only slower, so it is said once rather than thrown.
- */
-export function hugePagesWarning(result: HugePagesResult): string | undefined {
-  if (!result.error) return undefined;
-  return (
-    `huge pages for the heap: ${result.error}; the heap, or part of it, stays in 4 KiB pages and ` +
-    'steps run slower (4-7% for GPT-2 124M). Check /sys/kernel/mm/transparent_hugepage/enabled ' +
-    '(madvise or always), or set FORGE_HUGE_PAGES=0 to skip this.'
-  );
 }
 
 async function startWasm(): Promise<Unavailable | undefined> {

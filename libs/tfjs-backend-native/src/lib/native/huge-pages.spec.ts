@@ -7,7 +7,8 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import { hugePagesWarning, settleHugePages } from '../select-backend';
+import { settleHugePages } from '../select-backend';
+import { heapPages, hugePagesWarning } from './heap-pages';
 import { nativeAddonStatus } from './native-addon';
 
 const addon = nativeAddonStatus();
@@ -59,15 +60,50 @@ describe('settleHugePages', () => {
     expect(settleHugePages()).toBeUndefined(); // once per process: the first call was the one
   });
 
-  it('warns, saying why and what to do, only when the kernel did not do it all', () => {
-    expect(hugePagesWarning({ bytes: 64 << 20, collapsed: true })).toBeUndefined();
-    const warning = hugePagesWarning({
-      bytes: 64 << 20,
-      collapsed: false,
-      error: 'madvise(MADV_COLLAPSE): Invalid argument',
-    });
-    expect(warning).toContain('madvise(MADV_COLLAPSE): Invalid argument');
-    expect(warning).toContain('4 KiB pages');
+  it('warns, saying why and what to do, only when the heap did not get its huge pages', () => {
+    const error = 'madvise(MADV_COLLAPSE): Invalid argument';
+    const MiB = 1 << 20;
+    expect(hugePagesWarning({ bytes: 64 * MiB, collapsed: true })).toBeUndefined();
+    // EINVAL for an empty 2 MiB stretch, the rest collapsed: nothing to warn about.
+    const mostly = { residentBytes: 100 * MiB, hugeBytes: 90 * MiB };
+    expect(hugePagesWarning({ bytes: 64 * MiB, collapsed: false, error }, mostly)).toBeUndefined();
+    const little = { residentBytes: 100 * MiB, hugeBytes: 10 * MiB };
+    const warning = hugePagesWarning({ bytes: 64 * MiB, collapsed: false, error }, little);
+    expect(warning).toContain(error);
+    expect(warning).toContain('10 of its 100 MiB in huge pages');
     expect(warning).toContain('FORGE_HUGE_PAGES=0');
+    // A heap of a few MiB (a tiny model) is too small for page walks to matter.
+    const tiny = { residentBytes: 8 * MiB, hugeBytes: 0 };
+    expect(hugePagesWarning({ bytes: 4 * MiB, collapsed: false, error }, tiny)).toBeUndefined();
+    // Without the heap's figures, the kernel's error is all there is to go on.
+    expect(hugePagesWarning({ bytes: 64 * MiB, collapsed: false, error })).toContain(error);
+  });
+});
+
+describe('heapPages', () => {
+  it('sums the resident and huge-page bytes of every [heap] mapping, and of nothing else', () => {
+    const smaps = [
+      '5581a000-5581b000 r--p 00000000 08:01 123 /usr/bin/node',
+      'Rss:                   4 kB',
+      'AnonHugePages:         0 kB',
+      '55a000000000-55a000200000 rw-p 00000000 00:00 0                          [heap]',
+      'Rss:                2048 kB',
+      'AnonHugePages:         0 kB',
+      'VmFlags: rd wr mr mw me ac',
+      '55a000200000-55a040200000 rw-p 00000000 00:00 0                          [heap]',
+      'Rss:             1048576 kB',
+      'AnonHugePages:   1040384 kB',
+      '7f0000000000-7f0000100000 rw-p 00000000 00:00 0',
+      'Rss:                1024 kB',
+      'AnonHugePages:      1024 kB',
+    ].join('\n');
+    expect(heapPages(smaps)).toEqual({ residentBytes: 1050624 * 1024, hugeBytes: 1040384 * 1024 });
+    expect(heapPages('7f0000000000-7f0000100000 rw-p 00000000 00:00 0\nRss: 4 kB\n')).toBeUndefined();
+  });
+
+  (process.platform === 'linux' ? it : it.skip)('reads this process (Linux)', () => {
+    const own = heapPages();
+    expect(own?.residentBytes).toBeGreaterThan(0);
+    expect(own?.hugeBytes).toBeLessThanOrEqual(own?.residentBytes ?? 0);
   });
 });
