@@ -1,8 +1,9 @@
 /**
  * How much of the malloc heap is in huge pages, and the warning for when too little of it is.
- * MADV_COLLAPSE reports one error for a whole range, and it reports EINVAL as soon as one 2 MiB
- * stretch of it held no page at all (never written, or given back), though it collapsed the rest:
- * only the heap's own figures say whether training got its huge pages.
+ * MADV_COLLAPSE reports one error for a whole range: EINVAL when any 2 MiB stretch of it could not
+ * be collapsed (in the kernel's code, one that held no page at all, never written or given back,
+ * counts as such), even where it collapsed the rest. So only the heap's own figures say whether
+ * training got its huge pages.
  */
 import * as fs from 'fs';
 import type { HugePagesResult } from './native-addon';
