@@ -3,7 +3,8 @@
  * select-backend.ts). The kernel's part is measured in a child process, whose heap is small and
  * its own: after a 64 MiB buffer is written in 4 KiB pages, advising and collapsing the heap turns
  * it into 2 MiB pages (AnonHugePages) without adding to RSS. Skipped where the addon is not built
- * or the system does not lend huge pages (not Linux, THP set to `never`).
+ * or the system does not lend huge pages (not Linux, THP set to `never`). Also the heap's figures
+ * (heapPages, native/heap-pages.ts) and when they call for a warning.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
