@@ -66,15 +66,15 @@ describe('settleHugePages', () => {
     const MiB = 1 << 20;
     expect(hugePagesWarning({ bytes: 64 * MiB, collapsed: true })).toBeUndefined();
     // EINVAL for an empty 2 MiB stretch, the rest collapsed: nothing to warn about.
-    const mostly = { residentBytes: 100 * MiB, hugeBytes: 90 * MiB };
+    const mostly = { residentBytes: 2000 * MiB, hugeBytes: 1800 * MiB };
     expect(hugePagesWarning({ bytes: 64 * MiB, collapsed: false, error }, mostly)).toBeUndefined();
-    const little = { residentBytes: 100 * MiB, hugeBytes: 10 * MiB };
+    const little = { residentBytes: 2000 * MiB, hugeBytes: 200 * MiB };
     const warning = hugePagesWarning({ bytes: 64 * MiB, collapsed: false, error }, little);
     expect(warning).toContain(error);
-    expect(warning).toContain('10 of its 100 MiB in huge pages');
+    expect(warning).toContain('200 of its 2000 MiB in huge pages');
     expect(warning).toContain('FORGE_HUGE_PAGES=0');
-    // A heap of a few MiB (a tiny model) is too small for page walks to matter.
-    const tiny = { residentBytes: 8 * MiB, hugeBytes: 0 };
+    // A heap under 1 GiB (a test process, a tiny model) is not worth a warning.
+    const tiny = { residentBytes: 126 * MiB, hugeBytes: 32 * MiB };
     expect(hugePagesWarning({ bytes: 4 * MiB, collapsed: false, error }, tiny)).toBeUndefined();
     // Without the heap's figures, the kernel's error is all there is to go on.
     expect(hugePagesWarning({ bytes: 64 * MiB, collapsed: false, error })).toContain(error);
