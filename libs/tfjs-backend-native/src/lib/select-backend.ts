@@ -121,7 +121,9 @@ export function settleHugePages(): HugePagesResult | undefined {
   if (tf.getBackend() !== NATIVE_BACKEND) return undefined;
   const result = getNativeAddon()?.adviseHugePages?.(true);
   // Elsewhere than Linux there are no transparent huge pages to ask for: nothing to warn about.
-  const warning = result && process.platform === 'linux' && hugePagesWarning(result, heapPages());
+  // The heap's figures (a read of /proc/self/smaps) are wanted only when the kernel reported an error.
+  const warning =
+    result?.error && process.platform === 'linux' ? hugePagesWarning(result, heapPages()) : undefined;
   if (warning) process.emitWarning(warning, { code: 'FORGE_HUGE_PAGES' });
   return result;
 }
