@@ -31,7 +31,10 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libopenblas0-pthread \
  && rm -rf /var/lib/apt/lists/*
+# One malloc arena for every thread from the start: the compute thread's tensors then live in the
+# heap that the native backend tunes and puts in huge pages (libs/tfjs-backend-native/README.md).
 ENV NODE_ENV=production \
+    GLIBC_TUNABLES=glibc.malloc.arena_max=1 \
     FORGE_BACKEND=native \
     FORGE_COLLECTIVE_PORT=50052 \
     FORGE_METRICS_PORT=9464

@@ -6,8 +6,9 @@
  * train the same run, and this prints tokens/s, efficiency = tokens/s(N) / (N × tokens/s(1)),
  * compute and communication ms per step and bytes per step. Tokens/s is per the coordinator's step
  * times (each flow's wall time, scheduling included); "steady eff." is the same ratio over the
- * slowest rank's step wall times (what the workers measure around each step's training), which
- * leaves out the job's start and the run's final evaluation and checkpoint.
+ * slowest rank's step wall times (what the workers measure around each step's training; in DiLoCo,
+ * where ranks meet only at outer steps, the rank whose own steps took longest), which leaves out the
+ * job's start and the run's final evaluation and checkpoint.
  *
  *   sudo npm run bench:scaling -- --presets tiny,small --hosts 1,2 --links unshaped,10000,1000,100 \
  *     --modes ddp-no-overlap,ddp,diloco --steps 6 [--context 256] --rows 8 [--inner-steps 50] [--strong] \
@@ -172,16 +173,18 @@ async function startCluster(net, logDir) {
     }).pid;
     await until('the coordinator', () => api('GET', '/health'), 30_000);
     const cores = os.cpus().length;
+    const { oneArenaEnv } = require('@llm-forge/tfjs-backend-native');
     for (let i = 0; i < net.count; i++) {
       const host = net.host(i);
-      const child = net.spawnOnHost(i, i % cores, process.execPath, [WORKER], {
+      // One malloc arena from the start, as `forge cluster up` and the worker images set it.
+      const child = net.spawnOnHost(i, i % cores, process.execPath, [WORKER], oneArenaEnv({
         ...common,
         FORGE_WORKER_ID: `host-${i}`,
         FORGE_COORDINATOR_URL: `${BRIDGE_ADDRESS}:${GRPC_PORT}`,
         FORGE_COLLECTIVE_HOST: host.address,
         FORGE_ADVERTISE_HOST: host.address,
         FORGE_NUM_THREADS: '1',
-      }, log(`worker-${i}`)); // prettier-ignore
+      }), log(`worker-${i}`)); // prettier-ignore
       children.push(child);
       processes[`host-${i}`] = child.pid; // ip netns exec and taskset exec the worker: the same pid
     }
@@ -224,7 +227,8 @@ function contextOf(args, preset) {
  * DiLoCo: means, so that the outer step — its pseudo-gradient all-reduce and outer update, once per H
  * steps — is spread over the inner steps: tokens/s is all tokens over all wall time, and
  * `steadyTokensPerSecond` the same over the slowest rank's step wall times (without the job's start
- * and the run's final evaluation and checkpoint, which the coordinator's step times include).
+ * and the run's final evaluation and checkpoint, which the coordinator's step times include): in
+ * DDP each step's slowest rank, in DiLoCo the rank whose own steps took longest.
  */
 function summarise(run, mode) {
   const steps = run.metrics.slice(1);
@@ -233,12 +237,16 @@ function summarise(run, mode) {
   const slowest = (field) => steps.map((m) => Math.max(...(m.workers ?? []).map((w) => w[field] ?? NaN)));
   const slowestWall = slowest('wallMs');
   const average = mode === 'diloco' ? mean : median;
+  const ranks = perRank(steps);
+  // DiLoCo's ranks meet only at outer steps: the run lasts as long as its slowest rank's own steps,
+  // not the sum of each step's slowest rank (which counts every rank's slower steps).
+  const steadyWall = mode === 'diloco' ? Math.max(...ranks.map((r) => r.wallMs)) : median(slowestWall);
   return {
     tokensPerSecond:
       mode === 'diloco'
         ? (1000 * mean(tokens)) / mean(steps.map((m) => m.stepMs))
         : median(steps.map((m) => m.tokensPerSecond)),
-    steadyTokensPerSecond: (1000 * mean(tokens)) / average(slowestWall), // NaN: workers without wallMs
+    steadyTokensPerSecond: (1000 * mean(tokens)) / steadyWall, // NaN: workers without wallMs
     computeMs: average(steps.map((m) => m.computeMs)),
     commMs: average(steps.map((m) => m.commMs)),
     bytesPerStep: mean(steps.map((m) => m.bytesSent)), // summed over the ranks
@@ -246,7 +254,7 @@ function summarise(run, mode) {
     wallMs: average(slowestWall),
     // the slowest rank's job per step: its wall time plus taking the job, the ring and the report
     jobMs: average(slowest('jobMs')),
-    ranks: perRank(steps),
+    ranks,
     losses: run.metrics.map((m) => m.loss), // every step's, the first included
   };
 }

@@ -51,6 +51,25 @@ Napi::Value TuneMalloc(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// Which malloc arena serves the calling thread: "main" (the brk heap that tuneMalloc and the huge
+// pages are for), "secondary" or "unknown" (not glibc). A thread is bound to an arena at its first
+// allocation. After tuneMalloc a new thread shares an arena that exists, taken in turn from the
+// main one on and skipping any that another thread holds at that instant, so a thread started
+// after it can still land on another thread's arena (seen: one worker's compute thread in several
+// runs). Read from the chunk header of a small allocation: glibc marks chunks of a non-main arena
+// (NON_MAIN_ARENA, 0x4 in the size field just before the pointer; stable since glibc 2.3).
+Napi::Value MallocArena(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  void* probe = malloc(64);
+  if (probe == nullptr) return Napi::String::New(info.Env(), "unknown");
+  const size_t header = reinterpret_cast<const size_t*>(probe)[-1];
+  free(probe);
+  return Napi::String::New(info.Env(), (header & 0x4) != 0 ? "secondary" : "main");
+#else
+  return Napi::String::New(info.Env(), "unknown");
+#endif
+}
+
 // Frees an ArrayBuffer's memory now instead of when the garbage collector finds the buffer
 // unreachable: detaching drops its backing store, whose memory goes back to malloc for the next
 // allocation. For memory the caller knows no view of is left (the tensor memory pool's evictions).
@@ -69,6 +88,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig, "blasConfig"));
   exports.Set("blasCoreName", Napi::Function::New(env, BlasCoreName, "blasCoreName"));
   exports.Set("tuneMalloc", Napi::Function::New(env, TuneMalloc, "tuneMalloc"));
+  exports.Set("mallocArena", Napi::Function::New(env, MallocArena, "mallocArena"));
   exports.Set("detachArrayBuffer", Napi::Function::New(env, DetachArrayBuffer, "detachArrayBuffer"));
   InitGemm(env, exports);
   InitLayerNorm(env, exports);

@@ -45,6 +45,7 @@ export {
   type BackendName,
 } from './lib/select-backend';
 export { nativeAddonStatus, type HugePagesResult, type NativeAddonStatus } from './lib/native/native-addon';
+export { ONE_ARENA_TUNABLE, oneArenaEnv } from './lib/native/heap-pages';
 export { BackendError } from './lib/errors/backend-error';
 export { completeTfjsCore } from './lib/tfjs-core-extras/complete-tfjs-core';
 export { backpropMode, setBackprop, type BackpropMode } from './lib/tfjs-core-extras/eager-backprop';

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { ForgeError } from '@llm-forge/gpt';
+import { oneArenaEnv } from '@llm-forge/tfjs-backend-native';
 import { CoordinatorApi } from './api-client';
 import { forgeHome, isRunning, type ClusterProcess, type ClusterState } from './cluster-state';
 
@@ -99,7 +100,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
     launch(
       `worker-${i}`,
       workerMain,
-      { ...common, FORGE_WORKER_ID: `local-${stamp}-${i}`, FORGE_COORDINATOR_URL: `127.0.0.1:${grpcPort}` },
+      // One malloc arena from the start: the compute thread's tensors then share the tuned heap.
+      oneArenaEnv({
+        ...common,
+        FORGE_WORKER_ID: `local-${stamp}-${i}`,
+        FORGE_COORDINATOR_URL: `127.0.0.1:${grpcPort}`,
+      }),
       logDir,
     ),
   );

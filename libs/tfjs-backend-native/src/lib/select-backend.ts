@@ -14,7 +14,7 @@ import { NATIVE_BACKEND, registerNativeBackend } from './backends/native-backend
 import { prepareWasmBackend, WASM_BACKEND } from './backends/wasm-backend';
 import { BackendError } from './errors/backend-error';
 import { ForgeLayerNorm } from './kernel-names';
-import { heapPages, hugePagesWarning } from './native/heap-pages';
+import { heapPages, hugePagesWarning, secondaryArenaWarning } from './native/heap-pages';
 import { getNativeAddon, nativeAddonStatus, type HugePagesResult } from './native/native-addon';
 import { resolveThreadCount } from './native/thread-count';
 
@@ -112,18 +112,23 @@ let hugePagesSettled = false;
  * first call, with FORGE_HUGE_PAGES=0 or FORGE_MALLOC_TUNING=0, or without the native addon; the
  * result says what the kernel allowed (THP set to `never`, a kernel before 6.1, fragmentation), and
  * where the heap still ends up mostly in 4 KiB pages a process warning (code `FORGE_HUGE_PAGES`)
- * says so.
+ * says so; where the calling thread allocates from a secondary malloc arena (see `oneArenaEnv`),
+ * another (code `FORGE_MALLOC_ARENA`).
  */
 export function settleHugePages(): HugePagesResult | undefined {
   if (hugePagesSettled) return undefined;
   hugePagesSettled = true;
   if (process.env.FORGE_HUGE_PAGES === '0' || process.env.FORGE_MALLOC_TUNING === '0') return undefined;
   if (tf.getBackend() !== NATIVE_BACKEND) return undefined;
-  const result = getNativeAddon()?.adviseHugePages?.(true);
+  const addon = getNativeAddon();
+  const result = addon?.adviseHugePages?.(true);
   // Elsewhere than Linux there are no transparent huge pages to ask for: nothing to warn about.
   // The heap's figures (a read of /proc/self/smaps) are wanted only when the kernel reported an error.
-  const warning =
-    result?.error && process.platform === 'linux' ? hugePagesWarning(result, heapPages()) : undefined;
+  const linux = process.platform === 'linux';
+  const arena =
+    linux && addon?.mallocArena?.() === 'secondary' ? secondaryArenaWarning(process.memoryUsage.rss()) : undefined;
+  if (arena) process.emitWarning(arena, { code: 'FORGE_MALLOC_ARENA' });
+  const warning = linux && result?.error ? hugePagesWarning(result, heapPages()) : undefined;
   if (warning) process.emitWarning(warning, { code: 'FORGE_HUGE_PAGES' });
   return result;
 }

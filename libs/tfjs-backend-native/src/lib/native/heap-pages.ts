@@ -1,23 +1,38 @@
 /**
- * How much of the malloc heap is in huge pages, and the warning for when too little of it is.
- * MADV_COLLAPSE reports one error for a whole range: EINVAL when any 2 MiB stretch of it could not
- * be collapsed (in the kernel's code, one that held no page at all, never written or given back,
- * counts as such), even where it collapsed the rest. So only the heap's own figures say whether
+ * How much of the malloc heap is in huge pages and the warning for when too little of it is, and
+ * the warning for a training thread on a secondary malloc arena. The addon collapses the heap one
+ * 2 MiB stretch at a time and reports how many failed; a stretch that held no page at all (never
+ * written, or given back) fails with EINVAL too, so only the heap's own figures say whether
  * training got its huge pages.
  */
 import * as fs from 'fs';
 import type { HugePagesResult } from './native-addon';
 
-/** The [heap] mapping's resident bytes and how many of them are huge pages. */
+/** The malloc heap's resident bytes and how many of them are huge pages. */
 export interface HeapPages {
   residentBytes: number;
   hugeBytes: number;
 }
 
 /**
- * Sums `Rss` and `AnonHugePages` over the [heap] mappings of an smaps text (by default the
- * process's own `/proc/self/smaps`; advising part of the heap splits it into several mappings).
- * Undefined where there is no such file or no heap in it.
+ * An anonymous read-write mapping at least this large may hold malloc's memory: the main arena goes
+ * on in such mappings once the brk heap runs into another mapping (native/huge-pages.cc).
+ */
+const MALLOC_REGION_BYTES = 32 * 2 ** 20;
+
+/** Whether an smaps header line opens a mapping that may hold malloc's memory (the addon's rule). */
+function mallocRegion(header: string): boolean {
+  const [range, perms, , , inode, path] = header.trim().split(/\s+/);
+  if (path === '[heap]') return true;
+  const [start, end] = range.split('-').map((hex) => parseInt(hex, 16));
+  return path === undefined && inode === '0' && perms === 'rw-p' && end - start >= MALLOC_REGION_BYTES;
+}
+
+/**
+ * Sums `Rss` and `AnonHugePages` over the mappings that may hold malloc's memory: the [heap]
+ * mappings (advising part of the heap splits it into several) and the anonymous read-write mappings
+ * of 32 MiB or more; in an smaps text, by default the process's own `/proc/self/smaps`. Undefined
+ * where there is no such file or no such mapping in it.
  */
 export function heapPages(smaps?: string): HeapPages | undefined {
   let text = smaps;
@@ -33,7 +48,7 @@ export function heapPages(smaps?: string): HeapPages | undefined {
   const pages = { residentBytes: 0, hugeBytes: 0 };
   for (const line of text.split('\n')) {
     if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
-      inHeap = line.trimEnd().endsWith('[heap]'); // a mapping's header line
+      inHeap = mallocRegion(line); // a mapping's header line
       found ||= inHeap;
       continue;
     }
@@ -69,5 +84,38 @@ export function hugePagesWarning(result: HugePagesResult, heap?: HeapPages): str
     `huge pages for the heap: ${result.error}; the heap stays mostly in 4 KiB pages${share} and ` +
     'steps run slower (4-7% for GPT-2 124M). Check /sys/kernel/mm/transparent_hugepage/enabled ' +
     '(madvise or always), or set FORGE_HUGE_PAGES=0 to skip this.'
+  );
+}
+
+/** The setting that puts every thread of a process on glibc's main arena from its start. */
+export const ONE_ARENA_TUNABLE = 'glibc.malloc.arena_max=1';
+
+/**
+ * The environment for a process that trains on a thread of its own (a worker): `env` with
+ * {@link ONE_ARENA_TUNABLE} added to `GLIBC_TUNABLES`, unless the tunables there already set the
+ * number of arenas (glibc reads them only at the process's start, so a launcher sets them).
+ */
+export function oneArenaEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const tunables = env.GLIBC_TUNABLES;
+  if (tunables?.includes('glibc.malloc.arena_max=')) return { ...env };
+  return { ...env, GLIBC_TUNABLES: tunables ? `${ONE_ARENA_TUNABLE}:${tunables}` : ONE_ARENA_TUNABLE };
+}
+
+/**
+ * The warning for a training thread that allocates from a secondary malloc arena (see the addon's
+ * `mallocArena`), when the process holds at least `SMALL_HEAP_BYTES` (`residentBytes`). Such an
+ * arena is made of heaps of up to 64 MiB that glibc unmaps as soon as they are empty, whatever the
+ * trim threshold, so a step may fault its tensors in again (before the tensor memory pool a worker
+ * thread trained 1.57x slower so). A thread started after the process tuned malloc usually lands
+ * on the main arena, but not always (another thread may hold it at that instant); only the setting
+ * at the process's start makes it certain.
+ */
+export function secondaryArenaWarning(residentBytes: number): string | undefined {
+  if (residentBytes < SMALL_HEAP_BYTES) return undefined;
+  return (
+    'malloc: this thread allocates from a secondary malloc arena, which returns freed memory to ' +
+    'the system, so steps may fault their tensors in again. Start the process with ' +
+    `GLIBC_TUNABLES=${ONE_ARENA_TUNABLE}, as the worker images, \`forge cluster up\` and ` +
+    'bench:scaling do.'
   );
 }

@@ -4,12 +4,13 @@
  * its own: after a 64 MiB buffer is written in 4 KiB pages, advising and collapsing the heap turns
  * it into 2 MiB pages (AnonHugePages) without adding to RSS. Skipped where the addon is not built
  * or the system does not lend huge pages (not Linux, THP set to `never`). Also the heap's figures
- * (heapPages, native/heap-pages.ts) and when they call for a warning.
+ * (heapPages, native/heap-pages.ts) and when they call for a warning, and which malloc arena a thread
+ * allocates from (mallocArena in native/addon.cc) with and without one arena set at the start.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { settleHugePages } from '../select-backend';
-import { heapPages, hugePagesWarning } from './heap-pages';
+import { heapPages, hugePagesWarning, oneArenaEnv, secondaryArenaWarning } from './heap-pages';
 import { nativeAddonStatus } from './native-addon';
 
 const addon = nativeAddonStatus();
@@ -35,18 +36,107 @@ function adviseInChild(): { before: number; after: number; rssGrowth: number; re
   return JSON.parse(child.stdout) as { before: number; after: number; rssGrowth: number; result: unknown };
 }
 
+/**
+ * A thread on an arena of its own (started before tuneMalloc) writes a 96 MiB buffer, which glibc
+ * maps by itself outside [heap], as it does the main arena's memory once the brk heap runs into
+ * another mapping; the child's huge-page MiB before and after the thread collapses.
+ */
+function collapseOutsideHeapInChild(): { before: number; after: number; result: unknown } {
+  const script = `
+    const { Worker } = require('worker_threads');
+    const body = \`
+      const fs = require('fs');
+      const addon = require(\${JSON.stringify(${JSON.stringify(addon.path)})});
+      const huge = () => Number(/AnonHugePages:\\\\s+(\\\\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))[1]) / 1024;
+      const buffer = new Float32Array(Buffer.allocUnsafeSlow(96 << 20).buffer);
+      buffer.fill(1);
+      const before = huge();
+      const result = addon.adviseHugePages(true);
+      if (buffer.some((x) => x !== 1)) throw new Error('the buffer changed');
+      require('worker_threads').parentPort.postMessage({ before, after: huge(), result });\`;
+    new Worker(body, { eval: true }).once('message', (m) => process.stdout.write(JSON.stringify(m)));`;
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as { before: number; after: number; result: unknown };
+}
+
 (addon.loaded && lendsHugePages ? describe : describe.skip)(
   'adviseHugePages (native addon, Linux THP)',
   () => {
+    it('collapses malloc memory outside [heap] too (glibc, an anonymous mapping of its own)', () => {
+      const { before, after, result } = collapseOutsideHeapInChild();
+      expect(after - before).toBeGreaterThanOrEqual(80); // MiB of the 96 MiB buffer
+      expect((result as { collapsedBytes: number }).collapsedBytes).toBeGreaterThanOrEqual(80 << 20);
+    });
+
     it('turns a written heap buffer into huge pages, contents and RSS unchanged', () => {
       const { before, after, rssGrowth, result } = adviseInChild();
       expect(result).toMatchObject({ collapsed: true });
       expect((result as { bytes: number }).bytes).toBeGreaterThanOrEqual(62 << 20);
+      expect((result as { collapsedBytes: number }).collapsedBytes).toBeGreaterThanOrEqual(48 << 20);
       expect(after - before).toBeGreaterThanOrEqual(48); // MiB of the 64 MiB buffer in 2 MiB pages
       expect(rssGrowth).toBeLessThan(16); // the collapse fills no more than the partial pages at its edges
     });
   },
 );
+
+const glibc = Boolean(
+  (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+    ?.glibcVersionRuntime,
+);
+
+/** The arena of the main thread and of threads started before and after tuneMalloc, in a child. */
+function arenasInChild(env: NodeJS.ProcessEnv): { main: string; early: string; late: string } {
+  const script = `
+    const { Worker } = require('worker_threads');
+    const addon = require(${JSON.stringify(addon.path)});
+    const body = 'require("worker_threads").parentPort.postMessage(require(' + JSON.stringify(${JSON.stringify(addon.path)}) + ').mallocArena())';
+    const arenaOf = () => new Promise((resolve) => new Worker(body, { eval: true }).once('message', resolve));
+    (async () => {
+      const main = addon.mallocArena();
+      const early = await arenaOf(); // before tuneMalloc: a thread gets an arena of its own
+      addon.tuneMalloc();
+      const late = await arenaOf();
+      process.stdout.write(JSON.stringify({ main, early, late }));
+    })();`;
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env });
+  if (child.status !== 0) throw new Error(`the child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as { main: string; early: string; late: string };
+}
+
+(addon.loaded && glibc ? describe : describe.skip)('mallocArena (native addon, glibc)', () => {
+  it('tells a thread on its own arena from one on the main arena', () => {
+    const env = { ...process.env };
+    delete env.GLIBC_TUNABLES;
+    const { main, early } = arenasInChild(env);
+    expect(main).toBe('main');
+    expect(early).toBe('secondary');
+  });
+
+  it('puts every thread on the main arena when the process starts with oneArenaEnv', () => {
+    expect(arenasInChild(oneArenaEnv({ ...process.env }))).toEqual({ main: 'main', early: 'main', late: 'main' });
+  });
+});
+
+describe('oneArenaEnv and the secondary-arena warning', () => {
+  it('adds the arena setting to the tunables a launcher passes on, keeping theirs', () => {
+    expect(oneArenaEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' });
+    expect(oneArenaEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }).GLIBC_TUNABLES).toBe(
+      'glibc.malloc.arena_max=1:glibc.malloc.hugetlb=1',
+    );
+    // an arena count set by the user stays theirs
+    expect(oneArenaEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' }).GLIBC_TUNABLES).toBe(
+      'glibc.malloc.arena_max=4',
+    );
+  });
+
+  it('warns a process of 1 GiB or more, saying what to set', () => {
+    expect(secondaryArenaWarning(500 << 20)).toBeUndefined();
+    const warning = secondaryArenaWarning(2 ** 31);
+    expect(warning).toContain('secondary malloc arena');
+    expect(warning).toContain('Start the process with GLIBC_TUNABLES=glibc.malloc.arena_max=1');
+  });
+});
 
 describe('settleHugePages', () => {
   it('does nothing with FORGE_HUGE_PAGES=0, and only its first call ever acts', () => {
@@ -82,7 +172,7 @@ describe('settleHugePages', () => {
 });
 
 describe('heapPages', () => {
-  it('sums the resident and huge-page bytes of every [heap] mapping, and of nothing else', () => {
+  it('sums the resident and huge-page bytes of the mappings malloc may use, and of nothing else', () => {
     const smaps = [
       '5581a000-5581b000 r--p 00000000 08:01 123 /usr/bin/node',
       'Rss:                   4 kB',
@@ -99,6 +189,13 @@ describe('heapPages', () => {
       'AnonHugePages:      1024 kB',
     ].join('\n');
     expect(heapPages(smaps)).toEqual({ residentBytes: 1050624 * 1024, hugeBytes: 1040384 * 1024 });
+    // the main arena goes on in anonymous mappings once brk runs into another mapping: 64 MiB counts
+    const arena = ['7f1000000000-7f1004000000 rw-p 00000000 00:00 0', 'Rss: 65536 kB', 'AnonHugePages: 61440 kB'];
+    const shared = ['7f2000000000-7f2004000000 rw-s 00000000 00:05 77 /dev/zero (deleted)', 'Rss: 65536 kB'];
+    expect(heapPages([smaps, ...arena, ...shared].join('\n'))).toEqual({
+      residentBytes: (1050624 + 65536) * 1024,
+      hugeBytes: (1040384 + 61440) * 1024,
+    });
     expect(heapPages('7f0000000000-7f0000100000 rw-p 00000000 00:00 0\nRss: 4 kB\n')).toBeUndefined();
   });
 

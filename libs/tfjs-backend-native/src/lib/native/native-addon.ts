@@ -14,9 +14,17 @@ export interface HugePagesResult {
   bytes: number;
   /** Whether all the pages already there were collapsed into huge pages (else `error` says why). */
   collapsed: boolean;
-  /** Why not all of it was done (not Linux, an older kernel, memory too fragmented for now). */
+  /** Bytes collapsed into huge pages (absent from addons built before it). */
+  collapsedBytes?: number;
+  /**
+   * Why not all of it was done (not Linux, an older kernel, memory too fragmented for now; how many
+   * 2 MiB stretches were not collapsed, and the last error).
+   */
   error?: string;
 }
+
+/** The malloc arena a thread allocates from: glibc's main one (the brk heap), another, or not glibc. */
+export type MallocArena = 'main' | 'secondary' | 'unknown';
 
 /**
  * The addon's functions (native/*.cc). Every array is used in place (zero copy); outputs are
@@ -29,6 +37,8 @@ export interface NativeAddon {
   blasCoreName(): string;
   /** glibc: serve large allocations from the reusable heap rather than fresh mmap'ed pages. */
   tuneMalloc(): boolean;
+  /** The malloc arena the calling thread allocates from. Absent from addons built before it. */
+  mallocArena?(): MallocArena;
   /**
    * Frees an ArrayBuffer's memory now by detaching it (its views then read as empty). Absent from
    * addons built before it (an older build given as FORGE_NATIVE_ADDON for a before/after).
