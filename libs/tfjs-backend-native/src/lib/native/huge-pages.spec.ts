@@ -107,7 +107,8 @@ function arenasInChild(env: NodeJS.ProcessEnv): { main: string; early: string; l
 (addon.loaded && glibc ? describe : describe.skip)('mallocArena (native addon, glibc)', () => {
   it('tells a thread on its own arena from one on the main arena', () => {
     const env = { ...process.env };
-    delete env.GLIBC_TUNABLES;
+    delete env.GLIBC_TUNABLES; // the arena count set at the start, either way
+    delete env.MALLOC_ARENA_MAX;
     const { main, early } = arenasInChild(env);
     expect(main).toBe('main');
     expect(early).toBe('secondary');
