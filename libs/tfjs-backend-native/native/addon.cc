@@ -55,9 +55,10 @@ Napi::Value TuneMalloc(const Napi::CallbackInfo& info) {
 // pages are for), "secondary" or "unknown" (not glibc). A thread is bound to an arena at its first
 // allocation. After tuneMalloc a new thread shares an arena that exists, taken in turn from the
 // main one on and skipping any that another thread holds at that instant, so a thread started
-// after it can still land on another thread's arena (seen: one worker's compute thread in several
-// runs). Read from the chunk header of a small allocation: glibc marks chunks of a non-main arena
-// (NON_MAIN_ARENA, 0x4 in the size field just before the pointer; stable since glibc 2.3).
+// after it can still land on another thread's arena (seen once: a worker's compute thread in a
+// bench:scaling run). Read from the chunk header of a small allocation: glibc marks chunks of a
+// non-main arena (NON_MAIN_ARENA, 0x4 in the size field just before the pointer; stable since
+// glibc 2.3).
 Napi::Value MallocArena(const Napi::CallbackInfo& info) {
 #if defined(__GLIBC__)
   void* probe = malloc(64);

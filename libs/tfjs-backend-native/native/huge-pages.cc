@@ -9,7 +9,7 @@
 // The main arena is the brk heap ([heap]) only until the heap runs into another mapping (V8
 // reserves address space at addresses of its own choosing, sometimes just past the heap); glibc then
 // goes on in anonymous mappings of its own. In bench:scaling one worker's [heap] stopped at 114 MiB
-// with 2.2 GiB of tensors in two such mappings. So the large anonymous read-write mappings are
+// with 2.3 GiB of tensors in two such mappings. So the large anonymous read-write mappings are
 // collapsed too, but only their stretches that are (nearly) all resident, as malloc's are: a sparse
 // stretch (V8 commits its heap in 256 KiB pages) would be filled to 2 MiB.
 #include <cerrno>
